@@ -1,0 +1,146 @@
+//! Users, roles and memberships.
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Email, Username};
+use crate::TenantId;
+
+/// A user's id in the shared `users` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub i64);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A person's account. Accounts are global; what they may do in a tenant
+/// comes from their [`Membership`] there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id in the shared schema.
+    pub id: UserId,
+    /// Unique user name (case-insensitive).
+    pub username: Username,
+    /// Unique e-mail address (case-insensitive).
+    pub email: Email,
+    /// Inactive accounts cannot log in anywhere.
+    pub is_active: bool,
+    /// Platform staff (operators), not a tenant role.
+    pub is_staff: bool,
+    /// When the account was created.
+    pub date_joined: DateTime<Utc>,
+    /// When the user last logged in.
+    pub last_login: Option<DateTime<Utc>>,
+}
+
+/// What it takes to create an account; the password arrives already hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// User name.
+    pub username: Username,
+    /// E-mail address.
+    pub email: Email,
+    /// The PHC string of the password hash.
+    pub password_hash: String,
+    /// Platform staff flag.
+    pub is_staff: bool,
+}
+
+/// A user's role in one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Created the tenant, manages billing; full control.
+    Owner,
+    /// Manages projects and members (never owners).
+    Admin,
+    /// Creates and edits their own items.
+    Member,
+    /// Reads only.
+    Viewer,
+}
+
+impl Role {
+    /// Every role, most powerful first.
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+
+    /// The role's name as stored and shown.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text is not one of `owner`, `admin`, `member`, `viewer`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?}; expected owner, admin, member or viewer")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL.into_iter().find(|role| role.as_str() == s).ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// A membership's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MembershipId(pub i64);
+
+/// A user's membership of a tenant, carrying their role there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// Id in the shared schema.
+    pub id: MembershipId,
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The member.
+    pub user_id: UserId,
+    /// The member's role in that tenant.
+    pub role: Role,
+    /// When the user joined.
+    pub joined_at: DateTime<Utc>,
+}
+
+/// A membership with the member's account details, as member lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The membership.
+    pub membership: Membership,
+    /// The member's user name.
+    pub username: Username,
+    /// The member's e-mail address.
+    pub email: Email,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_text() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("Owner".parse::<Role>().is_err());
+        assert!("superuser".parse::<Role>().is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! [`Username`]: a checked user name.
+
+use std::fmt;
+
+/// Longest user name, in characters.
+pub const USERNAME_MAX_LEN: usize = 150;
+
+/// A user name: 1–150 letters, digits and `@`, `.`, `+`, `-`, `_`.
+///
+/// Letters and digits include non-ASCII ones, as in the Django original. Names
+/// are unique without regard to case, so `Admin` cannot impersonate `admin`;
+/// [`Username::normalized`] gives the comparison key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+/// Why a text is not a [`Username`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    /// Empty.
+    #[error("This field may not be blank.")]
+    Empty,
+    /// Longer than 150 characters.
+    #[error("Ensure this field has no more than 150 characters.")]
+    TooLong,
+    /// A character outside letters, digits and `@.+-_`.
+    #[error("Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.")]
+    BadChar(char),
+}
+
+impl Username {
+    /// Checks a user name.
+    pub fn parse(input: &str) -> Result<Self, UsernameError> {
+        if input.is_empty() {
+            return Err(UsernameError::Empty);
+        }
+        if input.chars().count() > USERNAME_MAX_LEN {
+            return Err(UsernameError::TooLong);
+        }
+        if let Some(bad) = input.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))) {
+            return Err(UsernameError::BadChar(bad));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    /// The name as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name lower-cased: the key for uniqueness and look-ups.
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_letters_digits_and_the_five_symbols() {
+        for good in ["john_doe", "a", "j.o+h-n@x", "Zoë", "用户"] {
+            assert!(Username::parse(good).is_ok(), "{good}");
+        }
+        assert!(Username::parse(&"a".repeat(150)).is_ok());
+    }
+
+    #[test]
+    fn refuses_others() {
+        assert_eq!(Username::parse(""), Err(UsernameError::Empty));
+        assert_eq!(Username::parse(&"a".repeat(151)), Err(UsernameError::TooLong));
+        assert_eq!(Username::parse("a b"), Err(UsernameError::BadChar(' ')));
+        assert_eq!(Username::parse("a/b"), Err(UsernameError::BadChar('/')));
+        assert_eq!(Username::parse("a\0"), Err(UsernameError::BadChar('\0')));
+    }
+}

@@ -1,0 +1,36 @@
+//! [`StoreError`]: how every storage port reports failure.
+
+/// A storage operation failed. Adapters translate their own errors into these
+/// variants at the seam; nothing database-specific crosses into the core.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row the operation needs does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; carries the rule's name (for example
+    /// `domains_domain_key`) so the caller can tell which.
+    #[error("duplicate value violates {0}")]
+    Duplicate(String),
+    /// The store cannot be reached right now (connection refused, pool
+    /// exhausted, server shutting down). Retrying later may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// A statement ran longer than the configured timeout.
+    #[error("storage timed out")]
+    Timeout,
+    /// Anything else, with its cause. Never shown to API clients.
+    #[error("storage failure: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps any error as [`StoreError::Internal`].
+    pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    /// Whether this is [`StoreError::Duplicate`] for the named constraint.
+    pub fn is_duplicate_of(&self, constraint: &str) -> bool {
+        matches!(self, Self::Duplicate(name) if name == constraint)
+    }
+}

@@ -1,0 +1,15 @@
+//! Ports: the traits the core calls and adapters implement.
+//!
+//! Storage ports are synchronous (the core is runtime-agnostic; the HTTP
+//! adapter runs use cases on a blocking pool) and take `&mut self` because
+//! each is bound to one open transaction.
+
+mod clock;
+mod error;
+mod platform;
+mod store;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::StoreError;
+pub use platform::{DomainRepository, MembershipRepository, PlatformTx, TenantRepository, UserRepository};
+pub use store::Store;

@@ -1,0 +1,155 @@
+//! [`HostName`]: a canonical host name, as tenants' domains are stored and
+//! looked up.
+
+use std::fmt;
+
+/// Longest host name accepted, in bytes (DNS's limit).
+pub const HOST_MAX_LEN: usize = 253;
+
+/// A canonical host name: lower case, without port and without trailing dot.
+///
+/// Labels hold `a-z`, `0-9`, `-` and `_` (the underscore is tolerated because
+/// tenant slugs may hold one and every tenant gets `<slug>.<platform domain>`),
+/// each 1–63 bytes; an IPv6 literal keeps its brackets (`[::1]`).
+///
+/// ```
+/// use taskforce_domain::HostName;
+///
+/// let host = HostName::from_header("Acme.Example.COM.:8001").unwrap();
+/// assert_eq!(host.as_str(), "acme.example.com");
+/// assert!(HostName::from_header("evil.com/../x").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostName(String);
+
+/// Why a text is not a [`HostName`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostNameError {
+    /// Nothing is left once the port and trailing dot are removed.
+    #[error("the host name is empty")]
+    Empty,
+    /// Longer than [`HOST_MAX_LEN`] bytes.
+    #[error("the host name is longer than 253 bytes")]
+    TooLong,
+    /// A label is empty or longer than 63 bytes.
+    #[error("the host name has an empty or over-long label")]
+    BadLabel,
+    /// A character that no host name holds.
+    #[error("the host name may only hold a-z, 0-9, '-', '_' and '.'; {0:?} is not allowed")]
+    BadChar(char),
+    /// The part after `:` is not a port number.
+    #[error("the port is not a number")]
+    BadPort,
+}
+
+impl HostName {
+    /// Canonicalises the value of a `Host` header (or an `:authority`): strips
+    /// the port and one trailing dot, lowers the case, then validates.
+    pub fn from_header(raw: &str) -> Result<Self, HostNameError> {
+        let raw = raw.trim();
+        if let Some(rest) = raw.strip_prefix('[') {
+            return Self::ipv6(rest);
+        }
+        let host = match raw.rsplit_once(':') {
+            Some((host, port)) => {
+                if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
+                    return Err(HostNameError::BadPort);
+                }
+                host
+            }
+            None => raw,
+        };
+        Self::parse(host)
+    }
+
+    /// Parses a host name without port (as given to `tenant-admin domain add`),
+    /// lowering its case and dropping one trailing dot.
+    pub fn parse(input: &str) -> Result<Self, HostNameError> {
+        let lowered = input.trim().to_ascii_lowercase();
+        let host = lowered.strip_suffix('.').unwrap_or(&lowered);
+        if host.is_empty() {
+            return Err(HostNameError::Empty);
+        }
+        if host.len() > HOST_MAX_LEN {
+            return Err(HostNameError::TooLong);
+        }
+        if let Some(bad) =
+            host.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')))
+        {
+            return Err(HostNameError::BadChar(bad));
+        }
+        if host.split('.').any(|label| label.is_empty() || label.len() > 63) {
+            return Err(HostNameError::BadLabel);
+        }
+        Ok(Self(host.to_owned()))
+    }
+
+    fn ipv6(rest: &str) -> Result<Self, HostNameError> {
+        let (inside, after) = rest.split_once(']').ok_or(HostNameError::BadChar('['))?;
+        if !after.is_empty() {
+            let port = after.strip_prefix(':').ok_or(HostNameError::BadPort)?;
+            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
+                return Err(HostNameError::BadPort);
+            }
+        }
+        if inside.is_empty() {
+            return Err(HostNameError::Empty);
+        }
+        if let Some(bad) = inside.chars().find(|c| !(c.is_ascii_hexdigit() || matches!(c, ':' | '.'))) {
+            return Err(HostNameError::BadChar(bad));
+        }
+        Ok(Self(format!("[{}]", inside.to_ascii_lowercase())))
+    }
+
+    /// The canonical host name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `<label>.<self>`, such as `acme.localhost` for the slug `acme` under
+    /// the platform domain `localhost`.
+    pub fn subdomain(&self, label: &str) -> Result<Self, HostNameError> {
+        Self::parse(&format!("{label}.{}", self.0))
+    }
+}
+
+impl fmt::Display for HostName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(raw: &str) -> Result<String, HostNameError> {
+        HostName::from_header(raw).map(|h| h.0)
+    }
+
+    #[test]
+    fn canonicalises_case_port_and_trailing_dot() {
+        assert_eq!(canon("ACME.localhost:8001"), Ok("acme.localhost".into()));
+        assert_eq!(canon("acme.localhost."), Ok("acme.localhost".into()));
+        assert_eq!(canon("acme.localhost.:80"), Ok("acme.localhost".into()));
+        assert_eq!(canon("127.0.0.1:8001"), Ok("127.0.0.1".into()));
+        assert_eq!(canon("[::1]:8001"), Ok("[::1]".into()));
+        assert_eq!(canon("[::1]"), Ok("[::1]".into()));
+    }
+
+    #[test]
+    fn refuses_what_is_no_host() {
+        assert_eq!(canon(""), Err(HostNameError::Empty));
+        assert_eq!(canon(":80"), Err(HostNameError::Empty));
+        assert_eq!(canon("a..b"), Err(HostNameError::BadLabel));
+        assert_eq!(canon("a b"), Err(HostNameError::BadChar(' ')));
+        assert_eq!(canon("a/b"), Err(HostNameError::BadChar('/')));
+        assert_eq!(canon("acme:x"), Err(HostNameError::BadPort));
+        assert_eq!(canon("acme:"), Err(HostNameError::BadPort));
+        assert_eq!(canon("a:1:2"), Err(HostNameError::BadChar(':')));
+        assert_eq!(canon(&format!("{}.com", "a".repeat(64))), Err(HostNameError::BadLabel));
+        assert_eq!(canon(&"a.".repeat(130)), Err(HostNameError::TooLong));
+        assert!(canon("[::1]x").is_err());
+        assert!(canon("[zz]").is_err());
+    }
+}

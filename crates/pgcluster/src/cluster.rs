@@ -1,0 +1,287 @@
+//! Initialising, starting and stopping a private cluster with `initdb` and
+//! `pg_ctl`.
+
+use std::{
+    fs,
+    net::TcpListener,
+    os::unix::{fs::MetadataExt, process::CommandExt},
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+use crate::PgBinaries;
+
+/// Why a private cluster could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// No folder with `initdb`, `pg_ctl` and `postgres` was found.
+    #[error(
+        "PostgreSQL's server binaries (initdb, pg_ctl, postgres) were not found on PATH or under /usr/lib/postgresql/*/bin: \
+         install PostgreSQL (Debian/Ubuntu: apt install postgresql; macOS: brew install postgresql) \
+         or set TASKFORCE__DATABASE__URL (or DATABASE_URL) to a running server"
+    )]
+    BinariesNotFound,
+    /// A PostgreSQL tool exited with an error.
+    #[error("{command} failed: {detail}")]
+    Command {
+        /// The tool and its main argument.
+        command: String,
+        /// What it printed, last lines first.
+        detail: String,
+    },
+    /// A file-system operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
+    let context = context.into();
+    move |source| ClusterError::Io { context, source }
+}
+
+/// Settings written into a new cluster's `postgresql.conf`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Crash-safe, for the development data kept under `.data/postgres`.
+    Durable,
+    /// `fsync` off: for throw-away test clusters only.
+    Ephemeral,
+}
+
+/// A cluster's data folder and the account its processes run as.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    bins: PgBinaries,
+    data_dir: PathBuf,
+    owner: Option<(u32, u32)>,
+}
+
+/// A started cluster. Dropping it stops the server, unless it was already
+/// running before (another `serve` owns it) or [`RunningCluster::detach`] was
+/// called.
+#[derive(Debug)]
+pub struct RunningCluster {
+    cluster: Cluster,
+    port: u16,
+    owned: bool,
+}
+
+impl Cluster {
+    /// A cluster kept in `data_dir`. PostgreSQL refuses to run as root, so
+    /// when this process is root the cluster belongs to the `postgres`
+    /// account (or `nobody`) and its tools run as that account.
+    pub fn new(bins: PgBinaries, data_dir: impl Into<PathBuf>) -> Self {
+        let owner = running_as_root().then(service_account).flatten();
+        Self { bins, data_dir: data_dir.into(), owner }
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Creates the cluster unless the folder already holds one. Returns
+    /// whether it was created. A half-made cluster from an interrupted run is
+    /// removed and made again.
+    pub fn init_if_needed(&self, durability: Durability) -> Result<bool, ClusterError> {
+        if self.data_dir.join("PG_VERSION").is_file() && self.data_dir.join("postgresql.conf").is_file() {
+            return Ok(false);
+        }
+        let staging = self.data_dir.with_extension(format!("init-{}", std::process::id()));
+        if staging.exists() {
+            fs::remove_dir_all(&staging).map_err(io(format!("removing {}", staging.display())))?;
+        }
+        self.make_dir(&staging)?;
+        let mut initdb = self.command("initdb");
+        initdb.arg("-D").arg(&staging).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
+        if durability == Durability::Ephemeral {
+            initdb.arg("--no-sync");
+        }
+        run(initdb, "initdb")?;
+        let mut conf = String::from(
+            "\n# written by taskforce\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\nmax_connections = 300\n",
+        );
+        if durability == Durability::Ephemeral {
+            conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+        }
+        append(&staging.join("postgresql.conf"), &conf)?;
+        if self.data_dir.exists() {
+            fs::remove_dir_all(&self.data_dir).map_err(io(format!("removing {}", self.data_dir.display())))?;
+        }
+        fs::rename(&staging, &self.data_dir)
+            .map_err(io(format!("moving the new cluster to {}", self.data_dir.display())))?;
+        Ok(true)
+    }
+
+    /// Starts the server on `127.0.0.1` — on `port` if given and free,
+    /// otherwise on a free one — and waits until it accepts connections. A
+    /// server already running on this folder is reused, not restarted.
+    pub fn start(self, port: Option<u16>) -> Result<RunningCluster, ClusterError> {
+        if let Some(port) = self.running_port() {
+            return Ok(RunningCluster { cluster: self, port, owned: false });
+        }
+        let port = match port {
+            Some(port) if TcpListener::bind(("127.0.0.1", port)).is_ok() => port,
+            _ => free_port()?,
+        };
+        let log = self.data_dir.join("server.log");
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl.arg("-D").arg(&self.data_dir).arg("-l").arg(&log).args([
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            &format!("-p {port}"),
+            "start",
+        ]);
+        run(pg_ctl, "pg_ctl start").map_err(|error| match error {
+            ClusterError::Command { command, detail } => {
+                let tail = fs::read_to_string(&log).unwrap_or_default();
+                let tail: Vec<&str> = tail.lines().rev().take(5).collect();
+                ClusterError::Command { command, detail: format!("{detail} {}", tail.join(" | ")) }
+            }
+            other => other,
+        })?;
+        Ok(RunningCluster { cluster: self, port, owned: true })
+    }
+
+    /// The port of a server already running on this folder, if any.
+    fn running_port(&self) -> Option<u16> {
+        let mut status = self.command("pg_ctl");
+        status.arg("-D").arg(&self.data_dir).arg("status");
+        let running = status.output().is_ok_and(|out| out.status.success());
+        if !running {
+            return None;
+        }
+        // postmaster.pid: pid, data dir, start time, port, ...
+        fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?.lines().nth(3)?.trim().parse().ok()
+    }
+
+    fn command(&self, tool: &str) -> Command {
+        let mut command = Command::new(self.bins.bin(tool));
+        command.stdin(Stdio::null()).env("LC_ALL", "C.UTF-8");
+        if let Some((uid, gid)) = self.owner {
+            command.uid(uid).gid(gid);
+        }
+        command
+    }
+
+    /// Creates a folder (and its parents) that the cluster's account owns.
+    pub fn make_dir(&self, dir: &Path) -> Result<(), ClusterError> {
+        fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        if let Some((uid, gid)) = self.owner {
+            std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+                .map_err(io(format!("handing {} to the postgres account", dir.display())))?;
+        }
+        Ok(())
+    }
+
+    /// A shell command line, run as the cluster's account, that stops the
+    /// server right away; used by watchdogs.
+    pub fn stop_command_line(&self) -> String {
+        format!("'{}' -D '{}' -m immediate -w stop", self.bins.bin("pg_ctl").display(), self.data_dir.display())
+    }
+
+    /// The account the cluster runs as, when this process is root.
+    pub fn owner(&self) -> Option<(u32, u32)> {
+        self.owner
+    }
+}
+
+impl RunningCluster {
+    /// The port the server listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A connection URL for one database of the cluster.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Whether this process started the server (and will stop it).
+    pub fn owned(&self) -> bool {
+        self.owned
+    }
+
+    /// The cluster.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// Leaves the server running when this value is dropped.
+    pub fn detach(mut self) -> Cluster {
+        self.owned = false;
+        self.cluster.clone()
+    }
+
+    /// Stops the server (fast shutdown: sessions are ended, data is kept).
+    pub fn stop(mut self) -> Result<(), ClusterError> {
+        self.owned = false;
+        self.stop_now()
+    }
+
+    fn stop_now(&self) -> Result<(), ClusterError> {
+        let mut pg_ctl = self.cluster.command("pg_ctl");
+        pg_ctl.arg("-D").arg(&self.cluster.data_dir).args(["-m", "fast", "-w", "stop"]);
+        run(pg_ctl, "pg_ctl stop").map(|_| ())
+    }
+}
+
+impl Drop for RunningCluster {
+    fn drop(&mut self) {
+        if self.owned {
+            if let Err(error) = self.stop_now() {
+                tracing::warn!(%error, "could not stop the private PostgreSQL cluster");
+            }
+        }
+    }
+}
+
+fn run(mut command: Command, name: &str) -> Result<Output, ClusterError> {
+    let output =
+        command.stdout(Stdio::piped()).stderr(Stdio::piped()).output().map_err(io(format!("running {name}")))?;
+    if output.status.success() {
+        return Ok(output);
+    }
+    let text = String::from_utf8_lossy(&output.stderr).trim().to_owned()
+        + " "
+        + String::from_utf8_lossy(&output.stdout).trim();
+    Err(ClusterError::Command { command: name.to_owned(), detail: text.trim().to_owned() })
+}
+
+fn append(path: &Path, text: &str) -> Result<(), ClusterError> {
+    use std::io::Write;
+    let mut file = fs::OpenOptions::new().append(true).open(path).map_err(io(format!("opening {}", path.display())))?;
+    file.write_all(text.as_bytes()).map_err(io(format!("writing {}", path.display())))
+}
+
+/// A port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> Result<u16, ClusterError> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(io("finding a free port"))?;
+    listener.local_addr().map(|addr| addr.port()).map_err(io("finding a free port"))
+}
+
+fn running_as_root() -> bool {
+    fs::metadata("/proc/self").map(|meta| meta.uid() == 0).unwrap_or(false)
+}
+
+/// The uid and gid of the `postgres` account, or else `nobody`.
+fn service_account() -> Option<(u32, u32)> {
+    let passwd = fs::read_to_string("/etc/passwd").ok()?;
+    let find = |wanted: &str| {
+        passwd.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            match fields.as_slice() {
+                [name, _, uid, gid, ..] if *name == wanted => Some((uid.parse().ok()?, gid.parse().ok()?)),
+                _ => None,
+            }
+        })
+    };
+    find("postgres").or_else(|| find("nobody"))
+}
