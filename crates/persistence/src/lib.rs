@@ -1,1 +1,29 @@
-//! placeholder
+//! # TaskForce persistence
+//!
+//! The PostgreSQL adapter: diesel over one r2d2 pool for every tenant.
+//!
+//! * [`pool`]: the pool and its fail-closed connection customizer — a fresh
+//!   connection has an empty `search_path`, so a query that forgot its
+//!   tenant fails with "relation does not exist" instead of reading someone's rows;
+//! * [`scope`]: transactions and the tenant scope (transaction-local
+//!   `search_path`), the only way tenant tables are reached;
+//! * [`migrations`]: shared and per-tenant migrations, run in parallel;
+//! * [`PgStore`]: the domain's [`taskforce_domain::Store`] port, including
+//!   provisioning a tenant (row, domains and migrated schema in one
+//!   transaction) and removing one.
+
+mod error;
+pub mod migrations;
+pub mod pool;
+mod repos;
+mod rows;
+pub mod schema;
+pub mod scope;
+mod store;
+
+pub use migrations::{
+    MigrateError, MigrationEvent, MigrationReport, PUBLIC_MIGRATIONS, TENANT_MIGRATIONS, TenantMigrator, TenantTarget,
+    migrate_shared,
+};
+pub use pool::{FailClosed, PgPool, PoolSettings, PooledConn, build_pool, connect};
+pub use store::PgStore;

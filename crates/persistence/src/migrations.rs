@@ -1,0 +1,294 @@
+//! Migrations of the shared schema and of every tenant schema.
+//!
+//! Tenant migrations run inside the tenant's scope, so each schema keeps its
+//! own `__diesel_schema_migrations`. In the same transaction the tenant row's
+//! `schema_version` is set to the newest applied version: `migrate` finds the
+//! schemas with work to do in one query (a no-op over 10,000 tenants opens no
+//! transaction per schema), and request handling can refuse a schema that
+//! is behind the code instead of serving wrong data.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl,
+    connection::SimpleConnection,
+    migration::{self, Migration, MigrationSource},
+    pg::Pg,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use taskforce_domain::{SchemaName, StoreError, TenantId};
+
+use crate::{
+    PgPool,
+    error::{pool_error, store_error},
+    schema::tenants,
+    scope::{Scope, transaction},
+};
+
+/// The shared schema's migrations, compiled into the binary.
+pub const PUBLIC_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/public");
+/// Every tenant schema's migrations, compiled into the binary.
+pub const TENANT_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/tenant");
+
+/// Advisory-lock class for migrations ("tfmg"); the object id is the tenant
+/// id, 0 for the shared schema.
+const LOCK_CLASS: i32 = 0x7466_6d67;
+
+/// A migration run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The database could not be reached or a statement failed outside the
+    /// migrations themselves.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A migration's SQL failed; its transaction was rolled back.
+    #[error("{0}")]
+    Migration(String),
+    /// The migration source itself could not be read.
+    #[error("cannot read migrations: {0}")]
+    Source(String),
+}
+
+/// Applies the shared schema's pending migrations, under an advisory lock so
+/// that concurrent deploys take turns. Returns the versions applied.
+pub fn migrate_shared(conn: &mut PgConnection) -> Result<Vec<String>, MigrateError> {
+    transaction(conn, Scope::Platform, |conn| {
+        conn.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock({LOCK_CLASS}, 0); \
+             SELECT pg_catalog.set_config('search_path', 'public', true); SET LOCAL statement_timeout = 0"
+        ))
+        .map_err(store_error)?;
+        let applied =
+            conn.run_pending_migrations(PUBLIC_MIGRATIONS).map_err(|e| MigrateError::Migration(e.to_string()))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
+}
+
+/// A tenant schema to migrate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantTarget {
+    /// The tenant's id.
+    pub id: TenantId,
+    /// Its slug, for reports.
+    pub slug: String,
+    /// Its schema.
+    pub schema: SchemaName,
+    /// The version recorded on its row before the run.
+    pub version: Option<String>,
+}
+
+/// What happened during [`TenantMigrator::migrate_all`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationEvent {
+    /// This many schemas have work to do (out of `tenants`).
+    Planned {
+        /// Schemas behind the newest migration.
+        pending: usize,
+        /// All tenants.
+        tenants: usize,
+    },
+    /// One schema is done.
+    Finished {
+        /// The tenant's slug.
+        slug: String,
+        /// `None` on success, the reason otherwise.
+        error: Option<String>,
+    },
+}
+
+/// The outcome of a run over many tenants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Tenants whose schema was already current.
+    pub up_to_date: usize,
+    /// Tenants migrated, with the versions applied.
+    pub migrated: Vec<(String, Vec<String>)>,
+    /// Tenants that failed, with the reason; their schemas are unchanged.
+    pub failed: Vec<(String, String)>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+/// Runs the tenant migrations of one migration source (the embedded ones in
+/// production; tests substitute their own).
+#[derive(Clone)]
+pub struct TenantMigrator {
+    source: Arc<dyn MigrationSource<Pg> + Send + Sync>,
+    latest: String,
+}
+
+impl std::fmt::Debug for TenantMigrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantMigrator").field("latest", &self.latest).finish_non_exhaustive()
+    }
+}
+
+/// Lends a shared migration source to diesel's harness, which takes one by value.
+struct Lent<'a>(&'a (dyn MigrationSource<Pg> + Send + Sync));
+
+impl MigrationSource<Pg> for Lent<'_> {
+    fn migrations(&self) -> migration::Result<Vec<Box<dyn Migration<Pg>>>> {
+        self.0.migrations()
+    }
+}
+
+impl TenantMigrator {
+    /// The migrations compiled into this build.
+    pub fn embedded() -> Result<Self, MigrateError> {
+        Self::from_source(Arc::new(TENANT_MIGRATIONS))
+    }
+
+    /// Migrations from another source (tests use a folder).
+    pub fn from_source(source: Arc<dyn MigrationSource<Pg> + Send + Sync>) -> Result<Self, MigrateError> {
+        let migrations = source.migrations().map_err(|e| MigrateError::Source(e.to_string()))?;
+        let latest = migrations
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .max()
+            .ok_or_else(|| MigrateError::Source("there are no tenant migrations".to_owned()))?;
+        Ok(Self { source, latest })
+    }
+
+    /// The newest tenant migration version: a schema at this version is current.
+    pub fn latest_version(&self) -> &str {
+        &self.latest
+    }
+
+    /// Applies pending migrations inside an open transaction whose
+    /// `search_path` is the tenant's schema alone, and records the version on
+    /// the tenant row in the same transaction.
+    pub(crate) fn apply_in_scope(
+        &self,
+        conn: &mut PgConnection,
+        tenant: TenantId,
+    ) -> Result<Vec<String>, MigrateError> {
+        conn.batch_execute(&format!(
+            "SELECT pg_advisory_xact_lock({LOCK_CLASS}, {}); SET LOCAL statement_timeout = 0",
+            tenant.0
+        ))
+        .map_err(store_error)?;
+        let applied = conn
+            .run_pending_migrations(Lent(self.source.as_ref()))
+            .map_err(|e| MigrateError::Migration(e.to_string()))?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        diesel::update(tenants::table.find(tenant.0))
+            .set(tenants::schema_version.eq(&self.latest))
+            .execute(conn)
+            .map_err(store_error)?;
+        Ok(applied)
+    }
+
+    /// Migrates one tenant's schema in one transaction: all pending
+    /// migrations apply, or none.
+    pub fn migrate_one(&self, conn: &mut PgConnection, target: &TenantTarget) -> Result<Vec<String>, MigrateError> {
+        transaction(conn, Scope::Tenant(&target.schema), |conn| self.apply_in_scope(conn, target.id))
+    }
+
+    /// The tenants whose schema is behind, in id order, and the number of
+    /// tenants in all; one query, whatever the number of tenants.
+    pub fn outdated(&self, conn: &mut PgConnection) -> Result<(Vec<TenantTarget>, usize), MigrateError> {
+        let rows: Vec<(i64, String, String, Option<String>)> = tenants::table
+            .select((tenants::id, tenants::slug, tenants::schema_name, tenants::schema_version))
+            .filter(tenants::schema_version.is_null().or(tenants::schema_version.lt(&self.latest)))
+            .order(tenants::id)
+            .load(conn)
+            .map_err(store_error)?;
+        let total: i64 = tenants::table.count().get_result(conn).map_err(store_error)?;
+        let targets = rows
+            .into_iter()
+            .map(|(id, slug, schema, version)| {
+                let schema = SchemaName::parse(&schema).map_err(StoreError::internal)?;
+                Ok(TenantTarget { id: TenantId(id), slug, schema, version })
+            })
+            .collect::<Result<Vec<_>, MigrateError>>()?;
+        Ok((targets, usize::try_from(total).unwrap_or(usize::MAX)))
+    }
+
+    /// The one tenant with this slug, whatever its version.
+    pub fn target(&self, conn: &mut PgConnection, slug: &str) -> Result<Option<TenantTarget>, MigrateError> {
+        let row: Option<(i64, String, String, Option<String>)> = tenants::table
+            .select((tenants::id, tenants::slug, tenants::schema_name, tenants::schema_version))
+            .filter(tenants::slug.eq(slug))
+            .first(conn)
+            .map(Some)
+            .or_else(|e| if matches!(e, diesel::result::Error::NotFound) { Ok(None) } else { Err(e) })
+            .map_err(store_error)?;
+        row.map(|(id, slug, schema, version)| {
+            let schema = SchemaName::parse(&schema).map_err(StoreError::internal)?;
+            Ok(TenantTarget { id: TenantId(id), slug, schema, version })
+        })
+        .transpose()
+    }
+
+    /// Migrates every schema that is behind, `jobs` at a time, each over its
+    /// own pooled connection. One tenant's failure does not stop the others;
+    /// the report lists it.
+    pub fn migrate_all(
+        &self,
+        pool: &PgPool,
+        jobs: usize,
+        on_event: &(dyn Fn(MigrationEvent) + Sync),
+    ) -> Result<MigrationReport, MigrateError> {
+        let started = Instant::now();
+        let (targets, total) = {
+            let mut conn = pool.get().map_err(pool_error)?;
+            self.outdated(&mut conn)?
+        };
+        on_event(MigrationEvent::Planned { pending: targets.len(), tenants: total });
+        let mut report = MigrationReport { up_to_date: total.saturating_sub(targets.len()), ..Default::default() };
+        let workers = jobs.clamp(1, targets.len().max(1));
+        let queue = Mutex::new(targets.into_iter().collect::<VecDeque<_>>());
+        let outcomes = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| self.drain(pool, &queue, &outcomes, on_event));
+            }
+        });
+        for (slug, outcome) in outcomes.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+            match outcome {
+                Ok(applied) => report.migrated.push((slug, applied)),
+                Err(error) => report.failed.push((slug, error)),
+            }
+        }
+        report.migrated.sort();
+        report.failed.sort();
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    #[expect(clippy::type_complexity, reason = "a worker's private plumbing")]
+    fn drain(
+        &self,
+        pool: &PgPool,
+        queue: &Mutex<VecDeque<TenantTarget>>,
+        outcomes: &Mutex<Vec<(String, Result<Vec<String>, String>)>>,
+        on_event: &(dyn Fn(MigrationEvent) + Sync),
+    ) {
+        let mut conn: Option<crate::PooledConn> = None;
+        loop {
+            let Some(target) = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop_front() else {
+                return;
+            };
+            let outcome = match conn.as_mut() {
+                Some(conn) => self.migrate_one(conn, &target),
+                None => match pool.get() {
+                    Ok(fresh) => self.migrate_one(conn.insert(fresh), &target),
+                    Err(error) => Err(MigrateError::Store(pool_error(error))),
+                },
+            }
+            .map_err(|error| error.to_string());
+            if outcome.is_err() {
+                // a failed statement may have left the session unusable
+                conn = None;
+            }
+            on_event(MigrationEvent::Finished { slug: target.slug.clone(), error: outcome.as_ref().err().cloned() });
+            outcomes.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((target.slug, outcome));
+        }
+    }
+}

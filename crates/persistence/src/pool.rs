@@ -1,0 +1,117 @@
+//! The one connection pool, and the customizer that leaves every new
+//! connection fail-closed.
+
+use std::time::Duration;
+
+use diesel::{
+    PgConnection,
+    connection::{CacheSize, Connection, SimpleConnection},
+    r2d2::{ConnectionManager, CustomizeConnection, Error as R2d2Error},
+};
+use taskforce_domain::StoreError;
+
+/// The pool every adapter in this crate draws from.
+pub type PgPool = r2d2::Pool<ConnectionManager<PgConnection>>;
+
+/// A connection checked out of [`PgPool`].
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager<PgConnection>>;
+
+/// How to build the pool.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// `postgres://` URL of the database.
+    pub url: String,
+    /// Most connections held open.
+    pub max_size: u32,
+    /// Connections kept open when idle.
+    pub min_idle: Option<u32>,
+    /// How long a check-out waits for a free connection before the request
+    /// is answered `503`.
+    pub checkout_timeout: Duration,
+    /// `statement_timeout` of every session (0 disables it).
+    pub statement_timeout: Duration,
+    /// `application_name` shown in `pg_stat_activity`.
+    pub application_name: String,
+    /// Whether diesel keeps prepared statements per connection. Turn off
+    /// behind PgBouncer older than 1.21 in transaction pooling mode.
+    pub statement_cache: bool,
+}
+
+impl PoolSettings {
+    /// Defaults for a URL: 16 connections, 5 s check-out wait, 30 s statement
+    /// timeout, statement cache on.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_size: 16,
+            min_idle: None,
+            checkout_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
+            application_name: "taskforce".to_owned(),
+            statement_cache: true,
+        }
+    }
+}
+
+/// Puts each new connection into a known state in which no tenant's table
+/// resolves: an empty `search_path` (shared tables are always written
+/// `public.x`), a statement timeout and an application name. r2d2 runs this
+/// when a connection is made, never at check-out, so it cannot and does not
+/// choose a tenant; tenant scopes do that per transaction.
+#[derive(Debug, Clone)]
+pub struct FailClosed {
+    statement_timeout_ms: u128,
+    application_name: String,
+    statement_cache: bool,
+}
+
+impl FailClosed {
+    /// The customizer for these settings.
+    pub fn new(settings: &PoolSettings) -> Self {
+        Self {
+            statement_timeout_ms: settings.statement_timeout.as_millis(),
+            application_name: settings.application_name.replace('\'', "''"),
+            statement_cache: settings.statement_cache,
+        }
+    }
+
+    /// Applies the fail-closed state to a connection made outside the pool.
+    pub fn apply(&self, conn: &mut PgConnection) -> diesel::QueryResult<()> {
+        if !self.statement_cache {
+            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+        }
+        conn.batch_execute(&format!(
+            "SELECT pg_catalog.set_config('search_path', '', false); \
+             SET statement_timeout = {}; SET application_name = '{}'",
+            self.statement_timeout_ms, self.application_name
+        ))
+    }
+}
+
+impl CustomizeConnection<PgConnection, R2d2Error> for FailClosed {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), R2d2Error> {
+        self.apply(conn).map_err(R2d2Error::QueryError)
+    }
+}
+
+/// Builds the pool without connecting: the server may come up later, and
+/// until it does requests are answered `503`.
+pub fn build_pool(settings: &PoolSettings) -> Result<PgPool, StoreError> {
+    Ok(r2d2::Pool::builder()
+        .max_size(settings.max_size)
+        .min_idle(settings.min_idle)
+        .connection_timeout(settings.checkout_timeout)
+        // a check-out costs no round trip; a dead connection is noticed by
+        // the statement that uses it and then discarded
+        .test_on_check_out(false)
+        .connection_customizer(Box::new(FailClosed::new(settings)))
+        .build_unchecked(ConnectionManager::new(&settings.url)))
+}
+
+/// Opens a single connection outside the pool, in the same fail-closed state.
+pub fn connect(settings: &PoolSettings) -> Result<PgConnection, StoreError> {
+    let mut conn = PgConnection::establish(&settings.url)
+        .map_err(|error| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {error}")))?;
+    FailClosed::new(settings).apply(&mut conn).map_err(crate::error::store_error)?;
+    Ok(conn)
+}

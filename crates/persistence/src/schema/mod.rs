@@ -1,0 +1,10 @@
+//! diesel's view of the tables: the shared ones in [`public`] and those of
+//! each tenant schema in [`tenant`].
+
+#[rustfmt::skip]
+pub mod public;
+#[rustfmt::skip]
+pub mod tenant;
+
+pub use public::{domains, memberships, tenants, users};
+pub use tenant::projects;

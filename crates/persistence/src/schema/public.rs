@@ -1,0 +1,62 @@
+// The shared tables, schema-qualified so they resolve whatever the
+// search_path (a connection outside a tenant scope has an empty one).
+
+diesel::table! {
+    public.tenants (id) {
+        id -> Int8,
+        #[max_length = 50]
+        slug -> Varchar,
+        #[max_length = 63]
+        schema_name -> Varchar,
+        #[max_length = 100]
+        name -> Varchar,
+        #[max_length = 16]
+        plan -> Varchar,
+        is_active -> Bool,
+        allow_signup -> Bool,
+        #[max_length = 32]
+        schema_version -> Nullable<Varchar>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    public.domains (domain) {
+        #[max_length = 253]
+        domain -> Varchar,
+        tenant_id -> Int8,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    public.users (id) {
+        id -> Int8,
+        #[max_length = 150]
+        username -> Varchar,
+        #[max_length = 254]
+        email -> Varchar,
+        password_hash -> Text,
+        is_active -> Bool,
+        is_staff -> Bool,
+        date_joined -> Timestamptz,
+        last_login -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    public.memberships (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        user_id -> Int8,
+        #[max_length = 16]
+        role -> Varchar,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(domains -> tenants (tenant_id));
+diesel::joinable!(memberships -> tenants (tenant_id));
+diesel::joinable!(memberships -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(tenants, domains, users, memberships);

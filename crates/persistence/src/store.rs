@@ -1,0 +1,147 @@
+//! [`PgStore`]: the [`Store`] port over PostgreSQL, and tenant provisioning.
+
+use std::sync::Arc;
+
+use diesel::{ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl, SelectableHelper, connection::SimpleConnection};
+use taskforce_domain::{NewTenant, PlatformTx, SchemaName, Store, StoreError, Tenant, TenantDomain, TenantId};
+
+use crate::{
+    PgPool, PooledConn, TenantMigrator,
+    error::{pool_error, store_error},
+    migrations::MigrateError,
+    repos::PgTx,
+    rows::{NewTenantRow, TenantRow},
+    schema::tenants,
+    scope::{Scope, transaction},
+};
+
+/// The storage adapter: one pool for every tenant, and the tenant
+/// migrations new schemas receive.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+    migrator: Arc<TenantMigrator>,
+}
+
+impl PgStore {
+    /// A store over a pool, provisioning with the given migrations.
+    pub fn new(pool: PgPool, migrator: TenantMigrator) -> Self {
+        Self { pool, migrator: Arc::new(migrator) }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The tenant migrations in use.
+    pub fn migrator(&self) -> &TenantMigrator {
+        &self.migrator
+    }
+
+    /// Checks a connection out; waiting longer than the pool's timeout is
+    /// [`StoreError::Unavailable`]. Only this crate's scopes use it.
+    pub(crate) fn checkout(&self) -> Result<PooledConn, StoreError> {
+        self.pool.get().map_err(pool_error)
+    }
+
+    /// Runs `work` on a raw connection inside the tenant scope of `schema`:
+    /// one transaction whose `search_path` is that schema alone.
+    pub fn in_tenant_scope<T, E>(
+        &self,
+        schema: &SchemaName,
+        work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.checkout()?;
+        transaction(&mut conn, Scope::Tenant(schema), work)
+    }
+
+    /// Whether the database answers a trivial query (readiness checks).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.checkout()?;
+        conn.batch_execute("SELECT 1").map_err(store_error)
+    }
+}
+
+impl Store for PgStore {
+    fn platform<T, E>(&self, work: impl FnOnce(&mut dyn PlatformTx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.checkout()?;
+        transaction(&mut conn, Scope::Platform, |conn| work(&mut PgTx { conn }))
+    }
+
+    fn provision<T, E>(
+        &self,
+        new: &NewTenant,
+        then: impl FnOnce(&mut dyn PlatformTx, &Tenant) -> Result<T, E>,
+    ) -> Result<(Tenant, T), E>
+    where
+        E: From<StoreError>,
+    {
+        let schema = new.slug.schema_name();
+        let mut conn = self.checkout()?;
+        transaction(&mut conn, Scope::Tenant(&schema), |conn| {
+            let row = diesel::insert_into(tenants::table)
+                .values(NewTenantRow {
+                    slug: new.slug.as_str(),
+                    schema_name: schema.as_str(),
+                    name: new.name.as_str(),
+                    plan: new.plan.as_str(),
+                    allow_signup: new.allow_signup,
+                })
+                .returning(TenantRow::as_returning())
+                .get_result(conn)
+                .map_err(store_error)?;
+            let mut tenant = Tenant::try_from(row)?;
+            let mut tx = PgTx { conn };
+            for (index, domain) in new.domains.iter().enumerate() {
+                tx.domains().add(&TenantDomain {
+                    domain: domain.clone(),
+                    tenant_id: tenant.id,
+                    is_primary: index == 0,
+                })?;
+            }
+            create_schema(tx.conn, &schema)?;
+            self.migrator.apply_in_scope(tx.conn, tenant.id).map_err(|error| match error {
+                MigrateError::Store(store) => store,
+                other => StoreError::internal(other.to_string()),
+            })?;
+            tenant.schema_version = Some(self.migrator.latest_version().to_owned());
+            let extra = then(&mut tx, &tenant)?;
+            Ok((tenant, extra))
+        })
+    }
+
+    fn deprovision(&self, tenant: TenantId) -> Result<(), StoreError> {
+        let mut conn = self.checkout()?;
+        transaction(&mut conn, Scope::Platform, |conn| {
+            let row: TenantRow = tenants::table
+                .find(tenant.0)
+                .select(TenantRow::as_select())
+                .for_update()
+                .first(conn)
+                .map_err(store_error)?;
+            let schema = SchemaName::parse(&row.schema_name).map_err(StoreError::internal)?;
+            conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", schema.quoted())).map_err(store_error)?;
+            // domains and memberships go with the row (ON DELETE CASCADE)
+            diesel::delete(tenants::table.filter(tenants::id.eq(tenant.0))).execute(conn).map_err(store_error)?;
+            Ok(())
+        })
+    }
+}
+
+/// `CREATE SCHEMA`; a schema of that name that no tenant row claims (left by
+/// hand, or restored from elsewhere) is reported as a clash, never adopted.
+fn create_schema(conn: &mut PgConnection, schema: &SchemaName) -> Result<(), StoreError> {
+    conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted())).map_err(|error| match store_error(error) {
+        StoreError::Internal(cause) if cause.to_string().contains("already exists") => {
+            StoreError::Duplicate("schema_exists".to_owned())
+        }
+        other => other,
+    })
+}

@@ -1,0 +1,83 @@
+//! `migrate` over many tenants: parallel, idempotent, and one failure does
+//! not stop the others.
+
+mod support;
+
+use std::sync::Mutex;
+
+use diesel::connection::SimpleConnection;
+use support::{TestResult, count, migrations_with, provision, store};
+use taskforce_domain::{Store, StoreError};
+use taskforce_persistence::{MigrationEvent, PgStore, migrate_shared};
+
+#[test]
+fn shared_migrations_are_idempotent() -> TestResult {
+    let (_db, store) = store(1)?;
+    let mut conn = store.pool().get()?;
+    assert!(migrate_shared(&mut conn)?.is_empty(), "the helper already migrated; nothing is left to do");
+    Ok(())
+}
+
+#[test]
+fn a_new_migration_reaches_every_tenant_but_the_broken_one_which_is_reported() -> TestResult {
+    let (_db, store) = store(4)?;
+    for slug in ["a1", "b2", "c3", "d4"] {
+        provision(&store, slug)?;
+    }
+    // nothing to do yet
+    let idle = store.migrator().migrate_all(store.pool(), 2, &|_| {})?;
+    assert_eq!((idle.up_to_date, idle.migrated.len(), idle.failed.len()), (4, 0, 0));
+
+    // b2 already has the column the new migration adds: its migration fails
+    store.in_tenant_scope(&taskforce_domain::Slug::parse("b2")?.schema_name(), |conn| {
+        conn.batch_execute("ALTER TABLE projects ADD COLUMN colour text").map_err(StoreError::internal)
+    })?;
+    let (_dir, next) = migrations_with(&[(
+        "2099-01-01-000001_colour",
+        "ALTER TABLE projects ADD COLUMN colour text;\nCREATE INDEX projects_colour_idx ON projects (colour);",
+    )])?;
+    let upgraded = PgStore::new(store.pool().clone(), next);
+    let events = Mutex::new(Vec::new());
+    let report = upgraded.migrator().migrate_all(upgraded.pool(), 2, &|event| {
+        events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    })?;
+    let migrated: Vec<&str> = report.migrated.iter().map(|(slug, _)| slug.as_str()).collect();
+    assert_eq!(migrated, vec!["a1", "c3", "d4"]);
+    assert!(report.migrated.iter().all(|(_, versions)| versions == &vec!["20990101000001".to_owned()]));
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].0, "b2");
+    assert!(report.failed[0].1.contains("colour"), "{}", report.failed[0].1);
+    let events = events.into_inner().unwrap_or_else(|p| p.into_inner());
+    assert_eq!(events.first(), Some(&MigrationEvent::Planned { pending: 4, tenants: 4 }));
+    assert_eq!(events.iter().filter(|e| matches!(e, MigrationEvent::Finished { .. })).count(), 4);
+
+    // the failed tenant is unchanged: old version on its row, no index, no record
+    let mut conn = store.pool().get()?;
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM public.tenants WHERE schema_version = '20990101000001'")?,
+        3
+    );
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM pg_indexes WHERE indexname = 'projects_colour_idx'")?, 3);
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM tenant_b2.__diesel_schema_migrations WHERE version = '20990101000001'"
+        )?,
+        0
+    );
+
+    // a second run only retries the broken one
+    let again = upgraded.migrator().migrate_all(upgraded.pool(), 2, &|_| {})?;
+    assert_eq!(again.up_to_date, 3);
+    assert_eq!(again.failed.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(), vec!["b2"]);
+
+    // once fixed by hand, it goes through
+    store.in_tenant_scope(&taskforce_domain::Slug::parse("b2")?.schema_name(), |conn| {
+        conn.batch_execute("ALTER TABLE projects DROP COLUMN colour").map_err(StoreError::internal)
+    })?;
+    let fixed = upgraded.migrator().migrate_all(upgraded.pool(), 2, &|_| {})?;
+    assert_eq!((fixed.migrated.len(), fixed.failed.len(), fixed.up_to_date), (1, 0, 3));
+    let tenants = upgraded.platform(|tx| tx.tenants().list())?;
+    assert!(tenants.iter().all(|t| t.schema_is_current("20990101000001")));
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Tenant provisioning and removal as one unit.
+
+mod support;
+
+use diesel::connection::SimpleConnection;
+use support::{TestResult, count, migrations_with, new_tenant, provision, store, store_with};
+use taskforce_domain::{HostName, Store, StoreError, TenantDomain};
+
+fn schemas_named(store: &taskforce_persistence::PgStore, schema: &str) -> Result<i64, Box<dyn std::error::Error>> {
+    let mut conn = store.pool().get()?;
+    Ok(count(&mut conn, &format!("SELECT count(*) AS n FROM pg_namespace WHERE nspname = '{schema}'"))?)
+}
+
+fn shared_rows(store: &taskforce_persistence::PgStore) -> Result<(i64, i64), Box<dyn std::error::Error>> {
+    let mut conn = store.pool().get()?;
+    Ok((
+        count(&mut conn, "SELECT count(*) AS n FROM public.tenants")?,
+        count(&mut conn, "SELECT count(*) AS n FROM public.domains")?,
+    ))
+}
+
+#[test]
+fn provisioning_creates_row_domains_and_a_migrated_schema() -> TestResult {
+    let (_db, store) = store(2)?;
+    let tenant = provision(&store, "acme")?;
+    assert_eq!(tenant.schema_name.as_str(), "tenant_acme");
+    assert_eq!(tenant.schema_version.as_deref(), Some(store.migrator().latest_version()));
+    assert_eq!(schemas_named(&store, "tenant_acme")?, 1);
+    let domains = store.platform(|tx| tx.domains().list(Some(tenant.id)))?;
+    assert_eq!(
+        domains,
+        vec![TenantDomain { domain: HostName::parse("acme.localhost")?, tenant_id: tenant.id, is_primary: true }]
+    );
+    let mut conn = store.pool().get()?;
+    let applied = count(&mut conn, "SELECT count(*) AS n FROM tenant_acme.__diesel_schema_migrations")?;
+    assert!(applied >= 1);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM public.__diesel_schema_migrations")?, 1);
+    Ok(())
+}
+
+#[test]
+fn a_failure_in_the_last_migration_leaves_no_schema_and_no_row_and_a_retry_succeeds() -> TestResult {
+    let (_dir, broken) = migrations_with(&[(
+        "2099-01-01-000001_broken",
+        "CREATE TABLE made_first (id int);\nSELECT * FROM no_such_table;",
+    )])?;
+    let (_db, store) = store_with(2, broken)?;
+    let failed = store.provision(&new_tenant("acme")?, |_, _| Ok::<_, StoreError>(()));
+    let message = failed.expect_err("the broken migration must fail provisioning").to_string();
+    assert!(message.contains("no_such_table"), "{message}");
+    assert_eq!(schemas_named(&store, "tenant_acme")?, 0);
+    assert_eq!(shared_rows(&store)?, (0, 0));
+
+    // the same command, with migrations that work, then succeeds
+    let fixed =
+        taskforce_persistence::PgStore::new(store.pool().clone(), taskforce_persistence::TenantMigrator::embedded()?);
+    provision(&fixed, "acme")?;
+    assert_eq!(schemas_named(&store, "tenant_acme")?, 1);
+    assert_eq!(shared_rows(&store)?, (1, 1));
+    Ok(())
+}
+
+#[test]
+fn a_failure_after_the_schema_is_made_rolls_everything_back() -> TestResult {
+    let (_db, store) = store(2)?;
+    let failed = store.provision(&new_tenant("acme")?, |_, _| {
+        Err::<(), _>(StoreError::Unavailable("owner could not be added".into()))
+    });
+    assert!(matches!(failed, Err(StoreError::Unavailable(_))));
+    assert_eq!(schemas_named(&store, "tenant_acme")?, 0);
+    assert_eq!(shared_rows(&store)?, (0, 0));
+    Ok(())
+}
+
+#[test]
+fn clashes_are_refused_and_change_nothing() -> TestResult {
+    let (_db, store) = store(2)?;
+    provision(&store, "my-team")?;
+    // same slug
+    let again = store.provision(&new_tenant("my-team")?, |_, _| Ok::<_, StoreError>(()));
+    assert!(again.is_err_and(|e| e.is_duplicate_of("tenants_slug_key")));
+    // another slug mapping to the same schema name
+    let mut clash = new_tenant("my_team")?;
+    clash.domains = vec![HostName::parse("other.localhost")?];
+    let clashed = store.provision(&clash, |_, _| Ok::<_, StoreError>(()));
+    assert!(clashed.is_err_and(|e| e.is_duplicate_of("tenants_schema_name_key")));
+    // a taken domain
+    let mut taken = new_tenant("other")?;
+    taken.domains = vec![HostName::parse("my-team.localhost")?];
+    let refused = store.provision(&taken, |_, _| Ok::<_, StoreError>(()));
+    assert!(refused.is_err_and(|e| e.is_duplicate_of("domains_pkey")));
+    assert_eq!(shared_rows(&store)?, (1, 1));
+    assert_eq!(schemas_named(&store, "tenant_other")?, 0);
+    Ok(())
+}
+
+#[test]
+fn an_orphan_schema_is_reported_not_adopted() -> TestResult {
+    let (_db, store) = store(2)?;
+    store.pool().get()?.batch_execute("CREATE SCHEMA tenant_ghost; CREATE TABLE tenant_ghost.secrets (x int)")?;
+    let refused = store.provision(&new_tenant("ghost")?, |_, _| Ok::<_, StoreError>(()));
+    assert!(refused.is_err_and(|e| e.is_duplicate_of("schema_exists")));
+    assert_eq!(shared_rows(&store)?, (0, 0));
+    Ok(())
+}
+
+#[test]
+fn deprovisioning_removes_schema_row_domains_and_memberships() -> TestResult {
+    let (_db, store) = store(2)?;
+    let keep = provision(&store, "keep")?;
+    let gone = provision(&store, "gone")?;
+    store.deprovision(gone.id)?;
+    assert_eq!(schemas_named(&store, "tenant_gone")?, 0);
+    assert_eq!(schemas_named(&store, "tenant_keep")?, 1);
+    assert_eq!(shared_rows(&store)?, (1, 1));
+    assert_eq!(store.platform(|tx| tx.tenants().get(gone.id))?, None);
+    assert!(store.platform(|tx| tx.tenants().get(keep.id))?.is_some());
+    assert!(matches!(store.deprovision(gone.id), Err(StoreError::NotFound)));
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! The tenant scope against real PostgreSQL: fail-closed connections, no
+//! search_path surviving a scope, and two tenants with the same ids.
+
+mod support;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, connection::SimpleConnection};
+use support::{TestResult, count, names, provision, store};
+use taskforce_domain::StoreError;
+use taskforce_persistence::{PgStore, schema::projects};
+
+/// What a connection fresh out of the pool can see.
+fn next_user_sees_no_tenant_tables(store: &PgStore) -> TestResult {
+    let mut conn = store.pool().get()?;
+    let error =
+        count(&mut conn, "SELECT count(*) AS n FROM projects").expect_err("a tenant table resolved outside a scope");
+    assert!(error.to_string().contains("relation \"projects\" does not exist"), "{error}");
+    assert_eq!(names(&mut conn, "SELECT current_setting('search_path') AS name")?, vec![String::new()]);
+    Ok(())
+}
+
+#[test]
+fn a_tenant_query_outside_a_tenant_scope_fails() -> TestResult {
+    let (_db, store) = store(2)?;
+    provision(&store, "acme")?;
+    next_user_sees_no_tenant_tables(&store)?;
+    // the shared tables stay reachable, schema-qualified
+    let mut conn = store.pool().get()?;
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM public.tenants")?, 1);
+    Ok(())
+}
+
+#[test]
+fn no_search_path_survives_a_scope_ended_by_commit_error_or_panic() -> TestResult {
+    let (_db, store) = store(1)?;
+    let acme = provision(&store, "acme")?;
+
+    store.in_tenant_scope(&acme.schema_name, |conn| {
+        conn.batch_execute("INSERT INTO projects (name, owner_id) VALUES ('committed', 1)")
+            .map_err(StoreError::internal)
+    })?;
+    next_user_sees_no_tenant_tables(&store)?;
+
+    let failed: Result<(), StoreError> = store.in_tenant_scope(&acme.schema_name, |conn| {
+        conn.batch_execute("INSERT INTO projects (name, owner_id) VALUES ('rolled back', 1)")
+            .map_err(StoreError::internal)?;
+        Err(StoreError::NotFound)
+    });
+    assert!(matches!(failed, Err(StoreError::NotFound)));
+    next_user_sees_no_tenant_tables(&store)?;
+
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        let _ = store.in_tenant_scope(&acme.schema_name, |conn| -> Result<(), StoreError> {
+            conn.batch_execute("INSERT INTO projects (name, owner_id) VALUES ('panicked', 1)")
+                .map_err(StoreError::internal)?;
+            panic!("a bug inside a unit of work");
+        });
+    }));
+    assert!(panicked.is_err());
+    next_user_sees_no_tenant_tables(&store)?;
+
+    // only the committed row exists
+    let kept = store.in_tenant_scope(&acme.schema_name, |conn| {
+        names(conn, "SELECT name FROM projects ORDER BY id").map_err(StoreError::internal)
+    })?;
+    assert_eq!(kept, vec!["committed".to_owned()]);
+    Ok(())
+}
+
+#[test]
+fn two_tenants_with_the_same_ids_each_read_only_their_own_rows() -> TestResult {
+    let (_db, store) = store(1)?;
+    let (a, b) = (provision(&store, "alpha")?, provision(&store, "beta")?);
+    for (tenant, label) in [(&a, "alpha"), (&b, "beta")] {
+        store.in_tenant_scope(&tenant.schema_name, |conn| {
+            conn.batch_execute(&format!(
+                "INSERT INTO projects (id, name, owner_id) VALUES (1, '{label} one', 1), (2, '{label} two', 1)"
+            ))
+            .map_err(StoreError::internal)
+        })?;
+    }
+    // the same prepared statement (statement cache on, one connection) runs
+    // in both scopes and PostgreSQL re-resolves it for each search_path
+    let read = |schema| {
+        store.in_tenant_scope(schema, |conn| {
+            projects::table
+                .filter(projects::id.eq_any([1_i64, 2]))
+                .order(projects::id)
+                .select(projects::name)
+                .load::<String>(conn)
+                .map_err(StoreError::internal)
+        })
+    };
+    for _ in 0..3 {
+        assert_eq!(read(&a.schema_name)?, vec!["alpha one", "alpha two"]);
+        assert_eq!(read(&b.schema_name)?, vec!["beta one", "beta two"]);
+    }
+    Ok(())
+}

@@ -1,0 +1,4 @@
+DROP TABLE memberships;
+DROP TABLE users;
+DROP TABLE domains;
+DROP TABLE tenants;
