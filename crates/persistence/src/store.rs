@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use diesel::{ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl, SelectableHelper, connection::SimpleConnection};
-use taskforce_domain::{NewTenant, PlatformTx, SchemaName, Store, StoreError, Tenant, TenantDomain, TenantId};
+use taskforce_domain::{
+    NewTenant, PlatformTx, PlatformWork, ProvisionWork, SchemaName, Store, StoreError, Tenant, TenantDomain, TenantId,
+};
 
 use crate::{
     PgPool, PooledConn, TenantMigrator,
@@ -67,22 +69,17 @@ impl PgStore {
 }
 
 impl Store for PgStore {
-    fn platform<T, E>(&self, work: impl FnOnce(&mut dyn PlatformTx) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<StoreError>,
-    {
+    fn platform_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
         let mut conn = self.checkout()?;
         transaction(&mut conn, Scope::Platform, |conn| work(&mut PgTx { conn }))
     }
 
-    fn provision<T, E>(
-        &self,
-        new: &NewTenant,
-        then: impl FnOnce(&mut dyn PlatformTx, &Tenant) -> Result<T, E>,
-    ) -> Result<(Tenant, T), E>
-    where
-        E: From<StoreError>,
-    {
+    fn read_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
+        let mut conn = self.checkout()?;
+        work(&mut PgTx { conn: &mut conn })
+    }
+
+    fn provision_unit(&self, new: &NewTenant, then: &mut ProvisionWork<'_>) -> Result<Tenant, StoreError> {
         let schema = new.slug.schema_name();
         let mut conn = self.checkout()?;
         transaction(&mut conn, Scope::Tenant(&schema), |conn| {
@@ -112,8 +109,8 @@ impl Store for PgStore {
                 other => StoreError::internal(other.to_string()),
             })?;
             tenant.schema_version = Some(self.migrator.latest_version().to_owned());
-            let extra = then(&mut tx, &tenant)?;
-            Ok((tenant, extra))
+            then(&mut tx, &tenant)?;
+            Ok(tenant)
         })
     }
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use diesel::connection::SimpleConnection;
 use support::{TestResult, count, migrations_with, provision, store};
-use taskforce_domain::{Store, StoreError};
+use taskforce_domain::{StoreError, StoreExt};
 use taskforce_persistence::{MigrationEvent, PgStore, migrate_shared};
 
 #[test]

@@ -4,7 +4,7 @@ mod support;
 
 use diesel::connection::SimpleConnection;
 use support::{TestResult, count, migrations_with, new_tenant, provision, store, store_with};
-use taskforce_domain::{HostName, Store, StoreError, TenantDomain};
+use taskforce_domain::{HostName, Store, StoreError, StoreExt, TenantDomain};
 
 fn schemas_named(store: &taskforce_persistence::PgStore, schema: &str) -> Result<i64, Box<dyn std::error::Error>> {
     let mut conn = store.pool().get()?;

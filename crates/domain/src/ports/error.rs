@@ -18,6 +18,12 @@ pub enum StoreError {
     /// A statement ran longer than the configured timeout.
     #[error("storage timed out")]
     Timeout,
+    /// The unit of work stopped with its own error and everything it did was
+    /// rolled back; [`StoreExt`](super::StoreExt) hands the caller that
+    /// error instead, so this variant is only seen between a store and
+    /// `StoreExt`.
+    #[error("the unit of work was aborted")]
+    Aborted,
     /// Anything else, with its cause. Never shown to API clients.
     #[error("storage failure: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -7,9 +7,11 @@
 mod clock;
 mod error;
 mod platform;
+mod security;
 mod store;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::StoreError;
 pub use platform::{DomainRepository, MembershipRepository, PlatformTx, TenantRepository, UserRepository};
-pub use store::Store;
+pub use security::{HashError, PasswordHasher};
+pub use store::{PlatformWork, ProvisionWork, Store, StoreExt};

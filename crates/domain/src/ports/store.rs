@@ -1,34 +1,122 @@
-//! [`Store`]: the unit-of-work port through which the core reaches storage.
+//! [`Store`]: the unit-of-work port through which the core reaches storage,
+//! and [`StoreExt`], its convenient generic face.
 
 use super::{PlatformTx, StoreError};
 use crate::{NewTenant, Tenant, TenantId};
 
+/// A unit of work over the shared data, as the object-safe [`Store`] takes it.
+pub type PlatformWork<'w> = dyn FnMut(&mut dyn PlatformTx) -> Result<(), StoreError> + 'w;
+
+/// The work run after a new tenant's schema is made, in the same transaction.
+pub type ProvisionWork<'w> = dyn FnMut(&mut dyn PlatformTx, &Tenant) -> Result<(), StoreError> + 'w;
+
 /// Runs units of work against storage, each in one transaction.
 ///
-/// The closure receives the transaction's repositories; returning `Err` rolls
-/// everything back, returning `Ok` commits. The error type is the caller's
-/// own, so a use case can abort with a business error (a plan limit, a denied
-/// permission) and the adapter still rolls back.
+/// This trait is object-safe, so the core holds an `Arc<dyn Store>`; use
+/// cases call the generic methods of [`StoreExt`], which let a unit of work
+/// return its own error type and a value. When work fails, adapters roll
+/// back everything it did.
 pub trait Store: Send + Sync + 'static {
     /// Runs `work` in one transaction over the shared data.
-    fn platform<T, E>(&self, work: impl FnOnce(&mut dyn PlatformTx) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<StoreError>;
+    fn platform_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError>;
+
+    /// Runs `work` over the shared data without an explicit transaction:
+    /// each statement commits on its own. For single reads on hot paths,
+    /// where `BEGIN`/`COMMIT` would only add round trips.
+    fn read_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError>;
 
     /// Creates a tenant as one unit: its row, its domains (the first one
     /// primary) and its fully migrated schema, then runs `then` in the same
     /// transaction (to add an owner, say). Any failure, or a crash, leaves
     /// nothing behind. A taken slug is [`StoreError::Duplicate`]
-    /// (`tenants_slug_key` or `tenants_schema_name_key`), a taken domain
-    /// `domains_pkey`.
+    /// (`tenants_slug_key`, or `tenants_schema_name_key` when another slug
+    /// maps to the same schema), a taken domain `domains_pkey`, a schema that
+    /// exists without a tenant `schema_exists`.
+    fn provision_unit(&self, tenant: &NewTenant, then: &mut ProvisionWork<'_>) -> Result<Tenant, StoreError>;
+
+    /// Removes a tenant as one unit: its schema, memberships, domains and row.
+    fn deprovision(&self, tenant: TenantId) -> Result<(), StoreError>;
+}
+
+/// The generic face of [`Store`]: units of work that return a value and
+/// fail with the caller's own error type (which rolls back as well).
+pub trait StoreExt: Store {
+    /// Runs `work` in one transaction over the shared data.
+    fn platform<T, E>(&self, work: impl FnOnce(&mut dyn PlatformTx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut run = Carrier::new(work);
+        let outcome = self.platform_unit(&mut |tx| run.call(|work| work(tx)));
+        run.finish(outcome)
+    }
+
+    /// Runs `work` without an explicit transaction; see [`Store::read_unit`].
+    fn read<T, E>(&self, work: impl FnOnce(&mut dyn PlatformTx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut run = Carrier::new(work);
+        let outcome = self.read_unit(&mut |tx| run.call(|work| work(tx)));
+        run.finish(outcome)
+    }
+
+    /// Creates a tenant as one unit; see [`Store::provision_unit`].
     fn provision<T, E>(
         &self,
         tenant: &NewTenant,
         then: impl FnOnce(&mut dyn PlatformTx, &Tenant) -> Result<T, E>,
     ) -> Result<(Tenant, T), E>
     where
-        E: From<StoreError>;
+        E: From<StoreError>,
+    {
+        let mut run = Carrier::new(then);
+        let outcome = self.provision_unit(tenant, &mut |tx, tenant| run.call(|then| then(tx, tenant)));
+        let tenant = match outcome {
+            Ok(tenant) => tenant,
+            Err(error) => return Err(run.finish(Err(error)).err().unwrap_or_else(|| E::from(StoreError::Aborted))),
+        };
+        run.finish(Ok(())).map(|value| (tenant, value))
+    }
+}
 
-    /// Removes a tenant as one unit: its schema, memberships, domains and row.
-    fn deprovision(&self, tenant: TenantId) -> Result<(), StoreError>;
+impl<S: Store + ?Sized> StoreExt for S {}
+
+/// Carries a `FnOnce` through an object-safe `FnMut` boundary, and its typed
+/// result or error back out.
+struct Carrier<F, T, E> {
+    work: Option<F>,
+    value: Option<T>,
+    error: Option<E>,
+}
+
+impl<F, T, E: From<StoreError>> Carrier<F, T, E> {
+    fn new(work: F) -> Self {
+        Self { work: Some(work), value: None, error: None }
+    }
+
+    /// Runs the work once; its own error is kept and reported to the adapter
+    /// as [`StoreError::Aborted`] so that it rolls back.
+    fn call(&mut self, run: impl FnOnce(F) -> Result<T, E>) -> Result<(), StoreError> {
+        let work = self.work.take().ok_or(StoreError::Aborted)?;
+        match run(work) {
+            Ok(value) => {
+                self.value = Some(value);
+                Ok(())
+            }
+            Err(error) => {
+                self.error = Some(error);
+                Err(StoreError::Aborted)
+            }
+        }
+    }
+
+    fn finish(self, outcome: Result<(), StoreError>) -> Result<T, E> {
+        match (outcome, self.value, self.error) {
+            (_, _, Some(error)) => Err(error),
+            (Ok(()), Some(value), None) => Ok(value),
+            (Err(error), _, None) => Err(E::from(error)),
+            (Ok(()), None, None) => Err(E::from(StoreError::Aborted)),
+        }
+    }
 }

@@ -10,7 +10,7 @@ use diesel::{
     sql_types::{BigInt, Text},
 };
 use diesel_migrations::FileBasedMigrations;
-use taskforce_domain::{HostName, NewTenant, Plan, Slug, Store, StoreError, Tenant, TenantName};
+use taskforce_domain::{HostName, NewTenant, Plan, Slug, StoreError, StoreExt, Tenant, TenantName};
 use taskforce_persistence::{PgStore, PoolSettings, TenantMigrator, build_pool, connect, migrate_shared};
 use taskforce_pgcluster::TestDatabase;
 

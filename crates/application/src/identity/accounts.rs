@@ -1,0 +1,118 @@
+//! Creating accounts.
+
+use std::sync::Arc;
+
+use taskforce_domain::{Email, NewUser, PasswordHasher, Store, StoreError, StoreExt, User, Username};
+
+use super::password_policy::password_problems;
+use crate::FieldErrors;
+
+/// The raw input of a new account, as typed by a person.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountInput {
+    /// Wanted user name.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// Password in clear.
+    pub password: String,
+    /// Platform staff flag (operators only).
+    pub is_staff: bool,
+}
+
+impl std::fmt::Debug for AccountInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountInput")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why an account was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAccountError {
+    /// Field-level problems (bad or taken name or address, weak password).
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    /// Hashing failed.
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A checked new account: what register, signup and `user create` share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedAccount {
+    /// User name.
+    pub username: Username,
+    /// E-mail address.
+    pub email: Email,
+}
+
+/// Checks the fields of a new account; `password_confirm`, when given, must
+/// match.
+pub fn check_account(input: &AccountInput, password_confirm: Option<&str>) -> Result<CheckedAccount, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let username = errors.check("username", Username::parse(&input.username));
+    let email = errors.check("email", Email::parse(&input.email));
+    for problem in password_problems(&input.password, &input.username, &input.email) {
+        errors.add("password", problem);
+    }
+    if password_confirm.is_some_and(|confirm| confirm != input.password) {
+        errors.add("password_confirm", "The two password fields didn't match.");
+    }
+    match (username, email) {
+        (Some(username), Some(email)) if errors.is_empty() => Ok(CheckedAccount { username, email }),
+        _ => Err(errors),
+    }
+}
+
+/// Turns a uniqueness failure on `users` into the field it concerns.
+pub fn taken_field(error: &StoreError) -> Option<FieldErrors> {
+    let mut errors = FieldErrors::new();
+    if error.is_duplicate_of("users_username_key") {
+        errors.add("username", "A user with that username already exists.");
+    } else if error.is_duplicate_of("users_email_key") {
+        errors.add("email", "A user with that email already exists.");
+    } else {
+        return None;
+    }
+    Some(errors)
+}
+
+/// Account use cases.
+#[derive(Clone)]
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    hasher: Arc<dyn PasswordHasher>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts").finish_non_exhaustive()
+    }
+}
+
+impl Accounts {
+    /// The use cases over a store and a hasher.
+    pub fn new(store: Arc<dyn Store>, hasher: Arc<dyn PasswordHasher>) -> Self {
+        Self { store, hasher }
+    }
+
+    /// Creates an account after checking every field; the password is hashed
+    /// before anything is stored.
+    #[tracing::instrument(skip_all, fields(user = %input.username))]
+    pub fn create(&self, input: &AccountInput) -> Result<User, CreateAccountError> {
+        let checked = check_account(input, None).map_err(CreateAccountError::Invalid)?;
+        let password_hash = self.hasher.hash(&input.password).map_err(|e| CreateAccountError::Hash(e.to_string()))?;
+        let new = NewUser { username: checked.username, email: checked.email, password_hash, is_staff: input.is_staff };
+        self.store.platform(|tx| tx.users().create(&new)).map_err(|error| match taken_field(&error) {
+            Some(fields) => CreateAccountError::Invalid(fields),
+            None => CreateAccountError::Store(error),
+        })
+    }
+}

@@ -1,0 +1,340 @@
+//! Operator use cases over tenants, their domains and members (what
+//! `tenant-admin` does).
+
+use std::sync::Arc;
+
+use taskforce_domain::{
+    HostName, Member, Membership, NewTenant, Role, Slug, Store, StoreError, StoreExt, Tenant, TenantChanges,
+    TenantDomain, TenantName, Username,
+};
+
+/// Why a tenant could not be created. Nothing was created in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateTenantError {
+    /// A tenant already has this slug.
+    #[error("a tenant with the slug '{0}' already exists")]
+    SlugTaken(Slug),
+    /// Another tenant's slug maps to the same schema name (`a-b` and `a_b`).
+    #[error("the slug '{slug}' maps to the schema '{schema}', which another tenant already uses")]
+    SchemaClash {
+        /// The slug asked for.
+        slug: Slug,
+        /// The schema name both slugs map to.
+        schema: String,
+    },
+    /// A domain is mapped to another tenant already.
+    #[error("the domain '{0}' already belongs to another tenant")]
+    DomainTaken(HostName),
+    /// The same domain was given twice.
+    #[error("the domain '{0}' is listed twice")]
+    DuplicateDomain(HostName),
+    /// A schema of that name exists without a tenant row (made by hand or
+    /// left by a restore); it is never adopted.
+    #[error("the schema '{0}' already exists without a tenant; drop it or restore the tenant with 'tenant import'")]
+    OrphanSchema(String),
+    /// The store failed; the reason is inside.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an operator command on an existing tenant, domain or member failed.
+/// Nothing was changed in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantAdminError {
+    /// No tenant has this slug.
+    #[error("no tenant with the slug '{0}'")]
+    UnknownTenant(String),
+    /// No tenant has this domain.
+    #[error("no tenant has the domain '{0}'")]
+    UnknownDomain(HostName),
+    /// The domain belongs to a tenant already (this one or another).
+    #[error("the domain '{0}' already belongs to the tenant '{1}'")]
+    DomainTaken(HostName, String),
+    /// No account has this user name.
+    #[error("no user named '{0}'")]
+    UnknownUser(String),
+    /// The user already belongs to the tenant.
+    #[error("'{0}' is already a member of '{1}'")]
+    AlreadyMember(String, String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A tenant with its domains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantDetails {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Its domains, primary first.
+    pub domains: Vec<TenantDomain>,
+}
+
+/// A domain with the slug of its tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainListing {
+    /// The mapping.
+    pub domain: TenantDomain,
+    /// The tenant's slug.
+    pub slug: Slug,
+}
+
+/// The operators' use cases.
+#[derive(Clone)]
+pub struct TenantAdmin {
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for TenantAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantAdmin").finish_non_exhaustive()
+    }
+}
+
+impl TenantAdmin {
+    /// The use cases over a store.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Creates a tenant: row, domains (the first primary) and migrated
+    /// schema, as one unit.
+    #[tracing::instrument(skip_all, fields(tenant = %new.slug))]
+    pub fn create(&self, new: &NewTenant) -> Result<Tenant, CreateTenantError> {
+        if let Some(twice) = new.domains.iter().enumerate().find_map(|(i, d)| new.domains[..i].contains(d).then_some(d))
+        {
+            return Err(CreateTenantError::DuplicateDomain(twice.clone()));
+        }
+        // name the taken domain precisely; the unique key still guards the race
+        let taken = self.store.read(|tx| {
+            for domain in &new.domains {
+                if tx.domains().get(domain)?.is_some() {
+                    return Ok::<_, StoreError>(Some(domain.clone()));
+                }
+            }
+            Ok(None)
+        })?;
+        if let Some(domain) = taken {
+            return Err(CreateTenantError::DomainTaken(domain));
+        }
+        self.store
+            .provision(new, |_, _| Ok::<_, StoreError>(()))
+            .map(|(tenant, ())| tenant)
+            .map_err(|error| creation_error(error, new))
+    }
+
+    /// Every tenant with its domains, by slug.
+    pub fn list(&self) -> Result<Vec<TenantDetails>, StoreError> {
+        self.store.platform(|tx| {
+            let tenants = tx.tenants().list()?;
+            let mut domains = tx.domains().list(None)?;
+            Ok(tenants
+                .into_iter()
+                .map(|tenant| {
+                    let (own, rest): (Vec<_>, Vec<_>) = domains.drain(..).partition(|d| d.tenant_id == tenant.id);
+                    domains = rest;
+                    TenantDetails { tenant, domains: own }
+                })
+                .collect())
+        })
+    }
+
+    /// One tenant with its domains.
+    pub fn show(&self, slug: &Slug) -> Result<TenantDetails, TenantAdminError> {
+        self.store.platform(|tx| {
+            let tenant =
+                tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+            let domains = tx.domains().list(Some(tenant.id))?;
+            Ok(TenantDetails { tenant, domains })
+        })
+    }
+
+    /// Changes name, plan, active flag or signup flag.
+    #[tracing::instrument(skip_all, fields(tenant = %slug))]
+    pub fn update(&self, slug: &Slug, changes: &TenantChanges) -> Result<Tenant, TenantAdminError> {
+        self.store.platform(|tx| {
+            let tenant =
+                tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+            Ok(tx.tenants().update(tenant.id, changes)?)
+        })
+    }
+
+    /// Removes a tenant: schema, memberships, domains and row.
+    #[tracing::instrument(skip_all, fields(tenant = %slug))]
+    pub fn delete(&self, slug: &Slug) -> Result<Tenant, TenantAdminError> {
+        let tenant = self.show(slug)?.tenant;
+        self.store.deprovision(tenant.id).map_err(|error| match error {
+            StoreError::NotFound => TenantAdminError::UnknownTenant(slug.to_string()),
+            other => other.into(),
+        })?;
+        Ok(tenant)
+    }
+
+    /// Maps a domain to a tenant; `primary` makes it the primary one.
+    #[tracing::instrument(skip_all, fields(tenant = %slug, domain = %host))]
+    pub fn add_domain(&self, slug: &Slug, host: &HostName, primary: bool) -> Result<TenantDomain, TenantAdminError> {
+        self.store.platform(|tx| {
+            let tenant =
+                tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+            if let Some(existing) = tx.domains().get(host)? {
+                let owner = tx.tenants().get(existing.tenant_id)?.map(|t| t.slug.to_string()).unwrap_or_default();
+                return Err(TenantAdminError::DomainTaken(host.clone(), owner));
+            }
+            let is_first = tx.domains().list(Some(tenant.id))?.is_empty();
+            if primary {
+                tx.domains().clear_primary(tenant.id)?;
+            }
+            let domain = TenantDomain { domain: host.clone(), tenant_id: tenant.id, is_primary: primary || is_first };
+            tx.domains().add(&domain).map_err(|error| match error {
+                StoreError::Duplicate(_) => TenantAdminError::DomainTaken(host.clone(), String::new()),
+                other => other.into(),
+            })?;
+            Ok(domain)
+        })
+    }
+
+    /// Unmaps a domain. When it was the primary one, the tenant's next
+    /// domain (by name) becomes primary.
+    #[tracing::instrument(skip_all, fields(domain = %host))]
+    pub fn remove_domain(&self, host: &HostName) -> Result<TenantDomain, TenantAdminError> {
+        self.store.platform(|tx| {
+            let removed = tx.domains().remove(host).map_err(|error| match error {
+                StoreError::NotFound => TenantAdminError::UnknownDomain(host.clone()),
+                other => other.into(),
+            })?;
+            if removed.is_primary {
+                if let Some(next) = tx.domains().list(Some(removed.tenant_id))?.into_iter().next() {
+                    tx.domains().remove(&next.domain)?;
+                    tx.domains().add(&TenantDomain { is_primary: true, ..next })?;
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    /// The domains of one tenant, or of all.
+    pub fn list_domains(&self, slug: Option<&Slug>) -> Result<Vec<DomainListing>, TenantAdminError> {
+        self.store.platform(|tx| {
+            let tenants = tx.tenants().list()?;
+            let only = match slug {
+                Some(slug) => Some(
+                    tenants
+                        .iter()
+                        .find(|t| &t.slug == slug)
+                        .map(|t| t.id)
+                        .ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?,
+                ),
+                None => None,
+            };
+            let domains = tx.domains().list(only)?;
+            Ok(domains
+                .into_iter()
+                .filter_map(|domain| {
+                    let slug = tenants.iter().find(|t| t.id == domain.tenant_id)?.slug.clone();
+                    Some(DomainListing { domain, slug })
+                })
+                .collect())
+        })
+    }
+
+    /// Adds an existing account to a tenant with a role.
+    #[tracing::instrument(skip_all, fields(tenant = %slug, user = %username))]
+    pub fn add_member(&self, slug: &Slug, username: &Username, role: Role) -> Result<Membership, TenantAdminError> {
+        self.store.platform(|tx| {
+            let tenant =
+                tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+            let user =
+                tx.users().by_username(username)?.ok_or_else(|| TenantAdminError::UnknownUser(username.to_string()))?;
+            tx.memberships().add(tenant.id, user.id, role).map_err(|error| match error {
+                StoreError::Duplicate(_) => TenantAdminError::AlreadyMember(username.to_string(), slug.to_string()),
+                other => other.into(),
+            })
+        })
+    }
+
+    /// The tenant's members with their accounts.
+    pub fn members(&self, slug: &Slug) -> Result<Vec<Member>, TenantAdminError> {
+        self.store.platform(|tx| {
+            let tenant =
+                tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+            Ok(tx.memberships().list(tenant.id)?)
+        })
+    }
+
+    /// Makes sure the development tenant exists with self-signup on and the
+    /// given domains (those not taken by another tenant). Safe to run any
+    /// number of times.
+    #[tracing::instrument(skip_all, fields(tenant = %slug))]
+    pub fn ensure_dev_tenant(
+        &self,
+        slug: &Slug,
+        name: &TenantName,
+        domains: &[HostName],
+    ) -> Result<TenantDetails, EnsureDevTenantError> {
+        let existing = self.store.platform(|tx| tx.tenants().by_slug(slug))?;
+        if existing.is_none() {
+            let new = NewTenant {
+                slug: slug.clone(),
+                name: name.clone(),
+                plan: taskforce_domain::Plan::Free,
+                allow_signup: true,
+                domains: Vec::new(),
+            };
+            match self.create(&new) {
+                // another process created it meanwhile: fine
+                Ok(_) | Err(CreateTenantError::SlugTaken(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        for host in domains {
+            match self.add_domain(slug, host, false) {
+                Ok(_) => {}
+                Err(TenantAdminError::DomainTaken(_, owner)) if owner == slug.as_str() || owner.is_empty() => {}
+                Err(TenantAdminError::DomainTaken(domain, owner)) => {
+                    tracing::warn!(%domain, %owner, "the dev tenant's domain belongs to another tenant; left there");
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let details = self.show(slug)?;
+        if !details.tenant.allow_signup || !details.tenant.is_active {
+            let changes = TenantChanges { allow_signup: Some(true), is_active: Some(true), ..Default::default() };
+            self.update(slug, &changes)?;
+            return Ok(self.show(slug)?);
+        }
+        Ok(details)
+    }
+}
+
+/// Why the development tenant could not be ensured.
+#[derive(Debug, thiserror::Error)]
+pub enum EnsureDevTenantError {
+    /// Creating it failed.
+    #[error(transparent)]
+    Create(#[from] CreateTenantError),
+    /// Completing it failed.
+    #[error(transparent)]
+    Admin(#[from] TenantAdminError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads which uniqueness rule a failed provisioning broke.
+fn creation_error(error: StoreError, new: &NewTenant) -> CreateTenantError {
+    match error {
+        StoreError::Duplicate(ref rule) => match rule.as_str() {
+            "tenants_slug_key" => CreateTenantError::SlugTaken(new.slug.clone()),
+            "tenants_schema_name_key" => {
+                CreateTenantError::SchemaClash { slug: new.slug.clone(), schema: new.slug.schema_name().to_string() }
+            }
+            "schema_exists" => CreateTenantError::OrphanSchema(new.slug.schema_name().to_string()),
+            "domains_pkey" => match new.domains.as_slice() {
+                [only] => CreateTenantError::DomainTaken(only.clone()),
+                _ => CreateTenantError::Store(error),
+            },
+            _ => CreateTenantError::Store(error),
+        },
+        other => CreateTenantError::Store(other),
+    }
+}

@@ -1,0 +1,16 @@
+//! [`PasswordHasher`]: how the core hashes and checks passwords without
+//! knowing the algorithm.
+
+/// Hashing failed (bad parameters, or a stored hash that is not a PHC string).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(pub String);
+
+/// Hashes passwords and checks them against stored hashes. Implementations
+/// are slow on purpose; callers run them off any async executor.
+pub trait PasswordHasher: Send + Sync + 'static {
+    /// A PHC-format hash of the password with a fresh salt.
+    fn hash(&self, password: &str) -> Result<String, HashError>;
+    /// Whether the password matches the stored hash, in constant time.
+    fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError>;
+}
