@@ -1,1 +1,145 @@
-//! placeholder
+//! # TaskForce HTTP adapter
+//!
+//! actix-web in front of the application layer: tenant resolution from the
+//! `Host` header, the contract's JSON errors for everything, request ids and
+//! structured logs, CORS, the OpenAPI document and its browsable reference.
+//! It reaches storage only through `taskforce-application`.
+
+mod error;
+mod host;
+pub mod openapi;
+mod reject;
+pub mod routes;
+mod tenant;
+
+use std::{net::IpAddr, net::TcpListener};
+
+use actix_cors::Cors;
+use actix_web::{
+    App, HttpMessage, HttpServer, Resource,
+    body::MessageBody,
+    dev::{Server, ServiceRequest, ServiceResponse},
+    http::header,
+    middleware::{Compress, Next, from_fn},
+    web,
+};
+use taskforce_application::{HealthCheck, TenantDirectory};
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
+
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use host::{client_ip, raw_host};
+pub use reject::JSON_LIMIT_BYTES;
+pub use tenant::CurrentTenant;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Addresses of reverse proxies whose `X-Forwarded-Host` /
+    /// `X-Forwarded-For` are believed. Empty: none are.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Origins allowed by CORS; `*` allows any (without credentials).
+    pub cors_allowed_origins: Vec<String>,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Seconds given to in-flight requests after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+}
+
+/// What handlers share: settings and the application's services.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// HTTP settings.
+    pub settings: HttpSettings,
+    /// Host → tenant.
+    pub directory: TenantDirectory,
+    /// Readiness probes.
+    pub health: HealthCheck,
+}
+
+/// Starts serving on a bound listener. The returned server future runs until
+/// SIGTERM/SIGINT, then stops accepting, lets in-flight requests finish and
+/// resolves.
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let settings = state.settings.clone();
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(reject::json_config())
+            .app_data(reject::query_config())
+            .app_data(reject::path_config())
+            .configure(routes_config)
+            .default_service(web::to(reject::no_route))
+            .wrap(reject::json_error_bodies())
+            .wrap(cors(&state.settings.cors_allowed_origins))
+            .wrap(Compress::default())
+            .wrap(from_fn(request_id_header))
+            .wrap(TracingLogger::<TenantSpan>::new())
+    })
+    .listen(listener)?
+    .shutdown_timeout(settings.shutdown_timeout_secs);
+    if settings.workers > 0 {
+        server = server.workers(settings.workers);
+    }
+    Ok(server.run())
+}
+
+/// Every route of the API.
+pub fn routes_config(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/health/").get(routes::health::health))
+        .service(resource("/api/health/ready/").get(routes::health::ready))
+        .service(web::resource("/api/openapi.json").get(routes::docs::openapi_json))
+        .service(web::resource("/api/docs").get(routes::docs::docs_redirect))
+        .service(web::resource("/api/docs/{tail:.*}").get(routes::docs::docs_file));
+}
+
+/// A resource answering at `path` and at `path` without its trailing slash,
+/// as the contract asks.
+fn resource(path: &str) -> Resource {
+    let trimmed = path.trim_end_matches('/');
+    web::resource([path.to_owned(), trimmed.to_owned()])
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let base = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::IF_NONE_MATCH])
+        .expose_headers([
+            header::ETAG,
+            header::RETRY_AFTER,
+            header::LOCATION,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        return base.allow_any_origin();
+    }
+    origins.iter().fold(base, |cors, origin| cors.allowed_origin(origin))
+}
+
+/// Adds `X-Request-Id` (the id in every log line of the request) to each response.
+async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id: Option<String> = req.extensions().get::<RequestId>().map(ToString::to_string);
+    let mut response = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| header::HeaderValue::from_str(&id).ok()) {
+        response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(response)
+}
+
+/// The root span of each request, with room for the tenant and user once
+/// they are known.
+struct TenantSpan;
+
+impl RootSpanBuilder for TenantSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        tracing_actix_web::root_span!(request, tenant = tracing::field::Empty, user = tracing::field::Empty)
+    }
+
+    fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}

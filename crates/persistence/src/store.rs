@@ -60,12 +60,6 @@ impl PgStore {
         let mut conn = self.checkout()?;
         transaction(&mut conn, Scope::Tenant(schema), work)
     }
-
-    /// Whether the database answers a trivial query (readiness checks).
-    pub fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.checkout()?;
-        conn.batch_execute("SELECT 1").map_err(store_error)
-    }
 }
 
 impl Store for PgStore {
@@ -129,6 +123,11 @@ impl Store for PgStore {
             diesel::delete(tenants::table.filter(tenants::id.eq(tenant.0))).execute(conn).map_err(store_error)?;
             Ok(())
         })
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.checkout()?;
+        conn.batch_execute("SELECT 1").map_err(store_error)
     }
 }
 

@@ -214,6 +214,22 @@ impl RunningCluster {
         &self.cluster
     }
 
+    /// Creates a database unless it exists.
+    pub fn ensure_database(&self, name: &str) -> Result<(), diesel::result::Error> {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::PgConnection::establish(&self.url("postgres"))
+            .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
+        let exists: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+            "SELECT count(*) FROM pg_database WHERE datname = '{}'",
+            name.replace('\'', "''")
+        ))
+        .get_result(&mut conn)?;
+        if exists == 0 {
+            diesel::sql_query(format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""))).execute(&mut conn)?;
+        }
+        Ok(())
+    }
+
     /// Leaves the server running when this value is dropped.
     pub fn detach(mut self) -> Cluster {
         self.owned = false;

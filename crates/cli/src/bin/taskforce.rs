@@ -1,1 +1,67 @@
-fn main() {}
+//! `taskforce`: the API server, and `migrate` for deploy scripts.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use taskforce_cli::{Application, Settings, admin, telemetry};
+
+/// TaskForce: multi-tenant project management API.
+#[derive(Debug, Parser)]
+#[command(name = "taskforce", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (on the embedded PostgreSQL cluster when no database is
+    /// configured). SIGTERM/SIGINT stop it gracefully.
+    Serve {
+        /// Address to bind (overrides server.host).
+        #[arg(long)]
+        host: Option<String>,
+        /// Port to bind (overrides server.port).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Migrate the shared schema and every tenant schema (same as
+    /// `tenant-admin migrate`).
+    Migrate(admin::MigrateArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    telemetry::init(&settings.log);
+    let outcome = match cli.command {
+        Command::Serve { host, port } => {
+            settings.server.host = host.unwrap_or(settings.server.host);
+            settings.server.port = port.unwrap_or(settings.server.port);
+            serve(&settings).await
+        }
+        Command::Migrate(args) => tokio::task::spawn_blocking(move || admin::migrate(&settings, &args))
+            .await
+            .map_err(Into::into)
+            .and_then(|r| r),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    app.run_until_stopped().await
+}

@@ -1,1 +1,29 @@
-fn main() {}
+//! `tenant-admin`: the operators' tool.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use taskforce_cli::{Settings, admin, telemetry};
+
+fn main() -> ExitCode {
+    let cli = admin::Cli::parse();
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut log = settings.log.clone();
+    if std::env::var_os("RUST_LOG").is_none() {
+        log.level = "warn".to_owned();
+    }
+    telemetry::init(&log);
+    match admin::run(&settings, cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -36,6 +36,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes a tenant as one unit: its schema, memberships, domains and row.
     fn deprovision(&self, tenant: TenantId) -> Result<(), StoreError>;
+
+    /// Whether the store answers right now (readiness checks).
+    fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// The generic face of [`Store`]: units of work that return a value and

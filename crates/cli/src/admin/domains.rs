@@ -1,0 +1,40 @@
+//! `tenant-admin domain …`.
+
+use taskforce_domain::{HostName, Slug};
+
+use super::{Context, output};
+
+pub(super) fn add(ctx: &Context, slug: &Slug, domain: &HostName, primary: bool) -> anyhow::Result<()> {
+    let added = ctx.admin.add_domain(slug, domain, primary)?;
+    let note = if added.is_primary { " as its primary domain" } else { "" };
+    output::say(&format!("'{domain}' now leads to tenant '{slug}'{note}"));
+    Ok(())
+}
+
+pub(super) fn remove(ctx: &Context, domain: &HostName) -> anyhow::Result<()> {
+    ctx.admin.remove_domain(domain)?;
+    output::say(&format!("'{domain}' no longer leads to any tenant"));
+    Ok(())
+}
+
+pub(super) fn list(ctx: &Context, slug: Option<&Slug>, json: bool) -> anyhow::Result<()> {
+    let domains = ctx.admin.list_domains(slug)?;
+    if json {
+        let items = domains
+            .iter()
+            .map(|d| {
+                serde_json::json!({ "domain": d.domain.domain.as_str(), "tenant": d.slug.as_str(), "is_primary": d.domain.is_primary })
+            })
+            .collect();
+        output::json(&serde_json::Value::Array(items));
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = domains
+        .iter()
+        .map(|d| {
+            vec![d.domain.domain.to_string(), d.slug.to_string(), if d.domain.is_primary { "yes" } else { "" }.into()]
+        })
+        .collect();
+    output::table(&["DOMAIN", "TENANT", "PRIMARY"], &rows);
+    Ok(())
+}

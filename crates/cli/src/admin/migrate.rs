@@ -1,0 +1,121 @@
+//! `tenant-admin migrate` (and `taskforce migrate`).
+
+use std::{io::IsTerminal, time::Duration};
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use taskforce_domain::Slug;
+use taskforce_persistence::{MigrationEvent, TenantMigrator, migrate_shared};
+
+use super::{output, parse_slug};
+use crate::{database::Database, settings::Settings};
+
+/// What to migrate; by default the shared schema, then every tenant.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// Only the shared (public) schema.
+    #[arg(long, conflicts_with_all = ["tenants", "tenant"])]
+    shared: bool,
+    /// Only the tenant schemas.
+    #[arg(long, conflicts_with = "tenant")]
+    tenants: bool,
+    /// Only this tenant's schema.
+    #[arg(long, value_name = "SLUG", value_parser = parse_slug)]
+    tenant: Option<Slug>,
+    /// Tenant schemas migrated at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    jobs: u32,
+}
+
+/// Runs the migration the arguments ask for. Fails (exit 1) when any
+/// tenant failed; the others are migrated regardless.
+pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
+    let database = Database::open(&settings.database)?;
+    let mut db_settings = settings.database.clone();
+    db_settings.pool_size = args.jobs + 1;
+    let pool = database.pool(&db_settings, "tenant-admin migrate")?;
+    let migrator = TenantMigrator::embedded()?;
+    let everything = !args.shared && !args.tenants && args.tenant.is_none();
+
+    if args.shared || everything {
+        let applied = migrate_shared(&mut *pool.get().context("connecting to PostgreSQL")?)?;
+        output::say(&match applied.len() {
+            0 => "shared schema: up to date".to_owned(),
+            n => format!("shared schema: applied {n} migration(s): {}", applied.join(", ")),
+        });
+    }
+    if let Some(slug) = &args.tenant {
+        let mut conn = pool.get().context("connecting to PostgreSQL")?;
+        let target =
+            migrator.target(&mut conn, slug.as_str())?.with_context(|| format!("no tenant with the slug '{slug}'"))?;
+        let applied = migrator.migrate_one(&mut conn, &target).with_context(|| format!("tenant '{slug}'"))?;
+        output::say(&match applied.len() {
+            0 => format!("tenant '{slug}': up to date"),
+            n => format!("tenant '{slug}': applied {n} migration(s): {}", applied.join(", ")),
+        });
+    }
+    if args.tenants || everything {
+        let progress = Progress::new();
+        let report = migrator.migrate_all(&pool, args.jobs as usize, &|event| progress.on(&event))?;
+        progress.finish();
+        output::say(&format!(
+            "tenant schemas: {} migrated, {} up to date, {} failed ({:.2} s, {} job(s), target version {})",
+            report.migrated.len(),
+            report.up_to_date,
+            report.failed.len(),
+            report.elapsed.as_secs_f64(),
+            args.jobs,
+            migrator.latest_version()
+        ));
+        for (slug, error) in &report.failed {
+            eprintln!("failed: tenant '{slug}': {error}");
+        }
+        if !report.failed.is_empty() {
+            bail!(
+                "{} tenant schema(s) failed to migrate; they answer 503 until fixed and migrated again",
+                report.failed.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal; nothing otherwise.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new() -> Self {
+        Self(std::io::stderr().is_terminal().then(ProgressBar::hidden))
+    }
+
+    fn on(&self, event: &MigrationEvent) {
+        let Some(bar) = &self.0 else { return };
+        match event {
+            MigrationEvent::Planned { pending, .. } => {
+                bar.set_length(*pending as u64);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} migrating tenants [{bar:40}] {pos}/{len} {per_sec} eta {eta} {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                bar.enable_steady_tick(Duration::from_millis(120));
+            }
+            MigrationEvent::Finished { slug, error } => {
+                if let Some(error) = error {
+                    bar.println(format!("failed: tenant '{slug}': {error}"));
+                }
+                bar.inc(1);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

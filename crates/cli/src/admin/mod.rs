@@ -1,0 +1,234 @@
+//! `tenant-admin`: what operators do, on the command line. Every command
+//! has `--help`; listing commands take `--json`; the exit code is 0 on
+//! success, 1 on failure (one line on stderr), 2 on bad usage.
+
+mod domains;
+mod members;
+mod migrate;
+mod output;
+mod tenants;
+mod users;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use taskforce_application::{Accounts, TenantAdmin};
+use taskforce_auth::{Argon2Hasher, HashCost};
+use taskforce_domain::{HostName, Plan, Role, Slug, TenantName};
+use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
+
+pub use migrate::{MigrateArgs, migrate};
+
+use crate::{database::Database, settings::Settings};
+
+/// The TaskForce operators' tool: tenants, domains, users, members, migrations.
+#[derive(Debug, Parser)]
+#[command(name = "tenant-admin", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the shared schema, then every tenant schema (or only one part).
+    Migrate(MigrateArgs),
+    /// Create, list, show, update and delete tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Map host names to tenants.
+    #[command(subcommand)]
+    Domain(DomainCommand),
+    /// Create accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Give accounts a role in a tenant.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Make sure the development tenant exists, with self-signup on
+    /// (idempotent).
+    DevTenant(DevTenantArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant: its row, domains and migrated schema, as one unit.
+    /// It also gets <slug>.<platform_domain>.
+    Create(tenants::CreateArgs),
+    /// List tenants.
+    List(JsonFlag),
+    /// Show one tenant.
+    Show {
+        /// The tenant's slug.
+        #[arg(value_parser = parse_slug)]
+        slug: Slug,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Change a tenant's name, plan, active flag or signup flag.
+    Update(tenants::UpdateArgs),
+    /// Delete a tenant: its schema with all data, domains, memberships, row.
+    Delete {
+        /// The tenant's slug.
+        #[arg(value_parser = parse_slug)]
+        slug: Slug,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DomainCommand {
+    /// Map a host name to a tenant.
+    Add {
+        /// The tenant's slug.
+        #[arg(value_parser = parse_slug)]
+        slug: Slug,
+        /// The host name, such as acme.example.com.
+        #[arg(value_parser = parse_host)]
+        domain: HostName,
+        /// Make it the tenant's primary domain.
+        #[arg(long)]
+        primary: bool,
+    },
+    /// Unmap a host name.
+    Remove {
+        /// The host name.
+        #[arg(value_parser = parse_host)]
+        domain: HostName,
+    },
+    /// List domains, of one tenant or all.
+    List {
+        /// Only this tenant's.
+        #[arg(value_parser = parse_slug)]
+        slug: Option<Slug>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. Without --password-stdin a strong password is
+    /// generated and printed once.
+    Create(users::CreateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum MemberCommand {
+    /// Give an account a role in a tenant.
+    Add {
+        /// The tenant's slug.
+        #[arg(value_parser = parse_slug)]
+        slug: Slug,
+        /// The account's user name.
+        username: String,
+        /// The role.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// List a tenant's members.
+    List {
+        /// The tenant's slug.
+        #[arg(value_parser = parse_slug)]
+        slug: Slug,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+/// `--json`.
+#[derive(Debug, Args)]
+struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DevTenantArgs {
+    /// The slug.
+    #[arg(long, default_value = "dev", value_parser = parse_slug)]
+    slug: Slug,
+    /// The display name.
+    #[arg(long, default_value = "Dev Tenant", value_parser = parse_name)]
+    name: TenantName,
+    /// Domains besides <slug>.<platform_domain> (repeatable).
+    #[arg(long = "domain", default_value = "localhost", value_parser = parse_host)]
+    domains: Vec<HostName>,
+}
+
+fn parse_slug(s: &str) -> Result<Slug, String> {
+    Slug::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_host(s: &str) -> Result<HostName, String> {
+    HostName::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_name(s: &str) -> Result<TenantName, String> {
+    TenantName::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_plan(s: &str) -> Result<Plan, String> {
+    s.parse().map_err(|e: taskforce_domain::UnknownPlan| e.to_string())
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse().map_err(|e: taskforce_domain::UnknownRole| e.to_string())
+}
+
+/// What commands work with: the store and the use cases over it.
+struct Context {
+    admin: TenantAdmin,
+    accounts: Accounts,
+    platform_domain: HostName,
+    /// Kept so the embedded cluster (if this process started it) stops at the end.
+    _database: Database,
+}
+
+impl Context {
+    fn open(settings: &Settings, pool_size: u32) -> anyhow::Result<Self> {
+        let database = Database::open(&settings.database)?;
+        let mut db_settings = settings.database.clone();
+        db_settings.pool_size = pool_size;
+        let pool = database.pool(&db_settings, "tenant-admin")?;
+        if settings.database.auto_migrate {
+            migrate_shared(&mut *pool.get().context("connecting to PostgreSQL")?)?;
+        }
+        let store = Arc::new(PgStore::new(pool, TenantMigrator::embedded()?));
+        let hasher = Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?);
+        let platform_domain = HostName::parse(&settings.tenancy.platform_domain).context("tenancy.platform_domain")?;
+        Ok(Self {
+            admin: TenantAdmin::new(store.clone()),
+            accounts: Accounts::new(store, hasher),
+            platform_domain,
+            _database: database,
+        })
+    }
+}
+
+/// Runs one parsed command.
+pub fn run(settings: &Settings, cli: Cli) -> anyhow::Result<()> {
+    if let Command::Migrate(args) = &cli.command {
+        return migrate(settings, args);
+    }
+    let ctx = Context::open(settings, 2)?;
+    match cli.command {
+        Command::Migrate(_) => Ok(()),
+        Command::Tenant(TenantCommand::Create(args)) => tenants::create(&ctx, args),
+        Command::Tenant(TenantCommand::List(flag)) => tenants::list(&ctx, flag.json),
+        Command::Tenant(TenantCommand::Show { slug, json }) => tenants::show(&ctx, &slug, json.json),
+        Command::Tenant(TenantCommand::Update(args)) => tenants::update(&ctx, args),
+        Command::Tenant(TenantCommand::Delete { slug, yes }) => tenants::delete(&ctx, &slug, yes),
+        Command::Domain(DomainCommand::Add { slug, domain, primary }) => domains::add(&ctx, &slug, &domain, primary),
+        Command::Domain(DomainCommand::Remove { domain }) => domains::remove(&ctx, &domain),
+        Command::Domain(DomainCommand::List { slug, json }) => domains::list(&ctx, slug.as_ref(), json.json),
+        Command::User(UserCommand::Create(args)) => users::create(&ctx, args),
+        Command::Member(MemberCommand::Add { slug, username, role }) => members::add(&ctx, &slug, &username, role),
+        Command::Member(MemberCommand::List { slug, json }) => members::list(&ctx, &slug, json.json),
+        Command::DevTenant(args) => tenants::dev_tenant(&ctx, args),
+    }
+}

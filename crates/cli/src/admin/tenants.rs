@@ -1,0 +1,195 @@
+//! `tenant-admin tenant …` and `dev-tenant`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::bail;
+use clap::Args;
+use taskforce_domain::{HostName, NewTenant, Plan, Slug, TenantChanges, TenantName};
+
+use super::{Context, DevTenantArgs, output, parse_host, parse_name, parse_plan, parse_slug};
+
+#[derive(Debug, Args)]
+pub(super) struct CreateArgs {
+    /// URL-friendly identifier: a-z, 0-9, '-', '_', starting with a letter.
+    #[arg(long, value_parser = parse_slug)]
+    slug: Slug,
+    /// Display name.
+    #[arg(long, value_parser = parse_name)]
+    name: TenantName,
+    /// A host name for the tenant (repeatable); the first is primary.
+    #[arg(long = "domain", value_parser = parse_host)]
+    domains: Vec<HostName>,
+    /// Subscription plan.
+    #[arg(long, default_value = "free", value_parser = parse_plan)]
+    plan: Plan,
+    /// Let people register themselves as members.
+    #[arg(long)]
+    allow_signup: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct UpdateArgs {
+    /// The tenant's slug.
+    #[arg(value_parser = parse_slug)]
+    slug: Slug,
+    /// New display name.
+    #[arg(long, value_parser = parse_name)]
+    name: Option<TenantName>,
+    /// New plan.
+    #[arg(long, value_parser = parse_plan)]
+    plan: Option<Plan>,
+    /// Activate (true) or deactivate (false).
+    #[arg(long, value_name = "true|false")]
+    active: Option<bool>,
+    /// Open (true) or close (false) self-registration.
+    #[arg(long, value_name = "true|false")]
+    allow_signup: Option<bool>,
+}
+
+/// The given domains, then `<slug>.<platform domain>`, without repeats.
+fn with_platform_domain(ctx: &Context, slug: &Slug, mut domains: Vec<HostName>) -> anyhow::Result<Vec<HostName>> {
+    let own = ctx.platform_domain.subdomain(slug.as_str())?;
+    if !domains.contains(&own) {
+        domains.push(own);
+    }
+    Ok(domains)
+}
+
+pub(super) fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
+    let domains = with_platform_domain(ctx, &args.slug, args.domains)?;
+    let new = NewTenant { slug: args.slug, name: args.name, plan: args.plan, allow_signup: args.allow_signup, domains };
+    let started = std::time::Instant::now();
+    let tenant = ctx.admin.create(&new)?;
+    let hosts: Vec<&str> = new.domains.iter().map(HostName::as_str).collect();
+    output::say(&format!(
+        "created tenant '{}' (id {}, schema {}, plan {}) with domains {} in {} ms",
+        tenant.slug,
+        tenant.id,
+        tenant.schema_name,
+        tenant.plan,
+        hosts.join(", "),
+        started.elapsed().as_millis()
+    ));
+    Ok(())
+}
+
+pub(super) fn list(ctx: &Context, json: bool) -> anyhow::Result<()> {
+    let tenants = ctx.admin.list()?;
+    if json {
+        output::json(&serde_json::Value::Array(tenants.iter().map(output::tenant_json).collect()));
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = tenants
+        .iter()
+        .map(|d| {
+            let t = &d.tenant;
+            vec![
+                t.id.to_string(),
+                t.slug.to_string(),
+                t.name.as_str().to_owned(),
+                t.plan.to_string(),
+                if t.is_active { "yes" } else { "no" }.to_owned(),
+                t.schema_version.clone().unwrap_or_else(|| "-".into()),
+                d.domains.iter().map(|d| d.domain.as_str()).collect::<Vec<_>>().join(","),
+            ]
+        })
+        .collect();
+    output::table(&["ID", "SLUG", "NAME", "PLAN", "ACTIVE", "SCHEMA VERSION", "DOMAINS"], &rows);
+    Ok(())
+}
+
+pub(super) fn show(ctx: &Context, slug: &Slug, json: bool) -> anyhow::Result<()> {
+    let details = ctx.admin.show(slug)?;
+    if json {
+        output::json(&output::tenant_json(&details));
+        return Ok(());
+    }
+    let t = &details.tenant;
+    let limits = t.plan.limits();
+    let limit = |l: Option<u32>| l.map_or_else(|| "unlimited".to_owned(), |l| l.to_string());
+    let rows = vec![
+        vec!["id".into(), t.id.to_string()],
+        vec!["slug".into(), t.slug.to_string()],
+        vec!["name".into(), t.name.as_str().to_owned()],
+        vec!["schema".into(), t.schema_name.to_string()],
+        vec!["schema version".into(), t.schema_version.clone().unwrap_or_else(|| "-".into())],
+        vec![
+            "plan".into(),
+            format!(
+                "{} (projects {}, tasks {}, members {})",
+                t.plan,
+                limit(limits.projects),
+                limit(limits.tasks),
+                limit(limits.members)
+            ),
+        ],
+        vec!["active".into(), t.is_active.to_string()],
+        vec!["self-signup".into(), t.allow_signup.to_string()],
+        vec!["created".into(), t.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
+        vec![
+            "domains".into(),
+            details
+                .domains
+                .iter()
+                .map(|d| if d.is_primary { format!("{} (primary)", d.domain) } else { d.domain.to_string() })
+                .collect::<Vec<_>>()
+                .join(", "),
+        ],
+    ];
+    output::table(&["FIELD", "VALUE"], &rows);
+    Ok(())
+}
+
+pub(super) fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
+    let changes =
+        TenantChanges { name: args.name, plan: args.plan, is_active: args.active, allow_signup: args.allow_signup };
+    if changes.is_empty() {
+        bail!("nothing to change: give at least one of --name, --plan, --active, --allow-signup");
+    }
+    let tenant = ctx.admin.update(&args.slug, &changes)?;
+    output::say(&format!(
+        "updated tenant '{}': name '{}', plan {}, active {}, self-signup {}",
+        tenant.slug,
+        tenant.name.as_str(),
+        tenant.plan,
+        tenant.is_active,
+        tenant.allow_signup
+    ));
+    Ok(())
+}
+
+pub(super) fn delete(ctx: &Context, slug: &Slug, yes: bool) -> anyhow::Result<()> {
+    let details = ctx.admin.show(slug)?;
+    if !yes {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            bail!("refusing to delete '{slug}' without --yes (stdin is not a terminal to confirm on)");
+        }
+        eprint!(
+            "This drops schema {} with all of tenant '{slug}''s data, its domains and memberships.\nType the slug to confirm: ",
+            details.tenant.schema_name
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer)?;
+        if answer.trim() != slug.as_str() {
+            bail!("not confirmed; nothing was deleted");
+        }
+    }
+    ctx.admin.delete(slug)?;
+    output::say(&format!("deleted tenant '{slug}' and schema {}", details.tenant.schema_name));
+    Ok(())
+}
+
+pub(super) fn dev_tenant(ctx: &Context, args: DevTenantArgs) -> anyhow::Result<()> {
+    let mut domains = vec![ctx.platform_domain.subdomain(args.slug.as_str())?];
+    for domain in args.domains {
+        if !domains.contains(&domain) {
+            domains.push(domain);
+        }
+    }
+    let details = ctx.admin.ensure_dev_tenant(&args.slug, &args.name, &domains)?;
+    let hosts: Vec<&str> = details.domains.iter().map(|d| d.domain.as_str()).collect();
+    output::say(&format!("development tenant '{}' is ready on {}", details.tenant.slug, hosts.join(", ")));
+    Ok(())
+}

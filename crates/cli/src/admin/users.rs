@@ -1,0 +1,50 @@
+//! `tenant-admin user …`.
+
+use std::io::BufRead;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use taskforce_application::{AccountInput, CreateAccountError};
+
+use super::{Context, output};
+
+#[derive(Debug, Args)]
+pub(super) struct CreateArgs {
+    /// User name: letters, digits and @.+-_ (at most 150).
+    #[arg(long)]
+    username: String,
+    /// E-mail address.
+    #[arg(long)]
+    email: String,
+    /// Read the password from the first line of stdin.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Mark the account as platform staff.
+    #[arg(long)]
+    staff: bool,
+}
+
+pub(super) fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
+    let (password, generated) = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        let password = line.trim_end_matches(['\n', '\r']).to_owned();
+        if password.is_empty() {
+            bail!("no password on stdin");
+        }
+        (password, false)
+    } else {
+        (format!("tf-{}", uuid::Uuid::new_v4().simple()), true)
+    };
+    let input = AccountInput { username: args.username, email: args.email, password, is_staff: args.staff };
+    let user = match ctx.accounts.create(&input) {
+        Ok(user) => user,
+        Err(CreateAccountError::Invalid(fields)) => bail!("{fields}"),
+        Err(other) => return Err(other.into()),
+    };
+    output::say(&format!("created user '{}' (id {}, {})", user.username, user.id, user.email));
+    if generated {
+        output::say(&format!("generated password (shown once): {}", input.password));
+    }
+    Ok(())
+}

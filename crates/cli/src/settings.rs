@@ -1,0 +1,266 @@
+//! Typed, layered configuration: `config/default.toml` →
+//! `config/<TASKFORCE_ENV>.toml` → `.env` → `TASKFORCE__SECTION__KEY`
+//! environment variables (plus `DATABASE_URL` and `REDIS_URL`).
+
+use std::{net::IpAddr, path::PathBuf, str::FromStr};
+
+use config::{Config, Environment as EnvSource, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The JWT secret shipped in `config/default.toml`; refused in production.
+pub const DEFAULT_JWT_SECRET: &str = "insecure-development-secret-change-me";
+/// Shortest JWT secret accepted in production, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Copies of the files in `config/`, used when that folder is not there
+/// (a binary run outside the repository).
+const EMBEDDED: [(&str, &str); 4] = [
+    ("default", include_str!("../../../config/default.toml")),
+    ("development", include_str!("../../../config/development.toml")),
+    ("test", include_str!("../../../config/test.toml")),
+    ("production", include_str!("../../../config/production.toml")),
+];
+
+/// Where the service runs; chooses `config/<environment>.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Environment {
+    /// A developer's machine (default).
+    #[default]
+    Development,
+    /// The test suite.
+    Test,
+    /// Production: strict checks on secrets.
+    Production,
+}
+
+impl Environment {
+    /// The name used in `TASKFORCE_ENV` and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Test => "test",
+            Environment::Production => "production",
+        }
+    }
+}
+
+impl FromStr for Environment {
+    type Err = SettingsError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Environment::Development),
+            "test" => Ok(Environment::Test),
+            "production" | "prod" => Ok(Environment::Production),
+            other => Err(SettingsError::Invalid(format!(
+                "TASKFORCE_ENV={other:?} is not one of development, test, production"
+            ))),
+        }
+    }
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A file or variable could not be read or has the wrong type.
+    #[error("configuration error: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value is present but not acceptable.
+    #[error("configuration error: {0}")]
+    Invalid(String),
+}
+
+/// All settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// Set from `TASKFORCE_ENV`, not from files.
+    #[serde(skip)]
+    pub environment: Environment,
+    /// The HTTP server.
+    pub server: ServerSettings,
+    /// PostgreSQL.
+    pub database: DatabaseSettings,
+    /// Redis.
+    pub redis: RedisSettings,
+    /// Tokens.
+    pub auth: AuthSettings,
+    /// Tenancy.
+    pub tenancy: TenancySettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind (0 picks a free one).
+    pub port: u16,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Grace for in-flight requests after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// CORS origins; `*` = any.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `postgres://` URL; empty = the embedded cluster.
+    pub url: SecretString,
+    /// Most pooled connections.
+    pub pool_size: u32,
+    /// Wait for a free connection before answering 503.
+    pub checkout_timeout_ms: u64,
+    /// `statement_timeout` of every session.
+    pub statement_timeout_ms: u64,
+    /// diesel's prepared-statement cache (off behind old PgBouncer).
+    pub statement_cache: bool,
+    /// Whether `serve` migrates at start.
+    pub auto_migrate: bool,
+    /// Data folder of the embedded cluster.
+    pub embedded_dir: PathBuf,
+    /// Preferred port of the embedded cluster.
+    pub embedded_port: u16,
+}
+
+impl DatabaseSettings {
+    /// The configured URL, if any.
+    pub fn url(&self) -> Option<&str> {
+        Some(self.url.expose_secret().trim()).filter(|url| !url.is_empty())
+    }
+}
+
+/// `[redis]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    /// `redis://` URL; empty = in-process cache.
+    pub url: SecretString,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// HMAC key for tokens.
+    pub jwt_secret: SecretString,
+    /// `iss` of issued tokens.
+    pub issuer: String,
+    /// Access token lifetime.
+    pub access_ttl_secs: u64,
+    /// Refresh token lifetime.
+    pub refresh_ttl_secs: u64,
+}
+
+/// `[tenancy]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TenancySettings {
+    /// Every tenant gets `<slug>.<platform_domain>`.
+    pub platform_domain: String,
+    /// Whether `POST /api/signup/` is open.
+    pub signup_enabled: bool,
+    /// Whether `serve` makes sure the development tenant exists.
+    pub ensure_dev_tenant: bool,
+    /// The development tenant.
+    pub dev_tenant: DevTenantSettings,
+}
+
+/// `[tenancy.dev_tenant]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DevTenantSettings {
+    /// Its slug.
+    pub slug: String,
+    /// Its name.
+    pub name: String,
+    /// Domains besides `<slug>.<platform_domain>`.
+    pub domains: Vec<String>,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// Default filter (`RUST_LOG` wins).
+    pub level: String,
+    /// `pretty` or `json`.
+    pub format: String,
+}
+
+impl Settings {
+    /// Loads every layer for the environment named by `TASKFORCE_ENV`.
+    pub fn load() -> Result<Self, SettingsError> {
+        // a .env file fills in variables the environment does not set
+        let _ = dotenvy::dotenv();
+        let environment = match std::env::var("TASKFORCE_ENV") {
+            Ok(name) => name.parse()?,
+            Err(_) => Environment::Development,
+        };
+        Self::load_for(environment, &std::env::var("TASKFORCE_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned()))
+    }
+
+    /// Loads the layers of one environment from a configuration folder
+    /// (falling back to the copies compiled in when it does not exist).
+    pub fn load_for(environment: Environment, config_dir: &str) -> Result<Self, SettingsError> {
+        let mut builder = Config::builder();
+        for name in ["default", environment.as_str()] {
+            let path = PathBuf::from(config_dir).join(format!("{name}.toml"));
+            builder = if path.is_file() {
+                builder.add_source(File::from(path))
+            } else {
+                let embedded = EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, text)| *text).unwrap_or("");
+                builder.add_source(File::from_str(embedded, FileFormat::Toml))
+            };
+        }
+        builder = builder.add_source(
+            EnvSource::with_prefix("TASKFORCE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("server.trusted_proxies")
+                .with_list_parse_key("server.cors_allowed_origins")
+                .with_list_parse_key("tenancy.dev_tenant.domains"),
+        );
+        for (variable, key) in [("DATABASE_URL", "database.url"), ("REDIS_URL", "redis.url")] {
+            let specific = format!("TASKFORCE__{}", key.to_ascii_uppercase().replace('.', "__"));
+            if std::env::var_os(&specific).is_none() {
+                builder = builder.set_override_option(key, std::env::var(variable).ok())?;
+            }
+        }
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.environment = environment;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Refuses settings that would be unsafe or cannot work.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        if self.environment == Environment::Production {
+            let secret = self.auth.jwt_secret.expose_secret();
+            if secret.is_empty() {
+                return Err(SettingsError::Invalid(
+                    "TASKFORCE__AUTH__JWT_SECRET is not set; production needs a random secret of at least 32 bytes"
+                        .into(),
+                ));
+            }
+            if secret == DEFAULT_JWT_SECRET {
+                return Err(SettingsError::Invalid(
+                    "the JWT secret is the development default; set TASKFORCE__AUTH__JWT_SECRET to a random value of at least 32 bytes".into(),
+                ));
+            }
+            if secret.len() < MIN_JWT_SECRET_BYTES {
+                return Err(SettingsError::Invalid(format!(
+                    "the JWT secret is {} bytes long; production needs at least {MIN_JWT_SECRET_BYTES}",
+                    secret.len()
+                )));
+            }
+        }
+        if self.database.pool_size == 0 {
+            return Err(SettingsError::Invalid("database.pool_size must be at least 1".into()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,123 @@
+//! The composition root of the server: adapters built, wired into the
+//! application's services, and handed to the HTTP layer.
+
+use std::{net::TcpListener, sync::Arc};
+
+use anyhow::Context;
+use taskforce_application::{HealthCheck, TenantAdmin, TenantDirectory};
+use taskforce_domain::{HostName, Slug, Store, TenantName};
+use taskforce_http::{AppState, HttpSettings};
+use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
+
+use crate::{database::Database, settings::Settings};
+
+/// A built server, bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    database: Database,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Opens the database (the embedded cluster when none is configured),
+    /// migrates when configured to, ensures the development tenant when
+    /// configured to, and binds the listener.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let db_settings = settings.database.clone();
+        let database = tokio::task::spawn_blocking(move || Database::open(&db_settings)).await??;
+        let pool = database.pool(&settings.database, "taskforce")?;
+        let migrator = TenantMigrator::embedded()?;
+        let pg = PgStore::new(pool.clone(), migrator.clone());
+        if settings.database.auto_migrate {
+            let (pool, migrator) = (pool.clone(), migrator.clone());
+            tokio::task::spawn_blocking(move || migrate_at_start(&pool, &migrator)).await??;
+        }
+        let store: Arc<dyn Store> = Arc::new(pg);
+        if settings.tenancy.ensure_dev_tenant {
+            let (store, tenancy) = (store.clone(), settings.tenancy.clone());
+            tokio::task::spawn_blocking(move || ensure_dev_tenant(store, &tenancy)).await??;
+        }
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            settings: HttpSettings {
+                trusted_proxies: settings.server.trusted_proxies.clone(),
+                cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
+                workers: settings.server.workers,
+                shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
+            },
+            directory: TenantDirectory::new(store.clone(), migrator.latest_version()),
+            health: HealthCheck::new(store.clone()),
+        };
+        let server = taskforce_http::serve(listener, state)?;
+        tracing::info!(address = %format!("{}:{port}", settings.server.host), "TaskForce API listening");
+        Ok(Self { port, server, database })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database URL in use.
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT (or [`Self::handle`]'s stop), lets
+    /// in-flight requests finish, then stops the embedded cluster if this
+    /// process started it.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        if let Some(cluster) = self.database.cluster {
+            if cluster.owned() {
+                tokio::task::spawn_blocking(move || cluster.stop()).await??;
+                tracing::info!("stopped the embedded PostgreSQL cluster");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn migrate_at_start(pool: &taskforce_persistence::PgPool, migrator: &TenantMigrator) -> anyhow::Result<()> {
+    let mut conn = pool.get().context("connecting to PostgreSQL to migrate")?;
+    let applied = migrate_shared(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrated the shared schema");
+    }
+    let report = migrator.migrate_all(pool, 2, &|_| {})?;
+    if !report.migrated.is_empty() {
+        tracing::info!(tenants = report.migrated.len(), "migrated tenant schemas");
+    }
+    for (slug, error) in &report.failed {
+        tracing::error!(tenant = %slug, %error, "tenant migration failed; the tenant answers 503 until fixed");
+    }
+    Ok(())
+}
+
+fn ensure_dev_tenant(store: Arc<dyn Store>, tenancy: &crate::settings::TenancySettings) -> anyhow::Result<()> {
+    let dev = &tenancy.dev_tenant;
+    let slug = Slug::parse(&dev.slug).context("tenancy.dev_tenant.slug")?;
+    let name = TenantName::parse(&dev.name).context("tenancy.dev_tenant.name")?;
+    let platform = HostName::parse(&tenancy.platform_domain).context("tenancy.platform_domain")?;
+    let mut domains = vec![platform.subdomain(slug.as_str())?];
+    for domain in &dev.domains {
+        domains.push(HostName::parse(domain).with_context(|| format!("tenancy.dev_tenant.domains: {domain}"))?);
+    }
+    let details = TenantAdmin::new(store).ensure_dev_tenant(&slug, &name, &domains)?;
+    let hosts: Vec<&str> = details.domains.iter().map(|d| d.domain.as_str()).collect();
+    tracing::info!(tenant = %slug, ?hosts, "development tenant ready");
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! [`ApiError`]: every error the API answers, in the contract's JSON shape,
+//! mapped from the core's errors in one place.
+
+use std::collections::BTreeMap;
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use serde::Serialize;
+use taskforce_application::{FieldErrors, ResolveError};
+use taskforce_domain::StoreError;
+use utoipa::ToSchema;
+
+/// An error answer: status, stable code, a sentence for people, and for
+/// validation failures the problems per field.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: Option<BTreeMap<String, Vec<String>>>,
+    extra: serde_json::Map<String, serde_json::Value>,
+    retry_after: Option<u64>,
+    /// What went wrong inside, for the log only; never sent.
+    cause: Option<String>,
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The error inside [`ErrorBody`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, such as `validation_failed`.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// A human-readable sentence.
+    pub message: String,
+    /// Problems per field (validation errors only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, Vec<String>>>,
+    /// `plan_limit_exceeded` only: the limit reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// `plan_limit_exceeded` only: the limited resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: None,
+            extra: serde_json::Map::new(),
+            retry_after: None,
+            cause: None,
+        }
+    }
+
+    /// `400 validation_failed` with problems per field.
+    pub fn validation(fields: &FieldErrors) -> Self {
+        let mut error = Self::new(StatusCode::BAD_REQUEST, "validation_failed", "Invalid input.");
+        error.fields = Some(fields.fields().clone());
+        error
+    }
+
+    /// `400 validation_failed` for one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.add(field, message);
+        Self::validation(&fields)
+    }
+
+    /// `400 invalid_json`.
+    pub fn invalid_json(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+    }
+
+    /// `404 not_found`.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
+    }
+
+    /// `404 tenant_not_found` for a host.
+    pub fn tenant_not_found(host: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "tenant_not_found", format!("No tenant for hostname '{host}'"))
+    }
+
+    /// `405 method_not_allowed`.
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed.")
+    }
+
+    /// `413 payload_too_large`.
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
+    /// `415 unsupported_media_type`.
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+    }
+
+    /// `503 unavailable`: a dependency is down or a tenant is being upgraded.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message).retry_after(1)
+    }
+
+    /// `500 internal`; the cause goes to the log, never to the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error.").with_cause(cause)
+    }
+
+    /// Sets `Retry-After` (seconds).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Adds an extra member to the error object (`limit`, `resource`).
+    pub fn with_extra(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    /// Records the internal cause, for the log.
+    pub fn with_cause(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    fn body(&self) -> serde_json::Value {
+        let mut error = serde_json::Map::new();
+        error.insert("code".into(), self.code.into());
+        error.insert("message".into(), self.message.clone().into());
+        if let Some(fields) = &self.fields {
+            error.insert("fields".into(), serde_json::json!(fields));
+        }
+        error.extend(self.extra.clone());
+        serde_json::json!({ "error": error })
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, cause = self.cause.as_deref().unwrap_or(""), "request failed");
+        }
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.insert_header((header::CACHE_CONTROL, "no-store")).json(self.body())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::not_found(),
+            StoreError::Duplicate(_) => {
+                Self::new(StatusCode::CONFLICT, "conflict", "This conflicts with existing data.").with_cause(error)
+            }
+            StoreError::Unavailable(_) | StoreError::Timeout => {
+                Self::unavailable("The service is temporarily unavailable; try again shortly.").with_cause(error)
+            }
+            StoreError::Aborted | StoreError::Internal(_) => Self::internal(error),
+        }
+    }
+}
+
+impl From<ResolveError> for ApiError {
+    fn from(error: ResolveError) -> Self {
+        match error {
+            ResolveError::UnknownHost(host) => Self::tenant_not_found(host.as_str()),
+            ResolveError::Inactive => Self::new(StatusCode::FORBIDDEN, "tenant_inactive", "This tenant is inactive."),
+            ResolveError::SchemaNotReady => Self::unavailable("This tenant is being upgraded; try again shortly."),
+            ResolveError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        Self::internal(format!("blocking task failed: {error}"))
+    }
+}

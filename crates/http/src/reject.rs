@@ -1,0 +1,102 @@
+//! The contract's JSON error body for what actix itself rejects: unknown
+//! routes, wrong methods, oversized or malformed bodies, bad query strings.
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    dev::ServiceResponse,
+    error::{JsonPayloadError, PathError, QueryPayloadError},
+    http::{StatusCode, header},
+    middleware::{ErrorHandlerResponse, ErrorHandlers},
+    web,
+};
+
+use crate::ApiError;
+
+/// Largest JSON body accepted.
+pub const JSON_LIMIT_BYTES: usize = 1 << 20;
+
+/// JSON bodies: 1 MiB at most, `application/json` only, errors in the
+/// contract's shape.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(|error, _| json_error(&error).into())
+}
+
+fn json_error(error: &JsonPayloadError) -> ApiError {
+    match error {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::payload_too_large("The request body is larger than 1 MiB.")
+        }
+        JsonPayloadError::ContentType => ApiError::unsupported_media_type("Send the body as application/json."),
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
+            ApiError::invalid_json(format!("The JSON body does not have the expected shape: {inner}"))
+        }
+        JsonPayloadError::Deserialize(inner) => ApiError::invalid_json(format!("The body is not valid JSON: {inner}")),
+        other => ApiError::invalid_json(format!("The body could not be read: {other}")),
+    }
+}
+
+/// Query strings that do not parse are `400 validation_failed`.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _| {
+        let message = match &error {
+            QueryPayloadError::Deserialize(inner) => inner.to_string(),
+            other => other.to_string(),
+        };
+        ApiError::field("query", message).into()
+    })
+}
+
+/// Path parameters that do not parse (`/api/projects/abc/`) match nothing:
+/// `404 not_found`.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_error: PathError, _| ApiError::not_found().into())
+}
+
+/// The answer for a path no route matches.
+pub async fn no_route(req: HttpRequest) -> HttpResponse {
+    tracing::debug!(path = req.path(), "no route");
+    actix_web::ResponseError::error_response(&ApiError::not_found())
+}
+
+/// Gives every error response that is not JSON yet (actix's own 404, 405,
+/// 413, …) the contract's JSON body, keeping its status and headers such as
+/// `Allow`.
+pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
+        let is_json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if is_json {
+            return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        }
+        let status = response.status();
+        let error = for_status(status);
+        let allow = response.headers().get(header::ALLOW).cloned();
+        let (request, _) = response.into_parts();
+        let mut reply = actix_web::ResponseError::error_response(&error);
+        if let Some(allow) = allow {
+            reply.headers_mut().insert(header::ALLOW, allow);
+        }
+        *reply.status_mut() = status;
+        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, reply).map_into_right_body()))
+    })
+}
+
+fn for_status(status: StatusCode) -> ApiError {
+    match status {
+        StatusCode::NOT_FOUND => ApiError::not_found(),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::method_not_allowed(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large("The request body is too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type("Unsupported content type."),
+        StatusCode::UNAUTHORIZED => {
+            ApiError::new(status, "not_authenticated", "Authentication credentials were not provided.")
+        }
+        StatusCode::FORBIDDEN => ApiError::new(status, "permission_denied", "You do not have permission."),
+        StatusCode::TOO_MANY_REQUESTS => ApiError::new(status, "rate_limited", "Too many requests."),
+        StatusCode::BAD_REQUEST => ApiError::invalid_json("The request could not be read."),
+        status if status.is_server_error() => ApiError::internal(format!("{status} from a handler")),
+        status => ApiError::new(status, "error", status.canonical_reason().unwrap_or("Error").to_owned()),
+    }
+}
