@@ -1,1 +1,129 @@
-//! placeholder
+//! Test support for the black-box suite: [`spawn_app`] starts the real
+//! server on a free port against a database of its own, and [`TestApp`]
+//! talks to it over HTTP with whatever `Host` header a test needs.
+
+use std::{path::PathBuf, sync::Arc};
+
+use secrecy::SecretString;
+use taskforce_application::TenantAdmin;
+use taskforce_cli::{Application, Environment, Settings};
+use taskforce_domain::{HostName, NewTenant, Plan, Slug, Store, Tenant, TenantName};
+use taskforce_persistence::{PgStore, PoolSettings, TenantMigrator, build_pool};
+use taskforce_pgcluster::TestDatabase;
+
+/// Any test's result.
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A running server with its own database.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The bound port.
+    pub port: u16,
+    /// An HTTP client that does not follow redirects.
+    pub client: reqwest::Client,
+    /// Use cases over the same database, for setting up tenants.
+    pub admin: TenantAdmin,
+    /// The store over the same database, for checks behind the API.
+    pub store: Arc<PgStore>,
+    handle: actix_web::dev::ServerHandle,
+    // dropped last: the database outlives the server's connections
+    db: TestDatabase,
+}
+
+/// The repository's `config/` folder.
+pub fn config_dir() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config").display().to_string()
+}
+
+/// Test settings for a database URL: any free port, one worker per core,
+/// migrations at start, no development tenant.
+pub fn settings_for(url: &str) -> Result<Settings, Box<dyn std::error::Error>> {
+    let mut settings = Settings::load_for(Environment::Test, &config_dir())?;
+    settings.database.url = SecretString::from(url.to_owned());
+    settings.server.host = "127.0.0.1".into();
+    settings.server.port = 0;
+    settings.server.shutdown_timeout_secs = 5;
+    settings.tenancy.ensure_dev_tenant = false;
+    Ok(settings)
+}
+
+/// Starts the server against a fresh database.
+pub async fn spawn_app() -> Result<TestApp, Box<dyn std::error::Error>> {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the server against a fresh database, after `adjust` has changed
+/// the test settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> Result<TestApp, Box<dyn std::error::Error>> {
+    let db = tokio::task::spawn_blocking(TestDatabase::create).await??;
+    let mut settings = settings_for(db.url())?;
+    adjust(&mut settings);
+    let app = Application::build(&settings).await?;
+    let port = app.port();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let mut pool_settings = PoolSettings::new(db.url());
+    pool_settings.max_size = 4;
+    let store = Arc::new(PgStore::new(build_pool(&pool_settings)?, TenantMigrator::embedded()?));
+    let dyn_store: Arc<dyn Store> = store.clone();
+    Ok(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
+        admin: TenantAdmin::new(dyn_store),
+        store,
+        handle,
+        db,
+    })
+}
+
+impl TestApp {
+    /// A request to `path` with the given `Host` header.
+    pub fn request(&self, method: reqwest::Method, host: &str, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.address)).header(reqwest::header::HOST, host)
+    }
+
+    /// `GET path` on `host`.
+    pub fn get(&self, host: &str, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, host, path)
+    }
+
+    /// `POST path` on `host`.
+    pub fn post(&self, host: &str, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, host, path)
+    }
+
+    /// Creates a tenant with the domain `<slug>.localhost` (blocking work on
+    /// the blocking pool).
+    pub async fn create_tenant(&self, slug: &str, plan: Plan, allow_signup: bool) -> Result<Tenant, Box<dyn std::error::Error>> {
+        let admin = self.admin.clone();
+        let new = NewTenant {
+            slug: Slug::parse(slug)?,
+            name: TenantName::parse(&format!("Tenant {slug}"))?,
+            plan,
+            allow_signup,
+            domains: vec![HostName::parse(&format!("{slug}.localhost"))?],
+        };
+        Ok(tokio::task::spawn_blocking(move || admin.create(&new)).await??)
+    }
+
+    /// The database's name, for diagnostics.
+    pub fn database_name(&self) -> &str {
+        self.db.name()
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// The JSON body of a response, and its status.
+pub async fn json(response: reqwest::Response) -> Result<(u16, serde_json::Value), Box<dyn std::error::Error>> {
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    let body = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))? };
+    Ok((status, body))
+}

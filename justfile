@@ -1,0 +1,33 @@
+# Everyday recipes. `just` is optional: install it with `cargo install just`.
+# Every recipe is a plain cargo command you can also type yourself.
+
+set dotenv-load := false
+
+# list the recipes
+default:
+    @just --list
+
+# serve the API on 127.0.0.1:8001 (embedded PostgreSQL when no URL is set)
+dev:
+    cargo run --bin taskforce -- serve
+
+# the README's test command
+test:
+    cargo test --workspace
+
+# formatting and lints, as CI checks them
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# migrate the shared schema and every tenant schema
+migrate *ARGS:
+    cargo run --bin tenant-admin -- migrate {{ARGS}}
+
+# run tenant-admin with arguments, e.g. `just admin tenant list`
+admin *ARGS:
+    cargo run --bin tenant-admin -- {{ARGS}}
+
+# what CI runs
+ci:
+    .ci/run

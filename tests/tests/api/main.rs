@@ -1,0 +1,3 @@
+//! The black-box suite: one binary, one module per area.
+
+mod platform;

@@ -1,0 +1,82 @@
+//! Platform endpoints and the error format for what no handler answers.
+
+use taskforce_tests::{TestResult, json, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn health_answers_the_seed_body_on_any_host_with_or_without_slash() -> TestResult {
+    let app = spawn_app().await?;
+    for (host, path) in [("localhost", "/api/health/"), ("unknown.example", "/api/health"), ("127.0.0.1:9", "/api/health/")] {
+        let response = app.get(host, path).send().await?;
+        assert!(response.headers().contains_key("x-request-id"));
+        let (status, body) = json(response).await?;
+        assert_eq!(status, 200);
+        assert_eq!(body, serde_json::json!({"status": "healthy", "message": "TaskForce API is running"}));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn readiness_reports_the_database() -> TestResult {
+    let app = spawn_app().await?;
+    let (status, body) = json(app.get("localhost", "/api/health/ready/").send().await?).await?;
+    assert_eq!(status, 200);
+    assert_eq!(body, serde_json::json!({"status": "ready", "checks": {"database": "ok", "cache": "disabled"}}));
+    Ok(())
+}
+
+#[tokio::test]
+async fn readiness_is_503_when_the_database_cannot_be_reached() -> TestResult {
+    let closed = taskforce_pgcluster::free_port()?;
+    let app = spawn_app_with(|settings| {
+        settings.database.url = format!("postgres://postgres@127.0.0.1:{closed}/none").into();
+        settings.database.auto_migrate = false;
+        settings.database.checkout_timeout_ms = 300;
+    })
+    .await?;
+    let (status, body) = json(app.get("localhost", "/api/health/ready/").send().await?).await?;
+    assert_eq!(status, 503);
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["checks"]["database"], "unavailable");
+    // liveness does not touch the database
+    assert_eq!(app.get("localhost", "/api/health/").send().await?.status().as_u16(), 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_answer_in_the_error_format() -> TestResult {
+    let app = spawn_app().await?;
+    let (status, body) = json(app.get("localhost", "/api/no-such-thing/").send().await?).await?;
+    assert_eq!((status, body), (404, serde_json::json!({"error": {"code": "not_found", "message": "Not found."}})));
+
+    let response = app.post("localhost", "/api/health/").send().await?;
+    assert_eq!(response.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
+    let (status, body) = json(response).await?;
+    assert_eq!(status, 405);
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_the_offline_reference_are_served() -> TestResult {
+    let app = spawn_app().await?;
+    let (status, document) = json(app.get("localhost", "/api/openapi.json").send().await?).await?;
+    assert_eq!(status, 200);
+    assert!(document["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{document}");
+    assert!(document["paths"]["/api/health/"]["get"].is_object());
+    assert!(document["paths"]["/api/health/ready/"]["get"].is_object());
+
+    let redirect = app.get("localhost", "/api/docs").send().await?;
+    assert_eq!(redirect.status().as_u16(), 308);
+    let page = app.get("localhost", "/api/docs/").send().await?;
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await?;
+    assert!(html.contains("swagger-ui"), "{html}");
+    // the page's scripts come from this server, not from a CDN
+    assert!(!html.contains("https://"), "{html}");
+    let script = app.get("localhost", "/api/docs/swagger-ui-bundle.js").send().await?;
+    assert_eq!(script.status().as_u16(), 200);
+    assert!(script.bytes().await?.len() > 100_000);
+    let initializer = app.get("localhost", "/api/docs/swagger-initializer.js").send().await?.text().await?;
+    assert!(initializer.contains("/api/openapi.json"), "{initializer}");
+    Ok(())
+}
