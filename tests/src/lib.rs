@@ -97,7 +97,12 @@ impl TestApp {
 
     /// Creates a tenant with the domain `<slug>.localhost` (blocking work on
     /// the blocking pool).
-    pub async fn create_tenant(&self, slug: &str, plan: Plan, allow_signup: bool) -> Result<Tenant, Box<dyn std::error::Error>> {
+    pub async fn create_tenant(
+        &self,
+        slug: &str,
+        plan: Plan,
+        allow_signup: bool,
+    ) -> Result<Tenant, Box<dyn std::error::Error>> {
         let admin = self.admin.clone();
         let new = NewTenant {
             slug: Slug::parse(slug)?,
@@ -124,6 +129,10 @@ impl TestApp {
 pub async fn json(response: reqwest::Response) -> Result<(u16, serde_json::Value), Box<dyn std::error::Error>> {
     let status = response.status().as_u16();
     let text = response.text().await?;
-    let body = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))? };
+    let body = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?
+    };
     Ok((status, body))
 }

@@ -24,10 +24,14 @@ fn dependencies_of(package: &str) -> Result<BTreeSet<String>, Box<dyn std::error
 #[test]
 fn the_domain_depends_on_no_io_crate() -> Result<(), Box<dyn std::error::Error>> {
     let deps = dependencies_of("taskforce-domain")?;
-    let forbidden = ["diesel", "diesel_migrations", "actix-web", "actix-rt", "redis", "deadpool-redis", "r2d2", "tokio"];
+    let forbidden =
+        ["diesel", "diesel_migrations", "actix-web", "actix-rt", "redis", "deadpool-redis", "r2d2", "tokio"];
     let hits: Vec<&str> = forbidden.iter().copied().filter(|f| deps.contains(*f)).collect();
     assert!(hits.is_empty(), "taskforce-domain depends on {hits:?}");
-    assert!(deps.iter().all(|d| !d.starts_with("taskforce-")), "the domain depends on no other crate of ours: {deps:?}");
+    assert!(
+        deps.iter().all(|d| !d.starts_with("taskforce-")),
+        "the domain depends on no other crate of ours: {deps:?}"
+    );
     Ok(())
 }
 

@@ -5,7 +5,9 @@ use taskforce_tests::{TestResult, json, spawn_app, spawn_app_with};
 #[tokio::test]
 async fn health_answers_the_seed_body_on_any_host_with_or_without_slash() -> TestResult {
     let app = spawn_app().await?;
-    for (host, path) in [("localhost", "/api/health/"), ("unknown.example", "/api/health"), ("127.0.0.1:9", "/api/health/")] {
+    for (host, path) in
+        [("localhost", "/api/health/"), ("unknown.example", "/api/health"), ("127.0.0.1:9", "/api/health/")]
+    {
         let response = app.get(host, path).send().await?;
         assert!(response.headers().contains_key("x-request-id"));
         let (status, body) = json(response).await?;
