@@ -5,9 +5,10 @@
 use std::{path::PathBuf, sync::Arc};
 
 use secrecy::SecretString;
-use taskforce_application::TenantAdmin;
+use taskforce_application::{AccountInput, Accounts, TenantAdmin};
+use taskforce_auth::{Argon2Hasher, HashCost};
 use taskforce_cli::{Application, Environment, Settings};
-use taskforce_domain::{HostName, NewTenant, Plan, Slug, Store, Tenant, TenantName};
+use taskforce_domain::{HostName, NewTenant, Plan, Role, Slug, Store, Tenant, TenantName, Username};
 use taskforce_persistence::{PgStore, PoolSettings, TenantMigrator, build_pool};
 use taskforce_pgcluster::TestDatabase;
 
@@ -27,6 +28,10 @@ pub struct TestApp {
     pub admin: TenantAdmin,
     /// The store over the same database, for checks behind the API.
     pub store: Arc<PgStore>,
+    /// Account creation over the same database.
+    pub accounts: Accounts,
+    /// Where the server's file mailer writes `.eml` files.
+    pub mail_dir: tempfile::TempDir,
     handle: actix_web::dev::ServerHandle,
     // dropped last: the database outlives the server's connections
     db: TestDatabase,
@@ -58,7 +63,10 @@ pub async fn spawn_app() -> Result<TestApp, Box<dyn std::error::Error>> {
 /// the test settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> Result<TestApp, Box<dyn std::error::Error>> {
     let db = tokio::task::spawn_blocking(TestDatabase::create).await??;
+    let mail_dir = tempfile::tempdir()?;
     let mut settings = settings_for(db.url())?;
+    settings.mail.transport = "file".into();
+    settings.mail.file_dir = mail_dir.path().to_path_buf();
     adjust(&mut settings);
     let app = Application::build(&settings).await?;
     let port = app.port();
@@ -68,7 +76,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> Result<TestAp
     pool_settings.max_size = 4;
     let store = Arc::new(PgStore::new(build_pool(&pool_settings)?, TenantMigrator::embedded()?));
     let dyn_store: Arc<dyn Store> = store.clone();
+    let hasher = Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?);
     Ok(TestApp {
+        accounts: Accounts::new(dyn_store.clone(), hasher),
+        mail_dir,
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
@@ -114,6 +125,68 @@ impl TestApp {
         Ok(tokio::task::spawn_blocking(move || admin.create(&new)).await??)
     }
 
+    /// Creates an account with [`PASSWORD`]; returns its id.
+    pub async fn create_user(&self, username: &str) -> Result<i64, Box<dyn std::error::Error>> {
+        let accounts = self.accounts.clone();
+        let input = AccountInput {
+            username: username.to_owned(),
+            email: format!("{username}@example.com"),
+            password: PASSWORD.to_owned(),
+            is_staff: false,
+        };
+        Ok(tokio::task::spawn_blocking(move || accounts.create(&input)).await??.id.0)
+    }
+
+    /// Gives an account a role in a tenant.
+    pub async fn add_member(&self, slug: &str, username: &str, role: Role) -> Result<(), Box<dyn std::error::Error>> {
+        let admin = self.admin.clone();
+        let (slug, username) = (Slug::parse(slug)?, Username::parse(username)?);
+        tokio::task::spawn_blocking(move || admin.add_member(&slug, &username, role)).await??;
+        Ok(())
+    }
+
+    /// Creates an account and makes it a member of the tenant; returns its id.
+    pub async fn member(&self, slug: &str, username: &str, role: Role) -> Result<i64, Box<dyn std::error::Error>> {
+        let id = self.create_user(username).await?;
+        self.add_member(slug, username, role).await?;
+        Ok(id)
+    }
+
+    /// Logs in on `<slug>.localhost`; returns the token pair.
+    pub async fn login(&self, slug: &str, username: &str) -> Result<Session, Box<dyn std::error::Error>> {
+        let response = self
+            .post(&format!("{slug}.localhost"), "/api/auth/login/")
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await?;
+        let (status, body) = json(response).await?;
+        if status != 200 {
+            return Err(format!("login of {username} on {slug} answered {status}: {body}").into());
+        }
+        Ok(Session {
+            access: body["access_token"].as_str().unwrap_or_default().to_owned(),
+            refresh: body["refresh_token"].as_str().unwrap_or_default().to_owned(),
+            user_id: body["user_id"].as_i64().unwrap_or_default(),
+        })
+    }
+
+    /// `GET path` on `<slug>.localhost` with a bearer token.
+    pub fn get_as(&self, slug: &str, token: &str, path: &str) -> reqwest::RequestBuilder {
+        self.get(&format!("{slug}.localhost"), path).bearer_auth(token)
+    }
+
+    /// A request with a method on `<slug>.localhost` with a bearer token.
+    pub fn call_as(&self, method: reqwest::Method, slug: &str, token: &str, path: &str) -> reqwest::RequestBuilder {
+        self.request(method, &format!("{slug}.localhost"), path).bearer_auth(token)
+    }
+
+    /// The `.eml` files the server wrote, oldest first.
+    pub fn mails(&self) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let mut entries: Vec<_> = std::fs::read_dir(self.mail_dir.path())?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+        Ok(entries.iter().filter_map(|e| std::fs::read_to_string(e.path()).ok()).collect())
+    }
+
     /// The database's name, for diagnostics.
     pub fn database_name(&self) -> &str {
         self.db.name()
@@ -124,6 +197,24 @@ impl TestApp {
         self.handle.stop(true).await;
     }
 }
+
+/// The password [`TestApp::create_user`] gives every account.
+pub const PASSWORD: &str = "correct-horse-battery-9";
+
+/// A signed-in user's tokens.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Access token.
+    pub access: String,
+    /// Refresh token.
+    pub refresh: String,
+    /// User id.
+    pub user_id: i64,
+}
+
+/// The JWT secret of the test configuration (the development default), for
+/// tests that forge tokens.
+pub const TEST_JWT_SECRET: &str = "insecure-development-secret-change-me";
 
 /// The JSON body of a response, and its status.
 pub async fn json(response: reqwest::Response) -> Result<(u16, serde_json::Value), Box<dyn std::error::Error>> {

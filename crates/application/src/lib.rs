@@ -5,12 +5,16 @@
 //! ([`TenantDirectory`]) and accounts ([`Accounts`]). Adapters (PostgreSQL,
 //! HTTP, the CLI) call these; none of them holds business rules.
 
+mod access;
 mod health;
 mod identity;
+mod pagination;
 mod tenancy;
 mod validation;
 
+pub use access::{Action, Actor, Denied, Relation, policy};
 pub use health::HealthCheck;
 pub use identity::*;
+pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 pub use tenancy::*;
 pub use validation::FieldErrors;

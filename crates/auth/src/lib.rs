@@ -1,9 +1,13 @@
 //! # TaskForce security adapters
 //!
-//! [`Argon2Hasher`] implements the core's [`PasswordHasher`] port with
-//! argon2id.
+//! Implementations of the core's security ports: [`Argon2Hasher`]
+//! (argon2id passwords), [`JwtCodec`] (tenant-bound HS256 JWTs) and
+//! [`OsSecrets`] (random tokens, SHA-256 digests).
 
 mod password;
+mod secrets;
+mod token;
 
 pub use password::{Argon2Hasher, HashCost};
-pub use taskforce_domain::PasswordHasher;
+pub use secrets::OsSecrets;
+pub use token::{JwtCodec, audience, epoch};

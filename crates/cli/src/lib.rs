@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod database;
+pub mod services;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

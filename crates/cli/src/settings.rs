@@ -87,6 +87,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Tenancy.
     pub tenancy: TenancySettings,
+    /// Outgoing mail.
+    pub mail: MailSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -154,6 +156,27 @@ pub struct AuthSettings {
     pub access_ttl_secs: u64,
     /// Refresh token lifetime.
     pub refresh_ttl_secs: u64,
+    /// Invitation lifetime.
+    pub invitation_ttl_secs: u64,
+    /// Failed logins allowed per (tenant, login name) within the window.
+    pub login_max_failures: u32,
+    /// Failed logins allowed per client address within the window.
+    pub login_max_failures_per_client: u32,
+    /// The throttling window.
+    pub login_failure_window_secs: u64,
+}
+
+/// `[mail]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    /// `log`, `file` or `smtp`.
+    pub transport: String,
+    /// The sender.
+    pub from: String,
+    /// Folder of the file transport.
+    pub file_dir: PathBuf,
+    /// URL of the SMTP server.
+    pub smtp_url: SecretString,
 }
 
 /// `[tenancy]`.
@@ -257,6 +280,12 @@ impl Settings {
                     secret.len()
                 )));
             }
+        }
+        if !["log", "file", "smtp"].contains(&self.mail.transport.as_str()) {
+            return Err(SettingsError::Invalid(format!(
+                "mail.transport = {:?}; expected log, file or smtp",
+                self.mail.transport
+            )));
         }
         if self.database.pool_size == 0 {
             return Err(SettingsError::Invalid("database.pool_size must be at least 1".into()));

@@ -4,12 +4,12 @@
 use std::{net::TcpListener, sync::Arc};
 
 use anyhow::Context;
-use taskforce_application::{HealthCheck, TenantAdmin, TenantDirectory};
+use taskforce_application::TenantAdmin;
 use taskforce_domain::{HostName, Slug, Store, TenantName};
 use taskforce_http::{AppState, HttpSettings};
 use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
 
-use crate::{database::Database, settings::Settings};
+use crate::{database::Database, services::Services, settings::Settings};
 
 /// A built server, bound to its port, not yet running.
 pub struct Application {
@@ -46,15 +46,20 @@ impl Application {
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
+        let services = Services::build(settings, store, migrator.latest_version())?;
         let state = AppState {
             settings: HttpSettings {
                 trusted_proxies: settings.server.trusted_proxies.clone(),
                 cors_allowed_origins: settings.server.cors_allowed_origins.clone(),
                 workers: settings.server.workers,
                 shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
+                signup_enabled: settings.tenancy.signup_enabled,
             },
-            directory: TenantDirectory::new(store.clone(), migrator.latest_version()),
-            health: HealthCheck::new(store.clone()),
+            directory: services.directory,
+            health: services.health,
+            auth: services.auth,
+            registration: services.registration,
+            members: services.members,
         };
         let server = taskforce_http::serve(listener, state)?;
         tracing::info!(address = %format!("{}:{port}", settings.server.host), "TaskForce API listening");

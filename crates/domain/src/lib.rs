@@ -83,7 +83,9 @@
 mod identity;
 mod ports;
 mod tenancy;
+mod work;
 
 pub use identity::*;
 pub use ports::*;
 pub use tenancy::*;
+pub use work::*;

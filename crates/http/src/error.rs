@@ -209,3 +209,80 @@ impl From<actix_web::error::BlockingError> for ApiError {
         Self::internal(format!("blocking task failed: {error}"))
     }
 }
+
+impl ApiError {
+    /// `403 plan_limit_exceeded` naming the resource and the limit.
+    pub fn plan_limit(resource: taskforce_domain::LimitedResource, limit: u32) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "plan_limit_exceeded",
+            format!("Your plan allows at most {limit} {}.", resource.as_str()),
+        )
+        .with_extra("limit", limit.into())
+        .with_extra("resource", resource.as_str().into())
+    }
+
+    /// `403 permission_denied`.
+    pub fn denied() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "permission_denied", "You do not have permission to perform this action.")
+    }
+
+    /// `409 conflict` with problems per field.
+    pub fn conflict(fields: &FieldErrors) -> Self {
+        let mut error = Self::new(StatusCode::CONFLICT, "conflict", "This conflicts with existing data.");
+        error.fields = Some(fields.fields().clone());
+        error
+    }
+}
+
+impl From<taskforce_application::Denied> for ApiError {
+    fn from(_: taskforce_application::Denied) -> Self {
+        Self::denied()
+    }
+}
+
+impl From<taskforce_application::JoinError> for ApiError {
+    fn from(error: taskforce_application::JoinError) -> Self {
+        use taskforce_application::JoinError;
+        match error {
+            JoinError::SignupClosed => {
+                Self::new(StatusCode::FORBIDDEN, "signup_closed", "Registration is closed on this tenant.")
+            }
+            JoinError::Invalid(fields) => Self::validation(&fields),
+            JoinError::PlanLimit { limit, .. } => Self::plan_limit(taskforce_domain::LimitedResource::Members, limit),
+            JoinError::AlreadyMember => {
+                Self::new(StatusCode::CONFLICT, "conflict", "You are already a member of this tenant.")
+            }
+            JoinError::Auth(auth) => auth.into(),
+            JoinError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<taskforce_application::SignupError> for ApiError {
+    fn from(error: taskforce_application::SignupError) -> Self {
+        use taskforce_application::SignupError;
+        match error {
+            SignupError::Invalid(fields) => Self::validation(&fields),
+            SignupError::Conflict(fields) => Self::conflict(&fields),
+            SignupError::Auth(auth) => auth.into(),
+            SignupError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<taskforce_application::MembersError> for ApiError {
+    fn from(error: taskforce_application::MembersError) -> Self {
+        use taskforce_application::MembersError;
+        match error {
+            MembersError::Denied(_) => Self::denied(),
+            MembersError::NotFound => Self::not_found(),
+            MembersError::LastOwner => {
+                Self::new(StatusCode::CONFLICT, "conflict", "A tenant must keep at least one owner.")
+            }
+            MembersError::Invalid(fields) => Self::validation(&fields),
+            MembersError::PlanLimit { limit } => Self::plan_limit(taskforce_domain::LimitedResource::Members, limit),
+            MembersError::Store(store) => store.into(),
+        }
+    }
+}

@@ -5,9 +5,11 @@
 //! structured logs, CORS, the OpenAPI document and its browsable reference.
 //! It reaches storage only through `taskforce-application`.
 
+mod body;
 mod error;
 mod host;
 pub mod openapi;
+mod paging;
 mod reject;
 pub mod routes;
 mod tenant;
@@ -23,13 +25,13 @@ use actix_web::{
     middleware::{Compress, Next, from_fn},
     web,
 };
-use taskforce_application::{HealthCheck, TenantDirectory};
+use taskforce_application::{Authenticator, HealthCheck, Registration, TenantDirectory, TenantMembers};
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use host::{client_ip, raw_host};
 pub use reject::JSON_LIMIT_BYTES;
-pub use tenant::CurrentTenant;
+pub use tenant::{Authenticated, CurrentTenant};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +45,8 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Seconds given to in-flight requests after SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// Whether `POST /api/signup/` is open.
+    pub signup_enabled: bool,
 }
 
 /// What handlers share: settings and the application's services.
@@ -54,6 +58,12 @@ pub struct AppState {
     pub directory: TenantDirectory,
     /// Readiness probes.
     pub health: HealthCheck,
+    /// Login, tokens, request authentication.
+    pub auth: Authenticator,
+    /// Registration, invitations, signup.
+    pub registration: Registration,
+    /// The tenant's settings and members.
+    pub members: TenantMembers,
 }
 
 /// Starts serving on a bound listener. The returned server future runs until
@@ -86,8 +96,19 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
 
 /// Every route of the API.
 pub fn routes_config(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/health/").get(routes::health::health))
-        .service(resource("/api/health/ready/").get(routes::health::ready))
+    use routes::{auth, health, signup, tenants};
+    cfg.service(resource("/api/health/").get(health::health))
+        .service(resource("/api/health/ready/").get(health::ready))
+        .service(resource("/api/signup/").post(signup::signup))
+        .service(resource("/api/auth/register/").post(auth::register))
+        .service(resource("/api/auth/login/").post(auth::login))
+        .service(resource("/api/auth/token/refresh/").post(auth::refresh))
+        .service(resource("/api/auth/logout/").post(auth::logout))
+        .service(resource("/api/auth/me/").get(auth::me))
+        .service(resource("/api/tenants/me/").get(tenants::show).put(tenants::replace).patch(tenants::patch))
+        .service(resource("/api/tenants/members/").get(tenants::list_members).post(tenants::invite))
+        .service(resource("/api/tenants/members/{id}/").patch(tenants::change_role).delete(tenants::remove_member))
+        .service(resource("/api/invitations/accept/").post(tenants::accept_invitation))
         .service(web::resource("/api/openapi.json").get(routes::docs::openapi_json))
         .service(web::resource("/api/docs").get(routes::docs::docs_redirect))
         .service(web::resource("/api/docs/{tail:.*}").get(routes::docs::docs_file));

@@ -1,8 +1,25 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use utoipa::OpenApi;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
 
 use crate::{error, routes};
+
+/// Declares the bearer-token scheme the secured operations name.
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
 
 /// The whole API's OpenAPI 3 document.
 #[derive(Debug, OpenApi)]
@@ -12,8 +29,30 @@ use crate::{error, routes};
         description = "Multi-tenant project management. The tenant is chosen by the request's host name.",
         version = env!("CARGO_PKG_VERSION")
     ),
-    paths(routes::health::health, routes::health::ready),
+    paths(
+        routes::health::health,
+        routes::health::ready,
+        routes::signup::signup,
+        routes::auth::register,
+        routes::auth::login,
+        routes::auth::refresh,
+        routes::auth::logout,
+        routes::auth::me,
+        routes::tenants::show,
+        routes::tenants::replace,
+        routes::tenants::patch,
+        routes::tenants::list_members,
+        routes::tenants::invite,
+        routes::tenants::change_role,
+        routes::tenants::remove_member,
+        routes::tenants::accept_invitation,
+    ),
+    modifiers(&BearerAuth),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
-    tags((name = "platform", description = "Endpoints that work on any host"))
+    tags(
+        (name = "platform", description = "Endpoints that work on any host"),
+        (name = "auth", description = "Accounts and tokens, on a tenant's host"),
+        (name = "tenant", description = "The tenant's settings and members")
+    )
 )]
 pub struct ApiDoc;

@@ -1,8 +1,10 @@
-//! [`CurrentTenant`]: the tenant a request is addressed to.
+//! [`CurrentTenant`] and [`Authenticated`]: the tenant a request is
+//! addressed to, and the member making it.
 
 use std::{future::Future, pin::Pin};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use taskforce_application::{Actor, AuthError};
 use taskforce_domain::{HostName, Tenant};
 
 use crate::{ApiError, AppState, host::raw_host};
@@ -13,20 +15,106 @@ use crate::{ApiError, AppState, host::raw_host};
 #[derive(Debug, Clone)]
 pub struct CurrentTenant(pub Tenant);
 
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::internal("application state missing"))
+}
+
+/// Resolves the tenant of a request (on the blocking pool).
+async fn resolve(state: web::Data<AppState>, raw: String) -> Result<Tenant, ApiError> {
+    let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;
+    let directory = state.directory.clone();
+    let tenant = web::block(move || directory.resolve(&host)).await??;
+    tracing::Span::current().record("tenant", tenant.slug.as_str());
+    Ok(tenant)
+}
+
 impl FromRequest for CurrentTenant {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = state_of(req);
         let raw = state.as_ref().map(|s| raw_host(req, &s.settings.trusted_proxies)).unwrap_or_default();
+        Box::pin(async move { Ok(CurrentTenant(resolve(state?, raw).await?)) })
+    }
+}
+
+/// An authenticated member of the request's tenant. The bearer token must
+/// have been issued by this tenant, be an access token, unexpired, of a live
+/// session; the role comes from the membership, read for this request.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Actor);
+
+/// `401 not_authenticated`.
+pub fn not_authenticated() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+        "Authentication credentials were not provided.",
+    )
+}
+
+/// `401 token_invalid`.
+pub fn token_invalid() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::UNAUTHORIZED,
+        "token_invalid",
+        "Given token not valid for any token type.",
+    )
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(not_authenticated)?;
+    let text = value.to_str().map_err(|_| not_authenticated())?;
+    let (scheme, token) = text.trim().split_once(' ').ok_or_else(not_authenticated)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
+        return Err(not_authenticated());
+    }
+    Ok(token.to_owned())
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = state_of(req);
+        let raw = state.as_ref().map(|s| raw_host(req, &s.settings.trusted_proxies)).unwrap_or_default();
+        let token = bearer(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;
-            let directory = state.directory.clone();
-            let tenant = web::block(move || directory.resolve(&host)).await??;
-            tracing::Span::current().record("tenant", tenant.slug.as_str());
-            Ok(CurrentTenant(tenant))
+            let state = state?;
+            let tenant = resolve(state.clone(), raw).await?;
+            let token = token?;
+            let auth = state.auth.clone();
+            let actor = web::block(move || auth.authenticate(tenant, &token)).await?.map_err(ApiError::from)?;
+            tracing::Span::current().record("user", actor.user.0);
+            Ok(Authenticated(actor))
         })
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        use actix_web::http::StatusCode;
+        match error {
+            AuthError::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Unable to log in with the provided credentials.",
+            ),
+            AuthError::Throttled { retry_after } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many failed attempts. Try again in {retry_after} seconds."),
+            )
+            .retry_after(retry_after),
+            AuthError::TokenInvalid(reason) => {
+                tracing::info!(%reason, "token refused");
+                token_invalid()
+            }
+            AuthError::Store(store) => store.into(),
+            AuthError::Internal(cause) => ApiError::internal(cause),
+        }
     }
 }

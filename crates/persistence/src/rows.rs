@@ -138,3 +138,33 @@ impl TryFrom<MembershipRow> for Membership {
         })
     }
 }
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::invitations, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct InvitationRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub email: String,
+    pub role: String,
+    pub invited_by: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<InvitationRow> for taskforce_domain::Invitation {
+    type Error = StoreError;
+
+    fn try_from(row: InvitationRow) -> Result<Self, Self::Error> {
+        Ok(taskforce_domain::Invitation {
+            id: taskforce_domain::InvitationId(row.id),
+            tenant_id: TenantId(row.tenant_id),
+            email: Email::parse(&row.email).map_err(|e| corrupt("email", e))?,
+            role: row.role.parse::<Role>().map_err(|e| corrupt("role", e))?,
+            invited_by: UserId(row.invited_by),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            accepted_at: row.accepted_at,
+        })
+    }
+}

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use diesel::{ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl, SelectableHelper, connection::SimpleConnection};
 use taskforce_domain::{
     NewTenant, PlatformTx, PlatformWork, ProvisionWork, SchemaName, Store, StoreError, Tenant, TenantDomain, TenantId,
+    TenantWork,
 };
 
 use crate::{
     PgPool, PooledConn, TenantMigrator,
     error::{pool_error, store_error},
     migrations::MigrateError,
-    repos::PgTx,
+    repos::{PgTenantTx, PgTx},
     rows::{NewTenantRow, TenantRow},
     schema::tenants,
     scope::{Scope, transaction},
@@ -68,6 +69,11 @@ impl Store for PgStore {
         transaction(&mut conn, Scope::Platform, |conn| work(&mut PgTx { conn }))
     }
 
+    fn tenant_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+        let mut conn = self.checkout()?;
+        transaction(&mut conn, Scope::Tenant(schema), |conn| work(&mut PgTenantTx { inner: PgTx { conn } }))
+    }
+
     fn read_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
         let mut conn = self.checkout()?;
         work(&mut PgTx { conn: &mut conn })
@@ -89,7 +95,7 @@ impl Store for PgStore {
                 .get_result(conn)
                 .map_err(store_error)?;
             let mut tenant = Tenant::try_from(row)?;
-            let mut tx = PgTx { conn };
+            let mut tx = PgTenantTx { inner: PgTx { conn } };
             for (index, domain) in new.domains.iter().enumerate() {
                 tx.domains().add(&TenantDomain {
                     domain: domain.clone(),
@@ -97,8 +103,8 @@ impl Store for PgStore {
                     is_primary: index == 0,
                 })?;
             }
-            create_schema(tx.conn, &schema)?;
-            self.migrator.apply_in_scope(tx.conn, tenant.id).map_err(|error| match error {
+            create_schema(tx.inner.conn, &schema)?;
+            self.migrator.apply_in_scope(tx.inner.conn, tenant.id).map_err(|error| match error {
                 MigrateError::Store(store) => store,
                 other => StoreError::internal(other.to_string()),
             })?;

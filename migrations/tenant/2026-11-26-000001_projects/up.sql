@@ -8,7 +8,9 @@ CREATE TABLE projects (
     status      VARCHAR(16)  NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
     owner_id    BIGINT       NOT NULL,
     created_at  TIMESTAMPTZ  NOT NULL DEFAULT now(),
-    updated_at  TIMESTAMPTZ  NOT NULL DEFAULT now()
+    updated_at  TIMESTAMPTZ  NOT NULL DEFAULT now(),
+    -- bumped by every update: the ETag, and the guard of conditional writes
+    version     BIGINT       NOT NULL DEFAULT 1
 );
 
 CREATE INDEX projects_created_at_idx ON projects (created_at DESC, id DESC);

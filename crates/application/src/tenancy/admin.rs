@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use taskforce_domain::{
-    HostName, Member, Membership, NewTenant, Role, Slug, Store, StoreError, StoreExt, Tenant, TenantChanges,
-    TenantDomain, TenantName, Username,
+    Changes, HostName, Member, Membership, NewActivity, NewTenant, Role, Slug, Store, StoreError, StoreExt, TargetType,
+    Tenant, TenantChanges, TenantDomain, TenantName, UserId, Username, Verb, record_change,
 };
 
 /// Why a tenant could not be created. Nothing was created in any case.
@@ -237,18 +237,33 @@ impl TenantAdmin {
         })
     }
 
-    /// Adds an existing account to a tenant with a role.
+    /// Adds an existing account to a tenant with a role (recorded in the
+    /// tenant's activity log as done by the operator).
     #[tracing::instrument(skip_all, fields(tenant = %slug, user = %username))]
     pub fn add_member(&self, slug: &Slug, username: &Username, role: Role) -> Result<Membership, TenantAdminError> {
-        self.store.platform(|tx| {
-            let tenant =
-                tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+        let tenant = self
+            .store
+            .read(|tx| tx.tenants().by_slug(slug))?
+            .ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+        self.store.tenant(&tenant.schema_name, |tx| {
             let user =
                 tx.users().by_username(username)?.ok_or_else(|| TenantAdminError::UnknownUser(username.to_string()))?;
-            tx.memberships().add(tenant.id, user.id, role).map_err(|error| match error {
+            let membership = tx.memberships().add(tenant.id, user.id, role).map_err(|error| match error {
                 StoreError::Duplicate(_) => TenantAdminError::AlreadyMember(username.to_string(), slug.to_string()),
                 other => other.into(),
-            })
+            })?;
+            let mut changes = Changes::new();
+            record_change(&mut changes, "role", &None::<Role>, &Some(role));
+            record_change(&mut changes, "user_id", &None::<i64>, &Some(user.id.0));
+            tx.activity().record(&NewActivity {
+                actor: UserId::OPERATOR,
+                verb: Verb::Created,
+                target_type: TargetType::Membership,
+                target_id: membership.id.0,
+                project_id: None,
+                changes,
+            })?;
+            Ok(membership)
         })
     }
 

@@ -2,6 +2,8 @@
 
 mod admin;
 mod directory;
+mod members;
 
 pub use admin::{CreateTenantError, DomainListing, EnsureDevTenantError, TenantAdmin, TenantAdminError, TenantDetails};
 pub use directory::{ResolveError, TenantDirectory};
+pub use members::{IssuedInvitation, MembersError, TenantMembers, TenantOverview};

@@ -13,6 +13,12 @@ use crate::TenantId;
 #[serde(transparent)]
 pub struct UserId(pub i64);
 
+impl UserId {
+    /// The actor of changes made by operators with `tenant-admin` (no
+    /// account's id is 0).
+    pub const OPERATOR: UserId = UserId(0);
+}
+
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

@@ -9,9 +9,14 @@ mod error;
 mod platform;
 mod security;
 mod store;
+mod tenant;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::StoreError;
-pub use platform::{DomainRepository, MembershipRepository, PlatformTx, TenantRepository, UserRepository};
+pub use platform::{
+    DomainRepository, InvitationRepository, MembershipRepository, PlatformTx, SessionRepository, SessionState, Spend,
+    TenantRepository, UserRepository,
+};
 pub use security::{HashError, PasswordHasher};
-pub use store::{PlatformWork, ProvisionWork, Store, StoreExt};
+pub use store::{PlatformWork, ProvisionWork, Store, StoreExt, TenantWork};
+pub use tenant::{ActivityRepository, TenantTx, Usage, UsageRepository};

@@ -4,10 +4,12 @@
 //!
 //! [`Store`]: super::Store
 
+use chrono::{DateTime, Utc};
+
 use super::StoreError;
 use crate::{
-    HostName, Member, Membership, NewUser, Role, Slug, Tenant, TenantChanges, TenantDomain, TenantId, User, UserId,
-    Username,
+    AccessGrant, FamilyId, HostName, Invitation, Member, Membership, MembershipId, NewInvitation, NewUser, Role, Slug,
+    Tenant, TenantChanges, TenantDomain, TenantId, User, UserId, Username,
 };
 
 /// Reads and changes tenant rows.
@@ -52,6 +54,11 @@ pub trait UserRepository {
     fn get(&mut self, id: UserId) -> Result<Option<User>, StoreError>;
     /// The account with this user name (case-insensitive).
     fn by_username(&mut self, username: &Username) -> Result<Option<User>, StoreError>;
+    /// The account whose user name or e-mail address (both case-insensitive)
+    /// is `login`, with its password hash.
+    fn by_login(&mut self, login: &str) -> Result<Option<(User, String)>, StoreError>;
+    /// Records a successful login.
+    fn touch_login(&mut self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 /// Reads and changes who belongs to which tenant, with which role.
@@ -63,6 +70,69 @@ pub trait MembershipRepository {
     fn find(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError>;
     /// The tenant's members with their accounts, by join date.
     fn list(&mut self, tenant: TenantId) -> Result<Vec<Member>, StoreError>;
+    /// One page of the tenant's members (by join date) and the total count.
+    fn page(&mut self, tenant: TenantId, offset: u64, limit: u64) -> Result<(Vec<Member>, u64), StoreError>;
+    /// One membership of the tenant, with the account.
+    fn get(&mut self, tenant: TenantId, id: MembershipId) -> Result<Option<Member>, StoreError>;
+    /// Changes a member's role.
+    fn set_role(&mut self, tenant: TenantId, id: MembershipId, role: Role) -> Result<Membership, StoreError>;
+    /// Removes a membership and returns it.
+    fn remove(&mut self, tenant: TenantId, id: MembershipId) -> Result<Membership, StoreError>;
+    /// How many members the tenant has, or how many with one role.
+    fn count(&mut self, tenant: TenantId, role: Option<Role>) -> Result<u64, StoreError>;
+    /// What the user may do in the tenant with a token of the session
+    /// `family`, in one look-up: `None` when not a member.
+    fn access(&mut self, tenant: TenantId, user: UserId, family: FamilyId) -> Result<Option<AccessGrant>, StoreError>;
+}
+
+/// The state of a login session when locked for a refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionState {
+    /// The tenant it was opened on.
+    pub tenant: TenantId,
+    /// The user.
+    pub user: UserId,
+    /// Whether it was ended (logout, reuse of a spent token).
+    pub revoked: bool,
+}
+
+/// What spending a refresh token found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spend {
+    /// It was unspent and is spent now.
+    Spent,
+    /// It had been spent before: a replay.
+    AlreadySpent,
+    /// No such token in this session.
+    Unknown,
+}
+
+/// Login sessions (refresh-token families) and their tokens. Only digests of
+/// token ids are stored.
+pub trait SessionRepository {
+    /// Opens a session.
+    fn open(&mut self, tenant: TenantId, user: UserId) -> Result<FamilyId, StoreError>;
+    /// Records a refresh token of the session.
+    fn add_token(&mut self, family: FamilyId, token_digest: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Locks the session until the transaction ends, so that two refreshes
+    /// of one token take turns.
+    fn lock(&mut self, family: FamilyId) -> Result<Option<SessionState>, StoreError>;
+    /// Marks a refresh token spent.
+    fn spend(&mut self, family: FamilyId, token_digest: &str) -> Result<Spend, StoreError>;
+    /// Ends the session; every token of it stops working.
+    fn revoke(&mut self, family: FamilyId, reason: &str) -> Result<(), StoreError>;
+}
+
+/// Invitations to join tenants.
+pub trait InvitationRepository {
+    /// Stores an invitation.
+    fn create(&mut self, invitation: &NewInvitation) -> Result<Invitation, StoreError>;
+    /// The invitation with this token digest, locked until the transaction ends.
+    fn by_digest(&mut self, token_digest: &str) -> Result<Option<Invitation>, StoreError>;
+    /// Marks it used by a user.
+    fn accept(&mut self, id: crate::InvitationId, user: UserId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Invitations of the tenant not used and not expired at `now`.
+    fn count_pending(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// One transaction over the shared data.
@@ -75,4 +145,8 @@ pub trait PlatformTx {
     fn users(&mut self) -> &mut dyn UserRepository;
     /// Memberships.
     fn memberships(&mut self) -> &mut dyn MembershipRepository;
+    /// Login sessions.
+    fn sessions(&mut self) -> &mut dyn SessionRepository;
+    /// Invitations.
+    fn invitations(&mut self) -> &mut dyn InvitationRepository;
 }

@@ -1,14 +1,17 @@
 //! [`Store`]: the unit-of-work port through which the core reaches storage,
 //! and [`StoreExt`], its convenient generic face.
 
-use super::{PlatformTx, StoreError};
-use crate::{NewTenant, Tenant, TenantId};
+use super::{PlatformTx, StoreError, TenantTx};
+use crate::{NewTenant, SchemaName, Tenant, TenantId};
 
 /// A unit of work over the shared data, as the object-safe [`Store`] takes it.
 pub type PlatformWork<'w> = dyn FnMut(&mut dyn PlatformTx) -> Result<(), StoreError> + 'w;
 
+/// A unit of work inside one tenant's schema.
+pub type TenantWork<'w> = dyn FnMut(&mut dyn TenantTx) -> Result<(), StoreError> + 'w;
+
 /// The work run after a new tenant's schema is made, in the same transaction.
-pub type ProvisionWork<'w> = dyn FnMut(&mut dyn PlatformTx, &Tenant) -> Result<(), StoreError> + 'w;
+pub type ProvisionWork<'w> = dyn FnMut(&mut dyn TenantTx, &Tenant) -> Result<(), StoreError> + 'w;
 
 /// Runs units of work against storage, each in one transaction.
 ///
@@ -20,6 +23,10 @@ pub trait Store: Send + Sync + 'static {
     /// Runs `work` in one transaction over the shared data.
     fn platform_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError>;
 
+    /// Runs `work` in one transaction inside the tenant scope of `schema`:
+    /// unqualified tables resolve in that schema alone.
+    fn tenant_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError>;
+
     /// Runs `work` over the shared data without an explicit transaction:
     /// each statement commits on its own. For single reads on hot paths,
     /// where `BEGIN`/`COMMIT` would only add round trips.
@@ -27,7 +34,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a tenant as one unit: its row, its domains (the first one
     /// primary) and its fully migrated schema, then runs `then` in the same
-    /// transaction (to add an owner, say). Any failure, or a crash, leaves
+    /// transaction, inside the new tenant's scope (to add an owner, say). Any failure, or a crash, leaves
     /// nothing behind. A taken slug is [`StoreError::Duplicate`]
     /// (`tenants_slug_key`, or `tenants_schema_name_key` when another slug
     /// maps to the same schema), a taken domain `domains_pkey`, a schema that
@@ -54,6 +61,16 @@ pub trait StoreExt: Store {
         run.finish(outcome)
     }
 
+    /// Runs `work` in one transaction inside a tenant's schema.
+    fn tenant<T, E>(&self, schema: &SchemaName, work: impl FnOnce(&mut dyn TenantTx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut run = Carrier::new(work);
+        let outcome = self.tenant_unit(schema, &mut |tx| run.call(|work| work(tx)));
+        run.finish(outcome)
+    }
+
     /// Runs `work` without an explicit transaction; see [`Store::read_unit`].
     fn read<T, E>(&self, work: impl FnOnce(&mut dyn PlatformTx) -> Result<T, E>) -> Result<T, E>
     where
@@ -68,7 +85,7 @@ pub trait StoreExt: Store {
     fn provision<T, E>(
         &self,
         tenant: &NewTenant,
-        then: impl FnOnce(&mut dyn PlatformTx, &Tenant) -> Result<T, E>,
+        then: impl FnOnce(&mut dyn TenantTx, &Tenant) -> Result<T, E>,
     ) -> Result<(Tenant, T), E>
     where
         E: From<StoreError>,

@@ -1,4 +1,7 @@
 //! Route handlers, one file per resource.
 
+pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod signup;
+pub mod tenants;

@@ -1,13 +1,19 @@
 //! [`MembershipRepository`] over the shared `memberships` table.
 
-use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, SelectableHelper};
-use taskforce_domain::{Email, Member, Membership, MembershipRepository, Role, StoreError, TenantId, UserId, Username};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods, OptionalExtension, QueryDsl,
+    RunQueryDsl, SelectableHelper,
+};
+use taskforce_domain::{
+    AccessGrant, Email, FamilyId, Member, Membership, MembershipId, MembershipRepository, Role, StoreError, TenantId,
+    UserId, Username,
+};
 
 use super::{PgTx, optional};
 use crate::{
     error::store_error,
     rows::MembershipRow,
-    schema::{memberships, users},
+    schema::{memberships, refresh_families, users},
 };
 
 impl MembershipRepository for PgTx<'_> {
@@ -38,21 +44,111 @@ impl MembershipRepository for PgTx<'_> {
     }
 
     fn list(&mut self, tenant: TenantId) -> Result<Vec<Member>, StoreError> {
-        let rows: Vec<(MembershipRow, String, String)> = memberships::table
+        self.page(tenant, 0, i64::MAX as u64).map(|(members, _)| members)
+    }
+
+    fn page(&mut self, tenant: TenantId, offset: u64, limit: u64) -> Result<(Vec<Member>, u64), StoreError> {
+        let rows: Vec<(MembershipRow, String, String, i64)> = memberships::table
             .inner_join(users::table)
             .filter(memberships::tenant_id.eq(tenant.0))
             .order((memberships::joined_at, memberships::id))
-            .select((MembershipRow::as_select(), users::username, users::email))
+            .select((MembershipRow::as_select(), users::username, users::email, count_over()))
+            .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .load(self.conn)
             .map_err(store_error)?;
-        rows.into_iter()
-            .map(|(row, username, email)| {
-                Ok(Member {
-                    membership: Membership::try_from(row)?,
-                    username: Username::parse(&username).map_err(StoreError::internal)?,
-                    email: Email::parse(&email).map_err(StoreError::internal)?,
-                })
-            })
-            .collect()
+        let total = match rows.first() {
+            Some(row) => u64::try_from(row.3).unwrap_or(0),
+            // past the last page the window has no row to count on
+            None if offset > 0 => self.count(tenant, None)?,
+            None => 0,
+        };
+        let members = rows
+            .into_iter()
+            .map(|(row, username, email, _): (MembershipRow, String, String, i64)| member(row, &username, &email))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((members, total))
     }
+
+    fn get(&mut self, tenant: TenantId, id: MembershipId) -> Result<Option<Member>, StoreError> {
+        let row: Option<(MembershipRow, String, String)> = memberships::table
+            .inner_join(users::table)
+            .filter(memberships::tenant_id.eq(tenant.0))
+            .filter(memberships::id.eq(id.0))
+            .select((MembershipRow::as_select(), users::username, users::email))
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        row.map(|(row, username, email)| member(row, &username, &email)).transpose()
+    }
+
+    fn set_role(&mut self, tenant: TenantId, id: MembershipId, role: Role) -> Result<Membership, StoreError> {
+        diesel::update(memberships::table.filter(memberships::tenant_id.eq(tenant.0)).filter(memberships::id.eq(id.0)))
+            .set(memberships::role.eq(role.as_str()))
+            .returning(MembershipRow::as_returning())
+            .get_result(self.conn)
+            .map_err(store_error)
+            .and_then(Membership::try_from)
+    }
+
+    fn remove(&mut self, tenant: TenantId, id: MembershipId) -> Result<Membership, StoreError> {
+        diesel::delete(memberships::table.filter(memberships::tenant_id.eq(tenant.0)).filter(memberships::id.eq(id.0)))
+            .returning(MembershipRow::as_returning())
+            .get_result(self.conn)
+            .map_err(store_error)
+            .and_then(Membership::try_from)
+    }
+
+    fn count(&mut self, tenant: TenantId, role: Option<Role>) -> Result<u64, StoreError> {
+        let mut query = memberships::table.filter(memberships::tenant_id.eq(tenant.0)).into_boxed();
+        if let Some(role) = role {
+            query = query.filter(memberships::role.eq(role.as_str()));
+        }
+        let count: i64 = query.count().get_result(self.conn).map_err(store_error)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    fn access(&mut self, tenant: TenantId, user: UserId, family: FamilyId) -> Result<Option<AccessGrant>, StoreError> {
+        let row: Option<(String, bool, Option<i64>, Option<chrono::DateTime<chrono::Utc>>)> = memberships::table
+            .inner_join(users::table)
+            .left_join(
+                refresh_families::table.on(refresh_families::id
+                    .eq(family.0)
+                    .and(refresh_families::user_id.eq(memberships::user_id))
+                    .and(refresh_families::tenant_id.eq(memberships::tenant_id))),
+            )
+            .filter(memberships::tenant_id.eq(tenant.0))
+            .filter(memberships::user_id.eq(user.0))
+            .select((
+                memberships::role,
+                users::is_active,
+                refresh_families::id.nullable(),
+                refresh_families::revoked_at.nullable(),
+            ))
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        row.map(|(role, user_active, session, revoked_at)| {
+            Ok(AccessGrant {
+                role: role.parse::<Role>().map_err(StoreError::internal)?,
+                user_active,
+                // an unknown session (or another user's) counts as ended
+                session_revoked: session.is_none() || revoked_at.is_some(),
+            })
+        })
+        .transpose()
+    }
+}
+
+fn member(row: MembershipRow, username: &str, email: &str) -> Result<Member, StoreError> {
+    Ok(Member {
+        membership: Membership::try_from(row)?,
+        username: Username::parse(username).map_err(StoreError::internal)?,
+        email: Email::parse(email).map_err(StoreError::internal)?,
+    })
+}
+
+/// `count(*) OVER ()` as a select expression.
+fn count_over() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql::<diesel::sql_types::BigInt>("count(*) OVER ()")
 }

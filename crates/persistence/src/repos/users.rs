@@ -1,6 +1,7 @@
 //! [`UserRepository`] over the shared `users` table.
 
-use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, SelectableHelper};
+use chrono::{DateTime, Utc};
+use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl, RunQueryDsl, SelectableHelper};
 use taskforce_domain::{NewUser, StoreError, User, UserId, UserRepository, Username};
 
 use super::{PgTx, optional};
@@ -35,6 +36,25 @@ impl UserRepository for PgTx<'_> {
             .map_err(store_error)?
             .map(User::try_from)
             .transpose()
+    }
+
+    fn by_login(&mut self, login: &str) -> Result<Option<(User, String)>, StoreError> {
+        let row: Option<(UserRow, String)> = optional(
+            users::table
+                .filter(lower(users::username).eq(lower(login)).or(lower(users::email).eq(lower(login))))
+                .select((UserRow::as_select(), users::password_hash))
+                .first(self.conn),
+        )
+        .map_err(store_error)?;
+        row.map(|(user, hash)| Ok((User::try_from(user)?, hash))).transpose()
+    }
+
+    fn touch_login(&mut self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        diesel::update(users::table.find(id.0))
+            .set(users::last_login.eq(at))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
     }
 
     fn by_username(&mut self, username: &Username) -> Result<Option<User>, StoreError> {

@@ -59,4 +59,55 @@ diesel::joinable!(domains -> tenants (tenant_id));
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(tenants, domains, users, memberships);
+
+diesel::table! {
+    public.refresh_families (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        user_id -> Int8,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        #[max_length = 32]
+        revoked_reason -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
+    public.refresh_tokens (token_digest) {
+        #[max_length = 64]
+        token_digest -> Varchar,
+        family_id -> Int8,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        spent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    public.invitations (id) {
+        id -> Int8,
+        tenant_id -> Int8,
+        #[max_length = 254]
+        email -> Varchar,
+        #[max_length = 16]
+        role -> Varchar,
+        #[max_length = 64]
+        token_digest -> Varchar,
+        invited_by -> Int8,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Int8>,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> refresh_families (family_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    domains,
+    users,
+    memberships,
+    refresh_families,
+    refresh_tokens,
+    invitations,
+);

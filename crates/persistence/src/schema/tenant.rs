@@ -12,5 +12,59 @@ diesel::table! {
         owner_id -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int8,
     }
 }
+
+diesel::table! {
+    tasks (id) {
+        id -> Int8,
+        project_id -> Int8,
+        #[max_length = 500]
+        title -> Varchar,
+        description -> Text,
+        #[max_length = 16]
+        status -> Varchar,
+        #[max_length = 16]
+        priority -> Varchar,
+        priority_rank -> Int2,
+        assignee_id -> Nullable<Int8>,
+        due_date -> Nullable<Date>,
+        created_by -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Int8,
+        task_id -> Int8,
+        author_id -> Int8,
+        body -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    activity (id) {
+        id -> Int8,
+        actor_id -> Int8,
+        #[max_length = 16]
+        verb -> Varchar,
+        #[max_length = 16]
+        target_type -> Varchar,
+        target_id -> Int8,
+        project_id -> Nullable<Int8>,
+        changes -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(tasks -> projects (project_id));
+diesel::joinable!(comments -> tasks (task_id));
+diesel::allow_tables_to_appear_in_same_query!(projects, tasks, comments, activity);

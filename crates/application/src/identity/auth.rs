@@ -1,0 +1,387 @@
+//! Logging in, refreshing, logging out, and authenticating each request.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use taskforce_domain::{
+    AttemptCounter, Clock, FamilyId, PasswordHasher, PlatformTx, Secrets, Spend, Store, StoreError, StoreExt, Tenant,
+    TenantId, TokenClaims, TokenCodec, TokenError, TokenKind, User, UserId,
+};
+
+use crate::access::Actor;
+
+/// Lifetimes and throttling limits.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Access-token lifetime.
+    pub access_ttl: Duration,
+    /// Refresh-token lifetime.
+    pub refresh_ttl: Duration,
+    /// Invitation lifetime.
+    pub invitation_ttl: Duration,
+    /// Failed logins allowed per (tenant, login name) within the window.
+    pub max_failures_per_login: u32,
+    /// Failed logins allowed per client address within the window.
+    pub max_failures_per_client: u32,
+    /// The throttling window, in seconds.
+    pub failure_window_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::minutes(15),
+            refresh_ttl: Duration::days(7),
+            invitation_ttl: Duration::days(7),
+            max_failures_per_login: 5,
+            max_failures_per_client: 20,
+            failure_window_secs: 900,
+        }
+    }
+}
+
+/// A new pair of tokens for a user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Tokens {
+    /// The user they are for.
+    pub user: UserId,
+    /// Access token.
+    pub access: String,
+    /// Refresh token.
+    pub refresh: String,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+/// Why authentication failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown user, wrong password, not a member, inactive account: one
+    /// answer for all, so none can be told apart.
+    #[error("Unable to log in with the provided credentials.")]
+    InvalidCredentials,
+    /// Too many failures for this login name or client address.
+    #[error("Too many failed attempts. Try again in {retry_after} seconds.")]
+    Throttled {
+        /// Seconds until attempts are accepted again.
+        retry_after: u64,
+    },
+    /// The token is forged, expired, of the wrong kind or tenant, revoked,
+    /// or its holder is no longer an active member.
+    #[error("Token is invalid or expired.")]
+    TokenInvalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing or signing failed.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<TokenError> for AuthError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Signing(message) => AuthError::Internal(message),
+            other => AuthError::TokenInvalid(other.to_string()),
+        }
+    }
+}
+
+/// What outlives a failed refresh: a replayed token ends its session, and
+/// that must be committed even though the caller gets an error.
+enum RefreshOutcome {
+    Renewed(Tokens),
+    Replayed,
+}
+
+/// The authentication use cases.
+#[derive(Clone)]
+pub struct Authenticator {
+    store: Arc<dyn Store>,
+    hasher: Arc<dyn PasswordHasher>,
+    codec: Arc<dyn TokenCodec>,
+    secrets: Arc<dyn Secrets>,
+    clock: Arc<dyn Clock>,
+    attempts: Arc<dyn AttemptCounter>,
+    config: AuthConfig,
+    dummy_hash: Arc<str>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The adapters authentication needs.
+#[derive(Clone)]
+pub struct AuthPorts {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Token signing.
+    pub codec: Arc<dyn TokenCodec>,
+    /// Random tokens and digests.
+    pub secrets: Arc<dyn Secrets>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Failed-login counters.
+    pub attempts: Arc<dyn AttemptCounter>,
+}
+
+impl std::fmt::Debug for AuthPorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthPorts").finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// The use cases over their ports. Hashes a dummy password once, so that
+    /// logins of unknown users cost the same as real ones.
+    pub fn new(ports: AuthPorts, config: AuthConfig) -> Result<Self, AuthError> {
+        let dummy_hash = ports
+            .hasher
+            .hash("not a real password, only here for timing")
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        Ok(Self {
+            store: ports.store,
+            hasher: ports.hasher,
+            codec: ports.codec,
+            secrets: ports.secrets,
+            clock: ports.clock,
+            attempts: ports.attempts,
+            config,
+            dummy_hash: dummy_hash.into(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    pub(crate) fn hasher(&self) -> &dyn PasswordHasher {
+        self.hasher.as_ref()
+    }
+
+    pub(crate) fn secrets(&self) -> &dyn Secrets {
+        self.secrets.as_ref()
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    fn login_key(tenant: TenantId, login: &str) -> String {
+        format!("login:{tenant}:{}", login.trim().to_lowercase())
+    }
+
+    fn client_key(client: &str) -> String {
+        format!("login-client:{client}")
+    }
+
+    /// Refuses early when this login name or client is over its limit.
+    fn check_throttle(&self, keys: &[(String, u32)]) -> Result<(), AuthError> {
+        for (key, limit) in keys {
+            let (count, remaining) = self.attempts.peek(key);
+            if count >= *limit {
+                return Err(AuthError::Throttled { retry_after: remaining.max(1) });
+            }
+        }
+        Ok(())
+    }
+
+    fn record_failure(&self, keys: &[(String, u32)]) {
+        for (key, _) in keys {
+            self.attempts.hit(key, self.config.failure_window_secs);
+        }
+    }
+
+    /// Checks a password for a login name (user name or e-mail) and that
+    /// the account is an active member of the tenant. Throttled per (tenant,
+    /// login name) and per client address.
+    pub fn verify_credentials(
+        &self,
+        tenant: &Tenant,
+        login: &str,
+        password: &str,
+        client: Option<&str>,
+    ) -> Result<User, AuthError> {
+        self.verify(tenant, login, password, client, true)
+    }
+
+    /// Like [`Self::verify_credentials`] without requiring membership (to
+    /// accept an invitation).
+    pub fn verify_credentials_of_anyone(
+        &self,
+        tenant: &Tenant,
+        login: &str,
+        password: &str,
+        client: Option<&str>,
+    ) -> Result<User, AuthError> {
+        self.verify(tenant, login, password, client, false)
+    }
+
+    fn verify(
+        &self,
+        tenant: &Tenant,
+        login: &str,
+        password: &str,
+        client: Option<&str>,
+        require_membership: bool,
+    ) -> Result<User, AuthError> {
+        let mut keys = vec![(Self::login_key(tenant.id, login), self.config.max_failures_per_login)];
+        if let Some(client) = client {
+            keys.push((Self::client_key(client), self.config.max_failures_per_client));
+        }
+        self.check_throttle(&keys)?;
+        let found = self.store.read(|tx| tx.users().by_login(login.trim()))?;
+        let hash = found.as_ref().map_or(&*self.dummy_hash, |(_, hash)| hash.as_str());
+        let password_ok = self.hasher.verify(password, hash).unwrap_or(false);
+        let user = match found {
+            Some((user, _)) if password_ok && user.is_active => user,
+            _ => {
+                self.record_failure(&keys);
+                return Err(AuthError::InvalidCredentials);
+            }
+        };
+        let member =
+            if require_membership { self.store.read(|tx| tx.memberships().find(tenant.id, user.id))? } else { None };
+        if require_membership && member.is_none() {
+            self.record_failure(&keys);
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.attempts.reset(&keys[0].0);
+        Ok(user)
+    }
+
+    /// Logs in: a new session and its first pair of tokens.
+    #[tracing::instrument(skip_all, fields(tenant = %tenant.slug))]
+    pub fn login(
+        &self,
+        tenant: &Tenant,
+        login: &str,
+        password: &str,
+        client: Option<&str>,
+    ) -> Result<Tokens, AuthError> {
+        let user = self.verify_credentials(tenant, login, password, client)?;
+        let now = self.clock.now();
+        self.store.platform(|tx| {
+            tx.users().touch_login(user.id, now)?;
+            self.open_session(tx, tenant.id, user.id)
+        })
+    }
+
+    /// Opens a session inside a transaction and issues its first tokens.
+    pub(crate) fn open_session(
+        &self,
+        tx: &mut dyn PlatformTx,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Tokens, AuthError> {
+        let family = tx.sessions().open(tenant, user)?;
+        self.issue(tx, tenant, user, family)
+    }
+
+    fn issue(
+        &self,
+        tx: &mut dyn PlatformTx,
+        tenant: TenantId,
+        user: UserId,
+        family: FamilyId,
+    ) -> Result<Tokens, AuthError> {
+        let now = self.clock.now();
+        let refresh_id = self.secrets.random_token();
+        let refresh_expires = now + self.config.refresh_ttl;
+        tx.sessions().add_token(family, &self.secrets.digest(&refresh_id), refresh_expires)?;
+        let refresh = self.codec.encode(&TokenClaims {
+            user,
+            tenant,
+            kind: TokenKind::Refresh,
+            family,
+            token_id: refresh_id,
+            issued_at: now,
+            expires_at: refresh_expires,
+        })?;
+        let access = self.codec.encode(&TokenClaims {
+            user,
+            tenant,
+            kind: TokenKind::Access,
+            family,
+            token_id: self.secrets.random_token(),
+            issued_at: now,
+            expires_at: now + self.config.access_ttl,
+        })?;
+        Ok(Tokens { user, access, refresh })
+    }
+
+    /// Exchanges a refresh token for a new pair; the presented one is spent.
+    /// Presenting a spent token again ends its whole session.
+    #[tracing::instrument(skip_all, fields(tenant = %tenant.slug))]
+    pub fn refresh(&self, tenant: &Tenant, refresh: &str) -> Result<Tokens, AuthError> {
+        let claims = self.codec.decode(refresh, TokenKind::Refresh, tenant.id)?;
+        let digest = self.secrets.digest(&claims.token_id);
+        let outcome = self.store.platform(|tx| {
+            let session = tx.sessions().lock(claims.family)?;
+            let valid = session.is_some_and(|s| !s.revoked && s.user == claims.user && s.tenant == tenant.id);
+            if !valid {
+                return Err(AuthError::TokenInvalid("session ended".into()));
+            }
+            match tx.sessions().spend(claims.family, &digest)? {
+                Spend::Spent => {}
+                Spend::AlreadySpent => {
+                    tx.sessions().revoke(claims.family, "reuse")?;
+                    return Ok(RefreshOutcome::Replayed);
+                }
+                Spend::Unknown => return Err(AuthError::TokenInvalid("unknown token".into())),
+            }
+            let grant = tx.memberships().access(tenant.id, claims.user, claims.family)?;
+            if !grant.is_some_and(|g| g.user_active && !g.session_revoked) {
+                return Err(AuthError::TokenInvalid("no longer a member".into()));
+            }
+            self.issue(tx, tenant.id, claims.user, claims.family).map(RefreshOutcome::Renewed)
+        })?;
+        match outcome {
+            RefreshOutcome::Renewed(tokens) => Ok(tokens),
+            RefreshOutcome::Replayed => {
+                tracing::warn!(session = %claims.family, user = %claims.user, "spent refresh token presented again; session revoked");
+                Err(AuthError::TokenInvalid("refresh token reused".into()))
+            }
+        }
+    }
+
+    /// Ends the session a refresh token belongs to (the caller's own).
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
+    pub fn logout(&self, actor: &Actor, refresh: &str) -> Result<(), AuthError> {
+        let claims = self.codec.decode(refresh, TokenKind::Refresh, actor.tenant.id)?;
+        if claims.user != actor.user {
+            return Err(AuthError::TokenInvalid("another user's token".into()));
+        }
+        self.store.platform(|tx| Ok(tx.sessions().revoke(claims.family, "logout")?))
+    }
+
+    /// Authenticates a request: the access token must be valid for this
+    /// tenant and its session alive, and the caller an active member; the
+    /// role is read now, so removals and demotions act at once.
+    pub fn authenticate(&self, tenant: Tenant, access: &str) -> Result<Actor, AuthError> {
+        let claims = self.codec.decode(access, TokenKind::Access, tenant.id)?;
+        let grant = self
+            .store
+            .read(|tx| tx.memberships().access(tenant.id, claims.user, claims.family))?
+            .ok_or_else(|| AuthError::TokenInvalid("not a member".into()))?;
+        if !grant.user_active || grant.session_revoked {
+            return Err(AuthError::TokenInvalid("session ended or account inactive".into()));
+        }
+        Ok(Actor { tenant, user: claims.user, role: grant.role, session: claims.family })
+    }
+
+    /// The caller's account.
+    pub fn me(&self, actor: &Actor) -> Result<User, AuthError> {
+        self.store.read(|tx| tx.users().get(actor.user))?.ok_or_else(|| AuthError::TokenInvalid("account gone".into()))
+    }
+}

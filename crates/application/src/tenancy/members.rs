@@ -1,0 +1,257 @@
+//! A tenant's own settings and members, as its admins manage them through
+//! the API.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use taskforce_domain::{
+    Changes, Clock, Email, Invitation, Mailer, Member, MembershipId, NewActivity, NewInvitation, OutgoingMail,
+    PlanLimits, Role, Secrets, Store, StoreError, StoreExt, TargetType, Tenant, TenantChanges, TenantDomain,
+    TenantName, TenantTx, Usage, Verb, record_change,
+};
+
+use crate::{
+    Action, Actor, Denied, FieldErrors, JoinError, Page, PageRequest, Relation,
+    identity::room_for_a_member,
+    policy::{may_invite, may_manage_member},
+};
+
+/// What `GET /api/tenants/me/` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantOverview {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Its domains.
+    pub domains: Vec<TenantDomain>,
+    /// Its plan's limits.
+    pub limits: PlanLimits,
+    /// Projects and tasks.
+    pub usage: Usage,
+    /// Members plus pending invitations.
+    pub members: u64,
+}
+
+/// Why a member-management request failed. Nothing changed in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum MembersError {
+    /// The caller's role does not allow it.
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// No such member in this tenant.
+    #[error("Not found.")]
+    NotFound,
+    /// It would leave the tenant without an owner.
+    #[error("A tenant must keep at least one owner.")]
+    LastOwner,
+    /// Field-level problems.
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    /// The plan has no room for another member.
+    #[error("The plan allows {limit} members, pending invitations included.")]
+    PlanLimit {
+        /// The limit reached.
+        limit: u32,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<JoinError> for MembersError {
+    fn from(error: JoinError) -> Self {
+        match error {
+            JoinError::PlanLimit { limit, .. } => MembersError::PlanLimit { limit },
+            JoinError::Invalid(fields) => MembersError::Invalid(fields),
+            JoinError::Store(store) => MembersError::Store(store),
+            other => MembersError::Store(StoreError::internal(other.to_string())),
+        }
+    }
+}
+
+/// A new invitation and its token (shown once, and mailed).
+#[derive(Debug, Clone)]
+pub struct IssuedInvitation {
+    /// The invitation.
+    pub invitation: Invitation,
+    /// The secret token.
+    pub token: String,
+}
+
+/// The tenant-management use cases.
+#[derive(Clone)]
+pub struct TenantMembers {
+    store: Arc<dyn Store>,
+    secrets: Arc<dyn Secrets>,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    invitation_ttl: chrono::Duration,
+}
+
+impl std::fmt::Debug for TenantMembers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantMembers").finish_non_exhaustive()
+    }
+}
+
+impl TenantMembers {
+    /// The use cases over their ports.
+    pub fn new(
+        store: Arc<dyn Store>,
+        secrets: Arc<dyn Secrets>,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        invitation_ttl: chrono::Duration,
+    ) -> Self {
+        Self { store, secrets, clock, mailer, invitation_ttl }
+    }
+
+    /// The tenant with its limits and usage.
+    pub fn overview(&self, actor: &Actor) -> Result<TenantOverview, MembersError> {
+        let now = self.clock.now();
+        self.store.tenant(&actor.tenant.schema_name, |tx| overview(tx, actor.tenant.id, now))
+    }
+
+    /// Changes the name or the signup flag; nothing else can change here.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
+    pub fn update_settings(
+        &self,
+        actor: &Actor,
+        name: Option<TenantName>,
+        allow_signup: Option<bool>,
+    ) -> Result<TenantOverview, MembersError> {
+        actor.may(Action::UpdateTenant, Relation::default())?;
+        let now = self.clock.now();
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let changes = TenantChanges { name, allow_signup, ..Default::default() };
+            tx.tenants().update(actor.tenant.id, &changes)?;
+            overview(tx, actor.tenant.id, now)
+        })
+    }
+
+    /// One page of members.
+    pub fn list(&self, actor: &Actor, page: PageRequest) -> Result<Page<Member>, MembersError> {
+        actor.may(Action::ListMembers, Relation::default())?;
+        let (items, total) = self.store.read(|tx| tx.memberships().page(actor.tenant.id, page.offset(), page.size))?;
+        Ok(Page { items, total, request: page })
+    }
+
+    /// Invites someone by e-mail with a role; pending invitations count
+    /// toward the plan's member limit. The token is mailed after commit.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
+    pub fn invite(&self, actor: &Actor, email: Email, role: Role) -> Result<IssuedInvitation, MembersError> {
+        if !may_invite(actor.role, role) {
+            return Err(Denied.into());
+        }
+        let token = self.secrets.random_token();
+        let now = self.clock.now();
+        let new = NewInvitation {
+            tenant_id: actor.tenant.id,
+            email: email.clone(),
+            role,
+            invited_by: actor.user,
+            token_digest: self.secrets.digest(&token),
+            expires_at: now + self.invitation_ttl,
+        };
+        let invitation = self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let tenant = tx.tenants().lock(actor.tenant.id)?;
+            if let Some((user, _)) = tx.users().by_login(email.as_str())? {
+                if tx.memberships().find(tenant.id, user.id)?.is_some() {
+                    let mut fields = FieldErrors::new();
+                    fields.add("email", "This person is already a member.");
+                    return Err(MembersError::Invalid(fields));
+                }
+            }
+            room_for_a_member(tx, &tenant, now)?;
+            Ok(tx.invitations().create(&new)?)
+        })?;
+        let mail = OutgoingMail {
+            to: email,
+            subject: format!("You are invited to {} on TaskForce", actor.tenant.name.as_str()),
+            body: format!(
+                "You have been invited to join {name} as {role}.\n\n\
+                 New to TaskForce? Register on your team's address with this invitation token:\n  {token}\n\
+                 (POST /api/auth/register/ with \"invitation_token\").\n\
+                 Already have an account? Accept it with POST /api/invitations/accept/.\n\n\
+                 The invitation expires at {expires} (UTC).\n",
+                name = actor.tenant.name.as_str(),
+                expires = invitation.expires_at.format("%Y-%m-%d %H:%M"),
+            ),
+        };
+        if let Err(error) = self.mailer.send(&mail) {
+            tracing::error!(%error, invitation = invitation.id.0, "the invitation was stored but its e-mail failed");
+        }
+        Ok(IssuedInvitation { invitation, token })
+    }
+
+    /// Changes a member's role; a tenant always keeps an owner, and admins
+    /// never touch owners nor grant owner.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
+    pub fn change_role(&self, actor: &Actor, id: MembershipId, role: Role) -> Result<Member, MembersError> {
+        actor.may(Action::ManageMembers, Relation::default())?;
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            tx.tenants().lock(actor.tenant.id)?;
+            let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
+            let current = member.membership.role;
+            if !may_manage_member(actor.role, current, Some(role)) {
+                return Err(Denied.into());
+            }
+            if current == Role::Owner
+                && role != Role::Owner
+                && tx.memberships().count(actor.tenant.id, Some(Role::Owner))? <= 1
+            {
+                return Err(MembersError::LastOwner);
+            }
+            let updated = tx.memberships().set_role(actor.tenant.id, id, role)?;
+            let mut changes = Changes::new();
+            record_change(&mut changes, "role", &current, &role);
+            log(tx, actor, Verb::Updated, id, changes)?;
+            Ok(Member { membership: updated, ..member })
+        })
+    }
+
+    /// Removes a member (any member may leave; removing others needs the
+    /// right role). The last owner cannot go.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
+    pub fn remove(&self, actor: &Actor, id: MembershipId) -> Result<(), MembersError> {
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            tx.tenants().lock(actor.tenant.id)?;
+            let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
+            let current = member.membership.role;
+            let leaving = member.membership.user_id == actor.user;
+            if !leaving && !may_manage_member(actor.role, current, None) {
+                return Err(Denied.into());
+            }
+            if current == Role::Owner && tx.memberships().count(actor.tenant.id, Some(Role::Owner))? <= 1 {
+                return Err(MembersError::LastOwner);
+            }
+            tx.memberships().remove(actor.tenant.id, id)?;
+            let mut changes = Changes::new();
+            record_change(&mut changes, "role", &Some(current), &None::<Role>);
+            log(tx, actor, Verb::Deleted, id, changes)?;
+            Ok(())
+        })
+    }
+}
+
+fn overview(
+    tx: &mut dyn TenantTx,
+    tenant: taskforce_domain::TenantId,
+    now: DateTime<Utc>,
+) -> Result<TenantOverview, MembersError> {
+    let tenant = tx.tenants().get(tenant)?.ok_or(MembersError::NotFound)?;
+    let domains = tx.domains().list(Some(tenant.id))?;
+    let usage = tx.usage().usage()?;
+    let members = tx.memberships().count(tenant.id, None)? + tx.invitations().count_pending(tenant.id, now)?;
+    Ok(TenantOverview { limits: tenant.plan.limits(), tenant, domains, usage, members })
+}
+
+fn log(tx: &mut dyn TenantTx, actor: &Actor, verb: Verb, id: MembershipId, changes: Changes) -> Result<(), StoreError> {
+    tx.activity().record(&NewActivity {
+        actor: actor.user,
+        verb,
+        target_type: TargetType::Membership,
+        target_id: id.0,
+        project_id: None,
+        changes,
+    })
+}

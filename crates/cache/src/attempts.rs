@@ -1,0 +1,104 @@
+//! Fixed-window counters in process memory.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use taskforce_domain::AttemptCounter;
+
+/// Counters in this process, bounded in size: when full, expired windows
+/// are swept, and if still full the oldest window is dropped.
+#[derive(Debug)]
+pub struct MemoryAttemptCounter {
+    windows: Mutex<HashMap<String, (u32, Instant, Duration)>>,
+    capacity: usize,
+}
+
+impl Default for MemoryAttemptCounter {
+    fn default() -> Self {
+        Self::with_capacity(100_000)
+    }
+}
+
+impl MemoryAttemptCounter {
+    /// At most `capacity` keys are tracked at once.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { windows: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant, Duration)>> {
+        self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn remaining(started: Instant, window: Duration, now: Instant) -> u64 {
+    window.saturating_sub(now.duration_since(started)).as_secs().max(1)
+}
+
+impl AttemptCounter for MemoryAttemptCounter {
+    fn hit(&self, key: &str, window_secs: u64) -> (u32, u64) {
+        let now = Instant::now();
+        let window = Duration::from_secs(window_secs);
+        let mut windows = self.lock();
+        if windows.len() >= self.capacity && !windows.contains_key(key) {
+            windows.retain(|_, (_, started, length)| now.duration_since(*started) < *length);
+            if windows.len() >= self.capacity {
+                if let Some(oldest) = windows.iter().min_by_key(|(_, (_, started, _))| *started).map(|(k, _)| k.clone())
+                {
+                    windows.remove(&oldest);
+                }
+            }
+        }
+        let entry = windows.entry(key.to_owned()).or_insert((0, now, window));
+        if now.duration_since(entry.1) >= entry.2 {
+            *entry = (0, now, window);
+        }
+        entry.0 += 1;
+        (entry.0, remaining(entry.1, entry.2, now))
+    }
+
+    fn peek(&self, key: &str) -> (u32, u64) {
+        let now = Instant::now();
+        match self.lock().get(key) {
+            Some((count, started, window)) if now.duration_since(*started) < *window => {
+                (*count, remaining(*started, *window, now))
+            }
+            _ => (0, 0),
+        }
+    }
+
+    fn reset(&self, key: &str) {
+        self.lock().remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_within_a_window_and_resets() {
+        let counter = MemoryAttemptCounter::default();
+        assert_eq!(counter.peek("k"), (0, 0));
+        assert_eq!(counter.hit("k", 60).0, 1);
+        let (count, left) = counter.hit("k", 60);
+        assert_eq!(count, 2);
+        assert!((1..=60).contains(&left));
+        assert_eq!(counter.peek("k").0, 2);
+        assert_eq!(counter.peek("other").0, 0);
+        counter.reset("k");
+        assert_eq!(counter.peek("k").0, 0);
+    }
+
+    #[test]
+    fn stays_within_its_capacity() {
+        let counter = MemoryAttemptCounter::with_capacity(3);
+        for key in ["a", "b", "c", "d", "e"] {
+            counter.hit(key, 60);
+        }
+        assert_eq!(counter.lock().len(), 3);
+        assert_eq!(counter.peek("e").0, 1);
+    }
+}

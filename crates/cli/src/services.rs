@@ -1,0 +1,78 @@
+//! Building the application's services from settings: the one place that
+//! picks an adapter for each port.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use taskforce_application::{
+    AuthConfig, AuthPorts, Authenticator, HealthCheck, Registration, TenantDirectory, TenantMembers,
+};
+use taskforce_auth::{Argon2Hasher, HashCost, JwtCodec, OsSecrets};
+use taskforce_cache::MemoryAttemptCounter;
+use taskforce_domain::{HostName, Mailer, Store, SystemClock};
+use taskforce_mail::{FileMailer, LogMailer, SmtpMailer};
+
+use crate::settings::{MailSettings, Settings};
+
+/// Every service the HTTP layer uses.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Host → tenant.
+    pub directory: TenantDirectory,
+    /// Readiness.
+    pub health: HealthCheck,
+    /// Authentication.
+    pub auth: Authenticator,
+    /// Joining.
+    pub registration: Registration,
+    /// Tenant settings and members.
+    pub members: TenantMembers,
+}
+
+/// The configured mailer.
+pub fn mailer(settings: &MailSettings) -> anyhow::Result<Arc<dyn Mailer>> {
+    Ok(match settings.transport.as_str() {
+        "file" => Arc::new(FileMailer::new(&settings.from, &settings.file_dir)?),
+        "smtp" => Arc::new(SmtpMailer::new(&settings.from, settings.smtp_url.expose_secret())?),
+        _ => Arc::new(LogMailer),
+    })
+}
+
+impl Services {
+    /// Wires the adapters into the use cases.
+    pub fn build(settings: &Settings, store: Arc<dyn Store>, required_schema_version: &str) -> anyhow::Result<Self> {
+        let auth_settings = &settings.auth;
+        let config = AuthConfig {
+            access_ttl: chrono::Duration::seconds(i64::try_from(auth_settings.access_ttl_secs)?),
+            refresh_ttl: chrono::Duration::seconds(i64::try_from(auth_settings.refresh_ttl_secs)?),
+            invitation_ttl: chrono::Duration::seconds(i64::try_from(auth_settings.invitation_ttl_secs)?),
+            max_failures_per_login: auth_settings.login_max_failures,
+            max_failures_per_client: auth_settings.login_max_failures_per_client,
+            failure_window_secs: auth_settings.login_failure_window_secs,
+        };
+        let ports = AuthPorts {
+            store: store.clone(),
+            hasher: Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?),
+            codec: Arc::new(JwtCodec::new(auth_settings.jwt_secret.expose_secret().as_bytes(), &auth_settings.issuer)),
+            secrets: Arc::new(OsSecrets),
+            clock: Arc::new(SystemClock),
+            attempts: Arc::new(MemoryAttemptCounter::default()),
+        };
+        let auth = Authenticator::new(ports.clone(), config.clone())?;
+        let platform_domain = HostName::parse(&settings.tenancy.platform_domain).context("tenancy.platform_domain")?;
+        Ok(Self {
+            directory: TenantDirectory::new(store.clone(), required_schema_version),
+            health: HealthCheck::new(store.clone()),
+            registration: Registration::new(auth.clone(), store.clone(), platform_domain),
+            members: TenantMembers::new(
+                store,
+                ports.secrets,
+                ports.clock,
+                mailer(&settings.mail)?,
+                config.invitation_ttl,
+            ),
+            auth,
+        })
+    }
+}

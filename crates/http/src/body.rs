@@ -1,0 +1,97 @@
+//! [`JsonBody`]: JSON request bodies with the contract's errors — `415` for
+//! another content type, `413` over 1 MiB, `400 invalid_json` for what is
+//! not a JSON object, `400 validation_failed` naming the field whose value
+//! has the wrong type. Unknown fields are ignored.
+
+use std::{future::Future, pin::Pin};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use serde::de::DeserializeOwned;
+
+use crate::{ApiError, JSON_LIMIT_BYTES};
+
+/// A JSON body parsed into `T`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(ApiError::unsupported_media_type(format!(
+                    "Unsupported media type \"{content_type}\" in request; send application/json."
+                )));
+            }
+            if declared.is_some_and(|length| length > JSON_LIMIT_BYTES) {
+                return Err(ApiError::payload_too_large("The request body is larger than 1 MiB."));
+            }
+            let bytes = bytes.await.map_err(|error| {
+                if error.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::payload_too_large("The request body is larger than 1 MiB.")
+                } else {
+                    ApiError::invalid_json(format!("The body could not be read: {error}"))
+                }
+            })?;
+            parse(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// Parses a JSON object into `T`, naming the field of a type error.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::invalid_json(format!("JSON parse error: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_json("Expected a JSON object."));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.inner().to_string();
+        let message = message.split(" at line").next().unwrap_or(&message);
+        let mut sentence = message.to_owned();
+        if let Some(first) = sentence.get(..1) {
+            sentence.replace_range(..1, &first.to_uppercase());
+        }
+        ApiError::field(if path == "." { "non_field_errors" } else { &path }, format!("{sentence}."))
+    })
+}
+
+/// `Some(value)` or a "This field is required." problem.
+pub fn required<T>(errors: &mut taskforce_application::FieldErrors, field: &str, value: Option<T>) -> Option<T> {
+    if value.is_none() {
+        errors.add(field, "This field is required.");
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Probe {
+        name: Option<String>,
+    }
+
+    #[test]
+    fn type_errors_name_their_field_and_unknown_fields_are_ignored() {
+        let ok: Result<Probe, _> = parse(br#"{"name": "x", "role": "owner"}"#);
+        assert_eq!(ok.ok().and_then(|p| p.name), Some("x".into()));
+        let bad = parse::<Probe>(br#"{"name": 5}"#).err().map(|e| e.code());
+        assert_eq!(bad, Some("validation_failed"));
+        assert_eq!(parse::<Probe>(b"[1]").err().map(|e| e.code()), Some("invalid_json"));
+        assert_eq!(parse::<Probe>(b"{").err().map(|e| e.code()), Some("invalid_json"));
+    }
+}

@@ -1,0 +1,117 @@
+//! DRF-style page-number pagination over HTTP: `?page=N&page_size=M` in,
+//! `{"count", "next", "previous", "results"}` out with absolute URLs.
+
+use actix_web::HttpRequest;
+use serde::{Deserialize, Serialize};
+use taskforce_application::{DEFAULT_PAGE_SIZE, Page, PageRequest};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{ApiError, host::raw_host};
+
+/// The page parameters of list endpoints.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// 1-based page number.
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub page: Option<String>,
+    /// Items per page (default 20, capped at 100).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
+    pub page_size: Option<String>,
+}
+
+/// `404 not_found` "Invalid page.", as DRF answers.
+fn invalid_page() -> ApiError {
+    ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", "Invalid page.")
+}
+
+impl PageQuery {
+    /// The page asked for. A page that is not a positive integer is
+    /// `404 Invalid page.`; a bad or oversized `page_size` falls back to the
+    /// default or the cap, as in DRF.
+    pub fn request(&self) -> Result<PageRequest, ApiError> {
+        let number = match self.page.as_deref().map(str::trim) {
+            None | Some("") => 1,
+            Some("last") => u64::MAX,
+            Some(text) => text.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(invalid_page)?,
+        };
+        let size = self
+            .page_size
+            .as_deref()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .filter(|s| *s >= 1)
+            .unwrap_or(DEFAULT_PAGE_SIZE);
+        Ok(PageRequest::new(number, size))
+    }
+}
+
+/// A page as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageBody<T> {
+    /// Items in all pages.
+    pub count: u64,
+    /// URL of the next page, or null.
+    pub next: Option<String>,
+    /// URL of the previous page, or null.
+    pub previous: Option<String>,
+    /// This page's items.
+    pub results: Vec<T>,
+}
+
+/// Turns a page of results into its body; a page past the last is `404`.
+pub fn page_body<T, U>(
+    req: &HttpRequest,
+    trusted: &[std::net::IpAddr],
+    page: Page<T>,
+    map: impl Fn(T) -> U,
+) -> Result<PageBody<U>, ApiError> {
+    if page.request.number > page.last_page() {
+        return Err(invalid_page());
+    }
+    let link = |number: u64| absolute_url(req, trusted, number);
+    Ok(PageBody {
+        count: page.total,
+        next: page.has_next().then(|| link(page.request.number + 1)),
+        previous: page.has_previous().then(|| link(page.request.number - 1)),
+        results: page.items.into_iter().map(map).collect(),
+    })
+}
+
+/// The request's URL with `page` set to `number` (dropped for page 1).
+fn absolute_url(req: &HttpRequest, trusted: &[std::net::IpAddr], number: u64) -> String {
+    let scheme = if req.peer_addr().is_some_and(|p| trusted.contains(&p.ip())) {
+        req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http").to_owned()
+    } else {
+        "http".to_owned()
+    };
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(key, _)| key != "page")
+        .collect();
+    if number > 1 {
+        pairs.push(("page".into(), number.to_string()));
+    }
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let base = format!("{scheme}://{}{}", raw_host(req, trusted), req.path());
+    if query.is_empty() { base } else { format!("{base}?{query}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_numbers_follow_drf() {
+        let ask = |page: Option<&str>, size: Option<&str>| {
+            PageQuery { page: page.map(Into::into), page_size: size.map(Into::into) }
+                .request()
+                .map(|r| (r.number, r.size))
+        };
+        assert_eq!(ask(None, None).ok(), Some((1, 20)));
+        assert_eq!(ask(Some("3"), Some("100000")).ok(), Some((3, 100)));
+        assert_eq!(ask(Some("2"), Some("abc")).ok(), Some((2, 20)));
+        for bad in ["0", "-1", "abc", "1.5"] {
+            assert!(ask(Some(bad), None).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `POST /api/signup/`: a new tenant and its owner, on the platform host.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use taskforce_application::{FieldErrors, ResolveError, SignupInput};
+use taskforce_domain::HostName;
+use utoipa::ToSchema;
+
+use crate::{
+    ApiError, AppState, ErrorBody,
+    body::{JsonBody, required},
+    host::raw_host,
+};
+
+/// `POST /api/signup/`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignupBody {
+    /// The organisation's name.
+    pub tenant_name: Option<String>,
+    /// The tenant's slug: a-z, 0-9, '-', '_', starting with a letter.
+    pub slug: Option<String>,
+    /// The owner's user name.
+    pub username: Option<String>,
+    /// The owner's e-mail address.
+    pub email: Option<String>,
+    /// The owner's password.
+    pub password: Option<String>,
+    /// The same password again.
+    pub password_confirm: Option<String>,
+}
+
+/// The new tenant, as signup shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignupTenant {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Slug.
+    pub slug: String,
+    /// Plan (`free`).
+    pub plan: String,
+    /// Host names that lead to it.
+    pub domains: Vec<String>,
+}
+
+/// A new tenant and its signed-in owner.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedUpBody {
+    /// The tenant.
+    pub tenant: SignupTenant,
+    /// The owner's user id.
+    pub user_id: i64,
+    /// Access token, valid on the new tenant's hosts.
+    pub access_token: String,
+    /// Refresh token, valid on the new tenant's hosts.
+    pub refresh_token: String,
+}
+
+/// Creates a tenant (plan free) with its schema, the domain
+/// `<slug>.<platform domain>`, and a new account as its owner; answers only
+/// on hosts that are no tenant's, and only when signup is enabled.
+#[utoipa::path(post, path = "/api/signup/", tag = "platform", request_body = SignupBody,
+    responses((status = 201, body = SignedUpBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<SignupBody>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.settings.signup_enabled {
+        return Err(ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "signup_closed", "Signup is disabled."));
+    }
+    // a tenant's own hosts have no signup endpoint
+    if let Ok(host) = HostName::from_header(&raw_host(&req, &state.settings.trusted_proxies)) {
+        let directory = state.directory.clone();
+        match web::block(move || directory.resolve(&host)).await? {
+            Err(ResolveError::UnknownHost(_)) => {}
+            Err(ResolveError::Store(store)) => return Err(store.into()),
+            _ => return Err(ApiError::not_found()),
+        }
+    }
+    let mut errors = FieldErrors::new();
+    let fields = [
+        ("tenant_name", body.tenant_name),
+        ("slug", body.slug),
+        ("username", body.username),
+        ("email", body.email),
+        ("password", body.password),
+        ("password_confirm", body.password_confirm),
+    ];
+    let [tenant_name, slug, username, email, password, password_confirm] =
+        fields.map(|(name, value)| required(&mut errors, name, value));
+    let (Some(tenant_name), Some(slug), Some(username), Some(email), Some(password), Some(password_confirm)) =
+        (tenant_name, slug, username, email, password, password_confirm)
+    else {
+        return Err(ApiError::validation(&errors));
+    };
+    let input = SignupInput { tenant_name, slug, username, email, password, password_confirm };
+    let registration = state.registration.clone();
+    let done = web::block(move || registration.signup(&input)).await??;
+    Ok(HttpResponse::Created().json(SignedUpBody {
+        tenant: SignupTenant {
+            id: done.tenant.id.0,
+            name: done.tenant.name.as_str().to_owned(),
+            slug: done.tenant.slug.to_string(),
+            plan: done.tenant.plan.to_string(),
+            domains: done.domains.iter().map(|d| d.domain.to_string()).collect(),
+        },
+        user_id: done.user.id.0,
+        access_token: done.tokens.access,
+        refresh_token: done.tokens.refresh,
+    }))
+}

@@ -1,0 +1,334 @@
+//! `/api/tenants/…` and `/api/invitations/accept/`: the tenant's own
+//! settings, its members and invitations.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use taskforce_application::{FieldErrors, TenantOverview, parse_email};
+use taskforce_domain::{Member, MembershipId, Role, TenantName};
+use utoipa::ToSchema;
+
+use crate::{
+    ApiError, AppState, Authenticated, CurrentTenant, ErrorBody,
+    body::{JsonBody, required},
+    host::client_ip,
+    paging::{PageBody, PageQuery, page_body},
+    routes::auth::LoggedIn,
+};
+
+/// A domain of the tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DomainBody {
+    /// Host name.
+    pub domain: String,
+    /// Whether it is the primary one.
+    pub is_primary: bool,
+}
+
+/// Limits or usage per resource; a `null` limit is unlimited.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Amounts {
+    /// Projects.
+    pub projects: Option<u64>,
+    /// Tasks.
+    pub tasks: Option<u64>,
+    /// Members, pending invitations included.
+    pub members: Option<u64>,
+}
+
+/// `GET /api/tenants/me/`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantBody {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Slug.
+    pub slug: String,
+    /// Plan.
+    pub plan: String,
+    /// Whether active.
+    pub is_active: bool,
+    /// Whether self-registration is open.
+    pub allow_signup: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Domains.
+    pub domains: Vec<DomainBody>,
+    /// The plan's limits.
+    pub limits: Amounts,
+    /// Current usage.
+    pub usage: Amounts,
+}
+
+fn tenant_body(o: TenantOverview) -> TenantBody {
+    TenantBody {
+        id: o.tenant.id.0,
+        name: o.tenant.name.as_str().to_owned(),
+        slug: o.tenant.slug.to_string(),
+        plan: o.tenant.plan.to_string(),
+        is_active: o.tenant.is_active,
+        allow_signup: o.tenant.allow_signup,
+        created_at: o.tenant.created_at,
+        domains: o
+            .domains
+            .iter()
+            .map(|d| DomainBody { domain: d.domain.to_string(), is_primary: d.is_primary })
+            .collect(),
+        limits: Amounts {
+            projects: o.limits.projects.map(u64::from),
+            tasks: o.limits.tasks.map(u64::from),
+            members: o.limits.members.map(u64::from),
+        },
+        usage: Amounts { projects: Some(o.usage.projects), tasks: Some(o.usage.tasks), members: Some(o.members) },
+    }
+}
+
+/// `PUT`/`PATCH /api/tenants/me/`: only these two fields can change.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TenantSettingsBody {
+    /// New name.
+    pub name: Option<String>,
+    /// Open or close self-registration.
+    pub allow_signup: Option<bool>,
+}
+
+/// The tenant, its limits and usage.
+#[utoipa::path(get, path = "/api/tenants/me/", tag = "tenant", security(("bearer" = [])),
+    responses((status = 200, body = TenantBody), (status = 401, body = ErrorBody)))]
+pub async fn show(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<web::Json<TenantBody>, ApiError> {
+    let members = state.members.clone();
+    let overview = web::block(move || members.overview(&actor)).await??;
+    Ok(web::Json(tenant_body(overview)))
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    actor: taskforce_application::Actor,
+    body: TenantSettingsBody,
+    full: bool,
+) -> Result<web::Json<TenantBody>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let name = if full { required(&mut errors, "name", body.name) } else { body.name };
+    let name = name.and_then(|name| errors.check("name", TenantName::parse(&name)));
+    if !errors.is_empty() {
+        return Err(ApiError::validation(&errors));
+    }
+    let members = state.members.clone();
+    let overview = web::block(move || members.update_settings(&actor, name, body.allow_signup)).await??;
+    Ok(web::Json(tenant_body(overview)))
+}
+
+/// Replaces the tenant's settings (`name` required); plan, slug and the
+/// active flag never change here.
+#[utoipa::path(put, path = "/api/tenants/me/", tag = "tenant", request_body = TenantSettingsBody, security(("bearer" = [])),
+    responses((status = 200, body = TenantBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    JsonBody(body): JsonBody<TenantSettingsBody>,
+) -> Result<web::Json<TenantBody>, ApiError> {
+    update(state, actor, body, true).await
+}
+
+/// Changes some of the tenant's settings.
+#[utoipa::path(patch, path = "/api/tenants/me/", tag = "tenant", request_body = TenantSettingsBody, security(("bearer" = [])),
+    responses((status = 200, body = TenantBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn patch(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    JsonBody(body): JsonBody<TenantSettingsBody>,
+) -> Result<web::Json<TenantBody>, ApiError> {
+    update(state, actor, body, false).await
+}
+
+/// A member.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberBody {
+    /// Membership id.
+    pub id: i64,
+    /// User id.
+    pub user_id: i64,
+    /// User name.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// Role.
+    pub role: String,
+    /// When they joined.
+    pub joined_at: DateTime<Utc>,
+}
+
+fn member_body(m: Member) -> MemberBody {
+    MemberBody {
+        id: m.membership.id.0,
+        user_id: m.membership.user_id.0,
+        username: m.username.to_string(),
+        email: m.email.to_string(),
+        role: m.membership.role.to_string(),
+        joined_at: m.membership.joined_at,
+    }
+}
+
+/// The tenant's members, by join date.
+#[utoipa::path(get, path = "/api/tenants/members/", tag = "tenant", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = PageBody<MemberBody>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_members(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<PageBody<MemberBody>>, ApiError> {
+    let page = query.request()?;
+    let members = state.members.clone();
+    let found = web::block(move || members.list(&actor, page)).await??;
+    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, member_body)?))
+}
+
+/// `POST /api/tenants/members/`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InviteBody {
+    /// Who to invite.
+    pub email: Option<String>,
+    /// The role they will have.
+    pub role: Option<String>,
+}
+
+/// A new invitation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationBody {
+    /// Id.
+    pub id: i64,
+    /// Invitee.
+    pub email: String,
+    /// Role.
+    pub role: String,
+    /// The secret token (also mailed).
+    pub token: String,
+    /// Unusable after this.
+    pub expires_at: DateTime<Utc>,
+}
+
+fn parse_role(errors: &mut FieldErrors, role: Option<String>) -> Option<Role> {
+    role.and_then(|role| {
+        let parsed = role.parse::<Role>();
+        if parsed.is_err() {
+            errors.add("role", format!("\"{role}\" is not a valid choice."));
+        }
+        parsed.ok()
+    })
+}
+
+/// Invites someone; pending invitations count toward the member limit.
+#[utoipa::path(post, path = "/api/tenants/members/", tag = "tenant", request_body = InviteBody, security(("bearer" = [])),
+    responses((status = 201, body = InvitationBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn invite(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    JsonBody(body): JsonBody<InviteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let email = required(&mut errors, "email", body.email).and_then(|e| match parse_email(&e) {
+        Ok(email) => Some(email),
+        Err(problems) => {
+            errors.add("email", problems.to_string().trim_start_matches("email: ").to_owned());
+            None
+        }
+    });
+    let role = required(&mut errors, "role", body.role);
+    let role = parse_role(&mut errors, role);
+    let (Some(email), Some(role)) = (email, role) else {
+        return Err(ApiError::validation(&errors));
+    };
+    let members = state.members.clone();
+    let issued = web::block(move || members.invite(&actor, email, role)).await??;
+    Ok(HttpResponse::Created().json(InvitationBody {
+        id: issued.invitation.id.0,
+        email: issued.invitation.email.to_string(),
+        role: issued.invitation.role.to_string(),
+        token: issued.token,
+        expires_at: issued.invitation.expires_at,
+    }))
+}
+
+/// `PATCH /api/tenants/members/{id}/`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RoleBody {
+    /// The new role.
+    pub role: Option<String>,
+}
+
+/// Changes a member's role.
+#[utoipa::path(patch, path = "/api/tenants/members/{id}/", tag = "tenant", request_body = RoleBody, security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Membership id")),
+    responses((status = 200, body = MemberBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn change_role(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<i64>,
+    JsonBody(body): JsonBody<RoleBody>,
+) -> Result<web::Json<MemberBody>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let role = required(&mut errors, "role", body.role);
+    let role = parse_role(&mut errors, role);
+    let Some(role) = role else {
+        return Err(ApiError::validation(&errors));
+    };
+    let id = MembershipId(id.into_inner());
+    let members = state.members.clone();
+    let member = web::block(move || members.change_role(&actor, id, role)).await??;
+    Ok(web::Json(member_body(member)))
+}
+
+/// Removes a member (or leaves, for one's own membership).
+#[utoipa::path(delete, path = "/api/tenants/members/{id}/", tag = "tenant", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Membership id")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = MembershipId(id.into_inner());
+    let members = state.members.clone();
+    web::block(move || members.remove(&actor, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/invitations/accept/`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AcceptBody {
+    /// The invitation token.
+    pub token: Option<String>,
+    /// The existing account's user name or e-mail.
+    pub username: Option<String>,
+    /// Its password.
+    pub password: Option<String>,
+}
+
+/// An existing account accepts an invitation; answers like login.
+#[utoipa::path(post, path = "/api/invitations/accept/", tag = "auth", request_body = AcceptBody,
+    responses((status = 200, body = LoggedIn), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn accept_invitation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    CurrentTenant(tenant): CurrentTenant,
+    JsonBody(body): JsonBody<AcceptBody>,
+) -> Result<web::Json<LoggedIn>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let token = required(&mut errors, "token", body.token);
+    let username = required(&mut errors, "username", body.username);
+    let password = required(&mut errors, "password", body.password);
+    let (Some(token), Some(username), Some(password)) = (token, username, password) else {
+        return Err(ApiError::validation(&errors));
+    };
+    let client = client_ip(&req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
+    let registration = state.registration.clone();
+    let (user, tokens) =
+        web::block(move || registration.accept_invitation(&tenant, &token, &username, &password, client.as_deref()))
+            .await??;
+    Ok(web::Json(LoggedIn { access_token: tokens.access, refresh_token: tokens.refresh, user_id: user.id.0 }))
+}

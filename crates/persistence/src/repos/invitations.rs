@@ -1,0 +1,57 @@
+//! [`InvitationRepository`] over the shared `invitations` table.
+
+use chrono::{DateTime, Utc};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, RunQueryDsl, SelectableHelper};
+use taskforce_domain::{Invitation, InvitationId, InvitationRepository, NewInvitation, StoreError, TenantId, UserId};
+
+use super::PgTx;
+use crate::{error::store_error, rows::InvitationRow, schema::invitations};
+
+impl InvitationRepository for PgTx<'_> {
+    fn create(&mut self, new: &NewInvitation) -> Result<Invitation, StoreError> {
+        diesel::insert_into(invitations::table)
+            .values((
+                invitations::tenant_id.eq(new.tenant_id.0),
+                invitations::email.eq(new.email.as_str()),
+                invitations::role.eq(new.role.as_str()),
+                invitations::token_digest.eq(&new.token_digest),
+                invitations::invited_by.eq(new.invited_by.0),
+                invitations::expires_at.eq(new.expires_at),
+            ))
+            .returning(InvitationRow::as_returning())
+            .get_result(self.conn)
+            .map_err(store_error)
+            .and_then(Invitation::try_from)
+    }
+
+    fn by_digest(&mut self, token_digest: &str) -> Result<Option<Invitation>, StoreError> {
+        invitations::table
+            .filter(invitations::token_digest.eq(token_digest))
+            .select(InvitationRow::as_select())
+            .for_update()
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?
+            .map(Invitation::try_from)
+            .transpose()
+    }
+
+    fn accept(&mut self, id: InvitationId, user: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        diesel::update(invitations::table.find(id.0))
+            .set((invitations::accepted_at.eq(at), invitations::accepted_by.eq(user.0)))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    fn count_pending(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let count: i64 = invitations::table
+            .filter(invitations::tenant_id.eq(tenant.0))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::expires_at.gt(now))
+            .count()
+            .get_result(self.conn)
+            .map_err(store_error)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}

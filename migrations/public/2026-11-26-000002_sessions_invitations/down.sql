@@ -1,0 +1,3 @@
+DROP TABLE invitations;
+DROP TABLE refresh_tokens;
+DROP TABLE refresh_families;

@@ -1,0 +1,3 @@
+DROP TABLE activity;
+DROP TABLE comments;
+DROP TABLE tasks;

@@ -1,0 +1,235 @@
+//! Registration, login, throttling, and the error format of bad bodies.
+
+use reqwest::StatusCode;
+use taskforce_domain::{Plan, Role};
+use taskforce_tests::{PASSWORD, TestResult, json, spawn_app};
+
+fn register_body(username: &str) -> serde_json::Value {
+    serde_json::json!({
+        "username": username,
+        "email": format!("{username}@example.com"),
+        "password": "Sturdy-passphrase-42",
+        "password_confirm": "Sturdy-passphrase-42",
+    })
+}
+
+#[tokio::test]
+async fn registration_on_an_open_tenant_makes_a_member_and_signs_in() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("open", Plan::Basic, true).await?;
+    let mut body = register_body("newbie");
+    // mass assignment: a role in the body changes nothing
+    body["role"] = "owner".into();
+    body["is_staff"] = true.into();
+    let (status, created) = json(app.post("open.localhost", "/api/auth/register/").json(&body).send().await?).await?;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["username"], "newbie");
+    assert_eq!(created["email"], "newbie@example.com");
+    assert!(created["user_id"].as_i64().is_some());
+    let access = created["access_token"].as_str().ok_or("no access token")?;
+    assert!(created["refresh_token"].as_str().is_some_and(|t| t.len() > 20));
+    assert!(!created.to_string().contains("argon2"));
+    let (status, me) = json(app.get_as("open", access, "/api/auth/me/").send().await?).await?;
+    assert_eq!(status, 200);
+    assert_eq!(me["role"], "member");
+    assert_eq!(me["tenant"]["slug"], "open");
+    Ok(())
+}
+
+#[tokio::test]
+async fn registration_on_a_closed_tenant_is_refused_and_stores_nothing() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("closed", Plan::Basic, false).await?;
+    let (status, body) =
+        json(app.post("closed.localhost", "/api/auth/register/").json(&register_body("intruder")).send().await?)
+            .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("signup_closed")));
+    let login = app
+        .post("closed.localhost", "/api/auth/login/")
+        .json(&serde_json::json!({"username": "intruder", "password": "Sturdy-passphrase-42"}))
+        .send()
+        .await?;
+    assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn password_and_field_rules_answer_field_by_field() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("open", Plan::Basic, true).await?;
+    let cases = [
+        (
+            serde_json::json!({"username": "bob", "email": "bob@example.com", "password": "short", "password_confirm": "short"}),
+            "password",
+            "This password is too short. It must contain at least 8 characters.",
+        ),
+        (
+            serde_json::json!({"username": "bob", "email": "bob@example.com", "password": "7741920385", "password_confirm": "7741920385"}),
+            "password",
+            "This password is entirely numeric.",
+        ),
+        (
+            serde_json::json!({"username": "bob", "email": "bob@example.com", "password": "password123", "password_confirm": "password123"}),
+            "password",
+            "This password is too common.",
+        ),
+        (
+            serde_json::json!({"username": "bobbybrown", "email": "x@example.com", "password": "bobbybrown1", "password_confirm": "bobbybrown1"}),
+            "password",
+            "The password is too similar to the username.",
+        ),
+        (
+            serde_json::json!({"username": "bob", "email": "bob@example.com", "password": "Sturdy-passphrase-42", "password_confirm": "Other-passphrase-42"}),
+            "password_confirm",
+            "The two password fields didn't match.",
+        ),
+        (
+            serde_json::json!({"username": "bob smith", "email": "bob@example.com", "password": "Sturdy-passphrase-42", "password_confirm": "Sturdy-passphrase-42"}),
+            "username",
+            "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+        ),
+        (
+            serde_json::json!({"username": "bob", "email": "not-an-address", "password": "Sturdy-passphrase-42", "password_confirm": "Sturdy-passphrase-42"}),
+            "email",
+            "Enter a valid email address.",
+        ),
+        (
+            serde_json::json!({"username": "bob", "password": "Sturdy-passphrase-42", "password_confirm": "Sturdy-passphrase-42"}),
+            "email",
+            "This field is required.",
+        ),
+        (
+            serde_json::json!({"username": 5, "email": "bob@example.com", "password": "Sturdy-passphrase-42", "password_confirm": "Sturdy-passphrase-42"}),
+            "username",
+            "",
+        ),
+    ];
+    for (body, field, message) in cases {
+        let (status, answer) =
+            json(app.post("open.localhost", "/api/auth/register/").json(&body).send().await?).await?;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], "validation_failed", "{answer}");
+        let messages = answer["error"]["fields"][field].as_array().ok_or_else(|| format!("no {field} in {answer}"))?;
+        if !message.is_empty() {
+            assert!(messages.iter().any(|m| m == message), "{field}: {answer}");
+        }
+    }
+    // taken names are field errors too, whatever their case
+    let (status, _) =
+        json(app.post("open.localhost", "/api/auth/register/").json(&register_body("carol")).send().await?).await?;
+    assert_eq!(status, 201);
+    let mut again = register_body("CAROL");
+    again["email"] = "other@example.com".into();
+    let (status, answer) = json(app.post("open.localhost", "/api/auth/register/").json(&again).send().await?).await?;
+    assert_eq!(
+        (status, answer["error"]["fields"]["username"][0].as_str()),
+        (400, Some("A user with that username already exists."))
+    );
+    let mut same_mail = register_body("dave");
+    same_mail["email"] = "CAROL@EXAMPLE.COM".into();
+    let (status, answer) =
+        json(app.post("open.localhost", "/api/auth/register/").json(&same_mail).send().await?).await?;
+    assert_eq!(
+        (status, answer["error"]["fields"]["email"][0].as_str()),
+        (400, Some("A user with that email already exists."))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn login_answers_the_same_for_every_kind_of_failure() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.create_tenant("other", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Member).await?;
+    app.member("other", "olaf", Role::Member).await?;
+    // by user name and by e-mail, any case
+    assert_eq!(app.login("acme", "ann").await?.user_id > 0, true);
+    let by_mail = app
+        .post("acme.localhost", "/api/auth/login/")
+        .json(&serde_json::json!({"username": "ANN@example.com", "password": PASSWORD}))
+        .send()
+        .await?;
+    assert_eq!(by_mail.status(), StatusCode::OK);
+    let expected = serde_json::json!({"error": {"code": "invalid_credentials", "message": "Unable to log in with the provided credentials."}});
+    for (username, password) in [("nobody", PASSWORD), ("ann", "wrong-password-1"), ("olaf", PASSWORD)] {
+        let (status, body) = json(
+            app.post("acme.localhost", "/api/auth/login/")
+                .json(&serde_json::json!({"username": username, "password": password}))
+                .send()
+                .await?,
+        )
+        .await?;
+        assert_eq!((status, &body), (401, &expected), "{username}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn brute_force_is_throttled_with_retry_after_and_forwarded_for_does_not_reset_it() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Member).await?;
+    let attempt = |forwarded: Option<&str>| {
+        let mut request = app
+            .post("acme.localhost", "/api/auth/login/")
+            .json(&serde_json::json!({"username": "ann", "password": "guess-guess-1"}));
+        if let Some(address) = forwarded {
+            request = request.header("X-Forwarded-For", address);
+        }
+        request.send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt(None).await?.status(), StatusCode::UNAUTHORIZED);
+    }
+    for forwarded in [None, Some("203.0.113.7"), Some("198.51.100.1, 203.0.113.9")] {
+        let response = attempt(forwarded).await?;
+        let retry =
+            response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        let (status, body) = json(response).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{forwarded:?}");
+        assert!(retry.is_some_and(|s| (1..=900).contains(&s)), "{retry:?}");
+    }
+    // even the right password waits
+    let right = app
+        .post("acme.localhost", "/api/auth/login/")
+        .json(&serde_json::json!({"username": "ann", "password": PASSWORD}))
+        .send()
+        .await?;
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_bodies_answer_in_the_error_format() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    let url = "/api/auth/login/";
+    let (status, body) = json(
+        app.post("acme.localhost", url)
+            .header("content-type", "application/json")
+            .body("{\"username\": ")
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_json")));
+    let (status, body) =
+        json(app.post("acme.localhost", url).header("content-type", "application/json").body("[1, 2]").send().await?)
+            .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_json")));
+    let (status, body) =
+        json(app.post("acme.localhost", url).header("content-type", "text/plain").body("username=a").send().await?)
+            .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    let huge = format!("{{\"username\": \"{}\"}}", "a".repeat(1 << 21));
+    let (status, body) =
+        json(app.post("acme.localhost", url).header("content-type", "application/json").body(huge).send().await?)
+            .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    let (status, body) =
+        json(app.post("acme.localhost", url).json(&serde_json::json!({"username": "a"})).send().await?).await?;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["fields"]["password"][0], "This field is required.");
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! The tenant's settings, members, roles and invitations, as attacks and as
+//! use.
+
+use reqwest::Method;
+use taskforce_domain::{Plan, Role};
+use taskforce_tests::{PASSWORD, TestResult, json, spawn_app};
+
+#[tokio::test]
+async fn tenant_settings_change_only_name_and_signup_whatever_the_body_says() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    let owner = app.login("acme", "olga").await?;
+    let (status, before) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(status, 200);
+    assert_eq!(before["limits"], serde_json::json!({"projects": 1, "tasks": 10, "members": 3}));
+    assert_eq!(before["usage"], serde_json::json!({"projects": 0, "tasks": 0, "members": 1}));
+    assert_eq!(before["domains"], serde_json::json!([{"domain": "acme.localhost", "is_primary": true}]));
+    let attack = serde_json::json!({"name": "Acme Ltd", "allow_signup": true, "plan": "enterprise", "slug": "evil", "is_active": false, "id": 999, "tenant_id": 999});
+    let (status, after) =
+        json(app.call_as(Method::PATCH, "acme", &owner.access, "/api/tenants/me/").json(&attack).send().await?).await?;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!((after["name"].as_str(), after["allow_signup"].as_bool()), (Some("Acme Ltd"), Some(true)));
+    assert_eq!(
+        (after["plan"].as_str(), after["slug"].as_str(), after["is_active"].as_bool(), &after["id"]),
+        (Some("free"), Some("acme"), Some(true), &before["id"])
+    );
+    // PUT needs the name
+    let (status, body) = json(
+        app.call_as(Method::PUT, "acme", &owner.access, "/api/tenants/me/")
+            .json(&serde_json::json!({"allow_signup": false}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["fields"]["name"][0].as_str()), (400, Some("This field is required.")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn members_cannot_change_settings_or_members() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "mia", Role::Member).await?;
+    app.member("acme", "vic", Role::Viewer).await?;
+    for user in ["mia", "vic"] {
+        let session = app.login("acme", user).await?;
+        let (status, body) = json(
+            app.call_as(Method::PATCH, "acme", &session.access, "/api/tenants/me/")
+                .json(&serde_json::json!({"name": "Mine"}))
+                .send()
+                .await?,
+        )
+        .await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{user}");
+        let (status, _) = json(
+            app.call_as(Method::POST, "acme", &session.access, "/api/tenants/members/")
+                .json(&serde_json::json!({"email": "x@example.com", "role": "member"}))
+                .send()
+                .await?,
+        )
+        .await?;
+        assert_eq!(status, 403, "{user}");
+        // but they may list members
+        let (status, list) = json(app.get_as("acme", &session.access, "/api/tenants/members/").send().await?).await?;
+        assert_eq!(status, 200);
+        assert_eq!(list["count"], 3);
+        let names: Vec<&str> =
+            list["results"].as_array().ok_or("no results")?.iter().filter_map(|m| m["username"].as_str()).collect();
+        assert_eq!(names, vec!["olga", "mia", "vic"]);
+        assert!(!list.to_string().contains("argon2"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_removed_member_and_a_demoted_admin_lose_their_rights_on_the_next_request() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "adam", Role::Admin).await?;
+    app.member("acme", "mia", Role::Member).await?;
+    let owner = app.login("acme", "olga").await?;
+    let admin = app.login("acme", "adam").await?;
+    let member = app.login("acme", "mia").await?;
+    let (_, list) = json(app.get_as("acme", &owner.access, "/api/tenants/members/").send().await?).await?;
+    let id_of = |name: &str| {
+        list["results"].as_array().and_then(|r| r.iter().find(|m| m["username"] == name)).and_then(|m| m["id"].as_i64())
+    };
+    let (adam, mia) = (id_of("adam").ok_or("adam")?, id_of("mia").ok_or("mia")?);
+
+    // the admin can change settings now …
+    let rename = serde_json::json!({"name": "By Adam"});
+    assert_eq!(
+        app.call_as(Method::PATCH, "acme", &admin.access, "/api/tenants/me/")
+            .json(&rename)
+            .send()
+            .await?
+            .status()
+            .as_u16(),
+        200
+    );
+    // … is demoted by the owner …
+    let (status, changed) = json(
+        app.call_as(Method::PATCH, "acme", &owner.access, &format!("/api/tenants/members/{adam}/"))
+            .json(&serde_json::json!({"role": "member"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, changed["role"].as_str()), (200, Some("member")));
+    // … and is refused at once, with the same unexpired token
+    let (status, body) =
+        json(app.call_as(Method::PATCH, "acme", &admin.access, "/api/tenants/me/").json(&rename).send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")));
+
+    // a removed member's token stops working on the next request
+    assert_eq!(app.get_as("acme", &member.access, "/api/auth/me/").send().await?.status().as_u16(), 200);
+    let removed =
+        app.call_as(Method::DELETE, "acme", &owner.access, &format!("/api/tenants/members/{mia}/")).send().await?;
+    assert_eq!(removed.status().as_u16(), 204);
+    let (status, body) = json(app.get_as("acme", &member.access, "/api/auth/me/").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")));
+    let (status, _) = json(
+        app.post("acme.localhost", "/api/auth/token/refresh/")
+            .json(&serde_json::json!({"refresh": member.refresh}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, 401);
+    Ok(())
+}
+
+#[tokio::test]
+async fn admins_never_touch_owners_and_the_last_owner_stays() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "adam", Role::Admin).await?;
+    app.member("acme", "mia", Role::Member).await?;
+    let owner = app.login("acme", "olga").await?;
+    let admin = app.login("acme", "adam").await?;
+    let (_, list) = json(app.get_as("acme", &owner.access, "/api/tenants/members/").send().await?).await?;
+    let id_of = |name: &str| {
+        list["results"].as_array().and_then(|r| r.iter().find(|m| m["username"] == name)).and_then(|m| m["id"].as_i64())
+    };
+    let (olga, mia) = (id_of("olga").ok_or("olga")?, id_of("mia").ok_or("mia")?);
+
+    let attempts =
+        [(Method::PATCH, olga, Some("member")), (Method::DELETE, olga, None), (Method::PATCH, mia, Some("owner"))];
+    for (method, id, role) in attempts {
+        let mut request = app.call_as(method.clone(), "acme", &admin.access, &format!("/api/tenants/members/{id}/"));
+        if let Some(role) = role {
+            request = request.json(&serde_json::json!({"role": role}));
+        }
+        let (status, body) = json(request.send().await?).await?;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("permission_denied")),
+            "{method} {id} {role:?}"
+        );
+    }
+    let invite_owner = app
+        .call_as(Method::POST, "acme", &admin.access, "/api/tenants/members/")
+        .json(&serde_json::json!({"email": "boss@example.com", "role": "owner"}))
+        .send()
+        .await?;
+    assert_eq!(invite_owner.status().as_u16(), 403);
+    // the last owner can neither leave nor be demoted
+    let (status, body) = json(
+        app.call_as(Method::PATCH, "acme", &owner.access, &format!("/api/tenants/members/{olga}/"))
+            .json(&serde_json::json!({"role": "admin"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conflict")));
+    let leave =
+        app.call_as(Method::DELETE, "acme", &owner.access, &format!("/api/tenants/members/{olga}/")).send().await?;
+    assert_eq!(leave.status().as_u16(), 409);
+    let (_, me) = json(app.get_as("acme", &owner.access, "/api/auth/me/").send().await?).await?;
+    assert_eq!(me["role"], "owner");
+    // a bad role is a field error, an unknown member 404
+    let (status, body) = json(
+        app.call_as(Method::PATCH, "acme", &owner.access, &format!("/api/tenants/members/{mia}/"))
+            .json(&serde_json::json!({"role": "god"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")));
+    let (status, _) = json(
+        app.call_as(Method::PATCH, "acme", &owner.access, "/api/tenants/members/999999/")
+            .json(&serde_json::json!({"role": "viewer"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, 404);
+    Ok(())
+}
+
+#[tokio::test]
+async fn invitations_are_mailed_accepted_and_count_toward_the_member_limit() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.create_user("existing").await?;
+    let owner = app.login("acme", "olga").await?;
+    let invite = |email: &str, role: &str| {
+        app.call_as(Method::POST, "acme", &owner.access, "/api/tenants/members/")
+            .json(&serde_json::json!({"email": email, "role": role}))
+            .send()
+    };
+    // free plan: 3 members, pending invitations included
+    let (status, first) = json(invite("new@example.com", "viewer").await?).await?;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!((first["email"].as_str(), first["role"].as_str()), (Some("new@example.com"), Some("viewer")));
+    let token = first["token"].as_str().ok_or("no token")?.to_owned();
+    let (status, second) = json(invite("existing@example.com", "admin").await?).await?;
+    assert_eq!(status, 201);
+    let (status, third) = json(invite("third@example.com", "member").await?).await?;
+    assert_eq!(status, 403, "{third}");
+    assert_eq!(third["error"]["code"], "plan_limit_exceeded");
+    assert_eq!((third["error"]["resource"].as_str(), third["error"]["limit"].as_u64()), (Some("members"), Some(3)));
+
+    // the token was mailed
+    let mails = app.mails()?;
+    assert_eq!(mails.len(), 2);
+    assert!(mails.iter().any(|m| m.contains("To: new@example.com") && m.contains(&token)));
+
+    // a new user registers with it on a closed tenant, and gets its role
+    let register = serde_json::json!({"username": "newbie", "email": "new@example.com", "password": "Sturdy-passphrase-42", "password_confirm": "Sturdy-passphrase-42", "invitation_token": token});
+    let (status, created) =
+        json(app.post("acme.localhost", "/api/auth/register/").json(&register).send().await?).await?;
+    assert_eq!(status, 201, "{created}");
+    let (_, me) =
+        json(app.get_as("acme", created["access_token"].as_str().ok_or("token")?, "/api/auth/me/").send().await?)
+            .await?;
+    assert_eq!(me["role"], "viewer");
+    // the token is single use
+    let mut again = register.clone();
+    again["username"] = "newbie2".into();
+    let (status, body) = json(app.post("acme.localhost", "/api/auth/register/").json(&again).send().await?).await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["invitation_token"][0].as_str()),
+        (400, Some("This invitation is invalid or has expired."))
+    );
+
+    // an existing account accepts its invitation with its credentials
+    let accept = serde_json::json!({"token": second["token"], "username": "existing", "password": PASSWORD});
+    let (status, accepted) =
+        json(app.post("acme.localhost", "/api/invitations/accept/").json(&accept).send().await?).await?;
+    assert_eq!(status, 200, "{accepted}");
+    let (_, me) =
+        json(app.get_as("acme", accepted["access_token"].as_str().ok_or("token")?, "/api/auth/me/").send().await?)
+            .await?;
+    assert_eq!((me["username"].as_str(), me["role"].as_str()), (Some("existing"), Some("admin")));
+    let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(overview["usage"]["members"], 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_invitation_of_one_tenant_is_worthless_on_another() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("alpha", Plan::Basic, false).await?;
+    app.create_tenant("beta", Plan::Basic, false).await?;
+    app.member("alpha", "olga", Role::Owner).await?;
+    let owner = app.login("alpha", "olga").await?;
+    let (_, invitation) = json(
+        app.call_as(Method::POST, "alpha", &owner.access, "/api/tenants/members/")
+            .json(&serde_json::json!({"email": "eve@example.com", "role": "admin"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    let register = serde_json::json!({"username": "eve", "email": "eve@example.com", "password": "Sturdy-passphrase-42", "password_confirm": "Sturdy-passphrase-42", "invitation_token": invitation["token"]});
+    let (status, body) = json(app.post("beta.localhost", "/api/auth/register/").json(&register).send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")));
+    Ok(())
+}

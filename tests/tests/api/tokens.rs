@@ -1,0 +1,251 @@
+//! Tokens under attack: other tenants, wrong kinds, forgeries, expiry,
+//! refresh replay and races, logout.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{Duration, Utc};
+use taskforce_auth::JwtCodec;
+use taskforce_domain::{FamilyId, Plan, Role, TenantId, TokenClaims, TokenCodec, TokenKind, UserId};
+use taskforce_tests::{TEST_JWT_SECRET, TestApp, TestResult, json, spawn_app};
+
+async fn status_of_me(
+    app: &TestApp,
+    slug: &str,
+    token: &str,
+) -> Result<(u16, serde_json::Value), Box<dyn std::error::Error>> {
+    json(app.get_as(slug, token, "/api/auth/me/").send().await?).await
+}
+
+fn assert_token_invalid((status, body): (u16, serde_json::Value)) {
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "token_invalid", "{body}");
+}
+
+#[tokio::test]
+async fn a_token_of_tenant_a_is_refused_on_tenant_b_even_for_a_member_of_both() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("alpha", Plan::Basic, false).await?;
+    app.create_tenant("beta", Plan::Basic, false).await?;
+    app.member("alpha", "both", Role::Owner).await?;
+    app.add_member("beta", "both", Role::Owner).await?;
+    let alpha = app.login("alpha", "both").await?;
+    let beta = app.login("beta", "both").await?;
+    assert_eq!(status_of_me(&app, "alpha", &alpha.access).await?.0, 200);
+    assert_token_invalid(status_of_me(&app, "beta", &alpha.access).await?);
+    assert_token_invalid(status_of_me(&app, "alpha", &beta.access).await?);
+    // and refresh tokens too
+    let (status, body) = json(
+        app.post("beta.localhost", "/api/auth/token/refresh/")
+            .json(&serde_json::json!({"refresh": alpha.refresh}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn access_and_refresh_tokens_are_not_interchangeable() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Member).await?;
+    let session = app.login("acme", "ann").await?;
+    assert_token_invalid(status_of_me(&app, "acme", &session.refresh).await?);
+    let (status, body) = json(
+        app.post("acme.localhost", "/api/auth/token/refresh/")
+            .json(&serde_json::json!({"refresh": session.access}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn forged_tampered_and_expired_tokens_are_refused() -> TestResult {
+    let app = spawn_app().await?;
+    let acme = app.create_tenant("acme", Plan::Basic, false).await?;
+    let user = app.member("acme", "ann", Role::Owner).await?;
+    let session = app.login("acme", "ann").await?;
+    let parts: Vec<&str> = session.access.split('.').collect();
+    let payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1])?)?;
+    let family = payload["fam"].as_i64().ok_or("no fam")?;
+
+    let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+    let mut signature = URL_SAFE_NO_PAD.decode(parts[2])?;
+    signature[5] ^= 0x01;
+    let flipped = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(&signature));
+    let claims = |kind, expires: Duration| TokenClaims {
+        user: UserId(user),
+        tenant: acme.id,
+        kind,
+        family: FamilyId(family),
+        token_id: "forged".into(),
+        issued_at: Utc::now() - Duration::minutes(20),
+        expires_at: Utc::now() + expires,
+    };
+    let wrong_key = JwtCodec::new(b"some-other-secret-of-enough-length!!", "taskforce")
+        .encode(&claims(TokenKind::Access, Duration::minutes(5)))?;
+    let expired = JwtCodec::new(TEST_JWT_SECRET.as_bytes(), "taskforce")
+        .encode(&claims(TokenKind::Access, Duration::seconds(-3)))?;
+    let forge = |payload: serde_json::Value| -> Result<String, Box<dyn std::error::Error>> {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload)?);
+        let signing_input = format!("{header}.{body}");
+        let codec_signature = hmac_sha256(TEST_JWT_SECRET.as_bytes(), signing_input.as_bytes());
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(codec_signature)))
+    };
+    let far = Utc::now().timestamp() + 600;
+    let aud = format!("tenant:{}", acme.id.0);
+    let string_exp = forge(
+        serde_json::json!({"sub": user.to_string(), "aud": aud, "iss": "taskforce", "exp": far.to_string(), "iat": 0, "jti": "x", "typ": "access", "fam": family}),
+    )?;
+    let no_aud = forge(
+        serde_json::json!({"sub": user.to_string(), "iss": "taskforce", "exp": far, "iat": 0, "jti": "x", "typ": "access", "fam": family}),
+    )?;
+    let well_formed = forge(
+        serde_json::json!({"sub": user.to_string(), "aud": aud, "iss": "taskforce", "exp": far, "iat": 0, "jti": "x", "typ": "access", "fam": family}),
+    )?;
+    // the control: a correctly signed token with the same claims is accepted,
+    // so each refusal below is about the one thing changed
+    assert_eq!(status_of_me(&app, "acme", &well_formed).await?.0, 200);
+    for (name, token) in [
+        ("alg none", none),
+        ("flipped bit", flipped),
+        ("wrong key", wrong_key),
+        ("expired", expired),
+        ("exp as string", string_exp),
+        ("no aud", no_aud),
+    ] {
+        let answer = status_of_me(&app, "acme", &token).await?;
+        assert_eq!(answer.0, 401, "{name}: {}", answer.1);
+        assert_eq!(answer.1["error"]["code"], "token_invalid", "{name}");
+    }
+    // and the header must be a bearer token at all
+    for header in ["Token abc", "Bearer", "Basic YTpi", ""] {
+        let (status, body) =
+            json(app.get("acme.localhost", "/api/auth/me/").header("authorization", header).send().await?).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (401, Some("not_authenticated")), "{header:?}");
+    }
+    let (status, body) = json(app.get("acme.localhost", "/api/auth/me/").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("not_authenticated")));
+    Ok(())
+}
+
+/// HMAC-SHA256, for forging tokens with chosen claims.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut block = [0_u8; 64];
+    block[..key.len().min(64)].copy_from_slice(&key[..key.len().min(64)]);
+    let inner_key: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
+    let outer_key: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::new().chain_update(&inner_key).chain_update(message).finalize();
+    Sha256::new().chain_update(&outer_key).chain_update(inner).finalize().to_vec()
+}
+
+#[tokio::test]
+async fn a_replayed_refresh_token_ends_the_whole_session() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Member).await?;
+    let first = app.login("acme", "ann").await?;
+    let refresh = |token: String| {
+        app.post("acme.localhost", "/api/auth/token/refresh/").json(&serde_json::json!({"refresh": token})).send()
+    };
+    let (status, second) = json(refresh(first.refresh.clone()).await?).await?;
+    assert_eq!(status, 200, "{second}");
+    let (new_access, new_refresh) = (
+        second["access"].as_str().ok_or("no access")?.to_owned(),
+        second["refresh"].as_str().ok_or("no refresh")?.to_owned(),
+    );
+    assert_eq!(status_of_me(&app, "acme", &new_access).await?.0, 200);
+    // the spent token again: refused, and it revokes everything descended from the login
+    let (status, body) = json(refresh(first.refresh.clone()).await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")));
+    let (status, _) = json(refresh(new_refresh).await?).await?;
+    assert_eq!(status, 401);
+    assert_token_invalid(status_of_me(&app, "acme", &new_access).await?);
+    assert_token_invalid(status_of_me(&app, "acme", &first.access).await?);
+    // another login is a new session and works
+    let fresh = app.login("acme", "ann").await?;
+    assert_eq!(status_of_me(&app, "acme", &fresh.access).await?.0, 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_parallel_refreshes_of_one_token_have_exactly_one_winner() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Member).await?;
+    let session = app.login("acme", "ann").await?;
+    let body = serde_json::json!({"refresh": session.refresh});
+    let requests = (0..2).map(|_| app.post("acme.localhost", "/api/auth/token/refresh/").json(&body).send());
+    let statuses: Vec<u16> = futures_util::future::join_all(requests)
+        .await
+        .into_iter()
+        .map(|r| r.map(|r| r.status().as_u16()))
+        .collect::<Result<_, _>>()?;
+    let mut sorted = statuses.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, vec![200, 401], "{statuses:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_of_its_refresh_token() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Member).await?;
+    app.member("acme", "bob", Role::Member).await?;
+    let ann = app.login("acme", "ann").await?;
+    let other_session = app.login("acme", "ann").await?;
+    let bob = app.login("acme", "bob").await?;
+    // someone else's refresh token cannot be used to log them out
+    let response = app
+        .post("acme.localhost", "/api/auth/logout/")
+        .bearer_auth(&ann.access)
+        .json(&serde_json::json!({"refresh": bob.refresh}))
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(status_of_me(&app, "acme", &bob.access).await?.0, 200);
+    let response = app
+        .post("acme.localhost", "/api/auth/logout/")
+        .bearer_auth(&ann.access)
+        .json(&serde_json::json!({"refresh": ann.refresh}))
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 204);
+    let (status, _) = json(
+        app.post("acme.localhost", "/api/auth/token/refresh/")
+            .json(&serde_json::json!({"refresh": ann.refresh}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, 401);
+    assert_token_invalid(status_of_me(&app, "acme", &ann.access).await?);
+    // the user's other session is untouched
+    assert_eq!(status_of_me(&app, "acme", &other_session.access).await?.0, 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_validly_signed_token_of_a_session_that_never_existed_is_refused() -> TestResult {
+    let app = spawn_app().await?;
+    let acme = app.create_tenant("acme", Plan::Basic, false).await?;
+    let user = app.member("acme", "ann", Role::Owner).await?;
+    let forged = JwtCodec::new(TEST_JWT_SECRET.as_bytes(), "taskforce").encode(&TokenClaims {
+        user: UserId(user),
+        tenant: TenantId(acme.id.0),
+        kind: TokenKind::Access,
+        family: FamilyId(999_999),
+        token_id: "x".into(),
+        issued_at: Utc::now(),
+        expires_at: Utc::now() + Duration::minutes(5),
+    })?;
+    // a validly signed token whose session never existed is refused
+    assert_token_invalid(status_of_me(&app, "acme", &forged).await?);
+    Ok(())
+}
