@@ -30,7 +30,9 @@ pub enum CreateTenantError {
     DuplicateDomain(HostName),
     /// A schema of that name exists without a tenant row (made by hand or
     /// left by a restore); it is never adopted.
-    #[error("the schema '{0}' already exists without a tenant; drop it or restore the tenant with 'tenant import'")]
+    #[error(
+        "the schema '{0}' already exists without a tenant; drop it or inspect it and drop it (DROP SCHEMA ... CASCADE) if it holds nothing to keep"
+    )]
     OrphanSchema(String),
     /// The store failed; the reason is inside.
     #[error(transparent)]
@@ -105,11 +107,14 @@ impl TenantAdmin {
         {
             return Err(CreateTenantError::DuplicateDomain(twice.clone()));
         }
-        // name the taken domain precisely; the unique key still guards the race
+        // name what is taken precisely; the unique keys still guard the race
         let taken = self.store.read(|tx| {
+            if tx.tenants().by_slug(&new.slug)?.is_some() {
+                return Err(CreateTenantError::SlugTaken(new.slug.clone()));
+            }
             for domain in &new.domains {
                 if tx.domains().get(domain)?.is_some() {
-                    return Ok::<_, StoreError>(Some(domain.clone()));
+                    return Ok(Some(domain.clone()));
                 }
             }
             Ok(None)

@@ -24,7 +24,7 @@ use crate::{database::Database, settings::Settings};
 
 /// The TaskForce operators' tool: tenants, domains, users, members, migrations.
 #[derive(Debug, Parser)]
-#[command(name = "tenant-admin", version, about, propagate_version = true)]
+#[command(name = "tenant-admin", version, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -7,7 +7,7 @@ use taskforce_cli::{Application, Settings, admin, telemetry};
 
 /// TaskForce: multi-tenant project management API.
 #[derive(Debug, Parser)]
-#[command(name = "taskforce", version, about)]
+#[command(name = "taskforce", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

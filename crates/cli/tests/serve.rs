@@ -1,0 +1,138 @@
+//! `taskforce serve` as a process: start-up on a configured database and on
+//! the embedded cluster, graceful exit on SIGTERM, refusal of unsafe
+//! production settings.
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use taskforce_pgcluster::{TestDatabase, free_port};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn server(port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskforce"));
+    command
+        .args(["serve", "--port", &port.to_string()])
+        .env("TASKFORCE_CONFIG_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
+        .env_remove("DATABASE_URL")
+        .env_remove("TASKFORCE__DATABASE__URL")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// `GET path` over a raw socket: (status, body).
+fn get(port: u16, host: &str, path: &str) -> Result<(u16, String), std::io::Error> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+fn wait_until_up(child: &mut Child, port: u16, within: Duration) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if let Some(status) = child.try_wait()? {
+            let mut stderr = String::new();
+            child.stderr.take().map(|mut e| e.read_to_string(&mut stderr));
+            return Err(format!("server exited early with {status}: {stderr}").into());
+        }
+        if get(port, "localhost", "/api/health/").is_ok_and(|(status, _)| status == 200) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err("server did not come up".into())
+}
+
+fn terminate(child: &mut Child, within: Duration) -> Result<Option<i32>, Box<dyn std::error::Error>> {
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+    assert!(killed.success());
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status.code());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill()?;
+    Err("the server did not exit after SIGTERM".into())
+}
+
+#[test]
+fn serve_answers_and_exits_zero_on_sigterm() -> TestResult {
+    let db = TestDatabase::create()?;
+    let port = free_port()?;
+    let mut child = server(port).env("TASKFORCE_ENV", "test").env("TASKFORCE__DATABASE__URL", db.url()).spawn()?;
+    wait_until_up(&mut child, port, Duration::from_secs(30))?;
+    let (status, body) = get(port, "localhost", "/api/health/ready/")?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(terminate(&mut child, Duration::from_secs(15))?, Some(0));
+    Ok(())
+}
+
+#[test]
+fn serve_without_a_database_runs_on_the_embedded_cluster_and_stops_it() -> TestResult {
+    if taskforce_pgcluster::PgBinaries::locate().is_err() {
+        eprintln!("skipped: no PostgreSQL server binaries on this machine");
+        return Ok(());
+    }
+    let dir = tempfile_dir()?;
+    let data = dir.join("postgres");
+    let port = free_port()?;
+    let mut child = server(port)
+        .env("TASKFORCE_ENV", "development")
+        .env("TASKFORCE__DATABASE__EMBEDDED_DIR", &data)
+        .env("TASKFORCE__DATABASE__EMBEDDED_PORT", free_port()?.to_string())
+        .spawn()?;
+    wait_until_up(&mut child, port, Duration::from_secs(60))?;
+    // migrated, with the dev tenant on localhost and dev.localhost
+    let (status, body) = get(port, "localhost", "/api/health/ready/")?;
+    assert_eq!(status, 200, "{body}");
+    for host in ["localhost", "dev.localhost"] {
+        let (status, body) = get(port, host, "/api/auth/me/")?;
+        assert_eq!(status, 401, "{host}: {body}");
+        assert!(body.contains("not_authenticated"), "{host}: {body}");
+    }
+    assert!(data.join("PG_VERSION").is_file());
+    assert!(data.join("postmaster.pid").is_file(), "the cluster runs while serving");
+    assert_eq!(terminate(&mut child, Duration::from_secs(30))?, Some(0));
+    assert!(!data.join("postmaster.pid").exists(), "the cluster is stopped on exit");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[test]
+fn production_refuses_the_default_or_a_short_jwt_secret() -> TestResult {
+    for (secret, reason) in [(None, "development default"), (Some("too-short"), "at least 32")] {
+        let mut command = server(free_port()?);
+        command.env("TASKFORCE_ENV", "production");
+        if let Some(secret) = secret {
+            command.env("TASKFORCE__AUTH__JWT_SECRET", secret);
+        } else {
+            command.env_remove("TASKFORCE__AUTH__JWT_SECRET");
+        }
+        let out = command.output()?;
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{stderr}");
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<PathBuf, std::io::Error> {
+    let dir = std::env::temp_dir().join(format!("taskforce-serve-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
