@@ -10,6 +10,10 @@ mod health;
 mod identity;
 mod pagination;
 mod tenancy;
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
 mod validation;
 
 pub use access::{Action, Actor, Denied, Relation, policy};

@@ -44,11 +44,10 @@ impl AttemptCounter for MemoryAttemptCounter {
         let mut windows = self.lock();
         if windows.len() >= self.capacity && !windows.contains_key(key) {
             windows.retain(|_, (_, started, length)| now.duration_since(*started) < *length);
-            if windows.len() >= self.capacity {
-                if let Some(oldest) = windows.iter().min_by_key(|(_, (_, started, _))| *started).map(|(k, _)| k.clone())
-                {
-                    windows.remove(&oldest);
-                }
+            if windows.len() >= self.capacity
+                && let Some(oldest) = windows.iter().min_by_key(|(_, (_, started, _))| *started).map(|(k, _)| k.clone())
+            {
+                windows.remove(&oldest);
             }
         }
         let entry = windows.entry(key.to_owned()).or_insert((0, now, window));

@@ -86,11 +86,11 @@ impl Application {
     /// process started it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.server.await?;
-        if let Some(cluster) = self.database.cluster {
-            if cluster.owned() {
-                tokio::task::spawn_blocking(move || cluster.stop()).await??;
-                tracing::info!("stopped the embedded PostgreSQL cluster");
-            }
+        if let Some(cluster) = self.database.cluster
+            && cluster.owned()
+        {
+            tokio::task::spawn_blocking(move || cluster.stop()).await??;
+            tracing::info!("stopped the embedded PostgreSQL cluster");
         }
         Ok(())
     }

@@ -34,49 +34,35 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Implementing a port, as an adapter or a test double does:
+//! Implementing a port, as an adapter or a test double does — here the
+//! mailer the core sends invitations through:
 //!
 //! ```
-//! use taskforce_domain::{Email, NewUser, StoreError, User, UserId, UserRepository, Username};
+//! use std::sync::Mutex;
 //!
+//! use taskforce_domain::{Email, MailError, Mailer, OutgoingMail};
+//!
+//! /// Keeps messages instead of sending them.
 //! #[derive(Default)]
-//! struct InMemoryUsers(Vec<User>);
+//! struct Outbox(Mutex<Vec<OutgoingMail>>);
 //!
-//! impl UserRepository for InMemoryUsers {
-//!     fn create(&mut self, new: &NewUser) -> Result<User, StoreError> {
-//!         if self.0.iter().any(|u| u.username.normalized() == new.username.normalized()) {
-//!             return Err(StoreError::Duplicate("users_username_key".into()));
-//!         }
-//!         let user = User {
-//!             id: UserId(self.0.len() as i64 + 1),
-//!             username: new.username.clone(),
-//!             email: new.email.clone(),
-//!             is_active: true,
-//!             is_staff: new.is_staff,
-//!             date_joined: chrono::Utc::now(),
-//!             last_login: None,
-//!         };
-//!         self.0.push(user.clone());
-//!         Ok(user)
-//!     }
-//!     fn get(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
-//!         Ok(self.0.iter().find(|u| u.id == id).cloned())
-//!     }
-//!     fn by_username(&mut self, name: &Username) -> Result<Option<User>, StoreError> {
-//!         Ok(self.0.iter().find(|u| u.username.normalized() == name.normalized()).cloned())
+//! impl Mailer for Outbox {
+//!     fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
+//!         let mut sent = self.0.lock().map_err(|_| MailError("outbox poisoned".into()))?;
+//!         sent.push(mail.clone());
+//!         Ok(())
 //!     }
 //! }
 //!
-//! let mut users = InMemoryUsers::default();
-//! let new = NewUser {
-//!     username: Username::parse("ada")?,
-//!     email: Email::parse("ada@example.com")?,
-//!     password_hash: "$argon2id$…".into(),
-//!     is_staff: false,
-//! };
-//! users.create(&new)?;
-//! let again = NewUser { username: Username::parse("ADA")?, ..new };
-//! assert!(users.create(&again).unwrap_err().is_duplicate_of("users_username_key"));
+//! let outbox = Outbox::default();
+//! let mailer: &dyn Mailer = &outbox;
+//! mailer.send(&OutgoingMail {
+//!     to: Email::parse("ada@Example.com")?,
+//!     subject: "You are invited".into(),
+//!     body: "token: …".into(),
+//! })?;
+//! let sent = outbox.0.lock().map_err(|_| "poisoned")?;
+//! assert_eq!(sent[0].to.as_str(), "ada@example.com");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

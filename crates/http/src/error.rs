@@ -13,9 +13,13 @@ use taskforce_domain::StoreError;
 use utoipa::ToSchema;
 
 /// An error answer: status, stable code, a sentence for people, and for
-/// validation failures the problems per field.
+/// validation failures the problems per field. Boxed, so results that carry
+/// it stay small.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -55,7 +59,7 @@ pub struct ErrorDetail {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             status,
             code,
             message: message.into(),
@@ -63,13 +67,13 @@ impl ApiError {
             extra: serde_json::Map::new(),
             retry_after: None,
             cause: None,
-        }
+        }))
     }
 
     /// `400 validation_failed` with problems per field.
     pub fn validation(fields: &FieldErrors) -> Self {
         let mut error = Self::new(StatusCode::BAD_REQUEST, "validation_failed", "Invalid input.");
-        error.fields = Some(fields.fields().clone());
+        error.0.fields = Some(fields.fields().clone());
         error
     }
 
@@ -122,56 +126,58 @@ impl ApiError {
 
     /// Sets `Retry-After` (seconds).
     pub fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
+        self.0.retry_after = Some(seconds);
         self
     }
 
     /// Adds an extra member to the error object (`limit`, `resource`).
     pub fn with_extra(mut self, key: &str, value: serde_json::Value) -> Self {
-        self.extra.insert(key.to_owned(), value);
+        self.0.extra.insert(key.to_owned(), value);
         self
     }
 
     /// Records the internal cause, for the log.
     pub fn with_cause(mut self, cause: impl std::fmt::Display) -> Self {
-        self.cause = Some(cause.to_string());
+        self.0.cause = Some(cause.to_string());
         self
     }
 
     /// The stable code.
     pub fn code(&self) -> &'static str {
-        self.code
+        self.0.code
     }
 
     fn body(&self) -> serde_json::Value {
+        let inner = &self.0;
         let mut error = serde_json::Map::new();
-        error.insert("code".into(), self.code.into());
-        error.insert("message".into(), self.message.clone().into());
-        if let Some(fields) = &self.fields {
+        error.insert("code".into(), inner.code.into());
+        error.insert("message".into(), inner.message.clone().into());
+        if let Some(fields) = &inner.fields {
             error.insert("fields".into(), serde_json::json!(fields));
         }
-        error.extend(self.extra.clone());
+        error.extend(inner.extra.clone());
         serde_json::json!({ "error": error })
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(f, "{} {}: {}", self.0.status.as_u16(), self.0.code, self.0.message)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     fn error_response(&self) -> HttpResponse {
-        if self.status.is_server_error() {
-            tracing::error!(code = self.code, cause = self.cause.as_deref().unwrap_or(""), "request failed");
+        let inner = &self.0;
+        if inner.status.is_server_error() {
+            tracing::error!(code = inner.code, cause = inner.cause.as_deref().unwrap_or(""), "request failed");
         }
-        let mut response = HttpResponse::build(self.status);
-        if let Some(seconds) = self.retry_after {
+        let mut response = HttpResponse::build(inner.status);
+        if let Some(seconds) = inner.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.insert_header((header::CACHE_CONTROL, "no-store")).json(self.body())
@@ -230,7 +236,7 @@ impl ApiError {
     /// `409 conflict` with problems per field.
     pub fn conflict(fields: &FieldErrors) -> Self {
         let mut error = Self::new(StatusCode::CONFLICT, "conflict", "This conflicts with existing data.");
-        error.fields = Some(fields.fields().clone());
+        error.0.fields = Some(fields.fields().clone());
         error
     }
 }

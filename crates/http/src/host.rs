@@ -12,10 +12,10 @@ use actix_web::{HttpRequest, http::header};
 /// pick a tenant by sending them. actix's `ConnectionInfo::host()` reads
 /// those headers unconditionally, so it is not used.
 pub fn raw_host(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
-    if peer_is_trusted(req, trusted_proxies) {
-        if let Some(host) = forwarded_host(req) {
-            return host;
-        }
+    if peer_is_trusted(req, trusted_proxies)
+        && let Some(host) = forwarded_host(req)
+    {
+        return host;
     }
     req.headers()
         .get(header::HOST)

@@ -50,7 +50,10 @@ fn a_failure_in_the_last_migration_leaves_no_schema_and_no_row_and_a_retry_succe
     )])?;
     let (_db, store) = store_with(2, broken)?;
     let failed = store.provision(&new_tenant("acme")?, |_, _| Ok::<_, StoreError>(()));
-    let message = failed.expect_err("the broken migration must fail provisioning").to_string();
+    let Err(error) = failed else {
+        return Err("the broken migration must fail provisioning".into());
+    };
+    let message = error.to_string();
     assert!(message.contains("no_such_table"), "{message}");
     assert_eq!(schemas_named(&store, "tenant_acme")?, 0);
     assert_eq!(shared_rows(&store)?, (0, 0));

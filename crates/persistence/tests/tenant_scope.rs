@@ -13,8 +13,9 @@ use taskforce_persistence::{PgStore, schema::projects};
 /// What a connection fresh out of the pool can see.
 fn next_user_sees_no_tenant_tables(store: &PgStore) -> TestResult {
     let mut conn = store.pool().get()?;
-    let error =
-        count(&mut conn, "SELECT count(*) AS n FROM projects").expect_err("a tenant table resolved outside a scope");
+    let Err(error) = count(&mut conn, "SELECT count(*) AS n FROM projects") else {
+        return Err("a tenant table resolved outside a scope".into());
+    };
     assert!(error.to_string().contains("relation \"projects\" does not exist"), "{error}");
     assert_eq!(names(&mut conn, "SELECT current_setting('search_path') AS name")?, vec![String::new()]);
     Ok(())

@@ -251,10 +251,10 @@ impl RunningCluster {
 
 impl Drop for RunningCluster {
     fn drop(&mut self) {
-        if self.owned {
-            if let Err(error) = self.stop_now() {
-                tracing::warn!(%error, "could not stop the private PostgreSQL cluster");
-            }
+        if self.owned
+            && let Err(error) = self.stop_now()
+        {
+            tracing::warn!(%error, "could not stop the private PostgreSQL cluster");
         }
     }
 }

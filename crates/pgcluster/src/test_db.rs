@@ -39,10 +39,10 @@ static STALE_SWEPT: Mutex<bool> = Mutex::new(false);
 /// removed, by a watchdog when the process ends).
 pub fn test_server_url() -> Result<String, TestDbError> {
     for name in ["TASKFORCE__DATABASE__URL", "DATABASE_URL"] {
-        if let Ok(url) = std::env::var(name) {
-            if !url.trim().is_empty() {
-                return Ok(url);
-            }
+        if let Ok(url) = std::env::var(name)
+            && !url.trim().is_empty()
+        {
+            return Ok(url);
         }
     }
     EPHEMERAL.get_or_init(|| start_ephemeral().map_err(|error| error.to_string())).clone().map_err(TestDbError::Cluster)

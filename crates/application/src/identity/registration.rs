@@ -176,10 +176,10 @@ impl Registration {
                     None
                 }
             };
-            if let Some(invitation) = &invitation {
-                if invitation.email.normalized() != checked.email.normalized() {
-                    return Err(field("email", "This invitation was sent to another address."));
-                }
+            if let Some(invitation) = &invitation
+                && invitation.email.normalized() != checked.email.normalized()
+            {
+                return Err(field("email", "This invitation was sent to another address."));
             }
             let new = NewUser {
                 username: checked.username.clone(),

@@ -207,11 +207,11 @@ impl TenantAdmin {
                 StoreError::NotFound => TenantAdminError::UnknownDomain(host.clone()),
                 other => other.into(),
             })?;
-            if removed.is_primary {
-                if let Some(next) = tx.domains().list(Some(removed.tenant_id))?.into_iter().next() {
-                    tx.domains().remove(&next.domain)?;
-                    tx.domains().add(&TenantDomain { is_primary: true, ..next })?;
-                }
+            if removed.is_primary
+                && let Some(next) = tx.domains().list(Some(removed.tenant_id))?.into_iter().next()
+            {
+                tx.domains().remove(&next.domain)?;
+                tx.domains().add(&TenantDomain { is_primary: true, ..next })?;
             }
             Ok(removed)
         })

@@ -154,12 +154,12 @@ impl TenantMembers {
         };
         let invitation = self.store.tenant(&actor.tenant.schema_name, |tx| {
             let tenant = tx.tenants().lock(actor.tenant.id)?;
-            if let Some((user, _)) = tx.users().by_login(email.as_str())? {
-                if tx.memberships().find(tenant.id, user.id)?.is_some() {
-                    let mut fields = FieldErrors::new();
-                    fields.add("email", "This person is already a member.");
-                    return Err(MembersError::Invalid(fields));
-                }
+            if let Some((user, _)) = tx.users().by_login(email.as_str())?
+                && tx.memberships().find(tenant.id, user.id)?.is_some()
+            {
+                let mut fields = FieldErrors::new();
+                fields.add("email", "This person is already a member.");
+                return Err(MembersError::Invalid(fields));
             }
             room_for_a_member(tx, &tenant, now)?;
             Ok(tx.invitations().create(&new)?)
@@ -200,6 +200,10 @@ impl TenantMembers {
                 && tx.memberships().count(actor.tenant.id, Some(Role::Owner))? <= 1
             {
                 return Err(MembersError::LastOwner);
+            }
+            if current == role {
+                // nothing changes, so nothing is logged
+                return Ok(member);
             }
             let updated = tx.memberships().set_role(actor.tenant.id, id, role)?;
             let mut changes = Changes::new();

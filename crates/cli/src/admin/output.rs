@@ -6,7 +6,6 @@ use taskforce_application::TenantDetails;
 use taskforce_domain::TenantDomain;
 
 /// Prints rows under headers, columns aligned.
-#[expect(clippy::print_stdout, reason = "printing is this module's job")]
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {

@@ -109,7 +109,7 @@ impl MembershipRepository for PgTx<'_> {
     }
 
     fn access(&mut self, tenant: TenantId, user: UserId, family: FamilyId) -> Result<Option<AccessGrant>, StoreError> {
-        let row: Option<(String, bool, Option<i64>, Option<chrono::DateTime<chrono::Utc>>)> = memberships::table
+        let row: Option<AccessRow> = memberships::table
             .inner_join(users::table)
             .left_join(
                 refresh_families::table.on(refresh_families::id
@@ -139,6 +139,10 @@ impl MembershipRepository for PgTx<'_> {
         .transpose()
     }
 }
+
+/// Role, account active, session id (if the session is this user's on this
+/// tenant), session revocation time.
+type AccessRow = (String, bool, Option<i64>, Option<chrono::DateTime<chrono::Utc>>);
 
 fn member(row: MembershipRow, username: &str, email: &str) -> Result<Member, StoreError> {
     Ok(Member {

@@ -1,0 +1,32 @@
+//! [`FakeAttempts`]: failed-login counters whose windows never end.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+};
+
+use taskforce_domain::AttemptCounter;
+
+/// Counts per key until reset; the time left is always the whole window of
+/// the last hit (time does not pass in these tests).
+#[derive(Debug, Default)]
+pub struct FakeAttempts {
+    counts: Mutex<HashMap<String, (u32, u64)>>,
+}
+
+impl AttemptCounter for FakeAttempts {
+    fn hit(&self, key: &str, window_secs: u64) -> (u32, u64) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = counts.entry(key.to_owned()).or_default();
+        *entry = (entry.0 + 1, window_secs);
+        *entry
+    }
+
+    fn peek(&self, key: &str) -> (u32, u64) {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner).get(key).copied().unwrap_or_default()
+    }
+
+    fn reset(&self, key: &str) {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
+}

@@ -1,0 +1,22 @@
+//! [`FakeHasher`]: passwords "hashed" as readable text.
+
+use taskforce_domain::{HashError, PasswordHasher};
+
+const PREFIX: &str = "hashed:";
+
+/// Hashes `pw` as `hashed:pw`: instant, and plain in assertions.
+#[derive(Debug, Default)]
+pub struct FakeHasher;
+
+impl PasswordHasher for FakeHasher {
+    fn hash(&self, password: &str) -> Result<String, HashError> {
+        Ok(format!("{PREFIX}{password}"))
+    }
+
+    fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError> {
+        match hash.strip_prefix(PREFIX) {
+            Some(stored) => Ok(stored == password),
+            None => Err(HashError(format!("not a hash of the fake hasher: {hash:?}"))),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! [`InvitationRepository`] over the fake's `invitations`: token digests are
+//! unique (`invitations_token_digest_key`).
+
+use chrono::{DateTime, Utc};
+use taskforce_domain::{Invitation, InvitationId, InvitationRepository, NewInvitation, StoreError, TenantId, UserId};
+
+use super::{state::StoredInvitation, tx::FakeTx};
+
+impl InvitationRepository for FakeTx<'_> {
+    fn create(&mut self, new: &NewInvitation) -> Result<Invitation, StoreError> {
+        self.tenant_exists(new.tenant_id)?;
+        self.user_exists(new.invited_by)?;
+        if self.state.invitations.iter().any(|i| i.token_digest == new.token_digest) {
+            return Err(StoreError::Duplicate("invitations_token_digest_key".into()));
+        }
+        let invitation = Invitation {
+            id: InvitationId(self.state.next_id()),
+            tenant_id: new.tenant_id,
+            email: new.email.clone(),
+            role: new.role,
+            invited_by: new.invited_by,
+            created_at: self.now,
+            expires_at: new.expires_at,
+            accepted_at: None,
+        };
+        self.state.invitations.push(StoredInvitation {
+            invitation: invitation.clone(),
+            token_digest: new.token_digest.clone(),
+            accepted_by: None,
+        });
+        Ok(invitation)
+    }
+
+    fn by_digest(&mut self, token_digest: &str) -> Result<Option<Invitation>, StoreError> {
+        Ok(self.state.invitations.iter().find(|i| i.token_digest == token_digest).map(|i| i.invitation.clone()))
+    }
+
+    fn accept(&mut self, id: InvitationId, user: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(stored) = self.state.invitations.iter_mut().find(|i| i.invitation.id == id) {
+            stored.invitation.accepted_at = Some(at);
+            stored.accepted_by = Some(user);
+        }
+        Ok(())
+    }
+
+    fn count_pending(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let pending = |i: &&StoredInvitation| i.invitation.tenant_id == tenant && i.invitation.is_pending(now);
+        Ok(self.state.invitations.iter().filter(pending).count() as u64)
+    }
+}

@@ -1,0 +1,55 @@
+//! [`UserRepository`] over the fake's `users`: names and addresses are
+//! unique whatever their case (`users_username_key`, `users_email_key`).
+
+use chrono::{DateTime, Utc};
+use taskforce_domain::{NewUser, StoreError, User, UserId, UserRepository, Username};
+
+use super::{state::StoredUser, tx::FakeTx};
+
+impl UserRepository for FakeTx<'_> {
+    fn create(&mut self, new: &NewUser) -> Result<User, StoreError> {
+        let users = &self.state.users;
+        if users.iter().any(|u| u.user.username.normalized() == new.username.normalized()) {
+            return Err(StoreError::Duplicate("users_username_key".into()));
+        }
+        if users.iter().any(|u| u.user.email.normalized() == new.email.normalized()) {
+            return Err(StoreError::Duplicate("users_email_key".into()));
+        }
+        let user = User {
+            id: UserId(self.state.next_id()),
+            username: new.username.clone(),
+            email: new.email.clone(),
+            is_active: true,
+            is_staff: new.is_staff,
+            date_joined: self.now,
+            last_login: None,
+        };
+        self.state.users.push(StoredUser { user: user.clone(), password_hash: new.password_hash.clone() });
+        Ok(user)
+    }
+
+    fn get(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.state.users.iter().find(|u| u.user.id == id).map(|u| u.user.clone()))
+    }
+
+    fn by_username(&mut self, username: &Username) -> Result<Option<User>, StoreError> {
+        Ok(self.state.user_named(username.as_str()).map(|u| u.user.clone()))
+    }
+
+    fn by_login(&mut self, login: &str) -> Result<Option<(User, String)>, StoreError> {
+        let login = login.to_lowercase();
+        Ok(self
+            .state
+            .users
+            .iter()
+            .find(|u| u.user.username.normalized() == login || u.user.email.normalized() == login)
+            .map(|u| (u.user.clone(), u.password_hash.clone())))
+    }
+
+    fn touch_login(&mut self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(stored) = self.state.users.iter_mut().find(|u| u.user.id == id) {
+            stored.user.last_login = Some(at);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! [`World`]: the fakes wired into the use cases, and builders for what a
+//! test starts from (tenants, accounts, members, signed-in callers).
+
+use std::{error::Error, fmt::Debug, sync::Arc};
+
+use chrono::{DateTime, Duration, Utc};
+use taskforce_domain::{
+    FixedClock, HostName, Membership, NewTenant, Plan, Role, Slug, Store, Tenant, TenantName, User, Username,
+};
+
+use super::{FakeAttempts, FakeCodec, FakeHasher, FakeMailer, FakeSecrets, FakeStore};
+use crate::{
+    AccountInput, Accounts, Actor, AuthConfig, AuthPorts, Authenticator, Registration, TenantAdmin, TenantMembers,
+};
+
+/// What tests return: any error fails the test with its message.
+pub type TestResult<T = ()> = Result<T, Box<dyn Error>>;
+
+/// The password of every account the builders create.
+pub const PASSWORD: &str = "correct-horse-battery-staple";
+
+/// The platform domain: the tenant `acme` answers on `acme.localhost`.
+pub const PLATFORM_DOMAIN: &str = "localhost";
+
+/// The error of an outcome that should have failed; an `Ok` fails the test.
+pub fn refused<T: Debug, E>(outcome: Result<T, E>) -> TestResult<E> {
+    match outcome {
+        Ok(value) => Err(format!("expected a refusal, got Ok({value:?})").into()),
+        Err(error) => Ok(error),
+    }
+}
+
+/// One set of fakes, shared by every use case built from it.
+#[derive(Debug)]
+pub struct World {
+    /// The time, stopped.
+    pub clock: FixedClock,
+    /// Storage.
+    pub store: FakeStore,
+    /// Failed-login counters.
+    pub attempts: Arc<FakeAttempts>,
+    /// Outgoing mail.
+    pub mailer: Arc<FakeMailer>,
+    /// Lifetimes and throttling limits (the defaults).
+    pub config: AuthConfig,
+    secrets: Arc<FakeSecrets>,
+}
+
+impl World {
+    /// Empty storage at 2026-03-01T12:00:00Z.
+    pub fn new() -> Self {
+        let clock = FixedClock(DateTime::UNIX_EPOCH + Duration::seconds(1_772_366_400));
+        Self {
+            clock,
+            store: FakeStore::new(clock),
+            attempts: Arc::default(),
+            mailer: Arc::default(),
+            config: AuthConfig::default(),
+            secrets: Arc::default(),
+        }
+    }
+
+    /// The stopped time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.0
+    }
+
+    fn store_port(&self) -> Arc<dyn Store> {
+        Arc::new(self.store.clone())
+    }
+
+    /// The operators' use cases.
+    pub fn admin(&self) -> TenantAdmin {
+        TenantAdmin::new(self.store_port())
+    }
+
+    /// The account use cases.
+    pub fn accounts(&self) -> Accounts {
+        Accounts::new(self.store_port(), Arc::new(FakeHasher))
+    }
+
+    /// Authentication.
+    pub fn auth(&self) -> TestResult<Authenticator> {
+        let ports = AuthPorts {
+            store: self.store_port(),
+            hasher: Arc::new(FakeHasher),
+            codec: Arc::new(FakeCodec::new(self.clock)),
+            secrets: self.secrets.clone(),
+            clock: Arc::new(self.clock),
+            attempts: self.attempts.clone(),
+        };
+        Ok(Authenticator::new(ports, self.config.clone())?)
+    }
+
+    /// Joining tenants and signing up new ones.
+    pub fn registration(&self) -> TestResult<Registration> {
+        Ok(Registration::new(self.auth()?, self.store_port(), HostName::parse(PLATFORM_DOMAIN)?))
+    }
+
+    /// A tenant's own settings and members.
+    pub fn members(&self) -> TenantMembers {
+        TenantMembers::new(
+            self.store_port(),
+            self.secrets.clone(),
+            Arc::new(self.clock),
+            self.mailer.clone(),
+            self.config.invitation_ttl,
+        )
+    }
+
+    /// A tenant on `plan` with the domain `<slug>.localhost`, signup closed.
+    pub fn tenant(&self, slug: &str, plan: Plan) -> TestResult<Tenant> {
+        let slug = Slug::parse(slug)?;
+        let domain = HostName::parse(PLATFORM_DOMAIN)?.subdomain(slug.as_str())?;
+        let name = TenantName::parse(&slug.as_str().to_uppercase())?;
+        Ok(self.admin().create(&NewTenant { slug, name, plan, allow_signup: false, domains: vec![domain] })?)
+    }
+
+    /// An account `<username>` with the address `<username>@example.com`
+    /// and the password [`PASSWORD`].
+    pub fn user(&self, username: &str) -> TestResult<User> {
+        Ok(self.accounts().create(&AccountInput {
+            username: username.to_owned(),
+            email: format!("{username}@example.com"),
+            password: PASSWORD.to_owned(),
+            is_staff: false,
+        })?)
+    }
+
+    /// A new account that an operator adds to the tenant with a role.
+    pub fn member(&self, tenant: &Tenant, username: &str, role: Role) -> TestResult<Membership> {
+        self.user(username)?;
+        Ok(self.admin().add_member(&tenant.slug, &Username::parse(username)?, role)?)
+    }
+
+    /// The member as a request of theirs is authenticated: logged in with
+    /// [`PASSWORD`], their access token checked.
+    pub fn sign_in(&self, tenant: &Tenant, username: &str) -> TestResult<Actor> {
+        let auth = self.auth()?;
+        let tokens = auth.login(tenant, username, PASSWORD, None)?;
+        Ok(auth.authenticate(tenant.clone(), &tokens.access)?)
+    }
+}

@@ -1,0 +1,247 @@
+//! [`Authenticator`]: logging in, throttling, refresh rotation and replay,
+//! and authenticating each request against the current membership.
+
+use taskforce_domain::{Plan, Role, Tenant};
+
+use crate::{
+    AuthError,
+    testing::{PASSWORD, TestResult, World, refused},
+};
+
+/// `acme` with the member `ada`.
+fn acme_with_ada(world: &World) -> TestResult<Tenant> {
+    let acme = world.tenant("acme", Plan::Basic)?;
+    world.member(&acme, "ada", Role::Member)?;
+    Ok(acme)
+}
+
+#[test]
+fn login_takes_the_username_or_the_email_address_in_any_case() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let auth = world.auth()?;
+    let ada = world.store.snapshot().user_named("ada").map(|u| u.user.id).ok_or("ada is missing")?;
+
+    let by_name = auth.login(&acme, "ada", PASSWORD, None)?;
+    let by_email = auth.login(&acme, " ADA@Example.com ", PASSWORD, Some("10.0.0.1"))?;
+
+    assert_eq!((by_name.user, by_email.user), (ada, ada));
+    assert_ne!(by_name.refresh, by_email.refresh, "each login opens its own session");
+    for tokens in [&by_name, &by_email] {
+        let actor = auth.authenticate(acme.clone(), &tokens.access)?;
+        assert_eq!((actor.user, actor.role), (ada, Role::Member));
+    }
+    let state = world.store.snapshot();
+    assert_eq!(state.sessions.len(), 2);
+    assert_eq!(state.user_named("ada").and_then(|u| u.user.last_login), Some(world.now()));
+    Ok(())
+}
+
+#[test]
+fn unknown_user_wrong_password_non_member_and_inactive_account_look_the_same() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    world.user("bob")?; // an account, but no member of acme
+    world.member(&acme, "cleo", Role::Member)?;
+    world.store.edit(|state| {
+        for stored in state.users.iter_mut().filter(|u| u.user.username.as_str() == "cleo") {
+            stored.user.is_active = false;
+        }
+    });
+    let auth = world.auth()?;
+
+    for (login, password) in [("nobody", PASSWORD), ("ada", "wrong-password"), ("bob", PASSWORD), ("cleo", PASSWORD)] {
+        let error = refused(auth.login(&acme, login, password, None))?;
+        assert!(matches!(error, AuthError::InvalidCredentials), "{login}: {error:?}");
+        assert_eq!(error.to_string(), "Unable to log in with the provided credentials.");
+    }
+    assert!(world.store.snapshot().sessions.is_empty(), "no session was opened");
+    Ok(())
+}
+
+#[test]
+fn after_too_many_failures_even_the_right_password_is_throttled() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    world.member(&acme, "bob", Role::Member)?;
+    let auth = world.auth()?;
+    let limit = world.config.max_failures_per_login;
+
+    for _ in 0..limit {
+        let error = refused(auth.login(&acme, "ada", "wrong-password", None))?;
+        assert!(matches!(error, AuthError::InvalidCredentials), "{error:?}");
+    }
+    let error = refused(auth.login(&acme, "ADA", PASSWORD, None))?;
+
+    assert!(
+        matches!(error, AuthError::Throttled { retry_after } if retry_after == world.config.failure_window_secs),
+        "{error:?}"
+    );
+    assert!(auth.login(&acme, "bob", PASSWORD, None).is_ok(), "the limit is per login name");
+    Ok(())
+}
+
+#[test]
+fn too_many_failures_from_one_client_address_throttle_every_login_name() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let auth = world.auth()?;
+    let client = Some("203.0.113.9");
+
+    for attempt in 0..world.config.max_failures_per_client {
+        refused(auth.login(&acme, &format!("guess{attempt}"), "wrong-password", client))?;
+    }
+    let error = refused(auth.login(&acme, "ada", PASSWORD, client))?;
+
+    assert!(matches!(error, AuthError::Throttled { .. }), "{error:?}");
+    assert!(auth.login(&acme, "ada", PASSWORD, Some("198.51.100.7")).is_ok(), "other addresses are not held up");
+    Ok(())
+}
+
+#[test]
+fn a_successful_login_clears_the_failures() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let auth = world.auth()?;
+    let limit = world.config.max_failures_per_login;
+
+    for _ in 1..limit {
+        refused(auth.login(&acme, "ada", "wrong-password", None))?;
+    }
+    auth.login(&acme, "ada", PASSWORD, None)?;
+    for _ in 1..limit {
+        refused(auth.login(&acme, "ada", "wrong-password", None))?;
+    }
+
+    assert!(auth.login(&acme, "ada", PASSWORD, None).is_ok(), "the count started again after the success");
+    Ok(())
+}
+
+#[test]
+fn refresh_rotates_the_pair_and_spends_the_presented_token() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let auth = world.auth()?;
+    let first = auth.login(&acme, "ada", PASSWORD, None)?;
+
+    let second = auth.refresh(&acme, &first.refresh)?;
+    let third = auth.refresh(&acme, &second.refresh)?;
+
+    assert_eq!(second.user, first.user);
+    assert_ne!(second.refresh, first.refresh);
+    assert_ne!(second.access, first.access);
+    assert_eq!(
+        auth.authenticate(acme.clone(), &third.access)?.session,
+        auth.authenticate(acme, &first.access)?.session
+    );
+    let state = world.store.snapshot();
+    assert_eq!(state.refresh_tokens.iter().map(|t| t.spent).collect::<Vec<_>>(), [true, true, false]);
+    assert!(state.refresh_tokens.iter().all(|t| t.expires_at == world.now() + world.config.refresh_ttl));
+    assert!(state.sessions.iter().all(|s| s.revoked.is_none()));
+    Ok(())
+}
+
+#[test]
+fn a_replayed_refresh_token_ends_its_session_and_the_end_is_kept() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let auth = world.auth()?;
+    let first = auth.login(&acme, "ada", PASSWORD, None)?;
+    let other_login = auth.login(&acme, "ada", PASSWORD, None)?;
+    let second = auth.refresh(&acme, &first.refresh)?;
+
+    let replay = refused(auth.refresh(&acme, &first.refresh))?;
+
+    assert!(matches!(&replay, AuthError::TokenInvalid(why) if why.contains("reused")), "{replay:?}");
+    // the revocation was committed although the call failed
+    let family = auth.authenticate(acme.clone(), &other_login.access)?.session;
+    let state = world.store.snapshot();
+    let revoked: Vec<_> = state.sessions.iter().filter_map(|s| s.revoked.as_deref().map(|r| (s.family, r))).collect();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].1, "reuse");
+    assert_ne!(revoked[0].0, family, "only the replayed session ends");
+    // every token of that session is dead, the other login lives on
+    let descendant = refused(auth.refresh(&acme, &second.refresh))?;
+    assert!(matches!(descendant, AuthError::TokenInvalid(_)), "{descendant:?}");
+    let access = refused(auth.authenticate(acme.clone(), &second.access))?;
+    assert!(matches!(access, AuthError::TokenInvalid(_)), "{access:?}");
+    assert!(auth.refresh(&acme, &other_login.refresh).is_ok());
+    Ok(())
+}
+
+#[test]
+fn refresh_takes_only_a_refresh_token_of_this_tenant() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let globex = world.tenant("globex", Plan::Basic)?;
+    let auth = world.auth()?;
+    let tokens = auth.login(&acme, "ada", PASSWORD, None)?;
+
+    let access_as_refresh = refused(auth.refresh(&acme, &tokens.access))?;
+    let other_tenant = refused(auth.refresh(&globex, &tokens.refresh))?;
+    let refresh_as_access = refused(auth.authenticate(acme.clone(), &tokens.refresh))?;
+
+    for error in [access_as_refresh, other_tenant, refresh_as_access] {
+        assert!(matches!(error, AuthError::TokenInvalid(_)), "{error:?}");
+    }
+    assert!(world.store.snapshot().refresh_tokens.iter().all(|t| !t.spent), "nothing was spent");
+    assert!(auth.refresh(&acme, &tokens.refresh).is_ok());
+    Ok(())
+}
+
+#[test]
+fn logout_ends_the_session() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let auth = world.auth()?;
+    let tokens = auth.login(&acme, "ada", PASSWORD, None)?;
+    let actor = auth.authenticate(acme.clone(), &tokens.access)?;
+
+    auth.logout(&actor, &tokens.refresh)?;
+
+    let refresh = refused(auth.refresh(&acme, &tokens.refresh))?;
+    let access = refused(auth.authenticate(acme, &tokens.access))?;
+    assert!(matches!(refresh, AuthError::TokenInvalid(_)), "{refresh:?}");
+    assert!(matches!(access, AuthError::TokenInvalid(_)), "{access:?}");
+    Ok(())
+}
+
+#[test]
+fn authenticate_reads_the_current_role_and_refuses_a_removed_member() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+    world.member(&acme, "olga", Role::Owner)?;
+    let ada = world.member(&acme, "ada", Role::Member)?;
+    let auth = world.auth()?;
+    let tokens = auth.login(&acme, "ada", PASSWORD, None)?;
+    let owner = world.sign_in(&acme, "olga")?;
+    let members = world.members();
+
+    members.change_role(&owner, ada.id, Role::Viewer)?;
+    assert_eq!(auth.authenticate(acme.clone(), &tokens.access)?.role, Role::Viewer, "demoted at once");
+
+    members.remove(&owner, ada.id)?;
+    let access = refused(auth.authenticate(acme.clone(), &tokens.access))?;
+    let refresh = refused(auth.refresh(&acme, &tokens.refresh))?;
+
+    assert!(matches!(access, AuthError::TokenInvalid(_)), "{access:?}");
+    assert!(matches!(refresh, AuthError::TokenInvalid(_)), "{refresh:?}");
+    Ok(())
+}
+
+#[test]
+fn authenticate_refuses_an_inactive_account_and_another_tenant_s_token() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let globex = world.tenant("globex", Plan::Basic)?;
+    let auth = world.auth()?;
+    let tokens = auth.login(&acme, "ada", PASSWORD, None)?;
+
+    let elsewhere = refused(auth.authenticate(globex, &tokens.access))?;
+    world.store.edit(|state| state.users.iter_mut().for_each(|u| u.user.is_active = false));
+    let inactive = refused(auth.authenticate(acme, &tokens.access))?;
+
+    assert!(matches!(elsewhere, AuthError::TokenInvalid(_)), "{elsewhere:?}");
+    assert!(matches!(inactive, AuthError::TokenInvalid(_)), "{inactive:?}");
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! [`Registration`]: registering on a tenant (open signup or invitation),
+//! accepting an invitation, and signing up a new tenant.
+
+use taskforce_domain::{Email, Plan, Role, TenantChanges, TenantDomain};
+
+use crate::{
+    JoinError, RegisterInput, SignupError, SignupInput,
+    testing::{PASSWORD, PLATFORM_DOMAIN, TestResult, World, refused},
+};
+
+fn register_input(username: &str, email: &str, invitation: Option<&str>) -> RegisterInput {
+    RegisterInput {
+        username: username.to_owned(),
+        email: email.to_owned(),
+        password: PASSWORD.to_owned(),
+        password_confirm: PASSWORD.to_owned(),
+        invitation_token: invitation.map(str::to_owned),
+    }
+}
+
+fn signup_input(slug: &str, username: &str) -> SignupInput {
+    SignupInput {
+        tenant_name: "Globex Corporation".to_owned(),
+        slug: slug.to_owned(),
+        username: username.to_owned(),
+        email: format!("{username}@example.com"),
+        password: PASSWORD.to_owned(),
+        password_confirm: PASSWORD.to_owned(),
+    }
+}
+
+fn open_signup(world: &World, tenant: &taskforce_domain::Tenant) -> TestResult<taskforce_domain::Tenant> {
+    let changes = TenantChanges { allow_signup: Some(true), ..Default::default() };
+    Ok(world.admin().update(&tenant.slug, &changes)?)
+}
+
+fn field_error_on(error: &JoinError, field: &str) -> bool {
+    matches!(error, JoinError::Invalid(fields) if fields.fields().contains_key(field))
+}
+
+#[test]
+fn register_is_closed_without_open_signup_or_an_invitation() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+
+    let error = refused(world.registration()?.register(&acme, &register_input("ada", "ada@example.com", Some("  "))))?;
+
+    assert!(matches!(error, JoinError::SignupClosed), "{error:?}");
+    assert!(world.store.snapshot().users.is_empty());
+    Ok(())
+}
+
+#[test]
+fn open_signup_makes_a_member_who_is_signed_in() -> TestResult {
+    let world = World::new();
+    let acme = open_signup(&world, &world.tenant("acme", Plan::Basic)?)?;
+
+    let (user, tokens) = world.registration()?.register(&acme, &register_input("ada", "ada@example.com", None))?;
+
+    let actor = world.auth()?.authenticate(acme.clone(), &tokens.access)?;
+    assert_eq!((actor.user, actor.role), (user.id, Role::Member));
+    let state = world.store.snapshot();
+    assert_eq!(state.user_named("ada").map(|u| u.password_hash.as_str()), Some(format!("hashed:{PASSWORD}").as_str()));
+    let log = state.activity(&acme.schema_name);
+    assert_eq!(
+        log.last().map(|a| (a.actor, a.changes["role"].clone())),
+        Some((user.id, serde_json::json!([null, "member"])))
+    );
+    Ok(())
+}
+
+#[test]
+fn an_invitation_gives_its_role_and_is_used_once() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+    world.member(&acme, "olga", Role::Owner)?;
+    let owner = world.sign_in(&acme, "olga")?;
+    let issued = world.members().invite(&owner, Email::parse("carol@example.com")?, Role::Admin)?;
+    let registration = world.registration()?;
+
+    let (carol, tokens) =
+        registration.register(&acme, &register_input("carol", "Carol@Example.com", Some(&issued.token)))?;
+    let again =
+        refused(registration.register(&acme, &register_input("dave", "carol@example.com", Some(&issued.token))))?;
+
+    assert_eq!(world.auth()?.authenticate(acme.clone(), &tokens.access)?.role, Role::Admin);
+    assert!(field_error_on(&again, "invitation_token"), "{again:?}");
+    let state = world.store.snapshot();
+    assert!(state.user_named("dave").is_none(), "the refused registration left no account");
+    let invitation = state.invitations.first().ok_or("no invitation")?;
+    assert_eq!((invitation.invitation.accepted_at, invitation.accepted_by), (Some(world.now()), Some(carol.id)));
+    Ok(())
+}
+
+#[test]
+fn an_invitation_for_another_address_is_a_field_error_and_stays_pending() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+    world.member(&acme, "olga", Role::Owner)?;
+    let owner = world.sign_in(&acme, "olga")?;
+    let issued = world.members().invite(&owner, Email::parse("carol@example.com")?, Role::Member)?;
+
+    let error = refused(
+        world.registration()?.register(&acme, &register_input("mallory", "mallory@example.com", Some(&issued.token))),
+    )?;
+
+    assert!(field_error_on(&error, "email"), "{error:?}");
+    let state = world.store.snapshot();
+    assert!(state.user_named("mallory").is_none());
+    assert!(state.invitations.iter().all(|i| i.invitation.is_pending(world.now())));
+    Ok(())
+}
+
+#[test]
+fn an_invitation_of_another_tenant_is_no_invitation_here() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+    let globex = world.tenant("globex", Plan::Basic)?;
+    world.member(&globex, "gus", Role::Owner)?;
+    let gus = world.sign_in(&globex, "gus")?;
+    let issued = world.members().invite(&gus, Email::parse("carol@example.com")?, Role::Admin)?;
+
+    let error = refused(
+        world.registration()?.register(&acme, &register_input("carol", "carol@example.com", Some(&issued.token))),
+    )?;
+
+    assert!(field_error_on(&error, "invitation_token"), "{error:?}");
+    let state = world.store.snapshot();
+    assert!(state.user_named("carol").is_none());
+    assert!(state.memberships.iter().all(|m| m.tenant_id != acme.id));
+    Ok(())
+}
+
+#[test]
+fn pending_invitations_count_toward_the_member_limit() -> TestResult {
+    let world = World::new();
+    let acme = open_signup(&world, &world.tenant("acme", Plan::Free)?)?; // 3 members
+    world.member(&acme, "olga", Role::Owner)?;
+    world.member(&acme, "ada", Role::Member)?;
+    let owner = world.sign_in(&acme, "olga")?;
+    world.members().invite(&owner, Email::parse("carol@example.com")?, Role::Member)?;
+
+    let error = refused(world.registration()?.register(&acme, &register_input("dave", "dave@example.com", None)))?;
+
+    assert!(matches!(error, JoinError::PlanLimit { plan: Plan::Free, limit: 3 }), "{error:?}");
+    assert!(world.store.snapshot().user_named("dave").is_none());
+    Ok(())
+}
+
+#[test]
+fn an_existing_account_accepts_an_invitation_once() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+    world.member(&acme, "olga", Role::Owner)?;
+    world.user("bob")?;
+    let owner = world.sign_in(&acme, "olga")?;
+    let issued = world.members().invite(&owner, Email::parse("bob@example.com")?, Role::Viewer)?;
+    let registration = world.registration()?;
+
+    let (bob, tokens) = registration.accept_invitation(&acme, &issued.token, "bob", PASSWORD, None)?;
+    let again = refused(registration.accept_invitation(&acme, &issued.token, "bob", PASSWORD, None))?;
+
+    let actor = world.auth()?.authenticate(acme, &tokens.access)?;
+    assert_eq!((actor.user, actor.role), (bob.id, Role::Viewer));
+    assert!(field_error_on(&again, "invitation_token"), "{again:?}");
+    Ok(())
+}
+
+#[test]
+fn signup_creates_the_tenant_its_domain_and_a_signed_in_owner() -> TestResult {
+    let world = World::new();
+
+    let signed_up = world.registration()?.signup(&signup_input("Globex", "hank"))?;
+
+    let tenant = &signed_up.tenant;
+    assert_eq!((tenant.slug.as_str(), tenant.plan, tenant.allow_signup), ("globex", Plan::Free, false));
+    assert_eq!(
+        signed_up.domains,
+        [TenantDomain {
+            domain: taskforce_domain::HostName::parse(&format!("globex.{PLATFORM_DOMAIN}"))?,
+            tenant_id: tenant.id,
+            is_primary: true
+        }]
+    );
+    let actor = world.auth()?.authenticate(tenant.clone(), &signed_up.tokens.access)?;
+    assert_eq!((actor.user, actor.role), (signed_up.user.id, Role::Owner));
+    let state = world.store.snapshot();
+    assert_eq!(state.domains.len(), 1);
+    assert_eq!(state.activity(&tenant.schema_name).len(), 1, "the owner's joining is logged");
+    Ok(())
+}
+
+#[test]
+fn signup_of_a_taken_slug_is_a_conflict_and_leaves_no_account() -> TestResult {
+    let world = World::new();
+    world.tenant("globex", Plan::Basic)?;
+
+    let error = refused(world.registration()?.signup(&signup_input("globex", "hank")))?;
+
+    assert!(matches!(&error, SignupError::Conflict(fields) if fields.fields().contains_key("slug")), "{error:?}");
+    let state = world.store.snapshot();
+    assert!(state.user_named("hank").is_none());
+    assert!(state.sessions.is_empty());
+    Ok(())
+}
+
+#[test]
+fn signup_with_a_taken_username_is_a_conflict_and_rolls_the_tenant_back() -> TestResult {
+    let world = World::new();
+    world.user("hank")?;
+
+    let error = refused(
+        world
+            .registration()?
+            .signup(&SignupInput { email: "someone.else@example.com".to_owned(), ..signup_input("globex", "HANK") }),
+    )?;
+
+    assert!(matches!(&error, SignupError::Conflict(fields) if fields.fields().contains_key("username")), "{error:?}");
+    let state = world.store.snapshot();
+    assert!(state.tenants.is_empty(), "no tenant row");
+    assert!(state.domains.is_empty(), "no domain");
+    assert!(state.schemas.is_empty(), "no schema");
+    assert_eq!(state.users.len(), 1, "only the earlier account");
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `taskforce-bench`: reproducible figures for TaskForce on this machine.
+//! Every scenario sets up its own data in a fresh database (on
+//! `DATABASE_URL`, or an ephemeral cluster) and prints its results.
+
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
+mod auth;
+mod stats;
+mod tenants;
+
+use clap::{Parser, Subcommand};
+
+/// TaskForce benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "taskforce-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Tenant creation, no-op migrate and one-migration migrate over many tenants.
+    Tenants {
+        /// Tenants to create.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// Parallel jobs to try for migrate (comma-separated).
+        #[arg(long, default_value = "1,2,4", value_delimiter = ',')]
+        jobs: Vec<usize>,
+    },
+    /// Password hashing rate, logins next to health checks, and the cost of
+    /// authenticating a request.
+    Auth {
+        /// Concurrent logins.
+        #[arg(long, default_value_t = 50)]
+        logins: usize,
+        /// Requests per measurement.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.scenario {
+        Scenario::Tenants { count, jobs } => tenants::run(count, &jobs),
+        Scenario::Auth { logins, requests } => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(auth::run(logins, requests))
+        }
+    }
+}

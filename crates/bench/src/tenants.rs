@@ -1,0 +1,96 @@
+//! Tenant provisioning and `migrate` over many tenants.
+
+use std::{path::Path, sync::Arc, time::Instant};
+
+use anyhow::Context;
+use diesel_migrations::FileBasedMigrations;
+use taskforce_application::TenantAdmin;
+use taskforce_domain::{HostName, NewTenant, Plan, Slug, Store, TenantName};
+use taskforce_persistence::{PgStore, PoolSettings, TenantMigrator, build_pool, connect, migrate_shared};
+use taskforce_pgcluster::TestDatabase;
+
+use crate::stats::{Samples, ms};
+
+/// Creates `count` tenants, then runs a no-op migrate and a one-migration
+/// migrate over all of them with each number of jobs.
+pub fn run(count: usize, jobs: &[usize]) -> anyhow::Result<()> {
+    let db = TestDatabase::create().context("creating the benchmark database")?;
+    let mut settings = PoolSettings::new(db.url());
+    settings.max_size = jobs.iter().copied().max().unwrap_or(1) as u32 + 1;
+    migrate_shared(&mut connect(&settings)?)?;
+    let pool = build_pool(&settings)?;
+    let store = Arc::new(PgStore::new(pool.clone(), TenantMigrator::embedded()?));
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let admin = TenantAdmin::new(dyn_store);
+    println!("database: {} (PostgreSQL at {})", db.name(), db.server_url());
+
+    let mut timings = Vec::with_capacity(count);
+    let started = Instant::now();
+    for i in 0..count {
+        let new = NewTenant {
+            slug: Slug::parse(&format!("bench{i:05}"))?,
+            name: TenantName::parse(&format!("Bench {i}"))?,
+            plan: Plan::Free,
+            allow_signup: false,
+            domains: vec![HostName::parse(&format!("bench{i:05}.localhost"))?],
+        };
+        let one = Instant::now();
+        admin.create(&new)?;
+        timings.push(one.elapsed());
+        if (i + 1) % 250 == 0 {
+            eprintln!("  created {}/{count}", i + 1);
+        }
+    }
+    let created = Samples::new(timings);
+    println!(
+        "create tenant (row + domain + migrated schema): {} (total {:.1}s)",
+        created.line(),
+        started.elapsed().as_secs_f64()
+    );
+
+    for &j in jobs {
+        let migrator = store.migrator();
+        let one = Instant::now();
+        let report = migrator.migrate_all(&pool, j, &|_| {})?;
+        anyhow::ensure!(report.failed.is_empty() && report.migrated.is_empty(), "a no-op migrate did work: {report:?}");
+        println!("no-op migrate over {count} tenants, --jobs {j}: {:.1} ms", ms(one.elapsed()));
+    }
+
+    for (round, &j) in jobs.iter().enumerate() {
+        let dir = tempfile::tempdir()?;
+        copy_migrations(dir.path())?;
+        for extra in 0..=round {
+            let name = format!("2099-01-01-{:06}_bench_{extra}", extra + 1);
+            let target = dir.path().join(name);
+            std::fs::create_dir(&target)?;
+            std::fs::write(
+                target.join("up.sql"),
+                format!(
+                    "ALTER TABLE projects ADD COLUMN bench_{extra} integer;\nCREATE INDEX projects_bench_{extra}_idx ON projects (bench_{extra});"
+                ),
+            )?;
+            std::fs::write(target.join("down.sql"), format!("ALTER TABLE projects DROP COLUMN bench_{extra};"))?;
+        }
+        let migrator = TenantMigrator::from_source(Arc::new(FileBasedMigrations::from_path(dir.path())?))?;
+        let one = Instant::now();
+        let report = migrator.migrate_all(&pool, j, &|_| {})?;
+        anyhow::ensure!(report.failed.is_empty(), "migrations failed: {:?}", report.failed);
+        anyhow::ensure!(report.migrated.len() == count, "migrated {} of {count}", report.migrated.len());
+        println!("one new migration over {count} tenants, --jobs {j}: {:.2} s", one.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+fn copy_migrations(into: &Path) -> anyhow::Result<()> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/tenant");
+    for entry in std::fs::read_dir(source)? {
+        let entry = entry?;
+        let target = into.join(entry.file_name());
+        std::fs::create_dir(&target)?;
+        for file in std::fs::read_dir(entry.path())? {
+            let file = file?;
+            std::fs::copy(file.path(), target.join(file.file_name()))?;
+        }
+    }
+    Ok(())
+}
