@@ -28,6 +28,14 @@ migrate *ARGS:
 admin *ARGS:
     cargo run --bin tenant-admin -- {{ARGS}}
 
+# benchmark: create COUNT tenants, then migrate them all (a fresh database of its own)
+bench-tenants COUNT="1000":
+    cargo run --release -p taskforce-bench -- tenants --count {{COUNT}}
+
+# benchmark: password hashing, authenticated requests, concurrent logins (a fresh database of its own)
+bench-auth *ARGS:
+    cargo run --release -p taskforce-bench -- auth {{ARGS}}
+
 # what CI runs
 ci:
     .ci/run

@@ -15,6 +15,7 @@ mod testing;
 #[cfg(test)]
 mod tests;
 mod validation;
+mod work;
 
 pub use access::{Action, Actor, Denied, Relation, policy};
 pub use health::HealthCheck;
@@ -22,3 +23,4 @@ pub use identity::*;
 pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 pub use tenancy::*;
 pub use validation::FieldErrors;
+pub use work::*;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use taskforce_application::{
-    AuthConfig, AuthPorts, Authenticator, HealthCheck, Registration, TenantDirectory, TenantMembers,
+    ActivityLog, AuthConfig, AuthPorts, Authenticator, Comments, HealthCheck, Projects, Registration, Tasks,
+    TenantDirectory, TenantMembers,
 };
 use taskforce_auth::{Argon2Hasher, HashCost, JwtCodec, OsSecrets};
 use taskforce_cache::MemoryAttemptCounter;
@@ -28,6 +29,14 @@ pub struct Services {
     pub registration: Registration,
     /// Tenant settings and members.
     pub members: TenantMembers,
+    /// Projects.
+    pub projects: Projects,
+    /// Tasks.
+    pub tasks: Tasks,
+    /// Comments.
+    pub comments: Comments,
+    /// The activity log.
+    pub activity: ActivityLog,
 }
 
 /// The configured mailer.
@@ -66,12 +75,16 @@ impl Services {
             health: HealthCheck::new(store.clone()),
             registration: Registration::new(auth.clone(), store.clone(), platform_domain),
             members: TenantMembers::new(
-                store,
+                store.clone(),
                 ports.secrets,
-                ports.clock,
+                ports.clock.clone(),
                 mailer(&settings.mail)?,
                 config.invitation_ttl,
             ),
+            projects: Projects::new(store.clone()),
+            tasks: Tasks::new(store.clone(), ports.clock),
+            comments: Comments::new(store.clone()),
+            activity: ActivityLog::new(store),
             auth,
         })
     }

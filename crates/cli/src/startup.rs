@@ -60,6 +60,10 @@ impl Application {
             auth: services.auth,
             registration: services.registration,
             members: services.members,
+            projects: services.projects,
+            tasks: services.tasks,
+            comments: services.comments,
+            activity: services.activity,
         };
         let server = taskforce_http::serve(listener, state)?;
         tracing::info!(address = %format!("{}:{port}", settings.server.host), "TaskForce API listening");

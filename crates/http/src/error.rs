@@ -292,3 +292,21 @@ impl From<taskforce_application::MembersError> for ApiError {
         }
     }
 }
+
+impl From<taskforce_application::WorkError> for ApiError {
+    fn from(error: taskforce_application::WorkError) -> Self {
+        use taskforce_application::WorkError;
+        match error {
+            WorkError::Denied(_) => Self::denied(),
+            WorkError::NotFound => Self::not_found(),
+            WorkError::Invalid(fields) => Self::validation(&fields),
+            WorkError::PlanLimit { resource, limit } => Self::plan_limit(resource, limit),
+            WorkError::PreconditionFailed => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                "The object has changed since you read it; fetch it again (see its ETag).",
+            ),
+            WorkError::Store(store) => store.into(),
+        }
+    }
+}

@@ -6,7 +6,9 @@
 //! It reaches storage only through `taskforce-application`.
 
 mod body;
+mod conditional;
 mod error;
+mod fields;
 mod host;
 pub mod openapi;
 mod paging;
@@ -25,7 +27,9 @@ use actix_web::{
     middleware::{Compress, Next, from_fn},
     web,
 };
-use taskforce_application::{Authenticator, HealthCheck, Registration, TenantDirectory, TenantMembers};
+use taskforce_application::{
+    ActivityLog, Authenticator, Comments, HealthCheck, Projects, Registration, Tasks, TenantDirectory, TenantMembers,
+};
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
@@ -64,6 +68,14 @@ pub struct AppState {
     pub registration: Registration,
     /// The tenant's settings and members.
     pub members: TenantMembers,
+    /// Projects.
+    pub projects: Projects,
+    /// Tasks.
+    pub tasks: Tasks,
+    /// Comments.
+    pub comments: Comments,
+    /// The activity log.
+    pub activity: ActivityLog,
 }
 
 /// Starts serving on a bound listener. The returned server future runs until
@@ -76,6 +88,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         App::new()
             .app_data(state.clone())
             .app_data(reject::json_config())
+            .app_data(web::PayloadConfig::new(JSON_LIMIT_BYTES))
             .app_data(reject::query_config())
             .app_data(reject::path_config())
             .configure(routes_config)
@@ -96,7 +109,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
 
 /// Every route of the API.
 pub fn routes_config(cfg: &mut web::ServiceConfig) {
-    use routes::{auth, health, signup, tenants};
+    use routes::{activity, auth, comments, health, projects, signup, tasks, tenants};
     cfg.service(resource("/api/health/").get(health::health))
         .service(resource("/api/health/ready/").get(health::ready))
         .service(resource("/api/signup/").post(signup::signup))
@@ -109,6 +122,22 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/tenants/members/").get(tenants::list_members).post(tenants::invite))
         .service(resource("/api/tenants/members/{id}/").patch(tenants::change_role).delete(tenants::remove_member))
         .service(resource("/api/invitations/accept/").post(tenants::accept_invitation))
+        .service(resource("/api/projects/").get(projects::list).post(projects::create))
+        .service(
+            resource("/api/projects/{id}/")
+                .get(projects::show)
+                .put(projects::replace)
+                .patch(projects::patch)
+                .delete(projects::delete),
+        )
+        .service(resource("/api/projects/{id}/tasks/").get(tasks::list).post(tasks::create))
+        .service(resource("/api/projects/{id}/activity/").get(activity::of_project))
+        .service(
+            resource("/api/tasks/{id}/").get(tasks::show).put(tasks::replace).patch(tasks::patch).delete(tasks::delete),
+        )
+        .service(resource("/api/tasks/{id}/comments/").get(comments::list).post(comments::create))
+        .service(resource("/api/comments/{id}/").patch(comments::patch).delete(comments::delete))
+        .service(resource("/api/activity/").get(activity::tenant_wide))
         .service(web::resource("/api/openapi.json").get(routes::docs::openapi_json))
         .service(web::resource("/api/docs").get(routes::docs::docs_redirect))
         .service(web::resource("/api/docs/{tail:.*}").get(routes::docs::docs_file));

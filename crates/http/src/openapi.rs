@@ -46,13 +46,35 @@ impl Modify for BearerAuth {
         routes::tenants::change_role,
         routes::tenants::remove_member,
         routes::tenants::accept_invitation,
+        routes::projects::list,
+        routes::projects::create,
+        routes::projects::show,
+        routes::projects::replace,
+        routes::projects::patch,
+        routes::projects::delete,
+        routes::tasks::list,
+        routes::tasks::create,
+        routes::tasks::show,
+        routes::tasks::replace,
+        routes::tasks::patch,
+        routes::tasks::delete,
+        routes::comments::list,
+        routes::comments::create,
+        routes::comments::patch,
+        routes::comments::delete,
+        routes::activity::of_project,
+        routes::activity::tenant_wide,
     ),
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "platform", description = "Endpoints that work on any host"),
         (name = "auth", description = "Accounts and tokens, on a tenant's host"),
-        (name = "tenant", description = "The tenant's settings and members")
+        (name = "tenant", description = "The tenant's settings and members"),
+        (name = "projects", description = "Projects"),
+        (name = "tasks", description = "Tasks, with filters, ordering and conditional updates"),
+        (name = "comments", description = "Comments on tasks"),
+        (name = "activity", description = "The audit log")
     )
 )]
 pub struct ApiDoc;

@@ -31,7 +31,6 @@ impl PageQuery {
     pub fn request(&self) -> Result<PageRequest, ApiError> {
         let number = match self.page.as_deref().map(str::trim) {
             None | Some("") => 1,
-            Some("last") => u64::MAX,
             Some(text) => text.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(invalid_page)?,
         };
         let size = self

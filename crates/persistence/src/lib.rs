@@ -20,6 +20,7 @@ mod rows;
 pub mod schema;
 pub mod scope;
 mod store;
+mod tenant_rows;
 
 pub use migrations::{
     MigrateError, MigrationEvent, MigrationReport, PUBLIC_MIGRATIONS, TENANT_MIGRATIONS, TenantMigrator, TenantTarget,

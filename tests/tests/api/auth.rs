@@ -222,6 +222,17 @@ async fn bad_bodies_answer_in_the_error_format() -> TestResult {
         json(app.post("acme.localhost", url).header("content-type", "text/plain").body("username=a").send().await?)
             .await?;
     assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    // just over 1 MiB is refused; just under is read (and judged on its content)
+    let over = format!("{{\"username\": \"{}\"}}", "a".repeat((1 << 20) + 10));
+    let (status, body) =
+        json(app.post("acme.localhost", url).header("content-type", "application/json").body(over).send().await?)
+            .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    let under = format!("{{\"username\": \"{}\"}}", "a".repeat(600_000));
+    let (status, body) =
+        json(app.post("acme.localhost", url).header("content-type", "application/json").body(under).send().await?)
+            .await?;
+    assert_eq!((status, body["error"]["fields"]["password"][0].as_str()), (400, Some("This field is required.")));
     let huge = format!("{{\"username\": \"{}\"}}", "a".repeat(1 << 21));
     let (status, body) =
         json(app.post("acme.localhost", url).header("content-type", "application/json").body(huge).send().await?)

@@ -1,8 +1,11 @@
 //! The black-box suite: one binary, one module per area.
 
 mod auth;
+mod isolation;
 mod members;
 mod platform;
+mod roles;
 mod signup;
 mod tenancy;
 mod tokens;
+mod work;

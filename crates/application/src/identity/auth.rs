@@ -177,8 +177,8 @@ impl Authenticator {
         self.clock.as_ref()
     }
 
-    fn login_key(tenant: TenantId, login: &str) -> String {
-        format!("login:{tenant}:{}", login.trim().to_lowercase())
+    fn login_key(tenant: TenantId, account: &str) -> String {
+        format!("login:{tenant}:{account}")
     }
 
     fn client_key(client: &str) -> String {
@@ -235,12 +235,15 @@ impl Authenticator {
         client: Option<&str>,
         require_membership: bool,
     ) -> Result<User, AuthError> {
-        let mut keys = vec![(Self::login_key(tenant.id, login), self.config.max_failures_per_login)];
+        let found = self.store.read(|tx| tx.users().by_login(login.trim()))?;
+        // one counter per account, whether it is named by user name or e-mail
+        let account =
+            found.as_ref().map_or_else(|| login.trim().to_lowercase(), |(user, _)| format!("user:{}", user.id));
+        let mut keys = vec![(Self::login_key(tenant.id, &account), self.config.max_failures_per_login)];
         if let Some(client) = client {
             keys.push((Self::client_key(client), self.config.max_failures_per_client));
         }
         self.check_throttle(&keys)?;
-        let found = self.store.read(|tx| tx.users().by_login(login.trim()))?;
         let hash = found.as_ref().map_or(&*self.dummy_hash, |(_, hash)| hash.as_str());
         let password_ok = self.hasher.verify(password, hash).unwrap_or(false);
         let user = match found {

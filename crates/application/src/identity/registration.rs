@@ -169,7 +169,7 @@ impl Registration {
         self.store.tenant(&tenant.schema_name, |tx| {
             let locked = tx.tenants().lock(tenant.id)?;
             let invitation = match &digest {
-                Some(digest) => Some(pending_invitation(tx, digest, &locked, now)?),
+                Some(digest) => Some(pending_invitation(tx, digest, &locked, now, "invitation_token")?),
                 None if !locked.allow_signup => return Err(JoinError::SignupClosed),
                 None => {
                     room_for_a_member(tx, &locked, now)?;
@@ -214,7 +214,7 @@ impl Registration {
         let now = self.auth.clock().now();
         self.store.tenant(&tenant.schema_name, |tx| {
             let locked = tx.tenants().lock(tenant.id)?;
-            let invitation = pending_invitation(tx, &digest, &locked, now)?;
+            let invitation = pending_invitation(tx, &digest, &locked, now, "token")?;
             if invitation.email.normalized() != user.email.normalized() {
                 return Err(field("token", "This invitation was sent to another address."));
             }
@@ -293,11 +293,12 @@ fn pending_invitation(
     digest: &str,
     tenant: &Tenant,
     now: chrono::DateTime<chrono::Utc>,
+    token_field: &str,
 ) -> Result<Invitation, JoinError> {
     tx.invitations()
         .by_digest(digest)?
         .filter(|invitation| invitation.tenant_id == tenant.id && invitation.is_pending(now))
-        .ok_or_else(|| field("invitation_token", "This invitation is invalid or has expired."))
+        .ok_or_else(|| field(token_field, "This invitation is invalid or has expired."))
 }
 
 /// Fails when members plus pending invitations already fill the plan.

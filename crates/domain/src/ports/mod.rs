@@ -19,4 +19,6 @@ pub use platform::{
 };
 pub use security::{HashError, PasswordHasher};
 pub use store::{PlatformWork, ProvisionWork, Store, StoreExt, TenantWork};
-pub use tenant::{ActivityRepository, TenantTx, Usage, UsageRepository};
+pub use tenant::{
+    ActivityRepository, CommentRepository, ProjectRepository, TaskRepository, TenantTx, Usage, UsageRepository,
+};

@@ -121,3 +121,14 @@ pub struct Activity {
     /// When.
     pub created_at: DateTime<Utc>,
 }
+
+/// How to narrow the activity log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityFilter {
+    /// Only this project's.
+    pub project: Option<i64>,
+    /// Only this actor's.
+    pub actor: Option<UserId>,
+    /// Only about this kind of target.
+    pub target_type: Option<TargetType>,
+}

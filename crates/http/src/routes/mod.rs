@@ -1,7 +1,11 @@
 //! Route handlers, one file per resource.
 
+pub mod activity;
 pub mod auth;
+pub mod comments;
 pub mod docs;
 pub mod health;
+pub mod projects;
 pub mod signup;
+pub mod tasks;
 pub mod tenants;

@@ -1,10 +1,10 @@
 //! [`ActivityRepository`] over the tenant's `activity` table.
 
-use diesel::{ExpressionMethods, RunQueryDsl};
-use taskforce_domain::{ActivityRepository, NewActivity, StoreError};
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, SelectableHelper};
+use taskforce_domain::{Activity, ActivityFilter, ActivityRepository, NewActivity, StoreError};
 
-use super::PgTenantTx;
-use crate::{error::store_error, schema::activity};
+use super::{PgTenantTx, count_over, total};
+use crate::{error::store_error, schema::activity, tenant_rows::ActivityRow};
 
 impl ActivityRepository for PgTenantTx<'_> {
     fn record(&mut self, entry: &NewActivity) -> Result<(), StoreError> {
@@ -20,5 +20,27 @@ impl ActivityRepository for PgTenantTx<'_> {
             .execute(self.inner.conn)
             .map(|_| ())
             .map_err(store_error)
+    }
+
+    fn page(&mut self, filter: &ActivityFilter, offset: u64, limit: u64) -> Result<(Vec<Activity>, u64), StoreError> {
+        let mut query = activity::table.select((ActivityRow::as_select(), count_over())).into_boxed();
+        if let Some(project) = filter.project {
+            query = query.filter(activity::project_id.eq(project));
+        }
+        if let Some(actor) = filter.actor {
+            query = query.filter(activity::actor_id.eq(actor.0));
+        }
+        if let Some(target_type) = filter.target_type {
+            query = query.filter(activity::target_type.eq(target_type.as_str()));
+        }
+        let rows: Vec<(ActivityRow, i64)> = query
+            .order(activity::id.desc())
+            .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load(self.inner.conn)
+            .map_err(store_error)?;
+        let count = total(rows.first().map(|r| r.1));
+        let items = rows.into_iter().map(|(row, _)| Activity::try_from(row)).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, count))
     }
 }

@@ -9,7 +9,7 @@ use taskforce_domain::{
     UserId, Username,
 };
 
-use super::{PgTx, optional};
+use super::{PgTx, count_over, optional};
 use crate::{
     error::store_error,
     rows::MembershipRow,
@@ -150,9 +150,4 @@ fn member(row: MembershipRow, username: &str, email: &str) -> Result<Member, Sto
         username: Username::parse(username).map_err(StoreError::internal)?,
         email: Email::parse(email).map_err(StoreError::internal)?,
     })
-}
-
-/// `count(*) OVER ()` as a select expression.
-fn count_over() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    diesel::dsl::sql::<diesel::sql_types::BigInt>("count(*) OVER ()")
 }

@@ -1,18 +1,21 @@
 //! Repository implementations over one open transaction.
 
 mod activity;
+mod comments;
 mod domains;
 mod invitations;
 mod memberships;
+mod projects;
 mod sessions;
+mod tasks;
 mod tenants;
 mod usage;
 mod users;
 
 use diesel::PgConnection;
 use taskforce_domain::{
-    ActivityRepository, DomainRepository, InvitationRepository, MembershipRepository, PlatformTx, SessionRepository,
-    TenantRepository, TenantTx, UsageRepository, UserRepository,
+    ActivityRepository, CommentRepository, DomainRepository, InvitationRepository, MembershipRepository, PlatformTx,
+    ProjectRepository, SessionRepository, TaskRepository, TenantRepository, TenantTx, UsageRepository, UserRepository,
 };
 
 /// The repositories of one transaction: a borrowed connection that is inside
@@ -86,6 +89,35 @@ impl TenantTx for PgTenantTx<'_> {
     fn activity(&mut self) -> &mut dyn ActivityRepository {
         self
     }
+
+    fn projects(&mut self) -> &mut dyn ProjectRepository {
+        self
+    }
+
+    fn tasks(&mut self) -> &mut dyn TaskRepository {
+        self
+    }
+
+    fn comments(&mut self) -> &mut dyn CommentRepository {
+        self
+    }
+}
+
+/// `count(*) OVER ()`: the number of rows the query matches, on every row of
+/// the page, so a page and its total cost one round trip.
+pub(crate) fn count_over() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql::<diesel::sql_types::BigInt>("count(*) OVER ()")
+}
+
+/// The total carried by a page's first row (0 for an empty page).
+pub(crate) fn total(first: Option<i64>) -> u64 {
+    first.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
+}
+
+/// `%text%` for ILIKE, with the pattern characters of `text` escaped.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 /// `Ok(None)` for diesel's `NotFound`.

@@ -1,0 +1,136 @@
+//! Comments on tasks, with author rules.
+
+use std::sync::Arc;
+
+use taskforce_domain::{
+    Changes, Comment, CommentBody, CommentId, NewActivity, Store, StoreExt, TargetType, TaskId, TenantTx, Verb,
+    record_change,
+};
+
+use super::{IfMatch, WorkError, etag};
+use crate::{Action, Actor, Page, PageRequest, Relation};
+
+/// A new body for a comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentPatch {
+    /// The text.
+    pub body: CommentBody,
+}
+
+fn log(
+    tx: &mut dyn TenantTx,
+    actor: &Actor,
+    verb: Verb,
+    comment: &Comment,
+    project: Option<i64>,
+    changes: Changes,
+) -> Result<(), WorkError> {
+    tx.activity().record(&NewActivity {
+        actor: actor.user,
+        verb,
+        target_type: TargetType::Comment,
+        target_id: comment.id.0,
+        project_id: project,
+        changes,
+    })?;
+    Ok(())
+}
+
+/// The comment use cases.
+#[derive(Clone)]
+pub struct Comments {
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Comments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Comments").finish_non_exhaustive()
+    }
+}
+
+impl Comments {
+    /// The use cases over a store.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// The `ETag` of a comment version.
+    pub fn etag(comment: &Comment) -> String {
+        etag("comment", comment.id.0, comment.version)
+    }
+
+    /// One page of a task's comments, oldest first.
+    pub fn list(&self, actor: &Actor, task: TaskId, page: PageRequest) -> Result<Page<Comment>, WorkError> {
+        actor.may(Action::ReadContent, Relation::default())?;
+        let (items, total) = self.store.tenant(&actor.tenant.schema_name, |tx| {
+            tx.tasks().get(task)?.ok_or(WorkError::NotFound)?;
+            Ok::<_, WorkError>(tx.comments().page(task, page.offset(), page.size)?)
+        })?;
+        Ok(Page { items, total, request: page })
+    }
+
+    /// Writes a comment on a task.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, task = %task))]
+    pub fn create(&self, actor: &Actor, task: TaskId, body: &CommentBody) -> Result<Comment, WorkError> {
+        actor.may(Action::CreateContent, Relation::default())?;
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let parent = tx.tasks().get(task)?.ok_or(WorkError::NotFound)?;
+            let comment = tx.comments().insert(task, actor.user, body)?;
+            let mut changes = Changes::new();
+            record_change(&mut changes, "body", &None::<&str>, &Some(body.as_str()));
+            record_change(&mut changes, "task_id", &None::<i64>, &Some(task.0));
+            log(tx, actor, Verb::Created, &comment, Some(parent.project_id.0), changes)?;
+            Ok(comment)
+        })
+    }
+
+    /// Edits a comment: its author only.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, comment = %id))]
+    pub fn update(
+        &self,
+        actor: &Actor,
+        id: CommentId,
+        patch: &CommentPatch,
+        if_match: Option<&IfMatch>,
+    ) -> Result<Comment, WorkError> {
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;
+            actor
+                .may(Action::EditComment, Relation { author: current.author_id == actor.user, ..Default::default() })?;
+            if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                return Err(WorkError::PreconditionFailed);
+            }
+            if current.body == patch.body {
+                return Ok(current);
+            }
+            let updated =
+                tx.comments().update(id, current.version, &patch.body)?.ok_or(WorkError::PreconditionFailed)?;
+            let project = tx.tasks().get(current.task_id)?.map(|t| t.project_id.0);
+            let mut changes = Changes::new();
+            record_change(&mut changes, "body", &current.body, &patch.body);
+            log(tx, actor, Verb::Updated, &updated, project, changes)?;
+            Ok(updated)
+        })
+    }
+
+    /// Deletes a comment: its author, an admin or an owner.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, comment = %id))]
+    pub fn delete(&self, actor: &Actor, id: CommentId, if_match: Option<&IfMatch>) -> Result<(), WorkError> {
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;
+            actor.may(
+                Action::DeleteComment,
+                Relation { author: current.author_id == actor.user, ..Default::default() },
+            )?;
+            if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                return Err(WorkError::PreconditionFailed);
+            }
+            let project = tx.tasks().get(current.task_id)?.map(|t| t.project_id.0);
+            tx.comments().delete(id)?;
+            let mut changes = Changes::new();
+            record_change(&mut changes, "body", &Some(current.body.as_str()), &None::<&str>);
+            log(tx, actor, Verb::Deleted, &current, project, changes)?;
+            Ok(())
+        })
+    }
+}

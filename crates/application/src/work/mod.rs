@@ -1,0 +1,66 @@
+//! The work inside a tenant: projects, tasks, comments and the activity log.
+//!
+//! Every change runs in one tenant-scoped transaction that also writes its
+//! activity row, so a failed change leaves no activity and a recorded
+//! activity always has its change. Creates that a plan limits first lock
+//! the tenant's row, so concurrent creates cannot pass the limit, and read
+//! the plan there, so a plan change acts on the next request.
+
+mod activity;
+mod comments;
+mod precondition;
+mod projects;
+mod tasks;
+
+pub use activity::ActivityLog;
+pub use comments::{CommentPatch, Comments};
+pub use precondition::{ETag, IfMatch, etag};
+pub use projects::{ProjectPatch, Projects};
+pub use tasks::{TaskPatch, Tasks};
+
+use taskforce_domain::{LimitedResource, StoreError};
+
+use crate::{Denied, FieldErrors};
+
+/// Why a request about projects, tasks, comments or activity failed.
+/// Nothing changed in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    /// The caller's role does not allow it.
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// No such object in this tenant.
+    #[error("Not found.")]
+    NotFound,
+    /// Field-level problems.
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    /// The tenant's plan allows no more of this resource.
+    #[error("The plan allows at most {limit} {}.", resource.as_str())]
+    PlanLimit {
+        /// What is limited.
+        resource: LimitedResource,
+        /// The limit.
+        limit: u32,
+    },
+    /// `If-Match` named another version than the current one (or the object
+    /// changed under a conditional request).
+    #[error("The object has changed since it was read.")]
+    PreconditionFailed,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl WorkError {
+    /// A single field problem.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.add(field, message);
+        WorkError::Invalid(fields)
+    }
+}
+
+/// How often an unconditional update re-reads and retries when another
+/// writer got there first.
+const UPDATE_ATTEMPTS: usize = 3;

@@ -1,0 +1,254 @@
+//! Tasks: list with filters, create within the plan, read, update, delete.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use taskforce_domain::{
+    Changes, Clock, LimitedResource, NewActivity, Priority, ProjectId, Store, StoreExt, TargetType, Task, TaskFields,
+    TaskFilter, TaskId, TaskStatus, TaskTitle, TenantTx, UserId, Verb, record_change,
+};
+
+use super::{IfMatch, UPDATE_ATTEMPTS, WorkError, etag};
+use crate::{Action, Actor, Page, PageRequest, Relation};
+
+/// Changes to a task; `None` leaves a field as it is, `Some(None)` clears
+/// an optional one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskPatch {
+    /// New title.
+    pub title: Option<TaskTitle>,
+    /// New description.
+    pub description: Option<String>,
+    /// New status.
+    pub status: Option<TaskStatus>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New assignee, or none.
+    pub assignee_id: Option<Option<UserId>>,
+    /// New due date, or none.
+    pub due_date: Option<Option<NaiveDate>>,
+}
+
+impl TaskPatch {
+    fn apply(&self, mut fields: TaskFields) -> TaskFields {
+        if let Some(title) = &self.title {
+            fields.title = title.clone();
+        }
+        if let Some(description) = &self.description {
+            fields.description = description.clone();
+        }
+        if let Some(status) = self.status {
+            fields.status = status;
+        }
+        if let Some(priority) = self.priority {
+            fields.priority = priority;
+        }
+        if let Some(assignee) = self.assignee_id {
+            fields.assignee_id = assignee;
+        }
+        if let Some(due) = self.due_date {
+            fields.due_date = due;
+        }
+        fields
+    }
+}
+
+fn diff(old: &TaskFields, new: &TaskFields) -> Changes {
+    let mut changes = Changes::new();
+    record_change(&mut changes, "title", &old.title, &new.title);
+    record_change(&mut changes, "description", &old.description, &new.description);
+    record_change(&mut changes, "status", &old.status, &new.status);
+    record_change(&mut changes, "priority", &old.priority, &new.priority);
+    record_change(&mut changes, "assignee_id", &old.assignee_id, &new.assignee_id);
+    record_change(&mut changes, "due_date", &old.due_date, &new.due_date);
+    changes
+}
+
+fn whole(fields: &TaskFields, created: bool) -> Changes {
+    let mut changes = Changes::new();
+    let values = [
+        ("title", serde_json::json!(fields.title)),
+        ("description", serde_json::json!(fields.description)),
+        ("status", serde_json::json!(fields.status)),
+        ("priority", serde_json::json!(fields.priority)),
+        ("assignee_id", serde_json::json!(fields.assignee_id)),
+        ("due_date", serde_json::json!(fields.due_date)),
+    ];
+    for (field, value) in values {
+        let pair = if created { serde_json::json!([null, value]) } else { serde_json::json!([value, null]) };
+        changes.insert(field.to_owned(), pair);
+    }
+    changes
+}
+
+/// `completed_at` after a change: set when the task becomes done, kept
+/// while it stays done, cleared when it is reopened.
+fn completion(
+    before: Option<(TaskStatus, Option<DateTime<Utc>>)>,
+    status: TaskStatus,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match (before, status) {
+        (Some((TaskStatus::Done, Some(at))), TaskStatus::Done) => Some(at),
+        (_, TaskStatus::Done) => Some(now),
+        _ => None,
+    }
+}
+
+fn log(tx: &mut dyn TenantTx, actor: &Actor, verb: Verb, task: &Task, changes: Changes) -> Result<(), WorkError> {
+    tx.activity().record(&NewActivity {
+        actor: actor.user,
+        verb,
+        target_type: TargetType::Task,
+        target_id: task.id.0,
+        project_id: Some(task.project_id.0),
+        changes,
+    })?;
+    Ok(())
+}
+
+/// The assignee must be a member of the tenant.
+fn check_assignee(tx: &mut dyn TenantTx, actor: &Actor, fields: &TaskFields) -> Result<(), WorkError> {
+    if let Some(user) = fields.assignee_id
+        && tx.memberships().find(actor.tenant.id, user)?.is_none()
+    {
+        return Err(WorkError::field("assignee_id", "The assignee must be a member of this tenant."));
+    }
+    Ok(())
+}
+
+/// The task use cases.
+#[derive(Clone)]
+pub struct Tasks {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Tasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tasks").finish_non_exhaustive()
+    }
+}
+
+impl Tasks {
+    /// The use cases over a store and a clock.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The `ETag` of a task version.
+    pub fn etag(task: &Task) -> String {
+        etag("task", task.id.0, task.version)
+    }
+
+    /// Today, in UTC: what `overdue` is measured against.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.now().date_naive()
+    }
+
+    /// One page of a project's tasks.
+    pub fn list(
+        &self,
+        actor: &Actor,
+        project: ProjectId,
+        filter: &TaskFilter,
+        page: PageRequest,
+    ) -> Result<Page<Task>, WorkError> {
+        actor.may(Action::ReadContent, Relation::default())?;
+        let (items, total) = self.store.tenant(&actor.tenant.schema_name, |tx| {
+            tx.projects().get(project)?.ok_or(WorkError::NotFound)?;
+            Ok::<_, WorkError>(tx.tasks().page(project, filter, page.offset(), page.size)?)
+        })?;
+        Ok(Page { items, total, request: page })
+    }
+
+    /// Creates a task in a project, within the plan's tenant-wide limit.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, project = %project))]
+    pub fn create(&self, actor: &Actor, project: ProjectId, fields: &TaskFields) -> Result<Task, WorkError> {
+        actor.may(Action::CreateContent, Relation::default())?;
+        let now = self.clock.now();
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let tenant = tx.tenants().lock(actor.tenant.id)?;
+            tx.projects().get(project)?.ok_or(WorkError::NotFound)?;
+            if let Some(limit) = tenant.plan.limits().of(LimitedResource::Tasks)
+                && tx.usage().usage()?.tasks >= u64::from(limit)
+            {
+                return Err(WorkError::PlanLimit { resource: LimitedResource::Tasks, limit });
+            }
+            check_assignee(tx, actor, fields)?;
+            let task = tx.tasks().insert(project, actor.user, fields, completion(None, fields.status, now))?;
+            log(tx, actor, Verb::Created, &task, whole(fields, true))?;
+            Ok(task)
+        })
+    }
+
+    /// One task.
+    pub fn get(&self, actor: &Actor, id: TaskId) -> Result<Task, WorkError> {
+        actor.may(Action::ReadContent, Relation::default())?;
+        self.store.tenant(&actor.tenant.schema_name, |tx| tx.tasks().get(id)?.ok_or(WorkError::NotFound))
+    }
+
+    /// Applies a patch (a `PUT` is a patch with every writable field).
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, task = %id))]
+    pub fn update(
+        &self,
+        actor: &Actor,
+        id: TaskId,
+        patch: &TaskPatch,
+        if_match: Option<&IfMatch>,
+    ) -> Result<Task, WorkError> {
+        let now = self.clock.now();
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            for _ in 0..UPDATE_ATTEMPTS {
+                let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;
+                let relation = Relation {
+                    creator: current.created_by == actor.user,
+                    assignee: current.assignee_id == Some(actor.user),
+                    ..Default::default()
+                };
+                actor.may(Action::UpdateTask, relation)?;
+                if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                    return Err(WorkError::PreconditionFailed);
+                }
+                let old = current.fields();
+                let new = patch.apply(old.clone());
+                if new == old {
+                    return Ok(current);
+                }
+                if new.assignee_id != old.assignee_id {
+                    check_assignee(tx, actor, &new)?;
+                }
+                let completed_at = completion(Some((current.status, current.completed_at)), new.status, now);
+                match tx.tasks().update(id, current.version, &new, completed_at)? {
+                    Some(updated) => {
+                        log(tx, actor, Verb::Updated, &updated, diff(&old, &new))?;
+                        return Ok(updated);
+                    }
+                    None if if_match.is_some() => return Err(WorkError::PreconditionFailed),
+                    None => continue,
+                }
+            }
+            Err(WorkError::PreconditionFailed)
+        })
+    }
+
+    /// Deletes a task with its comments.
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, task = %id))]
+    pub fn delete(&self, actor: &Actor, id: TaskId, if_match: Option<&IfMatch>) -> Result<Task, WorkError> {
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;
+            actor.may(
+                Action::DeleteTask,
+                Relation { creator: current.created_by == actor.user, ..Default::default() },
+            )?;
+            if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                return Err(WorkError::PreconditionFailed);
+            }
+            if !tx.tasks().delete(id)? {
+                return Err(WorkError::NotFound);
+            }
+            log(tx, actor, Verb::Deleted, &current, whole(&current.fields(), false))?;
+            Ok(current)
+        })
+    }
+}

@@ -1,0 +1,167 @@
+//! Projects.
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::UserId;
+
+/// A project's id within its tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProjectId(pub i64);
+
+impl fmt::Display for ProjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A project's name: 1–200 characters once trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ProjectName(String);
+
+/// Why a text is not a name or title.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    /// Empty once trimmed.
+    #[error("This field may not be blank.")]
+    Blank,
+    /// Longer than the limit.
+    #[error("Ensure this field has no more than {0} characters.")]
+    TooLong(usize),
+    /// Holds a NUL character, which PostgreSQL text cannot store.
+    #[error("Null characters are not allowed.")]
+    Nul,
+}
+
+/// Trims and bounds a one-line text.
+pub(crate) fn bounded(input: &str, max: usize) -> Result<String, TextError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(TextError::Blank);
+    }
+    if trimmed.chars().count() > max {
+        return Err(TextError::TooLong(max));
+    }
+    if trimmed.contains('\0') {
+        return Err(TextError::Nul);
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Checks free text (descriptions, comment bodies): no NUL, at most `max` characters.
+pub fn free_text(input: &str, max: usize) -> Result<String, TextError> {
+    if input.contains('\0') {
+        return Err(TextError::Nul);
+    }
+    if input.chars().count() > max {
+        return Err(TextError::TooLong(max));
+    }
+    Ok(input.to_owned())
+}
+
+/// Longest description or comment accepted, in characters.
+pub const MAX_TEXT: usize = 100_000;
+
+impl ProjectName {
+    /// Longest name.
+    pub const MAX: usize = 200;
+
+    /// Trims and checks a name.
+    pub fn parse(input: &str) -> Result<Self, TextError> {
+        bounded(input, Self::MAX).map(Self)
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether a project is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectStatus {
+    /// In use.
+    Active,
+    /// Kept for the record.
+    Archived,
+}
+
+impl ProjectStatus {
+    /// As stored and shown.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProjectStatus::Active => "active",
+            ProjectStatus::Archived => "archived",
+        }
+    }
+}
+
+/// The text is not a valid choice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a valid choice.")]
+pub struct InvalidChoice(pub String);
+
+impl FromStr for ProjectStatus {
+    type Err = InvalidChoice;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(ProjectStatus::Active),
+            "archived" => Ok(ProjectStatus::Archived),
+            other => Err(InvalidChoice(other.to_owned())),
+        }
+    }
+}
+
+/// A project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Id.
+    pub id: ProjectId,
+    /// Name.
+    pub name: ProjectName,
+    /// Free text.
+    pub description: String,
+    /// Active or archived.
+    pub status: ProjectStatus,
+    /// Who owns it (its creator).
+    pub owner_id: UserId,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag`.
+    pub version: i64,
+}
+
+/// The writable fields of a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectFields {
+    /// Name.
+    pub name: ProjectName,
+    /// Description.
+    pub description: String,
+    /// Status.
+    pub status: ProjectStatus,
+}
+
+impl Project {
+    /// The writable fields as they are.
+    pub fn fields(&self) -> ProjectFields {
+        ProjectFields { name: self.name.clone(), description: self.description.clone(), status: self.status }
+    }
+}
+
+/// How to narrow a project list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectFilter {
+    /// Only this status.
+    pub status: Option<ProjectStatus>,
+    /// Name or description contains this, any case.
+    pub search: Option<String>,
+}

@@ -1,0 +1,129 @@
+//! [`TaskRepository`] over the tenant's `tasks` table.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, PgSortExpressionMethods, PgTextExpressionMethods,
+    QueryDsl, RunQueryDsl, SelectableHelper, dsl::now,
+};
+use taskforce_domain::{
+    ProjectId, StoreError, Task, TaskFields, TaskFilter, TaskId, TaskOrderField, TaskRepository, TaskStatus, UserId,
+};
+
+use super::{PgTenantTx, count_over, like_pattern, total};
+use crate::{
+    error::store_error,
+    schema::tasks,
+    tenant_rows::{TaskRow, TaskValues},
+};
+
+fn values(fields: &TaskFields, completed_at: Option<DateTime<Utc>>) -> TaskValues<'_> {
+    TaskValues {
+        title: fields.title.as_str(),
+        description: &fields.description,
+        status: fields.status.as_str(),
+        priority: fields.priority.as_str(),
+        assignee_id: fields.assignee_id.map(|u| u.0),
+        due_date: fields.due_date,
+        completed_at,
+    }
+}
+
+impl TaskRepository for PgTenantTx<'_> {
+    fn insert(
+        &mut self,
+        project: ProjectId,
+        created_by: UserId,
+        fields: &TaskFields,
+        completed_at: Option<DateTime<Utc>>,
+    ) -> Result<Task, StoreError> {
+        diesel::insert_into(tasks::table)
+            .values((values(fields, completed_at), tasks::project_id.eq(project.0), tasks::created_by.eq(created_by.0)))
+            .returning(TaskRow::as_returning())
+            .get_result(self.inner.conn)
+            .map_err(store_error)
+            .and_then(Task::try_from)
+    }
+
+    fn get(&mut self, id: TaskId) -> Result<Option<Task>, StoreError> {
+        tasks::table
+            .find(id.0)
+            .select(TaskRow::as_select())
+            .first(self.inner.conn)
+            .optional()
+            .map_err(store_error)?
+            .map(Task::try_from)
+            .transpose()
+    }
+
+    fn page(
+        &mut self,
+        project: ProjectId,
+        filter: &TaskFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Task>, u64), StoreError> {
+        let mut query = tasks::table
+            .select((TaskRow::as_select(), count_over()))
+            .filter(tasks::project_id.eq(project.0))
+            .into_boxed();
+        if let Some(status) = filter.status {
+            query = query.filter(tasks::status.eq(status.as_str()));
+        }
+        if let Some(priority) = filter.priority {
+            query = query.filter(tasks::priority.eq(priority.as_str()));
+        }
+        if let Some(assignee) = filter.assignee {
+            query = query.filter(tasks::assignee_id.eq(assignee.0));
+        }
+        if let Some(before) = filter.due_before {
+            query = query.filter(tasks::due_date.lt(before));
+        }
+        if let Some(today) = filter.overdue_as_of {
+            query = query.filter(tasks::due_date.lt(today)).filter(tasks::status.ne(TaskStatus::Done.as_str()));
+        }
+        if let Some(search) = &filter.search {
+            let pattern = like_pattern(search);
+            query = query.filter(tasks::title.ilike(pattern.clone()).or(tasks::description.ilike(pattern)));
+        }
+        let descending = filter.ordering.descending;
+        query = match (filter.ordering.field, descending) {
+            (TaskOrderField::CreatedAt, false) => query.order((tasks::created_at.asc(), tasks::id.asc())),
+            (TaskOrderField::CreatedAt, true) => query.order((tasks::created_at.desc(), tasks::id.desc())),
+            (TaskOrderField::UpdatedAt, false) => query.order((tasks::updated_at.asc(), tasks::id.asc())),
+            (TaskOrderField::UpdatedAt, true) => query.order((tasks::updated_at.desc(), tasks::id.desc())),
+            (TaskOrderField::Priority, false) => query.order((tasks::priority_rank.asc(), tasks::id.asc())),
+            (TaskOrderField::Priority, true) => query.order((tasks::priority_rank.desc(), tasks::id.desc())),
+            (TaskOrderField::DueDate, false) => query.order((tasks::due_date.asc().nulls_last(), tasks::id.asc())),
+            (TaskOrderField::DueDate, true) => query.order((tasks::due_date.desc().nulls_last(), tasks::id.desc())),
+        };
+        let rows: Vec<(TaskRow, i64)> = query
+            .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load(self.inner.conn)
+            .map_err(store_error)?;
+        let count = total(rows.first().map(|r| r.1));
+        let items = rows.into_iter().map(|(row, _)| Task::try_from(row)).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, count))
+    }
+
+    fn update(
+        &mut self,
+        id: TaskId,
+        version: i64,
+        fields: &TaskFields,
+        completed_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<Task>, StoreError> {
+        diesel::update(tasks::table.filter(tasks::id.eq(id.0)).filter(tasks::version.eq(version)))
+            .set((values(fields, completed_at), tasks::version.eq(tasks::version + 1), tasks::updated_at.eq(now)))
+            .returning(TaskRow::as_returning())
+            .get_result(self.inner.conn)
+            .optional()
+            .map_err(store_error)?
+            .map(Task::try_from)
+            .transpose()
+    }
+
+    fn delete(&mut self, id: TaskId) -> Result<bool, StoreError> {
+        diesel::delete(tasks::table.find(id.0)).execute(self.inner.conn).map(|n| n > 0).map_err(store_error)
+    }
+}

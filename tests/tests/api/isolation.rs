@@ -1,0 +1,132 @@
+//! Two tenants holding the same ids with different contents: through
+//! tenant B's host, an id answers B's own row or 404 — never A's — and A's
+//! rows stay unchanged.
+
+use reqwest::Method;
+use taskforce_domain::{Plan, Role};
+use taskforce_tests::{Session, TestApp, TestResult, json};
+
+async fn fill(
+    app: &TestApp,
+    slug: &str,
+    who: &Session,
+    label: &str,
+    projects: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for p in 0..projects {
+        let (status, project) = json(
+            app.call_as(Method::POST, slug, &who.access, "/api/projects/")
+                .json(&serde_json::json!({"name": format!("{label} project {p}"), "description": format!("{label} secret")}))
+                .send()
+                .await?,
+        )
+        .await?;
+        assert_eq!(status, 201, "{project}");
+        let (status, task) = json(
+            app.call_as(Method::POST, slug, &who.access, &format!("/api/projects/{}/tasks/", project["id"]))
+                .json(&serde_json::json!({"title": format!("{label} task {p}")}))
+                .send()
+                .await?,
+        )
+        .await?;
+        assert_eq!(status, 201, "{task}");
+        let (status, _) = json(
+            app.call_as(Method::POST, slug, &who.access, &format!("/api/tasks/{}/comments/", task["id"]))
+                .json(&serde_json::json!({"body": format!("{label} comment {p}")}))
+                .send()
+                .await?,
+        )
+        .await?;
+        assert_eq!(status, 201);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn tenant_b_never_sees_or_changes_tenant_a_s_rows() -> TestResult {
+    let app = taskforce_tests::spawn_app().await?;
+    app.create_tenant("alpha", Plan::Enterprise, false).await?;
+    app.create_tenant("beta", Plan::Enterprise, false).await?;
+    app.member("alpha", "ann", Role::Owner).await?;
+    app.member("beta", "bob", Role::Owner).await?;
+    let (ann, bob) = (app.login("alpha", "ann").await?, app.login("beta", "bob").await?);
+    // same ids in both schemas (1, 2, 3 …); alpha has three, beta one
+    fill(&app, "alpha", &ann, "ALPHA", 3).await?;
+    fill(&app, "beta", &bob, "BETA", 1).await?;
+    let snapshot = |who: Session| {
+        let app = &app;
+        async move {
+            let (_, projects) = json(app.get_as("alpha", &who.access, "/api/projects/").send().await?).await?;
+            let (_, task) = json(app.get_as("alpha", &who.access, "/api/tasks/2/").send().await?).await?;
+            Ok::<_, Box<dyn std::error::Error>>((projects, task))
+        }
+    };
+    let before = snapshot(ann.clone()).await?;
+
+    // id 1 exists in both: B's host answers B's row
+    let (status, project) = json(app.get_as("beta", &bob.access, "/api/projects/1/").send().await?).await?;
+    assert_eq!((status, project["name"].as_str()), (200, Some("BETA project 0")));
+    let (status, task) = json(app.get_as("beta", &bob.access, "/api/tasks/1/").send().await?).await?;
+    assert_eq!((status, task["title"].as_str()), (200, Some("BETA task 0")));
+    let (_, list) = json(app.get_as("beta", &bob.access, "/api/projects/").send().await?).await?;
+    assert_eq!(list["count"], 1);
+    assert!(!list.to_string().contains("ALPHA"));
+    let (_, comments) = json(app.get_as("beta", &bob.access, "/api/tasks/1/comments/").send().await?).await?;
+    assert_eq!(comments["results"][0]["body"], "BETA comment 0");
+
+    // ids that only mean something in A: every read, update and delete is 404
+    let reads = [
+        "/api/projects/2/",
+        "/api/projects/3/",
+        "/api/tasks/2/",
+        "/api/tasks/3/",
+        "/api/projects/2/tasks/",
+        "/api/tasks/2/comments/",
+        "/api/projects/2/activity/",
+    ];
+    for path in reads {
+        let (status, body) = json(app.get_as("beta", &bob.access, path).send().await?).await?;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(!body.to_string().contains("ALPHA"), "{path}");
+    }
+    let writes: [(Method, &str, Option<serde_json::Value>); 9] = [
+        (Method::PATCH, "/api/projects/2/", Some(serde_json::json!({"name": "pwned"}))),
+        (Method::PUT, "/api/projects/3/", Some(serde_json::json!({"name": "pwned"}))),
+        (Method::DELETE, "/api/projects/2/", None),
+        (Method::PATCH, "/api/tasks/2/", Some(serde_json::json!({"title": "pwned"}))),
+        (Method::DELETE, "/api/tasks/3/", None),
+        (Method::POST, "/api/projects/2/tasks/", Some(serde_json::json!({"title": "planted"}))),
+        (Method::POST, "/api/tasks/2/comments/", Some(serde_json::json!({"body": "planted"}))),
+        (Method::PATCH, "/api/comments/2/", Some(serde_json::json!({"body": "pwned"}))),
+        (Method::DELETE, "/api/comments/3/", None),
+    ];
+    for (method, path, body) in writes {
+        let mut request = app.call_as(method.clone(), "beta", &bob.access, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let (status, answer) = json(request.send().await?).await?;
+        assert_eq!(status, 404, "{method} {path}: {answer}");
+    }
+    // B's shared id 1 changes B's row only
+    let (status, _) = json(
+        app.call_as(Method::PATCH, "beta", &bob.access, "/api/projects/1/")
+            .json(&serde_json::json!({"name": "BETA renamed"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, 200);
+    // and A's token is worthless on B's host, whatever the id
+    let (status, _) = json(app.get_as("beta", &ann.access, "/api/projects/1/").send().await?).await?;
+    assert_eq!(status, 401);
+
+    let after = snapshot(ann.clone()).await?;
+    assert_eq!(before, after, "tenant A's rows are unchanged");
+    let (_, a1) = json(app.get_as("alpha", &ann.access, "/api/projects/1/").send().await?).await?;
+    assert_eq!(a1["name"], "ALPHA project 0");
+    let (_, b_log) = json(app.get_as("beta", &bob.access, "/api/activity/").send().await?).await?;
+    assert!(!b_log.to_string().contains("ALPHA"));
+    assert_eq!(b_log["count"], 5, "B's log: its 3 creates, 1 rename, and the owner's membership");
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! The role matrix of API.md §5, endpoint by endpoint.
+
+use reqwest::Method;
+use taskforce_domain::{Plan, Role};
+use taskforce_tests::{Session, TestApp, TestResult, json, spawn_app};
+
+struct World {
+    app: TestApp,
+    owner: Session,
+    admin: Session,
+    member: Session,
+    other: Session,
+    viewer: Session,
+}
+
+/// A tenant where `member` owns a project with a task it created (assigned
+/// to `other`) and a comment it wrote.
+async fn world() -> Result<(World, i64, i64, i64), Box<dyn std::error::Error>> {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Enterprise, false).await?;
+    for (name, role) in [
+        ("olga", Role::Owner),
+        ("adam", Role::Admin),
+        ("mia", Role::Member),
+        ("otto", Role::Member),
+        ("vic", Role::Viewer),
+    ] {
+        app.member("acme", name, role).await?;
+    }
+    let world = World {
+        owner: app.login("acme", "olga").await?,
+        admin: app.login("acme", "adam").await?,
+        member: app.login("acme", "mia").await?,
+        other: app.login("acme", "otto").await?,
+        viewer: app.login("acme", "vic").await?,
+        app,
+    };
+    let (_, project) = json(
+        world
+            .app
+            .call_as(Method::POST, "acme", &world.member.access, "/api/projects/")
+            .json(&serde_json::json!({"name": "Mia's"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    let pid = project["id"].as_i64().ok_or("project")?;
+    let (_, task) = json(
+        world
+            .app
+            .call_as(Method::POST, "acme", &world.member.access, &format!("/api/projects/{pid}/tasks/"))
+            .json(&serde_json::json!({"title": "Mia's task", "assignee_id": world.other.user_id}))
+            .send()
+            .await?,
+    )
+    .await?;
+    let tid = task["id"].as_i64().ok_or("task")?;
+    let (_, comment) = json(
+        world
+            .app
+            .call_as(Method::POST, "acme", &world.member.access, &format!("/api/tasks/{tid}/comments/"))
+            .json(&serde_json::json!({"body": "Mia's note"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    let cid = comment["id"].as_i64().ok_or("comment")?;
+    Ok((world, pid, tid, cid))
+}
+
+async fn status(
+    app: &TestApp,
+    who: &Session,
+    method: Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<u16, Box<dyn std::error::Error>> {
+    let mut request = app.call_as(method, "acme", &who.access, path);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let (status, answer) = json(request.send().await?).await?;
+    if status == 403 {
+        assert_eq!(answer["error"]["code"], "permission_denied");
+    }
+    Ok(status)
+}
+
+#[tokio::test]
+async fn reads_are_open_to_every_role_and_the_audit_log_to_admins() -> TestResult {
+    let (w, pid, tid, _) = world().await?;
+    let reads = [
+        "/api/projects/".to_owned(),
+        format!("/api/projects/{pid}/"),
+        format!("/api/projects/{pid}/tasks/"),
+        format!("/api/tasks/{tid}/"),
+        format!("/api/tasks/{tid}/comments/"),
+        format!("/api/projects/{pid}/activity/"),
+        "/api/tenants/members/".to_owned(),
+    ];
+    for who in [&w.owner, &w.admin, &w.member, &w.other, &w.viewer] {
+        for path in &reads {
+            assert_eq!(status(&w.app, who, Method::GET, path, None).await?, 200, "{path}");
+        }
+    }
+    for (who, expected) in [(&w.owner, 200), (&w.admin, 200), (&w.member, 403), (&w.viewer, 403)] {
+        assert_eq!(status(&w.app, who, Method::GET, "/api/activity/", None).await?, expected);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn creating_needs_more_than_viewer() -> TestResult {
+    let (w, pid, tid, _) = world().await?;
+    let creates = [
+        ("/api/projects/".to_owned(), serde_json::json!({"name": "x"})),
+        (format!("/api/projects/{pid}/tasks/"), serde_json::json!({"title": "x"})),
+        (format!("/api/tasks/{tid}/comments/"), serde_json::json!({"body": "x"})),
+    ];
+    for (path, body) in &creates {
+        assert_eq!(status(&w.app, &w.viewer, Method::POST, path, Some(body.clone())).await?, 403, "{path}");
+        for who in [&w.owner, &w.admin, &w.other] {
+            assert_eq!(status(&w.app, who, Method::POST, path, Some(body.clone())).await?, 201, "{path}");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn projects_change_by_their_owner_admins_and_owners_only() -> TestResult {
+    let (w, pid, _, _) = world().await?;
+    let path = format!("/api/projects/{pid}/");
+    for who in [&w.other, &w.viewer] {
+        assert_eq!(status(&w.app, who, Method::PATCH, &path, Some(serde_json::json!({"name": "no"}))).await?, 403);
+        assert_eq!(status(&w.app, who, Method::PUT, &path, Some(serde_json::json!({"name": "no"}))).await?, 403);
+        assert_eq!(status(&w.app, who, Method::DELETE, &path, None).await?, 403);
+    }
+    for who in [&w.member, &w.admin, &w.owner] {
+        assert_eq!(
+            status(&w.app, who, Method::PATCH, &path, Some(serde_json::json!({"description": "yes"}))).await?,
+            200
+        );
+    }
+    assert_eq!(status(&w.app, &w.member, Method::DELETE, &path, None).await?, 204);
+    Ok(())
+}
+
+#[tokio::test]
+async fn tasks_change_by_creator_or_assignee_and_go_by_creator() -> TestResult {
+    let (w, _, tid, _) = world().await?;
+    let path = format!("/api/tasks/{tid}/");
+    // `other` is the assignee: may update, may not delete
+    assert_eq!(
+        status(&w.app, &w.other, Method::PATCH, &path, Some(serde_json::json!({"status": "in_progress"}))).await?,
+        200
+    );
+    assert_eq!(status(&w.app, &w.other, Method::DELETE, &path, None).await?, 403);
+    assert_eq!(
+        status(&w.app, &w.viewer, Method::PATCH, &path, Some(serde_json::json!({"status": "done"}))).await?,
+        403
+    );
+    // unassigned, `other` loses the right
+    assert_eq!(
+        status(&w.app, &w.member, Method::PATCH, &path, Some(serde_json::json!({"assignee_id": null}))).await?,
+        200
+    );
+    assert_eq!(status(&w.app, &w.other, Method::PATCH, &path, Some(serde_json::json!({"status": "done"}))).await?, 403);
+    for who in [&w.admin, &w.owner] {
+        assert_eq!(
+            status(&w.app, who, Method::PATCH, &path, Some(serde_json::json!({"priority": "high"}))).await?,
+            200
+        );
+    }
+    assert_eq!(status(&w.app, &w.member, Method::DELETE, &path, None).await?, 204);
+    Ok(())
+}
+
+#[tokio::test]
+async fn comments_are_edited_by_their_author_and_removed_by_author_admin_owner() -> TestResult {
+    let (w, _, tid, cid) = world().await?;
+    let path = format!("/api/comments/{cid}/");
+    for who in [&w.owner, &w.admin, &w.other, &w.viewer] {
+        assert_eq!(status(&w.app, who, Method::PATCH, &path, Some(serde_json::json!({"body": "edited"}))).await?, 403);
+    }
+    assert_eq!(
+        status(&w.app, &w.member, Method::PATCH, &path, Some(serde_json::json!({"body": "edited by me"}))).await?,
+        200
+    );
+    for who in [&w.other, &w.viewer] {
+        assert_eq!(status(&w.app, who, Method::DELETE, &path, None).await?, 403);
+    }
+    assert_eq!(status(&w.app, &w.admin, Method::DELETE, &path, None).await?, 204);
+    let (_, again) = json(
+        w.app
+            .call_as(Method::POST, "acme", &w.member.access, &format!("/api/tasks/{tid}/comments/"))
+            .json(&serde_json::json!({"body": "second"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status(&w.app, &w.owner, Method::DELETE, &format!("/api/comments/{}/", again["id"]), None).await?, 204);
+    let (_, third) = json(
+        w.app
+            .call_as(Method::POST, "acme", &w.member.access, &format!("/api/tasks/{tid}/comments/"))
+            .json(&serde_json::json!({"body": "third"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status(&w.app, &w.member, Method::DELETE, &format!("/api/comments/{}/", third["id"]), None).await?, 204);
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! Projects, tasks, comments and activity through the API (API.md §7–§9).
+
+use reqwest::Method;
+use taskforce_domain::{Plan, Role, Slug, TenantChanges};
+use taskforce_tests::{Session, TestApp, TestResult, json, spawn_app};
+
+type Answer = (u16, serde_json::Value);
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    who: &Session,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<Answer, Box<dyn std::error::Error>> {
+    let mut request = app.call_as(method, "acme", &who.access, path);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    json(request.send().await?).await
+}
+
+/// A tenant `acme` on `plan` with an owner `olga` and the other given members.
+async fn team(app: &TestApp, plan: Plan, others: &[(&str, Role)]) -> Result<Vec<Session>, Box<dyn std::error::Error>> {
+    app.create_tenant("acme", plan, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    let mut sessions = vec![app.login("acme", "olga").await?];
+    for (name, role) in others {
+        app.member("acme", name, *role).await?;
+        sessions.push(app.login("acme", name).await?);
+    }
+    Ok(sessions)
+}
+
+#[tokio::test]
+async fn a_project_and_its_tasks_go_through_their_whole_life() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[("mia", Role::Member)]).await?;
+    let (owner, mia) = (&people[0], &people[1]);
+
+    // create: defaults, owner = caller, read-only fields ignored
+    let (status, project) = call(
+        &app,
+        Method::POST,
+        mia,
+        "/api/projects/",
+        Some(
+            serde_json::json!({"name": "  Launch  ", "owner_id": 999, "id": 77, "created_at": "2000-01-01T00:00:00Z"}),
+        ),
+    )
+    .await?;
+    assert_eq!(status, 201, "{project}");
+    assert_eq!(
+        (project["name"].as_str(), project["description"].as_str(), project["status"].as_str()),
+        (Some("Launch"), Some(""), Some("active"))
+    );
+    assert_eq!(project["owner_id"].as_i64(), Some(mia.user_id));
+    assert_ne!(project["id"], 77);
+    let pid = project["id"].as_i64().ok_or("id")?;
+
+    // a task with every field; completed_at follows status done
+    let body = serde_json::json!({"title": "Write the brief", "description": "two pages", "priority": "high", "assignee_id": owner.user_id, "due_date": "2030-05-01", "created_by": 1});
+    let (status, task) = call(&app, Method::POST, mia, &format!("/api/projects/{pid}/tasks/"), Some(body)).await?;
+    assert_eq!(status, 201, "{task}");
+    assert_eq!(
+        (task["status"].as_str(), task["priority"].as_str(), task["due_date"].as_str()),
+        (Some("todo"), Some("high"), Some("2030-05-01"))
+    );
+    assert_eq!((task["created_by"].as_i64(), task["assignee_id"].as_i64()), (Some(mia.user_id), Some(owner.user_id)));
+    assert!(task["completed_at"].is_null());
+    let tid = task["id"].as_i64().ok_or("id")?;
+    let (status, done) =
+        call(&app, Method::PATCH, mia, &format!("/api/tasks/{tid}/"), Some(serde_json::json!({"status": "done"})))
+            .await?;
+    assert_eq!(status, 200, "{done}");
+    assert!(done["completed_at"].is_string());
+    let (_, reopened) = call(
+        &app,
+        Method::PATCH,
+        mia,
+        &format!("/api/tasks/{tid}/"),
+        Some(serde_json::json!({"status": "in_review", "assignee_id": null})),
+    )
+    .await?;
+    assert!(reopened["completed_at"].is_null());
+    assert!(reopened["assignee_id"].is_null());
+
+    // comments
+    let (status, comment) = call(
+        &app,
+        Method::POST,
+        owner,
+        &format!("/api/tasks/{tid}/comments/"),
+        Some(serde_json::json!({"body": "Looks good"})),
+    )
+    .await?;
+    assert_eq!((status, comment["author_id"].as_i64()), (201, Some(owner.user_id)));
+    let (status, comments) = call(&app, Method::GET, mia, &format!("/api/tasks/{tid}/comments/"), None).await?;
+    assert_eq!((status, comments["count"].as_u64()), (200, Some(1)));
+
+    // the activity log tells the story, newest first, with exact changes
+    let (status, log) = call(&app, Method::GET, mia, &format!("/api/projects/{pid}/activity/"), None).await?;
+    assert_eq!(status, 200);
+    let entries = log["results"].as_array().ok_or("results")?;
+    let summary: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| (e["verb"].as_str().unwrap_or("").to_owned(), e["target_type"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    let expected: Vec<(String, String)> =
+        [("created", "comment"), ("updated", "task"), ("updated", "task"), ("created", "task"), ("created", "project")]
+            .iter()
+            .map(|(v, t)| ((*v).to_owned(), (*t).to_owned()))
+            .collect();
+    assert_eq!(summary, expected);
+    assert_eq!(
+        entries[1]["changes"],
+        serde_json::json!({"status": ["done", "in_review"], "assignee_id": [owner.user_id, null]})
+    );
+    assert_eq!(entries[2]["changes"], serde_json::json!({"status": ["todo", "done"]}));
+    assert_eq!(entries[4]["changes"]["name"], serde_json::json!([null, "Launch"]));
+    assert!(entries.iter().all(|e| e["actor_id"].is_i64() && e["project_id"] == pid));
+
+    // deleting the project removes its tasks and comments; activity keeps the record
+    let (status, _) = call(&app, Method::DELETE, mia, &format!("/api/projects/{pid}/"), None).await?;
+    assert_eq!(status, 204);
+    assert_eq!(call(&app, Method::GET, mia, &format!("/api/tasks/{tid}/"), None).await?.0, 404);
+    assert_eq!(call(&app, Method::GET, mia, &format!("/api/tasks/{tid}/comments/"), None).await?.0, 404);
+    let (_, audit) = call(&app, Method::GET, owner, &format!("/api/activity/?project={pid}"), None).await?;
+    assert_eq!(audit["count"], 6);
+    assert_eq!(audit["results"][0]["verb"], "deleted");
+    assert_eq!(audit["results"][0]["changes"]["name"], serde_json::json!(["Launch", null]));
+    let (_, overview) = call(&app, Method::GET, owner, "/api/tenants/me/", None).await?;
+    assert_eq!(overview["usage"]["tasks"], 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn validation_answers_field_by_field_and_unknown_fields_are_ignored() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[]).await?;
+    let owner = &people[0];
+    let (_, project) =
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "P"}))).await?;
+    let pid = project["id"].as_i64().ok_or("id")?;
+    let cases = [
+        ("/api/projects/", serde_json::json!({"name": ""}), "name"),
+        ("/api/projects/", serde_json::json!({"name": "x".repeat(201)}), "name"),
+        ("/api/projects/", serde_json::json!({"name": "ok", "status": "deleted"}), "status"),
+        ("/api/projects/", serde_json::json!({"description": "no name"}), "name"),
+        ("/api/projects/", serde_json::json!({"name": 42}), "name"),
+        (&format!("/api/projects/{pid}/tasks/"), serde_json::json!({"title": "t", "status": "doing"}), "status"),
+        (&format!("/api/projects/{pid}/tasks/"), serde_json::json!({"title": "t", "priority": "asap"}), "priority"),
+        (
+            &format!("/api/projects/{pid}/tasks/"),
+            serde_json::json!({"title": "t", "due_date": "31/12/2030"}),
+            "due_date",
+        ),
+        (
+            &format!("/api/projects/{pid}/tasks/"),
+            serde_json::json!({"title": "t", "assignee_id": 424242}),
+            "assignee_id",
+        ),
+        (&format!("/api/projects/{pid}/tasks/"), serde_json::json!({"title": "x".repeat(501)}), "title"),
+        (&format!("/api/projects/{pid}/tasks/"), serde_json::json!({"title": "t\u{0000}"}), "title"),
+    ];
+    for (path, body, field) in cases {
+        let (status, answer) = call(&app, Method::POST, owner, path, Some(body.clone())).await?;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], "validation_failed");
+        assert!(answer["error"]["fields"][field].is_array(), "{field}: {answer}");
+    }
+    // nothing was written by the refused requests
+    let (_, tasks) = call(&app, Method::GET, owner, &format!("/api/projects/{pid}/tasks/"), None).await?;
+    assert_eq!(tasks["count"], 0);
+    let (_, log) = call(&app, Method::GET, owner, "/api/activity/", None).await?;
+    // the owner's membership (set-up) and the project's creation: nothing from the refusals
+    assert_eq!(log["count"], 2, "{log}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn twenty_simultaneous_creates_on_a_free_tenant_make_exactly_one_project() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Free, &[]).await?;
+    let owner = &people[0];
+    let requests = (0..20).map(|i| {
+        app.call_as(Method::POST, "acme", &owner.access, "/api/projects/")
+            .json(&serde_json::json!({"name": format!("P{i}")}))
+            .send()
+    });
+    let mut statuses = Vec::new();
+    for response in futures_util::future::join_all(requests).await {
+        let (status, body) = json(response?).await?;
+        if status == 403 {
+            assert_eq!(body["error"]["code"], "plan_limit_exceeded");
+            assert_eq!(
+                (body["error"]["resource"].as_str(), body["error"]["limit"].as_u64()),
+                (Some("projects"), Some(1))
+            );
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 403).count(), 19, "{statuses:?}");
+    let (_, list) = call(&app, Method::GET, owner, "/api/projects/", None).await?;
+    assert_eq!(list["count"], 1);
+    let (_, log) = call(&app, Method::GET, owner, "/api/activity/?target_type=project", None).await?;
+    assert_eq!(log["count"], 1, "refused creates leave no activity");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_eleventh_task_on_free_is_refused_until_the_plan_changes() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Free, &[]).await?;
+    let owner = &people[0];
+    let (_, project) =
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "P"}))).await?;
+    let path = format!("/api/projects/{}/tasks/", project["id"]);
+    for i in 0..10 {
+        assert_eq!(
+            call(&app, Method::POST, owner, &path, Some(serde_json::json!({"title": format!("t{i}")}))).await?.0,
+            201
+        );
+    }
+    let (status, body) = call(&app, Method::POST, owner, &path, Some(serde_json::json!({"title": "eleventh"}))).await?;
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["error"],
+        serde_json::json!({"code": "plan_limit_exceeded", "message": "Your plan allows at most 10 tasks.", "limit": 10, "resource": "tasks"})
+    );
+    // an operator upgrades the plan with tenant-admin: the next request may go on
+    let admin = app.admin.clone();
+    let slug = Slug::parse("acme")?;
+    tokio::task::spawn_blocking(move || {
+        admin.update(&slug, &TenantChanges { plan: Some(Plan::Basic), ..Default::default() })
+    })
+    .await??;
+    assert_eq!(call(&app, Method::POST, owner, &path, Some(serde_json::json!({"title": "eleventh"}))).await?.0, 201);
+    let (_, overview) = call(&app, Method::GET, owner, "/api/tenants/me/", None).await?;
+    assert_eq!(
+        (overview["plan"].as_str(), overview["usage"]["tasks"].as_u64(), overview["limits"]["tasks"].as_u64()),
+        (Some("basic"), Some(11), Some(50))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn pagination_edges_follow_drf() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Enterprise, &[]).await?;
+    let owner = &people[0];
+    for i in 0..25 {
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": format!("P{i:02}")})))
+            .await?;
+    }
+    let (status, first) = call(&app, Method::GET, owner, "/api/projects/", None).await?;
+    assert_eq!((status, first["count"].as_u64()), (200, Some(25)));
+    assert_eq!(first["results"].as_array().map(Vec::len), Some(20));
+    assert_eq!(first["results"][0]["name"], "P24", "newest first");
+    assert_eq!(first["next"], "http://acme.localhost/api/projects/?page=2");
+    assert!(first["previous"].is_null());
+    let (_, second) = call(&app, Method::GET, owner, "/api/projects/?page=2", None).await?;
+    assert_eq!(second["results"].as_array().map(Vec::len), Some(5));
+    assert!(second["next"].is_null());
+    assert_eq!(second["previous"], "http://acme.localhost/api/projects/");
+    let (_, big) = call(&app, Method::GET, owner, "/api/projects/?page_size=100000&status=active", None).await?;
+    assert_eq!(big["results"].as_array().map(Vec::len), Some(25));
+    let (_, small) = call(&app, Method::GET, owner, "/api/projects/?page_size=10&page=2&search=P", None).await?;
+    assert_eq!(small["next"], "http://acme.localhost/api/projects/?page_size=10&search=P&page=3");
+    for page in ["0", "-1", "abc", "3", "9999999999999999999999"] {
+        let (status, body) = call(&app, Method::GET, owner, &format!("/api/projects/?page={page}"), None).await?;
+        assert_eq!((status, body["error"]["message"].as_str()), (404, Some("Invalid page.")), "page={page}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn task_filters_and_ordering_work_and_bad_values_are_400() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Enterprise, &[("mia", Role::Member)]).await?;
+    let (owner, mia) = (&people[0], &people[1]);
+    let (_, project) =
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "P"}))).await?;
+    let path = format!("/api/projects/{}/tasks/", project["id"]);
+    let specs = [
+        ("Alpha report", "low", "todo", Some("2020-01-10"), Some(mia.user_id)),
+        ("Beta budget", "urgent", "done", Some("2020-01-05"), None),
+        ("Gamma", "medium", "in_progress", Some("2099-01-01"), Some(mia.user_id)),
+        ("Delta 100% done_ish", "high", "todo", None, None),
+    ];
+    for (title, priority, status, due, assignee) in specs {
+        let body = serde_json::json!({"title": title, "priority": priority, "status": status, "due_date": due, "assignee_id": assignee});
+        assert_eq!(call(&app, Method::POST, owner, &path, Some(body)).await?.0, 201);
+    }
+    let titles = |answer: &Answer| -> Vec<String> {
+        answer.1["results"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|t| t["title"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let query = |q: &str| {
+        let url = format!("{path}?{q}");
+        let app = &app;
+        async move { call(app, Method::GET, mia, &url, None).await }
+    };
+    assert_eq!(titles(&query("status=todo&ordering=created_at").await?), vec!["Alpha report", "Delta 100% done_ish"]);
+    assert_eq!(titles(&query("priority=urgent").await?), vec!["Beta budget"]);
+    assert_eq!(
+        titles(&query(&format!("assignee={}&ordering=created_at", mia.user_id)).await?),
+        vec!["Alpha report", "Gamma"]
+    );
+    assert_eq!(titles(&query("due_before=2020-01-08").await?), vec!["Beta budget"]);
+    assert_eq!(titles(&query("overdue=true").await?), vec!["Alpha report"]);
+    assert_eq!(titles(&query("search=REPORT").await?), vec!["Alpha report"]);
+    assert_eq!(titles(&query("search=100%25").await?), vec!["Delta 100% done_ish"], "% is literal");
+    assert_eq!(titles(&query("search=_").await?), vec!["Delta 100% done_ish"], "_ is literal");
+    assert_eq!(
+        titles(&query("ordering=-priority").await?),
+        vec!["Beta budget", "Delta 100% done_ish", "Gamma", "Alpha report"]
+    );
+    assert_eq!(
+        titles(&query("ordering=due_date").await?),
+        vec!["Beta budget", "Alpha report", "Gamma", "Delta 100% done_ish"]
+    );
+    for bad in [
+        "status=doing",
+        "priority=9",
+        "assignee=abc",
+        "due_before=tomorrow",
+        "overdue=maybe",
+        "ordering=title",
+        "ordering=-secret",
+    ] {
+        let (status, body) = query(bad).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{bad}: {body}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn etags_make_updates_conditional_and_reads_cacheable() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[]).await?;
+    let owner = &people[0];
+    let created = app
+        .call_as(Method::POST, "acme", &owner.access, "/api/projects/")
+        .json(&serde_json::json!({"name": "P"}))
+        .send()
+        .await?;
+    let etag = created.headers().get("etag").and_then(|v| v.to_str().ok()).ok_or("no etag")?.to_owned();
+    let (_, project) = json(created).await?;
+    let url = format!("/api/projects/{}/", project["id"]);
+    let cached = app.get_as("acme", &owner.access, &url).header("if-none-match", &etag).send().await?;
+    assert_eq!(cached.status().as_u16(), 304);
+    // two PATCHes with one ETag: exactly one wins, the other changes nothing
+    let patch = |name: &'static str| {
+        app.call_as(Method::PATCH, "acme", &owner.access, &url)
+            .header("if-match", &etag)
+            .json(&serde_json::json!({"name": name}))
+            .send()
+    };
+    let (a, b) = tokio::join!(patch("First"), patch("Second"));
+    let mut outcomes = vec![json(a?).await?, json(b?).await?];
+    outcomes.sort_by_key(|o| o.0);
+    assert_eq!((outcomes[0].0, outcomes[1].0), (200, 412), "{outcomes:?}");
+    assert_eq!(outcomes[1].1["error"]["code"], "precondition_failed");
+    let (_, now) = json(app.get_as("acme", &owner.access, &url).send().await?).await?;
+    assert_eq!(now["name"], outcomes[0].1["name"]);
+    let (_, log) = json(app.get_as("acme", &owner.access, "/api/activity/?target_type=project").send().await?).await?;
+    assert_eq!(log["count"], 2, "one create and one update");
+    // a stale tag on DELETE is refused too
+    let stale = app.call_as(Method::DELETE, "acme", &owner.access, &url).header("if-match", &etag).send().await?;
+    assert_eq!(stale.status().as_u16(), 412);
+    Ok(())
+}
