@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
-use taskforce_domain::{Store, StoreError};
+use taskforce_domain::{CacheHealth, Store, StoreError};
+
+use crate::AccessCache;
 
 /// Readiness probes of the adapters the service needs.
 #[derive(Clone)]
 pub struct HealthCheck {
     store: Arc<dyn Store>,
+    cache: AccessCache,
 }
 
 impl std::fmt::Debug for HealthCheck {
@@ -19,7 +22,18 @@ impl std::fmt::Debug for HealthCheck {
 impl HealthCheck {
     /// Probes over a store.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self { store, cache: AccessCache::default() }
+    }
+
+    /// The same probes, reporting on `cache` as well.
+    pub fn with_cache(mut self, cache: AccessCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// How the cache is doing.
+    pub fn cache(&self) -> CacheHealth {
+        self.cache.health()
     }
 
     /// Whether the database answers.

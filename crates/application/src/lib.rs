@@ -17,7 +17,9 @@ mod tests;
 mod validation;
 mod work;
 
-pub use access::{Action, Actor, Denied, Relation, policy};
+pub use access::{
+    AccessCache, Action, Actor, CacheTtl, Denied, Found, NoCache, Relation, host_key, member_key, policy, session_key,
+};
 pub use health::HealthCheck;
 pub use identity::*;
 pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};

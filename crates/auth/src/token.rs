@@ -1,9 +1,10 @@
 //! HS256 JWTs bound to a tenant, with jsonwebtoken.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeZone, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
-use taskforce_domain::{FamilyId, TenantId, TokenClaims, TokenCodec, TokenError, TokenKind, UserId};
+use taskforce_domain::{FamilyId, TenantId, TokenClaims, TokenCodec, TokenError, TokenHint, TokenKind, UserId};
 
 /// The claims as they travel.
 #[derive(Debug, Serialize, Deserialize)]
@@ -53,6 +54,22 @@ pub fn audience(tenant: TenantId) -> String {
 }
 
 impl TokenCodec for JwtCodec {
+    fn hint(&self, token: &str) -> Option<TokenHint> {
+        #[derive(Deserialize)]
+        struct Hint {
+            sub: String,
+            aud: String,
+            fam: i64,
+        }
+        let payload = token.split('.').nth(1)?;
+        let hint: Hint = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        Some(TokenHint {
+            tenant: TenantId(hint.aud.strip_prefix("tenant:")?.parse().ok()?),
+            user: UserId(hint.sub.parse().ok()?),
+            family: FamilyId(hint.fam),
+        })
+    }
+
     fn encode(&self, claims: &TokenClaims) -> Result<String, TokenError> {
         let wire = Wire {
             sub: claims.user.0.to_string(),
@@ -106,7 +123,6 @@ pub fn epoch(at: DateTime<Utc>) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
     use chrono::Duration;
 
     use super::*;
@@ -133,6 +149,8 @@ mod tests {
     #[test]
     fn a_token_round_trips_for_its_tenant_and_kind() -> Result<(), TokenError> {
         let token = codec().encode(&claims(TokenKind::Access, Duration::minutes(5)))?;
+        assert_eq!(codec().hint(&token), Some(TokenHint { tenant: TenantId(1), user: UserId(7), family: FamilyId(3) }));
+        assert_eq!(codec().hint("garbage"), None);
         let back = codec().decode(&token, TokenKind::Access, TenantId(1))?;
         assert_eq!((back.user, back.family, back.token_id.as_str()), (UserId(7), FamilyId(3), "jti-1"));
         Ok(())

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use taskforce_application::{
-    ActivityLog, AuthConfig, AuthPorts, Authenticator, Comments, HealthCheck, Projects, Registration, Tasks,
-    TenantDirectory, TenantMembers,
+    AccessCache, ActivityLog, AuthConfig, AuthPorts, Authenticator, CacheTtl, Comments, HealthCheck, Projects,
+    Registration, Tasks, TenantDirectory, TenantMembers,
 };
 use taskforce_auth::{Argon2Hasher, HashCost, JwtCodec, OsSecrets};
-use taskforce_cache::MemoryAttemptCounter;
+use taskforce_cache::{MemoryAttemptCounter, MemoryCache};
 use taskforce_domain::{HostName, Mailer, Store, SystemClock};
 use taskforce_mail::{FileMailer, LogMailer, SmtpMailer};
 
@@ -48,6 +48,15 @@ pub fn mailer(settings: &MailSettings) -> anyhow::Result<Arc<dyn Mailer>> {
     })
 }
 
+/// The cache of the request path: in process (no Redis configured).
+pub fn access_cache(settings: &Settings) -> AccessCache {
+    let ttl = CacheTtl {
+        tenant: std::time::Duration::from_secs(settings.cache.tenant_ttl_secs),
+        access: std::time::Duration::from_secs(settings.cache.access_ttl_secs),
+    };
+    AccessCache::new(Arc::new(MemoryCache::default()), ttl)
+}
+
 impl Services {
     /// Wires the adapters into the use cases.
     pub fn build(settings: &Settings, store: Arc<dyn Store>, required_schema_version: &str) -> anyhow::Result<Self> {
@@ -68,11 +77,12 @@ impl Services {
             clock: Arc::new(SystemClock),
             attempts: Arc::new(MemoryAttemptCounter::default()),
         };
-        let auth = Authenticator::new(ports.clone(), config.clone())?;
+        let cache = access_cache(settings);
+        let auth = Authenticator::new(ports.clone(), config.clone())?.with_cache(cache.clone());
         let platform_domain = HostName::parse(&settings.tenancy.platform_domain).context("tenancy.platform_domain")?;
         Ok(Self {
-            directory: TenantDirectory::new(store.clone(), required_schema_version),
-            health: HealthCheck::new(store.clone()),
+            directory: TenantDirectory::new(store.clone(), required_schema_version).with_cache(cache.clone()),
+            health: HealthCheck::new(store.clone()).with_cache(cache.clone()),
             registration: Registration::new(auth.clone(), store.clone(), platform_domain),
             members: TenantMembers::new(
                 store.clone(),
@@ -80,7 +90,8 @@ impl Services {
                 ports.clock.clone(),
                 mailer(&settings.mail)?,
                 config.invitation_ttl,
-            ),
+            )
+            .with_cache(cache),
             projects: Projects::new(store.clone()),
             tasks: Tasks::new(store.clone(), ports.clock),
             comments: Comments::new(store.clone()),

@@ -83,6 +83,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Redis.
     pub redis: RedisSettings,
+    /// The request-path cache.
+    pub cache: CacheSettings,
     /// Tokens.
     pub auth: AuthSettings,
     /// Tenancy.
@@ -136,6 +138,15 @@ impl DatabaseSettings {
     pub fn url(&self) -> Option<&str> {
         Some(self.url.expose_secret().trim()).filter(|url| !url.is_empty())
     }
+}
+
+/// `[cache]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CacheSettings {
+    /// How long a host → tenant entry lives.
+    pub tenant_ttl_secs: u64,
+    /// How long membership and session entries live.
+    pub access_ttl_secs: u64,
 }
 
 /// `[redis]`.

@@ -4,7 +4,7 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use taskforce_application::{Actor, AuthError};
+use taskforce_application::{Actor, AdmitError, AuthError};
 use taskforce_domain::{HostName, Tenant};
 
 use crate::{ApiError, AppState, host::raw_host};
@@ -84,11 +84,23 @@ impl FromRequest for Authenticated {
         let token = bearer(req);
         Box::pin(async move {
             let state = state?;
-            let tenant = resolve(state.clone(), raw).await?;
-            let token = token?;
-            let auth = state.auth.clone();
-            let actor = web::block(move || auth.authenticate(tenant, &token)).await?.map_err(ApiError::from)?;
-            tracing::Span::current().record("user", actor.user.0);
+            let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;
+            // a malformed header is "not authenticated", but only once the host is known to serve
+            let (token, malformed) = match token {
+                Ok(token) => (Some(token), None),
+                Err(error) => (None, Some(error)),
+            };
+            let (auth, directory) = (state.auth.clone(), state.directory.clone());
+            let admitted = web::block(move || auth.admit(&directory, &host, token.as_deref())).await?;
+            let actor = match admitted {
+                Ok(actor) => actor,
+                Err(AdmitError::NotAuthenticated) => return Err(malformed.unwrap_or_else(not_authenticated)),
+                Err(AdmitError::Resolve(error)) => return Err(error.into()),
+                Err(AdmitError::Auth(error)) => return Err(error.into()),
+            };
+            let span = tracing::Span::current();
+            span.record("tenant", actor.tenant.slug.as_str());
+            span.record("user", actor.user.0);
             Ok(Authenticated(actor))
         })
     }

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use taskforce_domain::{
-    AttemptCounter, Clock, FamilyId, PasswordHasher, PlatformTx, Secrets, Spend, Store, StoreError, StoreExt, Tenant,
-    TenantId, TokenClaims, TokenCodec, TokenError, TokenKind, User, UserId,
+    AttemptCounter, Clock, FamilyId, HostName, PasswordHasher, PlatformTx, Secrets, Spend, Store, StoreError, StoreExt,
+    Tenant, TenantId, TokenClaims, TokenCodec, TokenError, TokenKind, User, UserId,
 };
 
-use crate::access::Actor;
+use crate::{AccessCache, ResolveError, TenantDirectory, access::Actor};
 
 /// Lifetimes and throttling limits.
 #[derive(Debug, Clone)]
@@ -107,8 +107,29 @@ pub struct Authenticator {
     secrets: Arc<dyn Secrets>,
     clock: Arc<dyn Clock>,
     attempts: Arc<dyn AttemptCounter>,
+    cache: AccessCache,
     config: AuthConfig,
     dummy_hash: Arc<str>,
+}
+
+/// Why a request to a tenant endpoint was not admitted.
+#[derive(Debug, thiserror::Error)]
+pub enum AdmitError {
+    /// The host leads to no servable tenant.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// No bearer token was sent.
+    #[error("Authentication credentials were not provided.")]
+    NotAuthenticated,
+    /// The token or the caller's standing was refused.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+impl From<StoreError> for AdmitError {
+    fn from(error: StoreError) -> Self {
+        AdmitError::Auth(AuthError::Store(error))
+    }
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -155,9 +176,16 @@ impl Authenticator {
             secrets: ports.secrets,
             clock: ports.clock,
             attempts: ports.attempts,
+            cache: AccessCache::default(),
             config,
             dummy_hash: dummy_hash.into(),
         })
+    }
+
+    /// The same use cases, remembering memberships and sessions in `cache`.
+    pub fn with_cache(mut self, cache: AccessCache) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// The configuration.
@@ -339,6 +367,7 @@ impl Authenticator {
                 Spend::Spent => {}
                 Spend::AlreadySpent => {
                     tx.sessions().revoke(claims.family, "reuse")?;
+                    self.cache.forget_session(tenant.id, claims.family);
                     return Ok(RefreshOutcome::Replayed);
                 }
                 Spend::Unknown => return Err(AuthError::TokenInvalid("unknown token".into())),
@@ -365,7 +394,44 @@ impl Authenticator {
         if claims.user != actor.user {
             return Err(AuthError::TokenInvalid("another user's token".into()));
         }
-        self.store.platform(|tx| Ok(tx.sessions().revoke(claims.family, "logout")?))
+        self.store.platform(|tx| Ok::<_, AuthError>(tx.sessions().revoke(claims.family, "logout")?))?;
+        self.cache.forget_session(actor.tenant.id, claims.family);
+        Ok(())
+    }
+
+    /// Admits a request to a tenant endpoint: the host's tenant must serve,
+    /// the bearer token be a valid access token of that tenant and of a live
+    /// session, and its holder an active member. Host, membership and
+    /// session are looked up in the cache in one round trip; what is missing
+    /// comes from the store (one query) and is cached. The role is never
+    /// taken from the token.
+    pub fn admit(
+        &self,
+        directory: &TenantDirectory,
+        host: &HostName,
+        token: Option<&str>,
+    ) -> Result<Actor, AdmitError> {
+        let hint = token.and_then(|t| self.codec.hint(t));
+        let found = self.cache.find(host, hint.map(|h| (h.tenant, h.user, h.family)));
+        let tenant = directory.servable(host, found.tenant)?;
+        let token = token.ok_or(AdmitError::NotAuthenticated)?;
+        let claims = self.codec.decode(token, TokenKind::Access, tenant.id).map_err(AuthError::from)?;
+        let hinted = hint.is_some_and(|h| h.tenant == tenant.id && h.user == claims.user && h.family == claims.family);
+        let (role, user_active, session_alive) = match found.member {
+            Some((role, active)) if hinted && found.session_alive => (role, active, true),
+            _ => {
+                let grant = self
+                    .store
+                    .read(|tx| tx.memberships().access(tenant.id, claims.user, claims.family))?
+                    .ok_or_else(|| AuthError::TokenInvalid("not a member".into()))?;
+                self.cache.put_access(tenant.id, claims.user, claims.family, &grant);
+                (grant.role, grant.user_active, !grant.session_revoked)
+            }
+        };
+        if !user_active || !session_alive {
+            return Err(AuthError::TokenInvalid("session ended or account inactive".into()).into());
+        }
+        Ok(Actor { tenant, user: claims.user, role, session: claims.family })
     }
 
     /// Authenticates a request: the access token must be valid for this

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::AccessCache;
+
 use taskforce_domain::{
     Changes, HostName, Member, Membership, NewActivity, NewTenant, Role, Slug, Store, StoreError, StoreExt, TargetType,
     Tenant, TenantChanges, TenantDomain, TenantName, UserId, Username, Verb, record_change,
@@ -85,6 +87,7 @@ pub struct DomainListing {
 #[derive(Clone)]
 pub struct TenantAdmin {
     store: Arc<dyn Store>,
+    cache: AccessCache,
 }
 
 impl std::fmt::Debug for TenantAdmin {
@@ -96,7 +99,14 @@ impl std::fmt::Debug for TenantAdmin {
 impl TenantAdmin {
     /// The use cases over a store.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self { store, cache: AccessCache::default() }
+    }
+
+    /// The same use cases, dropping the cached hosts their changes affect
+    /// (with a shared cache, on every server at once).
+    pub fn with_cache(mut self, cache: AccessCache) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// Creates a tenant: row, domains (the first primary) and migrated
@@ -167,11 +177,12 @@ impl TenantAdmin {
     /// Removes a tenant: schema, memberships, domains and row.
     #[tracing::instrument(skip_all, fields(tenant = %slug))]
     pub fn delete(&self, slug: &Slug) -> Result<Tenant, TenantAdminError> {
-        let tenant = self.show(slug)?.tenant;
+        let TenantDetails { tenant, domains } = self.show(slug)?;
         self.store.deprovision(tenant.id).map_err(|error| match error {
             StoreError::NotFound => TenantAdminError::UnknownTenant(slug.to_string()),
             other => other.into(),
         })?;
+        self.cache.forget_hosts(domains.iter().map(|d| &d.domain));
         Ok(tenant)
     }
 
@@ -202,7 +213,7 @@ impl TenantAdmin {
     /// domain (by name) becomes primary.
     #[tracing::instrument(skip_all, fields(domain = %host))]
     pub fn remove_domain(&self, host: &HostName) -> Result<TenantDomain, TenantAdminError> {
-        self.store.platform(|tx| {
+        let removed = self.store.platform(|tx| {
             let removed = tx.domains().remove(host).map_err(|error| match error {
                 StoreError::NotFound => TenantAdminError::UnknownDomain(host.clone()),
                 other => other.into(),
@@ -213,8 +224,10 @@ impl TenantAdmin {
                 tx.domains().remove(&next.domain)?;
                 tx.domains().add(&TenantDomain { is_primary: true, ..next })?;
             }
-            Ok(removed)
-        })
+            Ok::<_, TenantAdminError>(removed)
+        })?;
+        self.cache.forget_hosts([host]);
+        Ok(removed)
     }
 
     /// The domains of one tenant, or of all.

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use taskforce_domain::{HostName, Store, StoreError, StoreExt, Tenant};
 
+use crate::AccessCache;
+
 /// Why a host leads to no servable tenant.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -26,6 +28,7 @@ pub enum ResolveError {
 #[derive(Clone)]
 pub struct TenantDirectory {
     store: Arc<dyn Store>,
+    cache: AccessCache,
     required_version: String,
 }
 
@@ -40,13 +43,40 @@ impl TenantDirectory {
     /// `required_version` (the newest tenant migration of this build) are
     /// not served.
     pub fn new(store: Arc<dyn Store>, required_version: impl Into<String>) -> Self {
-        Self { store, required_version: required_version.into() }
+        Self { store, cache: AccessCache::default(), required_version: required_version.into() }
+    }
+
+    /// The same directory, remembering hosts in `cache`.
+    pub fn with_cache(mut self, cache: AccessCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// The cache it uses.
+    pub fn cache(&self) -> &AccessCache {
+        &self.cache
     }
 
     /// The tenant that serves this host, if it may serve now.
     pub fn resolve(&self, host: &HostName) -> Result<Tenant, ResolveError> {
-        let tenant =
-            self.store.read(|tx| tx.tenants().by_host(host))?.ok_or_else(|| ResolveError::UnknownHost(host.clone()))?;
+        let found = self.cache.find(host, None);
+        self.servable(host, found.tenant)
+    }
+
+    /// The tenant of a host — the cached one if given, else from the store
+    /// (then cached) — if it may serve now.
+    pub fn servable(&self, host: &HostName, cached: Option<Tenant>) -> Result<Tenant, ResolveError> {
+        let tenant = match cached {
+            Some(tenant) => tenant,
+            None => {
+                let tenant = self
+                    .store
+                    .read(|tx| tx.tenants().by_host(host))?
+                    .ok_or_else(|| ResolveError::UnknownHost(host.clone()))?;
+                self.cache.put_tenant(host, &tenant);
+                tenant
+            }
+        };
         if !tenant.is_active {
             return Err(ResolveError::Inactive);
         }

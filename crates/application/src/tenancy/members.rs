@@ -11,7 +11,7 @@ use taskforce_domain::{
 };
 
 use crate::{
-    Action, Actor, Denied, FieldErrors, JoinError, Page, PageRequest, Relation,
+    AccessCache, Action, Actor, Denied, FieldErrors, JoinError, Page, PageRequest, Relation,
     identity::room_for_a_member,
     policy::{may_invite, may_manage_member},
 };
@@ -85,6 +85,7 @@ pub struct TenantMembers {
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     invitation_ttl: chrono::Duration,
+    cache: AccessCache,
 }
 
 impl std::fmt::Debug for TenantMembers {
@@ -102,7 +103,13 @@ impl TenantMembers {
         mailer: Arc<dyn Mailer>,
         invitation_ttl: chrono::Duration,
     ) -> Self {
-        Self { store, secrets, clock, mailer, invitation_ttl }
+        Self { store, secrets, clock, mailer, invitation_ttl, cache: AccessCache::default() }
+    }
+
+    /// The same use cases, dropping the cached entries their changes affect.
+    pub fn with_cache(mut self, cache: AccessCache) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// The tenant with its limits and usage.
@@ -121,11 +128,13 @@ impl TenantMembers {
     ) -> Result<TenantOverview, MembersError> {
         actor.may(Action::UpdateTenant, Relation::default())?;
         let now = self.clock.now();
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let overview = self.store.tenant(&actor.tenant.schema_name, |tx| {
             let changes = TenantChanges { name, allow_signup, ..Default::default() };
             tx.tenants().update(actor.tenant.id, &changes)?;
             overview(tx, actor.tenant.id, now)
-        })
+        })?;
+        self.cache.forget_hosts(overview.domains.iter().map(|d| &d.domain));
+        Ok(overview)
     }
 
     /// One page of members.
@@ -188,7 +197,7 @@ impl TenantMembers {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
     pub fn change_role(&self, actor: &Actor, id: MembershipId, role: Role) -> Result<Member, MembersError> {
         actor.may(Action::ManageMembers, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let member = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
             let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
             let current = member.membership.role;
@@ -210,14 +219,16 @@ impl TenantMembers {
             record_change(&mut changes, "role", &current, &role);
             log(tx, actor, Verb::Updated, id, changes)?;
             Ok(Member { membership: updated, ..member })
-        })
+        })?;
+        self.cache.forget_member(actor.tenant.id, member.membership.user_id);
+        Ok(member)
     }
 
     /// Removes a member (any member may leave; removing others needs the
     /// right role). The last owner cannot go.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
     pub fn remove(&self, actor: &Actor, id: MembershipId) -> Result<(), MembersError> {
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let removed = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
             let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
             let current = member.membership.role;
@@ -232,8 +243,10 @@ impl TenantMembers {
             let mut changes = Changes::new();
             record_change(&mut changes, "role", &Some(current), &None::<Role>);
             log(tx, actor, Verb::Deleted, id, changes)?;
-            Ok(())
-        })
+            Ok(member.membership.user_id)
+        })?;
+        self.cache.forget_member(actor.tenant.id, removed);
+        Ok(())
     }
 }
 

@@ -71,8 +71,22 @@ pub enum TokenError {
     Signing(String),
 }
 
+/// What an access token claims about itself, read *without* checking the
+/// signature: good only for choosing cache keys, never for a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenHint {
+    /// The tenant it names.
+    pub tenant: TenantId,
+    /// The user it names.
+    pub user: UserId,
+    /// The session it names.
+    pub family: FamilyId,
+}
+
 /// Signs and checks tokens.
 pub trait TokenCodec: Send + Sync + 'static {
+    /// Reads tenant, user and session from a token without verifying it.
+    fn hint(&self, token: &str) -> Option<TokenHint>;
     /// Signs the claims.
     fn encode(&self, claims: &TokenClaims) -> Result<String, TokenError>;
     /// Checks signature, expiry, issuer, audience (`tenant`) and kind, and

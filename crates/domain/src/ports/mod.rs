@@ -4,6 +4,7 @@
 //! adapter runs use cases on a blocking pool) and take `&mut self` because
 //! each is bound to one open transaction.
 
+mod cache;
 mod clock;
 mod error;
 mod platform;
@@ -11,6 +12,7 @@ mod security;
 mod store;
 mod tenant;
 
+pub use cache::{Cache, CacheHealth};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::StoreError;
 pub use platform::{

@@ -51,10 +51,11 @@ pub async fn health() -> web::Json<Health> {
 )]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let health = state.health.clone();
-    let database = matches!(web::block(move || health.database()).await, Ok(Ok(())));
+    let (database, cache) =
+        web::block(move || (health.database().is_ok(), health.cache().as_str())).await.unwrap_or((false, "degraded"));
     let body = Readiness {
         status: if database { "ready" } else { "unavailable" },
-        checks: ReadinessChecks { database: if database { "ok" } else { "unavailable" }, cache: "disabled" },
+        checks: ReadinessChecks { database: if database { "ok" } else { "unavailable" }, cache },
     };
     if database { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

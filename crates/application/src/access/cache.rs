@@ -1,0 +1,229 @@
+//! [`AccessCache`]: what every request looks up — host → tenant, the
+//! caller's membership, the caller's session — kept in the [`Cache`] port.
+//!
+//! Only positive answers are cached. Entries carry their tenant id and are
+//! checked against their key on read. Changes made through the use cases
+//! delete the entries they affect, so the next request reads fresh data.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use taskforce_domain::{
+    AccessGrant, Cache, CacheHealth, FamilyId, HostName, Plan, Role, SchemaName, Slug, Tenant, TenantId, TenantName,
+    UserId,
+};
+
+/// Time to live of each kind of entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheTtl {
+    /// Host → tenant.
+    pub tenant: Duration,
+    /// Memberships and sessions.
+    pub access: Duration,
+}
+
+impl Default for CacheTtl {
+    fn default() -> Self {
+        Self { tenant: Duration::from_secs(10), access: Duration::from_secs(60) }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct TenantEntry {
+    host: String,
+    id: i64,
+    slug: String,
+    schema_name: String,
+    name: String,
+    plan: Plan,
+    is_active: bool,
+    allow_signup: bool,
+    schema_version: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct MemberEntry {
+    tenant_id: i64,
+    user_id: i64,
+    role: Role,
+    user_active: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionEntry {
+    tenant_id: i64,
+    family: i64,
+    user_id: i64,
+}
+
+/// The cache key of a host (global: the tenant is what it finds).
+pub fn host_key(host: &HostName) -> String {
+    format!("tf:global:host:{host}")
+}
+
+/// The cache key of a membership.
+pub fn member_key(tenant: TenantId, user: UserId) -> String {
+    format!("tf:{tenant}:member:{user}")
+}
+
+/// The cache key of a live session.
+pub fn session_key(tenant: TenantId, family: FamilyId) -> String {
+    format!("tf:{tenant}:session:{family}")
+}
+
+/// A cache that keeps nothing: every lookup goes to the database. The
+/// default of the use cases until a real cache is given to them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCache;
+
+impl Cache for NoCache {
+    fn get_many(&self, keys: &[String]) -> Vec<Option<String>> {
+        vec![None; keys.len()]
+    }
+
+    fn set(&self, _: &str, _: &str, _: Duration) {}
+
+    fn delete(&self, _: &[String]) {}
+
+    fn health(&self) -> CacheHealth {
+        CacheHealth::Disabled
+    }
+}
+
+impl Default for AccessCache {
+    fn default() -> Self {
+        Self::new(Arc::new(NoCache), CacheTtl::default())
+    }
+}
+
+/// Typed access to the cache for the request path.
+#[derive(Clone)]
+pub struct AccessCache {
+    cache: Arc<dyn Cache>,
+    ttl: CacheTtl,
+}
+
+impl std::fmt::Debug for AccessCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessCache").field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+/// What one cache round trip found for a request.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// The host's tenant.
+    pub tenant: Option<Tenant>,
+    /// The caller's membership (role, account active).
+    pub member: Option<(Role, bool)>,
+    /// Whether the caller's session is known alive.
+    pub session_alive: bool,
+}
+
+impl AccessCache {
+    /// Typed access over a cache.
+    pub fn new(cache: Arc<dyn Cache>, ttl: CacheTtl) -> Self {
+        Self { cache, ttl }
+    }
+
+    /// How the cache is doing.
+    pub fn health(&self) -> CacheHealth {
+        self.cache.health()
+    }
+
+    /// Looks up a host and, when given, a caller's membership and session,
+    /// in one round trip.
+    pub fn find(&self, host: &HostName, caller: Option<(TenantId, UserId, FamilyId)>) -> Found {
+        let mut keys = vec![host_key(host)];
+        if let Some((tenant, user, family)) = caller {
+            keys.push(member_key(tenant, user));
+            keys.push(session_key(tenant, family));
+        }
+        let values = self.cache.get_many(&keys);
+        let mut found = Found::default();
+        found.tenant = values.first().cloned().flatten().and_then(|v| tenant_from(&v, host));
+        if let Some((tenant, user, family)) = caller {
+            found.member = values.get(1).cloned().flatten().and_then(|v| {
+                let entry: MemberEntry = serde_json::from_str(&v).ok()?;
+                (entry.tenant_id == tenant.0 && entry.user_id == user.0).then_some((entry.role, entry.user_active))
+            });
+            found.session_alive = values.get(2).cloned().flatten().is_some_and(|v| {
+                serde_json::from_str::<SessionEntry>(&v)
+                    .is_ok_and(|e| e.tenant_id == tenant.0 && e.family == family.0 && e.user_id == user.0)
+            });
+        }
+        found
+    }
+
+    /// Remembers a host's tenant.
+    pub fn put_tenant(&self, host: &HostName, tenant: &Tenant) {
+        let entry = TenantEntry {
+            host: host.to_string(),
+            id: tenant.id.0,
+            slug: tenant.slug.to_string(),
+            schema_name: tenant.schema_name.to_string(),
+            name: tenant.name.as_str().to_owned(),
+            plan: tenant.plan,
+            is_active: tenant.is_active,
+            allow_signup: tenant.allow_signup,
+            schema_version: tenant.schema_version.clone(),
+            created_at: tenant.created_at,
+        };
+        if let Ok(value) = serde_json::to_string(&entry) {
+            self.cache.set(&host_key(host), &value, self.ttl.tenant);
+        }
+    }
+
+    /// Remembers a caller's membership and live session.
+    pub fn put_access(&self, tenant: TenantId, user: UserId, family: FamilyId, grant: &AccessGrant) {
+        let member =
+            MemberEntry { tenant_id: tenant.0, user_id: user.0, role: grant.role, user_active: grant.user_active };
+        if let Ok(value) = serde_json::to_string(&member) {
+            self.cache.set(&member_key(tenant, user), &value, self.ttl.access);
+        }
+        if !grant.session_revoked {
+            let session = SessionEntry { tenant_id: tenant.0, family: family.0, user_id: user.0 };
+            if let Ok(value) = serde_json::to_string(&session) {
+                self.cache.set(&session_key(tenant, family), &value, self.ttl.access);
+            }
+        }
+    }
+
+    /// Forgets hosts (their tenant changed or they moved).
+    pub fn forget_hosts<'a>(&self, hosts: impl IntoIterator<Item = &'a HostName>) {
+        let keys: Vec<String> = hosts.into_iter().map(host_key).collect();
+        if !keys.is_empty() {
+            self.cache.delete(&keys);
+        }
+    }
+
+    /// Forgets a membership (role changed, member removed).
+    pub fn forget_member(&self, tenant: TenantId, user: UserId) {
+        self.cache.delete(&[member_key(tenant, user)]);
+    }
+
+    /// Forgets a session (it ended).
+    pub fn forget_session(&self, tenant: TenantId, family: FamilyId) {
+        self.cache.delete(&[session_key(tenant, family)]);
+    }
+}
+
+fn tenant_from(value: &str, host: &HostName) -> Option<Tenant> {
+    let entry: TenantEntry = serde_json::from_str(value).ok()?;
+    if entry.host != host.as_str() {
+        return None;
+    }
+    Some(Tenant {
+        id: TenantId(entry.id),
+        slug: Slug::parse(&entry.slug).ok()?,
+        schema_name: SchemaName::parse(&entry.schema_name).ok()?,
+        name: TenantName::parse(&entry.name).ok()?,
+        plan: entry.plan,
+        is_active: entry.is_active,
+        allow_signup: entry.allow_signup,
+        schema_version: entry.schema_version,
+        created_at: entry.created_at,
+    })
+}

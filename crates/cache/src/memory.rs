@@ -1,0 +1,115 @@
+//! [`MemoryCache`]: the in-process cache used when no Redis is configured.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use taskforce_domain::{Cache, CacheHealth};
+
+/// Entries in this process's memory, with expiry and a bound on their
+/// number: when full, expired entries are swept, then the entries closest to
+/// expiry are dropped.
+#[derive(Debug)]
+pub struct MemoryCache {
+    entries: Mutex<HashMap<String, (String, Instant)>>,
+    capacity: usize,
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        Self::with_capacity(100_000)
+    }
+}
+
+impl MemoryCache {
+    /// A cache holding at most `capacity` entries.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// How many entries are held (expired ones included until swept).
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Cache for MemoryCache {
+    fn get_many(&self, keys: &[String]) -> Vec<Option<String>> {
+        let now = Instant::now();
+        let entries = self.lock();
+        keys.iter()
+            .map(|key| entries.get(key).filter(|(_, expires)| *expires > now).map(|(value, _)| value.clone()))
+            .collect()
+    }
+
+    fn set(&self, key: &str, value: &str, ttl: Duration) {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        if entries.len() >= self.capacity && !entries.contains_key(key) {
+            entries.retain(|_, (_, expires)| *expires > now);
+            if entries.len() >= self.capacity {
+                let mut by_expiry: Vec<(String, Instant)> = entries.iter().map(|(k, (_, e))| (k.clone(), *e)).collect();
+                by_expiry.sort_by_key(|(_, expires)| *expires);
+                for (key, _) in by_expiry.into_iter().take(self.capacity / 10 + 1) {
+                    entries.remove(&key);
+                }
+            }
+        }
+        entries.insert(key.to_owned(), (value.to_owned(), now + ttl));
+    }
+
+    fn delete(&self, keys: &[String]) {
+        let mut entries = self.lock();
+        for key in keys {
+            entries.remove(key);
+        }
+    }
+
+    fn health(&self) -> CacheHealth {
+        CacheHealth::Disabled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn stores_expires_and_deletes() {
+        let cache = MemoryCache::default();
+        cache.set("tf:1:a", "one", Duration::from_secs(60));
+        cache.set("tf:1:gone", "x", Duration::ZERO);
+        assert_eq!(
+            cache.get_many(&keys(&["tf:1:a", "tf:1:gone", "tf:1:none"])),
+            vec![Some("one".to_owned()), None, None]
+        );
+        cache.delete(&keys(&["tf:1:a"]));
+        assert_eq!(cache.get_many(&keys(&["tf:1:a"])), vec![None]);
+        assert_eq!(cache.health(), CacheHealth::Disabled);
+    }
+
+    #[test]
+    fn stays_within_its_capacity() {
+        let cache = MemoryCache::with_capacity(10);
+        for i in 0..100 {
+            cache.set(&format!("k{i}"), "v", Duration::from_secs(60 + i));
+        }
+        assert!(cache.len() <= 10);
+        assert_eq!(cache.get_many(&keys(&["k99"])), vec![Some("v".to_owned())]);
+    }
+}

@@ -1,0 +1,44 @@
+//! [`Cache`]: a key-value cache with expiry, in process or shared (Redis).
+
+use std::time::Duration;
+
+/// How the cache is doing, for readiness checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheHealth {
+    /// A shared cache that answers.
+    Ok,
+    /// No shared cache is configured; entries live in this process.
+    Disabled,
+    /// The shared cache does not answer; lookups go to the database.
+    Degraded,
+}
+
+impl CacheHealth {
+    /// As the readiness endpoint shows it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CacheHealth::Ok => "ok",
+            CacheHealth::Disabled => "disabled",
+            CacheHealth::Degraded => "degraded",
+        }
+    }
+}
+
+/// A cache of text values with expiry.
+///
+/// A cache never fails a request: when it cannot answer (down, slow) `get`
+/// answers nothing and writes are dropped, and the caller falls back to the
+/// database. Keys follow `tf:<tenant id>:<kind>:<key>` (or `tf:global:…`
+/// for the few entries found before the tenant is known); values carry
+/// their tenant id so that readers can check it.
+pub trait Cache: Send + Sync + 'static {
+    /// The values of several keys at once (one round trip for a shared
+    /// cache), in order; `None` for misses.
+    fn get_many(&self, keys: &[String]) -> Vec<Option<String>>;
+    /// Stores a value until `ttl` passes.
+    fn set(&self, key: &str, value: &str, ttl: Duration);
+    /// Removes keys.
+    fn delete(&self, keys: &[String]);
+    /// How the cache is doing.
+    fn health(&self) -> CacheHealth;
+}
