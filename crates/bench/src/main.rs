@@ -4,6 +4,7 @@
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
+mod api;
 mod auth;
 mod stats;
 mod tenants;
@@ -29,6 +30,19 @@ enum Scenario {
         #[arg(long, default_value = "1,2,4", value_delimiter = ',')]
         jobs: Vec<usize>,
     },
+    /// Authenticated project and task lists under load (wrk and an
+    /// open-loop generator), with PostgreSQL round trips per request.
+    Api {
+        /// Tasks to seed in the tenant.
+        #[arg(long, default_value_t = 100_000)]
+        tasks: u64,
+        /// wrk connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Password hashing rate, logins next to health checks, and the cost of
     /// authenticating a request.
     Auth {
@@ -45,6 +59,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.scenario {
         Scenario::Tenants { count, jobs } => tenants::run(count, &jobs),
+        Scenario::Api { tasks, connections, seconds } => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(api::run(tasks, connections, seconds)),
         Scenario::Auth { logins, requests } => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(auth::run(logins, requests))
         }

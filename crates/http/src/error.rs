@@ -219,13 +219,13 @@ impl From<actix_web::error::BlockingError> for ApiError {
 impl ApiError {
     /// `403 plan_limit_exceeded` naming the resource and the limit.
     pub fn plan_limit(resource: taskforce_domain::LimitedResource, limit: u32) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "plan_limit_exceeded",
-            format!("Your plan allows at most {limit} {}.", resource.as_str()),
-        )
-        .with_extra("limit", limit.into())
-        .with_extra("resource", resource.as_str().into())
+        let noun = match (resource.as_str(), limit) {
+            (plural, 1) => plural.trim_end_matches('s'),
+            (plural, _) => plural,
+        };
+        Self::new(StatusCode::FORBIDDEN, "plan_limit_exceeded", format!("Your plan allows at most {limit} {noun}."))
+            .with_extra("limit", limit.into())
+            .with_extra("resource", resource.as_str().into())
     }
 
     /// `403 permission_denied`.

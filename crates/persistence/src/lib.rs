@@ -13,6 +13,7 @@
 //!   transaction) and removing one.
 
 mod error;
+pub mod instrumentation;
 pub mod migrations;
 pub mod pool;
 mod repos;

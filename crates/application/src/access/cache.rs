@@ -142,8 +142,8 @@ impl AccessCache {
             keys.push(session_key(tenant, family));
         }
         let values = self.cache.get_many(&keys);
-        let mut found = Found::default();
-        found.tenant = values.first().cloned().flatten().and_then(|v| tenant_from(&v, host));
+        let mut found =
+            Found { tenant: values.first().cloned().flatten().and_then(|v| tenant_from(&v, host)), ..Found::default() };
         if let Some((tenant, user, family)) = caller {
             found.member = values.get(1).cloned().flatten().and_then(|v| {
                 let entry: MemberEntry = serde_json::from_str(&v).ok()?;

@@ -1,7 +1,9 @@
 //! [`FakeCodec`]: tokens as readable, unsigned text.
 
 use chrono::{DateTime, Utc};
-use taskforce_domain::{Clock, FamilyId, FixedClock, TenantId, TokenClaims, TokenCodec, TokenError, TokenKind, UserId};
+use taskforce_domain::{
+    Clock, FamilyId, FixedClock, TenantId, TokenClaims, TokenCodec, TokenError, TokenHint, TokenKind, UserId,
+};
 
 const PREFIX: &str = "fake-token";
 
@@ -40,6 +42,18 @@ fn instant(field: &str, what: &str) -> Result<DateTime<Utc>, TokenError> {
 }
 
 impl TokenCodec for FakeCodec {
+    fn hint(&self, token: &str) -> Option<TokenHint> {
+        // like the JWT adapter's: the claims as written, nothing checked
+        let [PREFIX, _, aud, sub, fam, _, _, _] = token.split('|').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        Some(TokenHint {
+            tenant: TenantId(aud.parse().ok()?),
+            user: UserId(sub.parse().ok()?),
+            family: FamilyId(fam.parse().ok()?),
+        })
+    }
+
     fn encode(&self, claims: &TokenClaims) -> Result<String, TokenError> {
         Ok([
             PREFIX.to_owned(),

@@ -10,7 +10,8 @@ use taskforce_domain::{
 
 use super::{FakeAttempts, FakeCodec, FakeHasher, FakeMailer, FakeSecrets, FakeStore};
 use crate::{
-    AccountInput, Accounts, Actor, AuthConfig, AuthPorts, Authenticator, Registration, TenantAdmin, TenantMembers,
+    AccountInput, Accounts, ActivityLog, Actor, AuthConfig, AuthPorts, Authenticator, Comments, Projects, Registration,
+    Tasks, TenantAdmin, TenantMembers,
 };
 
 /// What tests return: any error fails the test with its message.
@@ -106,6 +107,31 @@ impl World {
             self.mailer.clone(),
             self.config.invitation_ttl,
         )
+    }
+
+    /// Projects.
+    pub fn projects(&self) -> Projects {
+        Projects::new(self.store_port())
+    }
+
+    /// Tasks, on the world's clock.
+    pub fn tasks(&self) -> Tasks {
+        self.tasks_at(self.now())
+    }
+
+    /// Tasks, with a clock stopped at `now` (what `completed_at` is set to).
+    pub fn tasks_at(&self, now: DateTime<Utc>) -> Tasks {
+        Tasks::new(self.store_port(), Arc::new(FixedClock(now)))
+    }
+
+    /// Comments.
+    pub fn comments(&self) -> Comments {
+        Comments::new(self.store_port())
+    }
+
+    /// The activity log.
+    pub fn activity(&self) -> ActivityLog {
+        ActivityLog::new(self.store_port())
     }
 
     /// A tenant on `plan` with the domain `<slug>.localhost`, signup closed.

@@ -2,7 +2,12 @@
 //! [`crate::testing`]. Each asserts what the use case leaves behind, not only
 //! what it answers.
 
+mod activity;
 mod auth;
+mod comments;
+mod crew;
+mod projects;
 mod registration;
+mod tasks;
 mod tenant_admin;
 mod tenant_members;

@@ -162,7 +162,7 @@ fn an_existing_account_accepts_an_invitation_once() -> TestResult {
 
     let actor = world.auth()?.authenticate(acme, &tokens.access)?;
     assert_eq!((actor.user, actor.role), (bob.id, Role::Viewer));
-    assert!(field_error_on(&again, "invitation_token"), "{again:?}");
+    assert!(field_error_on(&again, "token"), "{again:?}");
     Ok(())
 }
 

@@ -36,7 +36,7 @@ pub enum WorkError {
     #[error("{0}")]
     Invalid(FieldErrors),
     /// The tenant's plan allows no more of this resource.
-    #[error("The plan allows at most {limit} {}.", resource.as_str())]
+    #[error("The plan allows at most {limit} of {}.", resource.as_str())]
     PlanLimit {
         /// What is limited.
         resource: LimitedResource,

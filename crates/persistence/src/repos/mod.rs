@@ -109,7 +109,9 @@ pub(crate) fn count_over() -> diesel::expression::SqlLiteral<diesel::sql_types::
     diesel::dsl::sql::<diesel::sql_types::BigInt>("count(*) OVER ()")
 }
 
-/// The total carried by a page's first row (0 for an empty page).
+/// The total carried by a page's first row. An empty page carries none and
+/// counts 0: either the list is empty, or the page lies past its end, which
+/// the API answers with 404 whatever the total.
 pub(crate) fn total(first: Option<i64>) -> u64 {
     first.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }

@@ -6,11 +6,14 @@
 //! `read_unit`, like the adapter's, has no transaction and keeps whatever
 //! it wrote.
 
+mod comments;
 mod domains;
 mod invitations;
 mod memberships;
+mod projects;
 mod sessions;
 mod state;
+mod tasks;
 mod tenant_data;
 mod tenants;
 mod tx;
@@ -18,6 +21,7 @@ mod users;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
+use chrono::{DateTime, Duration, Utc};
 use taskforce_domain::{
     Clock, DomainRepository, FixedClock, NewTenant, PlatformWork, ProvisionWork, SchemaName, Store, StoreError, Tenant,
     TenantDomain, TenantId, TenantWork,
@@ -38,13 +42,26 @@ pub const FAKE_SCHEMA_VERSION: &str = "fake";
 #[derive(Debug, Clone)]
 pub struct FakeStore {
     state: Arc<Mutex<State>>,
-    clock: FixedClock,
+    /// The time rows are stamped with, as `now()` gives it: one instant per
+    /// unit of work. It stands still unless a test moves it on.
+    time: Arc<Mutex<DateTime<Utc>>>,
 }
 
 impl FakeStore {
     /// An empty store whose rows are stamped with the clock's time.
     pub fn new(clock: FixedClock) -> Self {
-        Self { state: Arc::default(), clock }
+        Self { state: Arc::default(), time: Arc::new(Mutex::new(clock.now())) }
+    }
+
+    /// The time the next unit of work stamps its rows with.
+    pub fn now(&self) -> DateTime<Utc> {
+        *self.time.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves the store's time on, so that later units of work stamp their
+    /// rows (`created_at`, `updated_at`) later. Use cases' own clocks stay.
+    pub fn advance(&self, by: Duration) {
+        *self.time.lock().unwrap_or_else(PoisonError::into_inner) += by;
     }
 
     /// A copy of everything stored, for assertions.
@@ -72,7 +89,7 @@ impl FakeStore {
     fn transaction<T>(&self, work: impl FnOnce(&mut FakeTx<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut state = self.enter()?;
         let before = state.clone();
-        let outcome = work(&mut FakeTx { state: &mut state, now: self.clock.now() });
+        let outcome = work(&mut FakeTx { state: &mut state, now: self.now() });
         if outcome.is_err() {
             *state = before;
         }
@@ -96,7 +113,7 @@ impl Store for FakeStore {
 
     fn read_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
         let mut state = self.enter()?;
-        work(&mut FakeTx { state: &mut state, now: self.clock.now() })
+        work(&mut FakeTx { state: &mut state, now: self.now() })
     }
 
     fn provision_unit(&self, new: &NewTenant, then: &mut ProvisionWork<'_>) -> Result<Tenant, StoreError> {

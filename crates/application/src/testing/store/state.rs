@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    Activity, FamilyId, Invitation, Membership, SchemaName, Tenant, TenantDomain, TenantId, Usage, User, UserId,
+    Activity, Comment, FamilyId, Invitation, Membership, Project, SchemaName, Task, Tenant, TenantDomain, TenantId,
+    User, UserId,
 };
 
 /// The shared tables and the tenant schemas.
@@ -76,12 +77,16 @@ pub struct StoredInvitation {
     pub accepted_by: Option<UserId>,
 }
 
-/// What the fake keeps of one tenant schema.
+/// The tables of one tenant schema.
 #[derive(Debug, Clone, Default)]
 pub struct SchemaData {
-    /// What `usage()` reports.
-    pub usage: Usage,
-    /// The `activity` table.
+    /// `projects`.
+    pub projects: Vec<Project>,
+    /// `tasks` (`project_id` references `projects` with `ON DELETE CASCADE`).
+    pub tasks: Vec<Task>,
+    /// `comments` (`task_id` references `tasks` with `ON DELETE CASCADE`).
+    pub comments: Vec<Comment>,
+    /// `activity`: no foreign keys, it outlives what it records.
     pub activity: Vec<Activity>,
 }
 
@@ -101,5 +106,20 @@ impl State {
     /// The activity log of a tenant schema (empty when there is none).
     pub fn activity(&self, schema: &SchemaName) -> &[Activity] {
         self.schemas.get(schema).map_or(&[], |data| data.activity.as_slice())
+    }
+
+    /// The projects of a tenant schema (empty when there is none).
+    pub fn projects(&self, schema: &SchemaName) -> &[Project] {
+        self.schemas.get(schema).map_or(&[], |data| data.projects.as_slice())
+    }
+
+    /// The tasks of a tenant schema (empty when there is none).
+    pub fn tasks(&self, schema: &SchemaName) -> &[Task] {
+        self.schemas.get(schema).map_or(&[], |data| data.tasks.as_slice())
+    }
+
+    /// The comments of a tenant schema (empty when there is none).
+    pub fn comments(&self, schema: &SchemaName) -> &[Comment] {
+        self.schemas.get(schema).map_or(&[], |data| data.comments.as_slice())
     }
 }

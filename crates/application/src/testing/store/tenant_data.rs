@@ -1,13 +1,14 @@
 //! [`UsageRepository`] and [`ActivityRepository`] over one fake tenant
 //! schema.
 
-use taskforce_domain::{Activity, ActivityRepository, NewActivity, StoreError, Usage, UsageRepository};
+use taskforce_domain::{Activity, ActivityFilter, ActivityRepository, NewActivity, StoreError, Usage, UsageRepository};
 
-use super::tx::FakeTenantTx;
+use super::tx::{FakeTenantTx, page_of};
 
 impl UsageRepository for FakeTenantTx<'_> {
     fn usage(&mut self) -> Result<Usage, StoreError> {
-        Ok(self.schema_data()?.usage)
+        let data = self.schema_data()?;
+        Ok(Usage { projects: data.projects.len() as u64, tasks: data.tasks.len() as u64 })
     }
 }
 
@@ -26,5 +27,17 @@ impl ActivityRepository for FakeTenantTx<'_> {
             created_at,
         });
         Ok(())
+    }
+
+    fn page(&mut self, filter: &ActivityFilter, offset: u64, limit: u64) -> Result<(Vec<Activity>, u64), StoreError> {
+        let matching = |a: &&Activity| {
+            filter.project.is_none_or(|project| a.project_id == Some(project))
+                && filter.actor.is_none_or(|actor| a.actor == actor)
+                && filter.target_type.is_none_or(|target| a.target_type == target)
+        };
+        let mut rows: Vec<&Activity> = self.schema_data()?.activity.iter().filter(matching).collect();
+        // newest first
+        rows.sort_by_key(|a| std::cmp::Reverse(a.id));
+        Ok(page_of(&rows, offset, limit))
     }
 }

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    ActivityRepository, DomainRepository, InvitationRepository, MembershipRepository, PlatformTx, SchemaName,
-    SessionRepository, StoreError, TenantId, TenantRepository, TenantTx, UsageRepository, UserId, UserRepository,
+    ActivityRepository, CommentRepository, DomainRepository, InvitationRepository, MembershipRepository, PlatformTx,
+    ProjectRepository, SchemaName, SessionRepository, StoreError, TaskRepository, TenantId, TenantRepository, TenantTx,
+    UsageRepository, UserId, UserRepository,
 };
 
 use super::state::{SchemaData, State};
@@ -53,6 +54,15 @@ impl FakeTenantTx<'_> {
             .get_mut(schema)
             .ok_or_else(|| StoreError::internal(format!("the schema {schema} does not exist")))
     }
+}
+
+/// One page of rows already filtered and sorted, and how many there are in
+/// all pages (also past the last page).
+pub(super) fn page_of<T: Clone>(rows: &[&T], offset: u64, limit: u64) -> (Vec<T>, u64) {
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let page = rows.iter().skip(offset).take(limit).map(|row| (*row).clone()).collect();
+    (page, rows.len() as u64)
 }
 
 impl PlatformTx for FakeTx<'_> {
@@ -115,4 +125,22 @@ impl TenantTx for FakeTenantTx<'_> {
     fn activity(&mut self) -> &mut dyn ActivityRepository {
         self
     }
+
+    fn projects(&mut self) -> &mut dyn ProjectRepository {
+        self
+    }
+
+    fn tasks(&mut self) -> &mut dyn TaskRepository {
+        self
+    }
+
+    fn comments(&mut self) -> &mut dyn CommentRepository {
+        self
+    }
+}
+
+/// Whether `text` contains `needle` whatever the case, as `ILIKE '%needle%'`
+/// (with the pattern characters escaped) finds it.
+pub(super) fn contains_any_case(text: &str, needle: &str) -> bool {
+    text.to_lowercase().contains(&needle.to_lowercase())
 }

@@ -1,0 +1,239 @@
+//! The API under load: authenticated project list and filtered task list
+//! on a tenant with 100,000 tasks, driven by wrk (peak) and by an
+//! open-loop generator at half the peak rate (latency without coordinated
+//! omission), with PostgreSQL round trips counted per request.
+
+use std::{
+    process::Command,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use secrecy::SecretString;
+use taskforce_application::{AccountInput, Accounts, TenantAdmin};
+use taskforce_auth::{Argon2Hasher, HashCost};
+use taskforce_cli::{Application, Environment, Settings};
+use taskforce_domain::{HostName, NewTenant, Plan, Role, Slug, Store, TenantName, Username};
+use taskforce_persistence::{PgStore, PoolSettings, TenantMigrator, build_pool, instrumentation};
+use taskforce_pgcluster::TestDatabase;
+
+use crate::stats::{Samples, ms};
+
+const PASSWORD: &str = "bench-passphrase-42";
+
+/// A running server with a seeded tenant, and a token for it.
+pub struct Seeded {
+    pub base: String,
+    pub host: String,
+    pub token: String,
+    pub project_id: i64,
+    _db: TestDatabase,
+}
+
+/// Starts the server in this process on a fresh database and seeds one
+/// enterprise tenant: 20 projects and `tasks` tasks, 50 of them `todo` in
+/// the first project.
+pub async fn seed(tasks: u64) -> anyhow::Result<Seeded> {
+    instrumentation::count_statements()?;
+    let db = tokio::task::spawn_blocking(TestDatabase::create).await??;
+    let config_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let mut settings = Settings::load_for(Environment::Test, &config_dir.display().to_string())?;
+    settings.database.url = SecretString::from(db.url().to_owned());
+    settings.database.pool_size = 16;
+    settings.server.port = 0;
+    settings.tenancy.ensure_dev_tenant = false;
+    let app = Application::build(&settings).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+
+    let mut pool = PoolSettings::new(db.url());
+    pool.max_size = 2;
+    let pg = Arc::new(PgStore::new(build_pool(&pool)?, TenantMigrator::embedded()?));
+    let store: Arc<dyn Store> = pg.clone();
+    let admin = TenantAdmin::new(store.clone());
+    let accounts = Accounts::new(store, Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?));
+    let (user_id, schema) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(i64, taskforce_domain::SchemaName)> {
+            let tenant = admin.create(&NewTenant {
+                slug: Slug::parse("load")?,
+                name: TenantName::parse("Load")?,
+                plan: Plan::Enterprise,
+                allow_signup: false,
+                domains: vec![HostName::parse("load.localhost")?],
+            })?;
+            let user = accounts.create(&AccountInput {
+                username: "loader".into(),
+                email: "loader@example.com".into(),
+                password: PASSWORD.into(),
+                is_staff: false,
+            })?;
+            admin.add_member(&Slug::parse("load")?, &Username::parse("loader")?, Role::Owner)?;
+            Ok((user.id.0, tenant.schema_name))
+        })
+        .await??;
+    let started = Instant::now();
+    let sql = format!(
+        "INSERT INTO projects (name, description, owner_id)
+           SELECT 'Project ' || g, 'Seeded project number ' || g, {user_id} FROM generate_series(1, 20) g;
+         INSERT INTO tasks (project_id, title, description, status, priority, created_by, created_at, due_date)
+           SELECT 1 + (g % 20),
+                  'Task ' || g,
+                  'Seeded task ' || g || ' with a few words of description',
+                  CASE WHEN g % 20 = 0 AND g <= 1000 THEN 'todo' WHEN g % 3 = 0 THEN 'done' WHEN g % 3 = 1 THEN 'in_progress' ELSE 'in_review' END,
+                  (ARRAY['low','medium','high','urgent'])[1 + g % 4],
+                  {user_id},
+                  now() - (g || ' seconds')::interval,
+                  current_date + (g % 90 - 30)
+           FROM generate_series(1, {tasks}) g;
+         ANALYZE projects; ANALYZE tasks;"
+    );
+    let pg2 = pg.clone();
+    tokio::task::spawn_blocking(move || {
+        pg2.in_tenant_scope(&schema, |conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute(&sql).map_err(taskforce_domain::StoreError::internal)
+        })
+    })
+    .await??;
+    println!("seeded 20 projects and {tasks} tasks in {:.1} s", started.elapsed().as_secs_f64());
+
+    let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/auth/login/"))
+        .header("host", "load.localhost")
+        .json(&serde_json::json!({"username": "loader", "password": PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["access_token"].as_str().context("login failed")?.to_owned();
+    Ok(Seeded { base, host: "load.localhost".into(), token, project_id: 1, _db: db })
+}
+
+/// One scenario: a path, its wrk peak, its latency at half the peak, and
+/// the round trips each request made.
+pub async fn scenario(seeded: &Seeded, name: &str, path: &str, connections: usize, seconds: u64) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let check = client
+        .get(format!("{}{path}", seeded.base))
+        .header("host", &seeded.host)
+        .bearer_auth(&seeded.token)
+        .send()
+        .await?;
+    let status = check.status();
+    let body: serde_json::Value = check.json().await?;
+    anyhow::ensure!(status.is_success(), "{path} answered {status}: {body}");
+    let items = body["results"].as_array().map_or(0, Vec::len);
+
+    // round trips: warm the caches, then count over a batch
+    for _ in 0..50 {
+        client
+            .get(format!("{}{path}", seeded.base))
+            .header("host", &seeded.host)
+            .bearer_auth(&seeded.token)
+            .send()
+            .await?
+            .bytes()
+            .await?;
+    }
+    let before = instrumentation::statements_sent();
+    let batch = 500;
+    for _ in 0..batch {
+        client
+            .get(format!("{}{path}", seeded.base))
+            .header("host", &seeded.host)
+            .bearer_auth(&seeded.token)
+            .send()
+            .await?
+            .bytes()
+            .await?;
+    }
+    let per_request = (instrumentation::statements_sent() - before) as f64 / batch as f64;
+
+    let peak = wrk(seeded, path, connections, seconds)?;
+    let half = open_loop(seeded, path, peak.0 / 2.0, Duration::from_secs(seconds)).await?;
+    println!(
+        "{name}: {items} items/page; peak {:.0} req/s (wrk -c{connections}, p50 {} p99 {}); at {:.0} req/s: {}; {per_request:.2} PostgreSQL round trips/request",
+        peak.0,
+        peak.1,
+        peak.2,
+        peak.0 / 2.0,
+        half.line()
+    );
+    Ok(())
+}
+
+/// Runs wrk; returns (requests/s, p50, p99) as wrk prints them.
+fn wrk(seeded: &Seeded, path: &str, connections: usize, seconds: u64) -> anyhow::Result<(f64, String, String)> {
+    let script = tempfile::NamedTempFile::new()?;
+    std::fs::write(
+        script.path(),
+        format!(
+            "wrk.headers[\"Host\"] = \"{}\"\nwrk.headers[\"Authorization\"] = \"Bearer {}\"\n",
+            seeded.host, seeded.token
+        ),
+    )?;
+    let output = Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-s"])
+        .arg(script.path())
+        .arg(format!("{}{path}", seeded.base))
+        .output()
+        .context("running wrk (Debian: apt install wrk)")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let rate = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:").map(|v| v.trim().parse::<f64>().unwrap_or(0.0)))
+        .context(format!("wrk said: {text}"))?;
+    let percentile = |p: &str| {
+        text.lines()
+            .find_map(|l| {
+                let mut parts = l.split_whitespace();
+                (parts.next() == Some(p)).then(|| parts.next().unwrap_or("?").to_owned())
+            })
+            .unwrap_or_else(|| "?".to_owned())
+    };
+    if text.contains("Non-2xx") {
+        anyhow::bail!("wrk saw errors: {text}");
+    }
+    Ok((rate, percentile("50%"), percentile("99%")))
+}
+
+/// Sends requests at a fixed rate for a while, measuring each from when it
+/// was due (so a stall counts against every request it delays).
+pub async fn open_loop(seeded: &Seeded, path: &str, rate: f64, duration: Duration) -> anyhow::Result<Samples> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    let mut due = started;
+    while due < started + duration {
+        tokio::time::sleep_until(due.into()).await;
+        let (client, url, host, token) =
+            (client.clone(), format!("{}{path}", seeded.base), seeded.host.clone(), seeded.token.clone());
+        let scheduled = due;
+        handles.push(tokio::spawn(async move {
+            let response = client.get(url).header("host", host).bearer_auth(token).send().await?;
+            let ok = response.status().is_success();
+            response.bytes().await?;
+            anyhow::ensure!(ok, "request failed");
+            Ok::<_, anyhow::Error>(scheduled.elapsed())
+        }));
+        due += interval;
+    }
+    let mut samples = Vec::with_capacity(handles.len());
+    for handle in handles {
+        samples.push(handle.await??);
+    }
+    Ok(Samples::new(samples))
+}
+
+pub async fn run(tasks: u64, connections: usize, seconds: u64) -> anyhow::Result<()> {
+    let seeded = seed(tasks).await?;
+    scenario(&seeded, "GET /api/projects/ (20 items)", "/api/projects/", connections, seconds).await?;
+    let path = format!("/api/projects/{}/tasks/?status=todo&ordering=-created_at", seeded.project_id);
+    scenario(&seeded, "GET tasks ?status=todo&ordering=-created_at (50 of 100k)", &path, connections, seconds).await?;
+    scenario(&seeded, "GET /api/health/", "/api/health/", connections, seconds).await?;
+    let _ = ms(Duration::ZERO);
+    Ok(())
+}
