@@ -1,9 +1,9 @@
 //! [`ActivityRepository`] over the tenant's `activity` table.
 
-use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, SelectableHelper};
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, SelectableHelper, pg::Pg};
 use taskforce_domain::{Activity, ActivityFilter, ActivityRepository, NewActivity, StoreError};
 
-use super::{PgTenantTx, count_over, total};
+use super::{PgTenantTx, total as total_of};
 use crate::{error::store_error, schema::activity, tenant_rows::ActivityRow};
 
 impl ActivityRepository for PgTenantTx<'_> {
@@ -23,24 +23,33 @@ impl ActivityRepository for PgTenantTx<'_> {
     }
 
     fn page(&mut self, filter: &ActivityFilter, offset: u64, limit: u64) -> Result<(Vec<Activity>, u64), StoreError> {
-        let mut query = activity::table.select((ActivityRow::as_select(), count_over())).into_boxed();
-        if let Some(project) = filter.project {
-            query = query.filter(activity::project_id.eq(project));
-        }
-        if let Some(actor) = filter.actor {
-            query = query.filter(activity::actor_id.eq(actor.0));
-        }
-        if let Some(target_type) = filter.target_type {
-            query = query.filter(activity::target_type.eq(target_type.as_str()));
-        }
-        let rows: Vec<(ActivityRow, i64)> = query
+        // the total as a scalar subquery (index-only), not count(*) OVER ():
+        // the log grows without bound and pages should not read all of it
+        let total = matching(filter).count().single_value();
+        let rows: Vec<(ActivityRow, Option<i64>)> = matching(filter)
+            .select((ActivityRow::as_select(), total))
             .order(activity::id.desc())
             .offset(i64::try_from(offset).unwrap_or(i64::MAX))
             .limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .load(self.inner.conn)
             .map_err(store_error)?;
-        let count = total(rows.first().map(|r| r.1));
+        let count = total_of(rows.first().and_then(|r| r.1));
         let items = rows.into_iter().map(|(row, _)| Activity::try_from(row)).collect::<Result<Vec<_>, _>>()?;
         Ok((items, count))
     }
+}
+
+/// The log entries that pass the filter.
+fn matching(filter: &ActivityFilter) -> activity::BoxedQuery<'static, Pg> {
+    let mut query = activity::table.into_boxed();
+    if let Some(project) = filter.project {
+        query = query.filter(activity::project_id.eq(project));
+    }
+    if let Some(actor) = filter.actor {
+        query = query.filter(activity::actor_id.eq(actor.0));
+    }
+    if let Some(target_type) = filter.target_type {
+        query = query.filter(activity::target_type.eq(target_type.as_str()));
+    }
+    query
 }

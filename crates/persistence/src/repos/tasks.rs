@@ -1,6 +1,7 @@
 //! [`TaskRepository`] over the tenant's `tasks` table.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, OptionalExtension, PgSortExpressionMethods, PgTextExpressionMethods,
     QueryDsl, RunQueryDsl, SelectableHelper, dsl::now,
@@ -9,7 +10,7 @@ use taskforce_domain::{
     ProjectId, StoreError, Task, TaskFields, TaskFilter, TaskId, TaskOrderField, TaskRepository, TaskStatus, UserId,
 };
 
-use super::{PgTenantTx, count_over, like_pattern, total};
+use super::{PgTenantTx, like_pattern, total as total_of};
 use crate::{
     error::store_error,
     schema::tasks,
@@ -26,6 +27,31 @@ fn values(fields: &TaskFields, completed_at: Option<DateTime<Utc>>) -> TaskValue
         due_date: fields.due_date,
         completed_at,
     }
+}
+
+/// A project's tasks that pass the filter (no ordering, no paging).
+fn matching(project: ProjectId, filter: &TaskFilter) -> tasks::BoxedQuery<'static, Pg> {
+    let mut query = tasks::table.filter(tasks::project_id.eq(project.0)).into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(tasks::status.eq(status.as_str()));
+    }
+    if let Some(priority) = filter.priority {
+        query = query.filter(tasks::priority.eq(priority.as_str()));
+    }
+    if let Some(assignee) = filter.assignee {
+        query = query.filter(tasks::assignee_id.eq(assignee.0));
+    }
+    if let Some(before) = filter.due_before {
+        query = query.filter(tasks::due_date.lt(before));
+    }
+    if let Some(today) = filter.overdue_as_of {
+        query = query.filter(tasks::due_date.lt(today)).filter(tasks::status.ne(TaskStatus::Done.as_str()));
+    }
+    if let Some(search) = &filter.search {
+        let pattern = like_pattern(search);
+        query = query.filter(tasks::title.ilike(pattern.clone()).or(tasks::description.ilike(pattern)));
+    }
+    query
 }
 
 impl TaskRepository for PgTenantTx<'_> {
@@ -62,31 +88,13 @@ impl TaskRepository for PgTenantTx<'_> {
         offset: u64,
         limit: u64,
     ) -> Result<(Vec<Task>, u64), StoreError> {
-        let mut query = tasks::table
-            .select((TaskRow::as_select(), count_over()))
-            .filter(tasks::project_id.eq(project.0))
-            .into_boxed();
-        if let Some(status) = filter.status {
-            query = query.filter(tasks::status.eq(status.as_str()));
-        }
-        if let Some(priority) = filter.priority {
-            query = query.filter(tasks::priority.eq(priority.as_str()));
-        }
-        if let Some(assignee) = filter.assignee {
-            query = query.filter(tasks::assignee_id.eq(assignee.0));
-        }
-        if let Some(before) = filter.due_before {
-            query = query.filter(tasks::due_date.lt(before));
-        }
-        if let Some(today) = filter.overdue_as_of {
-            query = query.filter(tasks::due_date.lt(today)).filter(tasks::status.ne(TaskStatus::Done.as_str()));
-        }
-        if let Some(search) = &filter.search {
-            let pattern = like_pattern(search);
-            query = query.filter(tasks::title.ilike(pattern.clone()).or(tasks::description.ilike(pattern)));
-        }
-        let descending = filter.ordering.descending;
-        query = match (filter.ordering.field, descending) {
+        // the total is a scalar subquery with the same filters: PostgreSQL
+        // counts it from the index alone (index-only scan) in the same
+        // statement, instead of fetching every matching row as
+        // count(*) OVER () would
+        let total = matching(project, filter).count().single_value();
+        let query = matching(project, filter).select((TaskRow::as_select(), total));
+        let query = match (filter.ordering.field, filter.ordering.descending) {
             (TaskOrderField::CreatedAt, false) => query.order((tasks::created_at.asc(), tasks::id.asc())),
             (TaskOrderField::CreatedAt, true) => query.order((tasks::created_at.desc(), tasks::id.desc())),
             (TaskOrderField::UpdatedAt, false) => query.order((tasks::updated_at.asc(), tasks::id.asc())),
@@ -96,12 +104,12 @@ impl TaskRepository for PgTenantTx<'_> {
             (TaskOrderField::DueDate, false) => query.order((tasks::due_date.asc().nulls_last(), tasks::id.asc())),
             (TaskOrderField::DueDate, true) => query.order((tasks::due_date.desc().nulls_last(), tasks::id.desc())),
         };
-        let rows: Vec<(TaskRow, i64)> = query
+        let rows: Vec<(TaskRow, Option<i64>)> = query
             .offset(i64::try_from(offset).unwrap_or(i64::MAX))
             .limit(i64::try_from(limit).unwrap_or(i64::MAX))
             .load(self.inner.conn)
             .map_err(store_error)?;
-        let count = total(rows.first().map(|r| r.1));
+        let count = total_of(rows.first().and_then(|r| r.1));
         let items = rows.into_iter().map(|(row, _)| Task::try_from(row)).collect::<Result<Vec<_>, _>>()?;
         Ok((items, count))
     }
