@@ -2,7 +2,11 @@
 //! server on a free port against a database of its own, and [`TestApp`]
 //! talks to it over HTTP with whatever `Host` header a test needs.
 
+mod redis;
+
 use std::{path::PathBuf, sync::Arc};
+
+pub use redis::{TestRedis, redis_server};
 
 use secrecy::SecretString;
 use taskforce_application::{AccountInput, Accounts, TenantAdmin};
@@ -32,9 +36,13 @@ pub struct TestApp {
     pub accounts: Accounts,
     /// Where the server's file mailer writes `.eml` files.
     pub mail_dir: tempfile::TempDir,
+    /// The private Redis the server uses, when it uses one.
+    pub redis: Option<TestRedis>,
+    /// The settings it runs with (a twin runs with the same).
+    pub settings: Settings,
     handle: actix_web::dev::ServerHandle,
     // dropped last: the database outlives the server's connections
-    db: TestDatabase,
+    db: Arc<TestDatabase>,
 }
 
 /// The repository's `config/` folder.
@@ -43,10 +51,12 @@ pub fn config_dir() -> String {
 }
 
 /// Test settings for a database URL: any free port, one worker per core,
-/// migrations at start, no development tenant.
+/// migrations at start, no development tenant, and no Redis (each test that
+/// wants one starts its own: test databases would collide in a shared one).
 pub fn settings_for(url: &str) -> Result<Settings, Box<dyn std::error::Error>> {
     let mut settings = Settings::load_for(Environment::Test, &config_dir())?;
     settings.database.url = SecretString::from(url.to_owned());
+    settings.redis.url = SecretString::from(String::new());
     settings.server.host = "127.0.0.1".into();
     settings.server.port = 0;
     settings.server.shutdown_timeout_secs = 5;
@@ -59,6 +69,14 @@ pub async fn spawn_app() -> Result<TestApp, Box<dyn std::error::Error>> {
     spawn_app_with(|_| {}).await
 }
 
+/// How the suite runs its servers, from `TASKFORCE_TEST_REDIS`: unset or
+/// `off` for the in-process cache; `private` for a Redis of each server's
+/// own; `stopped` and `frozen` for one that is then killed or SIGSTOPped
+/// before the test starts (the server must answer correctly without it).
+fn redis_mode() -> String {
+    std::env::var("TASKFORCE_TEST_REDIS").unwrap_or_default()
+}
+
 /// Starts the server against a fresh database, after `adjust` has changed
 /// the test settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> Result<TestApp, Box<dyn std::error::Error>> {
@@ -67,7 +85,35 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> Result<TestAp
     let mut settings = settings_for(db.url())?;
     settings.mail.transport = "file".into();
     settings.mail.file_dir = mail_dir.path().to_path_buf();
+    let mode = redis_mode();
+    let mut redis = match mode.as_str() {
+        "" | "off" => None,
+        "private" | "stopped" | "frozen" => {
+            Some(TestRedis::start()?.ok_or("TASKFORCE_TEST_REDIS is set but redis-server is not installed")?)
+        }
+        other => return Err(format!("TASKFORCE_TEST_REDIS={other:?}: expected off, private, stopped or frozen").into()),
+    };
+    if let Some(redis) = &redis {
+        settings.redis.url = SecretString::from(redis.url());
+    }
     adjust(&mut settings);
+    let db = Arc::new(db);
+    let mut app = start(settings, db, mail_dir).await?;
+    match (mode.as_str(), redis.as_mut()) {
+        ("stopped", Some(redis)) => redis.stop()?,
+        ("frozen", Some(redis)) => redis.freeze()?,
+        _ => {}
+    }
+    app.redis = redis;
+    Ok(app)
+}
+
+/// Builds and starts a server for these settings and database.
+async fn start(
+    settings: Settings,
+    db: Arc<TestDatabase>,
+    mail_dir: tempfile::TempDir,
+) -> Result<TestApp, Box<dyn std::error::Error>> {
     let app = Application::build(&settings).await?;
     let port = app.port();
     let handle = app.handle();
@@ -77,20 +123,30 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> Result<TestAp
     let store = Arc::new(PgStore::new(build_pool(&pool_settings)?, TenantMigrator::embedded()?));
     let dyn_store: Arc<dyn Store> = store.clone();
     let hasher = Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?);
+    // operators' changes drop the shared cache entries, as tenant-admin's do
+    let cache = taskforce_cli::services::Shared::for_operator(&settings)?.access_cache(&settings);
     Ok(TestApp {
         accounts: Accounts::new(dyn_store.clone(), hasher),
         mail_dir,
+        redis: None,
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
-        admin: TenantAdmin::new(dyn_store),
+        admin: TenantAdmin::new(dyn_store).with_cache(cache),
         store,
+        settings,
         handle,
         db,
     })
 }
 
 impl TestApp {
+    /// A second server instance on the same database (and Redis, if any),
+    /// as behind a load balancer.
+    pub async fn twin(&self) -> Result<TestApp, Box<dyn std::error::Error>> {
+        start(self.settings.clone(), self.db.clone(), tempfile::tempdir()?).await
+    }
+
     /// A request to `path` with the given `Host` header.
     pub fn request(&self, method: reqwest::Method, host: &str, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.address)).header(reqwest::header::HOST, host)

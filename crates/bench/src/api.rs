@@ -269,7 +269,7 @@ async fn explain(seeded: &Seeded) -> anyhow::Result<()> {
             format!("SELECT {columns}, (SELECT count(*) FROM tasks WHERE {filter}) FROM tasks WHERE {filter} ORDER BY {order} LIMIT 20 OFFSET 0")
         };
         let queries = [
-            ("project list", format!("SELECT id, name, description, status, owner_id, created_at, updated_at, version, count(*) OVER () FROM projects ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0")),
+            ("project list", "SELECT id, name, description, status, owner_id, created_at, updated_at, version, count(*) OVER () FROM projects ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0".to_owned()),
             ("tasks ?status=todo&ordering=-created_at", task_page("project_id = 1 AND status = 'todo'", "created_at DESC, id DESC")),
             ("tasks of a project, newest first", task_page("project_id = 2", "created_at DESC, id DESC")),
             ("tasks ?overdue=true&ordering=due_date", task_page("project_id = 3 AND due_date < current_date AND status <> 'done'", "due_date ASC NULLS LAST, id ASC")),

@@ -10,8 +10,8 @@ use taskforce_application::{
     Registration, Tasks, TenantDirectory, TenantMembers,
 };
 use taskforce_auth::{Argon2Hasher, HashCost, JwtCodec, OsSecrets};
-use taskforce_cache::{MemoryAttemptCounter, MemoryCache};
-use taskforce_domain::{HostName, Mailer, Store, SystemClock};
+use taskforce_cache::{MemoryAttemptCounter, MemoryBus, MemoryCache, Redis, RedisAttemptCounter, RedisBus, RedisCache};
+use taskforce_domain::{AttemptCounter, Bus, Cache, HostName, Mailer, Store, SystemClock};
 use taskforce_mail::{FileMailer, LogMailer, SmtpMailer};
 
 use crate::settings::{MailSettings, Settings};
@@ -48,18 +48,88 @@ pub fn mailer(settings: &MailSettings) -> anyhow::Result<Arc<dyn Mailer>> {
     })
 }
 
-/// The cache of the request path: in process (no Redis configured).
-pub fn access_cache(settings: &Settings) -> AccessCache {
-    let ttl = CacheTtl {
-        tenant: std::time::Duration::from_secs(settings.cache.tenant_ttl_secs),
-        access: std::time::Duration::from_secs(settings.cache.access_ttl_secs),
-    };
-    AccessCache::new(Arc::new(MemoryCache::default()), ttl)
+/// The state instances share: in Redis when configured, in this process
+/// otherwise (the embedded default).
+#[derive(Clone)]
+pub struct Shared {
+    /// Cache of the request path.
+    pub cache: Arc<dyn Cache>,
+    /// Failed-login counters.
+    pub attempts: Arc<dyn AttemptCounter>,
+    /// Messages to every instance.
+    pub bus: Arc<dyn Bus>,
+    redis: Option<Arc<Redis>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Redis adapters for `redis.url`, or the in-process ones; for a
+    /// server, whose requests may wait only `redis.timeout_ms` for Redis.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        Self::with_timeout(settings, std::time::Duration::from_millis(settings.redis.timeout_ms))
+    }
+
+    /// The same for an operator's command, which may wait up to a second.
+    pub fn for_operator(settings: &Settings) -> anyhow::Result<Self> {
+        Self::with_timeout(settings, std::time::Duration::from_millis(settings.redis.timeout_ms.max(1000)))
+    }
+
+    fn with_timeout(settings: &Settings, timeout: std::time::Duration) -> anyhow::Result<Self> {
+        match settings.redis.url() {
+            Some(url) => {
+                let redis = Arc::new(Redis::new(url, timeout, settings.redis.pool_size)?);
+                Ok(Self {
+                    cache: Arc::new(RedisCache::new(redis.clone())),
+                    attempts: Arc::new(RedisAttemptCounter::new(redis.clone())),
+                    bus: Arc::new(RedisBus::new(redis.clone())),
+                    redis: Some(redis),
+                })
+            }
+            None => Ok(Self {
+                cache: Arc::new(MemoryCache::default()),
+                attempts: Arc::new(MemoryAttemptCounter::default()),
+                bus: Arc::new(MemoryBus::default()),
+                redis: None,
+            }),
+        }
+    }
+
+    /// Before a short-lived process exits: sends cache invalidations Redis
+    /// could not take yet (waiting up to a second) and says so if some
+    /// remain (they expire with their entries' time to live).
+    pub fn settle(&self) {
+        if let Some(redis) = &self.redis {
+            match redis.settle() {
+                0 => {}
+                usize::MAX => eprintln!("warning: Redis was unreachable; cached entries expire on their own"),
+                n => eprintln!("warning: Redis was unreachable; {n} cached entries expire on their own"),
+            }
+        }
+    }
+
+    /// The typed request-path cache over it.
+    pub fn access_cache(&self, settings: &Settings) -> AccessCache {
+        let ttl = CacheTtl {
+            tenant: std::time::Duration::from_secs(settings.cache.tenant_ttl_secs),
+            access: std::time::Duration::from_secs(settings.cache.access_ttl_secs),
+        };
+        AccessCache::new(self.cache.clone(), ttl)
+    }
 }
 
 impl Services {
     /// Wires the adapters into the use cases.
-    pub fn build(settings: &Settings, store: Arc<dyn Store>, required_schema_version: &str) -> anyhow::Result<Self> {
+    pub fn build(
+        settings: &Settings,
+        store: Arc<dyn Store>,
+        shared: &Shared,
+        required_schema_version: &str,
+    ) -> anyhow::Result<Self> {
         let auth_settings = &settings.auth;
         let config = AuthConfig {
             access_ttl: chrono::Duration::seconds(i64::try_from(auth_settings.access_ttl_secs)?),
@@ -75,9 +145,9 @@ impl Services {
             codec: Arc::new(JwtCodec::new(auth_settings.jwt_secret.expose_secret().as_bytes(), &auth_settings.issuer)),
             secrets: Arc::new(OsSecrets),
             clock: Arc::new(SystemClock),
-            attempts: Arc::new(MemoryAttemptCounter::default()),
+            attempts: shared.attempts.clone(),
         };
-        let cache = access_cache(settings);
+        let cache = shared.access_cache(settings);
         let auth = Authenticator::new(ports.clone(), config.clone())?.with_cache(cache.clone());
         let platform_domain = HostName::parse(&settings.tenancy.platform_domain).context("tenancy.platform_domain")?;
         Ok(Self {

@@ -154,6 +154,17 @@ pub struct CacheSettings {
 pub struct RedisSettings {
     /// `redis://` URL; empty = in-process cache.
     pub url: SecretString,
+    /// Each call gives up after this many milliseconds.
+    pub timeout_ms: u64,
+    /// Most pooled connections.
+    pub pool_size: usize,
+}
+
+impl RedisSettings {
+    /// The configured URL, if any.
+    pub fn url(&self) -> Option<&str> {
+        Some(self.url.expose_secret().trim()).filter(|url| !url.is_empty())
+    }
 }
 
 /// `[auth]`.

@@ -9,7 +9,11 @@ use taskforce_domain::{HostName, Slug, Store, TenantName};
 use taskforce_http::{AppState, HttpSettings};
 use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
 
-use crate::{database::Database, services::Services, settings::Settings};
+use crate::{
+    database::Database,
+    services::{Services, Shared},
+    settings::Settings,
+};
 
 /// A built server, bound to its port, not yet running.
 pub struct Application {
@@ -39,14 +43,16 @@ impl Application {
             tokio::task::spawn_blocking(move || migrate_at_start(&pool, &migrator)).await??;
         }
         let store: Arc<dyn Store> = Arc::new(pg);
+        let shared = Shared::from_settings(settings)?;
         if settings.tenancy.ensure_dev_tenant {
             let (store, tenancy) = (store.clone(), settings.tenancy.clone());
-            tokio::task::spawn_blocking(move || ensure_dev_tenant(store, &tenancy)).await??;
+            let cache = shared.access_cache(settings);
+            tokio::task::spawn_blocking(move || ensure_dev_tenant(store, cache, &tenancy)).await??;
         }
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
-        let services = Services::build(settings, store, migrator.latest_version())?;
+        let services = Services::build(settings, store, &shared, migrator.latest_version())?;
         let state = AppState {
             settings: HttpSettings {
                 trusted_proxies: settings.server.trusted_proxies.clone(),
@@ -116,7 +122,11 @@ fn migrate_at_start(pool: &taskforce_persistence::PgPool, migrator: &TenantMigra
     Ok(())
 }
 
-fn ensure_dev_tenant(store: Arc<dyn Store>, tenancy: &crate::settings::TenancySettings) -> anyhow::Result<()> {
+fn ensure_dev_tenant(
+    store: Arc<dyn Store>,
+    cache: taskforce_application::AccessCache,
+    tenancy: &crate::settings::TenancySettings,
+) -> anyhow::Result<()> {
     let dev = &tenancy.dev_tenant;
     let slug = Slug::parse(&dev.slug).context("tenancy.dev_tenant.slug")?;
     let name = TenantName::parse(&dev.name).context("tenancy.dev_tenant.name")?;
@@ -125,7 +135,7 @@ fn ensure_dev_tenant(store: Arc<dyn Store>, tenancy: &crate::settings::TenancySe
     for domain in &dev.domains {
         domains.push(HostName::parse(domain).with_context(|| format!("tenancy.dev_tenant.domains: {domain}"))?);
     }
-    let details = TenantAdmin::new(store).ensure_dev_tenant(&slug, &name, &domains)?;
+    let details = TenantAdmin::new(store).with_cache(cache).ensure_dev_tenant(&slug, &name, &domains)?;
     let hosts: Vec<&str> = details.domains.iter().map(|d| d.domain.as_str()).collect();
     tracing::info!(tenant = %slug, ?hosts, "development tenant ready");
     Ok(())

@@ -4,6 +4,7 @@ mod auth;
 mod isolation;
 mod members;
 mod platform;
+mod redis;
 mod roles;
 mod signup;
 mod tenancy;

@@ -98,6 +98,11 @@ impl Default for AccessCache {
     }
 }
 
+/// The cache key marking an ended session.
+pub fn revoked_key(tenant: TenantId, family: FamilyId) -> String {
+    format!("tf:{tenant}:revoked:{family}")
+}
+
 /// Typed access to the cache for the request path.
 #[derive(Clone)]
 pub struct AccessCache {
@@ -204,9 +209,21 @@ impl AccessCache {
         self.cache.delete(&[member_key(tenant, user)]);
     }
 
-    /// Forgets a session (it ended).
-    pub fn forget_session(&self, tenant: TenantId, family: FamilyId) {
+    /// Records that a session ended: its live entry goes, and a marker that
+    /// lets refreshes of it be refused without the database stays for as
+    /// long as its refresh tokens could live. PostgreSQL remains the truth.
+    pub fn end_session(&self, tenant: TenantId, family: FamilyId, lifetime: chrono::Duration) {
         self.cache.delete(&[session_key(tenant, family)]);
+        let ttl = lifetime.to_std().unwrap_or(Duration::from_secs(7 * 24 * 3600));
+        self.cache.set(&revoked_key(tenant, family), &format!("{{\"tenant_id\":{tenant},\"family\":{family}}}"), ttl);
+    }
+
+    /// Whether a session is known to have ended (a miss proves nothing).
+    pub fn is_revoked(&self, tenant: TenantId, family: FamilyId) -> bool {
+        self.cache.get_many(&[revoked_key(tenant, family)]).into_iter().flatten().any(|v| {
+            serde_json::from_str::<serde_json::Value>(&v)
+                .is_ok_and(|e| e["tenant_id"] == tenant.0 && e["family"] == family.0)
+        })
     }
 }
 

@@ -206,11 +206,12 @@ impl Authenticator {
     }
 
     fn login_key(tenant: TenantId, account: &str) -> String {
-        format!("login:{tenant}:{account}")
+        format!("tf:{tenant}:login:{account}")
     }
 
+    /// Per client address across all tenants: a documented global key.
     fn client_key(client: &str) -> String {
-        format!("login-client:{client}")
+        format!("tf:global:login-client:{client}")
     }
 
     /// Refuses early when this login name or client is over its limit.
@@ -356,6 +357,10 @@ impl Authenticator {
     #[tracing::instrument(skip_all, fields(tenant = %tenant.slug))]
     pub fn refresh(&self, tenant: &Tenant, refresh: &str) -> Result<Tokens, AuthError> {
         let claims = self.codec.decode(refresh, TokenKind::Refresh, tenant.id)?;
+        // fast path: a session known to be ended is refused without the database
+        if self.cache.is_revoked(tenant.id, claims.family) {
+            return Err(AuthError::TokenInvalid("session ended".into()));
+        }
         let digest = self.secrets.digest(&claims.token_id);
         let outcome = self.store.platform(|tx| {
             let session = tx.sessions().lock(claims.family)?;
@@ -367,7 +372,6 @@ impl Authenticator {
                 Spend::Spent => {}
                 Spend::AlreadySpent => {
                     tx.sessions().revoke(claims.family, "reuse")?;
-                    self.cache.forget_session(tenant.id, claims.family);
                     return Ok(RefreshOutcome::Replayed);
                 }
                 Spend::Unknown => return Err(AuthError::TokenInvalid("unknown token".into())),
@@ -381,6 +385,7 @@ impl Authenticator {
         match outcome {
             RefreshOutcome::Renewed(tokens) => Ok(tokens),
             RefreshOutcome::Replayed => {
+                self.cache.end_session(tenant.id, claims.family, self.config.refresh_ttl);
                 tracing::warn!(session = %claims.family, user = %claims.user, "spent refresh token presented again; session revoked");
                 Err(AuthError::TokenInvalid("refresh token reused".into()))
             }
@@ -395,7 +400,7 @@ impl Authenticator {
             return Err(AuthError::TokenInvalid("another user's token".into()));
         }
         self.store.platform(|tx| Ok::<_, AuthError>(tx.sessions().revoke(claims.family, "logout")?))?;
-        self.cache.forget_session(actor.tenant.id, claims.family);
+        self.cache.end_session(actor.tenant.id, claims.family, self.config.refresh_ttl);
         Ok(())
     }
 

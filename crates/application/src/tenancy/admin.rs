@@ -167,11 +167,15 @@ impl TenantAdmin {
     /// Changes name, plan, active flag or signup flag.
     #[tracing::instrument(skip_all, fields(tenant = %slug))]
     pub fn update(&self, slug: &Slug, changes: &TenantChanges) -> Result<Tenant, TenantAdminError> {
-        self.store.platform(|tx| {
+        let (tenant, domains) = self.store.platform(|tx| {
             let tenant =
                 tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
-            Ok(tx.tenants().update(tenant.id, changes)?)
-        })
+            let updated = tx.tenants().update(tenant.id, changes)?;
+            Ok::<_, TenantAdminError>((updated, tx.domains().list(Some(tenant.id))?))
+        })?;
+        // with a shared cache, every server reads the change on its next request
+        self.cache.forget_hosts(domains.iter().map(|d| &d.domain));
+        Ok(tenant)
     }
 
     /// Removes a tenant: schema, memberships, domains and row.

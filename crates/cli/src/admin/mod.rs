@@ -185,6 +185,7 @@ struct Context {
     admin: TenantAdmin,
     accounts: Accounts,
     platform_domain: HostName,
+    shared: crate::services::Shared,
     /// Kept so the embedded cluster (if this process started it) stops at the end.
     _database: Database,
 }
@@ -201,10 +202,14 @@ impl Context {
         let store = Arc::new(PgStore::new(pool, TenantMigrator::embedded()?));
         let hasher = Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?);
         let platform_domain = HostName::parse(&settings.tenancy.platform_domain).context("tenancy.platform_domain")?;
+        // with Redis, changes made here drop the entries every server reads
+        let shared = crate::services::Shared::for_operator(settings)?;
+        let cache = shared.access_cache(settings);
         Ok(Self {
-            admin: TenantAdmin::new(store.clone()),
+            admin: TenantAdmin::new(store.clone()).with_cache(cache),
             accounts: Accounts::new(store, hasher),
             platform_domain,
+            shared,
             _database: database,
         })
     }
@@ -216,19 +221,25 @@ pub fn run(settings: &Settings, cli: Cli) -> anyhow::Result<()> {
         return migrate(settings, args);
     }
     let ctx = Context::open(settings, 2)?;
+    let outcome = dispatch(&ctx, cli);
+    ctx.shared.settle();
+    outcome
+}
+
+fn dispatch(ctx: &Context, cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate(_) => Ok(()),
-        Command::Tenant(TenantCommand::Create(args)) => tenants::create(&ctx, args),
-        Command::Tenant(TenantCommand::List(flag)) => tenants::list(&ctx, flag.json),
-        Command::Tenant(TenantCommand::Show { slug, json }) => tenants::show(&ctx, &slug, json.json),
-        Command::Tenant(TenantCommand::Update(args)) => tenants::update(&ctx, args),
-        Command::Tenant(TenantCommand::Delete { slug, yes }) => tenants::delete(&ctx, &slug, yes),
-        Command::Domain(DomainCommand::Add { slug, domain, primary }) => domains::add(&ctx, &slug, &domain, primary),
-        Command::Domain(DomainCommand::Remove { domain }) => domains::remove(&ctx, &domain),
-        Command::Domain(DomainCommand::List { slug, json }) => domains::list(&ctx, slug.as_ref(), json.json),
-        Command::User(UserCommand::Create(args)) => users::create(&ctx, args),
-        Command::Member(MemberCommand::Add { slug, username, role }) => members::add(&ctx, &slug, &username, role),
-        Command::Member(MemberCommand::List { slug, json }) => members::list(&ctx, &slug, json.json),
-        Command::DevTenant(args) => tenants::dev_tenant(&ctx, args),
+        Command::Tenant(TenantCommand::Create(args)) => tenants::create(ctx, args),
+        Command::Tenant(TenantCommand::List(flag)) => tenants::list(ctx, flag.json),
+        Command::Tenant(TenantCommand::Show { slug, json }) => tenants::show(ctx, &slug, json.json),
+        Command::Tenant(TenantCommand::Update(args)) => tenants::update(ctx, args),
+        Command::Tenant(TenantCommand::Delete { slug, yes }) => tenants::delete(ctx, &slug, yes),
+        Command::Domain(DomainCommand::Add { slug, domain, primary }) => domains::add(ctx, &slug, &domain, primary),
+        Command::Domain(DomainCommand::Remove { domain }) => domains::remove(ctx, &domain),
+        Command::Domain(DomainCommand::List { slug, json }) => domains::list(ctx, slug.as_ref(), json.json),
+        Command::User(UserCommand::Create(args)) => users::create(ctx, args),
+        Command::Member(MemberCommand::Add { slug, username, role }) => members::add(ctx, &slug, &username, role),
+        Command::Member(MemberCommand::List { slug, json }) => members::list(ctx, &slug, json.json),
+        Command::DevTenant(args) => tenants::dev_tenant(ctx, args),
     }
 }

@@ -4,6 +4,7 @@
 //! adapter runs use cases on a blocking pool) and take `&mut self` because
 //! each is bound to one open transaction.
 
+mod bus;
 mod cache;
 mod clock;
 mod error;
@@ -12,6 +13,7 @@ mod security;
 mod store;
 mod tenant;
 
+pub use bus::{Bus, Handler};
 pub use cache::{Cache, CacheHealth};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::StoreError;

@@ -1,0 +1,81 @@
+//! [`RedisAttemptCounter`]: failed-login counters shared by every instance.
+
+use std::sync::Arc;
+
+use deadpool_redis::redis::{Value, cmd, pipe};
+use taskforce_domain::AttemptCounter;
+
+use super::{Redis, connection::pooled};
+use crate::MemoryAttemptCounter;
+
+/// Fixed-window counters in Redis (`INCR`, `EXPIRE … NX`). While Redis is
+/// away the counting goes on in this process (limits then hold per
+/// instance rather than across all of them; see docs/operations.md).
+#[derive(Debug)]
+pub struct RedisAttemptCounter {
+    redis: Arc<Redis>,
+    fallback: MemoryAttemptCounter,
+}
+
+impl RedisAttemptCounter {
+    /// Counters over a shared Redis pool.
+    pub fn new(redis: Arc<Redis>) -> Self {
+        Self { redis, fallback: MemoryAttemptCounter::default() }
+    }
+}
+
+fn remaining(ttl: i64) -> u64 {
+    u64::try_from(ttl).unwrap_or(0).max(1)
+}
+
+impl AttemptCounter for RedisAttemptCounter {
+    fn hit(&self, key: &str, window_secs: u64) -> (u32, u64) {
+        let owned = key.to_owned();
+        let counted = self.redis.call("INCR", |pool| async move {
+            let mut conn = pooled(&pool).await?;
+            let (count, _, ttl): (u32, Value, i64) = pipe()
+                .atomic()
+                .cmd("INCR")
+                .arg(&owned)
+                .cmd("EXPIRE")
+                .arg(&owned)
+                .arg(window_secs)
+                .arg("NX")
+                .cmd("TTL")
+                .arg(&owned)
+                .query_async(&mut conn)
+                .await?;
+            Ok((count, remaining(ttl)))
+        });
+        counted.unwrap_or_else(|| self.fallback.hit(key, window_secs))
+    }
+
+    fn peek(&self, key: &str) -> (u32, u64) {
+        let owned = key.to_owned();
+        let seen = self.redis.call("GET", |pool| async move {
+            let mut conn = pooled(&pool).await?;
+            let (count, ttl): (Option<u32>, i64) =
+                pipe().cmd("GET").arg(&owned).cmd("TTL").arg(&owned).query_async(&mut conn).await?;
+            Ok(count.map_or((0, 0), |count| (count, remaining(ttl))))
+        });
+        match seen {
+            Some(redis) => {
+                let local = self.fallback.peek(key);
+                if local.0 > redis.0 { local } else { redis }
+            }
+            None => self.fallback.peek(key),
+        }
+    }
+
+    fn reset(&self, key: &str) {
+        self.fallback.reset(key);
+        let owned = key.to_owned();
+        let sent = self.redis.call("DEL", |pool| async move {
+            let mut conn = pooled(&pool).await?;
+            cmd("DEL").arg(&owned).query_async::<()>(&mut conn).await
+        });
+        if sent.is_none() {
+            self.redis.defer_delete(&[key.to_owned()]);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! [`Redis`]: the connection pool every Redis adapter shares, with a short
+//! timeout on each call, a circuit breaker, and invalidations that could not
+//! be sent kept until Redis answers again.
+
+use std::{
+    collections::BTreeSet,
+    future::Future,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts, redis::RedisResult};
+
+/// How long the breaker stays open after a failure before Redis is tried again.
+const BACKOFF: Duration = Duration::from_secs(1);
+
+/// Deletions kept while Redis is away; past this the whole `tf:` keyspace is
+/// cleared when it returns.
+const MAX_PENDING: usize = 10_000;
+
+/// Why Redis could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up Redis: {0}")]
+pub struct RedisError(pub String);
+
+#[derive(Debug, Default)]
+struct Pending {
+    keys: BTreeSet<String>,
+    overflowed: bool,
+}
+
+/// A pool of Redis connections driven by a small runtime of its own, so that
+/// synchronous callers (use cases on the blocking pool, the CLI) can use it.
+/// Every call gives up after `timeout`; after a failure Redis is skipped for
+/// a second (callers fall back to the database), then tried again.
+pub struct Redis {
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    client_url: String,
+    timeout: Duration,
+    healthy: AtomicBool,
+    retry_at: Mutex<Option<Instant>>,
+    pending: Mutex<Pending>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis").field("timeout", &self.timeout).field("healthy", &self.healthy).finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    /// A pool for `url` (`redis://host:port/db`); connects lazily.
+    pub fn new(url: &str, timeout: Duration, max_connections: usize) -> Result<Self, RedisError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("redis-io")
+            .enable_all()
+            .build()
+            .map_err(|e| RedisError(e.to_string()))?;
+        let mut config = Config::from_url(url);
+        config.pool = Some(PoolConfig {
+            max_size: max_connections,
+            timeouts: Timeouts { wait: Some(timeout), create: Some(timeout), recycle: Some(timeout) },
+            ..PoolConfig::default()
+        });
+        let pool = {
+            let _entered = runtime.enter();
+            config.create_pool(Some(Runtime::Tokio1)).map_err(|e| RedisError(e.to_string()))?
+        };
+        // connect a few in the background, with more patience than a request
+        // has, so that the first requests find connections waiting
+        let warm = pool.clone();
+        runtime.spawn(async move {
+            let mut held = Vec::new();
+            for _ in 0..4 {
+                match tokio::time::timeout(Duration::from_secs(2), pooled(&warm)).await {
+                    Ok(Ok(conn)) => held.push(conn),
+                    _ => break,
+                }
+            }
+            drop(held);
+        });
+        Ok(Self {
+            runtime: Some(runtime),
+            pool,
+            client_url: url.to_owned(),
+            timeout,
+            healthy: AtomicBool::new(true),
+            retry_at: Mutex::new(None),
+            pending: Mutex::new(Pending::default()),
+        })
+    }
+
+    /// The URL (for the subscriber's own connection).
+    pub(crate) fn url(&self) -> &str {
+        &self.client_url
+    }
+
+    /// The runtime's handle (for background tasks).
+    pub(crate) fn handle(&self) -> Option<tokio::runtime::Handle> {
+        self.runtime.as_ref().map(|r| r.handle().clone())
+    }
+
+    /// Whether the last call succeeded.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    fn breaker_open(&self) -> bool {
+        let retry_at = self.retry_at.lock().unwrap_or_else(|p| p.into_inner());
+        retry_at.is_some_and(|at| Instant::now() < at)
+    }
+
+    fn failed(&self, what: &str, error: &str) {
+        if self.healthy.swap(false, Ordering::Relaxed) {
+            tracing::warn!(%error, call = what, "Redis unavailable; using the database until it answers again");
+        }
+        *self.retry_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + BACKOFF);
+    }
+
+    fn succeeded(&self) {
+        if !self.healthy.swap(true, Ordering::Relaxed) {
+            tracing::info!("Redis answers again");
+        }
+        *self.retry_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Runs one Redis operation with the timeout. `None` when Redis is
+    /// skipped (breaker open), times out or fails. Deletions that could not
+    /// be sent earlier go first; while they cannot be sent, nothing else is.
+    pub(crate) fn call<T, F>(&self, what: &str, operation: impl FnOnce(Pool) -> F) -> Option<T>
+    where
+        F: Future<Output = RedisResult<T>>,
+    {
+        if self.breaker_open() {
+            return None;
+        }
+        let runtime = self.runtime.as_ref()?;
+        if !self.flush_pending(runtime) {
+            return None;
+        }
+        let pool = self.pool.clone();
+        match runtime.block_on(tokio::time::timeout(self.timeout, operation(pool))) {
+            Ok(Ok(value)) => {
+                self.succeeded();
+                Some(value)
+            }
+            Ok(Err(error)) => {
+                self.failed(what, &error.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed(what, "timed out");
+                None
+            }
+        }
+    }
+
+    /// Tries, for up to a second, to send deletions still kept; for
+    /// processes about to exit (tenant-admin). Returns how many could not be
+    /// sent (0 when all went, or none were kept).
+    pub fn settle(&self) -> usize {
+        let Some(runtime) = self.runtime.as_ref() else { return 0 };
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            *self.retry_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            if self.flush_pending(runtime) {
+                return 0;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.overflowed { usize::MAX } else { pending.keys.len() }
+    }
+
+    /// Remembers deletions that could not be sent.
+    pub(crate) fn defer_delete(&self, keys: &[String]) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.keys.len() + keys.len() > MAX_PENDING {
+            pending.overflowed = true;
+            pending.keys.clear();
+        } else if !pending.overflowed {
+            pending.keys.extend(keys.iter().cloned());
+        }
+    }
+
+    fn flush_pending(&self, runtime: &tokio::runtime::Runtime) -> bool {
+        let (keys, overflowed) = {
+            let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            if pending.keys.is_empty() && !pending.overflowed {
+                return true;
+            }
+            (pending.keys.iter().cloned().collect::<Vec<_>>(), pending.overflowed)
+        };
+        let pool = self.pool.clone();
+        let to_send = keys.clone();
+        let sent = runtime.block_on(tokio::time::timeout(self.timeout * 10, async move {
+            let mut conn = pooled(&pool).await?;
+            if overflowed {
+                clear_keyspace(&mut conn).await
+            } else {
+                deadpool_redis::redis::cmd("DEL").arg(&to_send).query_async::<()>(&mut conn).await
+            }
+        }));
+        match sent {
+            Ok(Ok(())) => {
+                let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                for key in &keys {
+                    pending.keys.remove(key);
+                }
+                if overflowed {
+                    pending.overflowed = false;
+                }
+                tracing::info!(
+                    keys = keys.len(),
+                    cleared_all = overflowed,
+                    "sent the invalidations kept while Redis was away"
+                );
+                true
+            }
+            _ => {
+                self.failed("flush", "deferred invalidations not sent");
+                false
+            }
+        }
+    }
+}
+
+/// A pooled connection, pool errors turned into Redis errors.
+pub(crate) async fn pooled(pool: &Pool) -> RedisResult<deadpool_redis::Connection> {
+    pool.get().await.map_err(|e| deadpool_redis::redis::RedisError::from(std::io::Error::other(e.to_string())))
+}
+
+/// Deletes every `tf:` key (after too many invalidations were missed).
+async fn clear_keyspace(conn: &mut deadpool_redis::Connection) -> RedisResult<()> {
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = deadpool_redis::redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg("tf:*")
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await?;
+        if !keys.is_empty() {
+            deadpool_redis::redis::cmd("DEL").arg(&keys).query_async::<()>(conn).await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        // a runtime may not be dropped inside another one's async context
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

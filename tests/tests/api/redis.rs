@@ -1,0 +1,330 @@
+//! Redis as the shared cache of several server instances: isolation of
+//! entries, the key namespace, cross-instance invalidation, and serving
+//! correctly and quickly when Redis is refused or frozen.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use taskforce_domain::{Plan, Role, Slug, TenantChanges};
+use taskforce_tests::{TestApp, TestRedis, TestResult, json, spawn_app_with};
+
+/// A server on a Redis of its own; `None` (test skipped) where the machine
+/// has no redis-server.
+async fn app_with_redis() -> Result<Option<TestApp>, Box<dyn std::error::Error>> {
+    let Some(redis) = TestRedis::start()? else {
+        eprintln!("skipped: redis-server is not installed");
+        return Ok(None);
+    };
+    let url = redis.url();
+    let mut app = spawn_app_with(|settings| {
+        settings.redis.url = url.into();
+        settings.redis.timeout_ms = 50;
+    })
+    .await?;
+    app.redis = Some(redis);
+    Ok(Some(app))
+}
+
+fn redis(app: &TestApp) -> Result<&TestRedis, Box<dyn std::error::Error>> {
+    Ok(app.redis.as_ref().ok_or("no redis")?)
+}
+
+#[tokio::test]
+async fn two_tenants_never_see_each_other_s_cached_entries() -> TestResult {
+    let Some(app) = app_with_redis().await? else { return Ok(()) };
+    let a = app.create_tenant("alpha", Plan::Basic, false).await?;
+    let b = app.create_tenant("beta", Plan::Basic, false).await?;
+    app.member("alpha", "ann", Role::Owner).await?;
+    app.member("beta", "bob", Role::Owner).await?;
+    let (ann, bob) = (app.login("alpha", "ann").await?, app.login("beta", "bob").await?);
+    // warm A and B
+    assert_eq!(app.get_as("alpha", &ann.access, "/api/auth/me/").send().await?.status().as_u16(), 200);
+    assert_eq!(app.get_as("beta", &bob.access, "/api/auth/me/").send().await?.status().as_u16(), 200);
+    let keys = redis(&app)?.keys()?;
+    let member_a = format!("tf:{}:member:{}", a.id, ann.user_id);
+    let member_b = format!("tf:{}:member:{}", b.id, bob.user_id);
+    assert!(keys.contains(&member_a) && keys.contains(&member_b), "{keys:?}");
+    assert!(redis(&app)?.cli(&["GET", &member_a])?.contains(&format!("\"tenant_id\":{}", a.id)));
+    // A's entries never answer for B: A's token on B's host, B's id in A's key space
+    let (status, _) = json(app.get_as("beta", &ann.access, "/api/auth/me/").send().await?).await?;
+    assert_eq!(status, 401);
+    // an entry planted under B's key with A's contents is refused on read
+    let planted = redis(&app)?.cli(&["GET", &member_a])?;
+    redis(&app)?.cli(&["SET", &format!("tf:{}:member:{}", b.id, ann.user_id), &planted])?;
+    assert_eq!(app.get_as("beta", &ann.access, "/api/auth/me/").send().await?.status().as_u16(), 401);
+    // invalidate A (a role change): A's entry goes, B's survives
+    let (_, members) = json(app.get_as("alpha", &ann.access, "/api/tenants/members/").send().await?).await?;
+    app.member("alpha", "amy", Role::Member).await?;
+    let amy = app.login("alpha", "amy").await?;
+    app.get_as("alpha", &amy.access, "/api/auth/me/").send().await?;
+    let amy_key = format!("tf:{}:member:{}", a.id, amy.user_id);
+    assert!(redis(&app)?.keys()?.contains(&amy_key));
+    let (_, all) = json(app.get_as("alpha", &ann.access, "/api/tenants/members/").send().await?).await?;
+    let amy_membership = all["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|m| m["username"] == "amy"))
+        .map(|m| m["id"].clone())
+        .ok_or("amy")?;
+    let changed = app
+        .call_as(Method::PATCH, "alpha", &ann.access, &format!("/api/tenants/members/{amy_membership}/"))
+        .json(&serde_json::json!({"role": "viewer"}))
+        .send()
+        .await?;
+    assert_eq!(changed.status().as_u16(), 200);
+    let keys = redis(&app)?.keys()?;
+    assert!(!keys.contains(&amy_key), "{keys:?}");
+    assert!(keys.contains(&member_b), "B's entry survives: {keys:?}");
+    assert_eq!(members["count"], 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_key_is_in_a_tenant_namespace_or_a_documented_global_one() -> TestResult {
+    let Some(app) = app_with_redis().await? else { return Ok(()) };
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Owner).await?;
+    let session = app.login("acme", "ann").await?;
+    // exercise every kind of entry: hosts, members, sessions, revocations, throttling
+    app.get_as("acme", &session.access, "/api/projects/").send().await?;
+    app.post("acme.localhost", "/api/auth/login/")
+        .json(&serde_json::json!({"username": "ann", "password": "wrong-pass-1"}))
+        .send()
+        .await?;
+    app.post("acme.localhost", "/api/auth/login/")
+        .json(&serde_json::json!({"username": "nobody", "password": "wrong-pass-1"}))
+        .send()
+        .await?;
+    app.post("acme.localhost", "/api/auth/logout/")
+        .bearer_auth(&session.access)
+        .json(&serde_json::json!({"refresh": session.refresh}))
+        .send()
+        .await?;
+    let keys = redis(&app)?.keys()?;
+    assert!(keys.len() >= 5, "{keys:?}");
+    for key in &keys {
+        let parts: Vec<&str> = key.splitn(4, ':').collect();
+        let tenant_scoped = parts.len() == 4 && parts[0] == "tf" && parts[1].parse::<i64>().is_ok();
+        let global = key.starts_with("tf:global:host:") || key.starts_with("tf:global:login-client:");
+        assert!(tenant_scoped || global, "{key} is outside the documented namespaces");
+        let ttl: i64 = redis(&app)?.cli(&["TTL", key])?.parse()?;
+        assert!(ttl > 0, "{key} has no expiry ({ttl})");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_change_made_through_one_instance_is_enforced_by_another_on_the_next_request() -> TestResult {
+    let Some(one) = app_with_redis().await? else { return Ok(()) };
+    let two = one.twin().await?;
+    one.create_tenant("acme", Plan::Basic, false).await?;
+    one.member("acme", "olga", Role::Owner).await?;
+    one.member("acme", "adam", Role::Admin).await?;
+    one.member("acme", "mia", Role::Member).await?;
+    let owner = one.login("acme", "olga").await?;
+    let admin = one.login("acme", "adam").await?;
+    let member = one.login("acme", "mia").await?;
+    // warm instance two's view (it reads the shared entries)
+    let rename = serde_json::json!({"name": "Renamed"});
+    assert_eq!(
+        two.call_as(Method::PATCH, "acme", &admin.access, "/api/tenants/me/")
+            .json(&rename)
+            .send()
+            .await?
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(two.get_as("acme", &member.access, "/api/auth/me/").send().await?.status().as_u16(), 200);
+    let (_, list) = json(one.get_as("acme", &owner.access, "/api/tenants/members/").send().await?).await?;
+    let id_of = |name: &str| {
+        list["results"].as_array().and_then(|r| r.iter().find(|m| m["username"] == name)).and_then(|m| m["id"].as_i64())
+    };
+    // demote through one; two refuses at once
+    let demoted = one
+        .call_as(
+            Method::PATCH,
+            "acme",
+            &owner.access,
+            &format!("/api/tenants/members/{}/", id_of("adam").ok_or("adam")?),
+        )
+        .json(&serde_json::json!({"role": "member"}))
+        .send()
+        .await?;
+    assert_eq!(demoted.status().as_u16(), 200);
+    assert_eq!(
+        two.call_as(Method::PATCH, "acme", &admin.access, "/api/tenants/me/")
+            .json(&rename)
+            .send()
+            .await?
+            .status()
+            .as_u16(),
+        403
+    );
+    // remove through one; two refuses the token at once
+    let removed = one
+        .call_as(
+            Method::DELETE,
+            "acme",
+            &owner.access,
+            &format!("/api/tenants/members/{}/", id_of("mia").ok_or("mia")?),
+        )
+        .send()
+        .await?;
+    assert_eq!(removed.status().as_u16(), 204);
+    assert_eq!(two.get_as("acme", &member.access, "/api/auth/me/").send().await?.status().as_u16(), 401);
+    // logout through two; one refuses the session at once, and its refresh token
+    let logout = two
+        .post("acme.localhost", "/api/auth/logout/")
+        .bearer_auth(&owner.access)
+        .json(&serde_json::json!({"refresh": owner.refresh}))
+        .send()
+        .await?;
+    assert_eq!(logout.status().as_u16(), 204);
+    assert_eq!(one.get_as("acme", &owner.access, "/api/auth/me/").send().await?.status().as_u16(), 401);
+    let (status, _) = json(
+        one.post("acme.localhost", "/api/auth/token/refresh/")
+            .json(&serde_json::json!({"refresh": owner.refresh}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, 401);
+    // an operator deactivates the tenant: both instances refuse on the next request
+    let admin_tool = one.admin.clone();
+    let slug = Slug::parse("acme")?;
+    tokio::task::spawn_blocking(move || {
+        admin_tool.update(&slug, &TenantChanges { is_active: Some(false), ..Default::default() })
+    })
+    .await??;
+    for instance in [&one, &two] {
+        let (status, body) = json(instance.get_as("acme", &admin.access, "/api/auth/me/").send().await?).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("tenant_inactive")));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn failed_logins_count_across_instances() -> TestResult {
+    let Some(one) = app_with_redis().await? else { return Ok(()) };
+    let two = one.twin().await?;
+    one.create_tenant("acme", Plan::Basic, false).await?;
+    one.member("acme", "ann", Role::Member).await?;
+    let attempt = |app: &TestApp| {
+        app.post("acme.localhost", "/api/auth/login/")
+            .json(&serde_json::json!({"username": "ann", "password": "guess-guess-1"}))
+            .send()
+    };
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &one } else { &two };
+        assert_eq!(attempt(app).await?.status().as_u16(), 401);
+    }
+    assert_eq!(attempt(&one).await?.status().as_u16(), 429);
+    assert_eq!(attempt(&two).await?.status().as_u16(), 429);
+    Ok(())
+}
+
+/// Requests that must be answered right, and quickly, whatever Redis does.
+async fn round(app: &TestApp, token: &str) -> Result<Duration, Box<dyn std::error::Error>> {
+    let mut slowest = Duration::ZERO;
+    for path in ["/api/auth/me/", "/api/projects/", "/api/tenants/me/"] {
+        let started = Instant::now();
+        let (status, body) = json(app.get_as("acme", token, path).send().await?).await?;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    Ok(slowest)
+}
+
+#[tokio::test]
+async fn with_redis_refused_or_frozen_answers_stay_right_and_quick_and_it_recovers() -> TestResult {
+    let Some(mut app) = app_with_redis().await? else { return Ok(()) };
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Owner).await?;
+    let session = app.login("acme", "ann").await?;
+    round(&app, &session.access).await?;
+    let ready = |app: &TestApp| {
+        let request = app.get("localhost", "/api/health/ready/").send();
+        async move { json(request.await?).await }
+    };
+    assert_eq!(ready(&app).await?.1["checks"]["cache"], "ok");
+    // the timeout is 50 ms; allow a generous margin for a loaded CI machine
+    let bound = Duration::from_millis(50 + 700);
+
+    app.redis.as_mut().ok_or("redis")?.stop()?;
+    for _ in 0..5 {
+        let slowest = round(&app, &session.access).await?;
+        assert!(slowest < bound, "a request took {slowest:?} with Redis refused");
+    }
+    assert_eq!(ready(&app).await?.1["checks"]["cache"], "degraded");
+    // a role change while Redis is away: no stale entry survives its return
+    let (_, list) = json(app.get_as("acme", &session.access, "/api/tenants/members/").send().await?).await?;
+    assert_eq!(list["count"], 1);
+
+    app.redis.as_mut().ok_or("redis")?.restart()?;
+    app.redis.as_ref().ok_or("redis")?.freeze()?;
+    for _ in 0..5 {
+        let slowest = round(&app, &session.access).await?;
+        assert!(slowest < bound, "a request took {slowest:?} with Redis frozen");
+    }
+    assert_eq!(ready(&app).await?.1["checks"]["cache"], "degraded");
+
+    app.redis.as_ref().ok_or("redis")?.thaw()?;
+    // the breaker retries after a second; then the cache fills again
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    round(&app, &session.access).await?;
+    round(&app, &session.access).await?;
+    assert_eq!(ready(&app).await?.1["checks"]["cache"], "ok");
+    let keys = app.redis.as_ref().ok_or("redis")?.keys()?;
+    assert!(keys.iter().any(|k| k.starts_with("tf:global:host:acme.localhost")), "{keys:?}");
+    assert!(keys.iter().any(|k| k.contains(":member:")), "{keys:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn invalidations_missed_while_redis_was_away_are_sent_when_it_returns() -> TestResult {
+    let Some(app) = app_with_redis().await? else { return Ok(()) };
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "adam", Role::Admin).await?;
+    let owner = app.login("acme", "olga").await?;
+    let admin = app.login("acme", "adam").await?;
+    let rename = serde_json::json!({"name": "x"});
+    assert_eq!(
+        app.call_as(Method::PATCH, "acme", &admin.access, "/api/tenants/me/")
+            .json(&rename)
+            .send()
+            .await?
+            .status()
+            .as_u16(),
+        200
+    );
+    let (_, list) = json(app.get_as("acme", &owner.access, "/api/tenants/members/").send().await?).await?;
+    let adam = list["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|m| m["username"] == "adam"))
+        .and_then(|m| m["id"].as_i64())
+        .ok_or("adam")?;
+    // Redis freezes with adam's admin entry in it; he is demoted meanwhile
+    app.redis.as_ref().ok_or("redis")?.freeze()?;
+    let demoted = app
+        .call_as(Method::PATCH, "acme", &owner.access, &format!("/api/tenants/members/{adam}/"))
+        .json(&serde_json::json!({"role": "member"}))
+        .send()
+        .await?;
+    assert_eq!(demoted.status().as_u16(), 200);
+    app.redis.as_ref().ok_or("redis")?.thaw()?;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // the stale admin entry must not come back from Redis
+    for _ in 0..3 {
+        assert_eq!(
+            app.call_as(Method::PATCH, "acme", &admin.access, "/api/tenants/me/")
+                .json(&rename)
+                .send()
+                .await?
+                .status()
+                .as_u16(),
+            403
+        );
+    }
+    Ok(())
+}
