@@ -31,6 +31,13 @@ pub struct Seeded {
     _db: TestDatabase,
 }
 
+impl Seeded {
+    /// A seeded server set up elsewhere.
+    pub fn from_parts(base: String, host: String, token: String, project_id: i64, db: TestDatabase) -> Self {
+        Self { base, host, token, project_id, _db: db }
+    }
+}
+
 /// Starts the server in this process on a fresh database and seeds one
 /// enterprise tenant: 20 projects and `tasks` tasks, 50 of them `todo` in
 /// the first project.

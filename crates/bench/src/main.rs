@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod cache;
 mod stats;
 mod tenants;
 
@@ -43,6 +44,19 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Admission cost and an authenticated list under load with Redis, the
+    /// in-process cache, no cache, and Redis frozen.
+    Cache {
+        /// Admissions timed in process per mode.
+        #[arg(long, default_value_t = 5000)]
+        requests: usize,
+        /// wrk connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds per load measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Password hashing rate, logins next to health checks, and the cost of
     /// authenticating a request.
     Auth {
@@ -63,6 +77,10 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(api::run(tasks, connections, seconds)),
+        Scenario::Cache { requests, connections, seconds } => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(cache::run(requests, connections, seconds)),
         Scenario::Auth { logins, requests } => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(auth::run(logins, requests))
         }

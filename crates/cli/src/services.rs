@@ -112,8 +112,12 @@ impl Shared {
         }
     }
 
-    /// The typed request-path cache over it.
+    /// The typed request-path cache over it (one that keeps nothing when
+    /// `cache.enabled` is false).
     pub fn access_cache(&self, settings: &Settings) -> AccessCache {
+        if !settings.cache.enabled {
+            return AccessCache::default();
+        }
         let ttl = CacheTtl {
             tenant: std::time::Duration::from_secs(settings.cache.tenant_ttl_secs),
             access: std::time::Duration::from_secs(settings.cache.access_ttl_secs),

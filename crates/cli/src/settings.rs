@@ -143,6 +143,8 @@ impl DatabaseSettings {
 /// `[cache]`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CacheSettings {
+    /// Whether the request path caches at all.
+    pub enabled: bool,
     /// How long a host → tenant entry lives.
     pub tenant_ttl_secs: u64,
     /// How long membership and session entries live.

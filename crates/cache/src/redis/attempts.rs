@@ -5,7 +5,7 @@ use std::sync::Arc;
 use deadpool_redis::redis::{Value, cmd, pipe};
 use taskforce_domain::AttemptCounter;
 
-use super::{Redis, connection::pooled};
+use super::Redis;
 use crate::MemoryAttemptCounter;
 
 /// Fixed-window counters in Redis (`INCR`, `EXPIRE … NX`). While Redis is
@@ -31,8 +31,7 @@ fn remaining(ttl: i64) -> u64 {
 impl AttemptCounter for RedisAttemptCounter {
     fn hit(&self, key: &str, window_secs: u64) -> (u32, u64) {
         let owned = key.to_owned();
-        let counted = self.redis.call("INCR", |pool| async move {
-            let mut conn = pooled(&pool).await?;
+        let counted = self.redis.call("INCR", |mut conn| async move {
             let (count, _, ttl): (u32, Value, i64) = pipe()
                 .atomic()
                 .cmd("INCR")
@@ -52,8 +51,7 @@ impl AttemptCounter for RedisAttemptCounter {
 
     fn peek(&self, key: &str) -> (u32, u64) {
         let owned = key.to_owned();
-        let seen = self.redis.call("GET", |pool| async move {
-            let mut conn = pooled(&pool).await?;
+        let seen = self.redis.call("GET", |mut conn| async move {
             let (count, ttl): (Option<u32>, i64) =
                 pipe().cmd("GET").arg(&owned).cmd("TTL").arg(&owned).query_async(&mut conn).await?;
             Ok(count.map_or((0, 0), |count| (count, remaining(ttl))))
@@ -70,10 +68,8 @@ impl AttemptCounter for RedisAttemptCounter {
     fn reset(&self, key: &str) {
         self.fallback.reset(key);
         let owned = key.to_owned();
-        let sent = self.redis.call("DEL", |pool| async move {
-            let mut conn = pooled(&pool).await?;
-            cmd("DEL").arg(&owned).query_async::<()>(&mut conn).await
-        });
+        let sent =
+            self.redis.call("DEL", |mut conn| async move { cmd("DEL").arg(&owned).query_async::<()>(&mut conn).await });
         if sent.is_none() {
             self.redis.defer_delete(&[key.to_owned()]);
         }

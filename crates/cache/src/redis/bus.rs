@@ -9,7 +9,7 @@ use std::{
 use deadpool_redis::redis::{self, cmd};
 use taskforce_domain::{Bus, Handler};
 
-use super::{Redis, connection::pooled};
+use super::Redis;
 
 /// Channel name of a topic.
 fn channel(topic: &str) -> String {
@@ -79,8 +79,7 @@ async fn listen(url: &str, subscribers: &Subscribers) -> redis::RedisResult<()> 
 impl Bus for RedisBus {
     fn publish(&self, topic: &str, payload: &str) {
         let (channel, payload) = (channel(topic), payload.to_owned());
-        let _ = self.redis.call("PUBLISH", |pool| async move {
-            let mut conn = pooled(&pool).await?;
+        let _ = self.redis.call("PUBLISH", |mut conn| async move {
             cmd("PUBLISH").arg(&channel).arg(&payload).query_async::<i64>(&mut conn).await
         });
     }

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use deadpool_redis::redis::cmd;
 use taskforce_domain::{Cache, CacheHealth};
 
-use super::{Redis, connection::pooled};
+use super::Redis;
 
 /// Entries shared by every server instance. When Redis cannot answer,
 /// lookups miss (the caller reads the database) and deletions are kept and
@@ -29,8 +29,7 @@ impl Cache for RedisCache {
         }
         let keys_owned = keys.to_vec();
         self.redis
-            .call("MGET", |pool| async move {
-                let mut conn = pooled(&pool).await?;
+            .call("MGET", |mut conn| async move {
                 cmd("MGET").arg(&keys_owned).query_async::<Vec<Option<String>>>(&mut conn).await
             })
             .filter(|values| values.len() == keys.len())
@@ -40,8 +39,7 @@ impl Cache for RedisCache {
     fn set(&self, key: &str, value: &str, ttl: Duration) {
         let (key, value) = (key.to_owned(), value.to_owned());
         let millis = ttl.as_millis().max(1) as u64;
-        let _ = self.redis.call("SET", |pool| async move {
-            let mut conn = pooled(&pool).await?;
+        let _ = self.redis.call("SET", |mut conn| async move {
             cmd("SET").arg(&key).arg(&value).arg("PX").arg(millis).query_async::<()>(&mut conn).await
         });
     }
@@ -51,20 +49,16 @@ impl Cache for RedisCache {
             return;
         }
         let owned = keys.to_vec();
-        let sent = self.redis.call("DEL", |pool| async move {
-            let mut conn = pooled(&pool).await?;
-            cmd("DEL").arg(&owned).query_async::<()>(&mut conn).await
-        });
+        let sent =
+            self.redis.call("DEL", |mut conn| async move { cmd("DEL").arg(&owned).query_async::<()>(&mut conn).await });
         if sent.is_none() {
             self.redis.defer_delete(keys);
         }
     }
 
     fn health(&self) -> CacheHealth {
-        let pong = self.redis.call("PING", |pool| async move {
-            let mut conn = pooled(&pool).await?;
-            cmd("PING").query_async::<String>(&mut conn).await
-        });
+        let pong =
+            self.redis.call("PING", |mut conn| async move { cmd("PING").query_async::<String>(&mut conn).await });
         if pong.is_some() { CacheHealth::Ok } else { CacheHealth::Degraded }
     }
 }

@@ -12,7 +12,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts, redis::RedisResult};
+use deadpool_redis::{
+    Config, Pool, PoolConfig, Runtime, Timeouts,
+    redis::{RedisResult, aio::MultiplexedConnection},
+};
 
 /// How long the breaker stays open after a failure before Redis is tried again.
 const BACKOFF: Duration = Duration::from_secs(1);
@@ -44,6 +47,10 @@ pub struct Redis {
     healthy: AtomicBool,
     retry_at: Mutex<Option<Instant>>,
     pending: Mutex<Pending>,
+    /// One multiplexed connection serves every call concurrently; taken out
+    /// of the pool so that calls do not pay the pool's PING on check-out,
+    /// and replaced from the pool when it breaks.
+    shared: Mutex<Option<MultiplexedConnection>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -71,18 +78,11 @@ impl Redis {
             let _entered = runtime.enter();
             config.create_pool(Some(Runtime::Tokio1)).map_err(|e| RedisError(e.to_string()))?
         };
-        // connect a few in the background, with more patience than a request
-        // has, so that the first requests find connections waiting
+        // connect in the background, with more patience than a request has,
+        // so that the first requests find a connection waiting
         let warm = pool.clone();
         runtime.spawn(async move {
-            let mut held = Vec::new();
-            for _ in 0..4 {
-                match tokio::time::timeout(Duration::from_secs(2), pooled(&warm)).await {
-                    Ok(Ok(conn)) => held.push(conn),
-                    _ => break,
-                }
-            }
-            drop(held);
+            let _ = tokio::time::timeout(Duration::from_secs(2), pooled(&warm)).await;
         });
         Ok(Self {
             runtime: Some(runtime),
@@ -92,6 +92,7 @@ impl Redis {
             healthy: AtomicBool::new(true),
             retry_at: Mutex::new(None),
             pending: Mutex::new(Pending::default()),
+            shared: Mutex::new(None),
         })
     }
 
@@ -129,10 +130,20 @@ impl Redis {
         *self.retry_at.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
+    /// The shared connection, or a new one from the pool.
+    async fn connection(&self) -> RedisResult<MultiplexedConnection> {
+        if let Some(conn) = self.shared.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(conn);
+        }
+        let conn = deadpool_redis::Connection::take(pooled(&self.pool).await?);
+        *self.shared.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
+        Ok(conn)
+    }
+
     /// Runs one Redis operation with the timeout. `None` when Redis is
     /// skipped (breaker open), times out or fails. Deletions that could not
     /// be sent earlier go first; while they cannot be sent, nothing else is.
-    pub(crate) fn call<T, F>(&self, what: &str, operation: impl FnOnce(Pool) -> F) -> Option<T>
+    pub(crate) fn call<T, F>(&self, what: &str, operation: impl FnOnce(MultiplexedConnection) -> F) -> Option<T>
     where
         F: Future<Output = RedisResult<T>>,
     {
@@ -143,21 +154,32 @@ impl Redis {
         if !self.flush_pending(runtime) {
             return None;
         }
-        let pool = self.pool.clone();
-        match runtime.block_on(tokio::time::timeout(self.timeout, operation(pool))) {
+        let attempt = async {
+            let conn = self.connection().await?;
+            operation(conn).await
+        };
+        let outcome = runtime.block_on(tokio::time::timeout(self.timeout, attempt));
+        match outcome {
             Ok(Ok(value)) => {
                 self.succeeded();
                 Some(value)
             }
             Ok(Err(error)) => {
+                self.reconnect();
                 self.failed(what, &error.to_string());
                 None
             }
             Err(_) => {
+                self.reconnect();
                 self.failed(what, "timed out");
                 None
             }
         }
+    }
+
+    /// Drops the shared connection; the next call takes a fresh one.
+    fn reconnect(&self) {
+        *self.shared.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Tries, for up to a second, to send deletions still kept; for
@@ -196,10 +218,9 @@ impl Redis {
             }
             (pending.keys.iter().cloned().collect::<Vec<_>>(), pending.overflowed)
         };
-        let pool = self.pool.clone();
         let to_send = keys.clone();
         let sent = runtime.block_on(tokio::time::timeout(self.timeout * 10, async move {
-            let mut conn = pooled(&pool).await?;
+            let mut conn = self.connection().await?;
             if overflowed {
                 clear_keyspace(&mut conn).await
             } else {
@@ -223,6 +244,7 @@ impl Redis {
                 true
             }
             _ => {
+                self.reconnect();
                 self.failed("flush", "deferred invalidations not sent");
                 false
             }
@@ -236,7 +258,7 @@ pub(crate) async fn pooled(pool: &Pool) -> RedisResult<deadpool_redis::Connectio
 }
 
 /// Deletes every `tf:` key (after too many invalidations were missed).
-async fn clear_keyspace(conn: &mut deadpool_redis::Connection) -> RedisResult<()> {
+async fn clear_keyspace(conn: &mut MultiplexedConnection) -> RedisResult<()> {
     let mut cursor: u64 = 0;
     loop {
         let (next, keys): (u64, Vec<String>) = deadpool_redis::redis::cmd("SCAN")
