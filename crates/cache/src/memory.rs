@@ -76,6 +76,11 @@ impl Cache for MemoryCache {
         }
     }
 
+    fn take(&self, key: &str) -> Option<String> {
+        let now = Instant::now();
+        self.lock().remove(key).filter(|(_, expires)| *expires > now).map(|(value, _)| value)
+    }
+
     fn health(&self) -> CacheHealth {
         CacheHealth::Disabled
     }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use taskforce_application::{
-    AccessCache, ActivityLog, AuthConfig, AuthPorts, Authenticator, CacheTtl, Comments, HealthCheck, Projects,
-    Registration, Tasks, TenantDirectory, TenantMembers,
+    AccessCache, ActivityLog, AuthConfig, AuthPorts, Authenticator, CacheTtl, Comments, HealthCheck, Notifications,
+    Notifier, Projects, Registration, Reports, Tasks, TenantDirectory, TenantMembers,
 };
 use taskforce_auth::{Argon2Hasher, HashCost, JwtCodec, OsSecrets};
 use taskforce_cache::{MemoryAttemptCounter, MemoryBus, MemoryCache, Redis, RedisAttemptCounter, RedisBus, RedisCache};
@@ -37,6 +37,10 @@ pub struct Services {
     pub comments: Comments,
     /// The activity log.
     pub activity: ActivityLog,
+    /// Reports.
+    pub reports: Reports,
+    /// Notifications.
+    pub notifications: Notifications,
 }
 
 /// The configured mailer.
@@ -152,23 +156,27 @@ impl Services {
             attempts: shared.attempts.clone(),
         };
         let cache = shared.access_cache(settings);
+        let notifier = Notifier::new(shared.bus.clone());
         let auth = Authenticator::new(ports.clone(), config.clone())?.with_cache(cache.clone());
         let platform_domain = HostName::parse(&settings.tenancy.platform_domain).context("tenancy.platform_domain")?;
         Ok(Self {
             directory: TenantDirectory::new(store.clone(), required_schema_version).with_cache(cache.clone()),
             health: HealthCheck::new(store.clone()).with_cache(cache.clone()),
-            registration: Registration::new(auth.clone(), store.clone(), platform_domain),
+            registration: Registration::new(auth.clone(), store.clone(), platform_domain)
+                .with_notifier(notifier.clone()),
             members: TenantMembers::new(
                 store.clone(),
-                ports.secrets,
+                ports.secrets.clone(),
                 ports.clock.clone(),
                 mailer(&settings.mail)?,
                 config.invitation_ttl,
             )
-            .with_cache(cache),
+            .with_cache(cache.clone()),
             projects: Projects::new(store.clone()),
-            tasks: Tasks::new(store.clone(), ports.clock),
-            comments: Comments::new(store.clone()),
+            tasks: Tasks::new(store.clone(), ports.clock.clone()).with_notifier(notifier.clone()),
+            notifications: Notifications::new(store.clone(), ports.clock.clone(), ports.secrets.clone(), cache.clone()),
+            reports: Reports::new(store.clone(), ports.clock),
+            comments: Comments::new(store.clone()).with_notifier(notifier),
             activity: ActivityLog::new(store),
             auth,
         })

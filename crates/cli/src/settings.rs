@@ -110,6 +110,8 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// CORS origins; `*` = any.
     pub cors_allowed_origins: Vec<String>,
+    /// Seconds between heartbeats on idle notification streams.
+    pub sse_heartbeat_secs: u64,
 }
 
 /// `[database]`.

@@ -6,7 +6,7 @@ use std::{net::TcpListener, sync::Arc};
 use anyhow::Context;
 use taskforce_application::TenantAdmin;
 use taskforce_domain::{HostName, Slug, Store, TenantName};
-use taskforce_http::{AppState, HttpSettings};
+use taskforce_http::{AppState, HttpSettings, NotificationHub};
 use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
 
 use crate::{
@@ -20,6 +20,7 @@ pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
     database: Database,
+    hub: Arc<NotificationHub>,
 }
 
 impl std::fmt::Debug for Application {
@@ -53,6 +54,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
         let services = Services::build(settings, store, &shared, migrator.latest_version())?;
+        let hub = NotificationHub::attach(shared.bus.as_ref());
         let state = AppState {
             settings: HttpSettings {
                 trusted_proxies: settings.server.trusted_proxies.clone(),
@@ -60,6 +62,7 @@ impl Application {
                 workers: settings.server.workers,
                 shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
                 signup_enabled: settings.tenancy.signup_enabled,
+                sse_heartbeat_secs: settings.server.sse_heartbeat_secs,
             },
             directory: services.directory,
             health: services.health,
@@ -70,10 +73,13 @@ impl Application {
             tasks: services.tasks,
             comments: services.comments,
             activity: services.activity,
+            reports: services.reports,
+            notifications: services.notifications,
+            hub: hub.clone(),
         };
         let server = taskforce_http::serve(listener, state)?;
         tracing::info!(address = %format!("{}:{port}", settings.server.host), "TaskForce API listening");
-        Ok(Self { port, server, database })
+        Ok(Self { port, server, database, hub })
     }
 
     /// The bound port.
@@ -95,7 +101,18 @@ impl Application {
     /// in-flight requests finish, then stops the embedded cluster if this
     /// process started it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let hub = self.hub.clone();
+        // on SIGTERM/SIGINT: end the (endless) notification streams, then
+        // stop accepting and let in-flight requests finish
+        let signals = tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown requested; finishing in-flight requests");
+            hub.close_all();
+            handle.stop(true).await;
+        });
         self.server.await?;
+        signals.abort();
         if let Some(cluster) = self.database.cluster
             && cluster.owned()
         {
@@ -103,6 +120,29 @@ impl Application {
             tracing::info!("stopped the embedded PostgreSQL cluster");
         }
         Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }
 

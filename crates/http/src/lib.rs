@@ -6,6 +6,7 @@
 //! It reaches storage only through `taskforce-application`.
 
 mod body;
+mod chart;
 mod conditional;
 mod error;
 mod fields;
@@ -14,6 +15,7 @@ pub mod openapi;
 mod paging;
 mod reject;
 pub mod routes;
+mod stream;
 mod tenant;
 
 use std::{net::IpAddr, net::TcpListener};
@@ -28,13 +30,15 @@ use actix_web::{
     web,
 };
 use taskforce_application::{
-    ActivityLog, Authenticator, Comments, HealthCheck, Projects, Registration, Tasks, TenantDirectory, TenantMembers,
+    ActivityLog, Authenticator, Comments, HealthCheck, Notifications, Projects, Registration, Reports, Tasks,
+    TenantDirectory, TenantMembers,
 };
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use host::{client_ip, raw_host};
 pub use reject::JSON_LIMIT_BYTES;
+pub use stream::{HEARTBEAT, NotificationHub};
 pub use tenant::{Authenticated, CurrentTenant};
 
 /// Settings of the HTTP layer.
@@ -51,6 +55,8 @@ pub struct HttpSettings {
     pub shutdown_timeout_secs: u64,
     /// Whether `POST /api/signup/` is open.
     pub signup_enabled: bool,
+    /// Seconds between heartbeats on an idle notification stream.
+    pub sse_heartbeat_secs: u64,
 }
 
 /// What handlers share: settings and the application's services.
@@ -76,6 +82,12 @@ pub struct AppState {
     pub comments: Comments,
     /// The activity log.
     pub activity: ActivityLog,
+    /// Reports.
+    pub reports: Reports,
+    /// Notifications.
+    pub notifications: Notifications,
+    /// This instance's open notification streams.
+    pub hub: std::sync::Arc<NotificationHub>,
 }
 
 /// Starts serving on a bound listener. The returned server future runs until
@@ -100,6 +112,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(TracingLogger::<TenantSpan>::new())
     })
     .listen(listener)?
+    // the composition root handles SIGTERM/SIGINT: it ends the notification
+    // streams first, then stops the server gracefully
+    .disable_signals()
     .shutdown_timeout(settings.shutdown_timeout_secs);
     if settings.workers > 0 {
         server = server.workers(settings.workers);
@@ -109,7 +124,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
 
 /// Every route of the API.
 pub fn routes_config(cfg: &mut web::ServiceConfig) {
-    use routes::{activity, auth, comments, health, projects, signup, tasks, tenants};
+    use routes::{activity, auth, comments, health, notifications, projects, reports, signup, tasks, tenants};
     cfg.service(resource("/api/health/").get(health::health))
         .service(resource("/api/health/ready/").get(health::ready))
         .service(resource("/api/signup/").post(signup::signup))
@@ -138,6 +153,15 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/tasks/{id}/comments/").get(comments::list).post(comments::create))
         .service(resource("/api/comments/{id}/").patch(comments::patch).delete(comments::delete))
         .service(resource("/api/activity/").get(activity::tenant_wide))
+        .service(resource("/api/reports/summary/").get(reports::summary))
+        .service(resource("/api/reports/throughput/").get(reports::throughput))
+        .service(resource("/api/reports/workload/").get(reports::workload))
+        .service(resource("/api/reports/cycle-time/").get(reports::cycle_time))
+        .service(resource("/api/notifications/").get(notifications::list))
+        .service(resource("/api/notifications/read-all/").post(notifications::read_all))
+        .service(resource("/api/notifications/ticket/").post(notifications::ticket))
+        .service(resource("/api/notifications/stream/").get(notifications::stream))
+        .service(resource("/api/notifications/{id}/read/").post(notifications::read))
         .service(web::resource("/api/openapi.json").get(routes::docs::openapi_json))
         .service(web::resource("/api/docs").get(routes::docs::docs_redirect))
         .service(web::resource("/api/docs/{tail:.*}").get(routes::docs::docs_file));

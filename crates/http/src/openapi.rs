@@ -64,6 +64,15 @@ impl Modify for BearerAuth {
         routes::comments::delete,
         routes::activity::of_project,
         routes::activity::tenant_wide,
+        routes::reports::summary,
+        routes::reports::throughput,
+        routes::reports::workload,
+        routes::reports::cycle_time,
+        routes::notifications::list,
+        routes::notifications::read,
+        routes::notifications::read_all,
+        routes::notifications::ticket,
+        routes::notifications::stream,
     ),
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
@@ -74,7 +83,9 @@ impl Modify for BearerAuth {
         (name = "projects", description = "Projects"),
         (name = "tasks", description = "Tasks, with filters, ordering and conditional updates"),
         (name = "comments", description = "Comments on tasks"),
-        (name = "activity", description = "The audit log")
+        (name = "activity", description = "The audit log"),
+        (name = "reports", description = "Reports (dates in UTC, weeks from Monday)"),
+        (name = "notifications", description = "Notifications and their live stream")
     )
 )]
 pub struct ApiDoc;

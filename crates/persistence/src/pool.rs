@@ -82,7 +82,7 @@ impl FailClosed {
         }
         conn.batch_execute(&format!(
             "SELECT pg_catalog.set_config('search_path', '', false); \
-             SET statement_timeout = {}; SET application_name = '{}'",
+             SET statement_timeout = {}; SET application_name = '{}'; SET TimeZone = 'UTC'",
             self.statement_timeout_ms, self.application_name
         ))
     }

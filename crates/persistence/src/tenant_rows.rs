@@ -170,3 +170,37 @@ impl TryFrom<ActivityRow> for Activity {
         })
     }
 }
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::notifications, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct NotificationRow {
+    pub id: i64,
+    pub recipient_id: i64,
+    pub kind: String,
+    pub actor_id: i64,
+    pub target_type: String,
+    pub target_id: i64,
+    pub project_id: Option<i64>,
+    pub message: String,
+    pub read_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<NotificationRow> for taskforce_domain::Notification {
+    type Error = StoreError;
+
+    fn try_from(row: NotificationRow) -> Result<Self, Self::Error> {
+        Ok(taskforce_domain::Notification {
+            id: row.id,
+            recipient: UserId(row.recipient_id),
+            kind: row.kind.parse().map_err(|e| corrupt("notification kind", e))?,
+            actor: UserId(row.actor_id),
+            target_type: TargetType::parse(&row.target_type).ok_or_else(|| corrupt("target type", &row.target_type))?,
+            target_id: row.target_id,
+            project_id: row.project_id,
+            message: row.message,
+            read_at: row.read_at,
+            created_at: row.created_at,
+        })
+    }
+}

@@ -3,8 +3,10 @@
 mod auth;
 mod isolation;
 mod members;
+mod notifications;
 mod platform;
 mod redis;
+mod reports;
 mod roles;
 mod signup;
 mod tenancy;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use taskforce_domain::{
-    AttemptCounter, Clock, FamilyId, HostName, PasswordHasher, PlatformTx, Secrets, Spend, Store, StoreError, StoreExt,
-    Tenant, TenantId, TokenClaims, TokenCodec, TokenError, TokenKind, User, UserId,
+    AttemptCounter, Clock, FamilyId, HostName, PasswordHasher, PlatformTx, Role, Secrets, Spend, Store, StoreError,
+    StoreExt, Tenant, TenantId, TokenClaims, TokenCodec, TokenError, TokenKind, User, UserId,
 };
 
 use crate::{AccessCache, ResolveError, TenantDirectory, access::Actor};
@@ -422,21 +422,47 @@ impl Authenticator {
         let token = token.ok_or(AdmitError::NotAuthenticated)?;
         let claims = self.codec.decode(token, TokenKind::Access, tenant.id).map_err(AuthError::from)?;
         let hinted = hint.is_some_and(|h| h.tenant == tenant.id && h.user == claims.user && h.family == claims.family);
-        let (role, user_active, session_alive) = match found.member {
-            Some((role, active)) if hinted && found.session_alive => (role, active, true),
-            _ => {
+        let cached = found.member.filter(|_| hinted && found.session_alive);
+        self.standing(tenant, claims.user, claims.family, cached)
+    }
+
+    /// Admits the holder of a session (a redeemed stream ticket names one)
+    /// to the host's tenant, checking membership and session as `admit` does.
+    pub fn admit_session(
+        &self,
+        directory: &TenantDirectory,
+        host: &HostName,
+        user: UserId,
+        family: FamilyId,
+    ) -> Result<Actor, AdmitError> {
+        let tenant = directory.resolve(host)?;
+        self.standing(tenant, user, family, None)
+    }
+
+    /// The caller's role if they are an active member with a live session:
+    /// from the cache when given, else from the store (then cached).
+    fn standing(
+        &self,
+        tenant: Tenant,
+        user: UserId,
+        family: FamilyId,
+        cached: Option<(Role, bool)>,
+    ) -> Result<Actor, AdmitError> {
+        let (role, user_active, session_alive) = match cached {
+            Some((role, active)) => (role, active, true),
+            None => {
                 let grant = self
                     .store
-                    .read(|tx| tx.memberships().access(tenant.id, claims.user, claims.family))?
+                    .read(|tx| tx.memberships().access(tenant.id, user, family))?
                     .ok_or_else(|| AuthError::TokenInvalid("not a member".into()))?;
-                self.cache.put_access(tenant.id, claims.user, claims.family, &grant);
+                self.cache.put_access(tenant.id, user, family, &grant);
                 (grant.role, grant.user_active, !grant.session_revoked)
             }
         };
         if !user_active || !session_alive {
             return Err(AuthError::TokenInvalid("session ended or account inactive".into()).into());
         }
-        Ok(Actor { tenant, user: claims.user, role, session: claims.family })
+        Ok(Actor { tenant, user, role, session: family })
     }
 
     /// Authenticates a request: the access token must be valid for this

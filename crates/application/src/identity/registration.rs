@@ -2,15 +2,19 @@
 //! signing up a new tenant on the platform host.
 
 use taskforce_domain::{
-    Email, HostName, Invitation, LimitedResource, NewActivity, NewTenant, NewUser, Plan, Role, Slug, StoreError,
-    StoreExt, TargetType, Tenant, TenantDomain, TenantName, TenantTx, User, Verb, record_change,
+    Email, HostName, Invitation, LimitedResource, NewActivity, NewTenant, NewUser, Notification, NotificationKind,
+    Plan, Role, Slug, StoreError, StoreExt, TargetType, Tenant, TenantDomain, TenantName, TenantTx, User, Verb,
+    record_change,
 };
 
 use super::{
     AccountInput, AuthError, Authenticator, Tokens,
     accounts::{check_account, taken_field},
 };
-use crate::FieldErrors;
+use crate::{
+    FieldErrors, Notifier,
+    work::{ACTOR, Tidings},
+};
 
 /// `POST /api/auth/register/`'s input.
 #[derive(Clone, PartialEq, Eq)]
@@ -126,6 +130,7 @@ pub struct Registration {
     auth: Authenticator,
     store: std::sync::Arc<dyn taskforce_domain::Store>,
     platform_domain: HostName,
+    notifier: Notifier,
 }
 
 impl std::fmt::Debug for Registration {
@@ -141,7 +146,13 @@ impl Registration {
         store: std::sync::Arc<dyn taskforce_domain::Store>,
         platform_domain: HostName,
     ) -> Self {
-        Self { auth, store, platform_domain }
+        Self { auth, store, platform_domain, notifier: Notifier::default() }
+    }
+
+    /// The same use cases, announcing the notifications they write.
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// Registers a new account as a member of the tenant: open signup gives
@@ -166,36 +177,41 @@ impl Registration {
         let checked = check_account(&account, Some(&input.password_confirm)).map_err(JoinError::Invalid)?;
         let password_hash = self.auth.hasher().hash(&input.password).map_err(|e| AuthError::Internal(e.to_string()))?;
         let now = self.auth.clock().now();
-        self.store.tenant(&tenant.schema_name, |tx| {
-            let locked = tx.tenants().lock(tenant.id)?;
-            let invitation = match &digest {
-                Some(digest) => Some(pending_invitation(tx, digest, &locked, now, "invitation_token")?),
-                None if !locked.allow_signup => return Err(JoinError::SignupClosed),
-                None => {
-                    room_for_a_member(tx, &locked, now)?;
-                    None
+        self.store
+            .tenant(&tenant.schema_name, |tx| {
+                let locked = tx.tenants().lock(tenant.id)?;
+                let invitation = match &digest {
+                    Some(digest) => Some(pending_invitation(tx, digest, &locked, now, "invitation_token")?),
+                    None if !locked.allow_signup => return Err(JoinError::SignupClosed),
+                    None => {
+                        room_for_a_member(tx, &locked, now)?;
+                        None
+                    }
+                };
+                if let Some(invitation) = &invitation
+                    && invitation.email.normalized() != checked.email.normalized()
+                {
+                    return Err(field("email", "This invitation was sent to another address."));
                 }
-            };
-            if let Some(invitation) = &invitation
-                && invitation.email.normalized() != checked.email.normalized()
-            {
-                return Err(field("email", "This invitation was sent to another address."));
-            }
-            let new = NewUser {
-                username: checked.username.clone(),
-                email: checked.email.clone(),
-                password_hash,
-                is_staff: false,
-            };
-            let user = tx.users().create(&new).map_err(|error| match taken_field(&error) {
-                Some(fields) => JoinError::Invalid(fields),
-                None => error.into(),
-            })?;
-            let role = invitation.as_ref().map_or(Role::Member, |i| i.role);
-            join(tx, &locked, &user, role, invitation.as_ref(), now)?;
-            let tokens = self.auth.open_session(tx, locked.id, user.id)?;
-            Ok((user, tokens))
-        })
+                let new = NewUser {
+                    username: checked.username.clone(),
+                    email: checked.email.clone(),
+                    password_hash,
+                    is_staff: false,
+                };
+                let user = tx.users().create(&new).map_err(|error| match taken_field(&error) {
+                    Some(fields) => JoinError::Invalid(fields),
+                    None => error.into(),
+                })?;
+                let role = invitation.as_ref().map_or(Role::Member, |i| i.role);
+                let notes = join(tx, &locked, &user, role, invitation.as_ref(), now)?;
+                let tokens = self.auth.open_session(tx, locked.id, user.id)?;
+                Ok((user, tokens, notes))
+            })
+            .map(|(user, tokens, notes)| {
+                self.notifier.announce(tenant.id, &notes);
+                (user, tokens)
+            })
     }
 
     /// An existing account accepts an invitation to the tenant: it must
@@ -212,19 +228,24 @@ impl Registration {
         let user = self.auth.verify_credentials_of_anyone(tenant, login, password, client)?;
         let digest = self.auth.secrets().digest(token.trim());
         let now = self.auth.clock().now();
-        self.store.tenant(&tenant.schema_name, |tx| {
-            let locked = tx.tenants().lock(tenant.id)?;
-            let invitation = pending_invitation(tx, &digest, &locked, now, "token")?;
-            if invitation.email.normalized() != user.email.normalized() {
-                return Err(field("token", "This invitation was sent to another address."));
-            }
-            if tx.memberships().find(locked.id, user.id)?.is_some() {
-                return Err(JoinError::AlreadyMember);
-            }
-            join(tx, &locked, &user, invitation.role, Some(&invitation), now)?;
-            let tokens = self.auth.open_session(tx, locked.id, user.id)?;
-            Ok((user.clone(), tokens))
-        })
+        self.store
+            .tenant(&tenant.schema_name, |tx| {
+                let locked = tx.tenants().lock(tenant.id)?;
+                let invitation = pending_invitation(tx, &digest, &locked, now, "token")?;
+                if invitation.email.normalized() != user.email.normalized() {
+                    return Err(field("token", "This invitation was sent to another address."));
+                }
+                if tx.memberships().find(locked.id, user.id)?.is_some() {
+                    return Err(JoinError::AlreadyMember);
+                }
+                let notes = join(tx, &locked, &user, invitation.role, Some(&invitation), now)?;
+                let tokens = self.auth.open_session(tx, locked.id, user.id)?;
+                Ok((user.clone(), tokens, notes))
+            })
+            .map(|(user, tokens, notes)| {
+                self.notifier.announce(tenant.id, &notes);
+                (user, tokens)
+            })
     }
 
     /// Creates a tenant (plan `free`) with its schema and the domain
@@ -326,10 +347,13 @@ fn join(
     role: Role,
     invitation: Option<&Invitation>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Notification>, StoreError> {
     let membership = tx.memberships().add(tenant.id, user.id, role)?;
+    let mut tidings = Tidings::new(user.id, TargetType::Membership, membership.id.0, None, tenant.name.as_str());
     if let Some(invitation) = invitation {
         tx.invitations().accept(invitation.id, user.id, now)?;
+        let message = format!("{ACTOR} accepted your invitation to {} as {role}", tenant.name.as_str());
+        tidings.tell(Some(invitation.invited_by), NotificationKind::InvitationAccepted, message);
     }
     let mut changes = taskforce_domain::Changes::new();
     record_change(&mut changes, "role", &None::<Role>, &Some(role));
@@ -342,7 +366,7 @@ fn join(
         project_id: None,
         changes,
     })?;
-    Ok(())
+    tidings.write(tx)
 }
 
 /// Names the field a uniqueness clash during signup is about.

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use taskforce_domain::{
-    Changes, Comment, CommentBody, CommentId, NewActivity, Store, StoreExt, TargetType, TaskId, TenantTx, Verb,
-    record_change,
+    Changes, Comment, CommentBody, CommentId, NewActivity, NotificationKind, Store, StoreExt, TargetType, TaskId,
+    TenantTx, Verb, record_change,
 };
 
-use super::{IfMatch, WorkError, etag};
+use super::{ACTOR, IfMatch, Notifier, Tidings, WorkError, etag};
 use crate::{Action, Actor, Page, PageRequest, Relation};
 
 /// A new body for a comment.
@@ -40,6 +40,7 @@ fn log(
 #[derive(Clone)]
 pub struct Comments {
     store: Arc<dyn Store>,
+    notifier: Notifier,
 }
 
 impl std::fmt::Debug for Comments {
@@ -51,7 +52,13 @@ impl std::fmt::Debug for Comments {
 impl Comments {
     /// The use cases over a store.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self { store, notifier: Notifier::default() }
+    }
+
+    /// The same use cases, announcing the notifications they write.
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// The `ETag` of a comment version.
@@ -77,15 +84,27 @@ impl Comments {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, task = %task))]
     pub fn create(&self, actor: &Actor, task: TaskId, body: &CommentBody) -> Result<Comment, WorkError> {
         actor.may(Action::CreateContent, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
-            let parent = tx.tasks().get(task)?.ok_or(WorkError::NotFound)?;
-            let comment = tx.comments().insert(task, actor.user, body)?;
-            let mut changes = Changes::new();
-            record_change(&mut changes, "body", &None::<&str>, &Some(body.as_str()));
-            record_change(&mut changes, "task_id", &None::<i64>, &Some(task.0));
-            log(tx, actor, Verb::Created, &comment, Some(parent.project_id.0), changes)?;
-            Ok(comment)
-        })
+        self.store
+            .tenant(&actor.tenant.schema_name, |tx| {
+                let parent = tx.tasks().get(task)?.ok_or(WorkError::NotFound)?;
+                let comment = tx.comments().insert(task, actor.user, body)?;
+                let mut changes = Changes::new();
+                record_change(&mut changes, "body", &None::<&str>, &Some(body.as_str()));
+                record_change(&mut changes, "task_id", &None::<i64>, &Some(task.0));
+                log(tx, actor, Verb::Created, &comment, Some(parent.project_id.0), changes)?;
+                let title = parent.title.as_str();
+                let mut tidings = Tidings::new(actor.user, TargetType::Task, task.0, Some(parent.project_id.0), title);
+                tidings.mentioned_in(tx, actor.tenant.id, body.as_str(), "")?;
+                let message = format!("{ACTOR} commented on “{title}”");
+                tidings.tell(Some(parent.created_by), NotificationKind::CommentAdded, message.clone());
+                tidings.tell(parent.assignee_id, NotificationKind::CommentAdded, message);
+                let notes = tidings.write(tx)?;
+                Ok((comment, notes))
+            })
+            .map(|(comment, notes)| {
+                self.notifier.announce(actor.tenant.id, &notes);
+                comment
+            })
     }
 
     /// Edits a comment: its author only.

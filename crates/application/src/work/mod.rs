@@ -8,14 +8,21 @@
 
 mod activity;
 mod comments;
+mod notifications;
+mod notify;
 mod precondition;
 mod projects;
+mod reports;
 mod tasks;
 
 pub use activity::ActivityLog;
 pub use comments::{CommentPatch, Comments};
+pub use notifications::{Notifications, TICKET_TTL, Ticket};
+pub(crate) use notify::{ACTOR, Tidings};
+pub use notify::{Announcement, NOTIFICATIONS_TOPIC, NoBus, Notifier};
 pub use precondition::{ETag, IfMatch, etag};
 pub use projects::{ProjectPatch, Projects};
+pub use reports::{MAX_WEEKS, Reports};
 pub use tasks::{TaskPatch, Tasks};
 
 use taskforce_domain::{LimitedResource, StoreError};

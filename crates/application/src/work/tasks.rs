@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use taskforce_domain::{
-    Changes, Clock, LimitedResource, NewActivity, Priority, ProjectId, Store, StoreExt, TargetType, Task, TaskFields,
-    TaskFilter, TaskId, TaskStatus, TaskTitle, TenantTx, UserId, Verb, record_change,
+    Changes, Clock, LimitedResource, NewActivity, NotificationKind, Priority, ProjectId, Store, StoreExt, TargetType,
+    Task, TaskFields, TaskFilter, TaskId, TaskStatus, TaskTitle, TenantTx, UserId, Verb, record_change,
 };
 
-use super::{IfMatch, UPDATE_ATTEMPTS, WorkError, etag};
+use super::{ACTOR, IfMatch, Notifier, Tidings, UPDATE_ATTEMPTS, WorkError, etag};
 use crate::{Action, Actor, Page, PageRequest, Relation};
 
 /// Changes to a task; `None` leaves a field as it is, `Some(None)` clears
@@ -107,6 +107,30 @@ fn log(tx: &mut dyn TenantTx, actor: &Actor, verb: Verb, task: &Task, changes: C
     Ok(())
 }
 
+/// Who hears of an update: a new assignee, the creator and assignee of a
+/// status change, members newly mentioned in the description.
+fn tell_of_update(
+    tx: &mut dyn TenantTx,
+    actor: &Actor,
+    before: &Task,
+    after: &Task,
+) -> Result<Vec<taskforce_domain::Notification>, WorkError> {
+    let title = after.title.as_str();
+    let mut tidings = Tidings::new(actor.user, TargetType::Task, after.id.0, Some(after.project_id.0), title);
+    if after.assignee_id != before.assignee_id {
+        tidings.tell(after.assignee_id, NotificationKind::TaskAssigned, format!("{ACTOR} assigned you “{title}”"));
+    }
+    if after.status != before.status {
+        let message = format!("{ACTOR} moved “{title}” to {}", after.status.as_str().replace('_', " "));
+        tidings.tell(Some(after.created_by), NotificationKind::TaskStatusChanged, message.clone());
+        tidings.tell(after.assignee_id, NotificationKind::TaskStatusChanged, message);
+    }
+    if after.description != before.description {
+        tidings.mentioned_in(tx, actor.tenant.id, &after.description, &before.description)?;
+    }
+    Ok(tidings.write(tx)?)
+}
+
 /// The assignee must be a member of the tenant.
 fn check_assignee(tx: &mut dyn TenantTx, actor: &Actor, fields: &TaskFields) -> Result<(), WorkError> {
     if let Some(user) = fields.assignee_id
@@ -122,6 +146,7 @@ fn check_assignee(tx: &mut dyn TenantTx, actor: &Actor, fields: &TaskFields) -> 
 pub struct Tasks {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    notifier: Notifier,
 }
 
 impl std::fmt::Debug for Tasks {
@@ -133,7 +158,13 @@ impl std::fmt::Debug for Tasks {
 impl Tasks {
     /// The use cases over a store and a clock.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self { store, clock, notifier: Notifier::default() }
+    }
+
+    /// The same use cases, announcing the notifications they write.
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// The `ETag` of a task version.
@@ -171,19 +202,33 @@ impl Tasks {
     pub fn create(&self, actor: &Actor, project: ProjectId, fields: &TaskFields) -> Result<Task, WorkError> {
         actor.may(Action::CreateContent, Relation::default())?;
         let now = self.clock.now();
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
-            let tenant = tx.tenants().lock(actor.tenant.id)?;
-            tx.projects().get(project)?.ok_or(WorkError::NotFound)?;
-            if let Some(limit) = tenant.plan.limits().of(LimitedResource::Tasks)
-                && tx.usage().usage()?.tasks >= u64::from(limit)
-            {
-                return Err(WorkError::PlanLimit { resource: LimitedResource::Tasks, limit });
-            }
-            check_assignee(tx, actor, fields)?;
-            let task = tx.tasks().insert(project, actor.user, fields, completion(None, fields.status, now))?;
-            log(tx, actor, Verb::Created, &task, whole(fields, true))?;
-            Ok(task)
-        })
+        self.store
+            .tenant(&actor.tenant.schema_name, |tx| {
+                let tenant = tx.tenants().lock(actor.tenant.id)?;
+                tx.projects().get(project)?.ok_or(WorkError::NotFound)?;
+                if let Some(limit) = tenant.plan.limits().of(LimitedResource::Tasks)
+                    && tx.usage().usage()?.tasks >= u64::from(limit)
+                {
+                    return Err(WorkError::PlanLimit { resource: LimitedResource::Tasks, limit });
+                }
+                check_assignee(tx, actor, fields)?;
+                let task = tx.tasks().insert(project, actor.user, fields, completion(None, fields.status, now))?;
+                log(tx, actor, Verb::Created, &task, whole(fields, true))?;
+                let mut tidings =
+                    Tidings::new(actor.user, TargetType::Task, task.id.0, Some(project.0), task.title.as_str());
+                tidings.tell(
+                    fields.assignee_id,
+                    NotificationKind::TaskAssigned,
+                    format!("{ACTOR} assigned you “{}”", task.title.as_str()),
+                );
+                tidings.mentioned_in(tx, actor.tenant.id, &fields.description, "")?;
+                let notes = tidings.write(tx)?;
+                Ok((task, notes))
+            })
+            .map(|(task, notes)| {
+                self.notifier.announce(actor.tenant.id, &notes);
+                task
+            })
     }
 
     /// One task.
@@ -202,38 +247,44 @@ impl Tasks {
         if_match: Option<&IfMatch>,
     ) -> Result<Task, WorkError> {
         let now = self.clock.now();
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
-            for _ in 0..UPDATE_ATTEMPTS {
-                let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;
-                let relation = Relation {
-                    creator: current.created_by == actor.user,
-                    assignee: current.assignee_id == Some(actor.user),
-                    ..Default::default()
-                };
-                actor.may(Action::UpdateTask, relation)?;
-                if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
-                    return Err(WorkError::PreconditionFailed);
-                }
-                let old = current.fields();
-                let new = patch.apply(old.clone());
-                if new == old {
-                    return Ok(current);
-                }
-                if new.assignee_id != old.assignee_id {
-                    check_assignee(tx, actor, &new)?;
-                }
-                let completed_at = completion(Some((current.status, current.completed_at)), new.status, now);
-                match tx.tasks().update(id, current.version, &new, completed_at)? {
-                    Some(updated) => {
-                        log(tx, actor, Verb::Updated, &updated, diff(&old, &new))?;
-                        return Ok(updated);
+        self.store
+            .tenant(&actor.tenant.schema_name, |tx| {
+                for _ in 0..UPDATE_ATTEMPTS {
+                    let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;
+                    let relation = Relation {
+                        creator: current.created_by == actor.user,
+                        assignee: current.assignee_id == Some(actor.user),
+                        ..Default::default()
+                    };
+                    actor.may(Action::UpdateTask, relation)?;
+                    if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                        return Err(WorkError::PreconditionFailed);
                     }
-                    None if if_match.is_some() => return Err(WorkError::PreconditionFailed),
-                    None => continue,
+                    let old = current.fields();
+                    let new = patch.apply(old.clone());
+                    if new == old {
+                        return Ok((current, Vec::new()));
+                    }
+                    if new.assignee_id != old.assignee_id {
+                        check_assignee(tx, actor, &new)?;
+                    }
+                    let completed_at = completion(Some((current.status, current.completed_at)), new.status, now);
+                    match tx.tasks().update(id, current.version, &new, completed_at)? {
+                        Some(updated) => {
+                            log(tx, actor, Verb::Updated, &updated, diff(&old, &new))?;
+                            let notes = tell_of_update(tx, actor, &current, &updated)?;
+                            return Ok((updated, notes));
+                        }
+                        None if if_match.is_some() => return Err(WorkError::PreconditionFailed),
+                        None => continue,
+                    }
                 }
-            }
-            Err(WorkError::PreconditionFailed)
-        })
+                Err(WorkError::PreconditionFailed)
+            })
+            .map(|(task, notes)| {
+                self.notifier.announce(actor.tenant.id, &notes);
+                task
+            })
     }
 
     /// Deletes a task with its comments.

@@ -56,6 +56,15 @@ impl Cache for RedisCache {
         }
     }
 
+    fn take(&self, key: &str) -> Option<String> {
+        let owned = key.to_owned();
+        self.redis
+            .call("GETDEL", |mut conn| async move {
+                cmd("GETDEL").arg(&owned).query_async::<Option<String>>(&mut conn).await
+            })
+            .flatten()
+    }
+
     fn health(&self) -> CacheHealth {
         let pong =
             self.redis.call("PING", |mut conn| async move { cmd("PING").query_async::<String>(&mut conn).await });

@@ -39,6 +39,9 @@ pub trait Cache: Send + Sync + 'static {
     fn set(&self, key: &str, value: &str, ttl: Duration);
     /// Removes keys.
     fn delete(&self, keys: &[String]);
+    /// Reads and removes one key at once: of several callers, one gets the
+    /// value (single-use tickets).
+    fn take(&self, key: &str) -> Option<String>;
     /// How the cache is doing.
     fn health(&self) -> CacheHealth;
 }

@@ -24,5 +24,6 @@ pub use platform::{
 pub use security::{HashError, PasswordHasher};
 pub use store::{PlatformWork, ProvisionWork, Store, StoreExt, TenantWork};
 pub use tenant::{
-    ActivityRepository, CommentRepository, ProjectRepository, TaskRepository, TenantTx, Usage, UsageRepository,
+    ActivityRepository, CommentRepository, NotificationRepository, ProjectRepository, ReportRepository, TaskRepository,
+    TenantTx, Usage, UsageRepository,
 };

@@ -80,6 +80,9 @@ pub trait MembershipRepository {
     fn remove(&mut self, tenant: TenantId, id: MembershipId) -> Result<Membership, StoreError>;
     /// How many members the tenant has, or how many with one role.
     fn count(&mut self, tenant: TenantId, role: Option<Role>) -> Result<u64, StoreError>;
+    /// The members of the tenant among these user names (compared without
+    /// regard to case): their ids and names.
+    fn named(&mut self, tenant: TenantId, usernames: &[String]) -> Result<Vec<(UserId, Username)>, StoreError>;
     /// What the user may do in the tenant with a token of the session
     /// `family`, in one look-up: `None` when not a member.
     fn access(&mut self, tenant: TenantId, user: UserId, family: FamilyId) -> Result<Option<AccessGrant>, StoreError>;

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 
 use super::{PlatformTx, StoreError};
 use crate::{
-    Activity, ActivityFilter, Comment, CommentBody, CommentId, NewActivity, Project, ProjectFields, ProjectFilter,
-    ProjectId, Task, TaskFields, TaskFilter, TaskId, UserId,
+    Activity, ActivityFilter, Comment, CommentBody, CommentId, CycleTime, NewActivity, NewNotification, Notification,
+    Project, ProjectFields, ProjectFilter, ProjectId, ReportScope, Summary, Task, TaskFields, TaskFilter, TaskId,
+    TenantId, UserId, WeekThroughput, Workload,
 };
 
 /// How much of its plan a tenant uses.
@@ -93,6 +94,52 @@ pub trait CommentRepository {
     fn delete(&mut self, id: CommentId) -> Result<bool, StoreError>;
 }
 
+/// Notifications of the tenant's members.
+pub trait NotificationRepository {
+    /// Stores one.
+    fn insert(&mut self, notification: &NewNotification) -> Result<Notification, StoreError>;
+    /// One page of a member's notifications, newest first (only unread ones
+    /// when asked), and the total count.
+    fn page(
+        &mut self,
+        recipient: UserId,
+        unread_only: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Notification>, u64), StoreError>;
+    /// A member's notifications with an id above `after`, oldest first, at
+    /// most `limit` (a stream resuming).
+    fn after(&mut self, recipient: UserId, after: i64, limit: u64) -> Result<Vec<Notification>, StoreError>;
+    /// Marks one read (keeping the first time); `None` when it is not the member's.
+    fn mark_read(&mut self, recipient: UserId, id: i64, at: DateTime<Utc>) -> Result<Option<Notification>, StoreError>;
+    /// Marks all of a member's unread ones read; how many.
+    fn mark_all_read(&mut self, recipient: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Reports, computed by the database.
+pub trait ReportRepository {
+    /// Counts of projects, tasks (by status, priority, due state) and
+    /// members, as of `today` (UTC).
+    fn summary(
+        &mut self,
+        tenant: TenantId,
+        scope: ReportScope,
+        today: chrono::NaiveDate,
+    ) -> Result<Summary, StoreError>;
+    /// Tasks created and completed per week for the `weeks` weeks ending
+    /// with the week of `today`, oldest first, empty weeks included.
+    fn throughput(
+        &mut self,
+        scope: ReportScope,
+        weeks: u32,
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<WeekThroughput>, StoreError>;
+    /// Each member's open, overdue and recently completed tasks.
+    fn workload(&mut self, tenant: TenantId, today: chrono::NaiveDate) -> Result<Vec<Workload>, StoreError>;
+    /// Creation-to-completion times of done tasks.
+    fn cycle_time(&mut self, scope: ReportScope) -> Result<CycleTime, StoreError>;
+}
+
 /// One transaction inside a tenant's schema; the shared data stays
 /// reachable through [`PlatformTx`].
 pub trait TenantTx: PlatformTx {
@@ -106,4 +153,8 @@ pub trait TenantTx: PlatformTx {
     fn tasks(&mut self) -> &mut dyn TaskRepository;
     /// Comments.
     fn comments(&mut self) -> &mut dyn CommentRepository;
+    /// Reports.
+    fn reports(&mut self) -> &mut dyn ReportRepository;
+    /// Notifications.
+    fn notifications(&mut self) -> &mut dyn NotificationRepository;
 }

@@ -2,13 +2,17 @@
 
 mod activity;
 mod comment;
+mod notification;
 mod project;
+mod report;
 mod task;
 
 pub use activity::{Activity, ActivityFilter, Changes, NewActivity, TargetType, Verb, record_change};
 pub use comment::{Comment, CommentBody, CommentId};
+pub use notification::{NewNotification, Notification, NotificationKind, mentions};
 pub use project::{
     InvalidChoice, MAX_TEXT, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName, ProjectStatus, TextError,
     free_text,
 };
+pub use report::{CycleTime, ReportScope, Summary, WeekThroughput, Workload};
 pub use task::{Priority, Task, TaskFields, TaskFilter, TaskId, TaskOrderField, TaskOrdering, TaskStatus, TaskTitle};

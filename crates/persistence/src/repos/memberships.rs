@@ -9,7 +9,7 @@ use taskforce_domain::{
     UserId, Username,
 };
 
-use super::{PgTx, count_over, optional};
+use super::{PgTx, count_over, optional, users::lower};
 use crate::{
     error::store_error,
     rows::MembershipRow,
@@ -106,6 +106,23 @@ impl MembershipRepository for PgTx<'_> {
         }
         let count: i64 = query.count().get_result(self.conn).map_err(store_error)?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    fn named(&mut self, tenant: TenantId, usernames: &[String]) -> Result<Vec<(UserId, Username)>, StoreError> {
+        if usernames.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lowered: Vec<String> = usernames.iter().map(|u| u.to_lowercase()).collect();
+        let rows: Vec<(i64, String)> = memberships::table
+            .inner_join(users::table)
+            .filter(memberships::tenant_id.eq(tenant.0))
+            .filter(lower(users::username).eq_any(&lowered))
+            .select((users::id, users::username))
+            .load(self.conn)
+            .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(id, name): (i64, String)| Ok((UserId(id), Username::parse(&name).map_err(StoreError::internal)?)))
+            .collect()
     }
 
     fn access(&mut self, tenant: TenantId, user: UserId, family: FamilyId) -> Result<Option<AccessGrant>, StoreError> {

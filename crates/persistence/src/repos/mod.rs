@@ -5,7 +5,9 @@ mod comments;
 mod domains;
 mod invitations;
 mod memberships;
+mod notifications;
 mod projects;
+mod reports;
 mod sessions;
 mod tasks;
 mod tenants;
@@ -14,8 +16,9 @@ mod users;
 
 use diesel::PgConnection;
 use taskforce_domain::{
-    ActivityRepository, CommentRepository, DomainRepository, InvitationRepository, MembershipRepository, PlatformTx,
-    ProjectRepository, SessionRepository, TaskRepository, TenantRepository, TenantTx, UsageRepository, UserRepository,
+    ActivityRepository, CommentRepository, DomainRepository, InvitationRepository, MembershipRepository,
+    NotificationRepository, PlatformTx, ProjectRepository, ReportRepository, SessionRepository, TaskRepository,
+    TenantRepository, TenantTx, UsageRepository, UserRepository,
 };
 
 /// The repositories of one transaction: a borrowed connection that is inside
@@ -99,6 +102,14 @@ impl TenantTx for PgTenantTx<'_> {
     }
 
     fn comments(&mut self) -> &mut dyn CommentRepository {
+        self
+    }
+
+    fn reports(&mut self) -> &mut dyn ReportRepository {
+        self
+    }
+
+    fn notifications(&mut self) -> &mut dyn NotificationRepository {
         self
     }
 }

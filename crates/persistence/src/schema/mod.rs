@@ -7,4 +7,4 @@ pub mod public;
 pub mod tenant;
 
 pub use public::{domains, invitations, memberships, refresh_families, refresh_tokens, tenants, users};
-pub use tenant::{activity, comments, projects, tasks};
+pub use tenant::{activity, attachments, comments, notifications, projects, tasks};

@@ -65,6 +65,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> Int8,
+        recipient_id -> Int8,
+        #[max_length = 32]
+        kind -> Varchar,
+        actor_id -> Int8,
+        #[max_length = 16]
+        target_type -> Varchar,
+        target_id -> Int8,
+        project_id -> Nullable<Int8>,
+        message -> Text,
+        read_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Int8,
+        task_id -> Int8,
+        #[max_length = 255]
+        filename -> Varchar,
+        #[max_length = 255]
+        content_type -> Varchar,
+        size -> Int8,
+        #[max_length = 128]
+        storage_key -> Varchar,
+        uploaded_by -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(attachments -> tasks (task_id));
 diesel::joinable!(tasks -> projects (project_id));
 diesel::joinable!(comments -> tasks (task_id));
-diesel::allow_tables_to_appear_in_same_query!(projects, tasks, comments, activity);
+diesel::allow_tables_to_appear_in_same_query!(projects, tasks, comments, activity, notifications, attachments);

@@ -1,0 +1,91 @@
+//! Reading notifications, marking them read, and stream tickets.
+
+use std::{sync::Arc, time::Duration};
+
+use taskforce_domain::{Clock, FamilyId, Notification, Secrets, Store, StoreExt, UserId};
+
+use super::WorkError;
+use crate::{AccessCache, Actor, Page, PageRequest};
+
+/// How long a stream ticket can be used.
+pub const TICKET_TTL: Duration = Duration::from_secs(60);
+
+/// A single-use ticket for `EventSource`, which cannot send headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// The secret.
+    pub ticket: String,
+    /// Unusable after this.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The notification use cases: each member sees only their own.
+#[derive(Clone)]
+pub struct Notifications {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<dyn Secrets>,
+    cache: AccessCache,
+}
+
+impl std::fmt::Debug for Notifications {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifications").finish_non_exhaustive()
+    }
+}
+
+impl Notifications {
+    /// The use cases; tickets live in `cache`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<dyn Secrets>, cache: AccessCache) -> Self {
+        Self { store, clock, secrets, cache }
+    }
+
+    /// One page of the caller's notifications, newest first.
+    pub fn list(&self, actor: &Actor, unread_only: bool, page: PageRequest) -> Result<Page<Notification>, WorkError> {
+        let (items, total) = self.store.tenant(&actor.tenant.schema_name, |tx| {
+            tx.notifications().page(actor.user, unread_only, page.offset(), page.size)
+        })?;
+        Ok(Page { items, total, request: page })
+    }
+
+    /// The caller's notifications after `after`, oldest first (a stream
+    /// catching up).
+    pub fn after(&self, actor: &Actor, after: i64, limit: u64) -> Result<Vec<Notification>, WorkError> {
+        Ok(self.store.tenant(&actor.tenant.schema_name, |tx| tx.notifications().after(actor.user, after, limit))?)
+    }
+
+    /// The id of the caller's newest notification (0 with none): where a
+    /// fresh stream starts.
+    pub fn latest_id(&self, actor: &Actor) -> Result<i64, WorkError> {
+        let (items, _) =
+            self.store.tenant(&actor.tenant.schema_name, |tx| tx.notifications().page(actor.user, false, 0, 1))?;
+        Ok(items.first().map_or(0, |n| n.id))
+    }
+
+    /// Marks one of the caller's notifications read.
+    pub fn mark_read(&self, actor: &Actor, id: i64) -> Result<Notification, WorkError> {
+        let now = self.clock.now();
+        self.store
+            .tenant(&actor.tenant.schema_name, |tx| tx.notifications().mark_read(actor.user, id, now))?
+            .ok_or(WorkError::NotFound)
+    }
+
+    /// Marks all of the caller's notifications read.
+    pub fn mark_all_read(&self, actor: &Actor) -> Result<u64, WorkError> {
+        let now = self.clock.now();
+        Ok(self.store.tenant(&actor.tenant.schema_name, |tx| tx.notifications().mark_all_read(actor.user, now))?)
+    }
+
+    /// A single-use ticket, valid 60 s, to open the caller's stream.
+    pub fn ticket(&self, actor: &Actor) -> Ticket {
+        let ticket = self.secrets.random_token();
+        self.cache.put_ticket(actor.tenant.id, &self.secrets.digest(&ticket), actor.user, actor.session, TICKET_TTL);
+        let lifetime = chrono::Duration::from_std(TICKET_TTL).unwrap_or_else(|_| chrono::Duration::seconds(60));
+        Ticket { ticket, expires_at: self.clock.now() + lifetime }
+    }
+
+    /// Uses up a ticket of this tenant: whose it was, once.
+    pub fn redeem(&self, tenant: taskforce_domain::TenantId, ticket: &str) -> Option<(UserId, FamilyId)> {
+        self.cache.take_ticket(tenant, &self.secrets.digest(ticket))
+    }
+}

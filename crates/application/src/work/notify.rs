@@ -1,0 +1,149 @@
+//! Writing notifications in the transaction of their cause, and announcing
+//! them to every instance after it commits.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use taskforce_domain::{
+    Bus, NewNotification, Notification, NotificationKind, StoreError, TargetType, TenantId, TenantTx, UserId, mentions,
+};
+
+/// The bus topic notifications are announced on.
+pub const NOTIFICATIONS_TOPIC: &str = "notifications";
+
+/// What the bus carries for each new notification.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Announcement {
+    /// The tenant.
+    pub tenant_id: i64,
+    /// The recipient.
+    pub recipient_id: i64,
+    /// The notification's id (streams send it as the event id).
+    pub id: i64,
+}
+
+/// A bus that carries nothing: the default until one is given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoBus;
+
+impl Bus for NoBus {
+    fn publish(&self, _: &str, _: &str) {}
+
+    fn subscribe(&self, _: &str, _: taskforce_domain::Handler) {}
+}
+
+/// Announces notifications on the bus.
+#[derive(Clone)]
+pub struct Notifier {
+    bus: Arc<dyn Bus>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier").finish_non_exhaustive()
+    }
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Self { bus: Arc::new(NoBus) }
+    }
+}
+
+impl Notifier {
+    /// A notifier announcing on `bus`.
+    pub fn new(bus: Arc<dyn Bus>) -> Self {
+        Self { bus }
+    }
+
+    /// Announces committed notifications to every instance (their streams
+    /// then read them from the store).
+    pub fn announce(&self, tenant: TenantId, notifications: &[Notification]) {
+        for notification in notifications {
+            let announcement =
+                Announcement { tenant_id: tenant.0, recipient_id: notification.recipient.0, id: notification.id };
+            if let Ok(payload) = serde_json::to_string(&announcement) {
+                self.bus.publish(NOTIFICATIONS_TOPIC, &payload);
+            }
+        }
+    }
+}
+
+/// Who should hear of one change, gathered before writing: at most one
+/// notification per recipient (the first reason wins), never the actor.
+#[derive(Debug)]
+pub(crate) struct Tidings {
+    actor: UserId,
+    target_type: TargetType,
+    target_id: i64,
+    project_id: Option<i64>,
+    title: String,
+    pending: BTreeMap<i64, (NotificationKind, String)>,
+}
+
+impl Tidings {
+    pub(crate) fn new(
+        actor: UserId,
+        target_type: TargetType,
+        target_id: i64,
+        project_id: Option<i64>,
+        title: &str,
+    ) -> Self {
+        Self { actor, target_type, target_id, project_id, title: title.to_owned(), pending: BTreeMap::new() }
+    }
+
+    /// Adds a recipient, unless it is the actor or already has a reason.
+    pub(crate) fn tell(&mut self, recipient: Option<UserId>, kind: NotificationKind, message: String) {
+        if let Some(recipient) = recipient
+            && recipient != self.actor
+        {
+            self.pending.entry(recipient.0).or_insert((kind, message));
+        }
+    }
+
+    /// Adds the members `text` mentions (not in `already_in`, so an edit only
+    /// notifies new mentions). Mentions of non-members notify nobody.
+    pub(crate) fn mentioned_in(
+        &mut self,
+        tx: &mut dyn TenantTx,
+        tenant: TenantId,
+        text: &str,
+        already_in: &str,
+    ) -> Result<(), StoreError> {
+        let before = mentions(already_in);
+        let names: Vec<String> = mentions(text).into_iter().filter(|name| !before.contains(name)).collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        for (user, _) in tx.memberships().named(tenant, &names)? {
+            let message = format!("{ACTOR} mentioned you in “{}”", self.title);
+            self.tell(Some(user), NotificationKind::Mentioned, message);
+        }
+        Ok(())
+    }
+
+    /// Writes them in the caller's transaction (looking up the actor's name
+    /// only when someone is to be told).
+    pub(crate) fn write(self, tx: &mut dyn TenantTx) -> Result<Vec<Notification>, StoreError> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let name = tx.users().get(self.actor)?.map_or_else(|| "Someone".to_owned(), |u| u.username.to_string());
+        let mut written = Vec::with_capacity(self.pending.len());
+        for (recipient, (kind, message)) in self.pending {
+            let message = message.replace(ACTOR, &name);
+            written.push(tx.notifications().insert(&NewNotification {
+                recipient: UserId(recipient),
+                kind,
+                actor: self.actor,
+                target_type: self.target_type,
+                target_id: self.target_id,
+                project_id: self.project_id,
+                message,
+            })?);
+        }
+        Ok(written)
+    }
+}
+
+/// Where messages name the actor; filled in when they are written.
+pub(crate) const ACTOR: &str = "\u{1}actor\u{1}";

@@ -1,0 +1,203 @@
+//! `/api/notifications/…`: the caller's notifications, and their live stream.
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use taskforce_application::{AdmitError, FieldErrors};
+use taskforce_domain::{HostName, Notification};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    ApiError, AppState, Authenticated, ErrorBody,
+    fields::{boolean, parsed},
+    host::raw_host,
+    paging::{PageBody, PageQuery, page_body},
+    stream::notification_stream,
+    tenant::{not_authenticated, token_invalid},
+};
+
+/// A notification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationOut {
+    /// Id (increasing; streams send it as the event id).
+    pub id: i64,
+    /// `task_assigned`, `task_status_changed`, `comment_added`, `mentioned` or `invitation_accepted`.
+    pub kind: String,
+    /// Who caused it.
+    pub actor_id: i64,
+    /// `task`, `comment`, `membership`, …
+    pub target_type: String,
+    /// The target's id.
+    pub target_id: i64,
+    /// The project, if any.
+    pub project_id: Option<i64>,
+    /// A sentence for people.
+    pub message: String,
+    /// When it was marked read, or null.
+    pub read_at: Option<DateTime<Utc>>,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The API shape of a notification.
+pub fn notification_out(n: Notification) -> NotificationOut {
+    NotificationOut {
+        id: n.id,
+        kind: n.kind.as_str().to_owned(),
+        actor_id: n.actor.0,
+        target_type: n.target_type.as_str().to_owned(),
+        target_id: n.target_id,
+        project_id: n.project_id,
+        message: n.message,
+        read_at: n.read_at,
+        created_at: n.created_at,
+    }
+}
+
+/// `?unread=true` and paging.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NotificationQuery {
+    /// Only unread ones.
+    #[param(value_type = Option<bool>)]
+    pub unread: Option<String>,
+    /// 1-based page number.
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub page: Option<String>,
+    /// Items per page (default 20, capped at 100).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
+    pub page_size: Option<String>,
+}
+
+/// The caller's notifications in this tenant, newest first.
+#[utoipa::path(get, path = "/api/notifications/", tag = "notifications", params(NotificationQuery), security(("bearer" = [])),
+    responses((status = 200, body = PageBody<NotificationOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    query: web::Query<NotificationQuery>,
+) -> Result<web::Json<PageBody<NotificationOut>>, ApiError> {
+    let query = query.into_inner();
+    let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
+    let mut errors = FieldErrors::new();
+    let unread = parsed(&mut errors, "unread", query.unread.as_deref(), boolean).unwrap_or(false);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(&errors));
+    }
+    let notifications = state.notifications.clone();
+    let found = web::block(move || notifications.list(&actor, unread, page)).await??;
+    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, notification_out)?))
+}
+
+/// Marks one of the caller's notifications read.
+#[utoipa::path(post, path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = NotificationOut), (status = 404, body = ErrorBody)))]
+pub async fn read(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<i64>,
+) -> Result<web::Json<NotificationOut>, ApiError> {
+    let id = id.into_inner();
+    let notifications = state.notifications.clone();
+    let notification = web::block(move || notifications.mark_read(&actor, id)).await??;
+    Ok(web::Json(notification_out(notification)))
+}
+
+/// Marks all of the caller's notifications read.
+#[utoipa::path(post, path = "/api/notifications/read-all/", tag = "notifications", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn read_all(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let notifications = state.notifications.clone();
+    web::block(move || notifications.mark_all_read(&actor)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A stream ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketOut {
+    /// Pass as `?ticket=` to the stream; single use.
+    pub ticket: String,
+    /// Unusable after this (60 s).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A single-use ticket (60 s) for opening the stream from a browser's
+/// `EventSource`, which cannot send an `Authorization` header.
+#[utoipa::path(post, path = "/api/notifications/ticket/", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = TicketOut), (status = 401, body = ErrorBody)))]
+pub async fn ticket(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<web::Json<TicketOut>, ApiError> {
+    let notifications = state.notifications.clone();
+    let ticket = web::block(move || notifications.ticket(&actor)).await?;
+    Ok(web::Json(TicketOut { ticket: ticket.ticket, expires_at: ticket.expires_at }))
+}
+
+/// `?ticket=` and `?last_event_id=`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct StreamQuery {
+    /// A ticket from `POST /api/notifications/ticket/`, instead of a bearer token.
+    pub ticket: Option<String>,
+    /// Resume after this notification id (as the `Last-Event-ID` header does).
+    #[param(value_type = Option<i64>)]
+    pub last_event_id: Option<String>,
+}
+
+/// Server-Sent Events: one `event: notification` per new notification of
+/// the caller in this tenant, whichever instance wrote it; `id:` is the
+/// notification id, so a reconnecting client resumes with `Last-Event-ID`;
+/// a comment every 15 s keeps proxies from closing it. Authenticate with a
+/// bearer token or a `?ticket=`.
+#[utoipa::path(get, path = "/api/notifications/stream/", tag = "notifications", params(StreamQuery), security(("bearer" = [])),
+    responses((status = 200, description = "An event stream", content_type = "text/event-stream"), (status = 401, body = ErrorBody)))]
+pub async fn stream(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<StreamQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let raw = raw_host(&req, &state.settings.trusted_proxies);
+    let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;
+    let last_seen = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| query.last_event_id.clone())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|id| *id >= 0);
+    let actor = match &query.ticket {
+        Some(ticket) => {
+            let ticket = ticket.clone();
+            let (auth, directory, notifications) =
+                (state.auth.clone(), state.directory.clone(), state.notifications.clone());
+            web::block(move || {
+                let tenant = directory.resolve(&host).map_err(AdmitError::from)?;
+                let (user, family) = notifications.redeem(tenant.id, &ticket).ok_or(AdmitError::Auth(
+                    taskforce_application::AuthError::TokenInvalid("unknown or used ticket".into()),
+                ))?;
+                auth.admit_session(&directory, &host, user, family)
+            })
+            .await?
+            .map_err(|error| match error {
+                AdmitError::Resolve(e) => ApiError::from(e),
+                AdmitError::NotAuthenticated => not_authenticated(),
+                AdmitError::Auth(_) => token_invalid(),
+            })?
+        }
+        None => {
+            use actix_web::FromRequest;
+            Authenticated::extract(&req).await?.0
+        }
+    };
+    let heartbeat = std::time::Duration::from_secs(state.settings.sse_heartbeat_secs.max(1));
+    let body = notification_stream(state.hub.clone(), state.notifications.clone(), actor, last_seen, heartbeat);
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}

@@ -1,0 +1,158 @@
+//! Server-Sent Events: each instance keeps the open notification streams of
+//! its clients, and the bus tells every instance which notification was
+//! written for whom.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use actix_web::web::Bytes;
+use taskforce_application::{Actor, Announcement, NOTIFICATIONS_TOPIC, Notifications};
+use taskforce_domain::{Bus, Notification};
+use tokio::sync::mpsc;
+
+/// How often an idle stream sends a comment so proxies keep it open, by default.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
+
+type Key = (i64, i64);
+
+/// The open streams of this instance, by (tenant, user).
+#[derive(Default)]
+pub struct NotificationHub {
+    streams: Mutex<HashMap<Key, Vec<mpsc::UnboundedSender<i64>>>>,
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for NotificationHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotificationHub").finish_non_exhaustive()
+    }
+}
+
+impl NotificationHub {
+    /// A hub that hears every instance's announcements on the bus.
+    pub fn attach(bus: &dyn Bus) -> Arc<Self> {
+        let hub = Arc::new(Self::default());
+        let listener = hub.clone();
+        bus.subscribe(
+            NOTIFICATIONS_TOPIC,
+            Arc::new(move |payload: &str| {
+                if let Ok(announcement) = serde_json::from_str::<Announcement>(payload) {
+                    listener.deliver(&announcement);
+                }
+            }),
+        );
+        hub
+    }
+
+    fn deliver(&self, announcement: &Announcement) {
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(senders) = streams.get_mut(&(announcement.tenant_id, announcement.recipient_id)) {
+            senders.retain(|sender| sender.send(announcement.id).is_ok());
+        }
+    }
+
+    fn register(&self, key: Key) -> mpsc::UnboundedReceiver<i64> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+        streams.retain(|_, senders| {
+            senders.retain(|s| !s.is_closed());
+            !senders.is_empty()
+        });
+        streams.entry(key).or_default().push(sender);
+        receiver
+    }
+
+    /// Ends every open stream (the server is stopping).
+    pub fn close_all(&self) {
+        let _ = self.closing.send(true);
+        self.streams.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// How many streams are open on this instance.
+    pub fn open_streams(&self) -> usize {
+        self.streams.lock().unwrap_or_else(|p| p.into_inner()).values().map(Vec::len).sum()
+    }
+}
+
+/// One notification as an SSE event.
+fn event(notification: &Notification) -> Bytes {
+    let data = serde_json::to_string(&crate::routes::notifications::notification_out(notification.clone()))
+        .unwrap_or_else(|_| "{}".to_owned());
+    Bytes::from(format!("id: {}\nevent: notification\ndata: {data}\n\n", notification.id))
+}
+
+/// The body of a stream: first what was missed after `last_seen` (or nothing
+/// when the client starts fresh), then each new notification as the bus
+/// announces it, with a heartbeat when idle. Subscribing comes before
+/// catching up, so nothing written in between is lost.
+pub fn notification_stream(
+    hub: Arc<NotificationHub>,
+    notifications: Notifications,
+    actor: Actor,
+    last_seen: Option<i64>,
+    heartbeat_every: Duration,
+) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
+    let mut announcements = hub.register((actor.tenant.id.0, actor.user.0));
+    let mut closing = hub.closing.subscribe();
+    let (out, body) = mpsc::channel::<Bytes>(64);
+    actix_web::rt::spawn(async move {
+        let fetch = |after: i64| {
+            let (notifications, actor) = (notifications.clone(), actor.clone());
+            actix_web::web::block(move || notifications.after(&actor, after, 100))
+        };
+        let mut last = match last_seen {
+            Some(id) => id,
+            None => match actix_web::web::block({
+                let (notifications, actor) = (notifications.clone(), actor.clone());
+                move || notifications.latest_id(&actor)
+            })
+            .await
+            {
+                Ok(Ok(id)) => id,
+                _ => return,
+            },
+        };
+        // a comment first, so clients and proxies see the stream is open
+        if out.send(Bytes::from_static(b": stream open\n\n")).await.is_err() {
+            return;
+        }
+        let mut heartbeat = tokio::time::interval(heartbeat_every);
+        heartbeat.reset();
+        let mut wanted = last_seen.is_some();
+        loop {
+            if wanted {
+                wanted = false;
+                loop {
+                    let Ok(Ok(batch)) = fetch(last).await else { return };
+                    for notification in &batch {
+                        if out.send(event(notification)).await.is_err() {
+                            return;
+                        }
+                        last = last.max(notification.id);
+                    }
+                    if batch.len() < 100 {
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                announced = announcements.recv() => match announced {
+                    Some(id) if id > last => wanted = true,
+                    Some(_) => {}
+                    None => return,
+                },
+                _ = heartbeat.tick() => {
+                    if out.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                        return;
+                    }
+                }
+                _ = closing.changed() => return,
+                _ = out.closed() => return,
+            }
+        }
+    });
+    futures_util::stream::unfold(body, |mut body| async move { body.recv().await.map(|bytes| (Ok(bytes), body)) })
+}

@@ -1,0 +1,294 @@
+//! Reports checked against counts computed here, from data planted with
+//! known dates; correct with no data; the chart is well-formed SVG.
+
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use diesel::connection::SimpleConnection;
+use taskforce_domain::{Plan, Role, Slug, StoreError};
+use taskforce_tests::{TestApp, TestResult, json, spawn_app};
+
+/// A task as planted: project, status, priority, assignee, created and
+/// completed (days ago), due (days from today).
+struct Planted {
+    project: i64,
+    status: &'static str,
+    priority: &'static str,
+    assignee: Option<i64>,
+    created_days_ago: i64,
+    completed_days_ago: Option<i64>,
+    due_in_days: Option<i64>,
+}
+
+async fn plant(app: &TestApp, owner: i64, tasks: &[Planted]) -> TestResult {
+    let mut sql = format!(
+        "INSERT INTO projects (id, name, owner_id) OVERRIDING SYSTEM VALUE VALUES (1, 'One', {owner}), (2, 'Two', {owner});"
+    );
+    for t in tasks {
+        let assignee = t.assignee.map_or("NULL".to_owned(), |a| a.to_string());
+        let completed = t.completed_days_ago.map_or("NULL".to_owned(), |d| format!("now() - interval '{d} days'"));
+        let due = t.due_in_days.map_or("NULL".to_owned(), |d| format!("(now() AT TIME ZONE 'UTC')::date + {d}"));
+        sql.push_str(&format!(
+            "INSERT INTO tasks (project_id, title, status, priority, assignee_id, created_by, created_at, completed_at, due_date)
+             VALUES ({}, 't', '{}', '{}', {assignee}, {owner}, now() - interval '{} days', {completed}, {due});",
+            t.project, t.status, t.priority, t.created_days_ago
+        ));
+    }
+    let schema = Slug::parse("acme")?.schema_name();
+    let store = app.store.clone();
+    tokio::task::spawn_blocking(move || {
+        store.in_tenant_scope(&schema, |conn| conn.batch_execute(&sql).map_err(StoreError::internal))
+    })
+    .await??;
+    Ok(())
+}
+
+fn monday(date: NaiveDate) -> NaiveDate {
+    date - Duration::days(i64::from(date.weekday().num_days_from_monday()))
+}
+
+#[tokio::test]
+async fn reports_match_counts_computed_independently() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Enterprise, false).await?;
+    let owner = app.member("acme", "olga", Role::Owner).await?;
+    let mia = app.member("acme", "mia", Role::Member).await?;
+    app.member("acme", "vic", Role::Viewer).await?;
+    let session = app.login("acme", "olga").await?;
+    let tasks = [
+        Planted {
+            project: 1,
+            status: "todo",
+            priority: "low",
+            assignee: Some(mia),
+            created_days_ago: 1,
+            completed_days_ago: None,
+            due_in_days: Some(-2),
+        },
+        Planted {
+            project: 1,
+            status: "todo",
+            priority: "high",
+            assignee: None,
+            created_days_ago: 3,
+            completed_days_ago: None,
+            due_in_days: Some(3),
+        },
+        Planted {
+            project: 1,
+            status: "in_progress",
+            priority: "urgent",
+            assignee: Some(mia),
+            created_days_ago: 10,
+            completed_days_ago: None,
+            due_in_days: Some(0),
+        },
+        Planted {
+            project: 1,
+            status: "done",
+            priority: "medium",
+            assignee: Some(mia),
+            created_days_ago: 20,
+            completed_days_ago: Some(2),
+            due_in_days: Some(-5),
+        },
+        Planted {
+            project: 2,
+            status: "done",
+            priority: "medium",
+            assignee: Some(owner),
+            created_days_ago: 40,
+            completed_days_ago: Some(35),
+            due_in_days: None,
+        },
+        Planted {
+            project: 2,
+            status: "in_review",
+            priority: "high",
+            assignee: None,
+            created_days_ago: 100,
+            completed_days_ago: None,
+            due_in_days: Some(10),
+        },
+        Planted {
+            project: 2,
+            status: "done",
+            priority: "low",
+            assignee: None,
+            created_days_ago: 5,
+            completed_days_ago: Some(1),
+            due_in_days: Some(-1),
+        },
+    ];
+    plant(&app, owner, &tasks).await?;
+    let today = Utc::now().date_naive();
+
+    // summary, computed here from the planted rows
+    let open = |t: &&Planted| t.status != "done";
+    let expected_overdue = tasks.iter().filter(open).filter(|t| t.due_in_days.is_some_and(|d| d < 0)).count();
+    let expected_soon =
+        tasks.iter().filter(open).filter(|t| t.due_in_days.is_some_and(|d| (0..7).contains(&d))).count();
+    let expected_unassigned = tasks.iter().filter(open).filter(|t| t.assignee.is_none()).count();
+    let (status, summary) = json(app.get_as("acme", &session.access, "/api/reports/summary/").send().await?).await?;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["projects"], 2);
+    assert_eq!(summary["members"], 3);
+    assert_eq!(summary["tasks"]["total"], tasks.len());
+    for status in ["todo", "in_progress", "in_review", "done"] {
+        assert_eq!(
+            summary["tasks"]["by_status"][status],
+            tasks.iter().filter(|t| t.status == status).count(),
+            "{status}"
+        );
+    }
+    for priority in ["low", "medium", "high", "urgent"] {
+        assert_eq!(
+            summary["tasks"]["by_priority"][priority],
+            tasks.iter().filter(|t| t.priority == priority).count(),
+            "{priority}"
+        );
+    }
+    assert_eq!(summary["tasks"]["overdue"], expected_overdue);
+    assert_eq!(summary["tasks"]["due_next_7_days"], expected_soon);
+    assert_eq!(summary["tasks"]["unassigned"], expected_unassigned);
+    let (_, one) = json(app.get_as("acme", &session.access, "/api/reports/summary/?project=1").send().await?).await?;
+    assert_eq!((one["projects"].as_u64(), one["tasks"]["total"].as_u64()), (Some(1), Some(4)));
+
+    // throughput: 8 weeks, oldest first, each task counted in its UTC week
+    let (status, weeks) =
+        json(app.get_as("acme", &session.access, "/api/reports/throughput/?weeks=8").send().await?).await?;
+    assert_eq!(status, 200, "{weeks}");
+    let weeks = weeks.as_array().ok_or("not a list")?;
+    assert_eq!(weeks.len(), 8);
+    let this_monday = monday(today);
+    for (i, week) in weeks.iter().enumerate() {
+        let start = this_monday - Duration::weeks(7 - i as i64);
+        assert_eq!(week["week_start"], start.format("%Y-%m-%d").to_string());
+        let in_week = |days_ago: i64| {
+            let day = today - Duration::days(days_ago);
+            day >= start && day < start + Duration::days(7)
+        };
+        assert_eq!(week["created"], tasks.iter().filter(|t| in_week(t.created_days_ago)).count(), "created in {start}");
+        assert_eq!(
+            week["completed"],
+            tasks.iter().filter(|t| t.completed_days_ago.is_some_and(in_week)).count(),
+            "completed in {start}"
+        );
+    }
+
+    // workload per member, in join order
+    let (_, workload) = json(app.get_as("acme", &session.access, "/api/reports/workload/").send().await?).await?;
+    let rows = workload.as_array().ok_or("not a list")?;
+    assert_eq!(
+        rows.iter().map(|r| r["username"].as_str().unwrap_or("")).collect::<Vec<_>>(),
+        vec!["olga", "mia", "vic"]
+    );
+    for row in rows {
+        let user = row["user_id"].as_i64();
+        let mine: Vec<&Planted> = tasks.iter().filter(|t| t.assignee == user).collect();
+        assert_eq!(row["open"], mine.iter().filter(|t| t.status != "done").count());
+        assert_eq!(
+            row["overdue"],
+            mine.iter().filter(|t| t.status != "done" && t.due_in_days.is_some_and(|d| d < 0)).count()
+        );
+        assert_eq!(
+            row["completed_last_30_days"],
+            mine.iter().filter(|t| t.status == "done" && t.completed_days_ago.is_some_and(|d| d < 30)).count()
+        );
+    }
+
+    // cycle time of project 1's one done task: 20 - 2 = 18 days
+    let (_, cycle) =
+        json(app.get_as("acme", &session.access, "/api/reports/cycle-time/?project=1").send().await?).await?;
+    assert_eq!(cycle["completed"], 1);
+    let median = cycle["median_hours"].as_f64().ok_or("no median")?;
+    assert!((median - 18.0 * 24.0).abs() < 0.01, "{median}");
+    let (_, all) = json(app.get_as("acme", &session.access, "/api/reports/cycle-time/").send().await?).await?;
+    let mut hours: Vec<f64> =
+        tasks.iter().filter_map(|t| t.completed_days_ago.map(|c| (t.created_days_ago - c) as f64 * 24.0)).collect();
+    hours.sort_by(f64::total_cmp);
+    assert_eq!(all["completed"], hours.len());
+    assert!((all["median_hours"].as_f64().ok_or("median")? - hours[1]).abs() < 0.01, "{all}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn reports_are_right_with_no_data_and_refuse_bad_input() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    let session = app.login("acme", "olga").await?;
+    let (status, summary) = json(app.get_as("acme", &session.access, "/api/reports/summary/").send().await?).await?;
+    assert_eq!(status, 200);
+    assert_eq!(
+        summary,
+        serde_json::json!({"projects": 0, "members": 1, "tasks": {"total": 0, "overdue": 0, "due_next_7_days": 0, "unassigned": 0,
+            "by_status": {"todo": 0, "in_progress": 0, "in_review": 0, "done": 0},
+            "by_priority": {"low": 0, "medium": 0, "high": 0, "urgent": 0}}})
+    );
+    let (_, weeks) = json(app.get_as("acme", &session.access, "/api/reports/throughput/").send().await?).await?;
+    let weeks = weeks.as_array().ok_or("not a list")?;
+    assert_eq!(weeks.len(), 12);
+    assert!(weeks.iter().all(|w| w["created"] == 0 && w["completed"] == 0));
+    let (_, cycle) = json(app.get_as("acme", &session.access, "/api/reports/cycle-time/").send().await?).await?;
+    assert_eq!(cycle, serde_json::json!({"completed": 0, "median_hours": null, "p85_hours": null}));
+    for bad in [
+        "/api/reports/throughput/?weeks=0",
+        "/api/reports/throughput/?weeks=105",
+        "/api/reports/throughput/?weeks=x",
+        "/api/reports/throughput/?format=pdf",
+        "/api/reports/summary/?project=abc",
+    ] {
+        let (status, body) = json(app.get_as("acme", &session.access, bad).send().await?).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{bad}");
+    }
+    let (status, _) =
+        json(app.get_as("acme", &session.access, "/api/reports/summary/?project=999").send().await?).await?;
+    assert_eq!(status, 404);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_throughput_chart_is_well_formed_svg_with_one_group_per_week_and_csv_matches() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Enterprise, false).await?;
+    let owner = app.member("acme", "olga", Role::Owner).await?;
+    let session = app.login("acme", "olga").await?;
+    plant(
+        &app,
+        owner,
+        &[Planted {
+            project: 1,
+            status: "done",
+            priority: "low",
+            assignee: None,
+            created_days_ago: 9,
+            completed_days_ago: Some(1),
+            due_in_days: None,
+        }],
+    )
+    .await?;
+    let response = app.get_as("acme", &session.access, "/api/reports/throughput/?weeks=6&format=svg").send().await?;
+    assert_eq!(
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("image/svg+xml; charset=utf-8")
+    );
+    let svg = response.text().await?;
+    let document = roxmltree::Document::parse(&svg)?;
+    assert_eq!(document.root_element().tag_name().name(), "svg");
+    let groups: Vec<_> = document.descendants().filter(|n| n.attribute("class") == Some("week")).collect();
+    assert_eq!(groups.len(), 6);
+    let (_, weeks) =
+        json(app.get_as("acme", &session.access, "/api/reports/throughput/?weeks=6").send().await?).await?;
+    for (group, week) in groups.iter().zip(weeks.as_array().ok_or("list")?) {
+        assert_eq!(group.attribute("data-week"), week["week_start"].as_str());
+        assert_eq!(group.children().filter(|n| n.tag_name().name() == "rect").count(), 2);
+    }
+    let csv =
+        app.get_as("acme", &session.access, "/api/reports/throughput/?weeks=6&format=csv").send().await?.text().await?;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "week_start,created,completed");
+    assert_eq!(lines.len(), 7);
+    let total_created: u64 = lines[1..].iter().filter_map(|l| l.split(',').nth(1)?.parse::<u64>().ok()).sum();
+    let total_completed: u64 = lines[1..].iter().filter_map(|l| l.split(',').nth(2)?.parse::<u64>().ok()).sum();
+    assert_eq!((total_created, total_completed), (1, 1));
+    Ok(())
+}
