@@ -8,6 +8,7 @@
 //! on a rollback is tested for it.
 
 mod attempts;
+mod bus;
 mod hasher;
 mod mailer;
 mod secrets;
@@ -16,6 +17,7 @@ mod tokens;
 mod world;
 
 pub use attempts::FakeAttempts;
+pub use bus::FakeBus;
 pub use hasher::FakeHasher;
 pub use mailer::FakeMailer;
 pub use secrets::FakeSecrets;

@@ -8,10 +8,10 @@ use taskforce_domain::{
     FixedClock, HostName, Membership, NewTenant, Plan, Role, Slug, Store, Tenant, TenantName, User, Username,
 };
 
-use super::{FakeAttempts, FakeCodec, FakeHasher, FakeMailer, FakeSecrets, FakeStore};
+use super::{FakeAttempts, FakeBus, FakeCodec, FakeHasher, FakeMailer, FakeSecrets, FakeStore};
 use crate::{
-    AccountInput, Accounts, ActivityLog, Actor, AuthConfig, AuthPorts, Authenticator, Comments, Projects, Registration,
-    Tasks, TenantAdmin, TenantMembers,
+    AccessCache, AccountInput, Accounts, ActivityLog, Actor, AuthConfig, AuthPorts, Authenticator, Comments,
+    Notifications, Notifier, Projects, Registration, Reports, Tasks, TenantAdmin, TenantMembers,
 };
 
 /// What tests return: any error fails the test with its message.
@@ -44,6 +44,8 @@ pub struct World {
     pub mailer: Arc<FakeMailer>,
     /// Lifetimes and throttling limits (the defaults).
     pub config: AuthConfig,
+    /// What the use cases announce to other instances.
+    pub bus: Arc<FakeBus>,
     secrets: Arc<FakeSecrets>,
 }
 
@@ -57,6 +59,7 @@ impl World {
             attempts: Arc::default(),
             mailer: Arc::default(),
             config: AuthConfig::default(),
+            bus: Arc::default(),
             secrets: Arc::default(),
         }
     }
@@ -121,12 +124,26 @@ impl World {
 
     /// Tasks, with a clock stopped at `now` (what `completed_at` is set to).
     pub fn tasks_at(&self, now: DateTime<Utc>) -> Tasks {
-        Tasks::new(self.store_port(), Arc::new(FixedClock(now)))
+        Tasks::new(self.store_port(), Arc::new(FixedClock(now))).with_notifier(self.notifier())
     }
 
     /// Comments.
     pub fn comments(&self) -> Comments {
-        Comments::new(self.store_port())
+        Comments::new(self.store_port()).with_notifier(self.notifier())
+    }
+
+    fn notifier(&self) -> Notifier {
+        Notifier::new(self.bus.clone())
+    }
+
+    /// Reports, on the world's clock.
+    pub fn reports(&self) -> Reports {
+        Reports::new(self.store_port(), Arc::new(self.clock))
+    }
+
+    /// Notifications, without a cache (so no stream tickets).
+    pub fn notifications(&self) -> Notifications {
+        Notifications::new(self.store_port(), Arc::new(self.clock), self.secrets.clone(), AccessCache::default())
     }
 
     /// The activity log.

@@ -116,24 +116,40 @@ impl Comments {
         patch: &CommentPatch,
         if_match: Option<&IfMatch>,
     ) -> Result<Comment, WorkError> {
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
-            let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;
-            actor
-                .may(Action::EditComment, Relation { author: current.author_id == actor.user, ..Default::default() })?;
-            if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
-                return Err(WorkError::PreconditionFailed);
-            }
-            if current.body == patch.body {
-                return Ok(current);
-            }
-            let updated =
-                tx.comments().update(id, current.version, &patch.body)?.ok_or(WorkError::PreconditionFailed)?;
-            let project = tx.tasks().get(current.task_id)?.map(|t| t.project_id.0);
-            let mut changes = Changes::new();
-            record_change(&mut changes, "body", &current.body, &patch.body);
-            log(tx, actor, Verb::Updated, &updated, project, changes)?;
-            Ok(updated)
-        })
+        self.store
+            .tenant(&actor.tenant.schema_name, |tx| {
+                let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;
+                let relation = Relation { author: current.author_id == actor.user, ..Default::default() };
+                actor.may(Action::EditComment, relation)?;
+                if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                    return Err(WorkError::PreconditionFailed);
+                }
+                if current.body == patch.body {
+                    return Ok((current, Vec::new()));
+                }
+                let updated =
+                    tx.comments().update(id, current.version, &patch.body)?.ok_or(WorkError::PreconditionFailed)?;
+                let parent = tx.tasks().get(current.task_id)?;
+                let project = parent.as_ref().map(|t| t.project_id.0);
+                let mut changes = Changes::new();
+                record_change(&mut changes, "body", &current.body, &patch.body);
+                log(tx, actor, Verb::Updated, &updated, project, changes)?;
+                // only members newly mentioned by the edit hear of it
+                let notes = match parent {
+                    Some(task) => {
+                        let title = task.title.as_str();
+                        let mut tidings = Tidings::new(actor.user, TargetType::Task, task.id.0, project, title);
+                        tidings.mentioned_in(tx, actor.tenant.id, patch.body.as_str(), current.body.as_str())?;
+                        tidings.write(tx)?
+                    }
+                    None => Vec::new(),
+                };
+                Ok((updated, notes))
+            })
+            .map(|(comment, notes)| {
+                self.notifier.announce(actor.tenant.id, &notes);
+                comment
+            })
     }
 
     /// Deletes a comment: its author, an admin or an owner.

@@ -3,6 +3,7 @@
 
 use taskforce_domain::{
     AccessGrant, FamilyId, Member, Membership, MembershipId, MembershipRepository, Role, StoreError, TenantId, UserId,
+    Username,
 };
 
 use super::tx::FakeTx;
@@ -92,6 +93,17 @@ impl MembershipRepository for FakeTx<'_> {
     fn count(&mut self, tenant: TenantId, role: Option<Role>) -> Result<u64, StoreError> {
         let matching = |m: &&Membership| m.tenant_id == tenant && role.is_none_or(|role| m.role == role);
         Ok(self.state.memberships.iter().filter(matching).count() as u64)
+    }
+
+    fn named(&mut self, tenant: TenantId, usernames: &[String]) -> Result<Vec<(UserId, Username)>, StoreError> {
+        let wanted: Vec<String> = usernames.iter().map(|name| name.to_lowercase()).collect();
+        let members = self.state.memberships.iter().filter(|m| m.tenant_id == tenant);
+        let named = members
+            .filter_map(|m| self.state.users.iter().find(|u| u.user.id == m.user_id))
+            .filter(|u| wanted.contains(&u.user.username.normalized()))
+            .map(|u| (u.user.id, u.user.username.clone()))
+            .collect();
+        Ok(named)
     }
 
     fn access(&mut self, tenant: TenantId, user: UserId, family: FamilyId) -> Result<Option<AccessGrant>, StoreError> {

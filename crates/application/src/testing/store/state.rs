@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    Activity, Comment, FamilyId, Invitation, Membership, Project, SchemaName, Task, Tenant, TenantDomain, TenantId,
-    User, UserId,
+    Activity, Comment, FamilyId, Invitation, Membership, Notification, Project, SchemaName, Task, Tenant, TenantDomain,
+    TenantId, User, UserId,
 };
 
 /// The shared tables and the tenant schemas.
@@ -88,6 +88,8 @@ pub struct SchemaData {
     pub comments: Vec<Comment>,
     /// `activity`: no foreign keys, it outlives what it records.
     pub activity: Vec<Activity>,
+    /// `notifications`: no foreign keys either.
+    pub notifications: Vec<Notification>,
 }
 
 impl State {
@@ -116,6 +118,11 @@ impl State {
     /// The tasks of a tenant schema (empty when there is none).
     pub fn tasks(&self, schema: &SchemaName) -> &[Task] {
         self.schemas.get(schema).map_or(&[], |data| data.tasks.as_slice())
+    }
+
+    /// The notifications of a tenant schema (empty when there is none).
+    pub fn notifications(&self, schema: &SchemaName) -> &[Notification] {
+        self.schemas.get(schema).map_or(&[], |data| data.notifications.as_slice())
     }
 
     /// The comments of a tenant schema (empty when there is none).

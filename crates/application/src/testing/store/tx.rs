@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    ActivityRepository, CommentRepository, DomainRepository, InvitationRepository, MembershipRepository, PlatformTx,
-    ProjectRepository, SchemaName, SessionRepository, StoreError, TaskRepository, TenantId, TenantRepository, TenantTx,
-    UsageRepository, UserId, UserRepository,
+    ActivityRepository, CommentRepository, DomainRepository, InvitationRepository, MembershipRepository,
+    NotificationRepository, PlatformTx, ProjectRepository, ReportRepository, SchemaName, SessionRepository, StoreError,
+    TaskRepository, TenantId, TenantRepository, TenantTx, UsageRepository, UserId, UserRepository,
 };
 
 use super::state::{SchemaData, State};
@@ -135,6 +135,14 @@ impl TenantTx for FakeTenantTx<'_> {
     }
 
     fn comments(&mut self) -> &mut dyn CommentRepository {
+        self
+    }
+
+    fn reports(&mut self) -> &mut dyn ReportRepository {
+        self
+    }
+
+    fn notifications(&mut self) -> &mut dyn NotificationRepository {
         self
     }
 }
