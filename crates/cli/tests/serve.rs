@@ -21,6 +21,8 @@ fn server(port: u16) -> Command {
         .env("TASKFORCE_CONFIG_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
         .env_remove("DATABASE_URL")
         .env_remove("TASKFORCE__DATABASE__URL")
+        .env_remove("REDIS_URL")
+        .env("TASKFORCE__REDIS__URL", "")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -28,6 +28,8 @@ impl Admin {
             .env("TASKFORCE_CONFIG_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
             .env("TASKFORCE__DATABASE__URL", self.db.url())
             .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .env("TASKFORCE__REDIS__URL", "")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null());
         command
