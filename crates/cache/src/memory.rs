@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use taskforce_domain::{Cache, CacheHealth};
+use taskforce_domain::{Cache, CacheHealth, INVALIDATED};
 
 /// Entries in this process's memory, with expiry and a bound on their
 /// number: when full, expired entries are swept, then the entries closest to
@@ -69,6 +69,20 @@ impl Cache for MemoryCache {
         entries.insert(key.to_owned(), (value.to_owned(), now + ttl));
     }
 
+    fn add(&self, key: &str, value: &str, ttl: Duration) {
+        let now = Instant::now();
+        let held = self.lock().get(key).is_some_and(|(_, expires)| *expires > now);
+        if !held {
+            self.set(key, value, ttl);
+        }
+    }
+
+    fn invalidate(&self, keys: &[String], hold: Duration) {
+        for key in keys {
+            self.set(key, INVALIDATED, hold);
+        }
+    }
+
     fn delete(&self, keys: &[String]) {
         let mut entries = self.lock();
         for key in keys {
@@ -106,6 +120,27 @@ mod tests {
         cache.delete(&keys(&["tf:1:a"]));
         assert_eq!(cache.get_many(&keys(&["tf:1:a"])), vec![None]);
         assert_eq!(cache.health(), CacheHealth::Disabled);
+    }
+
+    #[test]
+    fn add_fills_only_free_keys_and_an_invalidation_holds_them() {
+        let cache = MemoryCache::default();
+        cache.add("tf:1:a", "first", Duration::from_secs(60));
+        cache.add("tf:1:a", "second", Duration::from_secs(60));
+        cache.set("tf:1:b", "live", Duration::from_secs(60));
+        cache.invalidate(&keys(&["tf:1:b", "tf:1:c"]), Duration::from_secs(60));
+        cache.add("tf:1:b", "stale", Duration::from_secs(60));
+        cache.invalidate(&keys(&["tf:1:d"]), Duration::ZERO);
+        cache.add("tf:1:d", "after the hold", Duration::from_secs(60));
+        assert_eq!(
+            cache.get_many(&keys(&["tf:1:a", "tf:1:b", "tf:1:c", "tf:1:d"])),
+            vec![
+                Some("first".to_owned()),
+                Some(INVALIDATED.to_owned()),
+                Some(INVALIDATED.to_owned()),
+                Some("after the hold".to_owned())
+            ]
+        );
     }
 
     #[test]

@@ -316,6 +316,34 @@ impl Settings {
         if self.database.pool_size == 0 {
             return Err(SettingsError::Invalid("database.pool_size must be at least 1".into()));
         }
+        if self.redis.pool_size == 0 {
+            return Err(SettingsError::Invalid("redis.pool_size must be at least 1".into()));
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn development() -> Settings {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
+        Settings::load_for(Environment::Development, dir).expect("the development settings load")
+    }
+
+    #[test]
+    fn pools_of_size_zero_are_refused_by_name() {
+        let mut database = development();
+        database.database.pool_size = 0;
+        let mut redis = development();
+        redis.redis.pool_size = 0;
+
+        let database = database.check().expect_err("database pool of 0").to_string();
+        let redis = redis.check().expect_err("redis pool of 0").to_string();
+
+        assert!(database.contains("database.pool_size must be at least 1"), "{database}");
+        assert!(redis.contains("redis.pool_size must be at least 1"), "{redis}");
+        assert!(development().check().is_ok());
     }
 }

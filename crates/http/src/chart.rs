@@ -48,10 +48,9 @@ pub fn throughput_svg(title: &str, weeks: &[WeekThroughput]) -> String {
     for (i, week) in weeks.iter().enumerate() {
         let x = LEFT + slot * i as f64 + (slot - 2.0 * bar) / 2.0;
         let date = week.week_start.format("%Y-%m-%d").to_string();
-        let _ = write!(
+        let _ = writeln!(
             svg,
-            r##"<g class="week" data-week="{date}"><rect class="created" x="{x:.1}" y="{cy:.1}" width="{bar:.1}" height="{ch:.1}" fill="#4878d0"><title>{date}: {created} created</title></rect><rect class="completed" x="{x2:.1}" y="{dy:.1}" width="{bar:.1}" height="{dh:.1}" fill="#6acc64"><title>{date}: {completed} completed</title></rect><text x="{tx:.1}" y="{ty:.1}" transform="rotate(-45 {tx:.1} {ty:.1})" text-anchor="end">{date}</text></g>
-"##,
+            r##"<g class="week" data-week="{date}"><rect class="created" x="{x:.1}" y="{cy:.1}" width="{bar:.1}" height="{ch:.1}" fill="#4878d0"><title>{date}: {created} created</title></rect><rect class="completed" x="{x2:.1}" y="{dy:.1}" width="{bar:.1}" height="{dh:.1}" fill="#6acc64"><title>{date}: {completed} completed</title></rect><text x="{tx:.1}" y="{ty:.1}" transform="rotate(-45 {tx:.1} {ty:.1})" text-anchor="end">{date}</text></g>"##,
             created = week.created,
             completed = week.completed,
             cy = y(week.created),

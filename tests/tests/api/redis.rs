@@ -2,10 +2,18 @@
 //! entries, the key namespace, cross-instance invalidation, and serving
 //! correctly and quickly when Redis is refused or frozen.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use reqwest::Method;
-use taskforce_domain::{Plan, Role, Slug, TenantChanges};
+use taskforce_application::{AccessCache, CacheTtl, member_key};
+use taskforce_cache::{Redis, RedisCache};
+use taskforce_domain::{
+    AccessGrant, FamilyId, HostName, INVALIDATED, Plan, Role, SchemaName, Slug, Tenant, TenantChanges, TenantId,
+    TenantName, UserId,
+};
 use taskforce_tests::{TestApp, TestRedis, TestResult, json, spawn_app_with};
 
 /// A server on a Redis of its own; `None` (test skipped) where the machine
@@ -71,8 +79,9 @@ async fn two_tenants_never_see_each_other_s_cached_entries() -> TestResult {
         .send()
         .await?;
     assert_eq!(changed.status().as_u16(), 200);
+    // amy's entry is replaced by the invalidation marker; B's survives
+    assert_eq!(redis(&app)?.cli(&["GET", &amy_key])?, INVALIDATED);
     let keys = redis(&app)?.keys()?;
-    assert!(!keys.contains(&amy_key), "{keys:?}");
     assert!(keys.contains(&member_b), "B's entry survives: {keys:?}");
     assert_eq!(members["count"], 1);
     Ok(())
@@ -326,5 +335,78 @@ async fn invalidations_missed_while_redis_was_away_are_sent_when_it_returns() ->
             403
         );
     }
+    Ok(())
+}
+
+/// What a request read from the database before a change must not land in
+/// the cache after the change invalidated it; untouched keys fill as usual.
+#[test]
+fn an_answer_read_before_a_change_is_not_cached_after_it() -> TestResult {
+    let Some(redis) = TestRedis::start()? else {
+        eprintln!("skipped: redis-server is not installed");
+        return Ok(());
+    };
+    let shared = Arc::new(Redis::new(&redis.url(), Duration::from_millis(500), 4)?);
+    let cache = AccessCache::new(Arc::new(RedisCache::new(shared)), CacheTtl::default());
+    let host = HostName::parse("acme.localhost")?;
+    let tenant = Tenant {
+        id: TenantId(7),
+        slug: Slug::parse("acme")?,
+        schema_name: SchemaName::parse("tenant_acme")?,
+        name: TenantName::parse("Acme")?,
+        plan: Plan::Basic,
+        is_active: true,
+        allow_signup: false,
+        schema_version: None,
+        created_at: chrono::Utc::now(),
+    };
+    let admin = AccessGrant { role: Role::Admin, user_active: true, session_revoked: false };
+    let (ann, bob, family) = (UserId(11), UserId(12), FamilyId(13));
+
+    // requests read ann's admin grant and the active tenant; then ann is
+    // demoted, her session ends and an operator changes the tenant; then
+    // the requests fill the cache with what they read
+    cache.forget_member(tenant.id, ann);
+    cache.end_session(tenant.id, family, chrono::Duration::days(7));
+    cache.forget_hosts([&host]);
+    cache.put_access(tenant.id, ann, family, &admin);
+    cache.put_tenant(&host, &tenant);
+    // bob's entry was never invalidated
+    cache.put_access(tenant.id, bob, FamilyId(14), &admin);
+
+    let ann_found = cache.find(&host, Some((tenant.id, ann, family)));
+    let bob_found = cache.find(&host, Some((tenant.id, bob, FamilyId(14))));
+    assert!(ann_found.tenant.is_none(), "the stale tenant was cached");
+    assert_eq!(ann_found.member, None, "the stale grant was cached");
+    assert!(!ann_found.session_alive, "the ended session was cached as alive");
+    assert!(cache.is_revoked(tenant.id, family));
+    assert_eq!(bob_found.member, Some((Role::Admin, true)));
+    assert!(bob_found.session_alive);
+    let hold: i64 = redis.cli(&["PTTL", &member_key(tenant.id, ann)])?.parse()?;
+    assert!(hold > 0 && hold <= 30_000, "the invalidation holds for {hold} ms");
+    Ok(())
+}
+
+/// After `migrate`, the migrated tenants' host entries are invalidated (they
+/// hold the schema version they read); other tenants' entries stay.
+#[tokio::test]
+async fn migrated_tenants_host_entries_are_invalidated() -> TestResult {
+    let Some(app) = app_with_redis().await? else { return Ok(()) };
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.create_tenant("beta", Plan::Basic, false).await?;
+    for slug in ["acme", "beta"] {
+        // resolving the host caches it, even for a request without a token
+        app.get(&format!("{slug}.localhost"), "/api/tenants/me/").send().await?;
+    }
+    let (acme_key, beta_key) = ("tf:global:host:acme.localhost", "tf:global:host:beta.localhost");
+    assert!(redis(&app)?.cli(&["GET", acme_key])?.contains("\"slug\":\"acme\""));
+
+    let admin = app.admin.clone();
+    let acme = Slug::parse("acme")?;
+    let forgotten = tokio::task::spawn_blocking(move || admin.forget_hosts_of(&[acme])).await??;
+
+    assert_eq!(forgotten, 1);
+    assert_eq!(redis(&app)?.cli(&["GET", acme_key])?, INVALIDATED);
+    assert!(redis(&app)?.cli(&["GET", beta_key])?.contains("\"slug\":\"beta\""));
     Ok(())
 }

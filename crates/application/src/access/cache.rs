@@ -3,7 +3,11 @@
 //!
 //! Only positive answers are cached. Entries carry their tenant id and are
 //! checked against their key on read. Changes made through the use cases
-//! delete the entries they affect, so the next request reads fresh data.
+//! [invalidate](Cache::invalidate) the entries they affect, so the next
+//! request reads fresh data; readers fill the cache with
+//! [`add`](Cache::add), which the invalidation marker refuses for
+//! [`INVALIDATION_HOLD`], so a request that read the database just before
+//! a change cannot put the old answer back after it.
 
 use std::{sync::Arc, time::Duration};
 
@@ -13,6 +17,10 @@ use taskforce_domain::{
     AccessGrant, Cache, CacheHealth, FamilyId, HostName, Plan, Role, SchemaName, Slug, Tenant, TenantId, TenantName,
     UserId,
 };
+
+/// How long an invalidated key refuses refills: far longer than any
+/// request takes from its database read to its cache fill.
+pub const INVALIDATION_HOLD: Duration = Duration::from_secs(30);
 
 /// Time to live of each kind of entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +93,11 @@ impl Cache for NoCache {
 
     fn set(&self, _: &str, _: &str, _: Duration) {}
 
+    fn add(&self, _: &str, _: &str, _: Duration) {}
+
     fn delete(&self, _: &[String]) {}
+
+    fn invalidate(&self, _: &[String], _: Duration) {}
 
     fn take(&self, _: &str) -> Option<String> {
         None
@@ -186,7 +198,7 @@ impl AccessCache {
             created_at: tenant.created_at,
         };
         if let Ok(value) = serde_json::to_string(&entry) {
-            self.cache.set(&host_key(host), &value, self.ttl.tenant);
+            self.cache.add(&host_key(host), &value, self.ttl.tenant);
         }
     }
 
@@ -195,12 +207,12 @@ impl AccessCache {
         let member =
             MemberEntry { tenant_id: tenant.0, user_id: user.0, role: grant.role, user_active: grant.user_active };
         if let Ok(value) = serde_json::to_string(&member) {
-            self.cache.set(&member_key(tenant, user), &value, self.ttl.access);
+            self.cache.add(&member_key(tenant, user), &value, self.ttl.access);
         }
         if !grant.session_revoked {
             let session = SessionEntry { tenant_id: tenant.0, family: family.0, user_id: user.0 };
             if let Ok(value) = serde_json::to_string(&session) {
-                self.cache.set(&session_key(tenant, family), &value, self.ttl.access);
+                self.cache.add(&session_key(tenant, family), &value, self.ttl.access);
             }
         }
     }
@@ -209,20 +221,20 @@ impl AccessCache {
     pub fn forget_hosts<'a>(&self, hosts: impl IntoIterator<Item = &'a HostName>) {
         let keys: Vec<String> = hosts.into_iter().map(host_key).collect();
         if !keys.is_empty() {
-            self.cache.delete(&keys);
+            self.cache.invalidate(&keys, INVALIDATION_HOLD);
         }
     }
 
     /// Forgets a membership (role changed, member removed).
     pub fn forget_member(&self, tenant: TenantId, user: UserId) {
-        self.cache.delete(&[member_key(tenant, user)]);
+        self.cache.invalidate(&[member_key(tenant, user)], INVALIDATION_HOLD);
     }
 
     /// Records that a session ended: its live entry goes, and a marker that
     /// lets refreshes of it be refused without the database stays for as
     /// long as its refresh tokens could live. PostgreSQL remains the truth.
     pub fn end_session(&self, tenant: TenantId, family: FamilyId, lifetime: chrono::Duration) {
-        self.cache.delete(&[session_key(tenant, family)]);
+        self.cache.invalidate(&[session_key(tenant, family)], INVALIDATION_HOLD);
         let ttl = lifetime.to_std().unwrap_or(Duration::from_secs(7 * 24 * 3600));
         self.cache.set(&revoked_key(tenant, family), &format!("{{\"tenant_id\":{tenant},\"family\":{family}}}"), ttl);
     }

@@ -259,6 +259,20 @@ impl TenantAdmin {
         })
     }
 
+    /// Invalidates the cached host entries of these tenants, after their
+    /// schemas were migrated (an entry holds the schema version it read);
+    /// how many hosts.
+    pub fn forget_hosts_of(&self, slugs: &[Slug]) -> Result<usize, TenantAdminError> {
+        if slugs.is_empty() {
+            return Ok(0);
+        }
+        let listed = self.list_domains(None)?;
+        let hosts: Vec<&HostName> =
+            listed.iter().filter(|l| slugs.contains(&l.slug)).map(|l| &l.domain.domain).collect();
+        self.cache.forget_hosts(hosts.iter().copied());
+        Ok(hosts.len())
+    }
+
     /// Adds an existing account to a tenant with a role (recorded in the
     /// tenant's activity log as done by the operator).
     #[tracing::instrument(skip_all, fields(tenant = %slug, user = %username))]

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use deadpool_redis::redis::cmd;
-use taskforce_domain::{Cache, CacheHealth};
+use taskforce_domain::{Cache, CacheHealth, INVALIDATED};
 
 use super::Redis;
 
@@ -42,6 +42,33 @@ impl Cache for RedisCache {
         let _ = self.redis.call("SET", |mut conn| async move {
             cmd("SET").arg(&key).arg(&value).arg("PX").arg(millis).query_async::<()>(&mut conn).await
         });
+    }
+
+    fn add(&self, key: &str, value: &str, ttl: Duration) {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        let millis = ttl.as_millis().max(1) as u64;
+        let _ = self.redis.call("SET NX", |mut conn| async move {
+            cmd("SET").arg(&key).arg(&value).arg("NX").arg("PX").arg(millis).query_async::<()>(&mut conn).await
+        });
+    }
+
+    fn invalidate(&self, keys: &[String], hold: Duration) {
+        if keys.is_empty() {
+            return;
+        }
+        let owned = keys.to_vec();
+        let millis = hold.as_millis().max(1) as u64;
+        let sent = self.redis.call("SET invalidated", |mut conn| async move {
+            let mut pipe = deadpool_redis::redis::pipe();
+            pipe.atomic();
+            for key in &owned {
+                pipe.cmd("SET").arg(key).arg(INVALIDATED).arg("PX").arg(millis).ignore();
+            }
+            pipe.query_async::<()>(&mut conn).await
+        });
+        if sent.is_none() {
+            self.redis.defer_delete(keys);
+        }
     }
 
     fn delete(&self, keys: &[String]) {

@@ -158,7 +158,8 @@ impl Redis {
             let conn = self.connection().await?;
             operation(conn).await
         };
-        let outcome = runtime.block_on(tokio::time::timeout(self.timeout, attempt));
+        // the timer is made inside the adapter's runtime: callers need none
+        let outcome = runtime.block_on(async { tokio::time::timeout(self.timeout, attempt).await });
         match outcome {
             Ok(Ok(value)) => {
                 self.succeeded();
@@ -219,14 +220,15 @@ impl Redis {
             (pending.keys.iter().cloned().collect::<Vec<_>>(), pending.overflowed)
         };
         let to_send = keys.clone();
-        let sent = runtime.block_on(tokio::time::timeout(self.timeout * 10, async move {
+        let send = async move {
             let mut conn = self.connection().await?;
             if overflowed {
                 clear_keyspace(&mut conn).await
             } else {
                 deadpool_redis::redis::cmd("DEL").arg(&to_send).query_async::<()>(&mut conn).await
             }
-        }));
+        };
+        let sent = runtime.block_on(async { tokio::time::timeout(self.timeout * 10, send).await });
         match sent {
             Ok(Ok(())) => {
                 let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());

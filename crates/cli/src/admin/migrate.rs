@@ -1,15 +1,17 @@
 //! `tenant-admin migrate` (and `taskforce migrate`).
 
-use std::{io::IsTerminal, time::Duration};
+use std::{io::IsTerminal, sync::Arc, time::Duration};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::ExposeSecret;
+use taskforce_application::TenantAdmin;
 use taskforce_domain::Slug;
-use taskforce_persistence::{MigrationEvent, TenantMigrator, migrate_shared};
+use taskforce_persistence::{MigrationEvent, PgPool, PgStore, TenantMigrator, migrate_shared};
 
 use super::{output, parse_slug};
-use crate::{database::Database, settings::Settings};
+use crate::{database::Database, services::Shared, settings::Settings};
 
 /// What to migrate; by default the shared schema, then every tenant.
 #[derive(Debug, Clone, Args)]
@@ -50,6 +52,10 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
         let target =
             migrator.target(&mut conn, slug.as_str())?.with_context(|| format!("no tenant with the slug '{slug}'"))?;
         let applied = migrator.migrate_one(&mut conn, &target).with_context(|| format!("tenant '{slug}'"))?;
+        drop(conn);
+        if !applied.is_empty() {
+            forget_hosts(settings, &pool, std::slice::from_ref(slug));
+        }
         output::say(&match applied.len() {
             0 => format!("tenant '{slug}': up to date"),
             n => format!("tenant '{slug}': applied {n} migration(s): {}", applied.join(", ")),
@@ -59,6 +65,8 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
         let progress = Progress::new();
         let report = migrator.migrate_all(&pool, args.jobs as usize, &|event| progress.on(&event))?;
         progress.finish();
+        let migrated: Vec<Slug> = report.migrated.iter().filter_map(|(slug, _)| Slug::parse(slug).ok()).collect();
+        forget_hosts(settings, &pool, &migrated);
         output::say(&format!(
             "tenant schemas: {} migrated, {} up to date, {} failed ({:.2} s, {} job(s), target version {})",
             report.migrated.len(),
@@ -79,6 +87,29 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Invalidates the migrated tenants' host entries in the shared cache, so
+/// servers stop answering `503` for them at once rather than after
+/// `cache.tenant_ttl_secs`. Without Redis there is nothing to reach; a
+/// failure is a warning, since the entries expire anyway.
+fn forget_hosts(settings: &Settings, pool: &PgPool, slugs: &[Slug]) {
+    if slugs.is_empty() || settings.redis.url.expose_secret().trim().is_empty() {
+        return;
+    }
+    let outcome = Shared::for_operator(settings).and_then(|shared| {
+        let store = Arc::new(PgStore::new(pool.clone(), TenantMigrator::embedded()?));
+        let admin = TenantAdmin::new(store).with_cache(shared.access_cache(settings));
+        let hosts = admin.forget_hosts_of(slugs)?;
+        shared.settle();
+        Ok(hosts)
+    });
+    match outcome {
+        Ok(hosts) => tracing::debug!(hosts, "invalidated the migrated tenants' cached hosts"),
+        Err(error) => {
+            eprintln!("warning: could not invalidate cached hosts ({error:#}); they expire on their own");
+        }
+    }
 }
 
 /// A progress bar on a terminal; nothing otherwise.

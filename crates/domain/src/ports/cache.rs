@@ -24,6 +24,10 @@ impl CacheHealth {
     }
 }
 
+/// The value an [invalidated](Cache::invalidate) key holds while it blocks
+/// refills; no reader parses it as an entry.
+pub const INVALIDATED: &str = "-invalidated-";
+
 /// A cache of text values with expiry.
 ///
 /// A cache never fails a request: when it cannot answer (down, slow) `get`
@@ -37,8 +41,17 @@ pub trait Cache: Send + Sync + 'static {
     fn get_many(&self, keys: &[String]) -> Vec<Option<String>>;
     /// Stores a value until `ttl` passes.
     fn set(&self, key: &str, value: &str, ttl: Duration);
+    /// Stores a value until `ttl` passes unless the key holds one already,
+    /// a live entry or an [invalidation](Cache::invalidate) marker. Readers
+    /// filling the cache from the database use this, so that a value read
+    /// before a change cannot land after the change invalidated the key.
+    fn add(&self, key: &str, value: &str, ttl: Duration);
     /// Removes keys.
     fn delete(&self, keys: &[String]);
+    /// Replaces entries by a marker, [`INVALIDATED`], that readers see as a
+    /// miss and that makes [`add`](Cache::add) refuse them for `hold`. A
+    /// shared cache that cannot be reached deletes the keys once it can.
+    fn invalidate(&self, keys: &[String], hold: Duration);
     /// Reads and removes one key at once: of several callers, one gets the
     /// value (single-use tickets).
     fn take(&self, key: &str) -> Option<String>;

@@ -14,7 +14,7 @@ mod store;
 mod tenant;
 
 pub use bus::{Bus, Handler};
-pub use cache::{Cache, CacheHealth};
+pub use cache::{Cache, CacheHealth, INVALIDATED};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::StoreError;
 pub use platform::{
