@@ -4,11 +4,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{AsChangeset, Insertable, Queryable, Selectable};
 use taskforce_domain::{
-    Activity, Comment, CommentBody, CommentId, Project, ProjectId, ProjectName, StoreError, TargetType, Task, TaskId,
-    TaskTitle, UserId, Verb,
+    Activity, Attachment, AttachmentId, Comment, CommentBody, CommentId, ContentType, FileName, Project, ProjectId,
+    ProjectName, StorageKey, StoreError, TargetType, Task, TaskId, TaskTitle, UserId, Verb,
 };
 
-use crate::schema::{activity, comments, projects, tasks};
+use crate::schema::{activity, attachments, comments, projects, tasks};
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::internal(format!("stored {what} is invalid: {error}"))
@@ -200,6 +200,37 @@ impl TryFrom<NotificationRow> for taskforce_domain::Notification {
             project_id: row.project_id,
             message: row.message,
             read_at: row.read_at,
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = attachments, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct AttachmentRow {
+    pub id: i64,
+    pub task_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub storage_key: String,
+    pub uploaded_by: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<AttachmentRow> for Attachment {
+    type Error = StoreError;
+
+    fn try_from(row: AttachmentRow) -> Result<Self, Self::Error> {
+        Ok(Attachment {
+            id: AttachmentId(row.id),
+            task_id: TaskId(row.task_id),
+            filename: FileName::from_stored(&row.filename),
+            content_type: ContentType::parse(&row.content_type)
+                .ok_or_else(|| corrupt("content type", &row.content_type))?,
+            size: u64::try_from(row.size).map_err(|e| corrupt("size", e))?,
+            storage_key: StorageKey::parse(&row.storage_key).ok_or_else(|| corrupt("storage key", &row.storage_key))?,
+            uploaded_by: UserId(row.uploaded_by),
             created_at: row.created_at,
         })
     }

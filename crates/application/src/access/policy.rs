@@ -22,6 +22,9 @@ pub enum Action {
     EditComment,
     /// Delete a comment.
     DeleteComment,
+    /// Delete an attachment (the contract is silent: like a comment, its
+    /// uploader, an admin or an owner; see docs/api.md).
+    DeleteAttachment,
     /// List the tenant's members.
     ListMembers,
     /// Invite, remove members, change roles (see also [`may_manage_member`]).
@@ -58,14 +61,14 @@ pub struct Relation {
     pub creator: bool,
     /// Is assigned the task.
     pub assignee: bool,
-    /// Wrote the comment.
+    /// Wrote the comment, or uploaded the attachment.
     pub author: bool,
 }
 
 use Rule::{IfAuthor, IfCreator, IfCreatorOrAssignee, IfProjectOwner, No, Yes};
 
 /// The matrix: one row per action, columns owner, admin, member, viewer.
-pub const MATRIX: [(Action, [Rule; 4]); 11] = [
+pub const MATRIX: [(Action, [Rule; 4]); 12] = [
     (Action::ReadContent, [Yes, Yes, Yes, Yes]),
     (Action::CreateContent, [Yes, Yes, Yes, No]),
     (Action::ChangeProject, [Yes, Yes, IfProjectOwner, No]),
@@ -73,6 +76,7 @@ pub const MATRIX: [(Action, [Rule; 4]); 11] = [
     (Action::DeleteTask, [Yes, Yes, IfCreator, No]),
     (Action::EditComment, [IfAuthor, IfAuthor, IfAuthor, No]),
     (Action::DeleteComment, [Yes, Yes, IfAuthor, No]),
+    (Action::DeleteAttachment, [Yes, Yes, IfAuthor, No]),
     (Action::ListMembers, [Yes, Yes, Yes, Yes]),
     (Action::ManageMembers, [Yes, Yes, No, No]),
     (Action::UpdateTenant, [Yes, Yes, No, No]),
@@ -141,6 +145,9 @@ mod tests {
         assert!(allows(Role::Member, Action::DeleteTask, Relation { creator: true, ..none }));
         assert!(!allows(Role::Owner, Action::EditComment, none), "only the author edits a comment");
         assert!(allows(Role::Admin, Action::DeleteComment, none));
+        assert!(allows(Role::Member, Action::DeleteAttachment, Relation { author: true, ..none }));
+        assert!(!allows(Role::Member, Action::DeleteAttachment, none));
+        assert!(!allows(Role::Viewer, Action::DeleteAttachment, Relation { author: true, ..none }));
         assert!(!allows(Role::Viewer, Action::CreateContent, none));
         assert!(allows(Role::Viewer, Action::ReadContent, none));
         assert!(!allows(Role::Member, Action::ReadAuditLog, none));

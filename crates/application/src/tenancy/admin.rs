@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::AccessCache;
+use crate::{AccessCache, NoFiles};
 
 use taskforce_domain::{
-    Changes, HostName, Member, Membership, NewActivity, NewTenant, Role, Slug, Store, StoreError, StoreExt, TargetType,
-    Tenant, TenantChanges, TenantDomain, TenantName, UserId, Username, Verb, record_change,
+    Changes, FileStore, HostName, Member, Membership, NewActivity, NewTenant, Role, Slug, Store, StoreError, StoreExt,
+    TargetType, Tenant, TenantChanges, TenantDomain, TenantName, UserId, Username, Verb, record_change,
 };
 
 /// Why a tenant could not be created. Nothing was created in any case.
@@ -88,6 +88,7 @@ pub struct DomainListing {
 pub struct TenantAdmin {
     store: Arc<dyn Store>,
     cache: AccessCache,
+    files: Arc<dyn FileStore>,
 }
 
 impl std::fmt::Debug for TenantAdmin {
@@ -99,7 +100,13 @@ impl std::fmt::Debug for TenantAdmin {
 impl TenantAdmin {
     /// The use cases over a store.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, cache: AccessCache::default() }
+        Self { store, cache: AccessCache::default(), files: Arc::new(NoFiles) }
+    }
+
+    /// The same use cases, removing deleted tenants' files from `files`.
+    pub fn with_files(mut self, files: Arc<dyn FileStore>) -> Self {
+        self.files = files;
+        self
     }
 
     /// The same use cases, dropping the cached hosts their changes affect
@@ -178,7 +185,8 @@ impl TenantAdmin {
         Ok(tenant)
     }
 
-    /// Removes a tenant: schema, memberships, domains and row.
+    /// Removes a tenant: schema, memberships, domains and row, then its
+    /// files (a failure there is logged: nothing refers to them any more).
     #[tracing::instrument(skip_all, fields(tenant = %slug))]
     pub fn delete(&self, slug: &Slug) -> Result<Tenant, TenantAdminError> {
         let TenantDetails { tenant, domains } = self.show(slug)?;
@@ -187,6 +195,9 @@ impl TenantAdmin {
             other => other.into(),
         })?;
         self.cache.forget_hosts(domains.iter().map(|d| &d.domain));
+        if let Err(error) = self.files.delete_area(&tenant.schema_name) {
+            tracing::warn!(tenant = %slug, %error, "could not delete the deleted tenant's files");
+        }
         Ok(tenant)
     }
 

@@ -9,6 +9,7 @@
 
 mod attempts;
 mod bus;
+mod files;
 mod hasher;
 mod mailer;
 mod secrets;
@@ -18,6 +19,7 @@ mod world;
 
 pub use attempts::FakeAttempts;
 pub use bus::FakeBus;
+pub use files::FakeFiles;
 pub use hasher::FakeHasher;
 pub use mailer::FakeMailer;
 pub use secrets::FakeSecrets;

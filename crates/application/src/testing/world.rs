@@ -8,10 +8,10 @@ use taskforce_domain::{
     FixedClock, HostName, Membership, NewTenant, Plan, Role, Slug, Store, Tenant, TenantName, User, Username,
 };
 
-use super::{FakeAttempts, FakeBus, FakeCodec, FakeHasher, FakeMailer, FakeSecrets, FakeStore};
+use super::{FakeAttempts, FakeBus, FakeCodec, FakeFiles, FakeHasher, FakeMailer, FakeSecrets, FakeStore};
 use crate::{
-    AccessCache, AccountInput, Accounts, ActivityLog, Actor, AuthConfig, AuthPorts, Authenticator, Comments,
-    Notifications, Notifier, Projects, Registration, Reports, Tasks, TenantAdmin, TenantMembers,
+    AccessCache, AccountInput, Accounts, ActivityLog, Actor, Attachments, AuthConfig, AuthPorts, Authenticator,
+    Comments, Notifications, Notifier, Projects, Registration, Reports, Tasks, TenantAdmin, TenantMembers,
 };
 
 /// What tests return: any error fails the test with its message.
@@ -46,6 +46,8 @@ pub struct World {
     pub config: AuthConfig,
     /// What the use cases announce to other instances.
     pub bus: Arc<FakeBus>,
+    /// Attachments' bytes.
+    pub files: Arc<FakeFiles>,
     secrets: Arc<FakeSecrets>,
 }
 
@@ -60,6 +62,7 @@ impl World {
             mailer: Arc::default(),
             config: AuthConfig::default(),
             bus: Arc::default(),
+            files: Arc::default(),
             secrets: Arc::default(),
         }
     }
@@ -75,7 +78,7 @@ impl World {
 
     /// The operators' use cases.
     pub fn admin(&self) -> TenantAdmin {
-        TenantAdmin::new(self.store_port())
+        TenantAdmin::new(self.store_port()).with_files(self.files.clone())
     }
 
     /// The account use cases.
@@ -114,7 +117,7 @@ impl World {
 
     /// Projects.
     pub fn projects(&self) -> Projects {
-        Projects::new(self.store_port())
+        Projects::new(self.store_port()).with_files(self.files.clone())
     }
 
     /// Tasks, on the world's clock.
@@ -124,7 +127,9 @@ impl World {
 
     /// Tasks, with a clock stopped at `now` (what `completed_at` is set to).
     pub fn tasks_at(&self, now: DateTime<Utc>) -> Tasks {
-        Tasks::new(self.store_port(), Arc::new(FixedClock(now))).with_notifier(self.notifier())
+        Tasks::new(self.store_port(), Arc::new(FixedClock(now)))
+            .with_notifier(self.notifier())
+            .with_files(self.files.clone())
     }
 
     /// Comments.
@@ -134,6 +139,11 @@ impl World {
 
     fn notifier(&self) -> Notifier {
         Notifier::new(self.bus.clone())
+    }
+
+    /// Attachments of at most 1,000 bytes.
+    pub fn attachments(&self) -> Attachments {
+        Attachments::new(self.store_port(), self.files.clone(), 1000)
     }
 
     /// Reports, on the world's clock.

@@ -3,6 +3,7 @@
 //! what it answers.
 
 mod activity;
+mod attachments;
 mod auth;
 mod comments;
 mod crew;

@@ -7,6 +7,7 @@
 //! the plan there, so a plan change acts on the next request.
 
 mod activity;
+mod attachments;
 mod comments;
 mod notifications;
 mod notify;
@@ -16,6 +17,7 @@ mod reports;
 mod tasks;
 
 pub use activity::ActivityLog;
+pub use attachments::{Attachments, NoFiles};
 pub use comments::{CommentPatch, Comments};
 pub use notifications::{Notifications, TICKET_TTL, Ticket};
 pub(crate) use notify::{ACTOR, Tidings};
@@ -25,7 +27,7 @@ pub use projects::{ProjectPatch, Projects};
 pub use reports::{MAX_WEEKS, Reports};
 pub use tasks::{TaskPatch, Tasks};
 
-use taskforce_domain::{LimitedResource, StoreError};
+use taskforce_domain::{FileError, LimitedResource, StoreError};
 
 use crate::{Denied, FieldErrors};
 
@@ -54,9 +56,32 @@ pub enum WorkError {
     /// changed under a conditional request).
     #[error("The object has changed since it was read.")]
     PreconditionFailed,
+    /// An upload was longer than the configured limit; nothing was kept.
+    #[error("The file is larger than the limit of {limit} bytes.")]
+    FileTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The client stopped sending an upload; nothing was kept.
+    #[error("The upload was interrupted.")]
+    UploadInterrupted,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The file store failed.
+    #[error("file store: {0}")]
+    Files(String),
+}
+
+impl From<FileError> for WorkError {
+    fn from(error: FileError) -> Self {
+        match error {
+            FileError::TooLarge { limit } => WorkError::FileTooLarge { limit },
+            FileError::Interrupted(_) => WorkError::UploadInterrupted,
+            FileError::NotFound => WorkError::Files("the stored bytes are missing".into()),
+            FileError::Io(message) => WorkError::Files(message),
+        }
+    }
 }
 
 impl WorkError {

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use taskforce_domain::{
-    Changes, LimitedResource, NewActivity, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName,
+    Changes, FileStore, LimitedResource, NewActivity, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName,
     ProjectStatus, Store, StoreExt, TargetType, TenantTx, Verb, record_change,
 };
 
-use super::{IfMatch, UPDATE_ATTEMPTS, WorkError, etag};
+use super::{IfMatch, NoFiles, UPDATE_ATTEMPTS, WorkError, attachments::discard, etag};
 use crate::{Action, Actor, Page, PageRequest, Relation};
 
 /// Changes to a project; `None` leaves a field as it is.
@@ -82,6 +82,7 @@ fn log(
 #[derive(Clone)]
 pub struct Projects {
     store: Arc<dyn Store>,
+    files: Arc<dyn FileStore>,
 }
 
 impl std::fmt::Debug for Projects {
@@ -93,7 +94,13 @@ impl std::fmt::Debug for Projects {
 impl Projects {
     /// The use cases over a store.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self { store, files: Arc::new(NoFiles) }
+    }
+
+    /// The same use cases, removing deleted projects' files from `files`.
+    pub fn with_files(mut self, files: Arc<dyn FileStore>) -> Self {
+        self.files = files;
+        self
     }
 
     /// The `ETag` of a project version.
@@ -171,11 +178,13 @@ impl Projects {
         })
     }
 
-    /// Deletes a project with its tasks and comments; the activity log keeps
-    /// the record.
+    /// Deletes a project with its tasks, comments and attachments (their
+    /// files once the deletion is committed); the activity log keeps the
+    /// record.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, project = %id))]
     pub fn delete(&self, actor: &Actor, id: ProjectId, if_match: Option<&IfMatch>) -> Result<Project, WorkError> {
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let area = &actor.tenant.schema_name;
+        let (project, files) = self.store.tenant(area, |tx| {
             let current = tx.projects().get(id)?.ok_or(WorkError::NotFound)?;
             actor.may(
                 Action::ChangeProject,
@@ -184,11 +193,14 @@ impl Projects {
             if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                 return Err(WorkError::PreconditionFailed);
             }
+            let files = tx.attachments().keys_of_project(id)?;
             if !tx.projects().delete(id)? {
                 return Err(WorkError::NotFound);
             }
             log(tx, actor, Verb::Deleted, id, whole(&current.fields(), false))?;
-            Ok(current)
-        })
+            Ok((current, files))
+        })?;
+        discard(self.files.as_ref(), area, &files);
+        Ok(project)
     }
 }

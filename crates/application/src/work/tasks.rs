@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use taskforce_domain::{
-    Changes, Clock, LimitedResource, NewActivity, NotificationKind, Priority, ProjectId, Store, StoreExt, TargetType,
-    Task, TaskFields, TaskFilter, TaskId, TaskStatus, TaskTitle, TenantTx, UserId, Verb, record_change,
+    Changes, Clock, FileStore, LimitedResource, NewActivity, NotificationKind, Priority, ProjectId, Store, StoreExt,
+    TargetType, Task, TaskFields, TaskFilter, TaskId, TaskStatus, TaskTitle, TenantTx, UserId, Verb, record_change,
 };
 
-use super::{ACTOR, IfMatch, Notifier, Tidings, UPDATE_ATTEMPTS, WorkError, etag};
+use super::{ACTOR, IfMatch, NoFiles, Notifier, Tidings, UPDATE_ATTEMPTS, WorkError, attachments::discard, etag};
 use crate::{Action, Actor, Page, PageRequest, Relation};
 
 /// Changes to a task; `None` leaves a field as it is, `Some(None)` clears
@@ -147,6 +147,7 @@ pub struct Tasks {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     notifier: Notifier,
+    files: Arc<dyn FileStore>,
 }
 
 impl std::fmt::Debug for Tasks {
@@ -158,7 +159,13 @@ impl std::fmt::Debug for Tasks {
 impl Tasks {
     /// The use cases over a store and a clock.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, notifier: Notifier::default() }
+        Self { store, clock, notifier: Notifier::default(), files: Arc::new(NoFiles) }
+    }
+
+    /// The same use cases, removing deleted tasks' files from `files`.
+    pub fn with_files(mut self, files: Arc<dyn FileStore>) -> Self {
+        self.files = files;
+        self
     }
 
     /// The same use cases, announcing the notifications they write.
@@ -287,10 +294,12 @@ impl Tasks {
             })
     }
 
-    /// Deletes a task with its comments.
+    /// Deletes a task with its comments and attachments (their files once
+    /// the deletion is committed).
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, task = %id))]
     pub fn delete(&self, actor: &Actor, id: TaskId, if_match: Option<&IfMatch>) -> Result<Task, WorkError> {
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let area = &actor.tenant.schema_name;
+        let (task, files) = self.store.tenant(area, |tx| {
             let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;
             actor.may(
                 Action::DeleteTask,
@@ -299,11 +308,14 @@ impl Tasks {
             if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                 return Err(WorkError::PreconditionFailed);
             }
+            let files = tx.attachments().keys_of_task(id)?;
             if !tx.tasks().delete(id)? {
                 return Err(WorkError::NotFound);
             }
             log(tx, actor, Verb::Deleted, &current, whole(&current.fields(), false))?;
-            Ok(current)
-        })
+            Ok((current, files))
+        })?;
+        discard(self.files.as_ref(), area, &files);
+        Ok(task)
     }
 }

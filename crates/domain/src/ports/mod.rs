@@ -8,6 +8,7 @@ mod bus;
 mod cache;
 mod clock;
 mod error;
+mod files;
 mod platform;
 mod security;
 mod store;
@@ -17,6 +18,7 @@ pub use bus::{Bus, Handler};
 pub use cache::{Cache, CacheHealth, INVALIDATED};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::StoreError;
+pub use files::{FileError, FileStore, StoredFile};
 pub use platform::{
     DomainRepository, InvitationRepository, MembershipRepository, PlatformTx, SessionRepository, SessionState, Spend,
     TenantRepository, UserRepository,
@@ -24,6 +26,6 @@ pub use platform::{
 pub use security::{HashError, PasswordHasher};
 pub use store::{PlatformWork, ProvisionWork, Store, StoreExt, TenantWork};
 pub use tenant::{
-    ActivityRepository, CommentRepository, NotificationRepository, ProjectRepository, ReportRepository, TaskRepository,
-    TenantTx, Usage, UsageRepository,
+    ActivityRepository, AttachmentRepository, CommentRepository, NotificationRepository, ProjectRepository,
+    ReportRepository, TaskRepository, TenantTx, Usage, UsageRepository,
 };

@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 
 use super::{PlatformTx, StoreError};
 use crate::{
-    Activity, ActivityFilter, Comment, CommentBody, CommentId, CycleTime, NewActivity, NewNotification, Notification,
-    Project, ProjectFields, ProjectFilter, ProjectId, ReportScope, Summary, Task, TaskFields, TaskFilter, TaskId,
-    TenantId, UserId, WeekThroughput, Workload,
+    Activity, ActivityFilter, Attachment, AttachmentId, Comment, CommentBody, CommentId, CycleTime, NewActivity,
+    NewNotification, Notification, Project, ProjectFields, ProjectFilter, ProjectId, ReportScope, Summary, Task,
+    TaskFields, TaskFilter, TaskId, TenantId, UserId, WeekThroughput, Workload,
+    work::{NewAttachment, StorageKey},
 };
 
 /// How much of its plan a tenant uses.
@@ -94,6 +95,22 @@ pub trait CommentRepository {
     fn delete(&mut self, id: CommentId) -> Result<bool, StoreError>;
 }
 
+/// Attachments' metadata (the bytes are in the [`FileStore`](crate::FileStore)).
+pub trait AttachmentRepository {
+    /// Records an attachment whose bytes are stored.
+    fn insert(&mut self, attachment: &NewAttachment) -> Result<Attachment, StoreError>;
+    /// The attachment with this id.
+    fn get(&mut self, id: AttachmentId) -> Result<Option<Attachment>, StoreError>;
+    /// One page of a task's attachments (oldest first) and the total count.
+    fn page(&mut self, task: TaskId, offset: u64, limit: u64) -> Result<(Vec<Attachment>, u64), StoreError>;
+    /// Deletes the record; whether it existed.
+    fn delete(&mut self, id: AttachmentId) -> Result<bool, StoreError>;
+    /// Where the bytes of a task's attachments are (before deleting it).
+    fn keys_of_task(&mut self, task: TaskId) -> Result<Vec<StorageKey>, StoreError>;
+    /// Where the bytes of a project's attachments are (before deleting it).
+    fn keys_of_project(&mut self, project: ProjectId) -> Result<Vec<StorageKey>, StoreError>;
+}
+
 /// Notifications of the tenant's members.
 pub trait NotificationRepository {
     /// Stores one.
@@ -153,6 +170,8 @@ pub trait TenantTx: PlatformTx {
     fn tasks(&mut self) -> &mut dyn TaskRepository;
     /// Comments.
     fn comments(&mut self) -> &mut dyn CommentRepository;
+    /// Attachments' metadata.
+    fn attachments(&mut self) -> &mut dyn AttachmentRepository;
     /// Reports.
     fn reports(&mut self) -> &mut dyn ReportRepository;
     /// Notifications.

@@ -1,6 +1,8 @@
-//! The work inside a tenant: projects, tasks, comments and their activity.
+//! The work inside a tenant: projects, tasks, comments, attachments and
+//! their activity.
 
 mod activity;
+mod attachment;
 mod comment;
 mod notification;
 mod project;
@@ -8,6 +10,7 @@ mod report;
 mod task;
 
 pub use activity::{Activity, ActivityFilter, Changes, NewActivity, TargetType, Verb, record_change};
+pub use attachment::{Attachment, AttachmentId, ContentType, FileName, NewAttachment, StorageKey};
 pub use comment::{Comment, CommentBody, CommentId};
 pub use notification::{NewNotification, Notification, NotificationKind, mentions};
 pub use project::{

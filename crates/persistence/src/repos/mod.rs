@@ -1,6 +1,7 @@
 //! Repository implementations over one open transaction.
 
 mod activity;
+mod attachments;
 mod comments;
 mod domains;
 mod invitations;
@@ -16,9 +17,9 @@ mod users;
 
 use diesel::PgConnection;
 use taskforce_domain::{
-    ActivityRepository, CommentRepository, DomainRepository, InvitationRepository, MembershipRepository,
-    NotificationRepository, PlatformTx, ProjectRepository, ReportRepository, SessionRepository, TaskRepository,
-    TenantRepository, TenantTx, UsageRepository, UserRepository,
+    ActivityRepository, AttachmentRepository, CommentRepository, DomainRepository, InvitationRepository,
+    MembershipRepository, NotificationRepository, PlatformTx, ProjectRepository, ReportRepository, SessionRepository,
+    TaskRepository, TenantRepository, TenantTx, UsageRepository, UserRepository,
 };
 
 /// The repositories of one transaction: a borrowed connection that is inside
@@ -102,6 +103,10 @@ impl TenantTx for PgTenantTx<'_> {
     }
 
     fn comments(&mut self) -> &mut dyn CommentRepository {
+        self
+    }
+
+    fn attachments(&mut self) -> &mut dyn AttachmentRepository {
         self
     }
 

@@ -6,6 +6,7 @@
 //! `read_unit`, like the adapter's, has no transaction and keeps whatever
 //! it wrote.
 
+mod attachments;
 mod comments;
 mod domains;
 mod invitations;

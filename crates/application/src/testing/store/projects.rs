@@ -65,6 +65,7 @@ impl ProjectRepository for FakeTenantTx<'_> {
         let tasks: Vec<_> = data.tasks.iter().filter(|t| t.project_id == id).map(|t| t.id).collect();
         data.tasks.retain(|t| t.project_id != id);
         data.comments.retain(|c| !tasks.contains(&c.task_id));
+        data.attachments.retain(|a| !tasks.contains(&a.task_id));
         Ok(true)
     }
 }

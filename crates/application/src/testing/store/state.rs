@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    Activity, Comment, FamilyId, Invitation, Membership, Notification, Project, SchemaName, Task, Tenant, TenantDomain,
-    TenantId, User, UserId,
+    Activity, Attachment, Comment, FamilyId, Invitation, Membership, Notification, Project, SchemaName, Task, Tenant,
+    TenantDomain, TenantId, User, UserId,
 };
 
 /// The shared tables and the tenant schemas.
@@ -90,6 +90,8 @@ pub struct SchemaData {
     pub activity: Vec<Activity>,
     /// `notifications`: no foreign keys either.
     pub notifications: Vec<Notification>,
+    /// `attachments` (`task_id` references `tasks` with `ON DELETE CASCADE`).
+    pub attachments: Vec<Attachment>,
 }
 
 impl State {
@@ -118,6 +120,11 @@ impl State {
     /// The tasks of a tenant schema (empty when there is none).
     pub fn tasks(&self, schema: &SchemaName) -> &[Task] {
         self.schemas.get(schema).map_or(&[], |data| data.tasks.as_slice())
+    }
+
+    /// The attachments of a tenant schema (empty when there is none).
+    pub fn attachments(&self, schema: &SchemaName) -> &[Attachment] {
+        self.schemas.get(schema).map_or(&[], |data| data.attachments.as_slice())
     }
 
     /// The notifications of a tenant schema (empty when there is none).

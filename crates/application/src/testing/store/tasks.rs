@@ -121,6 +121,7 @@ impl TaskRepository for FakeTenantTx<'_> {
             return Ok(false);
         }
         data.comments.retain(|c| c.task_id != id);
+        data.attachments.retain(|a| a.task_id != id);
         Ok(true)
     }
 }

@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    ActivityRepository, CommentRepository, DomainRepository, InvitationRepository, MembershipRepository,
-    NotificationRepository, PlatformTx, ProjectRepository, ReportRepository, SchemaName, SessionRepository, StoreError,
-    TaskRepository, TenantId, TenantRepository, TenantTx, UsageRepository, UserId, UserRepository,
+    ActivityRepository, AttachmentRepository, CommentRepository, DomainRepository, InvitationRepository,
+    MembershipRepository, NotificationRepository, PlatformTx, ProjectRepository, ReportRepository, SchemaName,
+    SessionRepository, StoreError, TaskRepository, TenantId, TenantRepository, TenantTx, UsageRepository, UserId,
+    UserRepository,
 };
 
 use super::state::{SchemaData, State};
@@ -135,6 +136,10 @@ impl TenantTx for FakeTenantTx<'_> {
     }
 
     fn comments(&mut self) -> &mut dyn CommentRepository {
+        self
+    }
+
+    fn attachments(&mut self) -> &mut dyn AttachmentRepository {
         self
     }
 

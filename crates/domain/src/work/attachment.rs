@@ -1,0 +1,245 @@
+//! Files attached to tasks: their metadata, and the rules that make a
+//! client's file name and content type safe to store and show.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::TaskId;
+use crate::UserId;
+
+/// An attachment's id within its tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AttachmentId(pub i64);
+
+impl fmt::Display for AttachmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The name an attachment is shown and downloaded under: the client's file
+/// name made harmless. It is never used to name the stored bytes.
+///
+/// ```
+/// use taskforce_domain::FileName;
+///
+/// assert_eq!(FileName::sanitize("../../etc/passwd").as_str(), "passwd");
+/// assert_eq!(FileName::sanitize("C:\\Users\\me\\report.pdf").as_str(), "report.pdf");
+/// assert_eq!(FileName::sanitize("..").as_str(), "file");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct FileName(String);
+
+impl FileName {
+    /// Longest name, in characters (the column holds 255).
+    pub const MAX: usize = 255;
+    /// The name given when nothing usable is left.
+    pub const FALLBACK: &'static str = "file";
+
+    /// Keeps the last path component (after `/` or `\`), drops control
+    /// characters (NUL included), bidirectional overrides and characters
+    /// that file systems or headers give a meaning (`<>:"|?*`), strips leading dots and spaces
+    /// (no hidden or relative names) and trailing dots and spaces, and
+    /// shortens to [`FileName::MAX`] characters keeping a short extension.
+    pub fn sanitize(input: &str) -> Self {
+        let last = input.rsplit(['/', '\\']).next().unwrap_or_default();
+        let kept: String = last.chars().filter(|c| !unsafe_in_names(*c)).collect();
+        let trimmed = kept.trim_start_matches(['.', ' ']).trim_end_matches(['.', ' ']);
+        if trimmed.is_empty() {
+            return Self(Self::FALLBACK.to_owned());
+        }
+        Self(shorten(trimmed, Self::MAX))
+    }
+
+    /// Reads a stored name back (already sanitised when stored).
+    pub fn from_stored(stored: &str) -> Self {
+        Self::sanitize(stored)
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Control characters (NUL included), bidirectional overrides (which make
+/// `evil\u{202e}fdp.exe` look like `evilexe.pdf`) and characters file systems
+/// or headers give a meaning.
+fn unsafe_in_names(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')
+}
+
+/// At most `max` characters, keeping an extension of up to 16 characters.
+fn shorten(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_owned();
+    }
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext)
+        .filter(|ext| !ext.is_empty() && ext.chars().count() <= 16)
+        .map(|ext| format!(".{ext}"))
+        .unwrap_or_default();
+    let stem_len = max - extension.chars().count();
+    let stem: String = name.chars().take(stem_len).collect();
+    format!("{}{extension}", stem.trim_end_matches(['.', ' ']))
+}
+
+/// A media type as stored and served: `type/subtype` with optional
+/// parameters, ASCII, at most 255 characters. Anything else is served as
+/// [`ContentType::OCTET_STREAM`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ContentType(String);
+
+impl ContentType {
+    /// What unknown or malformed types become.
+    pub const OCTET_STREAM: &'static str = "application/octet-stream";
+
+    /// The client's type when it is well-formed, lower-cased; otherwise
+    /// `application/octet-stream`.
+    pub fn from_client(input: Option<&str>) -> Self {
+        input.and_then(Self::parse).unwrap_or_else(|| Self(Self::OCTET_STREAM.to_owned()))
+    }
+
+    /// A well-formed media type, lower-cased; `None` otherwise.
+    pub fn parse(input: &str) -> Option<Self> {
+        let input = input.trim();
+        if input.len() > 255 || !input.is_ascii() || input.chars().any(|c| c.is_ascii_control()) {
+            return None;
+        }
+        let essence = input.split(';').next().unwrap_or_default().trim();
+        let (kind, subtype) = essence.split_once('/')?;
+        let token =
+            |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c));
+        (token(kind) && token(subtype)).then(|| Self(input.to_ascii_lowercase()))
+    }
+
+    /// The type.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where an attachment's bytes are, within its tenant's area of the file
+/// store: generated by the store, 1–128 characters of `[A-Za-z0-9_-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StorageKey(String);
+
+impl StorageKey {
+    /// Checks a key.
+    pub fn parse(input: &str) -> Option<Self> {
+        let valid = (1..=128).contains(&input.len())
+            && input.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        valid.then(|| Self(input.to_owned()))
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StorageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An attachment's metadata; the bytes are in the file store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Id.
+    pub id: AttachmentId,
+    /// The task.
+    pub task_id: TaskId,
+    /// The name it is shown and downloaded under.
+    pub filename: FileName,
+    /// The type it is served with.
+    pub content_type: ContentType,
+    /// Bytes.
+    pub size: u64,
+    /// Where the bytes are.
+    pub storage_key: StorageKey,
+    /// Who uploaded it.
+    pub uploaded_by: UserId,
+    /// Uploaded.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An attachment to record, once its bytes are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    /// The task.
+    pub task_id: TaskId,
+    /// Its name.
+    pub filename: FileName,
+    /// Its type.
+    pub content_type: ContentType,
+    /// Bytes stored.
+    pub size: u64,
+    /// Where.
+    pub storage_key: StorageKey,
+    /// Who uploaded it.
+    pub uploaded_by: UserId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_become_plain_names() {
+        let cases = [
+            ("../../x", "x"),
+            ("..%2f..%2fx", "%2f..%2fx"),
+            ("/etc/passwd", "passwd"),
+            ("a\0b.txt", "ab.txt"),
+            ("..\\..\\boot.ini", "boot.ini"),
+            (".htaccess", "htaccess"),
+            ("report.pdf ", "report.pdf"),
+            ("", "file"),
+            ("../", "file"),
+            ("evil\u{202e}fdp\u{0}.exe", "evilfdp.exe"),
+            ("what?<b>.html", "whatb.html"),
+            ("résumé 2026.pdf", "résumé 2026.pdf"),
+        ];
+        for (input, shown) in cases {
+            assert_eq!(FileName::sanitize(input).as_str(), shown, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn long_names_keep_their_extension_within_255_characters() {
+        let long = format!("{}.pdf", "é".repeat(300));
+        let name = FileName::sanitize(&long);
+        assert_eq!(name.as_str().chars().count(), 255);
+        assert!(name.as_str().ends_with("é.pdf"));
+        let no_ext = "x".repeat(300);
+        assert_eq!(FileName::sanitize(&no_ext).as_str(), "x".repeat(255));
+    }
+
+    #[test]
+    fn content_types_are_kept_when_well_formed() {
+        assert_eq!(ContentType::from_client(Some("Image/PNG")).as_str(), "image/png");
+        assert_eq!(ContentType::from_client(Some("text/plain; charset=utf-8")).as_str(), "text/plain; charset=utf-8");
+        for bad in ["", "png", "text/", "/x", "text/html\r\nX-Evil: 1", "tëxt/plain", "a b/c"] {
+            assert_eq!(ContentType::from_client(Some(bad)).as_str(), ContentType::OCTET_STREAM, "{bad:?}");
+        }
+        assert_eq!(ContentType::from_client(None).as_str(), ContentType::OCTET_STREAM);
+    }
+
+    #[test]
+    fn storage_keys_are_plain_tokens() {
+        assert!(StorageKey::parse("0f8e2c1d9b7a4e6f8a0b1c2d3e4f5a6b").is_some());
+        for bad in ["", "../x", "a/b", "a.b", &"k".repeat(129)] {
+            assert!(StorageKey::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}
