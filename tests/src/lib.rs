@@ -2,11 +2,14 @@
 //! server on a free port against a database of its own, and [`TestApp`]
 //! talks to it over HTTP with whatever `Host` header a test needs.
 
+pub mod files;
 mod redis;
+mod s3;
 
 use std::{path::PathBuf, sync::Arc};
 
 pub use redis::{TestRedis, redis_server};
+pub use s3::{BUCKET, TestS3, moto_server};
 
 use secrecy::SecretString;
 use taskforce_application::{AccountInput, Accounts, TenantAdmin};
@@ -36,6 +39,8 @@ pub struct TestApp {
     pub accounts: Accounts,
     /// Where the server's file mailer writes `.eml` files.
     pub mail_dir: tempfile::TempDir,
+    /// The local file store's root (shared with a twin).
+    pub files_dir: Arc<tempfile::TempDir>,
     /// The private Redis the server uses, when it uses one.
     pub redis: Option<TestRedis>,
     /// The settings it runs with (a twin runs with the same).
@@ -82,9 +87,11 @@ fn redis_mode() -> String {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> Result<TestApp, Box<dyn std::error::Error>> {
     let db = tokio::task::spawn_blocking(TestDatabase::create).await??;
     let mail_dir = tempfile::tempdir()?;
+    let files_dir = Arc::new(tempfile::tempdir()?);
     let mut settings = settings_for(db.url())?;
     settings.mail.transport = "file".into();
     settings.mail.file_dir = mail_dir.path().to_path_buf();
+    settings.storage.root = files_dir.path().to_path_buf();
     let mode = redis_mode();
     let mut redis = match mode.as_str() {
         "" | "off" => None,
@@ -98,7 +105,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> Result<TestAp
     }
     adjust(&mut settings);
     let db = Arc::new(db);
-    let mut app = start(settings, db, mail_dir).await?;
+    let mut app = start(settings, db, mail_dir, files_dir).await?;
     match (mode.as_str(), redis.as_mut()) {
         ("stopped", Some(redis)) => redis.stop()?,
         ("frozen", Some(redis)) => redis.freeze()?,
@@ -113,6 +120,7 @@ async fn start(
     settings: Settings,
     db: Arc<TestDatabase>,
     mail_dir: tempfile::TempDir,
+    files_dir: Arc<tempfile::TempDir>,
 ) -> Result<TestApp, Box<dyn std::error::Error>> {
     let app = Application::build(&settings).await?;
     let port = app.port();
@@ -128,11 +136,14 @@ async fn start(
     Ok(TestApp {
         accounts: Accounts::new(dyn_store.clone(), hasher),
         mail_dir,
+        files_dir,
         redis: None,
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
-        admin: TenantAdmin::new(dyn_store).with_cache(cache),
+        admin: TenantAdmin::new(dyn_store)
+            .with_cache(cache)
+            .with_files(taskforce_cli::services::file_store(&settings.storage)?),
         store,
         settings,
         handle,
@@ -144,7 +155,7 @@ impl TestApp {
     /// A second server instance on the same database (and Redis, if any),
     /// as behind a load balancer.
     pub async fn twin(&self) -> Result<TestApp, Box<dyn std::error::Error>> {
-        start(self.settings.clone(), self.db.clone(), tempfile::tempdir()?).await
+        start(self.settings.clone(), self.db.clone(), tempfile::tempdir()?, self.files_dir.clone()).await
     }
 
     /// A request to `path` with the given `Host` header.

@@ -6,15 +6,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use taskforce_application::{
-    AccessCache, ActivityLog, AuthConfig, AuthPorts, Authenticator, CacheTtl, Comments, HealthCheck, Notifications,
-    Notifier, Projects, Registration, Reports, Tasks, TenantDirectory, TenantMembers,
+    AccessCache, ActivityLog, Attachments, AuthConfig, AuthPorts, Authenticator, CacheTtl, Comments, HealthCheck,
+    Notifications, Notifier, Projects, Registration, Reports, Tasks, TenantDirectory, TenantMembers,
 };
 use taskforce_auth::{Argon2Hasher, HashCost, JwtCodec, OsSecrets};
 use taskforce_cache::{MemoryAttemptCounter, MemoryBus, MemoryCache, Redis, RedisAttemptCounter, RedisBus, RedisCache};
-use taskforce_domain::{AttemptCounter, Bus, Cache, HostName, Mailer, Store, SystemClock};
+use taskforce_domain::{AttemptCounter, Bus, Cache, FileStore, HostName, Mailer, Store, SystemClock};
 use taskforce_mail::{FileMailer, LogMailer, SmtpMailer};
 
-use crate::settings::{MailSettings, Settings};
+use crate::settings::{MailSettings, Settings, StorageSettings};
 
 /// Every service the HTTP layer uses.
 #[derive(Debug, Clone)]
@@ -35,6 +35,8 @@ pub struct Services {
     pub tasks: Tasks,
     /// Comments.
     pub comments: Comments,
+    /// Attachments.
+    pub attachments: Attachments,
     /// The activity log.
     pub activity: ActivityLog,
     /// Reports.
@@ -50,6 +52,18 @@ pub fn mailer(settings: &MailSettings) -> anyhow::Result<Arc<dyn Mailer>> {
         "smtp" => Arc::new(SmtpMailer::new(&settings.from, settings.smtp_url.expose_secret())?),
         _ => Arc::new(LogMailer),
     })
+}
+
+/// The configured file store: the S3-compatible bucket of `storage.url`,
+/// or the local folder `storage.root`.
+pub fn file_store(settings: &StorageSettings) -> anyhow::Result<Arc<dyn FileStore>> {
+    match settings.url() {
+        Some(url) => Ok(Arc::new(taskforce_storage::ObjectFileStore::from_url(url).context("storage.url")?)),
+        None => Ok(Arc::new(
+            taskforce_storage::LocalFileStore::new(&settings.root)
+                .with_context(|| format!("storage.root {}", settings.root.display()))?,
+        )),
+    }
 }
 
 /// The state instances share: in Redis when configured, in this process
@@ -159,6 +173,7 @@ impl Services {
         let notifier = Notifier::new(shared.bus.clone());
         let auth = Authenticator::new(ports.clone(), config.clone())?.with_cache(cache.clone());
         let platform_domain = HostName::parse(&settings.tenancy.platform_domain).context("tenancy.platform_domain")?;
+        let files = file_store(&settings.storage)?;
         Ok(Self {
             directory: TenantDirectory::new(store.clone(), required_schema_version).with_cache(cache.clone()),
             health: HealthCheck::new(store.clone()).with_cache(cache.clone()),
@@ -172,8 +187,11 @@ impl Services {
                 config.invitation_ttl,
             )
             .with_cache(cache.clone()),
-            projects: Projects::new(store.clone()),
-            tasks: Tasks::new(store.clone(), ports.clock.clone()).with_notifier(notifier.clone()),
+            projects: Projects::new(store.clone()).with_files(files.clone()),
+            tasks: Tasks::new(store.clone(), ports.clock.clone())
+                .with_notifier(notifier.clone())
+                .with_files(files.clone()),
+            attachments: Attachments::new(store.clone(), files, settings.storage.max_upload_bytes),
             notifications: Notifications::new(store.clone(), ports.clock.clone(), ports.secrets.clone(), cache.clone()),
             reports: Reports::new(store.clone(), ports.clock),
             comments: Comments::new(store.clone()).with_notifier(notifier),

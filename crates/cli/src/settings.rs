@@ -91,6 +91,8 @@ pub struct Settings {
     pub tenancy: TenancySettings,
     /// Outgoing mail.
     pub mail: MailSettings,
+    /// Attachments' bytes.
+    pub storage: StorageSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -205,6 +207,24 @@ pub struct MailSettings {
     pub smtp_url: SecretString,
 }
 
+/// `[storage]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageSettings {
+    /// Folder of the local file store (one subfolder per tenant).
+    pub root: PathBuf,
+    /// `s3://bucket/prefix?…` for an S3-compatible store; empty = `root`.
+    pub url: SecretString,
+    /// Largest attachment accepted, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+impl StorageSettings {
+    /// The object store URL, if any.
+    pub fn url(&self) -> Option<&str> {
+        Some(self.url.expose_secret().trim()).filter(|url| !url.is_empty())
+    }
+}
+
 /// `[tenancy]`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TenancySettings {
@@ -315,6 +335,9 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             return Err(SettingsError::Invalid("database.pool_size must be at least 1".into()));
+        }
+        if self.storage.max_upload_bytes == 0 {
+            return Err(SettingsError::Invalid("storage.max_upload_bytes must be at least 1".into()));
         }
         if self.redis.pool_size == 0 {
             return Err(SettingsError::Invalid("redis.pool_size must be at least 1".into()));

@@ -72,6 +72,7 @@ impl Application {
             projects: services.projects,
             tasks: services.tasks,
             comments: services.comments,
+            attachments: services.attachments,
             activity: services.activity,
             reports: services.reports,
             notifications: services.notifications,

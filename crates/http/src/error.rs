@@ -306,7 +306,12 @@ impl From<taskforce_application::WorkError> for ApiError {
                 "precondition_failed",
                 "The object has changed since you read it; fetch it again (see its ETag).",
             ),
+            WorkError::FileTooLarge { limit } => {
+                Self::payload_too_large(format!("The file is larger than the limit of {limit} bytes."))
+            }
+            WorkError::UploadInterrupted => Self::field("file", "The upload was interrupted before the file ended."),
             WorkError::Store(store) => store.into(),
+            WorkError::Files(cause) => Self::internal(format!("file store: {cause}")),
         }
     }
 }

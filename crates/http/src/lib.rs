@@ -80,6 +80,8 @@ pub struct AppState {
     pub tasks: Tasks,
     /// Comments.
     pub comments: Comments,
+    /// Attachments.
+    pub attachments: taskforce_application::Attachments,
     /// The activity log.
     pub activity: ActivityLog,
     /// Reports.
@@ -124,7 +126,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
 
 /// Every route of the API.
 pub fn routes_config(cfg: &mut web::ServiceConfig) {
-    use routes::{activity, auth, comments, health, notifications, projects, reports, signup, tasks, tenants};
+    use routes::{
+        activity, attachments, auth, comments, health, notifications, projects, reports, signup, tasks, tenants,
+    };
     cfg.service(resource("/api/health/").get(health::health))
         .service(resource("/api/health/ready/").get(health::ready))
         .service(resource("/api/signup/").post(signup::signup))
@@ -152,6 +156,9 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/tasks/{id}/comments/").get(comments::list).post(comments::create))
         .service(resource("/api/comments/{id}/").patch(comments::patch).delete(comments::delete))
+        .service(resource("/api/tasks/{id}/attachments/").get(attachments::list).post(attachments::upload))
+        .service(resource("/api/attachments/{id}/").get(attachments::show).delete(attachments::delete))
+        .service(resource("/api/attachments/{id}/download/").get(attachments::download))
         .service(resource("/api/activity/").get(activity::tenant_wide))
         .service(resource("/api/reports/summary/").get(reports::summary))
         .service(resource("/api/reports/throughput/").get(reports::throughput))

@@ -1,5 +1,6 @@
 //! The black-box suite: one binary, one module per area.
 
+mod attachments;
 mod auth;
 mod isolation;
 mod members;

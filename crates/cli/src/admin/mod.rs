@@ -206,7 +206,9 @@ impl Context {
         let shared = crate::services::Shared::for_operator(settings)?;
         let cache = shared.access_cache(settings);
         Ok(Self {
-            admin: TenantAdmin::new(store.clone()).with_cache(cache),
+            admin: TenantAdmin::new(store.clone())
+                .with_cache(cache)
+                .with_files(crate::services::file_store(&settings.storage)?),
             accounts: Accounts::new(store, hasher),
             platform_domain,
             shared,

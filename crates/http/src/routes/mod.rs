@@ -1,6 +1,7 @@
 //! Route handlers, one file per resource.
 
 pub mod activity;
+pub mod attachments;
 pub mod auth;
 pub mod comments;
 pub mod docs;

@@ -1,0 +1,322 @@
+//! `/api/tasks/{id}/attachments/` and `/api/attachments/{id}/`: uploads
+//! streamed into the file store and downloads streamed out of it, a buffer
+//! at a time, whatever the file's size.
+
+use std::io::{self, Read};
+
+use actix_multipart::{Field, Multipart};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{
+        StatusCode,
+        header::{self, ContentDisposition, DispositionParam, DispositionType, ExtendedValue},
+    },
+    web::{self, Bytes},
+};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
+use serde::Serialize;
+use taskforce_application::{Attachments, etag};
+use taskforce_domain::{Attachment, AttachmentId, TaskId};
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+
+use crate::{
+    ApiError, AppState, Authenticated, ErrorBody,
+    conditional::tagged,
+    paging::{PageBody, PageQuery, page_body},
+};
+
+/// Room for the multipart framing around the file (boundaries, part
+/// headers, a few small fields) when judging a declared `Content-Length`.
+const MULTIPART_SLACK: u64 = 64 * 1024;
+/// Chunks in flight between the connection and the file store, per upload
+/// or download; with chunks of at most 64 KiB this bounds the memory of one
+/// transfer.
+const IN_FLIGHT: usize = 4;
+/// Bytes read from the file store per download chunk.
+const DOWNLOAD_CHUNK: usize = 64 * 1024;
+
+/// An attachment's metadata.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentOut {
+    /// Id.
+    pub id: i64,
+    /// The task.
+    pub task_id: i64,
+    /// The client's file name made safe (path parts, control characters
+    /// and leading dots removed, at most 255 characters).
+    pub filename: String,
+    /// The type it is served with (`application/octet-stream` when the
+    /// upload named none or a malformed one).
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// Who uploaded it.
+    pub uploaded_by: i64,
+    /// Uploaded.
+    pub created_at: DateTime<Utc>,
+}
+
+fn attachment_out(a: Attachment) -> AttachmentOut {
+    AttachmentOut {
+        id: a.id.0,
+        task_id: a.task_id.0,
+        filename: a.filename.as_str().to_owned(),
+        content_type: a.content_type.as_str().to_owned(),
+        size: a.size,
+        uploaded_by: a.uploaded_by.0,
+        created_at: a.created_at,
+    }
+}
+
+fn attachment_etag(a: &Attachment) -> String {
+    // attachments never change: one version
+    etag("attachment", a.id.0, 1)
+}
+
+/// The multipart upload: one part named `file`.
+#[derive(Debug, ToSchema)]
+pub struct UploadForm {
+    /// The file; its part's `filename` and `Content-Type` are kept
+    /// (sanitised). At most `storage.max_upload_bytes`.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// A task's attachments, oldest first.
+#[utoipa::path(get, path = "/api/tasks/{id}/attachments/", tag = "attachments", params(("id" = i64, Path), PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = PageBody<AttachmentOut>), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    task: web::Path<i64>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<PageBody<AttachmentOut>>, ApiError> {
+    let page = query.request()?;
+    let task = TaskId(task.into_inner());
+    let attachments = state.attachments.clone();
+    let found = web::block(move || attachments.list(&actor, task, page)).await??;
+    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, attachment_out)?))
+}
+
+fn declared_length(req: &HttpRequest) -> Option<u64> {
+    req.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::payload_too_large(format!("The file is larger than the limit of {limit} bytes."))
+}
+
+fn not_a_file() -> ApiError {
+    ApiError::field("file", "The submitted data was not a file. Check the encoding type on the form.")
+}
+
+/// The part named `file`; other parts (up to the slack) are skipped.
+async fn file_part(multipart: &mut Multipart) -> Result<Field, ApiError> {
+    let mut skipped: u64 = 0;
+    while let Some(part) = multipart.next().await {
+        let mut part = part.map_err(|_| not_a_file())?;
+        if part.name() == Some("file") {
+            return Ok(part);
+        }
+        while let Some(chunk) = part.next().await {
+            skipped += chunk.map_err(|_| not_a_file())?.len() as u64;
+            if skipped > MULTIPART_SLACK {
+                return Err(ApiError::field("file", "Fields other than `file` are limited to 64 KiB."));
+            }
+        }
+    }
+    Err(ApiError::field("file", "No file was submitted."))
+}
+
+/// A [`Read`] over chunks sent from the connection's task: the file store
+/// reads it on a blocking thread while the connection keeps filling it.
+struct Incoming {
+    chunks: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for Incoming {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk?,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Attaches a file to a task: `multipart/form-data` with the part `file`.
+/// A declared length over the limit is refused before anything is read,
+/// an undeclared one as soon as the limit is passed; nothing is kept then.
+#[utoipa::path(post, path = "/api/tasks/{id}/attachments/", tag = "attachments", params(("id" = i64, Path)), security(("bearer" = [])),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = AttachmentOut, headers(("ETag" = String))), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    task: web::Path<i64>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let task = TaskId(task.into_inner());
+    let attachments: Attachments = state.attachments.clone();
+    let limit = attachments.max_upload_bytes();
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::unsupported_media_type("Uploads must be sent as multipart/form-data."));
+    }
+    if declared_length(&req).is_some_and(|length| length > limit.saturating_add(MULTIPART_SLACK)) {
+        return Err(too_large(limit));
+    }
+    let (checker, checked_actor) = (attachments.clone(), actor.clone());
+    web::block(move || checker.may_upload(&checked_actor, task)).await??;
+
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut part = file_part(&mut multipart).await?;
+    // `filename*` (RFC 5987, UTF-8) wins over `filename`, as browsers do
+    let filename = part
+        .content_disposition()
+        .and_then(|d| {
+            d.get_filename_ext()
+                .map(|ext| String::from_utf8_lossy(&ext.value).into_owned())
+                .or_else(|| d.get_filename().map(str::to_owned))
+        })
+        .unwrap_or_default();
+    let content_type = part.content_type().map(ToString::to_string);
+
+    let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
+    let store = web::block(move || {
+        let mut incoming = Incoming { chunks: receiver, current: Bytes::new() };
+        let stored = attachments.upload(&actor, task, &filename, content_type.as_deref(), &mut incoming);
+        // an empty file is refused, as the API this one replaces did
+        match stored {
+            Ok(attachment) if attachment.size == 0 => {
+                attachments.delete(&actor, attachment.id)?;
+                Err(taskforce_application::WorkError::field("file", "The submitted file is empty."))
+            }
+            other => other,
+        }
+    });
+    let feed = async move {
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(|e| io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()));
+            let failed = chunk.is_err();
+            // the store stopped reading (limit passed, failure): stop too
+            if sender.send(chunk).await.is_err() || failed {
+                break;
+            }
+        }
+    };
+    let (stored, ()) = tokio::join!(store, feed);
+    let attachment = stored?.map_err(|error| match error {
+        taskforce_application::WorkError::FileTooLarge { limit } => too_large(limit),
+        other => other.into(),
+    })?;
+    Ok(tagged(&req, StatusCode::CREATED, &attachment_etag(&attachment), &attachment_out(attachment)))
+}
+
+/// One attachment's metadata.
+#[utoipa::path(get, path = "/api/attachments/{id}/", tag = "attachments", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = AttachmentOut, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = AttachmentId(id.into_inner());
+    let attachments = state.attachments.clone();
+    let attachment = web::block(move || attachments.get(&actor, id)).await??;
+    Ok(tagged(&req, StatusCode::OK, &attachment_etag(&attachment), &attachment_out(attachment)))
+}
+
+/// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<name>`.
+fn disposition(name: &str) -> ContentDisposition {
+    let ascii: String = name.chars().map(|c| if c.is_ascii() && c != '\\' && c != '"' { c } else { '_' }).collect();
+    let mut parameters = vec![DispositionParam::Filename(ascii)];
+    if !name.is_ascii() {
+        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
+            charset: header::Charset::Ext("UTF-8".to_owned()),
+            language_tag: None,
+            value: name.as_bytes().to_vec(),
+        }));
+    }
+    ContentDisposition { disposition: DispositionType::Attachment, parameters }
+}
+
+/// Reads the file on a blocking thread, a chunk at a time, as the
+/// connection takes them.
+fn chunks_of(mut bytes: Box<dyn Read + Send>) -> mpsc::Receiver<io::Result<Bytes>> {
+    let (sender, receiver) = mpsc::channel(IN_FLIGHT);
+    tokio::task::spawn_blocking(move || {
+        let mut buffer = vec![0_u8; DOWNLOAD_CHUNK];
+        loop {
+            let chunk = match bytes.read(&mut buffer) {
+                Ok(0) => return,
+                Ok(n) => Ok(Bytes::copy_from_slice(&buffer[..n])),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+            let failed = chunk.is_err();
+            // the client went away, or the read failed: stop
+            if sender.blocking_send(chunk).is_err() || failed {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// The bytes, as a download: `Content-Disposition: attachment`, the stored
+/// type, `X-Content-Type-Options: nosniff` and a sandboxing CSP, so a
+/// browser never renders an uploaded file as part of the site.
+#[utoipa::path(get, path = "/api/attachments/{id}/download/", tag = "attachments", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream",
+        headers(("Content-Disposition" = String), ("X-Content-Type-Options" = String))), (status = 404, body = ErrorBody)))]
+pub async fn download(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = AttachmentId(id.into_inner());
+    let attachments = state.attachments.clone();
+    let (attachment, bytes) = web::block(move || attachments.open(&actor, id)).await??;
+    let body = futures_util::stream::unfold(chunks_of(bytes), |mut chunks| async move {
+        chunks.recv().await.map(|chunk| (chunk, chunks))
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, attachment.content_type.as_str()))
+        .insert_header(disposition(attachment.filename.as_str()))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header(header::ContentEncoding::Identity)
+        .no_chunking(attachment.size)
+        .streaming(body))
+}
+
+/// Deletes an attachment and its bytes (its uploader, an admin or an owner).
+#[utoipa::path(delete, path = "/api/attachments/{id}/", tag = "attachments", params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = AttachmentId(id.into_inner());
+    let attachments = state.attachments.clone();
+    web::block(move || attachments.delete(&actor, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}

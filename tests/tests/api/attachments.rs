@@ -1,0 +1,374 @@
+//! Attachments through the API: byte-for-byte round trips, hostile file
+//! names, tenant isolation down to the folders on disk, the upload limit
+//! enforced while streaming, and files leaving with their task, project or
+//! tenant. Memory use is checked in its own test binary (`memory.rs`).
+
+use reqwest::{
+    Method,
+    multipart::{Form, Part},
+};
+use taskforce_domain::Role;
+use taskforce_tests::{
+    TestApp, TestResult,
+    files::{content, files_under, streamed_multipart, task_of, upload},
+    json, spawn_app, spawn_app_with,
+};
+
+/// A multipart body written by hand, for names a client library would not send.
+fn raw_multipart(disposition: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----taskforce-test-boundary";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: {disposition}\r\nContent-Type: text/plain\r\n\r\n").into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn an_upload_comes_back_byte_for_byte_with_safe_headers_and_leaves_with_delete() -> TestResult {
+    let app = spawn_app().await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;
+    let bytes = content(3 * 1024 * 1024 + 17, 1);
+
+    let (status, created) =
+        upload(&app, "acme", &olga.access, task, "flight plan.pdf", "application/pdf", bytes.clone()).await?;
+    assert_eq!(status, 201, "{created}");
+    let keys: Vec<&str> = created.as_object().ok_or("object")?.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["content_type", "created_at", "filename", "id", "size", "task_id", "uploaded_by"]);
+    assert_eq!(
+        (
+            &created["filename"],
+            &created["content_type"],
+            &created["size"],
+            &created["task_id"],
+            &created["uploaded_by"]
+        ),
+        (
+            &serde_json::json!("flight plan.pdf"),
+            &serde_json::json!("application/pdf"),
+            &serde_json::json!(bytes.len()),
+            &serde_json::json!(task),
+            &serde_json::json!(olga.user_id)
+        )
+    );
+    let id = created["id"].as_i64().ok_or("id")?;
+
+    let download = app.get_as("acme", &olga.access, &format!("/api/attachments/{id}/download/")).send().await?;
+    assert_eq!(download.status().as_u16(), 200);
+    let header = |name: &str| download.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(header("content-type").as_deref(), Some("application/pdf"));
+    assert_eq!(header("content-disposition").as_deref(), Some("attachment; filename=\"flight plan.pdf\""));
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(header("content-length"), Some(bytes.len().to_string()));
+    let body = download.bytes().await?;
+    assert!(body.as_ref() == bytes.as_slice(), "the downloaded bytes differ");
+
+    let (_, listed) =
+        json(app.get_as("acme", &olga.access, &format!("/api/tasks/{task}/attachments/")).send().await?).await?;
+    assert_eq!((listed["count"].as_i64(), listed["results"][0]["id"].as_i64()), (Some(1), Some(id)));
+    let (_, shown) = json(app.get_as("acme", &olga.access, &format!("/api/attachments/{id}/")).send().await?).await?;
+    assert_eq!(shown, created);
+
+    let on_disk = files_under(app.files_dir.path());
+    assert_eq!(on_disk.len(), 1, "{on_disk:?}");
+    assert!(on_disk[0].starts_with("tenant_acme"), "{on_disk:?}");
+    let deleted = app.call_as(Method::DELETE, "acme", &olga.access, &format!("/api/attachments/{id}/")).send().await?;
+    assert_eq!(deleted.status().as_u16(), 204);
+    assert!(files_under(app.files_dir.path()).is_empty(), "the bytes went with the record");
+    let gone = app.get_as("acme", &olga.access, &format!("/api/attachments/{id}/download/")).send().await?;
+    assert_eq!(gone.status().as_u16(), 404);
+    let (_, activity) =
+        json(app.get_as("acme", &olga.access, "/api/activity/?target_type=attachment").send().await?).await?;
+    let verbs: Vec<&str> =
+        activity["results"].as_array().ok_or("results")?.iter().filter_map(|a| a["verb"].as_str()).collect();
+    assert_eq!(verbs, ["deleted", "created"]);
+    assert_eq!(activity["results"][1]["changes"]["filename"], serde_json::json!([null, "flight plan.pdf"]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn hostile_file_names_are_stored_under_generated_keys_and_shown_sanitised() -> TestResult {
+    let app = spawn_app().await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;
+    let long = format!("{}.txt", "n".repeat(296));
+    let cases: Vec<(String, &str)> = vec![
+        ("form-data; name=\"file\"; filename=\"../../x\"".into(), "x"),
+        ("form-data; name=\"file\"; filename=\"..%2f..%2fx\"".into(), "%2f..%2fx"),
+        ("form-data; name=\"file\"; filename=\"/etc/passwd\"".into(), "passwd"),
+        ("form-data; name=\"file\"; filename*=UTF-8''a%00b%2F..%2Fc.txt".into(), "c.txt"),
+        ("form-data; name=\"file\"; filename*=UTF-8''nul%00byte.txt".into(), "nulbyte.txt"),
+        (format!("form-data; name=\"file\"; filename=\"{long}\""), ""),
+        ("form-data; name=\"file\"; filename=\"..\"".into(), "file"),
+    ];
+    for (disposition, shown) in &cases {
+        let (content_type, body) = raw_multipart(disposition, b"payload");
+        let (status, created) = json(
+            app.call_as(Method::POST, "acme", &olga.access, &format!("/api/tasks/{task}/attachments/"))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await?,
+        )
+        .await?;
+        assert_eq!(status, 201, "{disposition}: {created}");
+        let name = created["filename"].as_str().ok_or("filename")?;
+        if shown.is_empty() {
+            assert_eq!(name.chars().count(), 255, "{name}");
+            assert!(name.ends_with("n.txt"), "{name}");
+        } else {
+            assert_eq!(name, *shown, "{disposition}");
+        }
+        let id = created["id"].as_i64().ok_or("id")?;
+        let download = app.get_as("acme", &olga.access, &format!("/api/attachments/{id}/download/")).send().await?;
+        let disposition_back =
+            download.headers().get("content-disposition").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(disposition_back.starts_with("attachment; "), "{disposition_back}");
+        assert!(!disposition_back.contains('/') && !disposition_back.contains('\\'), "{disposition_back}");
+        assert_eq!(download.bytes().await?.as_ref(), b"payload");
+    }
+    // every file is <tenant schema>/<2 hex>/<32 hex>, nothing else anywhere
+    let on_disk = files_under(app.files_dir.path());
+    assert_eq!(on_disk.len(), cases.len(), "{on_disk:?}");
+    for path in &on_disk {
+        let parts: Vec<String> = path.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        assert_eq!(parts.len(), 3, "{path:?}");
+        assert_eq!(parts[0], "tenant_acme");
+        assert!(parts[2].len() == 32 && parts[2].chars().all(|c| c.is_ascii_hexdigit()), "{path:?}");
+        assert!(parts[2].starts_with(&parts[1]), "{path:?}");
+    }
+    let parent = app.files_dir.path().parent().ok_or("parent")?;
+    for escaped in ["x", "passwd", "c.txt"] {
+        assert!(!parent.join(escaped).exists(), "{escaped} escaped the file store");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn tenant_b_cannot_list_fetch_download_or_delete_tenant_a_s_attachments() -> TestResult {
+    let app = spawn_app().await?;
+    let (ann, a_task) = task_of(&app, "alpha", "ann", "Alpha task").await?;
+    let (bob, b_task) = task_of(&app, "beta", "bob", "Beta task").await?;
+    assert_eq!(a_task, b_task, "both schemas number from 1");
+    let (_, a_first) =
+        upload(&app, "alpha", &ann.access, a_task, "alpha-secret.txt", "text/plain", b"ALPHA ONE".to_vec()).await?;
+    let (_, a_second) =
+        upload(&app, "alpha", &ann.access, a_task, "alpha-two.txt", "text/plain", b"ALPHA TWO".to_vec()).await?;
+    let (_, b_first) = upload(&app, "beta", &bob.access, b_task, "beta.txt", "text/plain", b"BETA".to_vec()).await?;
+    assert_eq!(a_first["id"], b_first["id"], "the same id in both schemas");
+    let a_only = a_second["id"].as_i64().ok_or("id")?;
+    let shared = a_first["id"].as_i64().ok_or("id")?;
+
+    // the same ids through beta answer beta's rows, or 404
+    let (_, listed) =
+        json(app.get_as("beta", &bob.access, &format!("/api/tasks/{b_task}/attachments/")).send().await?).await?;
+    let names: Vec<&str> =
+        listed["results"].as_array().ok_or("results")?.iter().filter_map(|a| a["filename"].as_str()).collect();
+    assert_eq!(names, ["beta.txt"]);
+    let (_, shown) =
+        json(app.get_as("beta", &bob.access, &format!("/api/attachments/{shared}/")).send().await?).await?;
+    assert_eq!(shown["filename"], "beta.txt");
+    let download = app.get_as("beta", &bob.access, &format!("/api/attachments/{shared}/download/")).send().await?;
+    assert_eq!(download.bytes().await?.as_ref(), b"BETA");
+    for path in [format!("/api/attachments/{a_only}/"), format!("/api/attachments/{a_only}/download/")] {
+        let (status, body) = json(app.get_as("beta", &bob.access, &path).send().await?).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
+    }
+    let (status, _) =
+        json(app.call_as(Method::DELETE, "beta", &bob.access, &format!("/api/attachments/{a_only}/")).send().await?)
+            .await?;
+    assert_eq!(status, 404);
+    // beta's token on alpha's host is refused outright
+    let (status, _) =
+        json(app.get_as("alpha", &bob.access, &format!("/api/attachments/{a_only}/download/")).send().await?).await?;
+    assert_eq!(status, 401);
+
+    // alpha's files are intact, and each tenant's bytes are in its own folder
+    let back = app.get_as("alpha", &ann.access, &format!("/api/attachments/{a_only}/download/")).send().await?;
+    assert_eq!(back.bytes().await?.as_ref(), b"ALPHA TWO");
+    let on_disk = files_under(app.files_dir.path());
+    let in_alpha = on_disk.iter().filter(|p| p.starts_with("tenant_alpha")).count();
+    let in_beta = on_disk.iter().filter(|p| p.starts_with("tenant_beta")).count();
+    assert_eq!((in_alpha, in_beta, on_disk.len()), (2, 1, 3), "{on_disk:?}");
+    for path in on_disk.iter().filter(|p| p.starts_with("tenant_alpha")) {
+        let bytes = std::fs::read(app.files_dir.path().join(path))?;
+        assert!(bytes.starts_with(b"ALPHA"), "{path:?} holds another tenant's bytes");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_are_refused_early_and_leave_nothing() -> TestResult {
+    let app = spawn_app_with(|s| s.storage.max_upload_bytes = 1024 * 1024).await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;
+    let path = format!("/api/tasks/{task}/attachments/");
+
+    // a declared length over the limit: refused before the body is read
+    let declared = Form::new().part("file", Part::bytes(content(3 * 1024 * 1024, 2)).file_name("big.bin"));
+    let (status, body) =
+        json(app.call_as(Method::POST, "acme", &olga.access, &path).multipart(declared).send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("1048576")), "{body}");
+
+    // no declared length: refused once the limit is passed
+    let response =
+        app.call_as(Method::POST, "acme", &olga.access, &path).multipart(streamed_multipart(8 << 20)).send().await;
+    match response {
+        Ok(response) => {
+            let (status, body) = json(response).await?;
+            assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
+        }
+        // the server may close the connection while the client still sends
+        Err(error) => assert!(error.is_request() || error.is_body(), "{error}"),
+    }
+
+    // a file of exactly the limit is fine; nothing of the refused ones stayed
+    let exact = Form::new().part("file", Part::bytes(content(1024 * 1024, 3)).file_name("exact.bin"));
+    let (status, created) =
+        json(app.call_as(Method::POST, "acme", &olga.access, &path).multipart(exact).send().await?).await?;
+    assert_eq!((status, created["size"].as_u64()), (201, Some(1024 * 1024)), "{created}");
+    let (_, listed) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
+    assert_eq!(listed["count"], 1);
+    let on_disk = files_under(app.files_dir.path());
+    assert_eq!(on_disk.len(), 1, "partial files were left: {on_disk:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_uploads_get_clear_errors_and_store_nothing() -> TestResult {
+    let app = spawn_app().await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;
+    app.member("acme", "vic", Role::Viewer).await?;
+    let vic = app.login("acme", "vic").await?;
+    let path = format!("/api/tasks/{task}/attachments/");
+
+    let (status, body) = upload(&app, "acme", &vic.access, task, "v.txt", "text/plain", b"v".to_vec()).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
+    let (status, _) = upload(&app, "acme", &olga.access, task + 1000, "x.txt", "text/plain", b"x".to_vec()).await?;
+    assert_eq!(status, 404);
+    let (status, body) = json(
+        app.call_as(Method::POST, "acme", &olga.access, &path).json(&serde_json::json!({"file": "x"})).send().await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_media_type")), "{body}");
+    let other_field = Form::new().text("note", "no file here");
+    let (status, body) =
+        json(app.call_as(Method::POST, "acme", &olga.access, &path).multipart(other_field).send().await?).await?;
+    assert_eq!((status, body["error"]["fields"]["file"][0].as_str()), (400, Some("No file was submitted.")), "{body}");
+    let (status, body) = upload(&app, "acme", &olga.access, task, "empty.txt", "text/plain", Vec::new()).await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["file"][0].as_str()),
+        (400, Some("The submitted file is empty.")),
+        "{body}"
+    );
+    let (content_type, broken) = ("multipart/form-data; boundary=nope".to_owned(), b"not multipart at all".to_vec());
+    let (status, body) = json(
+        app.call_as(Method::POST, "acme", &olga.access, &path)
+            .header("content-type", content_type)
+            .body(broken)
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{body}");
+
+    let (_, listed) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
+    assert_eq!(listed["count"], 0);
+    assert!(files_under(app.files_dir.path()).is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn files_leave_with_their_task_project_and_tenant() -> TestResult {
+    let app = spawn_app().await?;
+    let (olga, first) = task_of(&app, "acme", "olga", "First").await?;
+    let (_, task) = json(app.get_as("acme", &olga.access, &format!("/api/tasks/{first}/")).send().await?).await?;
+    let project = task["project_id"].as_i64().ok_or("project")?;
+    let (_, second) = json(
+        app.call_as(Method::POST, "acme", &olga.access, &format!("/api/projects/{project}/tasks/"))
+            .json(&serde_json::json!({"title": "Second"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    let second = second["id"].as_i64().ok_or("second")?;
+    for (task, name) in [(first, "a.txt"), (first, "b.txt"), (second, "c.txt")] {
+        let (status, _) =
+            upload(&app, "acme", &olga.access, task, name, "text/plain", name.as_bytes().to_vec()).await?;
+        assert_eq!(status, 201);
+    }
+    let (_, other) = task_of(&app, "beta", "bob", "Beta").await?;
+    let bob = app.login("beta", "bob").await?;
+    upload(&app, "beta", &bob.access, other, "kept.txt", "text/plain", b"kept".to_vec()).await?;
+    let in_acme =
+        |app: &TestApp| files_under(app.files_dir.path()).iter().filter(|p| p.starts_with("tenant_acme")).count();
+    assert_eq!(in_acme(&app), 3);
+
+    app.call_as(Method::DELETE, "acme", &olga.access, &format!("/api/tasks/{first}/")).send().await?;
+    assert_eq!(in_acme(&app), 1, "the task's two files went");
+    app.call_as(Method::DELETE, "acme", &olga.access, &format!("/api/projects/{project}/")).send().await?;
+    assert_eq!(in_acme(&app), 0, "the project's file went");
+
+    let (admin, beta) = (app.admin.clone(), taskforce_domain::Slug::parse("beta")?);
+    tokio::task::spawn_blocking(move || admin.delete(&beta)).await??;
+    assert!(!app.files_dir.path().join("tenant_beta").exists(), "the tenant's folder went with it");
+    Ok(())
+}
+
+#[tokio::test]
+async fn s3_compatible_storage_round_trips_isolates_and_cleans_up() -> TestResult {
+    let Some(s3) = taskforce_tests::TestS3::start().await? else {
+        eprintln!("skipped: moto_server is not installed (pip install 'moto[server]')");
+        return Ok(());
+    };
+    let url = s3.storage_url("files");
+    let app = spawn_app_with(|s| {
+        s.storage.url = url.into();
+        s.storage.max_upload_bytes = 16 << 20;
+    })
+    .await?;
+    let (ann, a_task) = task_of(&app, "alpha", "ann", "Alpha").await?;
+    let (bob, b_task) = task_of(&app, "beta", "bob", "Beta").await?;
+    // three parts of 5 MiB and a bit: a real multipart upload
+    let bytes = content(12 * 1024 * 1024 + 3, 9);
+
+    let (status, created) =
+        upload(&app, "alpha", &ann.access, a_task, "big.bin", "application/octet-stream", bytes.clone()).await?;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().ok_or("id")?;
+    let (_, beta_file) = upload(&app, "beta", &bob.access, b_task, "b.txt", "text/plain", b"BETA".to_vec()).await?;
+    let back = app.get_as("alpha", &ann.access, &format!("/api/attachments/{id}/download/")).send().await?;
+    assert!(back.bytes().await?.as_ref() == bytes.as_slice(), "the downloaded bytes differ");
+    let alpha_keys = s3.keys("files/tenant_alpha/").await?;
+    assert_eq!(alpha_keys.len(), 1, "{alpha_keys:?}");
+    assert_eq!(s3.keys("files/tenant_beta/").await?.len(), 1);
+    assert!(files_under(app.files_dir.path()).is_empty(), "nothing on local disk");
+
+    // beta cannot reach alpha's object through its own ids
+    assert_eq!(beta_file["id"], created["id"]);
+    let crossed = app.get_as("beta", &bob.access, &format!("/api/attachments/{id}/download/")).send().await?;
+    assert_eq!(crossed.bytes().await?.as_ref(), b"BETA");
+
+    // too large: aborted, no object and no unfinished upload left
+    let (status, _) =
+        upload(&app, "alpha", &ann.access, a_task, "huge.bin", "application/octet-stream", content(17 << 20, 1))
+            .await?;
+    assert_eq!(status, 413);
+    let oversized = app
+        .call_as(Method::POST, "alpha", &ann.access, &format!("/api/tasks/{a_task}/attachments/"))
+        .multipart(streamed_multipart(20 << 20))
+        .send()
+        .await;
+    if let Ok(response) = oversized {
+        assert_eq!(response.status().as_u16(), 413);
+    }
+    assert_eq!(s3.keys("files/tenant_alpha/").await?, alpha_keys);
+    assert_eq!(s3.pending_uploads().await?, 0);
+
+    // deleting the task removes the object; deleting the tenant its prefix
+    app.call_as(Method::DELETE, "alpha", &ann.access, &format!("/api/tasks/{a_task}/")).send().await?;
+    assert!(s3.keys("files/tenant_alpha/").await?.is_empty());
+    let (admin, beta) = (app.admin.clone(), taskforce_domain::Slug::parse("beta")?);
+    tokio::task::spawn_blocking(move || admin.delete(&beta)).await??;
+    assert!(s3.keys("files/tenant_beta/").await?.is_empty());
+    Ok(())
+}
