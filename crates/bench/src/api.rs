@@ -5,22 +5,19 @@
 
 use std::{
     process::Command,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::Context;
-use secrecy::SecretString;
-use taskforce_application::{AccountInput, Accounts, TenantAdmin};
-use taskforce_auth::{Argon2Hasher, HashCost};
-use taskforce_cli::{Application, Environment, Settings};
-use taskforce_domain::{HostName, NewTenant, Plan, Role, Slug, Store, TenantName, Username};
-use taskforce_persistence::{PgStore, PoolSettings, TenantMigrator, build_pool, instrumentation};
+use taskforce_cli::Application;
+use taskforce_domain::Role;
+use taskforce_persistence::instrumentation;
 use taskforce_pgcluster::TestDatabase;
 
-use crate::stats::{Samples, ms};
-
-const PASSWORD: &str = "bench-passphrase-42";
+use crate::{
+    fixture,
+    stats::{Samples, ms},
+};
 
 /// A running server with a seeded tenant, and a token for it.
 pub struct Seeded {
@@ -44,38 +41,18 @@ impl Seeded {
 pub async fn seed(tasks: u64) -> anyhow::Result<Seeded> {
     instrumentation::count_statements()?;
     let db = tokio::task::spawn_blocking(TestDatabase::create).await??;
-    let config_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    let mut settings = Settings::load_for(Environment::Test, &config_dir.display().to_string())?;
-    settings.database.url = SecretString::from(db.url().to_owned());
+    let mut settings = fixture::settings(db.url())?;
     settings.database.pool_size = 16;
-    settings.server.port = 0;
-    settings.tenancy.ensure_dev_tenant = false;
     let app = Application::build(&settings).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
 
-    let mut pool = PoolSettings::new(db.url());
-    pool.max_size = 2;
-    let pg = Arc::new(PgStore::new(build_pool(&pool)?, TenantMigrator::embedded()?));
-    let store: Arc<dyn Store> = pg.clone();
-    let admin = TenantAdmin::new(store.clone());
-    let accounts = Accounts::new(store, Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?));
+    let operator = fixture::Operator::connect(db.url())?;
+    let pg = operator.store.clone();
     let (user_id, schema) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<(i64, taskforce_domain::SchemaName)> {
-            let tenant = admin.create(&NewTenant {
-                slug: Slug::parse("load")?,
-                name: TenantName::parse("Load")?,
-                plan: Plan::Enterprise,
-                allow_signup: false,
-                domains: vec![HostName::parse("load.localhost")?],
-            })?;
-            let user = accounts.create(&AccountInput {
-                username: "loader".into(),
-                email: "loader@example.com".into(),
-                password: PASSWORD.into(),
-                is_staff: false,
-            })?;
-            admin.add_member(&Slug::parse("load")?, &Username::parse("loader")?, Role::Owner)?;
+            let tenant = operator.tenant("load")?;
+            let user = operator.member("load", "loader", Role::Owner)?;
             Ok((user.id.0, tenant.schema_name))
         })
         .await??;
@@ -115,16 +92,7 @@ pub async fn seed(tasks: u64) -> anyhow::Result<Seeded> {
     .await??;
     println!("seeded 20 projects and {tasks} tasks in {:.1} s", started.elapsed().as_secs_f64());
 
-    let client = reqwest::Client::new();
-    let login: serde_json::Value = client
-        .post(format!("{base}/api/auth/login/"))
-        .header("host", "load.localhost")
-        .json(&serde_json::json!({"username": "loader", "password": PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["access_token"].as_str().context("login failed")?.to_owned();
+    let token = fixture::login(&reqwest::Client::new(), &base, "load", "loader").await?;
     Ok(Seeded { base, host: "load.localhost".into(), token, project_id: 1, _db: db })
 }
 

@@ -7,8 +7,10 @@
 mod api;
 mod auth;
 mod cache;
+mod fixture;
 mod stats;
 mod tenants;
+mod work;
 
 use clap::{Parser, Subcommand};
 
@@ -57,6 +59,38 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Attachment upload and download throughput, with the server's
+    /// resident memory and peak (the server runs as a child process).
+    Files {
+        /// File size in MiB.
+        #[arg(long, default_value_t = 50)]
+        size_mib: u64,
+        /// Uploads and downloads each.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+    /// Notification fan-out: open streams on two instances sharing Redis,
+    /// one comment mentioning every streaming member per round.
+    Notify {
+        /// Members with an open stream.
+        #[arg(long, default_value_t = 500)]
+        streams: usize,
+        /// Comments.
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+    },
+    /// Report latency on a tenant with many tasks.
+    Reports {
+        /// Tasks to seed.
+        #[arg(long, default_value_t = 100_000)]
+        tasks: u64,
+        /// Requests per report.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
+    /// Serves the configuration in the environment (used by `files`).
+    #[command(hide = true)]
+    Serve,
     /// Password hashing rate, logins next to health checks, and the cost of
     /// authenticating a request.
     Auth {
@@ -81,8 +115,16 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(cache::run(requests, connections, seconds)),
+        Scenario::Files { size_mib, rounds } => runtime()?.block_on(work::files(size_mib, rounds)),
+        Scenario::Notify { streams, rounds } => runtime()?.block_on(work::notify(streams, rounds)),
+        Scenario::Reports { tasks, requests } => runtime()?.block_on(work::reports(tasks, requests)),
+        Scenario::Serve => runtime()?.block_on(work::serve()),
         Scenario::Auth { logins, requests } => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(auth::run(logins, requests))
         }
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
 }

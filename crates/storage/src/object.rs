@@ -112,7 +112,11 @@ impl ObjectFileStore {
             .enable_all()
             .build()
             .map_err(|e| FileError::Io(format!("starting the file store's runtime: {e}")))?;
-        Ok(Self { store: Arc::new(store), prefix: prefix.trim_matches('/').to_owned(), runtime: Arc::new(OwnRuntime(Some(runtime))) })
+        Ok(Self {
+            store: Arc::new(store),
+            prefix: prefix.trim_matches('/').to_owned(),
+            runtime: Arc::new(OwnRuntime(Some(runtime))),
+        })
     }
 
     fn area_path(&self, area: &SchemaName) -> Result<Path, FileError> {
