@@ -2,15 +2,16 @@
 
 use std::sync::Arc;
 
-use taskforce_domain::{CacheHealth, Store, StoreError};
+use taskforce_domain::{CacheHealth, FileError, FileStore, Store, StoreError};
 
-use crate::AccessCache;
+use crate::{AccessCache, NoFiles};
 
 /// Readiness probes of the adapters the service needs.
 #[derive(Clone)]
 pub struct HealthCheck {
     store: Arc<dyn Store>,
     cache: AccessCache,
+    files: Arc<dyn FileStore>,
 }
 
 impl std::fmt::Debug for HealthCheck {
@@ -22,13 +23,24 @@ impl std::fmt::Debug for HealthCheck {
 impl HealthCheck {
     /// Probes over a store.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, cache: AccessCache::default() }
+        Self { store, cache: AccessCache::default(), files: Arc::new(NoFiles) }
     }
 
     /// The same probes, reporting on `cache` as well.
     pub fn with_cache(mut self, cache: AccessCache) -> Self {
         self.cache = cache;
         self
+    }
+
+    /// The same probes, checking that `files` takes writes as well.
+    pub fn with_files(mut self, files: Arc<dyn FileStore>) -> Self {
+        self.files = files;
+        self
+    }
+
+    /// Whether the file store takes a write (and its removal).
+    pub fn files(&self) -> Result<(), FileError> {
+        self.files.check()
     }
 
     /// How the cache is doing.

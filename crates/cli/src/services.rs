@@ -176,7 +176,7 @@ impl Services {
         let files = file_store(&settings.storage)?;
         Ok(Self {
             directory: TenantDirectory::new(store.clone(), required_schema_version).with_cache(cache.clone()),
-            health: HealthCheck::new(store.clone()).with_cache(cache.clone()),
+            health: HealthCheck::new(store.clone()).with_cache(cache.clone()).with_files(files.clone()),
             registration: Registration::new(auth.clone(), store.clone(), platform_domain)
                 .with_notifier(notifier.clone()),
             members: TenantMembers::new(

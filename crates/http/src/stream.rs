@@ -103,6 +103,12 @@ pub fn notification_stream(
             let (notifications, actor) = (notifications.clone(), actor.clone());
             actix_web::web::block(move || notifications.after(&actor, after, 100))
         };
+        // a logout, removal or deactivation ends the stream at the next
+        // delivery or heartbeat, as it refuses the next request
+        let admitted = || {
+            let (notifications, actor) = (notifications.clone(), actor.clone());
+            async move { matches!(actix_web::web::block(move || notifications.still_admitted(&actor)).await, Ok(Ok(true))) }
+        };
         let mut last = match last_seen {
             Some(id) => id,
             None => match actix_web::web::block({
@@ -125,6 +131,9 @@ pub fn notification_stream(
         loop {
             if wanted {
                 wanted = false;
+                if !admitted().await {
+                    return;
+                }
                 loop {
                     let Ok(Ok(batch)) = fetch(last).await else { return };
                     for notification in &batch {
@@ -145,7 +154,7 @@ pub fn notification_stream(
                     None => return,
                 },
                 _ = heartbeat.tick() => {
-                    if out.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                    if !admitted().await || out.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
                         return;
                     }
                 }

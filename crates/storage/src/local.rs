@@ -2,14 +2,16 @@
 //!
 //! Layout: `<root>/<schema>/<first two key characters>/<key>`. A file is
 //! written to `<root>/<schema>/.partial/<key>` first and renamed into place
-//! once complete and synced, so a reader never sees half a file and an
-//! interrupted upload leaves at most a partial file that the next start
-//! can sweep.
+//! once complete and synced, so a reader never sees half a file. A process
+//! killed mid-upload leaves a partial file; opening the store removes
+//! partial files older than an hour (younger ones may be another
+//! instance's uploads in progress).
 
 use std::{
     fs::{self, File, OpenOptions},
     io::{self, Read, Write},
     path::{Path, PathBuf},
+    time::{Duration, SystemTime},
 };
 
 use taskforce_domain::{FileError, FileStore, SchemaName, StorageKey, StoredFile};
@@ -18,6 +20,8 @@ use crate::new_key;
 
 /// How much of a file is in memory at once while storing it.
 const BUFFER: usize = 64 * 1024;
+/// Partial files older than this are leftovers of a killed process.
+const STALE_PARTIAL: Duration = Duration::from_secs(3600);
 
 /// Files under a root folder, one subfolder per tenant.
 #[derive(Debug, Clone)]
@@ -39,11 +43,33 @@ fn private_dir(path: &Path) -> Result<(), FileError> {
 }
 
 impl LocalFileStore {
-    /// A store under `root`, created if missing.
+    /// A store under `root`, created if missing; stale partial files of
+    /// interrupted uploads are removed.
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, FileError> {
         let root = root.into();
         private_dir(&root)?;
-        Ok(Self { root })
+        let store = Self { root };
+        let swept = store.sweep_partials(STALE_PARTIAL);
+        if swept > 0 {
+            tracing::info!(files = swept, root = %store.root.display(), "removed partial files of interrupted uploads");
+        }
+        Ok(store)
+    }
+
+    /// Removes partial files older than `age` in every tenant's area; how many.
+    pub fn sweep_partials(&self, age: Duration) -> usize {
+        let now = SystemTime::now();
+        let areas = fs::read_dir(&self.root).into_iter().flatten().flatten();
+        let partials =
+            areas.flat_map(|area| fs::read_dir(area.path().join(".partial")).into_iter().flatten().flatten());
+        partials
+            .filter(|file| {
+                file.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|modified| now.duration_since(modified).unwrap_or_default() >= age)
+            })
+            .filter(|file| fs::remove_file(file.path()).is_ok())
+            .count()
     }
 
     /// The root folder.
@@ -232,6 +258,22 @@ mod tests {
         assert!(!store.area(&acme).exists());
         assert!(store.open(&beta, &kept.key).is_ok());
         store.check()?;
+        Ok(())
+    }
+
+    #[test]
+    fn partial_files_of_killed_uploads_are_swept() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let store = LocalFileStore::new(dir.path())?;
+        let partial = store.area(&schema("tenant_acme")?).join(".partial");
+        fs::create_dir_all(&partial)?;
+        fs::write(partial.join("0123"), b"half a file")?;
+
+        let young = store.sweep_partials(Duration::from_secs(3600));
+        let old = store.sweep_partials(Duration::ZERO);
+
+        assert_eq!((young, old), (0, 1));
+        assert!(!partial.join("0123").exists());
         Ok(())
     }
 

@@ -291,3 +291,54 @@ async fn a_reconnecting_stream_resumes_after_its_last_event_and_tickets_open_it_
     assert_eq!(status, 401);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_open_stream_ends_when_its_session_ends_or_its_member_is_removed() -> TestResult {
+    let app = spawn_app_with(|settings| settings.server.sse_heartbeat_secs = 1).await?;
+    app.create_tenant("acme", Plan::Enterprise, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "mia", Role::Member).await?;
+    app.member("acme", "max", Role::Member).await?;
+    let (olga, mia, max) =
+        (app.login("acme", "olga").await?, app.login("acme", "mia").await?, app.login("acme", "max").await?);
+    let project = post(&app, &olga, "/api/projects/", serde_json::json!({"name": "P"})).await?;
+    let tasks = format!("/api/projects/{}/tasks/", project["id"]);
+    let mut mias = open(&app, &mia, None).await?;
+    let mut maxs = open(&app, &max, None).await?;
+
+    // mia logs out: her stream closes by the next heartbeat, without her
+    // notification; max is removed: his closes too
+    let logout = app
+        .post("acme.localhost", "/api/auth/logout/")
+        .bearer_auth(&mia.access)
+        .json(&serde_json::json!({"refresh": mia.refresh}))
+        .send()
+        .await?;
+    assert_eq!(logout.status().as_u16(), 204);
+    let (_, members) = json(app.get_as("acme", &olga.access, "/api/tenants/members/").send().await?).await?;
+    let max_membership = members["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|m| m["username"] == "max"))
+        .and_then(|m| m["id"].as_i64())
+        .ok_or("max")?;
+    let removed = app
+        .call_as(Method::DELETE, "acme", &olga.access, &format!("/api/tenants/members/{max_membership}/"))
+        .send()
+        .await?;
+    assert_eq!(removed.status().as_u16(), 204);
+    post(&app, &olga, &tasks, serde_json::json!({"title": "after", "assignee_id": mia.user_id})).await?;
+
+    for stream in [&mut mias, &mut maxs] {
+        let (started, deadline) = (Instant::now(), Instant::now() + Duration::from_secs(6));
+        let mut events = Vec::new();
+        while let Some(event) = stream.next(deadline).await? {
+            events.push(event);
+        }
+        // the server ended it (well before the deadline), delivering nothing
+        assert!(started.elapsed() < Duration::from_secs(5), "the stream stayed open: {events:?}");
+        assert!(events.iter().all(|(kind, _, _)| kind != "notification"), "{events:?}");
+    }
+    let ended = app.get_as("acme", &mia.access, "/api/notifications/stream/").send().await?;
+    assert_eq!(ended.status().as_u16(), 401);
+    Ok(())
+}

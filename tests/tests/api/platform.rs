@@ -28,7 +28,27 @@ async fn readiness_reports_the_database() -> TestResult {
         "stopped" | "frozen" => "degraded",
         _ => "disabled",
     };
-    assert_eq!(body, serde_json::json!({"status": "ready", "checks": {"database": "ok", "cache": cache}}));
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ready", "checks": {"database": "ok", "cache": cache, "files": "ok"}})
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn readiness_reports_a_file_store_that_takes_no_writes_and_stays_ready() -> TestResult {
+    let root = tempfile::tempdir()?;
+    let files = root.path().join("files");
+    let app = spawn_app_with(|s| s.storage.root = files.clone()).await?;
+    // the store's folder is replaced by a plain file: nothing can be written there
+    std::fs::remove_dir_all(&files)?;
+    std::fs::write(&files, b"not a folder")?;
+    let (status, body) = json(app.get("localhost", "/api/health/ready/").send().await?).await?;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "{body}");
+    assert_eq!(
+        (body["checks"]["database"].as_str(), body["checks"]["files"].as_str()),
+        (Some("ok"), Some("unavailable"))
+    );
     Ok(())
 }
 

@@ -127,6 +127,11 @@ impl Attachments {
         self.may_upload(actor, task)?;
         let area = &actor.tenant.schema_name;
         let stored = self.files.put(area, content, self.max_upload_bytes)?;
+        if stored.size == 0 {
+            // refused like the API this one replaces; nothing is recorded
+            discard(self.files.as_ref(), area, &[stored.key]);
+            return Err(WorkError::field("file", "The submitted file is empty."));
+        }
         let new = NewAttachment {
             task_id: task,
             filename: FileName::sanitize(filename),

@@ -62,6 +62,20 @@ impl Notifications {
         Ok(items.first().map_or(0, |n| n.id))
     }
 
+    /// Whether the stream's caller may still receive: an active member of
+    /// an active tenant with their session alive. Streams ask before each
+    /// delivery and at each heartbeat, so a logout, removal or deactivation
+    /// ends an open stream too.
+    pub fn still_admitted(&self, actor: &Actor) -> Result<bool, WorkError> {
+        let (tenant, grant) = self.store.read(|tx| {
+            let tenant = tx.tenants().get(actor.tenant.id)?;
+            let grant = tx.memberships().access(actor.tenant.id, actor.user, actor.session)?;
+            Ok::<_, taskforce_domain::StoreError>((tenant, grant))
+        })?;
+        let tenant_active = tenant.is_some_and(|t| t.is_active);
+        Ok(tenant_active && grant.is_some_and(|g| g.user_active && !g.session_revoked))
+    }
+
     /// Marks one of the caller's notifications read.
     pub fn mark_read(&self, actor: &Actor, id: i64) -> Result<Notification, WorkError> {
         let now = self.clock.now();

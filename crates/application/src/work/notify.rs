@@ -128,20 +128,20 @@ impl Tidings {
             return Ok(Vec::new());
         }
         let name = tx.users().get(self.actor)?.map_or_else(|| "Someone".to_owned(), |u| u.username.to_string());
-        let mut written = Vec::with_capacity(self.pending.len());
-        for (recipient, (kind, message)) in self.pending {
-            let message = message.replace(ACTOR, &name);
-            written.push(tx.notifications().insert(&NewNotification {
+        let new: Vec<NewNotification> = self
+            .pending
+            .into_iter()
+            .map(|(recipient, (kind, message))| NewNotification {
                 recipient: UserId(recipient),
                 kind,
                 actor: self.actor,
                 target_type: self.target_type,
                 target_id: self.target_id,
                 project_id: self.project_id,
-                message,
-            })?);
-        }
-        Ok(written)
+                message: message.replace(ACTOR, &name),
+            })
+            .collect();
+        tx.notifications().insert(&new)
     }
 }
 

@@ -113,8 +113,9 @@ pub trait AttachmentRepository {
 
 /// Notifications of the tenant's members.
 pub trait NotificationRepository {
-    /// Stores one.
-    fn insert(&mut self, notification: &NewNotification) -> Result<Notification, StoreError>;
+    /// Stores several in one statement, in order (their ids increase in
+    /// that order).
+    fn insert(&mut self, notifications: &[NewNotification]) -> Result<Vec<Notification>, StoreError>;
     /// One page of a member's notifications, newest first (only unread ones
     /// when asked), and the total count.
     fn page(

@@ -36,6 +36,13 @@ const MULTIPART_SLACK: u64 = 64 * 1024;
 const IN_FLIGHT: usize = 4;
 /// Bytes read from the file store per download chunk.
 const DOWNLOAD_CHUNK: usize = 64 * 1024;
+/// After refusing an upload, at most this much more of it is read and
+/// dropped (for at most [`DRAIN_FOR`]) before answering, so that a client
+/// still sending reads the `413` instead of a reset connection. Larger
+/// bodies are cut off.
+const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
+/// How long draining may take.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// An attachment's metadata.
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,6 +108,24 @@ pub async fn list(
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, attachment_out)?))
 }
 
+/// Reads and drops up to [`DRAIN_BYTES`] of a refused body, for at most
+/// [`DRAIN_FOR`]; memory stays flat.
+async fn drain<S, E>(body: &mut S)
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let mut dropped: u64 = 0;
+    let _ = tokio::time::timeout(DRAIN_FOR, async {
+        while let Some(Ok(chunk)) = body.next().await {
+            dropped += chunk.len() as u64;
+            if dropped > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 fn declared_length(req: &HttpRequest) -> Option<u64> {
     req.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
@@ -164,7 +189,7 @@ pub async fn upload(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     task: web::Path<i64>,
-    payload: web::Payload,
+    mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let task = TaskId(task.into_inner());
     let attachments: Attachments = state.attachments.clone();
@@ -177,7 +202,13 @@ pub async fn upload(
     if !is_multipart {
         return Err(ApiError::unsupported_media_type("Uploads must be sent as multipart/form-data."));
     }
-    if declared_length(&req).is_some_and(|length| length > limit.saturating_add(MULTIPART_SLACK)) {
+    if let Some(length) = declared_length(&req)
+        && length > limit.saturating_add(MULTIPART_SLACK)
+    {
+        // not a byte is stored; a body barely over is read away first
+        if length <= limit.saturating_add(DRAIN_BYTES) {
+            drain(&mut payload).await;
+        }
         return Err(too_large(limit));
     }
     let (checker, checked_actor) = (attachments.clone(), actor.clone());
@@ -199,22 +230,19 @@ pub async fn upload(
     let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
     let store = web::block(move || {
         let mut incoming = Incoming { chunks: receiver, current: Bytes::new() };
-        let stored = attachments.upload(&actor, task, &filename, content_type.as_deref(), &mut incoming);
-        // an empty file is refused, as the API this one replaces did
-        match stored {
-            Ok(attachment) if attachment.size == 0 => {
-                attachments.delete(&actor, attachment.id)?;
-                Err(taskforce_application::WorkError::field("file", "The submitted file is empty."))
-            }
-            other => other,
-        }
+        attachments.upload(&actor, task, &filename, content_type.as_deref(), &mut incoming)
     });
     let feed = async move {
         while let Some(chunk) = part.next().await {
             let chunk = chunk.map_err(|e| io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()));
             let failed = chunk.is_err();
-            // the store stopped reading (limit passed, failure): stop too
-            if sender.send(chunk).await.is_err() || failed {
+            if failed {
+                break;
+            }
+            // the store stopped reading (limit passed, failure): drop what
+            // follows for a while, so the client gets to read the answer
+            if sender.send(chunk).await.is_err() {
+                drain(&mut part).await;
                 break;
             }
         }

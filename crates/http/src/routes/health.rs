@@ -34,6 +34,9 @@ pub struct ReadinessChecks {
     pub database: &'static str,
     /// `ok`, `disabled` (in-process cache) or `degraded` (Redis unreachable).
     pub cache: &'static str,
+    /// `ok` or `unavailable` (attachments cannot be stored; everything
+    /// else works, so readiness does not depend on it).
+    pub files: &'static str,
 }
 
 /// Liveness check; touches no database.
@@ -51,11 +54,17 @@ pub async fn health() -> web::Json<Health> {
 )]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let health = state.health.clone();
-    let (database, cache) =
-        web::block(move || (health.database().is_ok(), health.cache().as_str())).await.unwrap_or((false, "degraded"));
+    let (database, cache, files) =
+        web::block(move || (health.database().is_ok(), health.cache().as_str(), health.files().is_ok()))
+            .await
+            .unwrap_or((false, "degraded", false));
     let body = Readiness {
         status: if database { "ready" } else { "unavailable" },
-        checks: ReadinessChecks { database: if database { "ok" } else { "unavailable" }, cache },
+        checks: ReadinessChecks {
+            database: if database { "ok" } else { "unavailable" },
+            cache,
+            files: if files { "ok" } else { "unavailable" },
+        },
     };
     if database { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }

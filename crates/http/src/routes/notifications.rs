@@ -25,7 +25,7 @@ pub struct NotificationOut {
     pub kind: String,
     /// Who caused it.
     pub actor_id: i64,
-    /// `task`, `comment`, `membership`, …
+    /// `task` (assignments, status changes, comments and mentions: the task's id) or `membership` (accepted invitations).
     pub target_type: String,
     /// The target's id.
     pub target_id: i64,

@@ -16,21 +16,35 @@ fn of(recipient: UserId, unread_only: bool) -> notifications::BoxedQuery<'static
 }
 
 impl NotificationRepository for PgTenantTx<'_> {
-    fn insert(&mut self, n: &NewNotification) -> Result<Notification, StoreError> {
-        diesel::insert_into(notifications::table)
-            .values((
-                notifications::recipient_id.eq(n.recipient.0),
-                notifications::kind.eq(n.kind.as_str()),
-                notifications::actor_id.eq(n.actor.0),
-                notifications::target_type.eq(n.target_type.as_str()),
-                notifications::target_id.eq(n.target_id),
-                notifications::project_id.eq(n.project_id),
-                notifications::message.eq(&n.message),
-            ))
+    fn insert(&mut self, new: &[NewNotification]) -> Result<Vec<Notification>, StoreError> {
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<_> = new
+            .iter()
+            .map(|n| {
+                (
+                    notifications::recipient_id.eq(n.recipient.0),
+                    notifications::kind.eq(n.kind.as_str()),
+                    notifications::actor_id.eq(n.actor.0),
+                    notifications::target_type.eq(n.target_type.as_str()),
+                    notifications::target_id.eq(n.target_id),
+                    notifications::project_id.eq(n.project_id),
+                    notifications::message.eq(&n.message),
+                )
+            })
+            .collect();
+        // one statement whatever the count; identity values follow the rows' order
+        let mut stored: Vec<Notification> = diesel::insert_into(notifications::table)
+            .values(&rows)
             .returning(NotificationRow::as_returning())
-            .get_result(self.inner.conn)
-            .map_err(store_error)
-            .and_then(Notification::try_from)
+            .get_results(self.inner.conn)
+            .map_err(store_error)?
+            .into_iter()
+            .map(Notification::try_from)
+            .collect::<Result<_, _>>()?;
+        stored.sort_by_key(|n| n.id);
+        Ok(stored)
     }
 
     fn page(

@@ -7,22 +7,26 @@ use taskforce_domain::{NewNotification, Notification, NotificationRepository, St
 use super::tx::{FakeTenantTx, page_of};
 
 impl NotificationRepository for FakeTenantTx<'_> {
-    fn insert(&mut self, notification: &NewNotification) -> Result<Notification, StoreError> {
-        let id = self.inner.state.next_id();
-        let created_at = self.inner.now;
-        let stored = Notification {
-            id,
-            recipient: notification.recipient,
-            kind: notification.kind,
-            actor: notification.actor,
-            target_type: notification.target_type,
-            target_id: notification.target_id,
-            project_id: notification.project_id,
-            message: notification.message.clone(),
-            read_at: None,
-            created_at,
-        };
-        self.schema_data()?.notifications.push(stored.clone());
+    fn insert(&mut self, new: &[NewNotification]) -> Result<Vec<Notification>, StoreError> {
+        let mut stored = Vec::with_capacity(new.len());
+        for notification in new {
+            let id = self.inner.state.next_id();
+            let created_at = self.inner.now;
+            let row = Notification {
+                id,
+                recipient: notification.recipient,
+                kind: notification.kind,
+                actor: notification.actor,
+                target_type: notification.target_type,
+                target_id: notification.target_id,
+                project_id: notification.project_id,
+                message: notification.message.clone(),
+                read_at: None,
+                created_at,
+            };
+            self.schema_data()?.notifications.push(row.clone());
+            stored.push(row);
+        }
         Ok(stored)
     }
 
