@@ -36,6 +36,18 @@ bench-tenants COUNT="1000":
 bench-auth *ARGS:
     cargo run --release -p taskforce-bench -- auth {{ARGS}}
 
+# benchmark: attachment throughput and the server's peak memory
+bench-files:
+    cargo run --release -p taskforce-bench -- files
+
+# benchmark: notification fan-out over 500 streams on two instances (needs redis-server)
+bench-notify:
+    cargo run --release -p taskforce-bench -- notify
+
+# benchmark: reports on a tenant with 100,000 tasks
+bench-reports:
+    cargo run --release -p taskforce-bench -- reports
+
 # what CI runs
 ci:
     .ci/run
