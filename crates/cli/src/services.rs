@@ -192,7 +192,7 @@ impl Services {
                 .with_notifier(notifier.clone())
                 .with_files(files.clone()),
             attachments: Attachments::new(store.clone(), files, settings.storage.max_upload_bytes),
-            notifications: Notifications::new(store.clone(), ports.clock.clone(), ports.secrets.clone(), cache.clone()),
+            notifications: Notifications::new(store.clone(), ports.clock.clone(), ports.secrets.clone()),
             reports: Reports::new(store.clone(), ports.clock),
             comments: Comments::new(store.clone()).with_notifier(notifier),
             activity: ActivityLog::new(store),

@@ -119,11 +119,6 @@ pub fn revoked_key(tenant: TenantId, family: FamilyId) -> String {
     format!("tf:{tenant}:revoked:{family}")
 }
 
-/// The cache key of a single-use stream ticket (by digest).
-pub fn ticket_key(tenant: TenantId, digest: &str) -> String {
-    format!("tf:{tenant}:ticket:{digest}")
-}
-
 /// Typed access to the cache for the request path.
 #[derive(Clone)]
 pub struct AccessCache {
@@ -237,20 +232,6 @@ impl AccessCache {
         self.cache.invalidate(&[session_key(tenant, family)], INVALIDATION_HOLD);
         let ttl = lifetime.to_std().unwrap_or(Duration::from_secs(7 * 24 * 3600));
         self.cache.set(&revoked_key(tenant, family), &format!("{{\"tenant_id\":{tenant},\"family\":{family}}}"), ttl);
-    }
-
-    /// Stores a single-use stream ticket for a caller, for `ttl`.
-    pub fn put_ticket(&self, tenant: TenantId, digest: &str, user: UserId, family: FamilyId, ttl: Duration) {
-        let entry = serde_json::json!({"tenant_id": tenant.0, "user_id": user.0, "family": family.0});
-        self.cache.set(&ticket_key(tenant, digest), &entry.to_string(), ttl);
-    }
-
-    /// Uses up a stream ticket: the caller it was issued to, once.
-    pub fn take_ticket(&self, tenant: TenantId, digest: &str) -> Option<(UserId, FamilyId)> {
-        let value = self.cache.take(&ticket_key(tenant, digest))?;
-        let entry: serde_json::Value = serde_json::from_str(&value).ok()?;
-        (entry["tenant_id"] == tenant.0).then_some(())?;
-        Some((UserId(entry["user_id"].as_i64()?), FamilyId(entry["family"].as_i64()?)))
     }
 
     /// Whether a session is known to have ended (a miss proves nothing).

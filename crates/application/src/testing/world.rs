@@ -10,8 +10,8 @@ use taskforce_domain::{
 
 use super::{FakeAttempts, FakeBus, FakeCodec, FakeFiles, FakeHasher, FakeMailer, FakeSecrets, FakeStore};
 use crate::{
-    AccessCache, AccountInput, Accounts, ActivityLog, Actor, Attachments, AuthConfig, AuthPorts, Authenticator,
-    Comments, Notifications, Notifier, Projects, Registration, Reports, Tasks, TenantAdmin, TenantMembers,
+    AccountInput, Accounts, ActivityLog, Actor, Attachments, AuthConfig, AuthPorts, Authenticator, Comments,
+    Notifications, Notifier, Projects, Registration, Reports, Tasks, TenantAdmin, TenantMembers,
 };
 
 /// What tests return: any error fails the test with its message.
@@ -151,9 +151,14 @@ impl World {
         Reports::new(self.store_port(), Arc::new(self.clock))
     }
 
-    /// Notifications, without a cache (so no stream tickets).
+    /// Notifications.
     pub fn notifications(&self) -> Notifications {
-        Notifications::new(self.store_port(), Arc::new(self.clock), self.secrets.clone(), AccessCache::default())
+        self.notifications_at(self.now())
+    }
+
+    /// Notifications, with a clock stopped at `now` (when tickets expire).
+    pub fn notifications_at(&self, now: DateTime<Utc>) -> Notifications {
+        Notifications::new(self.store_port(), Arc::new(FixedClock(now)), self.secrets.clone())
     }
 
     /// The activity log.

@@ -218,3 +218,27 @@ fn a_stream_catches_up_after_the_last_id_it_saw_oldest_first() -> TestResult {
     assert!(world.now() - missed[0].created_at < Duration::seconds(1));
     Ok(())
 }
+
+#[test]
+fn a_ticket_opens_its_callers_stream_once_in_its_tenant_within_a_minute() -> TestResult {
+    let world = World::new();
+    let crew = crew(&world, Plan::Basic)?;
+    let other = world.tenant("other", Plan::Basic)?;
+    let notifications = world.notifications();
+
+    let first = notifications.ticket(&crew.mia)?;
+    let elsewhere = notifications.redeem(other.id, &first.ticket)?;
+    let redeemed = notifications.redeem(crew.tenant.id, &first.ticket)?;
+    let again = notifications.redeem(crew.tenant.id, &first.ticket)?;
+    let second = notifications.ticket(&crew.mia)?;
+    let late = world.notifications_at(world.now() + Duration::seconds(61)).redeem(crew.tenant.id, &second.ticket)?;
+    let forged = notifications.redeem(crew.tenant.id, "not-a-ticket")?;
+
+    assert_eq!(first.expires_at, world.now() + Duration::seconds(60));
+    assert_eq!(elsewhere, None, "another tenant's host");
+    assert_eq!(redeemed, Some((crew.mia.user, crew.mia.session)));
+    assert_eq!(again, None, "single use");
+    assert_eq!(late, None, "expired");
+    assert_eq!(forged, None);
+    Ok(())
+}

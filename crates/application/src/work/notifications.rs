@@ -2,10 +2,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use taskforce_domain::{Clock, FamilyId, Notification, Secrets, Store, StoreExt, UserId};
+use taskforce_domain::{Clock, FamilyId, Notification, Secrets, Store, StoreExt, TenantId, UserId};
 
 use super::WorkError;
-use crate::{AccessCache, Actor, Page, PageRequest};
+use crate::{Actor, Page, PageRequest};
 
 /// How long a stream ticket can be used.
 pub const TICKET_TTL: Duration = Duration::from_secs(60);
@@ -25,7 +25,6 @@ pub struct Notifications {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn Secrets>,
-    cache: AccessCache,
 }
 
 impl std::fmt::Debug for Notifications {
@@ -35,9 +34,9 @@ impl std::fmt::Debug for Notifications {
 }
 
 impl Notifications {
-    /// The use cases; tickets live in `cache`.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<dyn Secrets>, cache: AccessCache) -> Self {
-        Self { store, clock, secrets, cache }
+    /// The use cases.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: Arc<dyn Secrets>) -> Self {
+        Self { store, clock, secrets }
     }
 
     /// One page of the caller's notifications, newest first.
@@ -90,16 +89,22 @@ impl Notifications {
         Ok(self.store.tenant(&actor.tenant.schema_name, |tx| tx.notifications().mark_all_read(actor.user, now))?)
     }
 
-    /// A single-use ticket, valid 60 s, to open the caller's stream.
-    pub fn ticket(&self, actor: &Actor) -> Ticket {
+    /// A single-use ticket, valid 60 s, to open the caller's stream. Kept
+    /// (as a digest) in PostgreSQL, so it works on any instance, Redis or not.
+    pub fn ticket(&self, actor: &Actor) -> Result<Ticket, WorkError> {
         let ticket = self.secrets.random_token();
-        self.cache.put_ticket(actor.tenant.id, &self.secrets.digest(&ticket), actor.user, actor.session, TICKET_TTL);
+        let now = self.clock.now();
         let lifetime = chrono::Duration::from_std(TICKET_TTL).unwrap_or_else(|_| chrono::Duration::seconds(60));
-        Ticket { ticket, expires_at: self.clock.now() + lifetime }
+        let expires_at = now + lifetime;
+        let digest = self.secrets.digest(&ticket);
+        self.store.platform(|tx| tx.sessions().add_ticket(actor.session, &digest, expires_at, now))?;
+        Ok(Ticket { ticket, expires_at })
     }
 
     /// Uses up a ticket of this tenant: whose it was, once.
-    pub fn redeem(&self, tenant: taskforce_domain::TenantId, ticket: &str) -> Option<(UserId, FamilyId)> {
-        self.cache.take_ticket(tenant, &self.secrets.digest(ticket))
+    pub fn redeem(&self, tenant: TenantId, ticket: &str) -> Result<Option<(UserId, FamilyId)>, WorkError> {
+        let digest = self.secrets.digest(ticket);
+        let now = self.clock.now();
+        Ok(self.store.platform(|tx| tx.sessions().take_ticket(tenant, &digest, now))?)
     }
 }

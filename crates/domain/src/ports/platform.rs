@@ -124,6 +124,24 @@ pub trait SessionRepository {
     fn spend(&mut self, family: FamilyId, token_digest: &str) -> Result<Spend, StoreError>;
     /// Ends the session; every token of it stops working.
     fn revoke(&mut self, family: FamilyId, reason: &str) -> Result<(), StoreError>;
+    /// Records a single-use stream ticket of the session (and forgets
+    /// tickets that expired before `now`).
+    fn add_ticket(
+        &mut self,
+        family: FamilyId,
+        token_digest: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Uses up a ticket of this tenant that has not expired at `now`: whose
+    /// session it was, once; `None` for an unknown, used, expired or other
+    /// tenant's ticket.
+    fn take_ticket(
+        &mut self,
+        tenant: TenantId,
+        token_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserId, FamilyId)>, StoreError>;
 }
 
 /// Invitations to join tenants.

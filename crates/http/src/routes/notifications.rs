@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskforce_application::{AdmitError, FieldErrors};
+use taskforce_application::{AdmitError, AuthError, FieldErrors};
 use taskforce_domain::{HostName, Notification};
 use utoipa::{IntoParams, ToSchema};
 
@@ -133,7 +133,7 @@ pub async fn ticket(
     Authenticated(actor): Authenticated,
 ) -> Result<web::Json<TicketOut>, ApiError> {
     let notifications = state.notifications.clone();
-    let ticket = web::block(move || notifications.ticket(&actor)).await?;
+    let ticket = web::block(move || notifications.ticket(&actor)).await??;
     Ok(web::Json(TicketOut { ticket: ticket.ticket, expires_at: ticket.expires_at }))
 }
 
@@ -176,15 +176,20 @@ pub async fn stream(
                 (state.auth.clone(), state.directory.clone(), state.notifications.clone());
             web::block(move || {
                 let tenant = directory.resolve(&host).map_err(AdmitError::from)?;
-                let (user, family) = notifications.redeem(tenant.id, &ticket).ok_or(AdmitError::Auth(
-                    taskforce_application::AuthError::TokenInvalid("unknown or used ticket".into()),
-                ))?;
+                let redeemed = notifications.redeem(tenant.id, &ticket).map_err(|error| match error {
+                    taskforce_application::WorkError::Store(store) => AdmitError::from(store),
+                    other => AdmitError::Auth(AuthError::Internal(other.to_string())),
+                })?;
+                let (user, family) =
+                    redeemed.ok_or(AdmitError::Auth(AuthError::TokenInvalid("unknown or used ticket".into())))?;
                 auth.admit_session(&directory, &host, user, family)
             })
             .await?
             .map_err(|error| match error {
                 AdmitError::Resolve(e) => ApiError::from(e),
                 AdmitError::NotAuthenticated => not_authenticated(),
+                // the database did not answer: not the ticket's fault
+                AdmitError::Auth(AuthError::Store(store)) => ApiError::from(store),
                 AdmitError::Auth(_) => token_invalid(),
             })?
         }

@@ -7,7 +7,7 @@ use taskforce_domain::{FamilyId, SessionRepository, SessionState, Spend, StoreEr
 use super::PgTx;
 use crate::{
     error::store_error,
-    schema::{refresh_families, refresh_tokens},
+    schema::{refresh_families, refresh_tokens, stream_tickets},
 };
 
 impl SessionRepository for PgTx<'_> {
@@ -75,5 +75,58 @@ impl SessionRepository for PgTx<'_> {
             .execute(self.conn)
             .map(|_| ())
             .map_err(store_error)
+    }
+
+    fn add_ticket(
+        &mut self,
+        family: FamilyId,
+        token_digest: &str,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        diesel::delete(stream_tickets::table.filter(stream_tickets::expires_at.lt(at)))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        diesel::insert_into(stream_tickets::table)
+            .values((
+                stream_tickets::token_digest.eq(token_digest),
+                stream_tickets::family_id.eq(family.0),
+                stream_tickets::expires_at.eq(expires_at),
+            ))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    fn take_ticket(
+        &mut self,
+        tenant: TenantId,
+        token_digest: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(UserId, FamilyId)>, StoreError> {
+        // deleting is taking: of two concurrent takers, one gets the row
+        let family: Option<i64> = diesel::delete(
+            stream_tickets::table
+                .filter(stream_tickets::token_digest.eq(token_digest))
+                .filter(stream_tickets::expires_at.gt(at))
+                .filter(
+                    stream_tickets::family_id.eq_any(
+                        refresh_families::table
+                            .filter(refresh_families::tenant_id.eq(tenant.0))
+                            .select(refresh_families::id),
+                    ),
+                ),
+        )
+        .returning(stream_tickets::family_id)
+        .get_result(self.conn)
+        .optional()
+        .map_err(store_error)?;
+        let Some(family) = family else { return Ok(None) };
+        let user: i64 = refresh_families::table
+            .find(family)
+            .select(refresh_families::user_id)
+            .first(self.conn)
+            .map_err(store_error)?;
+        Ok(Some((UserId(user), FamilyId(family))))
     }
 }

@@ -73,6 +73,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    public.stream_tickets (token_digest) {
+        #[max_length = 64]
+        token_digest -> Varchar,
+        family_id -> Int8,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     public.refresh_tokens (token_digest) {
         #[max_length = 64]
         token_digest -> Varchar,
@@ -102,6 +111,7 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
+diesel::joinable!(stream_tickets -> refresh_families (family_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     domains,
@@ -109,5 +119,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     refresh_families,
     refresh_tokens,
-    invitations,
-);
+    invitations, stream_tickets);

@@ -61,4 +61,40 @@ impl SessionRepository for FakeTx<'_> {
         }
         Ok(())
     }
+
+    fn add_ticket(
+        &mut self,
+        family: FamilyId,
+        token_digest: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if !self.state.sessions.iter().any(|s| s.family == family) {
+            return Err(StoreError::internal(format!("foreign key violation: no session {family}")));
+        }
+        self.state.tickets.retain(|(_, _, expires)| *expires >= now);
+        if self.state.tickets.iter().any(|(digest, _, _)| digest == token_digest) {
+            return Err(StoreError::Duplicate("stream_tickets_pkey".into()));
+        }
+        self.state.tickets.push((token_digest.to_owned(), family, expires_at));
+        Ok(())
+    }
+
+    fn take_ticket(
+        &mut self,
+        tenant: TenantId,
+        token_digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(UserId, FamilyId)>, StoreError> {
+        let sessions = &self.state.sessions;
+        let position = self.state.tickets.iter().position(|(digest, family, expires)| {
+            digest == token_digest
+                && *expires > now
+                && sessions.iter().any(|s| s.family == *family && s.tenant == tenant)
+        });
+        let Some(position) = position else { return Ok(None) };
+        let (_, family, _) = self.state.tickets.remove(position);
+        let user = sessions.iter().find(|s| s.family == family).map(|s| s.user).ok_or(StoreError::NotFound)?;
+        Ok(Some((user, family)))
+    }
 }

@@ -26,6 +26,8 @@ pub struct State {
     pub refresh_tokens: Vec<StoredRefreshToken>,
     /// `invitations`, with their token digests.
     pub invitations: Vec<StoredInvitation>,
+    /// `stream_tickets`: digest, session, expiry.
+    pub tickets: Vec<(String, FamilyId, DateTime<Utc>)>,
     /// The tenant schemas that exist.
     pub schemas: BTreeMap<SchemaName, SchemaData>,
     last_id: i64,
