@@ -52,7 +52,8 @@ impl Database {
         PoolSettings {
             url: self.url.clone(),
             max_size: settings.pool_size,
-            min_idle: None,
+            // on demand: see `PoolSettings::min_idle`
+            min_idle: Some(0),
             checkout_timeout: Duration::from_millis(settings.checkout_timeout_ms),
             statement_timeout: Duration::from_millis(settings.statement_timeout_ms),
             application_name: application_name.to_owned(),

@@ -23,6 +23,10 @@ fn server(port: u16) -> Command {
         .env_remove("TASKFORCE__DATABASE__URL")
         .env_remove("REDIS_URL")
         .env("TASKFORCE__REDIS__URL", "")
+        .env(
+            "TASKFORCE__STORAGE__ROOT",
+            std::env::temp_dir().join(format!("taskforce-serve-files-{}", std::process::id())),
+        )
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

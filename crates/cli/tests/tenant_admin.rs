@@ -13,11 +13,12 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 struct Admin {
     db: TestDatabase,
+    files: tempfile::TempDir,
 }
 
 impl Admin {
     fn new() -> Result<Self, Box<dyn std::error::Error>> {
-        Ok(Self { db: TestDatabase::create()? })
+        Ok(Self { db: TestDatabase::create()?, files: tempfile::tempdir()? })
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -30,6 +31,7 @@ impl Admin {
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
             .env("TASKFORCE__REDIS__URL", "")
+            .env("TASKFORCE__STORAGE__ROOT", self.files.path())
             .env_remove("RUST_LOG")
             .stdin(Stdio::null());
         command
@@ -58,13 +60,21 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn ok(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    // the status's Debug names a signal when the process was killed by one
+    assert_eq!(out.status.code(), Some(0), "{:?}, stderr: {}", out.status, text(&out.stderr));
     text(&out.stdout)
 }
 
 /// Exit code and the one-line reason on stderr.
 fn failed(out: &Output, code: i32) -> String {
-    assert_eq!(out.status.code(), Some(code), "stdout: {} stderr: {}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{:?}, stdout: {} stderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     text(&out.stderr)
 }
 

@@ -23,7 +23,14 @@ pub struct PoolSettings {
     pub url: String,
     /// Most connections held open.
     pub max_size: u32,
-    /// Connections kept open when idle.
+    /// Connections kept open when idle, opened in the background; `None`
+    /// means `max_size`. The default is `Some(0)`: connections are opened
+    /// when a check-out needs one (and kept until idle for 10 minutes). A
+    /// connection opened in the background can still be in its TLS handshake
+    /// when the process exits, and libpq's OpenSSL then crashes in its exit
+    /// handler (seen as `tenant-admin migrate` dying of SIGSEGV once in
+    /// fifteen runs); opened on demand, none is in flight once the work is
+    /// done.
     pub min_idle: Option<u32>,
     /// How long a check-out waits for a free connection before the request
     /// is answered `503`.
@@ -38,13 +45,13 @@ pub struct PoolSettings {
 }
 
 impl PoolSettings {
-    /// Defaults for a URL: 16 connections, 5 s check-out wait, 30 s statement
-    /// timeout, statement cache on.
+    /// Defaults for a URL: up to 16 connections opened on demand, 5 s
+    /// check-out wait, 30 s statement timeout, statement cache on.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             max_size: 16,
-            min_idle: None,
+            min_idle: Some(0),
             checkout_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
             application_name: "taskforce".to_owned(),
