@@ -107,6 +107,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .app_data(reject::path_config())
             .configure(routes_config)
             .default_service(web::to(reject::no_route))
+            .wrap(from_fn(tenant::admit_first))
             .wrap(reject::json_error_bodies())
             .wrap(cors(&state.settings.cors_allowed_origins))
             .wrap(Compress::default())

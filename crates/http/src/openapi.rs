@@ -2,7 +2,11 @@
 
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        Content, Ref, RefOr, ResponseBuilder,
+        path::{Operation, ParameterIn},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
 
 use crate::{error, routes};
@@ -18,6 +22,77 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+    }
+}
+
+/// Paths served on every host; the others answer on a tenant's host only.
+const ANY_HOST: [&str; 3] = ["/api/health/", "/api/health/ready/", "/api/signup/"];
+
+/// Documents the answers every operation of a kind can give, so that each
+/// handler's annotation lists only its own: the tenant's host not found
+/// (`404 tenant_not_found`), inactive (`403 tenant_inactive`) or being
+/// upgraded (`503 unavailable`); a missing or refused token (`401`); a JSON
+/// body that is malformed, too large or of another type (`400`, `413`,
+/// `415`); a list's bad filter or a page past the last (`400`, `404`); a
+/// path id that is no integer (`404`).
+#[derive(Debug)]
+struct StandardResponses;
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+            .build(),
+    )
+}
+
+fn add_standard_responses(path: &str, operation: &mut Operation) {
+    let mut add = |status: &str, description: &str| {
+        operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_response(description));
+    };
+    if !ANY_HOST.contains(&path) {
+        add("404", "Not found (`not_found`), or no tenant has this host (`tenant_not_found`).");
+        add("403", "The role does not allow it (`permission_denied`), or the tenant is inactive (`tenant_inactive`).");
+        add("503", "The tenant is being upgraded, or the database does not answer (`unavailable`).");
+    }
+    if path == "/api/signup/" {
+        add("404", "Signup is switched off, or the host is a tenant's (`not_found`).");
+    }
+    let secured = operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty());
+    if secured {
+        add(
+            "401",
+            "No token, or a token that is invalid, expired or another tenant's (`not_authenticated`, `token_invalid`).",
+        );
+    }
+    let json_body = operation.request_body.as_ref().is_some_and(|body| body.content.contains_key("application/json"));
+    if json_body {
+        add("400", "Malformed JSON (`invalid_json`) or invalid fields (`validation_failed`).");
+        add("413", "The body is larger than 1 MiB (`payload_too_large`).");
+        add("415", "The body is not `application/json` (`unsupported_media_type`).");
+    }
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    if parameters.iter().any(|p| p.parameter_in == ParameterIn::Query) {
+        add("400", "A query parameter is invalid (`validation_failed`).");
+    }
+    if parameters.iter().any(|p| p.name == "page") {
+        add("404", "A page past the last, or a page that is not a positive integer (`not_found`, \"Invalid page.\").");
+    }
+    if parameters.iter().any(|p| p.parameter_in == ParameterIn::Path) {
+        add("404", "No such object in this tenant, or an id that is not an integer (`not_found`).");
+    }
+}
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
+            for operation in operations.into_iter().flatten() {
+                add_standard_responses(path, operation);
+            }
+        }
     }
 }
 
@@ -79,7 +154,7 @@ impl Modify for BearerAuth {
         routes::notifications::ticket,
         routes::notifications::stream,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &StandardResponses),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "platform", description = "Endpoints that work on any host"),

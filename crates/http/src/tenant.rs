@@ -3,7 +3,7 @@
 
 use std::{future::Future, pin::Pin};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use taskforce_application::{Actor, AdmitError, AuthError};
 use taskforce_domain::{HostName, Tenant};
 
@@ -74,35 +74,77 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.to_owned())
 }
 
+/// The admission of a request, done by [`admit_first`] before any
+/// extractor runs and taken by [`Authenticated`].
+struct Admission(Result<Actor, ApiError>);
+
+/// Admits the caller of a request: host, token, session, membership.
+async fn admit(
+    state: Result<web::Data<AppState>, ApiError>,
+    raw: String,
+    token: Result<String, ApiError>,
+) -> Result<Actor, ApiError> {
+    let state = state?;
+    let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;
+    // a malformed header is "not authenticated", but only once the host is known to serve
+    let (token, malformed) = match token {
+        Ok(token) => (Some(token), None),
+        Err(error) => (None, Some(error)),
+    };
+    let (auth, directory) = (state.auth.clone(), state.directory.clone());
+    let admitted = web::block(move || auth.admit(&directory, &host, token.as_deref())).await?;
+    let actor = match admitted {
+        Ok(actor) => actor,
+        Err(AdmitError::NotAuthenticated) => return Err(malformed.unwrap_or_else(not_authenticated)),
+        Err(AdmitError::Resolve(error)) => return Err(error.into()),
+        Err(AdmitError::Auth(error)) => return Err(error.into()),
+    };
+    let span = tracing::Span::current();
+    span.record("tenant", actor.tenant.slug.as_str());
+    span.record("user", actor.user.0);
+    Ok(actor)
+}
+
+/// Paths that answer on any host or touch no tenant: no admission.
+fn without_admission(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    matches!(path, "/api/health" | "/api/health/ready" | "/api/signup" | "/api/openapi.json")
+        || path == "/api/docs"
+        || path.starts_with("/api/docs/")
+}
+
+/// Middleware: admits the caller before the handler's extractors run, so
+/// that a request without a valid token of this tenant is answered `401`
+/// (or `404`/`403` for the host) whatever else is wrong with it — a body or
+/// query string is never looked at for someone who may not call the
+/// endpoint, as in DRF, where authentication comes first.
+pub async fn admit_first(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if !without_admission(req.path()) {
+        let state = state_of(req.request());
+        let raw = state.as_ref().map(|s| raw_host(req.request(), &s.settings.trusted_proxies)).unwrap_or_default();
+        let admitted = admit(state, raw, bearer(req.request())).await;
+        req.extensions_mut().insert(Admission(admitted));
+    }
+    next.call(req).await
+}
+
 impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // admitted already by the middleware: ready at once, so its answer
+        // comes before any other extractor's
+        if let Some(Admission(admitted)) = req.extensions_mut().remove::<Admission>() {
+            return Box::pin(std::future::ready(admitted.map(Authenticated)));
+        }
         let state = state_of(req);
         let raw = state.as_ref().map(|s| raw_host(req, &s.settings.trusted_proxies)).unwrap_or_default();
         let token = bearer(req);
-        Box::pin(async move {
-            let state = state?;
-            let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;
-            // a malformed header is "not authenticated", but only once the host is known to serve
-            let (token, malformed) = match token {
-                Ok(token) => (Some(token), None),
-                Err(error) => (None, Some(error)),
-            };
-            let (auth, directory) = (state.auth.clone(), state.directory.clone());
-            let admitted = web::block(move || auth.admit(&directory, &host, token.as_deref())).await?;
-            let actor = match admitted {
-                Ok(actor) => actor,
-                Err(AdmitError::NotAuthenticated) => return Err(malformed.unwrap_or_else(not_authenticated)),
-                Err(AdmitError::Resolve(error)) => return Err(error.into()),
-                Err(AdmitError::Auth(error)) => return Err(error.into()),
-            };
-            let span = tracing::Span::current();
-            span.record("tenant", actor.tenant.slug.as_str());
-            span.record("user", actor.user.0);
-            Ok(Authenticated(actor))
-        })
+        Box::pin(async move { admit(state, raw, token).await.map(Authenticated) })
     }
 }
 

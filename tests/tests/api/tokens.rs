@@ -249,3 +249,33 @@ async fn a_validly_signed_token_of_a_session_that_never_existed_is_refused() -> 
     assert_token_invalid(status_of_me(&app, "acme", &forged).await?);
     Ok(())
 }
+
+/// Authentication comes first: a caller who may not call the endpoint is
+/// answered 401 whatever is wrong with the body or the query string, so
+/// those are never looked at on their behalf.
+#[tokio::test]
+async fn a_refused_token_is_answered_401_before_the_body_or_query_is_judged() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("alpha", Plan::Basic, false).await?;
+    app.create_tenant("beta", Plan::Basic, false).await?;
+    app.member("alpha", "ann", Role::Owner).await?;
+    let ann = app.login("alpha", "ann").await?;
+    let on_beta = |method: reqwest::Method, path: &str| app.call_as(method, "beta", &ann.access, path);
+
+    let cases = [
+        on_beta(reqwest::Method::POST, "/api/projects/").header("content-type", "text/plain").body("not json"),
+        on_beta(reqwest::Method::POST, "/api/projects/").header("content-type", "application/json").body("{oops"),
+        on_beta(reqwest::Method::GET, "/api/projects/?page=abc&page_size=-1&status=nonsense"),
+        on_beta(reqwest::Method::GET, "/api/activity/?actor=x&target_type=y"),
+        app.get("beta.localhost", "/api/projects/?status=nonsense"),
+    ];
+    for request in cases {
+        let (status, body) = json(request.send().await?).await?;
+        assert_eq!(status, 401, "{body}");
+        assert!(matches!(body["error"]["code"].as_str(), Some("token_invalid" | "not_authenticated")), "{body}");
+    }
+    // with the right token the same query is judged: 400 on the bad filter
+    let (status, body) = json(app.get_as("alpha", &ann.access, "/api/projects/?status=nonsense").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{body}");
+    Ok(())
+}

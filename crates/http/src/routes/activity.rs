@@ -79,8 +79,9 @@ pub struct ActivityQuery {
     /// 1-based page number.
     #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
-    /// Items per page (default 20, capped at 100).
-    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
+    /// Items per page: default 20, at most 100 (more means 100); a value
+    /// that is not a positive integer means the default, as in DRF.
+    #[param(value_type = Option<String>)]
     pub page_size: Option<String>,
 }
 

@@ -63,8 +63,9 @@ pub struct NotificationQuery {
     /// 1-based page number.
     #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
-    /// Items per page (default 20, capped at 100).
-    #[param(value_type = Option<u64>, minimum = 1, maximum = 100)]
+    /// Items per page: default 20, at most 100 (more means 100); a value
+    /// that is not a positive integer means the default, as in DRF.
+    #[param(value_type = Option<String>)]
     pub page_size: Option<String>,
 }
 
@@ -142,8 +143,9 @@ pub async fn ticket(
 pub struct StreamQuery {
     /// A ticket from `POST /api/notifications/ticket/`, instead of a bearer token.
     pub ticket: Option<String>,
-    /// Resume after this notification id (as the `Last-Event-ID` header does).
-    #[param(value_type = Option<i64>)]
+    /// Resume after this notification id (as the `Last-Event-ID` header
+    /// does); a value that is not a non-negative integer is ignored.
+    #[param(value_type = Option<String>)]
     pub last_event_id: Option<String>,
 }
 
