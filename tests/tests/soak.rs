@@ -1,0 +1,171 @@
+//! The cross-tenant soak: two tenants with the same ids and different
+//! contents, 64 concurrent clients reading and writing through both hosts,
+//! and not one response may carry the other tenant's rows. Run once with
+//! the in-process cache and once with a private Redis.
+//!
+//! `SOAK_REQUESTS` sets the requests per run (CI: 10,000; the drill in
+//! docs/reliability.md: 100,000). Figures are printed, not asserted.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use reqwest::Method;
+use taskforce_domain::{Plan, Role};
+use taskforce_tests::{Session, TestApp, TestRedis, TestResult, json, spawn_app_with};
+
+const CLIENTS: usize = 64;
+const PROJECTS: usize = 4;
+const TASKS_PER_PROJECT: usize = 5;
+
+/// Projects, tasks and comments whose every text names the tenant.
+async fn fill(app: &TestApp, slug: &str, owner: &Session, mark: &str) -> Result<(), Box<dyn std::error::Error>> {
+    for p in 0..PROJECTS {
+        let (status, project) = json(
+            app.call_as(Method::POST, slug, &owner.access, "/api/projects/")
+                .json(&serde_json::json!({"name": format!("{mark} project {p}"), "description": mark}))
+                .send()
+                .await?,
+        )
+        .await?;
+        assert_eq!(status, 201, "{project}");
+        for t in 0..TASKS_PER_PROJECT {
+            let (status, task) = json(
+                app.call_as(Method::POST, slug, &owner.access, &format!("/api/projects/{}/tasks/", project["id"]))
+                    .json(&serde_json::json!({"title": format!("{mark} task {p}.{t}"), "description": mark}))
+                    .send()
+                    .await?,
+            )
+            .await?;
+            assert_eq!(status, 201, "{task}");
+            app.call_as(Method::POST, slug, &owner.access, &format!("/api/tasks/{}/comments/", task["id"]))
+                .json(&serde_json::json!({"body": format!("{mark} comment")}))
+                .send()
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Tally {
+    requests: AtomicU64,
+    foreign: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// One client: `count` requests on its tenant, 10% of them writes, each
+/// answer checked for the other tenant's mark.
+async fn client(
+    app: Arc<TestApp>,
+    slug: &'static str,
+    token: String,
+    mine: &'static str,
+    theirs: &'static str,
+    seed: usize,
+    count: u64,
+    tally: Arc<Tally>,
+) -> Result<Vec<Duration>, String> {
+    let tasks = PROJECTS * TASKS_PER_PROJECT;
+    let mut latencies = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    for n in 0..count {
+        let k = seed.wrapping_mul(7919).wrapping_add(usize::try_from(n).unwrap_or(0));
+        let task = 1 + k % tasks;
+        let project = 1 + k % PROJECTS;
+        let request = match k % 10 {
+            0 => app
+                .call_as(Method::PATCH, slug, &token, &format!("/api/tasks/{task}/"))
+                .json(&serde_json::json!({"description": format!("{mine} edited {n}")})),
+            1 => app
+                .call_as(Method::POST, slug, &token, &format!("/api/tasks/{task}/comments/"))
+                .json(&serde_json::json!({"body": format!("{mine} says {n}")})),
+            2 => app.get_as(slug, &token, "/api/projects/"),
+            3 => app.get_as(slug, &token, &format!("/api/projects/{project}/")),
+            4 | 5 => app.get_as(slug, &token, &format!("/api/tasks/{task}/")),
+            6 => app.get_as(slug, &token, &format!("/api/projects/{project}/tasks/?ordering=-updated_at")),
+            7 => app.get_as(slug, &token, &format!("/api/tasks/{task}/comments/")),
+            8 => app.get_as(slug, &token, "/api/activity/?page_size=50"),
+            _ => app.get_as(slug, &token, "/api/reports/summary/"),
+        };
+        let started = Instant::now();
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| e.to_string())?;
+        latencies.push(started.elapsed());
+        tally.requests.fetch_add(1, Ordering::Relaxed);
+        if body.contains(theirs) {
+            tally.foreign.fetch_add(1, Ordering::Relaxed);
+            eprintln!("{slug} received {theirs}'s data: {body}");
+        }
+        if !status.is_success() {
+            tally.failures.fetch_add(1, Ordering::Relaxed);
+            eprintln!("{slug}: {status} {body}");
+        }
+    }
+    Ok(latencies)
+}
+
+async fn soak(app: TestApp, label: &str) -> TestResult {
+    app.create_tenant("alpha", Plan::Enterprise, false).await?;
+    app.create_tenant("beta", Plan::Enterprise, false).await?;
+    app.member("alpha", "ann", Role::Owner).await?;
+    app.member("beta", "bob", Role::Owner).await?;
+    let (ann, bob) = (app.login("alpha", "ann").await?, app.login("beta", "bob").await?);
+    fill(&app, "alpha", &ann, "ALPHA").await?;
+    fill(&app, "beta", &bob, "BETA").await?;
+
+    let total: u64 = std::env::var("SOAK_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let per_client = total.div_ceil(CLIENTS as u64);
+    let app = Arc::new(app);
+    let tally = Arc::new(Tally::default());
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for i in 0..CLIENTS {
+        let (slug, token, mine, theirs) = if i % 2 == 0 {
+            ("alpha", ann.access.clone(), "ALPHA", "BETA")
+        } else {
+            ("beta", bob.access.clone(), "BETA", "ALPHA")
+        };
+        clients.push(tokio::spawn(client(app.clone(), slug, token, mine, theirs, i, per_client, tally.clone())));
+    }
+    let mut latencies = Vec::new();
+    for client in clients {
+        latencies.extend(client.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let at = |q: f64| latencies[((q * latencies.len() as f64) as usize).min(latencies.len() - 1)];
+    let (requests, foreign, failures) = (
+        tally.requests.load(Ordering::Relaxed),
+        tally.foreign.load(Ordering::Relaxed),
+        tally.failures.load(Ordering::Relaxed),
+    );
+    eprintln!(
+        "soak [{label}]: {requests} requests by {CLIENTS} clients in {:.1} s ({:.0}/s), p50 {:.1} ms, p99 {:.1} ms; \
+         responses with the other tenant's rows: {foreign}; non-2xx: {failures}",
+        elapsed.as_secs_f64(),
+        requests as f64 / elapsed.as_secs_f64(),
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+    );
+    assert_eq!(requests, per_client * CLIENTS as u64);
+    assert_eq!(foreign, 0, "responses carried the other tenant's rows");
+    assert_eq!(failures, 0, "requests failed");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_response_carries_the_other_tenant_s_rows() -> TestResult {
+    soak(spawn_app_with(|_| {}).await?, "in-process cache").await?;
+    if let Some(redis) = TestRedis::start()? {
+        let url = redis.url();
+        let mut app = spawn_app_with(|s| s.redis.url = url.into()).await?;
+        app.redis = Some(redis);
+        soak(app, "Redis").await?;
+    }
+    Ok(())
+}
