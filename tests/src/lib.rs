@@ -11,7 +11,7 @@ use std::{path::PathBuf, sync::Arc};
 pub use redis::{TestRedis, redis_server};
 pub use s3::{BUCKET, TestS3, moto_server};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use taskforce_application::{AccountInput, Accounts, TenantAdmin};
 use taskforce_auth::{Argon2Hasher, HashCost};
 use taskforce_cli::{Application, Environment, Settings};
@@ -126,7 +126,8 @@ async fn start(
     let port = app.port();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    let mut pool_settings = PoolSettings::new(db.url());
+    // the server's own database (a test may point it elsewhere than `db`)
+    let mut pool_settings = PoolSettings::new(settings.database.url.expose_secret());
     pool_settings.max_size = 4;
     let store = Arc::new(PgStore::new(build_pool(&pool_settings)?, TenantMigrator::embedded()?));
     let dyn_store: Arc<dyn Store> = store.clone();

@@ -1,6 +1,12 @@
 //! [`PgStore`]: the [`Store`] port over PostgreSQL, and tenant provisioning.
 
-use std::sync::Arc;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use diesel::{ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl, SelectableHelper, connection::SimpleConnection};
 use taskforce_domain::{
@@ -18,18 +24,26 @@ use crate::{
     scope::{Scope, transaction},
 };
 
+/// How long a check-out waits while the database is known to be
+/// unreachable: long enough to connect to a server that is back, short
+/// enough that requests are answered `503` at once during an outage.
+const UNREACHABLE_CHECKOUT: Duration = Duration::from_millis(100);
+
 /// The storage adapter: one pool for every tenant, and the tenant
 /// migrations new schemas receive.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
     migrator: Arc<TenantMigrator>,
+    /// Set when a check-out failed because connecting failed (not because
+    /// the pool was busy); cleared by the next successful check-out.
+    unreachable: Arc<AtomicBool>,
 }
 
 impl PgStore {
     /// A store over a pool, provisioning with the given migrations.
     pub fn new(pool: PgPool, migrator: TenantMigrator) -> Self {
-        Self { pool, migrator: Arc::new(migrator) }
+        Self { pool, migrator: Arc::new(migrator), unreachable: Arc::default() }
     }
 
     /// The pool.
@@ -43,9 +57,29 @@ impl PgStore {
     }
 
     /// Checks a connection out; waiting longer than the pool's timeout is
-    /// [`StoreError::Unavailable`]. Only this crate's scopes use it.
+    /// [`StoreError::Unavailable`]. Once connecting has failed, later
+    /// check-outs wait only [`UNREACHABLE_CHECKOUT`] until one succeeds, so
+    /// an outage costs each request a fast `503` rather than the whole
+    /// check-out timeout. Only this crate's scopes use it.
     pub(crate) fn checkout(&self) -> Result<PooledConn, StoreError> {
-        self.pool.get().map_err(pool_error)
+        let unreachable = self.unreachable.load(Ordering::Relaxed);
+        let checked_out = if unreachable { self.pool.get_timeout(UNREACHABLE_CHECKOUT) } else { self.pool.get() };
+        match checked_out {
+            Ok(conn) => {
+                if unreachable {
+                    self.unreachable.store(false, Ordering::Relaxed);
+                }
+                Ok(conn)
+            }
+            Err(error) => {
+                // r2d2 appends the last connection error to its time-out; a
+                // bare time-out only means every connection was busy
+                if error.to_string() != "timed out waiting for connection" {
+                    self.unreachable.store(true, Ordering::Relaxed);
+                }
+                Err(pool_error(error))
+            }
+        }
     }
 
     /// Runs `work` on a raw connection inside the tenant scope of `schema`:

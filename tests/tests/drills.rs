@@ -1,0 +1,208 @@
+//! Fault drills that set up, break, measure and clean up by themselves on
+//! loopback, printing their figures (which are reported, not asserted):
+//! PostgreSQL stopped and started again under load, and its backends
+//! terminated under load. What is asserted: no `500` at any time, only
+//! `503` while the database is away, every acknowledged write still in the
+//! database afterwards, and full service again.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use diesel::{Connection, PgConnection, RunQueryDsl, sql_types::BigInt};
+use reqwest::Method;
+use taskforce_domain::{Plan, Role};
+use taskforce_pgcluster::{Cluster, Durability, PgBinaries, RunningCluster, free_port};
+use taskforce_tests::{TestResult, json, spawn_app_with};
+
+/// What one request saw.
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    at: Instant,
+    status: u16,
+    latency: Duration,
+    created: Option<i64>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+fn start(cluster: Cluster, port: u16) -> Result<RunningCluster, String> {
+    let running = cluster.start(Some(port)).map_err(|e| e.to_string())?;
+    if running.port() != port {
+        return Err(format!("the cluster came back on port {} instead of {port}", running.port()));
+    }
+    Ok(running)
+}
+
+fn summary(outcomes: &[Outcome], from: Instant, to: Instant) -> String {
+    let window: Vec<&Outcome> = outcomes.iter().filter(|o| o.at >= from && o.at < to).collect();
+    let count = |f: &dyn Fn(&Outcome) -> bool| window.iter().filter(|o| f(o)).count();
+    let slowest = window.iter().map(|o| o.latency).max().unwrap_or_default();
+    format!(
+        "{} requests: {} 2xx, {} 503, {} other; slowest {:.0} ms",
+        window.len(),
+        count(&|o| (200..300).contains(&o.status)),
+        count(&|o| o.status == 503),
+        count(&|o| !(200..300).contains(&o.status) && o.status != 503),
+        slowest.as_secs_f64() * 1e3
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_restarted_or_cut_off_under_load_loses_nothing_and_recovers() -> TestResult {
+    let Ok(bins) = PgBinaries::locate() else {
+        eprintln!("skipped: no PostgreSQL server binaries");
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("pg");
+    let cluster = Cluster::new(bins, &data);
+    cluster.make_dir(dir.path())?;
+    cluster.init_if_needed(Durability::Durable)?;
+    let port = free_port()?;
+    let running = start(cluster.clone(), port)?;
+    running.ensure_database("drill")?;
+    let url = running.url("drill");
+    let app = Arc::new(
+        spawn_app_with(|s| {
+            s.database.url = url.clone().into();
+            s.database.checkout_timeout_ms = 500;
+        })
+        .await?,
+    );
+    app.create_tenant("acme", Plan::Enterprise, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    let olga = app.login("acme", "olga").await?;
+    let (_, project) = json(
+        app.call_as(Method::POST, "acme", &olga.access, "/api/projects/")
+            .json(&serde_json::json!({"name": "Drill"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    let tasks = format!("/api/projects/{}/tasks/", project["id"]);
+
+    // 8 clients: each creates a task, then reads the list, until told to stop
+    let outcomes = Arc::new(Mutex::new(Vec::<Outcome>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..8 {
+        let (app, token, tasks, outcomes, stop) =
+            (app.clone(), olga.access.clone(), tasks.clone(), outcomes.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let write = n % 2 == 0;
+                let request = if write {
+                    app.call_as(Method::POST, "acme", &token, &tasks)
+                        .json(&serde_json::json!({"title": format!("c{c} n{n}")}))
+                } else {
+                    app.get_as("acme", &token, &tasks)
+                };
+                let started = Instant::now();
+                let Ok(response) = request.timeout(Duration::from_secs(10)).send().await else { continue };
+                let status = response.status().as_u16();
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                let created = (write && status == 201).then(|| body["id"].as_i64()).flatten();
+                let outcome = Outcome { at: started, status, latency: started.elapsed(), created };
+                outcomes.lock().map(|mut o| o.push(outcome)).ok();
+                if status == 503 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // 1. stopped (fast shutdown ends every session) for two seconds, started again
+    let down = Instant::now();
+    tokio::task::spawn_blocking(move || running.stop().map_err(|e| e.to_string())).await??;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cluster_again = cluster.clone();
+    let running = tokio::task::spawn_blocking(move || start(cluster_again, port)).await??;
+    let up = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // 2. every backend of the database terminated while the load goes on
+    let cut = Instant::now();
+    let admin_url = running.url("postgres");
+    let terminated = tokio::task::spawn_blocking(move || -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+        let mut conn = PgConnection::establish(&admin_url).map_err(|e| format!("connecting to end backends: {e}"))?;
+        // the pids first: in one query the planner may call the function on any row
+        let pids = diesel::sql_query("SELECT pid::bigint AS id FROM pg_stat_activity WHERE datname = 'drill'")
+            .load::<Id>(&mut conn)
+            .map_err(|e| format!("listing backends: {e}"))?;
+        let mut ended = Vec::new();
+        for Id { id } in pids {
+            diesel::sql_query(format!("SELECT pg_terminate_backend({id})"))
+                .execute(&mut conn)
+                .map_err(|e| format!("ending backend {id}: {e}"))?;
+            ended.push(id);
+        }
+        Ok(ended.len())
+    })
+    .await?
+    .map_err(|e| e.to_string())?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let end = Instant::now();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for client in clients {
+        client.await?;
+    }
+
+    let outcomes = outcomes.lock().map(|o| o.clone()).map_err(|_| "poisoned")?;
+    let first_ok_after = |from: Instant| {
+        outcomes.iter().filter(|o| o.at >= from && (200..300).contains(&o.status)).map(|o| o.at + o.latency).min()
+    };
+    // recovered: from the restart, the time until every later request succeeded
+    let last_failure_after = |from: Instant, to: Instant| {
+        outcomes
+            .iter()
+            .filter(|o| o.at >= from && o.at < to && !(200..300).contains(&o.status))
+            .map(|o| o.at + o.latency)
+            .max()
+    };
+    eprintln!("drill: PostgreSQL stopped for 2 s and started again under 8 clients (half writes)");
+    eprintln!("  before:        {}", summary(&outcomes, t0, down));
+    eprintln!("  while down:    {}", summary(&outcomes, down, up));
+    eprintln!("  after restart: {}", summary(&outcomes, up, cut));
+    eprintln!(
+        "  back up: first success {:.0} ms after the server accepted connections, last failure {:.0} ms after",
+        first_ok_after(up).map_or(f64::NAN, |t| t.duration_since(up).as_secs_f64() * 1e3),
+        last_failure_after(up, cut).map_or(0.0, |t| t.saturating_duration_since(up).as_secs_f64() * 1e3),
+    );
+    eprintln!("drill: {terminated} backends terminated under load");
+    eprintln!("  after cut:     {}", summary(&outcomes, cut, end));
+    eprintln!(
+        "  last failure {:.0} ms after the cut",
+        last_failure_after(cut, end).map_or(0.0, |t| t.saturating_duration_since(cut).as_secs_f64() * 1e3)
+    );
+
+    let acknowledged: Vec<i64> = outcomes.iter().filter_map(|o| o.created).collect();
+    let stored_url = running.url("drill");
+    let stored: Vec<i64> = tokio::task::spawn_blocking(move || -> Result<Vec<i64>, String> {
+        let mut conn = PgConnection::establish(&stored_url).map_err(|e| format!("connecting to count: {e}"))?;
+        let rows = diesel::sql_query("SELECT id FROM tenant_acme.tasks")
+            .load::<Id>(&mut conn)
+            .map_err(|e| format!("counting: {e}"))?;
+        Ok(rows.into_iter().map(|r| r.id).collect())
+    })
+    .await??;
+    let lost: Vec<&i64> = acknowledged.iter().filter(|id| !stored.contains(id)).collect();
+    eprintln!("  acknowledged writes: {}, lost: {}", acknowledged.len(), lost.len());
+
+    assert!(outcomes.iter().all(|o| o.status == 503 || (200..300).contains(&o.status)), "answers other than 2xx/503");
+    assert!(lost.is_empty(), "acknowledged tasks missing: {lost:?}");
+    assert!(!acknowledged.is_empty());
+    // full service again at the end: the last second succeeded throughout
+    let tail = end - Duration::from_secs(1);
+    assert!(outcomes.iter().filter(|o| o.at >= tail).all(|o| (200..300).contains(&o.status)), "not recovered");
+    drop(running);
+    Ok(())
+}
