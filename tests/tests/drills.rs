@@ -206,3 +206,49 @@ async fn postgresql_restarted_or_cut_off_under_load_loses_nothing_and_recovers()
     drop(running);
     Ok(())
 }
+
+/// A tenant whose schema is behind the build (its migration failed half
+/// way) answers `503 unavailable` on every endpoint, never data from a
+/// schema it does not understand, while the other tenants work; once it is
+/// migrated it serves again.
+#[tokio::test]
+async fn a_tenant_behind_on_migrations_answers_503_until_migrated() -> TestResult {
+    let app = spawn_app_with(|s| s.cache.tenant_ttl_secs = 1).await?;
+    app.create_tenant("alpha", Plan::Basic, false).await?;
+    app.create_tenant("beta", Plan::Basic, false).await?;
+    app.member("alpha", "ann", Role::Owner).await?;
+    app.member("beta", "bob", Role::Owner).await?;
+    let set_version = |version: String| {
+        let store = app.store.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let mut conn = store.pool().get().map_err(|e| e.to_string())?;
+            diesel::sql_query(format!("UPDATE public.tenants SET schema_version = '{version}' WHERE slug = 'beta'"))
+                .execute(&mut conn)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    };
+    let current: String = {
+        let store = app.store.clone();
+        tokio::task::spawn_blocking(move || store.migrator().latest_version().to_owned()).await?
+    };
+    set_version("20000101000000".to_owned()).await??;
+
+    let login = serde_json::json!({"username": "bob", "password": taskforce_tests::PASSWORD});
+    let response = app.post("beta.localhost", "/api/auth/login/").json(&login).send().await?;
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (status, body) = json(response).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{body}");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    let ann = app.login("alpha", "ann").await?;
+    let (status, _) = json(app.get_as("alpha", &ann.access, "/api/projects/").send().await?).await?;
+    assert_eq!(status, 200, "the other tenant is not held up");
+
+    // migrated: served again once the cached host entry expires (1 s here)
+    set_version(current).await??;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let bob = app.login("beta", "bob").await?;
+    let (status, _) = json(app.get_as("beta", &bob.access, "/api/projects/").send().await?).await?;
+    assert_eq!(status, 200);
+    Ok(())
+}

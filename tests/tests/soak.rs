@@ -58,9 +58,8 @@ struct Tally {
     failures: AtomicU64,
 }
 
-/// One client: `count` requests on its tenant, 10% of them writes, each
-/// answer checked for the other tenant's mark.
-async fn client(
+/// One client of one tenant.
+struct Client {
     app: Arc<TestApp>,
     slug: &'static str,
     token: String,
@@ -69,7 +68,12 @@ async fn client(
     seed: usize,
     count: u64,
     tally: Arc<Tally>,
-) -> Result<Vec<Duration>, String> {
+}
+
+/// One client: `count` requests on its tenant, 10% of them writes, each
+/// answer checked for the other tenant's mark.
+async fn client(client: Client) -> Result<Vec<Duration>, String> {
+    let Client { app, slug, token, mine, theirs, seed, count, tally } = client;
     let tasks = PROJECTS * TASKS_PER_PROJECT;
     let mut latencies = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     for n in 0..count {
@@ -130,7 +134,9 @@ async fn soak(app: TestApp, label: &str) -> TestResult {
         } else {
             ("beta", bob.access.clone(), "BETA", "ALPHA")
         };
-        clients.push(tokio::spawn(client(app.clone(), slug, token, mine, theirs, i, per_client, tally.clone())));
+        let state =
+            Client { app: app.clone(), slug, token, mine, theirs, seed: i, count: per_client, tally: tally.clone() };
+        clients.push(tokio::spawn(client(state)));
     }
     let mut latencies = Vec::new();
     for client in clients {

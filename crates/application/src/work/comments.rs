@@ -118,7 +118,7 @@ impl Comments {
     ) -> Result<Comment, WorkError> {
         self.store
             .tenant(&actor.tenant.schema_name, |tx| {
-                let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;
+                let current = tx.comments().lock(id)?.ok_or(WorkError::NotFound)?;
                 let relation = Relation { author: current.author_id == actor.user, ..Default::default() };
                 actor.may(Action::EditComment, relation)?;
                 if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {

@@ -151,7 +151,7 @@ impl Projects {
     ) -> Result<Project, WorkError> {
         self.store.tenant(&actor.tenant.schema_name, |tx| {
             for _ in 0..UPDATE_ATTEMPTS {
-                let current = tx.projects().get(id)?.ok_or(WorkError::NotFound)?;
+                let current = tx.projects().lock(id)?.ok_or(WorkError::NotFound)?;
                 actor.may(
                     Action::ChangeProject,
                     Relation { project_owner: current.owner_id == actor.user, ..Default::default() },

@@ -257,7 +257,7 @@ impl Tasks {
         self.store
             .tenant(&actor.tenant.schema_name, |tx| {
                 for _ in 0..UPDATE_ATTEMPTS {
-                    let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;
+                    let current = tx.tasks().lock(id)?.ok_or(WorkError::NotFound)?;
                     let relation = Relation {
                         creator: current.created_by == actor.user,
                         assignee: current.assignee_id == Some(actor.user),

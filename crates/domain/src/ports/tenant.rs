@@ -39,6 +39,9 @@ pub trait ProjectRepository {
     fn insert(&mut self, owner: UserId, fields: &ProjectFields) -> Result<Project, StoreError>;
     /// The project with this id.
     fn get(&mut self, id: ProjectId) -> Result<Option<Project>, StoreError>;
+    /// The project with this id, locked until the transaction ends, so
+    /// that an update based on it cannot lose a concurrent one.
+    fn lock(&mut self, id: ProjectId) -> Result<Option<Project>, StoreError>;
     /// One page (newest first) and the total count.
     fn page(&mut self, filter: &ProjectFilter, offset: u64, limit: u64) -> Result<(Vec<Project>, u64), StoreError>;
     /// Writes the fields and bumps the version, if the version is still
@@ -60,6 +63,9 @@ pub trait TaskRepository {
     ) -> Result<Task, StoreError>;
     /// The task with this id.
     fn get(&mut self, id: TaskId) -> Result<Option<Task>, StoreError>;
+    /// The task with this id, locked until the transaction ends, so
+    /// that an update based on it cannot lose a concurrent one.
+    fn lock(&mut self, id: TaskId) -> Result<Option<Task>, StoreError>;
     /// One page of a project's tasks and the total count.
     fn page(
         &mut self,
@@ -87,6 +93,9 @@ pub trait CommentRepository {
     fn insert(&mut self, task: TaskId, author: UserId, body: &CommentBody) -> Result<Comment, StoreError>;
     /// The comment with this id.
     fn get(&mut self, id: CommentId) -> Result<Option<Comment>, StoreError>;
+    /// The comment with this id, locked until the transaction ends, so
+    /// that an update based on it cannot lose a concurrent one.
+    fn lock(&mut self, id: CommentId) -> Result<Option<Comment>, StoreError>;
     /// One page of a task's comments (oldest first) and the total count.
     fn page(&mut self, task: TaskId, offset: u64, limit: u64) -> Result<(Vec<Comment>, u64), StoreError>;
     /// Rewrites the body if the version is still `version`.

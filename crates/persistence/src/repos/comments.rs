@@ -27,6 +27,18 @@ impl CommentRepository for PgTenantTx<'_> {
             .transpose()
     }
 
+    fn lock(&mut self, id: CommentId) -> Result<Option<Comment>, StoreError> {
+        comments::table
+            .find(id.0)
+            .select(CommentRow::as_select())
+            .for_update()
+            .first(self.inner.conn)
+            .optional()
+            .map_err(store_error)?
+            .map(Comment::try_from)
+            .transpose()
+    }
+
     fn page(&mut self, task: TaskId, offset: u64, limit: u64) -> Result<(Vec<Comment>, u64), StoreError> {
         let rows: Vec<(CommentRow, i64)> = comments::table
             .select((CommentRow::as_select(), count_over()))

@@ -38,6 +38,18 @@ impl ProjectRepository for PgTenantTx<'_> {
             .transpose()
     }
 
+    fn lock(&mut self, id: ProjectId) -> Result<Option<Project>, StoreError> {
+        projects::table
+            .find(id.0)
+            .select(ProjectRow::as_select())
+            .for_update()
+            .first(self.inner.conn)
+            .optional()
+            .map_err(store_error)?
+            .map(Project::try_from)
+            .transpose()
+    }
+
     fn page(&mut self, filter: &ProjectFilter, offset: u64, limit: u64) -> Result<(Vec<Project>, u64), StoreError> {
         let mut query = projects::table.select((ProjectRow::as_select(), count_over())).into_boxed();
         if let Some(status) = filter.status {

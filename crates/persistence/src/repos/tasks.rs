@@ -81,6 +81,18 @@ impl TaskRepository for PgTenantTx<'_> {
             .transpose()
     }
 
+    fn lock(&mut self, id: TaskId) -> Result<Option<Task>, StoreError> {
+        tasks::table
+            .find(id.0)
+            .select(TaskRow::as_select())
+            .for_update()
+            .first(self.inner.conn)
+            .optional()
+            .map_err(store_error)?
+            .map(Task::try_from)
+            .transpose()
+    }
+
     fn page(
         &mut self,
         project: ProjectId,

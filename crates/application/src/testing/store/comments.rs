@@ -30,6 +30,11 @@ impl CommentRepository for FakeTenantTx<'_> {
         Ok(self.schema_data()?.comments.iter().find(|c| c.id == id).cloned())
     }
 
+    fn lock(&mut self, id: CommentId) -> Result<Option<Comment>, StoreError> {
+        // one unit of work at a time: nothing else can change it meanwhile
+        self.get(id)
+    }
+
     fn page(&mut self, task: TaskId, offset: u64, limit: u64) -> Result<(Vec<Comment>, u64), StoreError> {
         let mut rows: Vec<&Comment> = self.schema_data()?.comments.iter().filter(|c| c.task_id == task).collect();
         // oldest first

@@ -29,6 +29,11 @@ impl ProjectRepository for FakeTenantTx<'_> {
         Ok(self.schema_data()?.projects.iter().find(|p| p.id == id).cloned())
     }
 
+    fn lock(&mut self, id: ProjectId) -> Result<Option<Project>, StoreError> {
+        // one unit of work at a time: nothing else can change it meanwhile
+        self.get(id)
+    }
+
     fn page(&mut self, filter: &ProjectFilter, offset: u64, limit: u64) -> Result<(Vec<Project>, u64), StoreError> {
         let matching = |p: &&Project| {
             filter.status.is_none_or(|status| p.status == status)

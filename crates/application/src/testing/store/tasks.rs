@@ -77,6 +77,11 @@ impl TaskRepository for FakeTenantTx<'_> {
         Ok(self.schema_data()?.tasks.iter().find(|t| t.id == id).cloned())
     }
 
+    fn lock(&mut self, id: TaskId) -> Result<Option<Task>, StoreError> {
+        // one unit of work at a time: nothing else can change it meanwhile
+        self.get(id)
+    }
+
     fn page(
         &mut self,
         project: ProjectId,
