@@ -129,6 +129,8 @@ async fn start(
     // the server's own database (a test may point it elsewhere than `db`)
     let mut pool_settings = PoolSettings::new(settings.database.url.expose_secret());
     pool_settings.max_size = 4;
+    // behind PgBouncer in transaction mode prepared statements are off
+    pool_settings.statement_cache = settings.database.statement_cache;
     let store = Arc::new(PgStore::new(build_pool(&pool_settings)?, TenantMigrator::embedded()?));
     let dyn_store: Arc<dyn Store> = store.clone();
     let hasher = Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?);
