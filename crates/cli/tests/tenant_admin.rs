@@ -260,3 +260,216 @@ fn every_subcommand_has_help() -> TestResult {
     }
     Ok(())
 }
+
+impl Admin {
+    /// One value (or lines) from SQL run on the test database.
+    fn sql(&self, query: &str) -> Result<String, Box<dyn std::error::Error>> {
+        let out = Command::new("psql").args([self.db.url(), "-tAc", query]).output()?;
+        if !out.status.success() {
+            return Err(format!("psql: {}", text(&out.stderr)).into());
+        }
+        Ok(text(&out.stdout).trim().to_owned())
+    }
+
+    /// An account with a password, made a member.
+    fn member(&self, slug: &str, username: &str, role: &str) -> TestResult {
+        ok(&self.run_with_stdin(
+            &[
+                "user",
+                "create",
+                "--username",
+                username,
+                "--email",
+                &format!("{username}@example.com"),
+                "--password-stdin",
+            ],
+            "Export-passphrase-1\n",
+        )?);
+        ok(&self.run(&["member", "add", slug, username, "--role", role])?);
+        Ok(())
+    }
+
+    /// A checksum of every row of every tenant table of `schema`.
+    fn checksums(&self, schema: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        ["projects", "tasks", "comments", "attachments", "activity", "notifications"]
+            .iter()
+            .map(|table| {
+                self.sql(&format!(
+                    "SELECT '{table}:' || count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) FROM {schema}.{table} t"
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Rows in every tenant table, with user ids of `owner` and `member`.
+fn fill(admin: &Admin, schema: &str, owner: &str, member: &str) -> TestResult {
+    admin.sql(&format!(
+        "INSERT INTO {schema}.projects (name, description, owner_id) VALUES ('Apollo', 'moon', {owner}), ('Gemini', '', {owner});
+         INSERT INTO {schema}.tasks (project_id, title, description, status, priority, assignee_id, created_by, due_date)
+              VALUES (1, 'Launch', 'go @{member}', 'todo', 'high', {member}, {owner}, '2026-12-01'),
+                     (1, 'Land', '', 'done', 'low', NULL, {member}, NULL), (2, 'Orbit', '', 'in_progress', 'urgent', {owner}, {owner}, NULL);
+         INSERT INTO {schema}.comments (task_id, author_id, body) VALUES (1, {member}, 'ready'), (1, {owner}, 'go');
+         INSERT INTO {schema}.attachments (task_id, filename, content_type, size, storage_key, uploaded_by)
+              VALUES (1, 'plan.pdf', 'application/pdf', 1234, 'aaaabbbbccccddddeeeeffff00001111', {member});
+         INSERT INTO {schema}.activity (actor_id, verb, target_type, target_id, project_id, changes)
+              VALUES ({owner}, 'created', 'project', 1, 1, '{{\"name\": [null, \"Apollo\"]}}'), (0, 'created', 'membership', 2, NULL, '{{}}');
+         INSERT INTO {schema}.notifications (recipient_id, kind, actor_id, target_type, target_id, project_id, message)
+              VALUES ({member}, 'task_assigned', {owner}, 'task', 1, 1, 'olga assigned you “Launch”');"
+    ))?;
+    Ok(())
+}
+
+#[test]
+fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&[
+        "tenant",
+        "create",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme",
+        "--domain",
+        "acme.example.com",
+        "--plan",
+        "premium",
+    ])?);
+    admin.member("acme", "olga", "owner")?;
+    admin.member("acme", "mia", "member")?;
+    let id_of = |name: &str| admin.sql(&format!("SELECT id FROM public.users WHERE username = '{name}'"));
+    let (olga, mia) = (id_of("olga")?, id_of("mia")?);
+    fill(&admin, "tenant_acme", &olga, &mia)?;
+    let original = admin.checksums("tenant_acme")?;
+    let file = admin.files.path().join("acme.json");
+    let file_arg = file.to_str().ok_or("path")?;
+
+    let exported = ok(&admin.run(&["tenant", "export", "acme", file_arg])?);
+    assert!(
+        exported.contains("exported tenant 'acme'") && exported.contains("2 member(s), 13 row(s) in 6 table(s)"),
+        "{exported}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file)?.permissions().mode() & 0o777, 0o600, "the export holds password hashes");
+    }
+    assert!(
+        failed(&admin.run(&["tenant", "export", "acme", file_arg])?, 1).contains("creating"),
+        "an existing file is kept"
+    );
+
+    // a copy beside the original, under a new slug and its own domain
+    let copied = ok(&admin.run(&["tenant", "import", file_arg, "--slug", "acme-copy"])?);
+    assert!(
+        copied.contains("imported tenant 'acme-copy'") && copied.contains("2 member(s), 0 new account(s), 13 row(s)"),
+        "{copied}"
+    );
+    assert_eq!(admin.checksums("tenant_acme_copy")?, original);
+    let copy = admin.json(&["tenant", "show", "acme-copy", "--json"])?;
+    assert_eq!(copy["domains"], serde_json::json!([{"domain": "acme-copy.localhost", "is_primary": true}]));
+    // new rows continue after the imported ids
+    admin.sql("INSERT INTO tenant_acme_copy.tasks (project_id, title, created_by) VALUES (1, 'After', 1)")?;
+    assert_eq!(admin.sql("SELECT max(id) FROM tenant_acme_copy.tasks")?, "4");
+
+    // the original deleted, then restored under its slug and domains
+    ok(&admin.run(&["tenant", "delete", "acme", "--yes"])?);
+    ok(&admin.run(&["tenant", "import", file_arg])?);
+    assert_eq!(admin.checksums("tenant_acme")?, original);
+    let restored = admin.json(&["tenant", "show", "acme", "--json"])?;
+    assert_eq!(
+        (restored["plan"].as_str(), restored["domains"][0]["domain"].as_str()),
+        (Some("premium"), Some("acme.example.com"))
+    );
+    let members = admin.json(&["member", "list", "acme", "--json"])?;
+    let roles: Vec<(String, String)> = members
+        .as_array()
+        .ok_or("members")?
+        .iter()
+        .filter_map(|m| Some((m["username"].as_str()?.to_owned(), m["role"].as_str()?.to_owned())))
+        .collect();
+    assert_eq!(roles, [("olga".to_owned(), "owner".to_owned()), ("mia".to_owned(), "member".to_owned())]);
+    // importing again: the slug is taken, nothing changes
+    assert!(failed(&admin.run(&["tenant", "import", file_arg])?, 1).contains("already exists"));
+    assert_eq!(admin.checksums("tenant_acme")?, original);
+
+    // into another database whose accounts have other ids: user ids follow
+    let other = Admin::new()?;
+    other.member_less_account("zed")?;
+    other.member_less_account("mia")?;
+    let imported = ok(&other.run(&["tenant", "import", file_arg])?);
+    assert!(imported.contains("2 member(s), 1 new account(s)"), "{imported}");
+    let (new_olga, new_mia) = (
+        other.sql("SELECT id FROM public.users WHERE username = 'olga'")?,
+        other.sql("SELECT id FROM public.users WHERE username = 'mia'")?,
+    );
+    assert_ne!((new_olga.as_str(), new_mia.as_str()), (olga.as_str(), mia.as_str()));
+    assert_eq!(other.sql("SELECT string_agg(DISTINCT owner_id::text, ',') FROM tenant_acme.projects")?, new_olga);
+    assert_eq!(
+        other.sql("SELECT assignee_id || '/' || created_by FROM tenant_acme.tasks WHERE title = 'Launch'")?,
+        format!("{new_mia}/{new_olga}")
+    );
+    assert_eq!(
+        other.sql("SELECT string_agg(DISTINCT actor_id::text, ',') FROM tenant_acme.activity WHERE target_type = 'membership'")?,
+        "0"
+    );
+    // olga's account was created with her password hash: she keeps her password
+    assert_eq!(
+        other.sql("SELECT password_hash FROM public.users WHERE username = 'olga'")?,
+        admin.sql("SELECT password_hash FROM public.users WHERE username = 'olga'")?
+    );
+    Ok(())
+}
+
+#[test]
+fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
+    admin.member("acme", "olga", "owner")?;
+    let olga = admin.sql("SELECT id FROM public.users WHERE username = 'olga'")?;
+    fill(&admin, "tenant_acme", &olga, &olga)?;
+    let file = admin.files.path().join("acme.json");
+    ok(&admin.run(&["tenant", "export", "acme", file.to_str().ok_or("path")?])?);
+    let mut export: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+
+    // from another schema version
+    export["schema_version"] = serde_json::json!("20000101000000");
+    let older = admin.files.path().join("older.json");
+    std::fs::write(&older, export.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", older.to_str().ok_or("path")?, "--slug", "older"])?, 1);
+    assert!(refused.contains("schema is at version 20000101000000"), "{refused}");
+    // rows that break a constraint half way through
+    export["schema_version"] =
+        serde_json::json!(admin.sql("SELECT schema_version FROM public.tenants WHERE slug = 'acme'")?);
+    export["tables"][1]["rows"][1]["project_id"] = serde_json::json!(999);
+    let broken = admin.files.path().join("broken.json");
+    std::fs::write(&broken, export.to_string())?;
+    failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+
+    assert_eq!(admin.sql("SELECT count(*) FROM public.tenants WHERE slug IN ('older', 'broken')")?, "0");
+    assert_eq!(admin.sql("SELECT count(*) FROM pg_namespace WHERE nspname IN ('tenant_older', 'tenant_broken')")?, "0");
+    assert_eq!(
+        admin.sql("SELECT count(*) FROM public.domains WHERE domain LIKE 'older.%' OR domain LIKE 'broken.%'")?,
+        "0"
+    );
+    Ok(())
+}
+
+impl Admin {
+    /// An account that belongs to no tenant (so ids differ between databases).
+    fn member_less_account(&self, username: &str) -> TestResult {
+        ok(&self.run_with_stdin(
+            &[
+                "user",
+                "create",
+                "--username",
+                username,
+                "--email",
+                &format!("{username}@example.org"),
+                "--password-stdin",
+            ],
+            "Other-passphrase-1\n",
+        )?);
+        Ok(())
+    }
+}

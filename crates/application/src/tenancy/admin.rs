@@ -86,7 +86,7 @@ pub struct DomainListing {
 /// The operators' use cases.
 #[derive(Clone)]
 pub struct TenantAdmin {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     cache: AccessCache,
     files: Arc<dyn FileStore>,
 }
@@ -383,7 +383,7 @@ pub enum EnsureDevTenantError {
 }
 
 /// Reads which uniqueness rule a failed provisioning broke.
-fn creation_error(error: StoreError, new: &NewTenant) -> CreateTenantError {
+pub(super) fn creation_error(error: StoreError, new: &NewTenant) -> CreateTenantError {
     match error {
         StoreError::Duplicate(ref rule) => match rule.as_str() {
             "tenants_slug_key" => CreateTenantError::SlugTaken(new.slug.clone()),

@@ -3,7 +3,11 @@
 mod admin;
 mod directory;
 mod members;
+mod transfer;
 
 pub use admin::{CreateTenantError, DomainListing, EnsureDevTenantError, TenantAdmin, TenantAdminError, TenantDetails};
 pub use directory::{ResolveError, TenantDirectory};
 pub use members::{IssuedInvitation, MembersError, TenantMembers, TenantOverview};
+pub use transfer::{
+    EXPORT_FORMAT, ExportedDomain, ExportedMember, ExportedTenant, ImportError, Imported, TenantExport,
+};

@@ -77,6 +77,25 @@ enum TenantCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Export a tenant to a file (JSON): settings, domains, members with
+    /// their accounts and password hashes, every row of its schema.
+    /// Attachments' bytes stay in the file store.
+    Export {
+        /// The tenant's slug.
+        #[arg(value_parser = parse_slug)]
+        slug: Slug,
+        /// Where to write (created with mode 0600; an existing file is refused).
+        file: std::path::PathBuf,
+    },
+    /// Import an exported tenant as one unit, under its slug and domains or
+    /// under a new slug (then with <new slug>.<platform_domain> only).
+    Import {
+        /// A file written by `tenant export`.
+        file: std::path::PathBuf,
+        /// Import under this slug instead (a copy beside the original).
+        #[arg(long, value_parser = parse_slug)]
+        slug: Option<Slug>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,6 +255,8 @@ fn dispatch(ctx: &Context, cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(TenantCommand::Show { slug, json }) => tenants::show(ctx, &slug, json.json),
         Command::Tenant(TenantCommand::Update(args)) => tenants::update(ctx, args),
         Command::Tenant(TenantCommand::Delete { slug, yes }) => tenants::delete(ctx, &slug, yes),
+        Command::Tenant(TenantCommand::Export { slug, file }) => tenants::export(ctx, &slug, &file),
+        Command::Tenant(TenantCommand::Import { file, slug }) => tenants::import(ctx, &file, slug.as_ref()),
         Command::Domain(DomainCommand::Add { slug, domain, primary }) => domains::add(ctx, &slug, &domain, primary),
         Command::Domain(DomainCommand::Remove { domain }) => domains::remove(ctx, &domain),
         Command::Domain(DomainCommand::List { slug, json }) => domains::list(ctx, slug.as_ref(), json.json),

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use clap::Args;
 use taskforce_domain::{HostName, NewTenant, Plan, Slug, TenantChanges, TenantName};
 
@@ -178,6 +178,49 @@ pub(super) fn delete(ctx: &Context, slug: &Slug, yes: bool) -> anyhow::Result<()
     }
     ctx.admin.delete(slug)?;
     output::say(&format!("deleted tenant '{slug}' and schema {}", details.tenant.schema_name));
+    Ok(())
+}
+
+pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let export = ctx.admin.export(slug, chrono::Utc::now())?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let target = options.open(file).with_context(|| format!("creating {}", file.display()))?;
+    let mut writer = std::io::BufWriter::new(target);
+    serde_json::to_writer(&mut writer, &export)?;
+    writer.flush()?;
+    let rows: usize = export.tables.iter().map(|t| t.rows.as_array().map_or(0, Vec::len)).sum();
+    output::say(&format!(
+        "exported tenant '{slug}' (schema version {}): {} member(s), {rows} row(s) in {} table(s) to {} in {} ms",
+        export.schema_version,
+        export.members.len(),
+        export.tables.len(),
+        file.display(),
+        started.elapsed().as_millis()
+    ));
+    Ok(())
+}
+
+pub(super) fn import(ctx: &Context, file: &std::path::Path, slug: Option<&Slug>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let reader =
+        std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?);
+    let export: taskforce_application::TenantExport =
+        serde_json::from_reader(reader).with_context(|| format!("{} is not a tenant export", file.display()))?;
+    let imported = ctx.admin.import(&export, slug, &ctx.platform_domain)?;
+    output::say(&format!(
+        "imported tenant '{}' (id {}, schema {}): {} member(s), {} new account(s), {} row(s) in {} ms",
+        imported.tenant.slug,
+        imported.tenant.id,
+        imported.tenant.schema_name,
+        imported.members,
+        imported.accounts_created,
+        imported.rows,
+        started.elapsed().as_millis()
+    ));
     Ok(())
 }
 

@@ -27,5 +27,5 @@ pub use security::{HashError, PasswordHasher};
 pub use store::{PlatformWork, ProvisionWork, Store, StoreExt, TenantWork};
 pub use tenant::{
     ActivityRepository, AttachmentRepository, CommentRepository, NotificationRepository, ProjectRepository,
-    ReportRepository, TaskRepository, TenantTx, Usage, UsageRepository,
+    ReportRepository, TableDump, TaskRepository, TenantDataRepository, TenantTx, Usage, UsageRepository,
 };

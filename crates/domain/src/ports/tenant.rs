@@ -10,6 +10,27 @@ use crate::{
     work::{NewAttachment, StorageKey},
 };
 
+/// The rows of one tenant table, for export and import: a JSON array of
+/// the rows as objects, column names as keys.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TableDump {
+    /// The table (`projects`, `tasks`, …).
+    pub table: String,
+    /// Its rows, ordered by id.
+    pub rows: serde_json::Value,
+}
+
+/// Every table of a tenant's schema as data, and back (backup, restore,
+/// moving a tenant).
+pub trait TenantDataRepository {
+    /// Every tenant table's rows, in an order that can be loaded back.
+    fn dump(&mut self) -> Result<Vec<TableDump>, StoreError>;
+    /// Loads dumped rows into this (new, empty) schema, keeping their ids,
+    /// and changes the user ids they hold from each pair's first to its
+    /// second (accounts have other ids in another database).
+    fn load(&mut self, tables: &[TableDump], users: &[(UserId, UserId)]) -> Result<(), StoreError>;
+}
+
 /// How much of its plan a tenant uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -182,6 +203,8 @@ pub trait TenantTx: PlatformTx {
     fn comments(&mut self) -> &mut dyn CommentRepository;
     /// Attachments' metadata.
     fn attachments(&mut self) -> &mut dyn AttachmentRepository;
+    /// The whole schema as data.
+    fn data(&mut self) -> &mut dyn TenantDataRepository;
     /// Reports.
     fn reports(&mut self) -> &mut dyn ReportRepository;
     /// Notifications.

@@ -11,6 +11,7 @@ mod projects;
 mod reports;
 mod sessions;
 mod tasks;
+mod tenant_data;
 mod tenants;
 mod usage;
 mod users;
@@ -19,7 +20,7 @@ use diesel::PgConnection;
 use taskforce_domain::{
     ActivityRepository, AttachmentRepository, CommentRepository, DomainRepository, InvitationRepository,
     MembershipRepository, NotificationRepository, PlatformTx, ProjectRepository, ReportRepository, SessionRepository,
-    TaskRepository, TenantRepository, TenantTx, UsageRepository, UserRepository,
+    TaskRepository, TenantDataRepository, TenantRepository, TenantTx, UsageRepository, UserRepository,
 };
 
 /// The repositories of one transaction: a borrowed connection that is inside
@@ -107,6 +108,10 @@ impl TenantTx for PgTenantTx<'_> {
     }
 
     fn attachments(&mut self) -> &mut dyn AttachmentRepository {
+        self
+    }
+
+    fn data(&mut self) -> &mut dyn TenantDataRepository {
         self
     }
 

@@ -1,7 +1,10 @@
 //! [`UsageRepository`] and [`ActivityRepository`] over one fake tenant
 //! schema.
 
-use taskforce_domain::{Activity, ActivityFilter, ActivityRepository, NewActivity, StoreError, Usage, UsageRepository};
+use taskforce_domain::{
+    Activity, ActivityFilter, ActivityRepository, NewActivity, StoreError, TableDump, TenantDataRepository, Usage,
+    UsageRepository, UserId,
+};
 
 use super::tx::{FakeTenantTx, page_of};
 
@@ -39,5 +42,18 @@ impl ActivityRepository for FakeTenantTx<'_> {
         // newest first
         rows.sort_by_key(|a| std::cmp::Reverse(a.id));
         Ok(page_of(&rows, offset, limit))
+    }
+}
+
+/// Export and import are SQL over a real schema (`json_agg`,
+/// `json_populate_recordset`); the fake keeps typed rows and refuses, and
+/// `crates/cli/tests/tenant_admin.rs` tests both against PostgreSQL.
+impl TenantDataRepository for FakeTenantTx<'_> {
+    fn dump(&mut self) -> Result<Vec<TableDump>, StoreError> {
+        Err(StoreError::internal("the fake store does not export schemas"))
+    }
+
+    fn load(&mut self, _: &[TableDump], _: &[(UserId, UserId)]) -> Result<(), StoreError> {
+        Err(StoreError::internal("the fake store does not import schemas"))
     }
 }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use taskforce_domain::{
     ActivityRepository, AttachmentRepository, CommentRepository, DomainRepository, InvitationRepository,
     MembershipRepository, NotificationRepository, PlatformTx, ProjectRepository, ReportRepository, SchemaName,
-    SessionRepository, StoreError, TaskRepository, TenantId, TenantRepository, TenantTx, UsageRepository, UserId,
-    UserRepository,
+    SessionRepository, StoreError, TaskRepository, TenantDataRepository, TenantId, TenantRepository, TenantTx,
+    UsageRepository, UserId, UserRepository,
 };
 
 use super::state::{SchemaData, State};
@@ -140,6 +140,10 @@ impl TenantTx for FakeTenantTx<'_> {
     }
 
     fn attachments(&mut self) -> &mut dyn AttachmentRepository {
+        self
+    }
+
+    fn data(&mut self) -> &mut dyn TenantDataRepository {
         self
     }
 

@@ -1,0 +1,269 @@
+//! Per-tenant backup and restore: a tenant exported as one document — its
+//! settings, domains, members (with their accounts) and every row of its
+//! schema — and imported again, under its own slug or a new one, into this
+//! database or another.
+//!
+//! Import is one unit of work: the tenant, its schema, its members and its
+//! rows are created together or not at all. Accounts are matched by user
+//! name; an account the database lacks is created with the exported
+//! password hash, so its owner keeps their password. User ids inside the
+//! tenant's rows follow the accounts' ids in the target database.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use taskforce_domain::{
+    Email, HostName, NewTenant, NewUser, Plan, Role, Slug, StoreError, StoreExt, TableDump, Tenant, TenantChanges,
+    TenantName, UserId, Username,
+};
+
+use super::{CreateTenantError, TenantAdmin, TenantAdminError, admin::creation_error};
+
+/// The version of the export format this build reads and writes.
+pub const EXPORT_FORMAT: u32 = 1;
+
+/// One exported tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantExport {
+    /// [`EXPORT_FORMAT`].
+    pub format: u32,
+    /// When it was taken.
+    pub exported_at: DateTime<Utc>,
+    /// The tenant migration its schema was at; an import needs the same.
+    pub schema_version: String,
+    /// Settings.
+    pub tenant: ExportedTenant,
+    /// Domains, primary first.
+    pub domains: Vec<ExportedDomain>,
+    /// Members with their accounts.
+    pub members: Vec<ExportedMember>,
+    /// Every table of the schema.
+    pub tables: Vec<TableDump>,
+}
+
+/// A tenant's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedTenant {
+    /// Slug.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// Plan.
+    pub plan: Plan,
+    /// Active flag.
+    pub is_active: bool,
+    /// Self-signup flag.
+    pub allow_signup: bool,
+}
+
+/// A domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedDomain {
+    /// Host name.
+    pub domain: String,
+    /// Whether it is the primary one.
+    pub is_primary: bool,
+}
+
+/// A member and their account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedMember {
+    /// The account's id where it was exported.
+    pub user_id: i64,
+    /// User name.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// The PHC string of the password hash.
+    pub password_hash: String,
+    /// Whether the account may log in.
+    pub is_active: bool,
+    /// Platform staff flag.
+    pub is_staff: bool,
+    /// Role in the tenant.
+    pub role: Role,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The new tenant.
+    pub tenant: Tenant,
+    /// Members added.
+    pub members: usize,
+    /// Accounts created because the database did not have them.
+    pub accounts_created: usize,
+    /// Rows loaded, over all tables.
+    pub rows: usize,
+}
+
+/// Why an import was refused; nothing was created.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The document is of another format version.
+    #[error("the export is in format {0}; this build reads format {EXPORT_FORMAT}")]
+    Format(u32),
+    /// The schema was exported at another migration than this build's.
+    #[error(
+        "the export's schema is at version {exported}; this build's tenant schemas are at {current} (import with the build that exported it, or export again after migrating)"
+    )]
+    SchemaVersion {
+        /// The export's.
+        exported: String,
+        /// This build's.
+        current: String,
+    },
+    /// A value in the document is not valid.
+    #[error("the export is invalid: {0}")]
+    Invalid(String),
+    /// Creating the tenant failed (slug or domain taken, …).
+    #[error(transparent)]
+    Create(#[from] CreateTenantError),
+}
+
+fn invalid(what: &str, error: impl std::fmt::Display) -> ImportError {
+    ImportError::Invalid(format!("{what}: {error}"))
+}
+
+/// Rows in a dump.
+fn rows_in(tables: &[TableDump]) -> usize {
+    tables.iter().map(|t| t.rows.as_array().map_or(0, Vec::len)).sum()
+}
+
+impl TenantAdmin {
+    /// Exports a tenant: settings, domains, members with their accounts,
+    /// and every row of its schema (read in one transaction).
+    pub fn export(&self, slug: &Slug, now: DateTime<Utc>) -> Result<TenantExport, TenantAdminError> {
+        let details = self.show(slug)?;
+        let tenant = details.tenant;
+        let members = self.store.read(|tx| {
+            let mut exported = Vec::new();
+            for member in tx.memberships().list(tenant.id)? {
+                let (user, password_hash) =
+                    tx.users().by_login(member.username.as_str())?.ok_or(StoreError::NotFound)?;
+                exported.push(ExportedMember {
+                    user_id: user.id.0,
+                    username: user.username.to_string(),
+                    email: user.email.to_string(),
+                    password_hash,
+                    is_active: user.is_active,
+                    is_staff: user.is_staff,
+                    role: member.membership.role,
+                });
+            }
+            Ok::<_, StoreError>(exported)
+        })?;
+        let tables = self.store.tenant(&tenant.schema_name, |tx| tx.data().dump())?;
+        Ok(TenantExport {
+            format: EXPORT_FORMAT,
+            exported_at: now,
+            schema_version: tenant.schema_version.clone().unwrap_or_default(),
+            tenant: ExportedTenant {
+                slug: tenant.slug.to_string(),
+                name: tenant.name.as_str().to_owned(),
+                plan: tenant.plan,
+                is_active: tenant.is_active,
+                allow_signup: tenant.allow_signup,
+            },
+            domains: details
+                .domains
+                .iter()
+                .map(|d| ExportedDomain { domain: d.domain.to_string(), is_primary: d.is_primary })
+                .collect(),
+            members,
+            tables,
+        })
+    }
+
+    /// Imports an exported tenant as one unit: under its own slug and
+    /// domains, or under `new_slug` with only `<new_slug>.<platform_domain>`
+    /// (so that a copy can live beside the original).
+    pub fn import(
+        &self,
+        export: &TenantExport,
+        new_slug: Option<&Slug>,
+        platform_domain: &HostName,
+    ) -> Result<Imported, ImportError> {
+        if export.format != EXPORT_FORMAT {
+            return Err(ImportError::Format(export.format));
+        }
+        let slug = match new_slug {
+            Some(slug) => slug.clone(),
+            None => Slug::parse(&export.tenant.slug).map_err(|e| invalid("slug", e))?,
+        };
+        let domains = match new_slug {
+            Some(slug) => vec![platform_domain.subdomain(slug.as_str()).map_err(|e| invalid("domain", e))?],
+            None => {
+                let mut ordered: Vec<&ExportedDomain> = export.domains.iter().collect();
+                ordered.sort_by_key(|d| !d.is_primary);
+                ordered
+                    .iter()
+                    .map(|d| HostName::parse(&d.domain).map_err(|e| invalid("domain", e)))
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        let new = NewTenant {
+            slug,
+            name: TenantName::parse(&export.tenant.name).map_err(|e| invalid("name", e))?,
+            plan: export.tenant.plan,
+            allow_signup: export.tenant.allow_signup,
+            domains,
+        };
+        let mut accounts = Vec::with_capacity(export.members.len());
+        for member in &export.members {
+            let username = Username::parse(&member.username).map_err(|e| invalid("username", e))?;
+            let email = Email::parse(&member.email).map_err(|e| invalid("email", e))?;
+            accounts.push((member, username, email));
+        }
+        let provisioned = self.store.provision(&new, |tx, tenant| {
+            let current = tenant.schema_version.clone().unwrap_or_default();
+            if current != export.schema_version {
+                return Err(ImportOutcome::Refused(ImportError::SchemaVersion {
+                    exported: export.schema_version.clone(),
+                    current,
+                }));
+            }
+            let (mut users, mut created) = (Vec::new(), 0);
+            for (member, username, email) in &accounts {
+                let user = match tx.users().by_username(username)? {
+                    Some(user) => user,
+                    None => {
+                        created += 1;
+                        tx.users().create(&NewUser {
+                            username: username.clone(),
+                            email: email.clone(),
+                            password_hash: member.password_hash.clone(),
+                            is_staff: member.is_staff,
+                        })?
+                    }
+                };
+                tx.memberships().add(tenant.id, user.id, member.role)?;
+                users.push((UserId(member.user_id), user.id));
+            }
+            tx.data().load(&export.tables, &users)?;
+            if !export.tenant.is_active {
+                let changes = TenantChanges { is_active: Some(false), ..TenantChanges::default() };
+                tx.tenants().update(tenant.id, &changes)?;
+            }
+            Ok((users.len(), created))
+        });
+        match provisioned {
+            Ok((tenant, (members, accounts_created))) => {
+                Ok(Imported { tenant, members, accounts_created, rows: rows_in(&export.tables) })
+            }
+            Err(ImportOutcome::Refused(error)) => Err(error),
+            Err(ImportOutcome::Store(error)) => Err(creation_error(error, &new).into()),
+        }
+    }
+}
+
+/// How the import's unit of work failed.
+enum ImportOutcome {
+    Refused(ImportError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ImportOutcome {
+    fn from(error: StoreError) -> Self {
+        ImportOutcome::Store(error)
+    }
+}

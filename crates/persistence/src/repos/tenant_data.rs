@@ -1,0 +1,113 @@
+//! [`TenantDataRepository`]: a tenant schema's rows as JSON and back, in SQL
+//! (`json_agg` out, `json_populate_recordset` in), inside the tenant scope.
+
+use diesel::{
+    QueryableByName, RunQueryDsl,
+    sql_types::{Nullable, Text},
+};
+use taskforce_domain::{StoreError, TableDump, TenantDataRepository, UserId};
+
+use super::PgTenantTx;
+use crate::error::store_error;
+
+/// The tenant tables, parents before children.
+const TABLES: [&str; 6] = ["projects", "tasks", "comments", "attachments", "activity", "notifications"];
+
+/// The columns that hold user ids (accounts live in `public`).
+const USER_COLUMNS: [(&str, &str); 8] = [
+    ("projects", "owner_id"),
+    ("tasks", "assignee_id"),
+    ("tasks", "created_by"),
+    ("comments", "author_id"),
+    ("attachments", "uploaded_by"),
+    ("activity", "actor_id"),
+    ("notifications", "recipient_id"),
+    ("notifications", "actor_id"),
+];
+
+#[derive(QueryableByName)]
+struct Json {
+    #[diesel(sql_type = Nullable<Text>)]
+    json: Option<String>,
+}
+
+impl PgTenantTx<'_> {
+    /// The table's columns that can be written (not generated), quoted.
+    fn writable_columns(&mut self, table: &str) -> Result<String, StoreError> {
+        let found: Json = diesel::sql_query(
+            "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) AS json
+               FROM information_schema.columns
+              WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'",
+        )
+        .bind::<Text, _>(table)
+        .get_result(self.inner.conn)
+        .map_err(store_error)?;
+        found.json.ok_or_else(|| StoreError::internal(format!("the schema has no table {table}")))
+    }
+}
+
+impl TenantDataRepository for PgTenantTx<'_> {
+    fn dump(&mut self) -> Result<Vec<TableDump>, StoreError> {
+        TABLES
+            .iter()
+            .map(|table| {
+                // the table names are the constants above, never input
+                let found: Json =
+                    diesel::sql_query(format!("SELECT json_agg(t ORDER BY t.id)::text AS json FROM {table} t"))
+                        .get_result(self.inner.conn)
+                        .map_err(store_error)?;
+                let rows = match found.json {
+                    Some(text) => serde_json::from_str(&text).map_err(StoreError::internal)?,
+                    None => serde_json::Value::Array(Vec::new()),
+                };
+                Ok(TableDump { table: (*table).to_owned(), rows })
+            })
+            .collect()
+    }
+
+    fn load(&mut self, tables: &[TableDump], users: &[(UserId, UserId)]) -> Result<(), StoreError> {
+        if let Some(unknown) = tables.iter().find(|t| !TABLES.contains(&t.table.as_str())) {
+            return Err(StoreError::internal(format!("unknown table {:?} in the export", unknown.table)));
+        }
+        for table in TABLES {
+            let Some(dump) = tables.iter().find(|t| t.table == table) else { continue };
+            if !dump.rows.is_array() {
+                return Err(StoreError::internal(format!("the rows of {table} are not a list")));
+            }
+            let columns = self.writable_columns(table)?;
+            diesel::sql_query(format!(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, $1::json)"
+            ))
+            .bind::<Text, _>(dump.rows.to_string())
+            .execute(self.inner.conn)
+            .map_err(store_error)?;
+            // new rows continue after the loaded ids
+            diesel::sql_query(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false)::text AS json
+                   FROM {table}"
+            ))
+            .execute(self.inner.conn)
+            .map_err(store_error)?;
+        }
+        let moved: Vec<serde_json::Value> = users
+            .iter()
+            .filter(|(old, new)| old != new)
+            .map(|(old, new)| serde_json::json!({"old": old.0, "new": new.0}))
+            .collect();
+        if !moved.is_empty() {
+            let mapping = serde_json::Value::Array(moved).to_string();
+            for (table, column) in USER_COLUMNS {
+                // each row is changed once, from its value before the statement
+                diesel::sql_query(format!(
+                    "UPDATE {table} t SET {column} = m.new
+                       FROM json_to_recordset($1::json) AS m(old bigint, new bigint)
+                      WHERE t.{column} = m.old"
+                ))
+                .bind::<Text, _>(&mapping)
+                .execute(self.inner.conn)
+                .map_err(store_error)?;
+            }
+        }
+        Ok(())
+    }
+}
