@@ -94,4 +94,42 @@ mod tests {
         assert_eq!(parse::<Probe>(b"[1]").err().map(|e| e.code()), Some("invalid_json"));
         assert_eq!(parse::<Probe>(b"{").err().map(|e| e.code()), Some("invalid_json"));
     }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[expect(dead_code, reason = "only whether it parses matters")]
+    struct Shaped {
+        title: Option<String>,
+        count: Option<i64>,
+        flag: Option<bool>,
+        tags: Option<Vec<String>>,
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Mirrored by the `body` fuzz target: no body panics the parser, a
+        /// body that is not a JSON object is `invalid_json`, and a type error
+        /// names a field.
+        #[test]
+        fn any_body_is_parsed_or_refused_in_the_contract_s_terms(
+            bytes in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..200),
+                "\\{\"(title|count|flag|tags|x)\": ?(\"[a-z]{0,5}\"|-?[0-9]{1,20}|true|null|\\[\\]|\\{\\})\\}".prop_map(String::into_bytes),
+                any::<String>().prop_map(String::into_bytes),
+            ]
+        ) {
+            match parse::<Shaped>(&bytes) {
+                Ok(_) => {
+                    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                    prop_assert!(value.is_object());
+                }
+                Err(error) => {
+                    let code = error.code();
+                    prop_assert!(code == "invalid_json" || code == "validation_failed", "{code}");
+                }
+            }
+        }
+    }
 }

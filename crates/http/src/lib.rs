@@ -5,7 +5,7 @@
 //! structured logs, CORS, the OpenAPI document and its browsable reference.
 //! It reaches storage only through `taskforce-application`.
 
-mod body;
+pub mod body;
 mod chart;
 mod conditional;
 mod error;

@@ -260,3 +260,85 @@ fn tenant_from(value: &str, host: &HostName) -> Option<Tenant> {
         created_at: entry.created_at,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! Mirrored by the `cache_entry` fuzz target: whatever a shared cache
+    //! hands back (planted, corrupted, another tenant's), a lookup yields
+    //! nothing or an entry that names the very host, tenant, user and session
+    //! asked for.
+
+    use std::sync::Mutex;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A cache that answers every key with the same planted value.
+    #[derive(Debug, Default)]
+    struct Planted(Mutex<Option<String>>);
+
+    impl Cache for Planted {
+        fn get_many(&self, keys: &[String]) -> Vec<Option<String>> {
+            let value = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+            vec![value; keys.len()]
+        }
+        fn set(&self, _: &str, _: &str, _: Duration) {}
+        fn add(&self, _: &str, _: &str, _: Duration) {}
+        fn delete(&self, _: &[String]) {}
+        fn invalidate(&self, _: &[String], _: Duration) {}
+        fn take(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn health(&self) -> CacheHealth {
+            CacheHealth::Ok
+        }
+    }
+
+    fn entry_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "\\{\"(host|id|tenant_id|user_id|family|role|user_active)\": ?(\"[a-z.]{0,12}\"|[0-9]{1,3}|true)\\}",
+            (0i64..4, 0i64..4, 0i64..4, "(owner|admin|member|viewer|root)").prop_map(|(t, u, f, role)| format!(
+                "{{\"tenant_id\":{t},\"user_id\":{u},\"family\":{f},\"role\":\"{role}\",\"user_active\":true}}"
+            )),
+            (0i64..4, "(a|b)").prop_map(|(id, slug)| format!(
+                "{{\"host\":\"{slug}.localhost\",\"id\":{id},\"slug\":\"{slug}\",\"schema_name\":\"tenant_{slug}\",\"name\":\"T\",\"plan\":\"free\",\"is_active\":true,\"allow_signup\":false,\"schema_version\":null,\"created_at\":\"2026-01-01T00:00:00Z\"}}"
+            )),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn no_cached_value_answers_for_another_host_tenant_user_or_session(planted in entry_like()) {
+            let cache = Arc::new(Planted(Mutex::new(Some(planted))));
+            let access = AccessCache::new(cache, CacheTtl::default());
+            let host = HostName::parse("a.localhost").map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let (tenant, user, family) = (TenantId(1), UserId(2), FamilyId(3));
+
+            let found = access.find(&host, Some((tenant, user, family)));
+
+            // only an entry stored for this very host answers (b's never does)
+            if let Some(entry) = found.tenant {
+                prop_assert_eq!(entry.slug.as_str(), "a");
+                prop_assert_eq!(entry.schema_name.as_str(), "tenant_a");
+            }
+            // a membership or session is used only when the entry names the
+            // same tenant and user (and session): the planted JSON can say
+            // tenant 1, user 2, family 3 only through the matching generator
+            if found.member.is_some() || found.session_alive {
+                let value = cache_value(&access);
+                prop_assert!(value.contains("\"tenant_id\":1") && value.contains("\"user_id\":2"), "{value}");
+            }
+            if found.session_alive {
+                prop_assert!(cache_value(&access).contains("\"family\":3"));
+            }
+        }
+    }
+
+    fn cache_value(access: &AccessCache) -> String {
+        access.cache.get_many(&["k".to_owned()]).into_iter().flatten().next().unwrap_or_default()
+    }
+}
