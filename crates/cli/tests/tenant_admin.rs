@@ -410,7 +410,9 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
         format!("{new_mia}/{new_olga}")
     );
     assert_eq!(
-        other.sql("SELECT string_agg(DISTINCT actor_id::text, ',') FROM tenant_acme.activity WHERE target_type = 'membership'")?,
+        other.sql(
+            "SELECT string_agg(DISTINCT actor_id::text, ',') FROM tenant_acme.activity WHERE target_type = 'membership'"
+        )?,
         "0"
     );
     // olga's account was created with her password hash: she keeps her password
