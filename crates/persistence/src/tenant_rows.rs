@@ -92,8 +92,12 @@ impl TryFrom<TaskRow> for Task {
     }
 }
 
+/// A task's writable columns. `None` is written as NULL, never as
+/// `DEFAULT`: the insert's SQL is then the same for every task, so it stays
+/// in the prepared-statement cache (diesel does not cache an insert that
+/// may say `DEFAULT`).
 #[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = tasks, treat_none_as_null = true)]
+#[diesel(table_name = tasks, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub(crate) struct TaskValues<'a> {
     pub title: &'a str,
     pub description: &'a str,

@@ -16,7 +16,7 @@ mod tenants;
 mod usage;
 mod users;
 
-use diesel::PgConnection;
+use diesel::{PgConnection, expression::ValidGrouping, query_builder::QueryId};
 use taskforce_domain::{
     ActivityRepository, AttachmentRepository, CommentRepository, DomainRepository, InvitationRepository,
     MembershipRepository, NotificationRepository, PlatformTx, ProjectRepository, ReportRepository, SessionRepository,
@@ -126,8 +126,32 @@ impl TenantTx for PgTenantTx<'_> {
 
 /// `count(*) OVER ()`: the number of rows the query matches, on every row of
 /// the page, so a page and its total cost one round trip.
-pub(crate) fn count_over() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    diesel::dsl::sql::<diesel::sql_types::BigInt>("count(*) OVER ()")
+pub(crate) fn count_over() -> CountOver {
+    CountOver
+}
+
+/// `count(*) OVER ()`. A type of its own rather than an SQL literal: diesel
+/// never caches a statement holding a literal, and a page query that is not
+/// cached costs a round trip more (prepare, then execute) and a parse.
+#[derive(Debug, Clone, Copy, QueryId, ValidGrouping)]
+pub(crate) struct CountOver;
+
+impl diesel::Expression for CountOver {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for CountOver {}
+
+impl<QS> diesel::SelectableExpression<QS> for CountOver {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for CountOver {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("count(*) OVER ()");
+        Ok(())
+    }
 }
 
 /// The total carried by a page's first row. An empty page carries none and

@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamptz};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, OptionalExtension, PgSortExpressionMethods, PgTextExpressionMethods,
-    QueryDsl, RunQueryDsl, SelectableHelper, dsl::now,
+    QueryDsl, QueryResult, RunQueryDsl, SelectableHelper,
 };
 use taskforce_domain::{
     ProjectId, StoreError, Task, TaskFields, TaskFilter, TaskId, TaskOrderField, TaskRepository, TaskStatus, UserId,
@@ -133,10 +135,8 @@ impl TaskRepository for PgTenantTx<'_> {
         fields: &TaskFields,
         completed_at: Option<DateTime<Utc>>,
     ) -> Result<Option<Task>, StoreError> {
-        diesel::update(tasks::table.filter(tasks::id.eq(id.0)).filter(tasks::version.eq(version)))
-            .set((values(fields, completed_at), tasks::version.eq(tasks::version + 1), tasks::updated_at.eq(now)))
-            .returning(TaskRow::as_returning())
-            .get_result(self.inner.conn)
+        TaskUpdate { id: id.0, version, values: values(fields, completed_at) }
+            .get_result::<TaskRow>(self.inner.conn)
             .optional()
             .map_err(store_error)?
             .map(Task::try_from)
@@ -145,5 +145,70 @@ impl TaskRepository for PgTenantTx<'_> {
 
     fn delete(&mut self, id: TaskId) -> Result<bool, StoreError> {
         diesel::delete(tasks::table.find(id.0)).execute(self.inner.conn).map(|n| n > 0).map_err(store_error)
+    }
+}
+
+/// `UPDATE tasks SET … WHERE id = … AND version = … RETURNING …`, written
+/// out: diesel never caches an `UPDATE` it builds (its `SET` list may vary
+/// from call to call), and an uncached statement costs a prepare round trip
+/// and a parse on every request. This one's SQL never varies, so it is
+/// prepared once per connection.
+struct TaskUpdate<'a> {
+    id: i64,
+    version: i64,
+    values: TaskValues<'a>,
+}
+
+impl QueryId for TaskUpdate<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for TaskUpdate<'_> {
+    type SqlType = (
+        BigInt,
+        BigInt,
+        Text,
+        Text,
+        Text,
+        Text,
+        Nullable<BigInt>,
+        Nullable<Date>,
+        BigInt,
+        Timestamptz,
+        Timestamptz,
+        Nullable<Timestamptz>,
+        BigInt,
+    );
+}
+
+impl<Conn> RunQueryDsl<Conn> for TaskUpdate<'_> {}
+
+impl QueryFragment<Pg> for TaskUpdate<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let v = &self.values;
+        out.push_sql("UPDATE tasks SET title = ");
+        out.push_bind_param::<Text, _>(&v.title)?;
+        out.push_sql(", description = ");
+        out.push_bind_param::<Text, _>(&v.description)?;
+        out.push_sql(", status = ");
+        out.push_bind_param::<Text, _>(&v.status)?;
+        out.push_sql(", priority = ");
+        out.push_bind_param::<Text, _>(&v.priority)?;
+        out.push_sql(", assignee_id = ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&v.assignee_id)?;
+        out.push_sql(", due_date = ");
+        out.push_bind_param::<Nullable<Date>, _>(&v.due_date)?;
+        out.push_sql(", completed_at = ");
+        out.push_bind_param::<Nullable<Timestamptz>, _>(&v.completed_at)?;
+        out.push_sql(", version = version + 1, updated_at = CURRENT_TIMESTAMP WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.id)?;
+        out.push_sql(" AND version = ");
+        out.push_bind_param::<BigInt, _>(&self.version)?;
+        out.push_sql(
+            " RETURNING id, project_id, title, description, status, priority, assignee_id, due_date, \
+             created_by, created_at, updated_at, completed_at, version",
+        );
+        Ok(())
     }
 }
