@@ -218,7 +218,14 @@ struct TenantSpan;
 
 impl RootSpanBuilder for TenantSpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
-        tracing_actix_web::root_span!(request, tenant = tracing::field::Empty, user = tracing::field::Empty)
+        // the full span (route pattern, client address, user agent …) costs
+        // a walk of the routing table per request: only build it for a log
+        // that will show it
+        if tracing::enabled!(tracing::Level::INFO) {
+            tracing_actix_web::root_span!(request, tenant = tracing::field::Empty, user = tracing::field::Empty)
+        } else {
+            tracing::Span::none()
+        }
     }
 
     fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
