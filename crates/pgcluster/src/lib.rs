@@ -16,4 +16,4 @@ mod url;
 pub use binaries::PgBinaries;
 pub use cluster::{Cluster, ClusterError, Durability, RunningCluster, free_port};
 pub use test_db::{TestDatabase, TestDbError, start_ephemeral, test_server_url};
-pub use url::with_database;
+pub use url::{with_database, without_tls_on_loopback};

@@ -42,7 +42,7 @@ pub fn test_server_url() -> Result<String, TestDbError> {
         if let Ok(url) = std::env::var(name)
             && !url.trim().is_empty()
         {
-            return Ok(url);
+            return Ok(crate::without_tls_on_loopback(url.trim()));
         }
     }
     EPHEMERAL.get_or_init(|| start_ephemeral().map_err(|error| error.to_string())).clone().map_err(TestDbError::Cluster)
