@@ -48,6 +48,10 @@ bench-notify:
 bench-reports:
     cargo run --release -p taskforce-bench -- reports
 
+# benchmark: the fleet at 10, 1,000 and 10,000 tenants under wrk, next to pgbench (needs wrk and pgbench)
+bench *ARGS:
+    cargo run --release -p taskforce-bench -- fleet --svg docs/fleet-throughput.svg {{ARGS}}
+
 # what CI runs
 ci:
     .ci/run

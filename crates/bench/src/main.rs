@@ -7,7 +7,9 @@
 mod api;
 mod auth;
 mod cache;
+mod chart;
 mod fixture;
+mod fleet;
 mod stats;
 mod tenants;
 mod work;
@@ -88,7 +90,33 @@ enum Scenario {
         #[arg(long, default_value_t = 200)]
         requests: usize,
     },
-    /// Serves the configuration in the environment (used by `files`).
+    /// The fleet: health, project list, filtered task list, task create,
+    /// task update with If-Match and a mixed 80/20 profile under wrk, with
+    /// requests spread over 10, 1,000 and 10,000 tenants; pgbench replaying
+    /// the same statements; memory, connections, round trips, tenant
+    /// creation and `migrate` over the whole fleet.
+    Fleet {
+        /// Fleet sizes to measure at, growing (comma-separated).
+        #[arg(long, default_value = "10,1000,10000", value_delimiter = ',')]
+        tenants: Vec<usize>,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// wrk and pgbench connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Put a private Redis (redis-server) in front instead of the in-process cache.
+        #[arg(long)]
+        redis: bool,
+        /// `migrate` jobs to time over the largest fleet (comma-separated;
+        /// `--jobs` with no value skips it).
+        #[arg(long, default_value = "1,2,4", value_delimiter = ',', num_args = 0..)]
+        jobs: Vec<usize>,
+        /// Write the chart of throughput against tenant count here.
+        #[arg(long)]
+        svg: Option<std::path::PathBuf>,
+    },
+    /// Serves the configuration in the environment (used by `files` and `fleet`).
     #[command(hide = true)]
     Serve,
     /// Password hashing rate, logins next to health checks, and the cost of
@@ -118,6 +146,9 @@ fn main() -> anyhow::Result<()> {
         Scenario::Files { size_mib, rounds } => runtime()?.block_on(work::files(size_mib, rounds)),
         Scenario::Notify { streams, rounds } => runtime()?.block_on(work::notify(streams, rounds)),
         Scenario::Reports { tasks, requests } => runtime()?.block_on(work::reports(tasks, requests)),
+        Scenario::Fleet { tenants, seconds, connections, redis, jobs, svg } => {
+            runtime()?.block_on(fleet::run(fleet::Options { sizes: tenants, seconds, connections, redis, jobs, svg }))
+        }
         Scenario::Serve => runtime()?.block_on(work::serve()),
         Scenario::Auth { logins, requests } => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(auth::run(logins, requests))

@@ -48,6 +48,16 @@ pub fn run(count: usize, jobs: &[usize]) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    migrate_rounds(db.url(), &store, count, jobs)
+}
+
+/// `migrate` over `count` tenants that are all current: a no-op with each
+/// number of jobs, then one new migration (a column and an index on
+/// `projects`) with each.
+pub fn migrate_rounds(url: &str, store: &PgStore, count: usize, jobs: &[usize]) -> anyhow::Result<()> {
+    let mut settings = PoolSettings::new(url);
+    settings.max_size = jobs.iter().copied().max().unwrap_or(1) as u32 + 1;
+    let pool = build_pool(&settings)?;
     for &j in jobs {
         let migrator = store.migrator();
         let one = Instant::now();

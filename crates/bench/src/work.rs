@@ -27,13 +27,23 @@ const MIB: u64 = 1024 * 1024;
 
 /// A server in a child process (this binary's hidden `serve`), so its
 /// memory is its own; killed when dropped.
-struct ChildServer {
+pub struct ChildServer {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl ChildServer {
     fn start(database_url: &str, files_root: &std::path::Path, max_upload: u64) -> anyhow::Result<Self> {
+        Self::start_with(database_url, files_root, max_upload, &[])
+    }
+
+    /// [`ChildServer::start`] with more environment variables.
+    pub fn start_with(
+        database_url: &str,
+        files_root: &std::path::Path,
+        max_upload: u64,
+        extra: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let port = taskforce_pgcluster::free_port()?;
         let child = Command::new(std::env::current_exe()?)
             .arg("serve")
@@ -45,6 +55,7 @@ impl ChildServer {
             .env("TASKFORCE__STORAGE__MAX_UPLOAD_BYTES", max_upload.to_string())
             .env("TASKFORCE__TENANCY__ENSURE_DEV_TENANT", "false")
             .env("TASKFORCE__REDIS__URL", "")
+            .envs(extra.iter().map(|(k, v)| (k, v)))
             .env_remove("DATABASE_URL")
             .env_remove("REDIS_URL")
             .stdin(Stdio::null())
@@ -54,8 +65,13 @@ impl ChildServer {
         Ok(Self { child, base: format!("http://127.0.0.1:{port}") })
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A `/proc/<pid>/status` field in KiB (`VmRSS`, `VmHWM`).
-    fn memory_kib(&self, field: &str) -> anyhow::Result<u64> {
+    pub fn memory_kib(&self, field: &str) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         let line = status.lines().find(|l| l.starts_with(field)).with_context(|| format!("no {field}"))?;
         Ok(line.split_whitespace().nth(1).context("value")?.parse()?)
@@ -163,8 +179,27 @@ pub async fn files(size_mib: u64, rounds: usize) -> anyhow::Result<()> {
 }
 
 /// Serves the test configuration from the environment (the child of `files`).
+///
+/// With `TASKFORCE_BENCH_STATEMENTS` set to a path, the statements sent to
+/// PostgreSQL are counted and the count is written there ten times a second
+/// (the `fleet` scenario's round trips per request).
 pub async fn serve() -> anyhow::Result<()> {
     let settings = taskforce_cli::Settings::load()?;
+    if let Some(path) = std::env::var_os("TASKFORCE_BENCH_STATEMENTS") {
+        taskforce_persistence::instrumentation::count_statements()?;
+        tokio::spawn(async move {
+            let mut staged = std::path::PathBuf::from(&path);
+            staged.set_extension("new");
+            loop {
+                let count = taskforce_persistence::instrumentation::statements_sent();
+                // written aside and renamed, so a reader never sees half a number
+                if tokio::fs::write(&staged, count.to_string()).await.is_ok() {
+                    let _ = tokio::fs::rename(&staged, &path).await;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+    }
     Application::build(&settings).await?.run_until_stopped().await?;
     Ok(())
 }

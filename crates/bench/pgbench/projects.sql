@@ -1,0 +1,10 @@
+-- GET /api/projects/ as the server sends it (captured with log_statement):
+-- the tenant scope, the page with its total, commit. pgbench's prepared
+-- mode cannot send BEGIN and set_config in one message as the server does,
+-- so here they are two round trips. :tenants is set by
+-- the harness (-D); tenant n has the schema tenant_fleet<n, 5 digits>.
+\set n random(0, :tenants - 1)
+BEGIN;
+SELECT pg_catalog.set_config('search_path', '"tenant_fleet' || lpad(:n::text, 5, '0') || '"', true);
+SELECT "projects"."id", "projects"."name", "projects"."description", "projects"."status", "projects"."owner_id", "projects"."created_at", "projects"."updated_at", "projects"."version", count(*) OVER () FROM "projects" ORDER BY "projects"."created_at" DESC, "projects"."id" DESC LIMIT 20 OFFSET 0;
+COMMIT;

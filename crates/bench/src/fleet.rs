@@ -1,0 +1,483 @@
+//! The fleet: the API under wrk load with 10, 1,000 and 10,000 tenants
+//! (each request to a tenant picked at random), next to what PostgreSQL
+//! alone does with the same statements (pgbench), with the server's memory,
+//! PostgreSQL's connections and backend memory, round trips per request,
+//! tenant creation times and `migrate` over the whole fleet.
+
+use std::{
+    fmt::Write as _,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use taskforce_application::AccountInput;
+use taskforce_domain::{Role, Slug, Username};
+use taskforce_pgcluster::TestDatabase;
+
+use crate::{
+    chart,
+    fixture::{self, PrivateRedis},
+    stats::{Samples, ms},
+    tenants,
+    work::ChildServer,
+};
+
+/// The wrk script, written to a temporary file for each run.
+const WRK_SCRIPT: &str = include_str!("../wrk/fleet.lua");
+
+/// Tasks seeded per tenant; a quarter of them `todo` in project 1. The wrk
+/// runs update tasks from the first half, pgbench from the second.
+const TASKS_PER_TENANT: i64 = 200;
+
+/// Tasks per tenant that one wrk run updates; each run that updates gets a
+/// window of its own, so every task it touches is still at version 1.
+const UPDATE_WINDOW: i64 = 16;
+
+/// The scenarios, in the order they run: (name, wrk mode, pgbench script).
+pub const SCENARIOS: [(&str, &str, Option<&str>); 6] = [
+    ("health", "health", None),
+    ("project list (20 items)", "projects", Some(include_str!("../pgbench/projects.sql"))),
+    ("filtered task list", "tasks", Some(include_str!("../pgbench/tasks.sql"))),
+    ("task create", "create", Some(include_str!("../pgbench/create.sql"))),
+    ("task update with If-Match", "update", Some(include_str!("../pgbench/update.sql"))),
+    ("mixed 80/20", "mixed", None),
+];
+
+/// What the command line chose.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Fleet sizes, growing.
+    pub sizes: Vec<usize>,
+    /// Seconds per measurement.
+    pub seconds: u64,
+    /// wrk (and pgbench) connections.
+    pub connections: usize,
+    /// Put a private Redis in front (otherwise the in-process cache).
+    pub redis: bool,
+    /// `migrate` jobs to try at the largest size; empty skips it.
+    pub jobs: Vec<usize>,
+    /// Where to write the SVG chart.
+    pub svg: Option<PathBuf>,
+}
+
+/// One scenario at one fleet size.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub size: usize,
+    pub scenario: &'static str,
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub round_trips: f64,
+    pub pgbench_tps: Option<f64>,
+    /// CPU time per request in the server process, in microseconds.
+    pub server_cpu_us: f64,
+    /// CPU time per request in all PostgreSQL processes on this machine.
+    pub postgres_cpu_us: f64,
+}
+
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    anyhow::ensure!(!options.sizes.is_empty(), "no fleet sizes");
+    let db = tokio::task::spawn_blocking(TestDatabase::create).await??;
+    let redis = if options.redis { Some(PrivateRedis::start()?) } else { None };
+    let work = tempfile::tempdir()?;
+    let statements = work.path().join("statements");
+    let mut extra = vec![
+        ("TASKFORCE__DATABASE__POOL_SIZE", "16".to_owned()),
+        ("TASKFORCE_BENCH_STATEMENTS", statements.display().to_string()),
+    ];
+    if let Some(redis) = &redis {
+        extra.push(("TASKFORCE__REDIS__URL", redis.url()));
+    }
+    let server = ChildServer::start_with(db.url(), &work.path().join("files"), 1 << 20, &extra)?;
+    fixture::wait_healthy(&server.base).await?;
+    println!(
+        "database {} on {}; server pid {} ({}); {} s per measurement, {} connections",
+        db.name(),
+        db.server_url(),
+        server.pid(),
+        if options.redis { "private Redis" } else { "in-process cache" },
+        options.seconds,
+        options.connections
+    );
+
+    let operator = Arc::new(fixture::Operator::connect(db.url())?);
+    let loader = {
+        let operator = operator.clone();
+        tokio::task::spawn_blocking(move || loader(&operator)).await??
+    };
+
+    let mut created = 0;
+    let mut creations = Vec::new();
+    let mut results = Vec::new();
+    let mut windows = 0..TASKS_PER_TENANT / 2 / UPDATE_WINDOW;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(32).build()?;
+    for &size in &options.sizes {
+        let grown = {
+            let operator = operator.clone();
+            tokio::task::spawn_blocking(move || grow(&operator, loader, created, size)).await??
+        };
+        creations.extend(grown);
+        created = created.max(size);
+        let tokens = login_all(&client, &server.base, size).await?;
+        let tenants_file = work.path().join(format!("tenants-{size}"));
+        let mut lines = String::new();
+        for (i, token) in tokens.iter().enumerate() {
+            writeln!(lines, "{}.localhost {token} {}", slug(i), first_task(i))?;
+        }
+        std::fs::write(&tenants_file, lines)?;
+
+        let idle_rss = server.memory_kib("VmRSS")?;
+        println!("\n== {size} tenants (server {:.1} MiB resident before the load)", idle_rss as f64 / 1024.0);
+        for (name, mode, script) in SCENARIOS {
+            let window = if matches!(mode, "update" | "mixed") {
+                windows.next().context("no untouched tasks left for another update run: seed more per tenant")?
+            } else {
+                0
+            };
+            let before = read_count(&statements)?;
+            let cpu_before = (process_cpu(server.pid())?, postgres_cpu());
+            let wrk = wrk(&server.base, mode, &tenants_file, window * UPDATE_WINDOW, &options)?;
+            let cpu = (process_cpu(server.pid())? - cpu_before.0, postgres_cpu() - cpu_before.1);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let sent = read_count(&statements)?.checked_sub(before).context("the statement count went down")?;
+            let round_trips = sent as f64 / wrk.requests.max(1) as f64;
+            anyhow::ensure!(
+                wrk.failures == 0 && wrk.socket_errors == 0,
+                "{name} at {size} tenants: {} non-2xx answers, {} socket errors; answers by status: {}",
+                wrk.failures,
+                wrk.socket_errors,
+                wrk.statuses
+            );
+            let pgbench_tps = match script {
+                Some(script) => Some(pgbench(db.url(), script, size, options.connections, options.seconds)?),
+                None => None,
+            };
+            let measured = Measured {
+                size,
+                scenario: name,
+                rate: wrk.rate(),
+                p50_ms: wrk.p50_us as f64 / 1000.0,
+                p99_ms: wrk.p99_us as f64 / 1000.0,
+                p999_ms: wrk.p999_us as f64 / 1000.0,
+                round_trips,
+                pgbench_tps,
+                server_cpu_us: cpu.0 * 1e6 / wrk.requests.max(1) as f64,
+                postgres_cpu_us: cpu.1 * 1e6 / wrk.requests.max(1) as f64,
+            };
+            println!("{}", line(&measured));
+            results.push(measured);
+        }
+        let connections =
+            scalar(db.url(), &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{}'", db.name()))?;
+        println!(
+            "server: {:.1} MiB resident now, peak {:.1} MiB; PostgreSQL: {connections} connections to the database, {}",
+            server.memory_kib("VmRSS")? as f64 / 1024.0,
+            server.memory_kib("VmHWM")? as f64 / 1024.0,
+            backend_memory(db.url(), db.name()).unwrap_or_else(|e| format!("backend memory unknown ({e})")),
+        );
+    }
+
+    println!("\n== tenant creation (row + domain + migrated schema), one at a time");
+    println!("all {}: {}", creations.len(), Samples::new(creations.clone()).line());
+    let tenth = creations.len().div_ceil(10).max(1);
+    for (i, chunk) in creations.chunks(tenth).enumerate() {
+        println!(
+            "  tenants {:>5}..{:>5}: p50 {:.2} ms",
+            i * tenth,
+            i * tenth + chunk.len(),
+            ms(Samples::new(chunk.to_vec()).quantile(0.5))
+        );
+    }
+
+    if !options.jobs.is_empty() {
+        println!("\n== migrate over {created} tenants");
+        let store = operator.store.clone();
+        let jobs = options.jobs.clone();
+        let url = db.url().to_owned();
+        tokio::task::spawn_blocking(move || tenants::migrate_rounds(&url, &store, created, &jobs)).await??;
+    }
+
+    summarise(&results);
+    if let Some(path) = &options.svg {
+        std::fs::write(path, chart::throughput_by_fleet_size(&results))?;
+        println!("\nchart written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn slug(i: usize) -> String {
+    format!("fleet{i:05}")
+}
+
+/// Seeded task ids are distinct across tenants, so the wrk script can
+/// track each task's ETag by its id alone.
+fn first_task(i: usize) -> i64 {
+    (i as i64 + 1) * 1000
+}
+
+/// The account every tenant is loaded by: an owner everywhere. Its hash is
+/// swapped for a cheap argon2id one so that logging in to 10,000 tenants
+/// takes seconds (the login cost itself is the `auth` scenario's business).
+fn loader(operator: &fixture::Operator) -> anyhow::Result<i64> {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version, password_hash::SaltString};
+    use diesel::RunQueryDsl;
+    let user = operator.accounts.create(&AccountInput {
+        username: "loader".into(),
+        email: "loader@example.com".into(),
+        password: fixture::PASSWORD.into(),
+        is_staff: false,
+    })?;
+    let salt = SaltString::from_b64("YmVuY2htYXJrc2FsdA").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cheap = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(8, 1, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?,
+    )
+    .hash_password(fixture::PASSWORD.as_bytes(), &salt)
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    .to_string();
+    let mut conn = operator.store.pool().get()?;
+    diesel::sql_query(format!("UPDATE public.users SET password_hash = '{cheap}' WHERE id = {}", user.id.0))
+        .execute(&mut conn)?;
+    Ok(user.id.0)
+}
+
+/// Creates tenants `from..to`, timing each creation, and seeds each with
+/// 20 projects and [`TASKS_PER_TENANT`] tasks.
+fn grow(operator: &fixture::Operator, loader: i64, from: usize, to: usize) -> anyhow::Result<Vec<Duration>> {
+    let mut timings = Vec::with_capacity(to.saturating_sub(from));
+    let started = Instant::now();
+    for i in from..to {
+        let name = slug(i);
+        let one = Instant::now();
+        let tenant = operator.tenant(&name)?;
+        timings.push(one.elapsed());
+        operator.admin.add_member(&Slug::parse(&name)?, &Username::parse("loader")?, Role::Owner)?;
+        let first = first_task(i);
+        let sql = format!(
+            "INSERT INTO projects (name, description, owner_id)
+               SELECT 'Project ' || g, 'Seeded project number ' || g, {loader} FROM generate_series(1, 20) g;
+             INSERT INTO tasks (id, project_id, title, description, status, priority, created_by, created_at, due_date)
+               SELECT {first} + g,
+                      CASE WHEN g % 4 = 0 THEN 1 ELSE 2 + g % 19 END,
+                      'Task ' || g,
+                      'Seeded task ' || g || ' with a few words of description',
+                      CASE WHEN g % 4 = 0 THEN 'todo' WHEN g % 3 = 0 THEN 'in_review' ELSE 'in_progress' END,
+                      (ARRAY['low','medium','high','urgent'])[1 + g % 4],
+                      {loader},
+                      now() - (g || ' minutes')::interval,
+                      current_date + (g % 60 - 20)
+               FROM generate_series(0, {last}) g;
+             SELECT setval(pg_get_serial_sequence('tasks', 'id'), {first} + {TASKS_PER_TENANT});
+             ANALYZE projects;
+             ANALYZE tasks;",
+            last = TASKS_PER_TENANT - 1,
+        );
+        operator.store.in_tenant_scope(&tenant.schema_name, |conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute(&sql).map_err(taskforce_domain::StoreError::internal)
+        })?;
+        if (i + 1) % 500 == 0 || i + 1 == to {
+            eprintln!("  {} tenants ({:.0} s)", i + 1, started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(timings)
+}
+
+/// One access token per tenant, 16 logins at a time.
+async fn login_all(client: &reqwest::Client, base: &str, size: usize) -> anyhow::Result<Vec<String>> {
+    let started = Instant::now();
+    let tokens: Vec<String> = stream::iter((0..size).map(|i| {
+        let client = client.clone();
+        async move { fixture::login(&client, base, &slug(i), "loader").await }
+    }))
+    .buffered(16)
+    .try_collect()
+    .await?;
+    eprintln!("  {size} logins in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(tokens)
+}
+
+/// What wrk reported.
+#[derive(Debug)]
+struct WrkResult {
+    requests: u64,
+    seconds: f64,
+    p50_us: u64,
+    p99_us: u64,
+    p999_us: u64,
+    failures: u64,
+    socket_errors: u64,
+    /// `status:count` pairs, as the script counted them.
+    statuses: String,
+}
+
+impl WrkResult {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds.max(f64::EPSILON)
+    }
+}
+
+fn wrk(base: &str, mode: &str, tenants: &Path, first: i64, options: &Options) -> anyhow::Result<WrkResult> {
+    let script = tempfile::Builder::new().suffix(".lua").tempfile()?;
+    std::fs::write(script.path(), WRK_SCRIPT)?;
+    let output = Command::new("wrk")
+        .args(["-t2", &format!("-c{}", options.connections), &format!("-d{}s", options.seconds), "-s"])
+        .arg(script.path())
+        .arg(base)
+        .args(["--", mode])
+        .arg(tenants)
+        .args([UPDATE_WINDOW.to_string(), "2".to_owned(), first.to_string()])
+        .output()
+        .context("running wrk (Debian: apt install wrk)")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let fields: Vec<f64> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .with_context(|| format!("wrk printed no result: {text}{}", String::from_utf8_lossy(&output.stderr)))?
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let [requests, seconds, p50, p99, p999, failures, socket_errors] = fields[..] else {
+        anyhow::bail!("wrk's result line has {} fields: {text}", fields.len());
+    };
+    Ok(WrkResult {
+        requests: requests as u64,
+        seconds,
+        p50_us: p50 as u64,
+        p99_us: p99 as u64,
+        p999_us: p999 as u64,
+        failures: failures as u64,
+        socket_errors: socket_errors as u64,
+        statuses: text
+            .lines()
+            .filter_map(|l| l.strip_prefix("STATUS "))
+            .map(|l| l.replacen(' ', ":", 1))
+            .collect::<Vec<_>>()
+            .join(" "),
+    })
+}
+
+/// pgbench with a custom script over the same fleet: transactions per
+/// second (one transaction = one request's statements).
+fn pgbench(url: &str, script: &str, tenants: usize, clients: usize, seconds: u64) -> anyhow::Result<f64> {
+    let file = tempfile::Builder::new().suffix(".sql").tempfile()?;
+    std::fs::write(file.path(), script)?;
+    let output = Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-j2", &format!("-c{clients}"), &format!("-T{seconds}")])
+        .args(["-D", &format!("tenants={tenants}"), "-D", &format!("tasks={TASKS_PER_TENANT}"), "-f"])
+        .arg(file.path())
+        .arg(url)
+        .output()
+        .context("running pgbench (Debian: postgresql-client)")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    anyhow::ensure!(output.status.success(), "pgbench failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = ").and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()))
+        .with_context(|| format!("pgbench printed no tps: {text}"))
+}
+
+/// Seconds of CPU a process has used (user and system), from /proc.
+fn process_cpu(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // the fields after the command name, which is in parentheses
+    let fields: Vec<&str> = stat.rsplit_once(')').context("stat")?.1.split_whitespace().collect();
+    let ticks: f64 =
+        fields.get(11).context("utime")?.parse::<f64>()? + fields.get(12).context("stime")?.parse::<f64>()?;
+    Ok(ticks / clock_ticks())
+}
+
+/// Seconds of CPU used by every process named `postgres` on this machine
+/// (0 when PostgreSQL runs elsewhere).
+fn postgres_cpu() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .filter_map(|pid| process_cpu(pid).ok())
+        .sum()
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn read_count(path: &Path) -> anyhow::Result<u64> {
+    Ok(std::fs::read_to_string(path).unwrap_or_default().trim().parse().unwrap_or(0))
+}
+
+fn scalar(url: &str, sql: &str) -> anyhow::Result<String> {
+    let output = Command::new("psql").args([url, "-tAc", sql]).output().context("running psql")?;
+    anyhow::ensure!(output.status.success(), "psql: {}", String::from_utf8_lossy(&output.stderr));
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Private memory of the server's PostgreSQL backends (their catalog and
+/// plan caches grow with the schemas each one has touched), read from
+/// /proc when PostgreSQL runs on this machine.
+fn backend_memory(url: &str, database: &str) -> anyhow::Result<String> {
+    let pids = scalar(
+        url,
+        &format!(
+            "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+        ),
+    )?;
+    let mut sizes = Vec::new();
+    for pid in pids.split_whitespace() {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let anon = status
+            .lines()
+            .find_map(|l| l.strip_prefix("RssAnon:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .context("RssAnon")?;
+        sizes.push(anon);
+    }
+    sizes.sort_unstable();
+    let total: u64 = sizes.iter().sum();
+    Ok(format!(
+        "backends' private memory {:.1} MiB in all, largest {:.1} MiB",
+        total as f64 / 1024.0,
+        sizes.last().copied().unwrap_or(0) as f64 / 1024.0
+    ))
+}
+
+fn line(m: &Measured) -> String {
+    let mut text = format!(
+        "{:<27} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  p99.9 {:>6.2} ms  {:.2} round trips  CPU/request: server {:.0} us, PostgreSQL {:.0} us",
+        m.scenario, m.rate, m.p50_ms, m.p99_ms, m.p999_ms, m.round_trips, m.server_cpu_us, m.postgres_cpu_us
+    );
+    if let Some(tps) = m.pgbench_tps {
+        let _ = write!(text, "  pgbench {tps:.0} tps ({:.0}%)", 100.0 * m.rate / tps);
+    }
+    text
+}
+
+fn summarise(results: &[Measured]) {
+    let (Some(smallest), Some(largest)) = (results.first().map(|m| m.size), results.last().map(|m| m.size)) else {
+        return;
+    };
+    if smallest == largest {
+        return;
+    }
+    println!("\n== throughput at {largest} tenants as a share of {smallest}");
+    for (name, _, _) in SCENARIOS {
+        let at = |size| results.iter().find(|m| m.size == size && m.scenario == name).map(|m| m.rate);
+        if let (Some(small), Some(large)) = (at(smallest), at(largest)) {
+            println!("{name:<27} {:.0}%", 100.0 * large / small);
+        }
+    }
+}
