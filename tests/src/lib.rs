@@ -131,7 +131,10 @@ async fn start(
     pool_settings.max_size = 4;
     // behind PgBouncer in transaction mode prepared statements are off
     pool_settings.statement_cache = settings.database.statement_cache;
-    let store = Arc::new(PgStore::new(build_pool(&pool_settings)?, TenantMigrator::embedded()?));
+    let store = Arc::new(
+        PgStore::new(build_pool(&pool_settings)?, TenantMigrator::embedded()?)
+            .with_fresh_provisioning_connections(pool_settings.clone()),
+    );
     let dyn_store: Arc<dyn Store> = store.clone();
     let hasher = Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?);
     // operators' changes drop the shared cache entries, as tenant-admin's do

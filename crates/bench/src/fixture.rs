@@ -45,7 +45,9 @@ impl Operator {
     pub fn connect(url: &str) -> anyhow::Result<Self> {
         let mut pool = PoolSettings::new(url);
         pool.max_size = 4;
-        let store = Arc::new(PgStore::new(build_pool(&pool)?, TenantMigrator::embedded()?));
+        let store = Arc::new(
+            PgStore::new(build_pool(&pool)?, TenantMigrator::embedded()?).with_fresh_provisioning_connections(pool),
+        );
         let dyn_store: Arc<dyn Store> = store.clone();
         Ok(Self {
             admin: TenantAdmin::new(dyn_store.clone()),

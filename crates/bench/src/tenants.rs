@@ -19,7 +19,9 @@ pub fn run(count: usize, jobs: &[usize]) -> anyhow::Result<()> {
     settings.max_size = jobs.iter().copied().max().unwrap_or(1) as u32 + 1;
     migrate_shared(&mut connect(&settings)?)?;
     let pool = build_pool(&settings)?;
-    let store = Arc::new(PgStore::new(pool.clone(), TenantMigrator::embedded()?));
+    let store = Arc::new(
+        PgStore::new(pool.clone(), TenantMigrator::embedded()?).with_fresh_provisioning_connections(settings.clone()),
+    );
     let dyn_store: Arc<dyn Store> = store.clone();
     let admin = TenantAdmin::new(dyn_store);
     println!("database: {} (PostgreSQL at {})", db.name(), db.server_url());

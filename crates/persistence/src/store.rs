@@ -15,7 +15,7 @@ use taskforce_domain::{
 };
 
 use crate::{
-    PgPool, PooledConn, TenantMigrator,
+    PgPool, PoolSettings, PooledConn, TenantMigrator,
     error::{pool_error, store_error},
     migrations::MigrateError,
     repos::{PgTenantTx, PgTx},
@@ -38,12 +38,27 @@ pub struct PgStore {
     /// Set when a check-out failed because connecting failed (not because
     /// the pool was busy); cleared by the next successful check-out.
     unreachable: Arc<AtomicBool>,
+    /// Where provisioning connects afresh instead of using the pool.
+    provisioning: Option<Arc<PoolSettings>>,
 }
 
 impl PgStore {
     /// A store over a pool, provisioning with the given migrations.
     pub fn new(pool: PgPool, migrator: TenantMigrator) -> Self {
-        Self { pool, migrator: Arc::new(migrator), unreachable: Arc::default() }
+        Self { pool, migrator: Arc::new(migrator), unreachable: Arc::default(), provisioning: None }
+    }
+
+    /// Provisions each tenant on a connection of its own, closed afterwards,
+    /// instead of a pooled one. A PostgreSQL backend keeps catalog entries
+    /// for every relation it has created or touched and walks them on cache
+    /// invalidations, which every `CREATE` sends: one pooled connection that
+    /// had provisioned 3,000 schemas held 530 MB and took 176 ms per tenant
+    /// instead of 50 ms (`taskforce-bench fleet`). Connecting costs a few
+    /// milliseconds on a local network.
+    #[must_use]
+    pub fn with_fresh_provisioning_connections(mut self, settings: PoolSettings) -> Self {
+        self.provisioning = Some(Arc::new(settings));
+        self
     }
 
     /// The pool.
@@ -115,8 +130,18 @@ impl Store for PgStore {
 
     fn provision_unit(&self, new: &NewTenant, then: &mut ProvisionWork<'_>) -> Result<Tenant, StoreError> {
         let schema = new.slug.schema_name();
-        let mut conn = self.checkout()?;
-        transaction(&mut conn, Scope::Tenant(&schema), |conn| {
+        let (mut fresh, mut pooled);
+        let conn: &mut PgConnection = match &self.provisioning {
+            Some(settings) => {
+                fresh = crate::pool::connect(settings)?;
+                &mut fresh
+            }
+            None => {
+                pooled = self.checkout()?;
+                &mut pooled
+            }
+        };
+        transaction(conn, Scope::Tenant(&schema), |conn| {
             let row = diesel::insert_into(tenants::table)
                 .values(NewTenantRow {
                     slug: new.slug.as_str(),

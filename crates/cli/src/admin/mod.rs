@@ -218,7 +218,10 @@ impl Context {
         if settings.database.auto_migrate {
             migrate_shared(&mut *pool.get().context("connecting to PostgreSQL")?)?;
         }
-        let store = Arc::new(PgStore::new(pool, TenantMigrator::embedded()?));
+        let store = Arc::new(
+            PgStore::new(pool, TenantMigrator::embedded()?)
+                .with_fresh_provisioning_connections(database.pool_settings(&db_settings, "tenant-admin")),
+        );
         let hasher = Arc::new(Argon2Hasher::new(HashCost::OWASP_MINIMUM)?);
         let platform_domain = HostName::parse(&settings.tenancy.platform_domain).context("tenancy.platform_domain")?;
         // with Redis, changes made here drop the entries every server reads
