@@ -123,6 +123,9 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     /// Most pooled connections.
     pub pool_size: u32,
+    /// Tenant scopes run on this many pools of `pool_size / tenant_shards`
+    /// connections, a tenant always on the same one (1: one pool for all).
+    pub tenant_shards: u32,
     /// Wait for a free connection before answering 503.
     pub checkout_timeout_ms: u64,
     /// `statement_timeout` of every session.
@@ -335,6 +338,12 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             return Err(SettingsError::Invalid("database.pool_size must be at least 1".into()));
+        }
+        if self.database.tenant_shards == 0 || self.database.tenant_shards > self.database.pool_size {
+            return Err(SettingsError::Invalid(format!(
+                "database.tenant_shards = {}; expected 1 to pool_size ({})",
+                self.database.tenant_shards, self.database.pool_size
+            )));
         }
         if self.storage.max_upload_bytes == 0 {
             return Err(SettingsError::Invalid("storage.max_upload_bytes must be at least 1".into()));

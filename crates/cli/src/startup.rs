@@ -39,7 +39,8 @@ impl Application {
         let pool = database.pool(&settings.database, "taskforce")?;
         let migrator = TenantMigrator::embedded()?;
         let pg = PgStore::new(pool.clone(), migrator.clone())
-            .with_fresh_provisioning_connections(database.pool_settings(&settings.database, "taskforce"));
+            .with_fresh_provisioning_connections(database.pool_settings(&settings.database, "taskforce"))
+            .with_tenant_shards(database.tenant_shards(&settings.database, "taskforce")?);
         if settings.database.auto_migrate {
             let (pool, migrator) = (pool.clone(), migrator.clone());
             tokio::task::spawn_blocking(move || migrate_at_start(&pool, &migrator)).await??;

@@ -99,3 +99,47 @@ fn two_tenants_with_the_same_ids_each_read_only_their_own_rows() -> TestResult {
     }
     Ok(())
 }
+
+/// With shards, a tenant's scopes always run on the same backend (a shard
+/// of one connection here), the tenants spread over every shard, and each
+/// still reads only its own rows.
+#[test]
+fn sharded_scopes_keep_each_tenant_on_its_own_backend() -> TestResult {
+    use diesel::{dsl::sql, sql_types::Integer};
+    use taskforce_persistence::{PoolSettings, build_pool};
+
+    let (db, store) = store(2)?;
+    let mut one = PoolSettings::new(db.url());
+    one.max_size = 1;
+    let shards = (0..4).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
+    let store = store.with_tenant_shards(shards);
+    let slugs: Vec<String> = (0..12).map(|i| format!("shard{i:02}")).collect();
+    let tenants = slugs.iter().map(|slug| provision(&store, slug)).collect::<Result<Vec<_>, _>>()?;
+    let backend = |schema| {
+        store.in_tenant_scope(schema, |conn| {
+            sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)
+        })
+    };
+    let mut first = Vec::new();
+    for tenant in &tenants {
+        store.in_tenant_scope(&tenant.schema_name, |conn| {
+            conn.batch_execute(&format!("INSERT INTO projects (id, name, owner_id) VALUES (1, '{}', 1)", tenant.slug))
+                .map_err(StoreError::internal)
+        })?;
+        first.push(backend(&tenant.schema_name)?);
+    }
+    for _ in 0..3 {
+        for (tenant, pid) in tenants.iter().zip(&first) {
+            assert_eq!(backend(&tenant.schema_name)?, *pid, "{} moved to another backend", tenant.slug);
+            let names = store.in_tenant_scope(&tenant.schema_name, |conn| {
+                projects::table.select(projects::name).load::<String>(conn).map_err(StoreError::internal)
+            })?;
+            assert_eq!(names, vec![tenant.slug.as_str().to_owned()]);
+        }
+    }
+    let mut distinct = first.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(distinct.len() >= 3, "12 tenants used only {} of 4 shards: {first:?}", distinct.len());
+    Ok(())
+}
