@@ -16,6 +16,9 @@ const COLOURS: [&str; 6] = ["#4878d0", "#ee854a", "#6acc64", "#d65f5f", "#956cb4
 /// Sizes on the x axis at equal spacing (they grow by orders of magnitude),
 /// requests per second on a linear y axis from zero.
 pub fn throughput_by_fleet_size(results: &[Measured]) -> String {
+    // the health check answers an order of magnitude faster than anything
+    // that reads PostgreSQL and would flatten every other line: left out
+    let results: Vec<&Measured> = results.iter().filter(|m| m.scenario != SCENARIOS[0].0).collect();
     let mut sizes: Vec<usize> = results.iter().map(|m| m.size).collect();
     sizes.dedup();
     let top = nice_ceiling(results.iter().map(|m| m.rate).fold(0.0, f64::max));
@@ -34,7 +37,7 @@ pub fn throughput_by_fleet_size(results: &[Measured]) -> String {
 <svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">
 <title>Throughput against the number of tenants</title>
 <rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>
-<text x="{LEFT}" y="22" font-size="14" font-weight="bold">Requests per second against the number of tenants (wrk, 2 cores)</text>
+<text x="{LEFT}" y="22" font-size="14" font-weight="bold">Requests per second against the number of tenants (wrk, 2 cores; health left out)</text>
 <line x1="{LEFT}" y1="{base}" x2="{right}" y2="{base}" stroke="#444"/>
 <line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#444"/>
 <text x="{label_x}" y="{mid_y}" transform="rotate(-90 {label_x} {mid_y})" text-anchor="middle">requests/s</text>
@@ -64,7 +67,7 @@ pub fn throughput_by_fleet_size(results: &[Measured]) -> String {
             ty = base + 16.0,
         );
     }
-    for (i, (name, _, _)) in SCENARIOS.iter().enumerate() {
+    for (i, (name, _, _)) in SCENARIOS.iter().enumerate().skip(1) {
         let colour = COLOURS[i % COLOURS.len()];
         let points: Vec<(f64, f64, f64)> =
             results.iter().filter(|m| m.scenario == *name).map(|m| (x(m.size), y(m.rate), m.rate)).collect();
@@ -83,7 +86,7 @@ pub fn throughput_by_fleet_size(results: &[Measured]) -> String {
                 r##"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{colour}"><title>{name}: {rate:.0} req/s</title></circle>"##
             );
         }
-        let legend_y = TOP + 18.0 * i as f64;
+        let legend_y = TOP + 18.0 * (i - 1) as f64;
         let _ = writeln!(
             svg,
             r##"<rect x="{lx}" y="{ly:.1}" width="12" height="3" fill="{colour}"/><text x="{tx}" y="{ty:.1}">{name}</text></g>"##,
@@ -130,15 +133,18 @@ mod tests {
         let results = [
             measured(10, SCENARIOS[1].0, 3000.0),
             measured(1000, SCENARIOS[1].0, 2900.0),
-            measured(10, SCENARIOS[0].0, 9000.0),
-            measured(1000, SCENARIOS[0].0, 8800.0),
+            measured(10, SCENARIOS[2].0, 1500.0),
+            measured(1000, SCENARIOS[2].0, 1400.0),
+            measured(10, SCENARIOS[0].0, 40000.0),
         ];
         let svg = throughput_by_fleet_size(&results);
+        // health is left out: four points, two lines
         assert_eq!(svg.matches("<circle").count(), 4);
+        assert!(!svg.contains("40000 req/s"));
         assert!(svg.contains(&format!("{}: 2900 req/s", SCENARIOS[1].0)));
         assert!(svg.contains(">1000</text>"));
         // the axis tops out at the next round value above the highest rate
-        assert!(svg.contains(">10000</text>"));
+        assert!(svg.contains(">5000</text>"));
     }
 
     #[test]

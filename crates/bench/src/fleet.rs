@@ -141,9 +141,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                 0
             };
             let before = read_count(&statements)?;
-            let cpu_before = (process_cpu(server.pid())?, postgres_cpu());
+            let cpu_before = (process_cpu(server.pid())?, postgres_cpu_by_pid());
             let wrk = wrk(&server.base, mode, &tenants_file, window * UPDATE_WINDOW, &options)?;
-            let cpu = (process_cpu(server.pid())? - cpu_before.0, postgres_cpu() - cpu_before.1);
+            let cpu = (process_cpu(server.pid())? - cpu_before.0, postgres_cpu_since(&cpu_before.1));
             tokio::time::sleep(Duration::from_millis(300)).await;
             let sent = read_count(&statements)?.checked_sub(before).context("the statement count went down")?;
             let round_trips = sent as f64 / wrk.requests.max(1) as f64;
@@ -181,6 +181,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             server.memory_kib("VmHWM")? as f64 / 1024.0,
             backend_memory(db.url(), db.name()).unwrap_or_else(|e| format!("backend memory unknown ({e})")),
         );
+        // the chart so far, so that an interrupted run still leaves one
+        if let Some(path) = &options.svg {
+            std::fs::write(path, chart::throughput_by_fleet_size(&results))?;
+        }
     }
 
     println!("\n== tenant creation (row + domain + migrated schema), one at a time");
@@ -205,7 +209,6 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     summarise(&results);
     if let Some(path) = &options.svg {
-        std::fs::write(path, chart::throughput_by_fleet_size(&results))?;
         println!("\nchart written to {}", path.display());
     }
     Ok(())
@@ -393,16 +396,22 @@ fn process_cpu(pid: u32) -> anyhow::Result<f64> {
     Ok(ticks / clock_ticks())
 }
 
-/// Seconds of CPU used by every process named `postgres` on this machine
-/// (0 when PostgreSQL runs elsewhere).
-fn postgres_cpu() -> f64 {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+/// Seconds of CPU used so far by each process named `postgres` on this
+/// machine (none when PostgreSQL runs elsewhere).
+fn postgres_cpu_by_pid() -> std::collections::HashMap<u32, f64> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return std::collections::HashMap::new() };
     entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
         .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
-        .filter_map(|pid| process_cpu(pid).ok())
-        .sum()
+        .filter_map(|pid| process_cpu(pid).ok().map(|cpu| (pid, cpu)))
+        .collect()
+}
+
+/// CPU seconds PostgreSQL's processes used since `before`: per process, so
+/// that backends which ended meanwhile (pgbench's) do not subtract theirs.
+fn postgres_cpu_since(before: &std::collections::HashMap<u32, f64>) -> f64 {
+    postgres_cpu_by_pid().into_iter().map(|(pid, cpu)| cpu - before.get(&pid).copied().unwrap_or(0.0)).sum()
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
@@ -479,5 +488,65 @@ fn summarise(results: &[Measured]) {
         if let (Some(small), Some(large)) = (at(smallest), at(largest)) {
             println!("{name:<27} {:.0}%", 100.0 * large / small);
         }
+    }
+}
+
+/// The measurements in a `fleet` run's printed output, to draw its chart
+/// again (`taskforce-bench fleet-chart`).
+pub fn parse_output(text: &str) -> Vec<Measured> {
+    let mut size = None;
+    let mut results = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("== ") {
+            size = rest.split_whitespace().next().and_then(|n| n.parse::<usize>().ok()).or(size);
+            continue;
+        }
+        let (Some(size), Some((name, _, _))) = (size, SCENARIOS.iter().find(|(name, _, _)| line.starts_with(name)))
+        else {
+            continue;
+        };
+        let words: Vec<&str> = line[name.len()..].split_whitespace().collect();
+        let after = |label: &str| {
+            words.iter().position(|w| *w == label).and_then(|i| words.get(i + 1)).and_then(|v| v.parse::<f64>().ok())
+        };
+        let Some(rate) = words.first().and_then(|v| v.parse::<f64>().ok()) else { continue };
+        results.push(Measured {
+            size,
+            scenario: name,
+            rate,
+            p50_ms: after("p50").unwrap_or(0.0),
+            p99_ms: after("p99").unwrap_or(0.0),
+            p999_ms: after("p99.9").unwrap_or(0.0),
+            round_trips: words
+                .iter()
+                .position(|w| *w == "round")
+                .and_then(|i| words.get(i.wrapping_sub(1)))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0),
+            pgbench_tps: after("pgbench"),
+            server_cpu_us: after("server").unwrap_or(0.0),
+            postgres_cpu_us: after("PostgreSQL").unwrap_or(0.0),
+        });
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_lines_are_read_back() {
+        let text = "== 10 tenants (server 25.6 MiB resident before the load)\n\
+            project list (20 items)         2276 req/s  p50  13.18 ms  p99  39.20 ms  p99.9  94.91 ms  3.01 round trips  CPU/request: server 417 us, PostgreSQL 378 us  pgbench 3879 tps (59%)\n\
+            == 1000 tenants (server 32.2 MiB resident before the load)\n\
+            mixed 80/20                     1326 req/s  p50  22.61 ms  p99 105.27 ms  p99.9 190.69 ms  3.65 round trips  CPU/request: server 494 us, PostgreSQL 872 us\n";
+        let results = parse_output(text);
+        assert_eq!(results.len(), 2);
+        let (list, mixed) = (&results[0], &results[1]);
+        assert_eq!((list.size, list.scenario, list.rate), (10, SCENARIOS[1].0, 2276.0));
+        assert_eq!((list.p50_ms, list.p99_ms, list.p999_ms, list.round_trips), (13.18, 39.20, 94.91, 3.01));
+        assert_eq!((list.server_cpu_us, list.postgres_cpu_us, list.pgbench_tps), (417.0, 378.0, Some(3879.0)));
+        assert_eq!((mixed.size, mixed.scenario, mixed.rate, mixed.pgbench_tps), (1000, SCENARIOS[5].0, 1326.0, None));
     }
 }

@@ -116,6 +116,15 @@ enum Scenario {
         #[arg(long)]
         svg: Option<std::path::PathBuf>,
     },
+    /// Draws the chart of a saved `fleet` output again.
+    FleetChart {
+        /// The output of a `fleet` run.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Where to write the SVG.
+        #[arg(long)]
+        svg: std::path::PathBuf,
+    },
     /// Serves the configuration in the environment (used by `files` and `fleet`).
     #[command(hide = true)]
     Serve,
@@ -148,6 +157,13 @@ fn main() -> anyhow::Result<()> {
         Scenario::Reports { tasks, requests } => runtime()?.block_on(work::reports(tasks, requests)),
         Scenario::Fleet { tenants, seconds, connections, redis, jobs, svg } => {
             runtime()?.block_on(fleet::run(fleet::Options { sizes: tenants, seconds, connections, redis, jobs, svg }))
+        }
+        Scenario::FleetChart { from, svg } => {
+            let results = fleet::parse_output(&std::fs::read_to_string(&from)?);
+            anyhow::ensure!(!results.is_empty(), "no fleet measurements in {}", from.display());
+            std::fs::write(&svg, chart::throughput_by_fleet_size(&results))?;
+            println!("{} measurements drawn in {}", results.len(), svg.display());
+            Ok(())
         }
         Scenario::Serve => runtime()?.block_on(work::serve()),
         Scenario::Auth { logins, requests } => {
