@@ -414,14 +414,18 @@ fn postgres_cpu_since(before: &std::collections::HashMap<u32, f64>) -> f64 {
     postgres_cpu_by_pid().into_iter().map(|(pid, cpu)| cpu - before.get(&pid).copied().unwrap_or(0.0)).sum()
 }
 
-/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux), asked once:
+/// every snapshot reads dozens of processes.
 fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 fn read_count(path: &Path) -> anyhow::Result<u64> {

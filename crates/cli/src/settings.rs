@@ -378,4 +378,18 @@ mod tests {
         assert!(redis.contains("redis.pool_size must be at least 1"), "{redis}");
         assert!(development().check().is_ok());
     }
+
+    #[test]
+    fn tenant_shards_must_fit_the_pool() {
+        for shards in [0, 17] {
+            let mut settings = development();
+            settings.database.pool_size = 16;
+            settings.database.tenant_shards = shards;
+            let error = settings.check().expect_err("shards outside 1..=pool_size").to_string();
+            assert!(error.contains("database.tenant_shards"), "{error}");
+        }
+        let mut settings = development();
+        settings.database.tenant_shards = settings.database.pool_size;
+        assert!(settings.check().is_ok());
+    }
 }

@@ -125,3 +125,29 @@ fn deprovisioning_removes_schema_row_domains_and_memberships() -> TestResult {
     assert!(matches!(store.deprovision(gone.id), Err(StoreError::NotFound)));
     Ok(())
 }
+
+/// With fresh provisioning connections, creating a tenant uses a connection
+/// of its own (closed afterwards, so no pooled backend accumulates every
+/// schema's catalogs): it succeeds while the whole pool is taken, where a
+/// store provisioning from the pool waits and gives up.
+#[test]
+fn provisioning_on_fresh_connections_needs_nothing_from_the_pool() -> TestResult {
+    use std::time::Duration;
+    use taskforce_persistence::{PgStore, PoolSettings, TenantMigrator, build_pool};
+
+    let (db, _) = store(1)?;
+    let mut settings = PoolSettings::new(db.url());
+    settings.max_size = 1;
+    settings.checkout_timeout = Duration::from_millis(300);
+    let pool = build_pool(&settings)?;
+    let pooled = PgStore::new(pool.clone(), TenantMigrator::embedded()?);
+    let fresh = pooled.clone().with_fresh_provisioning_connections(settings);
+
+    let held = pool.get()?;
+    assert!(provision(&pooled, "waits").is_err(), "the pool's only connection is taken");
+    provision(&fresh, "acme")?;
+    drop(held);
+    assert_eq!(schemas_named(&pooled, "tenant_acme")?, 1);
+    assert_eq!(schemas_named(&pooled, "tenant_waits")?, 0);
+    Ok(())
+}
