@@ -146,7 +146,13 @@ async fn start(
         redis: None,
         address: format!("http://127.0.0.1:{port}"),
         port,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
+        // actix-web closes a keep-alive connection after 5 idle seconds; a
+        // client that reuses one just then gets a reset instead of an answer,
+        // so the tests' client retires idle connections well before that
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()?,
         admin: TenantAdmin::new(dyn_store)
             .with_cache(cache)
             .with_files(taskforce_cli::services::file_store(&settings.storage)?),

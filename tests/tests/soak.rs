@@ -96,9 +96,9 @@ async fn client(client: Client) -> Result<Vec<Duration>, String> {
             _ => app.get_as(slug, &token, "/api/reports/summary/"),
         };
         let started = Instant::now();
-        let response = request.send().await.map_err(|e| e.to_string())?;
+        let response = request.send().await.map_err(|e| error_chain(&e))?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| e.to_string())?;
+        let body = response.text().await.map_err(|e| error_chain(&e))?;
         latencies.push(started.elapsed());
         tally.requests.fetch_add(1, Ordering::Relaxed);
         if body.contains(theirs) {
@@ -111,6 +111,19 @@ async fn client(client: Client) -> Result<Vec<Duration>, String> {
         }
     }
     Ok(latencies)
+}
+
+/// The error and every cause under it: reqwest's own message alone does not
+/// say whether the connection was refused, reset or timed out.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 async fn soak(app: TestApp, label: &str) -> TestResult {
