@@ -126,6 +126,9 @@ pub struct DatabaseSettings {
     /// Tenant scopes run on this many pools of `pool_size / tenant_shards`
     /// connections, a tenant always on the same one (1: one pool for all).
     pub tenant_shards: u32,
+    /// Tenant schemas kept made and migrated ahead of time, so creating a
+    /// tenant renames one instead of building it (0: built on demand).
+    pub spare_schemas: usize,
     /// Wait for a free connection before answering 503.
     pub checkout_timeout_ms: u64,
     /// `statement_timeout` of every session.

@@ -7,7 +7,7 @@ use anyhow::Context;
 use taskforce_application::TenantAdmin;
 use taskforce_domain::{HostName, Slug, Store, TenantName};
 use taskforce_http::{AppState, HttpSettings, NotificationHub};
-use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
+use taskforce_persistence::{PgStore, SpareFilter, TenantMigrator, migrate_shared};
 
 use crate::{
     database::Database,
@@ -42,10 +42,11 @@ impl Application {
             .with_fresh_provisioning_connections(database.pool_settings(&settings.database, "taskforce"))
             .with_tenant_shards(database.tenant_shards(&settings.database, "taskforce")?);
         if settings.database.auto_migrate {
-            let (pool, migrator) = (pool.clone(), migrator.clone());
-            tokio::task::spawn_blocking(move || migrate_at_start(&pool, &migrator)).await??;
+            let pg = pg.clone();
+            tokio::task::spawn_blocking(move || migrate_at_start(&pg)).await??;
         }
-        let store: Arc<dyn Store> = Arc::new(pg);
+        // after migrating: the filler needs the shared schema's spare table
+        let store: Arc<dyn Store> = Arc::new(pg.with_spare_schemas(settings.database.spare_schemas));
         let shared = Shared::from_settings(settings)?;
         if settings.tenancy.ensure_dev_tenant {
             let (store, tenancy) = (store.clone(), settings.tenancy.clone());
@@ -149,13 +150,18 @@ async fn shutdown_signal() {
     }
 }
 
-fn migrate_at_start(pool: &taskforce_persistence::PgPool, migrator: &TenantMigrator) -> anyhow::Result<()> {
-    let mut conn = pool.get().context("connecting to PostgreSQL to migrate")?;
+fn migrate_at_start(pg: &PgStore) -> anyhow::Result<()> {
+    let mut conn = pg.pool().get().context("connecting to PostgreSQL to migrate")?;
     let applied = migrate_shared(&mut conn)?;
+    drop(conn);
     if !applied.is_empty() {
         tracing::info!(?applied, "migrated the shared schema");
     }
-    let report = migrator.migrate_all(pool, 2, &|_| {})?;
+    let dropped = pg.drop_spares(SpareFilter::Outdated)?;
+    if dropped > 0 {
+        tracing::info!(dropped, "dropped spare tenant schemas made by older migrations");
+    }
+    let report = pg.migrator().migrate_all(pg.pool(), 2, &|_| {})?;
     if !report.migrated.is_empty() {
         tracing::info!(tenants = report.migrated.len(), "migrated tenant schemas");
     }

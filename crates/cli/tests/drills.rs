@@ -243,7 +243,8 @@ fn a_tenant_create_killed_at_any_moment_leaves_nothing_and_the_retry_succeeds() 
     let orphans = psql(
         &db,
         "SELECT count(*) FROM pg_namespace n WHERE n.nspname LIKE 'tenant\\_%' \
-         AND NOT EXISTS (SELECT 1 FROM public.tenants t WHERE t.schema_name = n.nspname)",
+         AND NOT EXISTS (SELECT 1 FROM public.tenants t WHERE t.schema_name = n.nspname) \
+         AND NOT EXISTS (SELECT 1 FROM public.spare_schemas s WHERE s.name = n.nspname)",
     )?;
     eprintln!(
         "drill: tenant create killed at 24 moments over its {:.0} ms: {outcomes:?}; orphan schemas: {orphans}",

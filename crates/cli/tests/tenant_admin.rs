@@ -232,9 +232,49 @@ fn dev_tenant_and_migrate_are_idempotent() -> TestResult {
 }
 
 #[test]
+fn spare_schemas_are_filled_taken_by_new_tenants_dropped_when_outdated_and_cleared() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&["migrate"])?);
+    let ready = |admin: &Admin| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        Ok(admin.json(&["spares", "status", "--json"])?["ready"].clone())
+    };
+    assert_eq!(ready(&admin)?, 0);
+    let out = ok(&admin.run(&["spares", "fill", "--count", "3"])?);
+    assert!(out.contains("spare schemas: made 3; 3 ready"), "{out}");
+    assert_eq!(ready(&admin)?, 3);
+    let spares = admin.sql("SELECT string_agg(name, ',' ORDER BY name) FROM public.spare_schemas")?;
+
+    // a new tenant takes the first spare: its schema is that schema, renamed
+    let oid = admin.sql(&format!(
+        "SELECT oid FROM pg_namespace WHERE nspname = '{}'",
+        spares.split(',').next().ok_or("no spare")?
+    ))?;
+    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
+    assert_eq!(admin.sql("SELECT oid FROM pg_namespace WHERE nspname = 'tenant_acme'")?, oid);
+    assert_eq!(ready(&admin)?, 2);
+    assert_eq!(admin.sql("SELECT count(*) FROM tenant_acme.projects")?, "0");
+
+    // after a new migration, `migrate` drops the spares made before it
+    admin.sql("UPDATE public.spare_schemas SET schema_version = '0000'")?;
+    let table = ok(&admin.run(&["spares", "status"])?);
+    assert!(table.contains("0000") && table.contains("outdated"), "{table}");
+    let out = ok(&admin.run(&["migrate"])?);
+    assert!(out.contains("spare schemas: dropped 2 made by older migrations"), "{out}");
+    assert_eq!(admin.sql(r"SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'tenant\_\_spare%'")?, "0");
+
+    ok(&admin.run(&["spares", "fill", "--count", "1"])?);
+    assert!(ok(&admin.run(&["spares", "clear"])?).contains("spare schemas: dropped 1"));
+    assert_eq!(ready(&admin)?, 0);
+    // the tenant is untouched by all of it
+    assert_eq!(admin.sql("SELECT count(*) FROM tenant_acme.projects")?, "0");
+    failed(&admin.run(&["spares", "fill", "--count", "many"])?, 2);
+    Ok(())
+}
+
+#[test]
 fn every_subcommand_has_help() -> TestResult {
     let admin = Admin::new()?;
-    let commands: [&[&str]; 16] = [
+    let commands: [&[&str]; 20] = [
         &[],
         &["migrate"],
         &["tenant"],
@@ -251,6 +291,10 @@ fn every_subcommand_has_help() -> TestResult {
         &["member", "add"],
         &["member", "list"],
         &["dev-tenant"],
+        &["spares"],
+        &["spares", "status"],
+        &["spares", "fill"],
+        &["spares", "clear"],
     ];
     for command in commands {
         let mut args = command.to_vec();

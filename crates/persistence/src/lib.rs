@@ -20,6 +20,7 @@ mod repos;
 mod rows;
 pub mod schema;
 pub mod scope;
+mod spares;
 mod store;
 mod tenant_rows;
 
@@ -28,4 +29,5 @@ pub use migrations::{
     migrate_shared,
 };
 pub use pool::{FailClosed, PgPool, PoolSettings, PooledConn, build_pool, connect};
+pub use spares::{SPARE_PREFIX, SpareFilter, SpareStock};
 pub use store::PgStore;

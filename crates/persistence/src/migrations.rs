@@ -171,17 +171,24 @@ impl TenantMigrator {
             tenant.0
         ))
         .map_err(store_error)?;
-        let applied = conn
-            .run_pending_migrations(Lent(self.source.as_ref()))
-            .map_err(|e| MigrateError::Migration(e.to_string()))?
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let applied = self.apply_pending(conn)?;
         diesel::update(tenants::table.find(tenant.0))
             .set(tenants::schema_version.eq(&self.latest))
             .execute(conn)
             .map_err(store_error)?;
         Ok(applied)
+    }
+
+    /// Applies pending migrations to whatever schema the open transaction's
+    /// `search_path` names, recording nothing outside it (a spare schema has
+    /// no tenant row yet).
+    pub(crate) fn apply_pending(&self, conn: &mut PgConnection) -> Result<Vec<String>, MigrateError> {
+        Ok(conn
+            .run_pending_migrations(Lent(self.source.as_ref()))
+            .map_err(|e| MigrateError::Migration(e.to_string()))?
+            .iter()
+            .map(ToString::to_string)
+            .collect())
     }
 
     /// Migrates one tenant's schema in one transaction: all pending

@@ -4,6 +4,7 @@ use std::{
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
+        mpsc,
     },
     time::Duration,
 };
@@ -22,6 +23,7 @@ use crate::{
     rows::{NewTenantRow, TenantRow},
     schema::tenants,
     scope::{Scope, transaction},
+    spares,
 };
 
 /// How long a check-out waits while the database is known to be
@@ -39,10 +41,12 @@ pub struct PgStore {
     /// the pool was busy); cleared by the next successful check-out.
     unreachable: Arc<AtomicBool>,
     /// Where provisioning connects afresh instead of using the pool.
-    provisioning: Option<Arc<PoolSettings>>,
+    pub(crate) provisioning: Option<Arc<PoolSettings>>,
     /// Pools for tenant scopes, a schema always on the same one; empty:
     /// tenant scopes use `pool`.
     shards: Arc<[PgPool]>,
+    /// Wakes the background filler of spare schemas, when one runs.
+    pub(crate) spare_claimed: Option<mpsc::SyncSender<()>>,
 }
 
 impl PgStore {
@@ -54,6 +58,7 @@ impl PgStore {
             unreachable: Arc::default(),
             provisioning: None,
             shards: Arc::from(Vec::new()),
+            spare_claimed: None,
         }
     }
 
@@ -174,46 +179,45 @@ impl Store for PgStore {
         work(&mut PgTx { conn: &mut conn })
     }
 
+    /// Claims a ready spare schema and renames it when there is one;
+    /// otherwise builds the schema. Either way one transaction holds the
+    /// tenant row, its domains, its schema and `then`'s work, on a fresh
+    /// connection when so configured.
     fn provision_unit(&self, new: &NewTenant, then: &mut ProvisionWork<'_>) -> Result<Tenant, StoreError> {
         let schema = new.slug.schema_name();
-        let (mut fresh, mut pooled);
-        let conn: &mut PgConnection = match &self.provisioning {
-            Some(settings) => {
-                fresh = crate::pool::connect(settings)?;
-                &mut fresh
-            }
-            None => {
-                pooled = self.checkout()?;
-                &mut pooled
-            }
-        };
-        transaction(conn, Scope::Tenant(&schema), |conn| {
-            let row = diesel::insert_into(tenants::table)
-                .values(NewTenantRow {
-                    slug: new.slug.as_str(),
-                    schema_name: schema.as_str(),
-                    name: new.name.as_str(),
-                    plan: new.plan.as_str(),
-                    allow_signup: new.allow_signup,
-                })
-                .returning(TenantRow::as_returning())
-                .get_result(conn)
+        let latest = self.migrator.latest_version();
+        let mut session = self.building_session()?;
+        let claimed = transaction(&mut session, Scope::Tenant(&schema), |conn| {
+            let Some(spare) = spares::claim(conn, latest)? else {
+                // rolled back: nothing was written, no id was drawn
+                return Err(Provisioning::NoSpare);
+            };
+            let (mut tenant, mut tx) = insert_tenant(conn, new, &schema)?;
+            spares::rename(tx.inner.conn, &spare, &schema)?;
+            diesel::update(tenants::table.find(tenant.id.0))
+                .set(tenants::schema_version.eq(latest))
+                .execute(tx.inner.conn)
                 .map_err(store_error)?;
-            let mut tenant = Tenant::try_from(row)?;
-            let mut tx = PgTenantTx { inner: PgTx { conn } };
-            for (index, domain) in new.domains.iter().enumerate() {
-                tx.domains().add(&TenantDomain {
-                    domain: domain.clone(),
-                    tenant_id: tenant.id,
-                    is_primary: index == 0,
-                })?;
+            tenant.schema_version = Some(latest.to_owned());
+            then(&mut tx, &tenant)?;
+            Ok(tenant)
+        });
+        match claimed {
+            Ok(tenant) => {
+                self.spare_taken();
+                return Ok(tenant);
             }
+            Err(Provisioning::Store(error)) => return Err(error),
+            Err(Provisioning::NoSpare) => {}
+        }
+        transaction(&mut session, Scope::Tenant(&schema), |conn| {
+            let (mut tenant, mut tx) = insert_tenant(conn, new, &schema)?;
             create_schema(tx.inner.conn, &schema)?;
             self.migrator.apply_in_scope(tx.inner.conn, tenant.id).map_err(|error| match error {
                 MigrateError::Store(store) => store,
                 other => StoreError::internal(other.to_string()),
             })?;
-            tenant.schema_version = Some(self.migrator.latest_version().to_owned());
+            tenant.schema_version = Some(latest.to_owned());
             then(&mut tx, &tenant)?;
             Ok(tenant)
         })
@@ -242,13 +246,57 @@ impl Store for PgStore {
     }
 }
 
+/// Why the spare-schema attempt of provisioning did not produce a tenant.
+enum Provisioning {
+    /// No spare was ready; nothing was written.
+    NoSpare,
+    /// The attempt failed and was rolled back.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Provisioning {
+    fn from(error: StoreError) -> Self {
+        Provisioning::Store(error)
+    }
+}
+
+/// Inserts the tenant row and its domains (the first one primary).
+fn insert_tenant<'c>(
+    conn: &'c mut PgConnection,
+    new: &NewTenant,
+    schema: &SchemaName,
+) -> Result<(Tenant, PgTenantTx<'c>), StoreError> {
+    let row = diesel::insert_into(tenants::table)
+        .values(NewTenantRow {
+            slug: new.slug.as_str(),
+            schema_name: schema.as_str(),
+            name: new.name.as_str(),
+            plan: new.plan.as_str(),
+            allow_signup: new.allow_signup,
+        })
+        .returning(TenantRow::as_returning())
+        .get_result(conn)
+        .map_err(store_error)?;
+    let tenant = Tenant::try_from(row)?;
+    let mut tx = PgTenantTx { inner: PgTx { conn } };
+    for (index, domain) in new.domains.iter().enumerate() {
+        tx.domains().add(&TenantDomain { domain: domain.clone(), tenant_id: tenant.id, is_primary: index == 0 })?;
+    }
+    Ok((tenant, tx))
+}
+
 /// `CREATE SCHEMA`; a schema of that name that no tenant row claims (left by
 /// hand, or restored from elsewhere) is reported as a clash, never adopted.
-fn create_schema(conn: &mut PgConnection, schema: &SchemaName) -> Result<(), StoreError> {
-    conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted())).map_err(|error| match store_error(error) {
+pub(crate) fn create_schema(conn: &mut PgConnection, schema: &SchemaName) -> Result<(), StoreError> {
+    conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted())).map_err(clash_or_error)
+}
+
+/// A schema that "already exists" is [`StoreError::Duplicate`]`("schema_exists")`.
+pub(crate) fn clash_or_error(error: diesel::result::Error) -> StoreError {
+    match store_error(error) {
         StoreError::Internal(cause) if cause.to_string().contains("already exists") => {
             StoreError::Duplicate("schema_exists".to_owned())
         }
         other => other,
-    })
+    }
 }

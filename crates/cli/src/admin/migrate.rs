@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::ExposeSecret;
 use taskforce_application::TenantAdmin;
 use taskforce_domain::Slug;
-use taskforce_persistence::{MigrationEvent, PgPool, PgStore, TenantMigrator, migrate_shared};
+use taskforce_persistence::{MigrationEvent, PgPool, PgStore, SpareFilter, TenantMigrator, migrate_shared};
 
 use super::{output, parse_slug};
 use crate::{database::Database, services::Shared, settings::Settings};
@@ -78,6 +78,14 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
         ));
         for (slug, error) in &report.failed {
             eprintln!("failed: tenant '{slug}': {error}");
+        }
+        // spares made by older migrations would never be claimed again
+        let store = PgStore::new(pool.clone(), migrator.clone());
+        let dropped = store.drop_spares(SpareFilter::Outdated)?;
+        if dropped > 0 {
+            output::say(&format!(
+                "spare schemas: dropped {dropped} made by older migrations; servers make new ones in the background"
+            ));
         }
         if !report.failed.is_empty() {
             bail!(

@@ -6,6 +6,7 @@ mod domains;
 mod members;
 mod migrate;
 mod output;
+mod spares;
 mod tenants;
 mod users;
 
@@ -49,6 +50,9 @@ enum Command {
     /// Make sure the development tenant exists, with self-signup on
     /// (idempotent).
     DevTenant(DevTenantArgs),
+    /// Tenant schemas made ahead of time, which new tenants take.
+    #[command(subcommand)]
+    Spares(spares::SparesCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +206,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
 /// What commands work with: the store and the use cases over it.
 struct Context {
     admin: TenantAdmin,
+    store: Arc<PgStore>,
     accounts: Accounts,
     platform_domain: HostName,
     shared: crate::services::Shared,
@@ -231,7 +236,8 @@ impl Context {
             admin: TenantAdmin::new(store.clone())
                 .with_cache(cache)
                 .with_files(crate::services::file_store(&settings.storage)?),
-            accounts: Accounts::new(store, hasher),
+            accounts: Accounts::new(store.clone(), hasher),
+            store,
             platform_domain,
             shared,
             _database: database,
@@ -245,12 +251,12 @@ pub fn run(settings: &Settings, cli: Cli) -> anyhow::Result<()> {
         return migrate(settings, args);
     }
     let ctx = Context::open(settings, 2)?;
-    let outcome = dispatch(&ctx, cli);
+    let outcome = dispatch(&ctx, cli, settings);
     ctx.shared.settle();
     outcome
 }
 
-fn dispatch(ctx: &Context, cli: Cli) -> anyhow::Result<()> {
+fn dispatch(ctx: &Context, cli: Cli, settings: &Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate(_) => Ok(()),
         Command::Tenant(TenantCommand::Create(args)) => tenants::create(ctx, args),
@@ -267,5 +273,6 @@ fn dispatch(ctx: &Context, cli: Cli) -> anyhow::Result<()> {
         Command::Member(MemberCommand::Add { slug, username, role }) => members::add(ctx, &slug, &username, role),
         Command::Member(MemberCommand::List { slug, json }) => members::list(ctx, &slug, json.json),
         Command::DevTenant(args) => tenants::dev_tenant(ctx, args),
+        Command::Spares(command) => spares::run(ctx, command, settings.database.spare_schemas),
     }
 }

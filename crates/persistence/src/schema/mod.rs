@@ -6,5 +6,7 @@ pub mod public;
 #[rustfmt::skip]
 pub mod tenant;
 
-pub use public::{domains, invitations, memberships, refresh_families, refresh_tokens, stream_tickets, tenants, users};
+pub use public::{
+    domains, invitations, memberships, refresh_families, refresh_tokens, spare_schemas, stream_tickets, tenants, users,
+};
 pub use tenant::{activity, attachments, comments, notifications, projects, tasks};

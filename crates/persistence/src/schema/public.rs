@@ -120,3 +120,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_families,
     refresh_tokens,
     invitations, stream_tickets);
+
+diesel::table! {
+    public.spare_schemas (name) {
+        #[max_length = 63]
+        name -> Varchar,
+        #[max_length = 32]
+        schema_version -> Varchar,
+        created_at -> Timestamptz,
+    }
+}
