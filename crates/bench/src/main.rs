@@ -28,9 +28,12 @@ struct Cli {
 enum Scenario {
     /// Tenant creation, no-op migrate and one-migration migrate over many tenants.
     Tenants {
-        /// Tenants to create.
+        /// Tenants to create, building their schemas.
         #[arg(long, default_value_t = 1000)]
         count: usize,
+        /// Spare schemas to make, then tenants to create from them.
+        #[arg(long, default_value_t = 200)]
+        spares: usize,
         /// Parallel jobs to try for migrate (comma-separated).
         #[arg(long, default_value = "1,2,4", value_delimiter = ',')]
         jobs: Vec<usize>,
@@ -143,7 +146,7 @@ enum Scenario {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.scenario {
-        Scenario::Tenants { count, jobs } => tenants::run(count, &jobs),
+        Scenario::Tenants { count, spares, jobs } => tenants::run(count, spares, &jobs),
         Scenario::Api { tasks, connections, seconds } => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?

@@ -11,9 +11,11 @@ use taskforce_pgcluster::TestDatabase;
 
 use crate::stats::{Samples, ms};
 
-/// Creates `count` tenants, then runs a no-op migrate and a one-migration
-/// migrate over all of them with each number of jobs.
-pub fn run(count: usize, jobs: &[usize]) -> anyhow::Result<()> {
+/// Creates `count` tenants, building each schema; then makes `spares`
+/// spare schemas and creates as many tenants from them; then runs a no-op
+/// migrate and a one-migration migrate over all of them with each number of
+/// jobs.
+pub fn run(count: usize, spares: usize, jobs: &[usize]) -> anyhow::Result<()> {
     let db = TestDatabase::create().context("creating the benchmark database")?;
     let mut settings = PoolSettings::new(db.url());
     settings.max_size = jobs.iter().copied().max().unwrap_or(1) as u32 + 1;
@@ -26,9 +28,40 @@ pub fn run(count: usize, jobs: &[usize]) -> anyhow::Result<()> {
     let admin = TenantAdmin::new(dyn_store);
     println!("database: {} (PostgreSQL at {})", db.name(), db.server_url());
 
-    let mut timings = Vec::with_capacity(count);
     let started = Instant::now();
-    for i in 0..count {
+    let built = create(&admin, 0..count)?;
+    println!(
+        "create tenant, schema built (row + domain + migrated schema): {} (total {:.1}s)",
+        built.line(),
+        started.elapsed().as_secs_f64()
+    );
+
+    if spares > 0 {
+        let started = Instant::now();
+        let made = store.top_up_spares(spares, &|_| {})?;
+        anyhow::ensure!(made == spares, "made {made} of {spares} spare schemas");
+        println!(
+            "make {spares} spare schemas (one connection, in the background in production): {:.1} ms each",
+            started.elapsed().as_secs_f64() * 1e3 / spares as f64
+        );
+        let started = Instant::now();
+        let claimed = create(&admin, count..count + spares)?;
+        anyhow::ensure!(store.spare_stock()?.ready == 0, "some tenants did not take a spare");
+        println!(
+            "create tenant from a spare (row + domain + renamed schema): {} (total {:.1}s)",
+            claimed.line(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    migrate_rounds(db.url(), &store, count + spares, jobs)
+}
+
+/// Creates the tenants `bench<i>` for `range`, one at a time, timing each.
+fn create(admin: &TenantAdmin, range: std::ops::Range<usize>) -> anyhow::Result<Samples> {
+    let mut timings = Vec::with_capacity(range.len());
+    let total = range.len();
+    for (n, i) in range.enumerate() {
         let new = NewTenant {
             slug: Slug::parse(&format!("bench{i:05}"))?,
             name: TenantName::parse(&format!("Bench {i}"))?,
@@ -39,18 +72,11 @@ pub fn run(count: usize, jobs: &[usize]) -> anyhow::Result<()> {
         let one = Instant::now();
         admin.create(&new)?;
         timings.push(one.elapsed());
-        if (i + 1) % 250 == 0 {
-            eprintln!("  created {}/{count}", i + 1);
+        if (n + 1) % 250 == 0 {
+            eprintln!("  created {}/{total}", n + 1);
         }
     }
-    let created = Samples::new(timings);
-    println!(
-        "create tenant (row + domain + migrated schema): {} (total {:.1}s)",
-        created.line(),
-        started.elapsed().as_secs_f64()
-    );
-
-    migrate_rounds(db.url(), &store, count, jobs)
+    Ok(Samples::new(timings))
 }
 
 /// `migrate` over `count` tenants that are all current: a no-op with each
@@ -63,7 +89,7 @@ pub fn migrate_rounds(url: &str, store: &PgStore, count: usize, jobs: &[usize]) 
     for &j in jobs {
         let migrator = store.migrator();
         let one = Instant::now();
-        let report = migrator.migrate_all(&pool, j, &|_| {})?;
+        let report = migrator.migrate_all_on_fresh_connections(&pool, &settings, j, &|_| {})?;
         anyhow::ensure!(report.failed.is_empty() && report.migrated.is_empty(), "a no-op migrate did work: {report:?}");
         println!("no-op migrate over {count} tenants, --jobs {j}: {:.1} ms", ms(one.elapsed()));
     }
@@ -85,7 +111,7 @@ pub fn migrate_rounds(url: &str, store: &PgStore, count: usize, jobs: &[usize]) 
         }
         let migrator = TenantMigrator::from_source(Arc::new(FileBasedMigrations::from_path(dir.path())?))?;
         let one = Instant::now();
-        let report = migrator.migrate_all(&pool, j, &|_| {})?;
+        let report = migrator.migrate_all_on_fresh_connections(&pool, &settings, j, &|_| {})?;
         anyhow::ensure!(report.failed.is_empty(), "migrations failed: {:?}", report.failed);
         anyhow::ensure!(report.migrated.len() == count, "migrated {} of {count}", report.migrated.len());
         println!("one new migration over {count} tenants, --jobs {j}: {:.2} s", one.elapsed().as_secs_f64());

@@ -1,7 +1,10 @@
 //! The one connection pool, and the customizer that leaves every new
 //! connection fail-closed.
 
-use std::time::Duration;
+use std::{
+    ops::{Deref, DerefMut},
+    time::Duration,
+};
 
 use diesel::{
     PgConnection,
@@ -121,4 +124,30 @@ pub fn connect(settings: &PoolSettings) -> Result<PgConnection, StoreError> {
         .map_err(|error| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {error}")))?;
     FailClosed::new(settings).apply(&mut conn).map_err(crate::error::store_error)?;
     Ok(conn)
+}
+
+/// A connection of its own (closed when dropped) or a pooled one.
+pub(crate) enum Session {
+    Fresh(PgConnection),
+    Pooled(PooledConn),
+}
+
+impl Deref for Session {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        match self {
+            Session::Fresh(conn) => conn,
+            Session::Pooled(conn) => conn,
+        }
+    }
+}
+
+impl DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match self {
+            Session::Fresh(conn) => conn,
+            Session::Pooled(conn) => &mut *conn,
+        }
+    }
 }

@@ -16,11 +16,7 @@
 //! ([`PgStore::drop_spares`]); the server keeps a configured number ready
 //! in the background ([`PgStore::with_spare_schemas`]).
 
-use std::{
-    ops::{Deref, DerefMut},
-    sync::mpsc,
-    time::Duration,
-};
+use std::{sync::mpsc, time::Duration};
 
 use diesel::{
     ExpressionMethods, OptionalExtension, PgConnection, QueryDsl, QueryableByName, RunQueryDsl,
@@ -29,9 +25,10 @@ use diesel::{
 use taskforce_domain::{SchemaName, StoreError};
 
 use crate::{
-    PgStore, PooledConn,
+    PgStore,
     error::store_error,
     migrations::MigrateError,
+    pool::Session,
     schema::spare_schemas,
     scope::{Scope, transaction},
 };
@@ -63,32 +60,6 @@ pub struct SpareStock {
     pub ready: usize,
     /// Spares at any other version, with their counts, oldest first.
     pub other_versions: Vec<(String, usize)>,
-}
-
-/// A connection of its own (closed when dropped) or a pooled one.
-pub(crate) enum Session {
-    Fresh(PgConnection),
-    Pooled(PooledConn),
-}
-
-impl Deref for Session {
-    type Target = PgConnection;
-
-    fn deref(&self) -> &PgConnection {
-        match self {
-            Session::Fresh(conn) => conn,
-            Session::Pooled(conn) => conn,
-        }
-    }
-}
-
-impl DerefMut for Session {
-    fn deref_mut(&mut self) -> &mut PgConnection {
-        match self {
-            Session::Fresh(conn) => conn,
-            Session::Pooled(conn) => &mut *conn,
-        }
-    }
 }
 
 #[derive(QueryableByName)]

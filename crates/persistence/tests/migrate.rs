@@ -81,3 +81,33 @@ fn a_new_migration_reaches_every_tenant_but_the_broken_one_which_is_reported() -
     assert!(tenants.iter().all(|t| t.schema_is_current("20990101000001")));
     Ok(())
 }
+
+/// On fresh connections each job connects by itself: with a pool of one
+/// connection and two jobs every tenant is migrated (the pool serves only
+/// the query that finds the schemas behind), and a failing schema is
+/// reported without stopping the job that met it.
+#[test]
+fn jobs_on_fresh_connections_need_nothing_from_the_pool() -> TestResult {
+    let (db, store) = store(1)?;
+    for slug in ["a1", "b2", "c3", "d4", "e5"] {
+        provision(&store, slug)?;
+    }
+    store.in_tenant_scope(&taskforce_domain::Slug::parse("c3")?.schema_name(), |conn| {
+        conn.batch_execute("ALTER TABLE projects ADD COLUMN colour text").map_err(StoreError::internal)
+    })?;
+    let (_dir, next) =
+        migrations_with(&[("2099-01-01-000001_colour", "ALTER TABLE projects ADD COLUMN colour text;")])?;
+    let settings = taskforce_persistence::PoolSettings::new(db.url());
+    // once planned, the pool's one connection is taken for the whole run
+    let held = Mutex::new(None);
+    let report = next.migrate_all_on_fresh_connections(store.pool(), &settings, 2, &|event| {
+        if matches!(event, MigrationEvent::Planned { .. }) {
+            *held.lock().unwrap_or_else(|p| p.into_inner()) = store.pool().try_get();
+        }
+    })?;
+    assert!(held.into_inner().unwrap_or_else(|p| p.into_inner()).is_some(), "the pool's connection was held");
+    let migrated: Vec<&str> = report.migrated.iter().map(|(slug, _)| slug.as_str()).collect();
+    assert_eq!(migrated, vec!["a1", "b2", "d4", "e5"]);
+    assert_eq!(report.failed.iter().map(|(slug, _)| slug.as_str()).collect::<Vec<_>>(), vec!["c3"]);
+    Ok(())
+}

@@ -63,7 +63,9 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
     }
     if args.tenants || everything {
         let progress = Progress::new();
-        let report = migrator.migrate_all(&pool, args.jobs as usize, &|event| progress.on(&event))?;
+        let fresh = database.pool_settings(&db_settings, "tenant-admin migrate");
+        let report = migrator
+            .migrate_all_on_fresh_connections(&pool, &fresh, args.jobs as usize, &|event| progress.on(&event))?;
         progress.finish();
         let migrated: Vec<Slug> = report.migrated.iter().filter_map(|(slug, _)| Slug::parse(slug).ok()).collect();
         forget_hosts(settings, &pool, &migrated);
