@@ -28,9 +28,9 @@ migrate *ARGS:
 admin *ARGS:
     cargo run --bin tenant-admin -- {{ARGS}}
 
-# benchmark: create COUNT tenants, then migrate them all (a fresh database of its own)
-bench-tenants COUNT="1000":
-    cargo run --release -p taskforce-bench -- tenants --count {{COUNT}}
+# benchmark: create COUNT tenants, then SPARES more from spare schemas, then migrate them all (a fresh database of its own)
+bench-tenants COUNT="1000" SPARES="200":
+    cargo run --release -p taskforce-bench -- tenants --count {{COUNT}} --spares {{SPARES}}
 
 # benchmark: password hashing, authenticated requests, concurrent logins (a fresh database of its own)
 bench-auth *ARGS:

@@ -61,6 +61,8 @@ pub struct Options {
     pub connections: usize,
     /// Put a private Redis in front (otherwise the in-process cache).
     pub redis: bool,
+    /// The server's `database.tenant_shards`.
+    pub shards: u32,
     /// `migrate` jobs to try at the largest size; empty skips it.
     pub jobs: Vec<usize>,
     /// Where to write the SVG chart.
@@ -92,6 +94,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let statements = work.path().join("statements");
     let mut extra = vec![
         ("TASKFORCE__DATABASE__POOL_SIZE", "16".to_owned()),
+        ("TASKFORCE__DATABASE__TENANT_SHARDS", options.shards.to_string()),
+        // the production default, not the test configuration's 1
+        ("TASKFORCE__DATABASE__SPARE_SCHEMAS", "4".to_owned()),
         ("TASKFORCE_BENCH_STATEMENTS", statements.display().to_string()),
     ];
     if let Some(redis) = &redis {
@@ -100,11 +105,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let server = ChildServer::start_with(db.url(), &work.path().join("files"), 1 << 20, &extra)?;
     fixture::wait_healthy(&server.base).await?;
     println!(
-        "database {} on {}; server pid {} ({}); {} s per measurement, {} connections",
+        "database {} on {}; server pid {} ({}, {} tenant shards); {} s per measurement, {} connections",
         db.name(),
         db.server_url(),
         server.pid(),
         if options.redis { "private Redis" } else { "in-process cache" },
+        options.shards,
         options.seconds,
         options.connections
     );

@@ -18,6 +18,7 @@ use taskforce_domain::{
 use crate::{
     PgPool, PoolSettings, PooledConn, TenantMigrator,
     error::{pool_error, store_error},
+    pool::Session,
     migrations::MigrateError,
     repos::{PgTenantTx, PgTx},
     rows::{NewTenantRow, TenantRow},
@@ -181,12 +182,18 @@ impl Store for PgStore {
 
     /// Claims a ready spare schema and renames it when there is one;
     /// otherwise builds the schema. Either way one transaction holds the
-    /// tenant row, its domains, its schema and `then`'s work, on a fresh
-    /// connection when so configured.
+    /// tenant row, its domains, its schema and `then`'s work. The claim runs
+    /// on an idle pooled connection when there is one (a rename adds next to
+    /// nothing to a backend's catalog caches, and connecting would cost more
+    /// than the rest of the creation), else on the building connection;
+    /// building runs on a fresh connection when so configured.
     fn provision_unit(&self, new: &NewTenant, then: &mut ProvisionWork<'_>) -> Result<Tenant, StoreError> {
         let schema = new.slug.schema_name();
         let latest = self.migrator.latest_version();
-        let mut session = self.building_session()?;
+        let mut session = match self.pool.try_get() {
+            Some(idle) => Session::Pooled(idle),
+            None => self.building_session()?,
+        };
         let claimed = transaction(&mut session, Scope::Tenant(&schema), |conn| {
             let Some(spare) = spares::claim(conn, latest)? else {
                 // rolled back: nothing was written, no id was drawn
@@ -209,6 +216,9 @@ impl Store for PgStore {
             }
             Err(Provisioning::Store(error)) => return Err(error),
             Err(Provisioning::NoSpare) => {}
+        }
+        if self.provisioning.is_some() && matches!(session, Session::Pooled(_)) {
+            session = self.building_session()?;
         }
         transaction(&mut session, Scope::Tenant(&schema), |conn| {
             let (mut tenant, mut tx) = insert_tenant(conn, new, &schema)?;

@@ -82,3 +82,66 @@ async fn signup_is_not_offered_on_tenant_hosts_nor_when_disabled() -> TestResult
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("signup_closed")));
     Ok(())
 }
+
+/// The spare schemas' oids, by name, and the oid of one tenant schema.
+fn schema_oids(app: &taskforce_tests::TestApp) -> Result<Vec<(String, i64)>, Box<dyn std::error::Error>> {
+    use diesel::{
+        QueryableByName, RunQueryDsl,
+        sql_types::{BigInt, Text},
+    };
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = BigInt)]
+        oid: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT nspname::text AS name, oid::bigint AS oid FROM pg_namespace \
+         WHERE nspname LIKE 'tenant\\_\\_spare\\_%' OR nspname = 'tenant_rocket' ORDER BY nspname",
+    )
+    .load(&mut *app.store.pool().get()?)?;
+    Ok(rows.into_iter().map(|r| (r.name, r.oid)).collect())
+}
+
+#[tokio::test]
+async fn signup_takes_a_spare_schema_that_the_server_then_replaces() -> TestResult {
+    let app = spawn_app_with(|s| s.database.spare_schemas = 2).await?;
+    let wait_for_spares = || async {
+        for _ in 0..600 {
+            if app.store.spare_stock()?.ready == 2 {
+                return Ok::<_, Box<dyn std::error::Error>>(true);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Ok(false)
+    };
+    assert!(wait_for_spares().await?, "the server makes its spares at start");
+    let spares = schema_oids(&app)?;
+    assert_eq!(spares.len(), 2, "{spares:?}");
+
+    let (status, body) =
+        json(app.post("127.0.0.1", "/api/signup/").json(&signup_body("Rocket", "rita")).send().await?).await?;
+    assert_eq!(status, 201, "{body}");
+    let now = schema_oids(&app)?;
+    let rocket = now.iter().find(|(name, _)| name == "tenant_rocket").ok_or("no tenant_rocket")?.1;
+    assert_eq!(rocket, spares[0].1, "tenant_rocket is the first spare, renamed: {spares:?} → {now:?}");
+
+    // the owner's membership and its activity row were written in the renamed schema
+    let access = body["access_token"].as_str().ok_or("no token")?;
+    let (status, activity) = json(app.get_as("rocket", access, "/api/activity/").send().await?).await?;
+    assert_eq!(status, 200, "{activity}");
+    assert_eq!(activity["count"], 1, "{activity}");
+    assert_eq!(activity["results"][0]["target_type"], "membership", "{activity}");
+    let (status, project) = json(
+        app.call_as(reqwest::Method::POST, "rocket", access, "/api/projects/")
+            .json(&serde_json::json!({"name": "Launch"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, project["name"].as_str()), (201, Some("Launch")), "{project}");
+
+    assert!(wait_for_spares().await?, "the server replaces the spare it gave away");
+    Ok(())
+}
