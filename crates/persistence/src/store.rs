@@ -18,8 +18,8 @@ use taskforce_domain::{
 use crate::{
     PgPool, PoolSettings, PooledConn, TenantMigrator,
     error::{pool_error, store_error},
-    pool::Session,
     migrations::MigrateError,
+    pool::Session,
     repos::{PgTenantTx, PgTx},
     rows::{NewTenantRow, TenantRow},
     schema::tenants,
