@@ -62,6 +62,20 @@ pub struct SpareStock {
     pub other_versions: Vec<(String, usize)>,
 }
 
+/// Why a filler's transaction made no spare.
+enum Filling {
+    /// Enough are ready, or another process is filling: rolled back.
+    Skip,
+    /// It failed: rolled back.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Filling {
+    fn from(error: StoreError) -> Self {
+        Filling::Store(error)
+    }
+}
+
 #[derive(QueryableByName)]
 struct Claimed {
     #[diesel(sql_type = Text)]
@@ -73,8 +87,10 @@ struct Claimed {
 /// row is deleted, so a rollback puts it back.
 pub(crate) fn claim(conn: &mut PgConnection, version: &str) -> Result<Option<SchemaName>, StoreError> {
     let claimed: Option<Claimed> = diesel::sql_query(
-        "DELETE FROM public.spare_schemas WHERE name = (SELECT name FROM public.spare_schemas \
-         WHERE schema_version = $1 ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name",
+        "DELETE FROM public.spare_schemas WHERE name = (SELECT s.name FROM public.spare_schemas s \
+         WHERE s.schema_version = $1 \
+         AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = s.name) \
+         ORDER BY s.name LIMIT 1 FOR UPDATE OF s SKIP LOCKED) RETURNING name",
     )
     .bind::<Text, _>(version)
     .get_result(conn)
@@ -95,8 +111,9 @@ impl PgStore {
     /// Keeps `count` spare schemas ready: a background thread tops up when
     /// this store has claimed one, every 30 seconds in any case, and once at
     /// the start. The thread ends when the last clone of this store is
-    /// dropped. With several instances one of them fills at a time (an
-    /// advisory lock), so they do not overshoot together. `0`: none kept.
+    /// dropped. With several instances one of them fills at a time (a
+    /// transaction-scoped advisory lock, safe behind PgBouncer), so they do
+    /// not overshoot together. `0`: none kept.
     #[must_use]
     pub fn with_spare_schemas(mut self, count: usize) -> Self {
         if count == 0 {
@@ -166,58 +183,57 @@ impl PgStore {
     }
 
     /// Makes spares until `count` are ready; `on_made` hears of each one.
-    /// Returns how many were made: `0` too when another process holds the
-    /// filler's lock (it is filling already).
+    /// Returns how many were made; it stops early, without an error, when
+    /// another process is making one (it is filling already).
     pub fn top_up_spares(&self, count: usize, on_made: &dyn Fn(&SchemaName)) -> Result<usize, StoreError> {
         let mut session = self.building_session()?;
-        let locked: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-            "pg_try_advisory_lock({LOCK_CLASS}, 0)"
-        )))
-        .get_result(&mut *session)
-        .map_err(store_error)?;
-        if !locked {
-            return Ok(0);
-        }
-        let outcome = self.fill(&mut session, count, on_made);
-        // a pooled session goes back with the lock released; a fresh one
-        // releases it by closing
-        let unlocked =
-            session.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_CLASS}, 0)")).map_err(store_error);
-        let made = outcome?;
-        unlocked?;
-        Ok(made)
-    }
-
-    fn fill(&self, conn: &mut PgConnection, count: usize, on_made: &dyn Fn(&SchemaName)) -> Result<usize, StoreError> {
-        let latest = self.migrator().latest_version().to_owned();
-        let ready: i64 = spare_schemas::table
-            .filter(spare_schemas::schema_version.eq(&latest))
-            .count()
-            .get_result(conn)
-            .map_err(store_error)?;
-        let missing = count.saturating_sub(usize::try_from(ready).unwrap_or(0));
-        for _ in 0..missing {
-            let name = self.make_spare_on(conn)?;
+        let mut made = 0;
+        while let Some(name) = self.make_spare_on(&mut session, Some(count))? {
             on_made(&name);
+            made += 1;
         }
-        Ok(missing)
+        Ok(made)
     }
 
     /// Makes one spare schema: created, fully migrated and recorded in one
     /// transaction, so a failure or a crash leaves no half-made spare.
     pub fn make_spare(&self) -> Result<SchemaName, StoreError> {
         let mut session = self.building_session()?;
-        self.make_spare_on(&mut session)
+        self.make_spare_on(&mut session, None)?
+            .ok_or_else(|| StoreError::Unavailable("another process is making a spare schema".into()))
     }
 
-    fn make_spare_on(&self, conn: &mut PgConnection) -> Result<SchemaName, StoreError> {
+    /// One spare, in one transaction that first takes the filler's lock —
+    /// transaction-scoped, so it holds behind PgBouncer in transaction mode
+    /// and is released by whatever ends the transaction. With `up_to`, makes
+    /// nothing when that many are ready already. `None`: nothing was made
+    /// (enough are ready, or another process holds the lock).
+    fn make_spare_on(&self, conn: &mut PgConnection, up_to: Option<usize>) -> Result<Option<SchemaName>, StoreError> {
         let number: i64 =
             diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("nextval('public.spare_schema_numbers')"))
                 .get_result(conn)
                 .map_err(store_error)?;
         let name = SchemaName::parse(&format!("{SPARE_PREFIX}{number}")).map_err(StoreError::internal)?;
         let latest = self.migrator().latest_version().to_owned();
-        transaction(conn, Scope::Tenant(&name), |conn| {
+        let made = transaction(conn, Scope::Tenant(&name), |conn| {
+            let locked: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                "pg_try_advisory_xact_lock({LOCK_CLASS}, 0)"
+            )))
+            .get_result(conn)
+            .map_err(store_error)?;
+            if !locked {
+                return Err(Filling::Skip);
+            }
+            if let Some(wanted) = up_to {
+                let ready: i64 = spare_schemas::table
+                    .filter(spare_schemas::schema_version.eq(&latest))
+                    .count()
+                    .get_result(conn)
+                    .map_err(store_error)?;
+                if usize::try_from(ready).unwrap_or(usize::MAX) >= wanted {
+                    return Err(Filling::Skip);
+                }
+            }
             crate::store::create_schema(conn, &name)?;
             self.migrator().apply_pending(conn).map_err(|error| match error {
                 MigrateError::Store(store) => store,
@@ -227,9 +243,13 @@ impl PgStore {
                 .values((spare_schemas::name.eq(name.as_str()), spare_schemas::schema_version.eq(&latest)))
                 .execute(conn)
                 .map_err(store_error)?;
-            Ok::<_, StoreError>(())
-        })?;
-        Ok(name)
+            Ok(())
+        });
+        match made {
+            Ok(()) => Ok(Some(name)),
+            Err(Filling::Skip) => Ok(None),
+            Err(Filling::Store(error)) => Err(error),
+        }
     }
 
     /// Drops spares, each with its row in one transaction; ones another

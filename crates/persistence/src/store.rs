@@ -183,10 +183,11 @@ impl Store for PgStore {
     /// Claims a ready spare schema and renames it when there is one;
     /// otherwise builds the schema. Either way one transaction holds the
     /// tenant row, its domains, its schema and `then`'s work. The claim runs
-    /// on an idle pooled connection when there is one (a rename adds next to
-    /// nothing to a backend's catalog caches, and connecting would cost more
-    /// than the rest of the creation), else on the building connection;
-    /// building runs on a fresh connection when so configured.
+    /// on an idle pooled connection when there is one (connecting would cost
+    /// more than the rest of the creation; that backend keeps the catalog
+    /// entries of the few tables `then` writes to, as serving the tenant
+    /// would), else on the building connection; building runs on a fresh
+    /// connection when so configured.
     fn provision_unit(&self, new: &NewTenant, then: &mut ProvisionWork<'_>) -> Result<Tenant, StoreError> {
         let schema = new.slug.schema_name();
         let latest = self.migrator.latest_version();

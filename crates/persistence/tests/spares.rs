@@ -223,3 +223,42 @@ fn the_background_filler_replaces_what_provisioning_takes() -> TestResult {
     drop(db);
     Ok(())
 }
+
+#[test]
+fn a_spare_row_whose_schema_is_gone_is_skipped_not_claimed() -> TestResult {
+    let (_db, store) = store(2)?;
+    store.top_up_spares(2, &|_| {})?;
+    let spares = spare_rows(&store)?;
+    // someone dropped the first spare's schema by hand; its row stayed
+    store.pool().get()?.batch_execute(&format!("DROP SCHEMA {} CASCADE", spares[0]))?;
+    let tenant = provision(&store, "acme")?;
+    assert_eq!(write_and_read(&store, &tenant.schema_name, "second spare")?, "second spare");
+    // the second spare was taken; the broken row is left for `spares clear`
+    assert_eq!(spare_rows(&store)?, vec![spares[0].clone()]);
+    provision(&store, "beta")?;
+    assert_eq!(store.drop_spares(SpareFilter::All)?, 1);
+    assert!(spare_rows(&store)?.is_empty());
+    Ok(())
+}
+
+/// The filler's lock lives in a transaction, never in a session (so it
+/// holds behind PgBouncer in transaction mode): while another transaction
+/// holds it, topping up makes nothing and reports no error; once that
+/// transaction ends, topping up works on the same connections.
+#[test]
+fn a_filler_busy_elsewhere_makes_nothing_and_leaves_no_lock_behind() -> TestResult {
+    let (db, store) = store(2)?;
+    let mut other = store.pool().get()?;
+    other.batch_execute("BEGIN; SELECT pg_advisory_xact_lock(1952871280, 0)")?;
+    assert_eq!(store.top_up_spares(2, &|_| {})?, 0);
+    assert!(matches!(store.make_spare(), Err(StoreError::Unavailable(_))));
+    other.batch_execute("COMMIT")?;
+    drop(other);
+    assert_eq!(store.top_up_spares(2, &|_| {})?, 2);
+    // no session lock is left on a pooled connection: a new session takes it at once
+    let mut check = taskforce_persistence::connect(&taskforce_persistence::PoolSettings::new(db.url()))?;
+    let free = names(&mut check, "SELECT pg_try_advisory_lock(1952871280, 0)::text AS name")?;
+    assert_eq!(free, vec!["true".to_owned()]);
+    check.batch_execute("SELECT pg_advisory_unlock(1952871280, 0)")?;
+    Ok(())
+}
