@@ -63,10 +63,14 @@ pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            if made == 0 && missing > 0 {
-                anyhow::bail!("another process is making spare schemas right now; try again when it is done");
+            let ready = ctx.store.spare_stock()?.ready;
+            if ready < count {
+                anyhow::bail!(
+                    "made {made}; {ready} of {count} spare schemas are ready: another process is making them right \
+                     now; try again when it is done"
+                );
             }
-            output::say(&format!("spare schemas: made {made}; {count} ready"));
+            output::say(&format!("spare schemas: made {made}; {ready} ready"));
             Ok(())
         }
         SparesCommand::Clear => {
