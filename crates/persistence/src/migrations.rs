@@ -58,6 +58,16 @@ pub enum MigrateError {
     Source(String),
 }
 
+/// A failed migration is an internal error of the store that ran it.
+impl From<MigrateError> for StoreError {
+    fn from(error: MigrateError) -> Self {
+        match error {
+            MigrateError::Store(store) => store,
+            other => StoreError::internal(other.to_string()),
+        }
+    }
+}
+
 /// Applies the shared schema's pending migrations, under an advisory lock so
 /// that concurrent deploys take turns. Returns the versions applied.
 pub fn migrate_shared(conn: &mut PgConnection) -> Result<Vec<String>, MigrateError> {

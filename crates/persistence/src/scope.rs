@@ -69,3 +69,31 @@ where
         }
     }
 }
+
+/// How a [`transaction_if`]'s work ended without a value.
+enum Unwound {
+    /// It had nothing to do.
+    Nothing,
+    /// It failed.
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Unwound {
+    fn from(error: StoreError) -> Self {
+        Unwound::Failed(error)
+    }
+}
+
+/// [`transaction`] for work that may find it has nothing to do: `Ok(None)`
+/// rolls back, as an error does, and is passed on as `Ok(None)`.
+pub(crate) fn transaction_if<T>(
+    conn: &mut PgConnection,
+    scope: Scope<'_>,
+    work: impl FnOnce(&mut PgConnection) -> Result<Option<T>, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    match transaction(conn, scope, |conn| work(conn)?.ok_or(Unwound::Nothing)) {
+        Ok(value) => Ok(Some(value)),
+        Err(Unwound::Nothing) => Ok(None),
+        Err(Unwound::Failed(error)) => Err(error),
+    }
+}

@@ -27,10 +27,9 @@ use taskforce_domain::{SchemaName, StoreError};
 use crate::{
     PgStore,
     error::store_error,
-    migrations::MigrateError,
     pool::Session,
     schema::spare_schemas,
-    scope::{Scope, transaction},
+    scope::{Scope, transaction_if},
 };
 
 /// How every spare schema's name starts. A slug starts with a letter, so no
@@ -62,20 +61,6 @@ pub struct SpareStock {
     pub other_versions: Vec<(String, usize)>,
 }
 
-/// Why a filler's transaction made no spare.
-enum Filling {
-    /// Enough are ready, or another process is filling: rolled back.
-    Skip,
-    /// It failed: rolled back.
-    Store(StoreError),
-}
-
-impl From<StoreError> for Filling {
-    fn from(error: StoreError) -> Self {
-        Filling::Store(error)
-    }
-}
-
 #[derive(QueryableByName)]
 struct Claimed {
     #[diesel(sql_type = Text)]
@@ -83,20 +68,30 @@ struct Claimed {
 }
 
 /// Inside an open transaction: takes one spare at `version` that no other
-/// transaction holds and returns its name; `None` when there is none. The
-/// row is deleted, so a rollback puts it back.
+/// transaction holds and whose schema exists (a row left behind by a schema
+/// dropped by hand would fail every rename), and returns its name; `None`
+/// when there is none.
 pub(crate) fn claim(conn: &mut PgConnection, version: &str) -> Result<Option<SchemaName>, StoreError> {
-    let claimed: Option<Claimed> = diesel::sql_query(
-        "DELETE FROM public.spare_schemas WHERE name = (SELECT s.name FROM public.spare_schemas s \
-         WHERE s.schema_version = $1 \
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = s.name) \
-         ORDER BY s.name LIMIT 1 FOR UPDATE OF s SKIP LOCKED) RETURNING name",
+    take_row(
+        conn,
+        "s.schema_version = $1 AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = s.name)",
+        version,
     )
+}
+
+/// Inside an open transaction: deletes the first spare row `s` matching
+/// `condition` (SQL in which `$1` is `version`) that no other transaction
+/// holds, and returns its name. A rollback puts the row back.
+fn take_row(conn: &mut PgConnection, condition: &str, version: &str) -> Result<Option<SchemaName>, StoreError> {
+    let taken: Option<Claimed> = diesel::sql_query(format!(
+        "DELETE FROM public.spare_schemas WHERE name = (SELECT s.name FROM public.spare_schemas s \
+         WHERE {condition} ORDER BY s.name LIMIT 1 FOR UPDATE OF s SKIP LOCKED) RETURNING name"
+    ))
     .bind::<Text, _>(version)
     .get_result(conn)
     .optional()
     .map_err(store_error)?;
-    claimed.map(|Claimed { name }| SchemaName::parse(&name).map_err(StoreError::internal)).transpose()
+    taken.map(|Claimed { name }| SchemaName::parse(&name).map_err(StoreError::internal)).transpose()
 }
 
 /// `ALTER SCHEMA … RENAME`; a schema already called `to` (which no tenant
@@ -215,14 +210,14 @@ impl PgStore {
                 .map_err(store_error)?;
         let name = SchemaName::parse(&format!("{SPARE_PREFIX}{number}")).map_err(StoreError::internal)?;
         let latest = self.migrator().latest_version().to_owned();
-        let made = transaction(conn, Scope::Tenant(&name), |conn| {
+        transaction_if(conn, Scope::Tenant(&name), |conn| {
             let locked: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
                 "pg_try_advisory_xact_lock({LOCK_CLASS}, 0)"
             )))
             .get_result(conn)
             .map_err(store_error)?;
             if !locked {
-                return Err(Filling::Skip);
+                return Ok(None);
             }
             if let Some(wanted) = up_to {
                 let ready: i64 = spare_schemas::table
@@ -231,25 +226,17 @@ impl PgStore {
                     .get_result(conn)
                     .map_err(store_error)?;
                 if usize::try_from(ready).unwrap_or(usize::MAX) >= wanted {
-                    return Err(Filling::Skip);
+                    return Ok(None);
                 }
             }
             crate::store::create_schema(conn, &name)?;
-            self.migrator().apply_pending(conn).map_err(|error| match error {
-                MigrateError::Store(store) => store,
-                other => StoreError::internal(other.to_string()),
-            })?;
+            self.migrator().apply_pending(conn)?;
             diesel::insert_into(spare_schemas::table)
                 .values((spare_schemas::name.eq(name.as_str()), spare_schemas::schema_version.eq(&latest)))
                 .execute(conn)
                 .map_err(store_error)?;
-            Ok(())
-        });
-        match made {
-            Ok(()) => Ok(Some(name)),
-            Err(Filling::Skip) => Ok(None),
-            Err(Filling::Store(error)) => Err(error),
-        }
+            Ok(Some(name.clone()))
+        })
     }
 
     /// Drops spares, each with its row in one transaction; ones another
@@ -258,31 +245,21 @@ impl PgStore {
         let mut conn = self.checkout()?;
         let latest = self.migrator().latest_version().to_owned();
         let condition = match which {
-            SpareFilter::Outdated => "schema_version < $1",
-            // $1 still bound, so both forms take the same parameter
+            SpareFilter::Outdated => "s.schema_version < $1",
+            // `take_row` binds $1 whatever the condition
             SpareFilter::All => "$1 IS NOT NULL",
         };
-        let sql = format!(
-            "DELETE FROM public.spare_schemas WHERE name = (SELECT name FROM public.spare_schemas \
-             WHERE {condition} ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name"
-        );
         let mut dropped = 0;
         loop {
-            let done = transaction(&mut conn, Scope::Platform, |conn| {
-                let claimed: Option<Claimed> = diesel::sql_query(&sql)
-                    .bind::<Text, _>(&latest)
-                    .get_result(conn)
-                    .optional()
-                    .map_err(store_error)?;
-                let Some(Claimed { name }) = claimed else {
-                    return Ok::<_, StoreError>(true);
+            let gone = transaction_if(&mut conn, Scope::Platform, |conn| {
+                let Some(schema) = take_row(conn, condition, &latest)? else {
+                    return Ok(None);
                 };
-                let schema = SchemaName::parse(&name).map_err(StoreError::internal)?;
                 conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", schema.quoted()))
                     .map_err(store_error)?;
-                Ok(false)
+                Ok(Some(()))
             })?;
-            if done {
+            if gone.is_none() {
                 return Ok(dropped);
             }
             dropped += 1;

@@ -18,12 +18,11 @@ use taskforce_domain::{
 use crate::{
     PgPool, PoolSettings, PooledConn, TenantMigrator,
     error::{pool_error, store_error},
-    migrations::MigrateError,
     pool::Session,
     repos::{PgTenantTx, PgTx},
     rows::{NewTenantRow, TenantRow},
     schema::tenants,
-    scope::{Scope, transaction},
+    scope::{Scope, transaction, transaction_if},
     spares,
 };
 
@@ -195,10 +194,10 @@ impl Store for PgStore {
             Some(idle) => Session::Pooled(idle),
             None => self.building_session()?,
         };
-        let claimed = transaction(&mut session, Scope::Tenant(&schema), |conn| {
+        let claimed = transaction_if(&mut session, Scope::Tenant(&schema), |conn| {
             let Some(spare) = spares::claim(conn, latest)? else {
                 // rolled back: nothing was written, no id was drawn
-                return Err(Provisioning::NoSpare);
+                return Ok(None);
             };
             let (mut tenant, mut tx) = insert_tenant(conn, new, &schema)?;
             spares::rename(tx.inner.conn, &spare, &schema)?;
@@ -208,15 +207,11 @@ impl Store for PgStore {
                 .map_err(store_error)?;
             tenant.schema_version = Some(latest.to_owned());
             then(&mut tx, &tenant)?;
-            Ok(tenant)
-        });
-        match claimed {
-            Ok(tenant) => {
-                self.spare_taken();
-                return Ok(tenant);
-            }
-            Err(Provisioning::Store(error)) => return Err(error),
-            Err(Provisioning::NoSpare) => {}
+            Ok(Some(tenant))
+        })?;
+        if let Some(tenant) = claimed {
+            self.spare_taken();
+            return Ok(tenant);
         }
         if self.provisioning.is_some() && matches!(session, Session::Pooled(_)) {
             session = self.building_session()?;
@@ -224,10 +219,7 @@ impl Store for PgStore {
         transaction(&mut session, Scope::Tenant(&schema), |conn| {
             let (mut tenant, mut tx) = insert_tenant(conn, new, &schema)?;
             create_schema(tx.inner.conn, &schema)?;
-            self.migrator.apply_in_scope(tx.inner.conn, tenant.id).map_err(|error| match error {
-                MigrateError::Store(store) => store,
-                other => StoreError::internal(other.to_string()),
-            })?;
+            self.migrator.apply_in_scope(tx.inner.conn, tenant.id)?;
             tenant.schema_version = Some(latest.to_owned());
             then(&mut tx, &tenant)?;
             Ok(tenant)
@@ -254,20 +246,6 @@ impl Store for PgStore {
     fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.checkout()?;
         conn.batch_execute("SELECT 1").map_err(store_error)
-    }
-}
-
-/// Why the spare-schema attempt of provisioning did not produce a tenant.
-enum Provisioning {
-    /// No spare was ready; nothing was written.
-    NoSpare,
-    /// The attempt failed and was rolled back.
-    Store(StoreError),
-}
-
-impl From<StoreError> for Provisioning {
-    fn from(error: StoreError) -> Self {
-        Provisioning::Store(error)
     }
 }
 
