@@ -134,6 +134,7 @@ pub struct MigrationReport {
 pub struct TenantMigrator {
     source: Arc<dyn MigrationSource<Pg> + Send + Sync>,
     latest: String,
+    schemas_per_connection: usize,
 }
 
 impl std::fmt::Debug for TenantMigrator {
@@ -165,7 +166,16 @@ impl TenantMigrator {
             .map(|m| m.name().version().to_string())
             .max()
             .ok_or_else(|| MigrateError::Source("there are no tenant migrations".to_owned()))?;
-        Ok(Self { source, latest })
+        Ok(Self { source, latest, schemas_per_connection: SCHEMAS_PER_CONNECTION })
+    }
+
+    /// Opens a new connection every `count` schemas (at least 1) in
+    /// [`TenantMigrator::migrate_all_on_fresh_connections`], instead of
+    /// [`SCHEMAS_PER_CONNECTION`].
+    #[must_use]
+    pub fn with_schemas_per_connection(mut self, count: usize) -> Self {
+        self.schemas_per_connection = count.max(1);
+        self
     }
 
     /// The newest tenant migration version: a schema at this version is current.
@@ -261,7 +271,8 @@ impl TenantMigrator {
     }
 
     /// [`TenantMigrator::migrate_all`], with each job on connections of its
-    /// own, a new one every [`SCHEMAS_PER_CONNECTION`] schemas. A backend
+    /// own, a new one every [`SCHEMAS_PER_CONNECTION`] schemas (see
+    /// [`TenantMigrator::with_schemas_per_connection`]). A backend
     /// keeps catalog entries for every schema it has altered, and every DDL
     /// statement makes it walk them: one connection carried through 3,000
     /// schemas slowed down as it went. `pool` serves the one query that
@@ -325,7 +336,7 @@ impl TenantMigrator {
             let Some(target) = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop_front() else {
                 return;
             };
-            if served == SCHEMAS_PER_CONNECTION && matches!(conn, Some(Session::Fresh(_))) {
+            if served == self.schemas_per_connection && matches!(conn, Some(Session::Fresh(_))) {
                 conn = None;
             }
             if conn.is_none() {

@@ -111,3 +111,34 @@ fn jobs_on_fresh_connections_need_nothing_from_the_pool() -> TestResult {
     assert_eq!(report.failed.iter().map(|(slug, _)| slug.as_str()).collect::<Vec<_>>(), vec!["c3"]);
     Ok(())
 }
+
+/// Each job replaces its connection after the configured number of schemas:
+/// the migration records the backend that ran it, and 5 tenants migrated by
+/// one job, 2 per connection, were migrated by 3 backends in runs of 2, 2, 1.
+#[test]
+fn jobs_on_fresh_connections_reconnect_every_few_schemas() -> TestResult {
+    let (db, store) = store(2)?;
+    for slug in ["a1", "b2", "c3", "d4", "e5"] {
+        provision(&store, slug)?;
+    }
+    let (_dir, next) =
+        migrations_with(&[("2099-01-01-000001_backend", "CREATE TABLE backend AS SELECT pg_backend_pid() AS pid;")])?;
+    let next = next.with_schemas_per_connection(2);
+    let settings = taskforce_persistence::PoolSettings::new(db.url());
+    let report = next.migrate_all_on_fresh_connections(store.pool(), &settings, 1, &|_| {})?;
+    assert_eq!(report.migrated.len(), 5, "{report:?}");
+    let mut conn = store.pool().get()?;
+    let pids: Vec<String> = ["a1", "b2", "c3", "d4", "e5"]
+        .iter()
+        .map(|slug| {
+            support::names(&mut conn, &format!("SELECT pid::text AS name FROM tenant_{slug}.backend"))
+                .map(|rows| rows.concat())
+        })
+        .collect::<Result<_, _>>()?;
+    assert_eq!(pids[0], pids[1], "{pids:?}");
+    assert_ne!(pids[1], pids[2], "{pids:?}");
+    assert_eq!(pids[2], pids[3], "{pids:?}");
+    assert_ne!(pids[3], pids[4], "{pids:?}");
+    assert_ne!(pids[0], pids[4], "{pids:?}");
+    Ok(())
+}
