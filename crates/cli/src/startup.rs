@@ -7,7 +7,7 @@ use anyhow::Context;
 use taskforce_application::TenantAdmin;
 use taskforce_domain::{HostName, Slug, Store, TenantName};
 use taskforce_http::{AppState, HttpSettings, NotificationHub};
-use taskforce_persistence::{PgStore, PoolSettings, SpareFilter, TenantMigrator, migrate_shared};
+use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
 
 use crate::{
     database::Database,
@@ -42,8 +42,8 @@ impl Application {
             .with_fresh_provisioning_connections(database.pool_settings(&settings.database, "taskforce"))
             .with_tenant_shards(database.tenant_shards(&settings.database, "taskforce")?);
         if settings.database.auto_migrate {
-            let (pg, fresh) = (pg.clone(), database.pool_settings(&settings.database, "taskforce migrate"));
-            tokio::task::spawn_blocking(move || migrate_at_start(&pg, &fresh)).await??;
+            let pg = pg.clone();
+            tokio::task::spawn_blocking(move || migrate_at_start(&pg)).await??;
         }
         // after migrating: the filler needs the shared schema's spare table
         let store: Arc<dyn Store> = Arc::new(pg.with_spare_schemas(settings.database.spare_schemas));
@@ -150,20 +150,19 @@ async fn shutdown_signal() {
     }
 }
 
-fn migrate_at_start(pg: &PgStore, fresh: &PoolSettings) -> anyhow::Result<()> {
+fn migrate_at_start(pg: &PgStore) -> anyhow::Result<()> {
     let mut conn = pg.pool().get().context("connecting to PostgreSQL to migrate")?;
     let applied = migrate_shared(&mut conn)?;
     drop(conn);
     if !applied.is_empty() {
         tracing::info!(?applied, "migrated the shared schema");
     }
-    let dropped = pg.drop_spares(SpareFilter::Outdated)?;
-    if dropped > 0 {
-        tracing::info!(dropped, "dropped spare tenant schemas made by older migrations");
-    }
-    let report = pg.migrator().migrate_all_on_fresh_connections(pg.pool(), fresh, 2, &|_| {})?;
+    let report = pg.migrate_tenants(2, &|_| {})?;
     if !report.migrated.is_empty() {
         tracing::info!(tenants = report.migrated.len(), "migrated tenant schemas");
+    }
+    if report.spares_dropped > 0 {
+        tracing::info!(dropped = report.spares_dropped, "dropped spare tenant schemas made by older migrations");
     }
     for (slug, error) in &report.failed {
         tracing::error!(tenant = %slug, %error, "tenant migration failed; the tenant answers 503 until fixed");

@@ -126,6 +126,9 @@ pub struct MigrationReport {
     pub failed: Vec<(String, String)>,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// Spare schemas made by older migrations, dropped after the tenants
+    /// (by [`crate::PgStore::migrate_tenants`]; 0 otherwise).
+    pub spares_dropped: usize,
 }
 
 /// Runs the tenant migrations of one migration source (the embedded ones in
@@ -287,7 +290,7 @@ impl TenantMigrator {
         self.migrate_all_with(pool, Some(settings), jobs, on_event)
     }
 
-    fn migrate_all_with(
+    pub(crate) fn migrate_all_with(
         &self,
         pool: &PgPool,
         fresh: Option<&PoolSettings>,

@@ -103,6 +103,21 @@ impl PgStore {
         self
     }
 
+    /// Migrates every tenant schema that is behind, `jobs` at a time (on
+    /// fresh connections when provisioning uses them), then drops the spare
+    /// schemas older than this build's migrations, which nobody would claim
+    /// again. `taskforce migrate`, `tenant-admin migrate` and `serve`'s
+    /// migration at start all do this.
+    pub fn migrate_tenants(
+        &self,
+        jobs: usize,
+        on_event: &(dyn Fn(crate::MigrationEvent) + Sync),
+    ) -> Result<crate::MigrationReport, crate::MigrateError> {
+        let mut report = self.migrator.migrate_all_with(&self.pool, self.provisioning.as_deref(), jobs, on_event)?;
+        report.spares_dropped = self.drop_spares(crate::SpareFilter::Outdated)?;
+        Ok(report)
+    }
+
     /// The pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::ExposeSecret;
 use taskforce_application::TenantAdmin;
 use taskforce_domain::Slug;
-use taskforce_persistence::{MigrationEvent, PgPool, PgStore, SpareFilter, TenantMigrator, migrate_shared};
+use taskforce_persistence::{MigrationEvent, PgPool, PgStore, TenantMigrator, migrate_shared};
 
 use super::{output, parse_slug};
 use crate::{database::Database, services::Shared, settings::Settings};
@@ -63,9 +63,9 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
     }
     if args.tenants || everything {
         let progress = Progress::new();
-        let fresh = database.pool_settings(&db_settings, "tenant-admin migrate");
-        let report = migrator
-            .migrate_all_on_fresh_connections(&pool, &fresh, args.jobs as usize, &|event| progress.on(&event))?;
+        let store = PgStore::new(pool.clone(), migrator.clone())
+            .with_fresh_provisioning_connections(database.pool_settings(&db_settings, "tenant-admin migrate"));
+        let report = store.migrate_tenants(args.jobs as usize, &|event| progress.on(&event))?;
         progress.finish();
         let migrated: Vec<Slug> = report.migrated.iter().filter_map(|(slug, _)| Slug::parse(slug).ok()).collect();
         forget_hosts(settings, &pool, &migrated);
@@ -81,12 +81,10 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
         for (slug, error) in &report.failed {
             eprintln!("failed: tenant '{slug}': {error}");
         }
-        // spares made by older migrations would never be claimed again
-        let store = PgStore::new(pool.clone(), migrator.clone());
-        let dropped = store.drop_spares(SpareFilter::Outdated)?;
-        if dropped > 0 {
+        if report.spares_dropped > 0 {
             output::say(&format!(
-                "spare schemas: dropped {dropped} made by older migrations; servers make new ones in the background"
+                "spare schemas: dropped {} made by older migrations; servers make new ones in the background",
+                report.spares_dropped
             ));
         }
         if !report.failed.is_empty() {
