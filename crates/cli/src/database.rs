@@ -47,15 +47,17 @@ impl Database {
         Ok(build_pool(&self.pool_settings(settings, application_name))?)
     }
 
-    /// The pools tenant scopes run on when `tenant_shards` > 1 (none
-    /// otherwise): `tenant_shards` pools of `pool_size / tenant_shards`.
+    /// The pools tenant scopes run on when there is more than one shard
+    /// (none otherwise): [`DatabaseSettings::shard_count`] pools of
+    /// `pool_size / shard_count` connections.
     pub fn tenant_shards(&self, settings: &DatabaseSettings, application_name: &str) -> anyhow::Result<Vec<PgPool>> {
-        if settings.tenant_shards <= 1 {
+        let count = settings.shard_count();
+        if count <= 1 {
             return Ok(Vec::new());
         }
         let mut shard = self.pool_settings(settings, application_name);
-        shard.max_size = (settings.pool_size / settings.tenant_shards).max(1);
-        Ok((0..settings.tenant_shards).map(|_| build_pool(&shard)).collect::<Result<_, _>>()?)
+        shard.max_size = (settings.pool_size / count).max(1);
+        Ok((0..count).map(|_| build_pool(&shard)).collect::<Result<_, _>>()?)
     }
 
     /// Pool settings for this database.

@@ -124,7 +124,8 @@ pub struct DatabaseSettings {
     /// Most pooled connections.
     pub pool_size: u32,
     /// Tenant scopes run on this many pools of `pool_size / tenant_shards`
-    /// connections, a tenant always on the same one (1: one pool for all).
+    /// connections, a tenant on its own one unless that is busy (1: one pool
+    /// for all; 0: one shard per connection, `pool_size` of them).
     pub tenant_shards: u32,
     /// Tenant schemas kept made and migrated ahead of time, so creating a
     /// tenant renames one instead of building it (0: built on demand).
@@ -147,6 +148,12 @@ impl DatabaseSettings {
     /// The configured URL, if any.
     pub fn url(&self) -> Option<&str> {
         Some(self.url.expose_secret().trim()).filter(|url| !url.is_empty())
+    }
+
+    /// How many pools tenant scopes run on: `tenant_shards`, where 0 means
+    /// one per connection.
+    pub fn shard_count(&self) -> u32 {
+        if self.tenant_shards == 0 { self.pool_size } else { self.tenant_shards }
     }
 }
 
@@ -342,9 +349,9 @@ impl Settings {
         if self.database.pool_size == 0 {
             return Err(SettingsError::Invalid("database.pool_size must be at least 1".into()));
         }
-        if self.database.tenant_shards == 0 || self.database.tenant_shards > self.database.pool_size {
+        if self.database.tenant_shards > self.database.pool_size {
             return Err(SettingsError::Invalid(format!(
-                "database.tenant_shards = {}; expected 1 to pool_size ({})",
+                "database.tenant_shards = {}; expected 0 (one per connection) to pool_size ({})",
                 self.database.tenant_shards, self.database.pool_size
             )));
         }
@@ -384,15 +391,15 @@ mod tests {
 
     #[test]
     fn tenant_shards_must_fit_the_pool() {
-        for shards in [0, 17] {
-            let mut settings = development();
-            settings.database.pool_size = 16;
-            settings.database.tenant_shards = shards;
-            let error = settings.check().expect_err("shards outside 1..=pool_size").to_string();
-            assert!(error.contains("database.tenant_shards"), "{error}");
-        }
         let mut settings = development();
-        settings.database.tenant_shards = settings.database.pool_size;
-        assert!(settings.check().is_ok());
+        settings.database.pool_size = 16;
+        settings.database.tenant_shards = 17;
+        let error = settings.check().expect_err("more shards than connections").to_string();
+        assert!(error.contains("database.tenant_shards = 17"), "{error}");
+        for (shards, count) in [(0, 16), (1, 1), (4, 4), (16, 16)] {
+            settings.database.tenant_shards = shards;
+            assert!(settings.check().is_ok(), "{shards} shards");
+            assert_eq!(settings.database.shard_count(), count, "tenant_shards = {shards}");
+        }
     }
 }

@@ -31,6 +31,14 @@ use crate::{
 /// enough that requests are answered `503` at once during an outage.
 const UNREACHABLE_CHECKOUT: Duration = Duration::from_millis(100);
 
+/// How long a tenant's scope waits for a connection of its own shard
+/// before it takes an idle one of another shard. A backend meeting a schema
+/// for the first time spends about a millisecond building its catalog
+/// entries (`docs/performance.md`), so waiting this long for a warm one
+/// costs about as much as it saves; a slow request on the shard (a report,
+/// an export) costs the others no more than this.
+const SPILL_AFTER: Duration = Duration::from_millis(2);
+
 /// The storage adapter: one pool for every tenant, and the tenant
 /// migrations new schemas receive.
 #[derive(Clone, Debug)]
@@ -63,8 +71,9 @@ impl PgStore {
     }
 
     /// Runs each tenant's scopes on one of `shards`, chosen by its schema
-    /// name, so that a tenant's requests always use the same few
-    /// connections. A PostgreSQL backend keeps catalog entries for every
+    /// name, so that a tenant's requests use the same few connections
+    /// (another shard's only while its own is busy: see
+    /// `checkout_for`). A PostgreSQL backend keeps catalog entries for every
     /// schema it has touched, for as long as it lives: with one pool, every
     /// backend ends up holding every tenant (1.3 GB over 16 backends at 1,000
     /// tenants, and most requests to a large fleet pay for building entries
@@ -76,18 +85,17 @@ impl PgStore {
         self
     }
 
-    /// The pool a schema's scopes run on.
-    fn pool_for(&self, schema: &SchemaName) -> &PgPool {
+    /// The index of the shard a schema's scopes prefer; `None` without shards.
+    fn shard_of(&self, schema: &SchemaName) -> Option<usize> {
         if self.shards.is_empty() {
-            return &self.pool;
+            return None;
         }
         // FNV-1a: stable across processes and builds, unlike std's hasher
         let hash = schema
             .as_str()
             .bytes()
             .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-        let index = usize::try_from(hash % self.shards.len() as u64).unwrap_or(0);
-        &self.shards[index]
+        usize::try_from(hash % self.shards.len() as u64).ok()
     }
 
     /// Provisions each tenant on a connection of its own, closed afterwards,
@@ -137,9 +145,33 @@ impl PgStore {
         self.checkout_from(&self.pool)
     }
 
-    /// [`PgStore::checkout`] from the pool of a tenant's schema.
+    /// [`PgStore::checkout`] for a tenant's schema: from its own shard when
+    /// that has an idle connection, or frees one within [`SPILL_AFTER`];
+    /// otherwise from any shard with an idle connection, so that one slow
+    /// request cannot hold up the other tenants of its shard; when every
+    /// connection is busy, it waits for its own shard. A shard that has not
+    /// opened all its connections yet opens one rather than spill.
     fn checkout_for(&self, schema: &SchemaName) -> Result<PooledConn, StoreError> {
-        self.checkout_from(self.pool_for(schema))
+        let Some(home) = self.shard_of(schema) else {
+            return self.checkout_from(&self.pool);
+        };
+        let own = &self.shards[home];
+        if let Some(conn) = own.try_get() {
+            return Ok(conn);
+        }
+        if self.unreachable.load(Ordering::Relaxed) || own.state().connections < own.max_size() {
+            return self.checkout_from(own);
+        }
+        if let Ok(conn) = own.get_timeout(SPILL_AFTER) {
+            return Ok(conn);
+        }
+        let others = (1..self.shards.len()).map(|step| &self.shards[(home + step) % self.shards.len()]);
+        for other in others {
+            if let Some(conn) = other.try_get() {
+                return Ok(conn);
+            }
+        }
+        self.checkout_from(own)
     }
 
     fn checkout_from(&self, pool: &PgPool) -> Result<PooledConn, StoreError> {

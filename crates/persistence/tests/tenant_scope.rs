@@ -143,3 +143,68 @@ fn sharded_scopes_keep_each_tenant_on_its_own_backend() -> TestResult {
     assert!(distinct.len() >= 3, "12 tenants used only {} of 4 shards: {first:?}", distinct.len());
     Ok(())
 }
+
+/// A tenant whose shard is busy with a slow scope does not wait for it:
+/// after a short wait it runs on an idle connection of another shard, still
+/// in its own schema, and goes back to its own shard once that is free.
+#[test]
+fn a_busy_shard_spills_over_to_an_idle_one() -> TestResult {
+    use std::sync::mpsc;
+
+    use diesel::{dsl::sql, sql_types::Integer};
+    use taskforce_persistence::{PoolSettings, build_pool};
+
+    let (db, store) = store(2)?;
+    let mut one = PoolSettings::new(db.url());
+    one.max_size = 1;
+    let shards = (0..2).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
+    let store = store.with_tenant_shards(shards);
+    // backend and project names, as the scope sees them
+    fn visit(store: &PgStore, schema: &taskforce_domain::SchemaName) -> Result<(i32, Vec<String>), StoreError> {
+        store.in_tenant_scope(schema, |conn| {
+            let pid =
+                sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)?;
+            let names = projects::table.select(projects::name).load::<String>(conn).map_err(StoreError::internal)?;
+            Ok((pid, names))
+        })
+    }
+    let acme = provision(&store, "acme")?;
+    store.in_tenant_scope(&acme.schema_name, |conn| {
+        conn.batch_execute("INSERT INTO projects (id, name, owner_id) VALUES (1, 'acme project', 1)")
+            .map_err(StoreError::internal)
+    })?;
+    let (home, _) = visit(&store, &acme.schema_name)?;
+    // a tenant of the other shard, whose visit opens that shard's connection
+    let mut other_shard = None;
+    for n in 0..16 {
+        let other = provision(&store, &format!("other{n}"))?;
+        let (pid, names) = visit(&store, &other.schema_name)?;
+        assert!(names.is_empty(), "a new tenant sees projects: {names:?}");
+        if pid != home {
+            other_shard = Some(pid);
+            break;
+        }
+    }
+    let other_shard = other_shard.ok_or("16 tenants all hashed to acme's shard")?;
+
+    let (entered, inside) = mpsc::channel();
+    let slow = {
+        let store = store.clone();
+        let schema = acme.schema_name.clone();
+        std::thread::spawn(move || {
+            store.in_tenant_scope(&schema, |conn| {
+                let _ = entered.send(());
+                conn.batch_execute("SELECT pg_sleep(0.5)").map_err(StoreError::internal)
+            })
+        })
+    };
+    inside.recv()?;
+    // had it waited for its own shard, it would have run on `home`
+    let (spilled, names) = visit(&store, &acme.schema_name)?;
+    assert_eq!(spilled, other_shard, "acme's second scope waited for its own busy shard");
+    assert_eq!(names, vec!["acme project"], "the spilled scope must read acme's schema");
+    assert!(slow.join().map_err(|_| "the slow scope panicked")?.is_ok());
+    let (back, names) = visit(&store, &acme.schema_name)?;
+    assert_eq!((back, names), (home, vec!["acme project".to_owned()]), "acme is back on its own shard");
+    Ok(())
+}
