@@ -12,6 +12,7 @@ const RIGHT: f64 = 210.0;
 const TOP: f64 = 44.0;
 const BOTTOM: f64 = 48.0;
 const COLOURS: [&str; 6] = ["#4878d0", "#ee854a", "#6acc64", "#d65f5f", "#956cb4", "#8c613c"];
+const DASHES: [&str; 3] = ["", r#" stroke-dasharray="6 4""#, r#" stroke-dasharray="2 3""#];
 
 /// Sizes on the x axis at equal spacing (they grow by orders of magnitude),
 /// requests per second on a linear y axis from zero.
@@ -67,34 +68,69 @@ pub fn throughput_by_fleet_size(results: &[Measured]) -> String {
             ty = base + 16.0,
         );
     }
+    // one colour per scenario; with several tenant-shard counts, one dash
+    // pattern per count
+    let mut configs: Vec<u32> = results.iter().map(|m| m.shards).collect();
+    configs.sort_unstable();
+    configs.dedup();
+    let several = configs.len() > 1;
+    let label = |shards: u32| if several { format!(", {shards} tenant shards") } else { String::new() };
     for (i, (name, _, _)) in SCENARIOS.iter().enumerate().skip(1) {
         let colour = COLOURS[i % COLOURS.len()];
-        let points: Vec<(f64, f64, f64)> =
-            results.iter().filter(|m| m.scenario == *name).map(|m| (x(m.size), y(m.rate), m.rate)).collect();
-        if points.is_empty() {
-            continue;
-        }
-        let path: Vec<String> = points.iter().map(|(px, py, _)| format!("{px:.1},{py:.1}")).collect();
-        let _ = writeln!(
-            svg,
-            r##"<g class="scenario" data-name="{name}"><polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"##,
-            path.join(" ")
-        );
-        for (px, py, rate) in &points {
+        let mut drawn = false;
+        for (k, &shards) in configs.iter().enumerate() {
+            let points: Vec<(f64, f64, f64)> = results
+                .iter()
+                .filter(|m| m.scenario == *name && m.shards == shards)
+                .map(|m| (x(m.size), y(m.rate), m.rate))
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            drawn = true;
+            let path: Vec<String> = points.iter().map(|(px, py, _)| format!("{px:.1},{py:.1}")).collect();
             let _ = writeln!(
                 svg,
-                r##"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{colour}"><title>{name}: {rate:.0} req/s</title></circle>"##
+                r##"<g class="scenario" data-name="{name}" data-shards="{shards}"><polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>"##,
+                path.join(" "),
+                dash = DASHES[k % DASHES.len()],
             );
+            for (px, py, rate) in &points {
+                let _ = writeln!(
+                    svg,
+                    r##"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{colour}"><title>{name}{}: {rate:.0} req/s</title></circle>"##,
+                    label(shards)
+                );
+            }
+            svg.push_str("</g>\n");
+        }
+        if !drawn {
+            continue;
         }
         let legend_y = TOP + 18.0 * (i - 1) as f64;
         let _ = writeln!(
             svg,
-            r##"<rect x="{lx}" y="{ly:.1}" width="12" height="3" fill="{colour}"/><text x="{tx}" y="{ty:.1}">{name}</text></g>"##,
+            r##"<rect x="{lx}" y="{ly:.1}" width="12" height="3" fill="{colour}"/><text x="{tx}" y="{ty:.1}">{name}</text>"##,
             lx = LEFT + plot_w + 16.0,
             ly = legend_y,
             tx = LEFT + plot_w + 34.0,
             ty = legend_y + 5.0,
         );
+    }
+    if several {
+        for (k, &shards) in configs.iter().enumerate() {
+            let legend_y = TOP + 18.0 * (SCENARIOS.len() + k) as f64;
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{lx}" y1="{ly:.1}" x2="{lx2}" y2="{ly:.1}" stroke="#444" stroke-width="2"{dash}/><text x="{tx}" y="{ty:.1}">{shards} tenant shards</text>"##,
+                lx = LEFT + plot_w + 10.0,
+                lx2 = LEFT + plot_w + 30.0,
+                ly = legend_y,
+                dash = DASHES[k % DASHES.len()],
+                tx = LEFT + plot_w + 34.0,
+                ty = legend_y + 4.0,
+            );
+        }
     }
     svg.push_str("</svg>\n");
     svg
@@ -116,6 +152,7 @@ mod tests {
     fn measured(size: usize, scenario: &'static str, rate: f64) -> Measured {
         Measured {
             size,
+            shards: 16,
             scenario,
             rate,
             p50_ms: 1.0,
@@ -145,6 +182,24 @@ mod tests {
         assert!(svg.contains(">1000</text>"));
         // the axis tops out at the next round value above the highest rate
         assert!(svg.contains(">5000</text>"));
+        // one shard count: no dash patterns and no line-style legend
+        assert!(!svg.contains("stroke-dasharray") && !svg.contains("tenant shards</text>"));
+    }
+
+    #[test]
+    fn each_shard_count_gets_a_line_of_its_own() {
+        let mut four = measured(10, SCENARIOS[1].0, 2000.0);
+        four.shards = 4;
+        let mut four_large = measured(1000, SCENARIOS[1].0, 1000.0);
+        four_large.shards = 4;
+        let results = [four, four_large, measured(10, SCENARIOS[1].0, 3000.0), measured(1000, SCENARIOS[1].0, 2800.0)];
+        let svg = throughput_by_fleet_size(&results);
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(svg.contains(&format!("{}, 4 tenant shards: 1000 req/s", SCENARIOS[1].0)));
+        assert!(svg.contains(&format!("{}, 16 tenant shards: 2800 req/s", SCENARIOS[1].0)));
+        // the second count is dashed, and the legend says which is which
+        assert_eq!(svg.matches("stroke-dasharray").count(), 2);
+        assert!(svg.contains(">4 tenant shards</text>") && svg.contains(">16 tenant shards</text>"));
     }
 
     #[test]

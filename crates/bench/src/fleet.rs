@@ -38,7 +38,7 @@ const TASKS_PER_TENANT: i64 = 200;
 
 /// Tasks per tenant that one wrk run updates; each run that updates gets a
 /// window of its own, so every task it touches is still at version 1.
-const UPDATE_WINDOW: i64 = 16;
+const UPDATE_WINDOW: i64 = 8;
 
 /// The scenarios, in the order they run: (name, wrk mode, pgbench script).
 pub const SCENARIOS: [(&str, &str, Option<&str>); 6] = [
@@ -61,8 +61,14 @@ pub struct Options {
     pub connections: usize,
     /// Put a private Redis in front (otherwise the in-process cache).
     pub redis: bool,
-    /// The server's `database.tenant_shards`.
-    pub shards: u32,
+    /// The server's `database.tenant_shards`: each size is measured once per
+    /// value, each on a server started afresh (so its backends start cold).
+    pub shards: Vec<u32>,
+    /// Seconds of load before each server's measurements, not counted: every
+    /// tenant in turn gets a project list, a task list and a new task, so
+    /// that the measurements see the steady state of a server that has run
+    /// a while rather than its first visit to each tenant. 0 measures cold.
+    pub warm_up: u64,
     /// `migrate` jobs to try at the largest size; empty skips it.
     pub jobs: Vec<usize>,
     /// Where to write the SVG chart.
@@ -73,6 +79,8 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct Measured {
     pub size: usize,
+    /// The server's tenant shards (0: not recorded, in older outputs).
+    pub shards: u32,
     pub scenario: &'static str,
     pub rate: f64,
     pub p50_ms: f64,
@@ -88,29 +96,17 @@ pub struct Measured {
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
     anyhow::ensure!(!options.sizes.is_empty(), "no fleet sizes");
+    anyhow::ensure!(!options.shards.is_empty(), "no tenant shard counts");
     let db = tokio::task::spawn_blocking(TestDatabase::create).await??;
     let redis = if options.redis { Some(PrivateRedis::start()?) } else { None };
     let work = tempfile::tempdir()?;
-    let statements = work.path().join("statements");
-    let mut extra = vec![
-        ("TASKFORCE__DATABASE__POOL_SIZE", "16".to_owned()),
-        ("TASKFORCE__DATABASE__TENANT_SHARDS", options.shards.to_string()),
-        // the production default, not the test configuration's 1
-        ("TASKFORCE__DATABASE__SPARE_SCHEMAS", "4".to_owned()),
-        ("TASKFORCE_BENCH_STATEMENTS", statements.display().to_string()),
-    ];
-    if let Some(redis) = &redis {
-        extra.push(("TASKFORCE__REDIS__URL", redis.url()));
-    }
-    let server = ChildServer::start_with(db.url(), &work.path().join("files"), 1 << 20, &extra)?;
-    fixture::wait_healthy(&server.base).await?;
     println!(
-        "database {} on {}; server pid {} ({}, {} tenant shards); {} s per measurement, {} connections",
+        "database {} on {}; {}; tenant shards {:?}; {} s of warm-up per server, {} s per measurement, {} connections",
         db.name(),
         db.server_url(),
-        server.pid(),
         if options.redis { "private Redis" } else { "in-process cache" },
         options.shards,
+        options.warm_up,
         options.seconds,
         options.connections
     );
@@ -133,66 +129,110 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         };
         creations.extend(grown);
         created = created.max(size);
-        let tokens = login_all(&client, &server.base, size).await?;
         let tenants_file = work.path().join(format!("tenants-{size}"));
-        let mut lines = String::new();
-        for (i, token) in tokens.iter().enumerate() {
-            writeln!(lines, "{}.localhost {token} {}", slug(i), first_task(i))?;
-        }
-        std::fs::write(&tenants_file, lines)?;
-
-        let idle_rss = server.memory_kib("VmRSS")?;
-        println!("\n== {size} tenants (server {:.1} MiB resident before the load)", idle_rss as f64 / 1024.0);
-        for (name, mode, script) in SCENARIOS {
-            let window = if matches!(mode, "update" | "mixed") {
-                windows.next().context("no untouched tasks left for another update run: seed more per tenant")?
-            } else {
-                0
-            };
-            let before = read_count(&statements)?;
-            let cpu_before = (process_cpu(server.pid())?, postgres_cpu_by_pid());
-            let wrk = wrk(&server.base, mode, &tenants_file, window * UPDATE_WINDOW, &options)?;
-            let cpu = (process_cpu(server.pid())? - cpu_before.0, postgres_cpu_since(&cpu_before.1));
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let sent = read_count(&statements)?.checked_sub(before).context("the statement count went down")?;
-            let round_trips = sent as f64 / wrk.requests.max(1) as f64;
-            anyhow::ensure!(
-                wrk.failures == 0 && wrk.socket_errors == 0,
-                "{name} at {size} tenants: {} non-2xx answers, {} socket errors; answers by status: {}",
-                wrk.failures,
-                wrk.socket_errors,
-                wrk.statuses
+        let mut pgbench_rates = std::collections::HashMap::new();
+        for &shards in &options.shards {
+            let statements = work.path().join(format!("statements-{size}-{shards}"));
+            let server = start_server(&db, work.path(), &statements, shards, redis.as_ref())?;
+            fixture::wait_healthy(&server.base).await?;
+            if !tenants_file.exists() {
+                let tokens = login_all(&client, &server.base, size).await?;
+                let mut lines = String::new();
+                for (i, token) in tokens.iter().enumerate() {
+                    writeln!(lines, "{}.localhost {token} {}", slug(i), first_task(i))?;
+                }
+                std::fs::write(&tenants_file, lines)?;
+            }
+            let idle_rss = server.memory_kib("VmRSS")?;
+            println!(
+                "\n== {size} tenants, {shards} tenant shards (server pid {}, {:.1} MiB resident before the load)",
+                server.pid(),
+                idle_rss as f64 / 1024.0
             );
-            let pgbench_tps = match script {
-                Some(script) => Some(pgbench(db.url(), script, size, options.connections, options.seconds)?),
-                None => None,
-            };
-            let measured = Measured {
-                size,
-                scenario: name,
-                rate: wrk.rate(),
-                p50_ms: wrk.p50_us as f64 / 1000.0,
-                p99_ms: wrk.p99_us as f64 / 1000.0,
-                p999_ms: wrk.p999_us as f64 / 1000.0,
-                round_trips,
-                pgbench_tps,
-                server_cpu_us: cpu.0 * 1e6 / wrk.requests.max(1) as f64,
-                postgres_cpu_us: cpu.1 * 1e6 / wrk.requests.max(1) as f64,
-            };
-            println!("{}", line(&measured));
-            results.push(measured);
-        }
-        let connections =
-            scalar(db.url(), &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{}'", db.name()))?;
-        println!(
-            "server: {:.1} MiB resident now, peak {:.1} MiB; PostgreSQL: {connections} connections to the database, {}",
-            server.memory_kib("VmRSS")? as f64 / 1024.0,
-            server.memory_kib("VmHWM")? as f64 / 1024.0,
-            backend_memory(db.url(), db.name()).unwrap_or_else(|e| format!("backend memory unknown ({e})")),
-        );
-        // the chart so far, so that an interrupted run still leaves one
-        if let Some(path) = &options.svg {
-            std::fs::write(path, chart::throughput_by_fleet_size(&results))?;
+            if options.warm_up > 0 {
+                let warm = wrk(&server.base, "warm", &tenants_file, 0, options.warm_up, options.connections)?;
+                anyhow::ensure!(
+                    warm.failures == 0 && warm.socket_errors == 0,
+                    "warm-up at {size} tenants: {} non-2xx answers, {} socket errors; answers by status: {}",
+                    warm.failures,
+                    warm.socket_errors,
+                    warm.statuses
+                );
+                println!(
+                    "warm-up: {} requests in {:.0} s ({:.0} req/s), {:.1} visits per tenant, not measured",
+                    warm.requests,
+                    warm.seconds,
+                    warm.rate(),
+                    warm.requests as f64 / 3.0 / size as f64
+                );
+            }
+            for (name, mode, script) in SCENARIOS {
+                let window = if matches!(mode, "update" | "mixed") {
+                    windows.next().context("no untouched tasks left for another update run: seed more per tenant")?
+                } else {
+                    0
+                };
+                let before = read_count(&statements)?;
+                let cpu_before = (process_cpu(server.pid())?, postgres_cpu_by_pid());
+                let wrk = wrk(
+                    &server.base,
+                    mode,
+                    &tenants_file,
+                    window * UPDATE_WINDOW,
+                    options.seconds,
+                    options.connections,
+                )?;
+                let cpu = (process_cpu(server.pid())? - cpu_before.0, postgres_cpu_since(&cpu_before.1));
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let sent = read_count(&statements)?.checked_sub(before).context("the statement count went down")?;
+                let round_trips = sent as f64 / wrk.requests.max(1) as f64;
+                anyhow::ensure!(
+                    wrk.failures == 0 && wrk.socket_errors == 0,
+                    "{name} at {size} tenants: {} non-2xx answers, {} socket errors; answers by status: {}",
+                    wrk.failures,
+                    wrk.socket_errors,
+                    wrk.statuses
+                );
+                // the database alone does not depend on the server's shards
+                let pgbench_tps = match script {
+                    Some(script) => match pgbench_rates.get(name) {
+                        Some(&tps) => Some(tps),
+                        None => {
+                            let tps = pgbench(db.url(), script, size, options.connections, options.seconds)?;
+                            pgbench_rates.insert(name, tps);
+                            Some(tps)
+                        }
+                    },
+                    None => None,
+                };
+                let measured = Measured {
+                    size,
+                    shards,
+                    scenario: name,
+                    rate: wrk.rate(),
+                    p50_ms: wrk.p50_us as f64 / 1000.0,
+                    p99_ms: wrk.p99_us as f64 / 1000.0,
+                    p999_ms: wrk.p999_us as f64 / 1000.0,
+                    round_trips,
+                    pgbench_tps,
+                    server_cpu_us: cpu.0 * 1e6 / wrk.requests.max(1) as f64,
+                    postgres_cpu_us: cpu.1 * 1e6 / wrk.requests.max(1) as f64,
+                };
+                println!("{}", line(&measured));
+                results.push(measured);
+            }
+            let connections =
+                scalar(db.url(), &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{}'", db.name()))?;
+            println!(
+                "server: {:.1} MiB resident now, peak {:.1} MiB; PostgreSQL: {connections} connections to the database, {}",
+                server.memory_kib("VmRSS")? as f64 / 1024.0,
+                server.memory_kib("VmHWM")? as f64 / 1024.0,
+                backend_memory(db.url(), db.name()).unwrap_or_else(|e| format!("backend memory unknown ({e})")),
+            );
+            // the chart so far, so that an interrupted run still leaves one
+            if let Some(path) = &options.svg {
+                std::fs::write(path, chart::throughput_by_fleet_size(&results))?;
+            }
         }
     }
 
@@ -221,6 +261,28 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         println!("\nchart written to {}", path.display());
     }
     Ok(())
+}
+
+/// A server for one tenant-shard count, counting its statements into
+/// `statements`; the production default of 4 spare schemas, not the test
+/// configuration's 1.
+fn start_server(
+    db: &TestDatabase,
+    work: &Path,
+    statements: &Path,
+    shards: u32,
+    redis: Option<&PrivateRedis>,
+) -> anyhow::Result<ChildServer> {
+    let mut extra = vec![
+        ("TASKFORCE__DATABASE__POOL_SIZE", "16".to_owned()),
+        ("TASKFORCE__DATABASE__TENANT_SHARDS", shards.to_string()),
+        ("TASKFORCE__DATABASE__SPARE_SCHEMAS", "4".to_owned()),
+        ("TASKFORCE_BENCH_STATEMENTS", statements.display().to_string()),
+    ];
+    if let Some(redis) = redis {
+        extra.push(("TASKFORCE__REDIS__URL", redis.url()));
+    }
+    ChildServer::start_with(db.url(), &work.join("files"), 1 << 20, &extra)
 }
 
 fn slug(i: usize) -> String {
@@ -344,11 +406,18 @@ impl WrkResult {
     }
 }
 
-fn wrk(base: &str, mode: &str, tenants: &Path, first: i64, options: &Options) -> anyhow::Result<WrkResult> {
+fn wrk(
+    base: &str,
+    mode: &str,
+    tenants: &Path,
+    first: i64,
+    seconds: u64,
+    connections: usize,
+) -> anyhow::Result<WrkResult> {
     let script = tempfile::Builder::new().suffix(".lua").tempfile()?;
     std::fs::write(script.path(), WRK_SCRIPT)?;
     let output = Command::new("wrk")
-        .args(["-t2", &format!("-c{}", options.connections), &format!("-d{}s", options.seconds), "-s"])
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "-s"])
         .arg(script.path())
         .arg(base)
         .args(["--", mode])
@@ -503,11 +572,18 @@ fn summarise(results: &[Measured]) {
     if smallest == largest {
         return;
     }
-    println!("\n== throughput at {largest} tenants as a share of {smallest}");
-    for (name, _, _) in SCENARIOS {
-        let at = |size| results.iter().find(|m| m.size == size && m.scenario == name).map(|m| m.rate);
-        if let (Some(small), Some(large)) = (at(smallest), at(largest)) {
-            println!("{name:<27} {:.0}%", 100.0 * large / small);
+    let mut configs: Vec<u32> = results.iter().map(|m| m.shards).collect();
+    configs.sort_unstable();
+    configs.dedup();
+    for shards in configs {
+        println!("\n== throughput at {largest} tenants as a share of {smallest}, {shards} tenant shards");
+        for (name, _, _) in SCENARIOS {
+            let at = |size| {
+                results.iter().find(|m| m.size == size && m.shards == shards && m.scenario == name).map(|m| m.rate)
+            };
+            if let (Some(small), Some(large)) = (at(smallest), at(largest)) {
+                println!("{name:<27} {:.0}%", 100.0 * large / small);
+            }
         }
     }
 }
@@ -516,10 +592,19 @@ fn summarise(results: &[Measured]) {
 /// again (`taskforce-bench fleet-chart`).
 pub fn parse_output(text: &str) -> Vec<Measured> {
     let mut size = None;
+    let mut shards = 0;
     let mut results = Vec::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("== ") {
-            size = rest.split_whitespace().next().and_then(|n| n.parse::<usize>().ok()).or(size);
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            if let Some(n) = words.first().and_then(|n| n.parse::<usize>().ok()) {
+                size = Some(n);
+                // "== 10 tenants, 16 tenant shards (…"; older outputs name none
+                shards = words
+                    .windows(3)
+                    .find(|w| w[1] == "tenant" && w[2].starts_with("shards"))
+                    .map_or(0, |w| w[0].parse().unwrap_or(0));
+            }
             continue;
         }
         let (Some(size), Some((name, _, _))) = (size, SCENARIOS.iter().find(|(name, _, _)| line.starts_with(name)))
@@ -533,6 +618,7 @@ pub fn parse_output(text: &str) -> Vec<Measured> {
         let Some(rate) = words.first().and_then(|v| v.parse::<f64>().ok()) else { continue };
         results.push(Measured {
             size,
+            shards,
             scenario: name,
             rate,
             p50_ms: after("p50").unwrap_or(0.0),
@@ -558,14 +644,15 @@ mod tests {
 
     #[test]
     fn printed_lines_are_read_back() {
-        let text = "== 10 tenants (server 25.6 MiB resident before the load)\n\
+        let text = "== 10 tenants, 16 tenant shards (server pid 7, 25.6 MiB resident before the load)\n\
             project list (20 items)         2276 req/s  p50  13.18 ms  p99  39.20 ms  p99.9  94.91 ms  3.01 round trips  CPU/request: server 417 us, PostgreSQL 378 us  pgbench 3879 tps (59%)\n\
             == 1000 tenants (server 32.2 MiB resident before the load)\n\
             mixed 80/20                     1326 req/s  p50  22.61 ms  p99 105.27 ms  p99.9 190.69 ms  3.65 round trips  CPU/request: server 494 us, PostgreSQL 872 us\n";
         let results = parse_output(text);
         assert_eq!(results.len(), 2);
         let (list, mixed) = (&results[0], &results[1]);
-        assert_eq!((list.size, list.scenario, list.rate), (10, SCENARIOS[1].0, 2276.0));
+        assert_eq!((list.size, list.shards, list.scenario, list.rate), (10, 16, SCENARIOS[1].0, 2276.0));
+        assert_eq!(mixed.shards, 0, "an older header names no shards");
         assert_eq!((list.p50_ms, list.p99_ms, list.p999_ms, list.round_trips), (13.18, 39.20, 94.91, 3.01));
         assert_eq!((list.server_cpu_us, list.postgres_cpu_us, list.pgbench_tps), (417.0, 378.0, Some(3879.0)));
         assert_eq!((mixed.size, mixed.scenario, mixed.rate, mixed.pgbench_tps), (1000, SCENARIOS[5].0, 1326.0, None));

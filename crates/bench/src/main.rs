@@ -111,9 +111,15 @@ enum Scenario {
         /// Put a private Redis (redis-server) in front instead of the in-process cache.
         #[arg(long)]
         redis: bool,
-        /// The server's `database.tenant_shards` (its pool is 16 connections).
-        #[arg(long, default_value_t = 4)]
-        shards: u32,
+        /// The server's `database.tenant_shards` (its pool is 16 connections);
+        /// several (comma-separated) measure each size once per value, each on
+        /// a server started afresh.
+        #[arg(long, default_value = "16", value_delimiter = ',')]
+        shards: Vec<u32>,
+        /// Seconds of unmeasured load before each server's measurements, which
+        /// visits every tenant in turn (0: measure a server's first visits).
+        #[arg(long, default_value_t = 60)]
+        warm_up: u64,
         /// `migrate` jobs to time over the largest fleet (comma-separated;
         /// `--jobs` with no value skips it).
         #[arg(long, default_value = "1,2,4", value_delimiter = ',', num_args = 0..)]
@@ -161,8 +167,18 @@ fn main() -> anyhow::Result<()> {
         Scenario::Files { size_mib, rounds } => runtime()?.block_on(work::files(size_mib, rounds)),
         Scenario::Notify { streams, rounds } => runtime()?.block_on(work::notify(streams, rounds)),
         Scenario::Reports { tasks, requests } => runtime()?.block_on(work::reports(tasks, requests)),
-        Scenario::Fleet { tenants, seconds, connections, redis, shards, jobs, svg } => runtime()?
-            .block_on(fleet::run(fleet::Options { sizes: tenants, seconds, connections, redis, shards, jobs, svg })),
+        Scenario::Fleet { tenants, seconds, connections, redis, shards, warm_up, jobs, svg } => {
+            runtime()?.block_on(fleet::run(fleet::Options {
+                sizes: tenants,
+                seconds,
+                connections,
+                redis,
+                shards,
+                warm_up,
+                jobs,
+                svg,
+            }))
+        }
         Scenario::FleetChart { from, svg } => {
             let results = fleet::parse_output(&std::fs::read_to_string(&from)?);
             anyhow::ensure!(!results.is_empty(), "no fleet measurements in {}", from.display());

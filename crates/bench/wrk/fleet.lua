@@ -5,7 +5,7 @@
 --   wrk -t2 -c32 -d10s -s fleet.lua http://127.0.0.1:PORT -- MODE TENANTS_FILE WINDOW THREADS FIRST
 --
 -- MODE: health | projects | tasks | create | update | mixed (80% reads,
--- 20% writes). Updates send `If-Match` with the task's current ETag: they
+-- 20% writes) | warm (every tenant in turn, for the unmeasured warm-up). Updates send `If-Match` with the task's current ETag: they
 -- touch only the tasks of this run's window (FIRST..FIRST+WINDOW-1 past
 -- each tenant's first task, arguments 5 and 3), which no earlier run has
 -- updated, so each starts at version 1, and every 200 answer carries the
@@ -91,7 +91,24 @@ local function update()
   return wrk.format("PATCH", string.format("/api/tasks/%d/", id), h, body)
 end
 
+-- warm-up: this thread's tenants in turn, each with a project list, a task
+-- list and a new task, so that every tenant is met before the measurements
+local sweep = 0
+
+local function warm()
+  local i = math.floor(sweep / 3) % #tenants + 1
+  local kind = sweep % 3
+  sweep = sweep + 1
+  if kind == 0 then
+    return fixed[i].projects
+  elseif kind == 1 then
+    return fixed[i].tasks
+  end
+  return create(tenants[i])
+end
+
 function request()
+  if mode == "warm" then return warm() end
   local t, f = pick()
   if mode == "health" or mode == "projects" or mode == "tasks" then
     return f[mode]
