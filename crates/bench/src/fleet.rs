@@ -112,6 +112,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     );
 
     let operator = Arc::new(fixture::Operator::connect(db.url())?);
+    // the shared schema, before any server starts
+    taskforce_persistence::migrate_shared(&mut *operator.store.pool().get()?)?;
     let loader = {
         let operator = operator.clone();
         tokio::task::spawn_blocking(move || loader(&operator)).await??

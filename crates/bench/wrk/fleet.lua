@@ -71,7 +71,7 @@ end
 local function create(t)
   local h = headers(t)
   h["Content-Type"] = "application/json"
-  return wrk.format("POST", "/api/projects/1/tasks/", h, bodies[math.random(#bodies)])
+  return wrk.format("POST", "/api/projects/2/tasks/", h, bodies[math.random(#bodies)])
 end
 
 local function update()

@@ -127,6 +127,9 @@ pub struct DatabaseSettings {
     /// connections, a tenant on its own one unless that is busy (1: one pool
     /// for all; 0: one shard per connection, `pool_size` of them).
     pub tenant_shards: u32,
+    /// How long a tenant's work waits for its own shard before it takes an
+    /// idle connection of another.
+    pub shard_spill_ms: u64,
     /// Tenant schemas kept made and migrated ahead of time, so creating a
     /// tenant renames one instead of building it (0: built on demand).
     pub spare_schemas: usize,

@@ -1,7 +1,7 @@
 //! The composition root of the server: adapters built, wired into the
 //! application's services, and handed to the HTTP layer.
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use taskforce_application::TenantAdmin;
@@ -40,7 +40,8 @@ impl Application {
         let migrator = TenantMigrator::embedded()?;
         let pg = PgStore::new(pool.clone(), migrator.clone())
             .with_fresh_provisioning_connections(database.pool_settings(&settings.database, "taskforce"))
-            .with_tenant_shards(database.tenant_shards(&settings.database, "taskforce")?);
+            .with_tenant_shards(database.tenant_shards(&settings.database, "taskforce")?)
+            .with_shard_spill_after(Duration::from_millis(settings.database.shard_spill_ms));
         if settings.database.auto_migrate {
             let pg = pg.clone();
             tokio::task::spawn_blocking(move || migrate_at_start(&pg)).await??;

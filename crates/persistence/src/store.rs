@@ -3,7 +3,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
     time::Duration,
@@ -32,12 +32,43 @@ use crate::{
 const UNREACHABLE_CHECKOUT: Duration = Duration::from_millis(100);
 
 /// How long a tenant's scope waits for a connection of its own shard
-/// before it takes an idle one of another shard. A backend meeting a schema
-/// for the first time spends about a millisecond building its catalog
-/// entries (`docs/performance.md`), so waiting this long for a warm one
-/// costs about as much as it saves; a slow request on the shard (a report,
-/// an export) costs the others no more than this.
-const SPILL_AFTER: Duration = Duration::from_millis(2);
+/// before it takes an idle one of another shard, unless set otherwise
+/// ([`PgStore::with_shard_spill_after`]).
+const SPILL_AFTER: Duration = Duration::from_millis(50);
+
+/// One pool of the tenant shards, and how many scopes wait for it.
+#[derive(Debug)]
+struct Shard {
+    pool: PgPool,
+    waiting: AtomicUsize,
+}
+
+impl Shard {
+    /// Counts the caller among this shard's waiters until the guard drops.
+    /// Scopes of other shards take an idle connection of this one only when
+    /// nobody waits for it: otherwise a freed connection would go to
+    /// whoever spilled over first, and this shard's own tenants could wait
+    /// for it indefinitely.
+    /// Whether another shard's scope may take a connection of this one: one
+    /// is idle and none of this shard's own scopes waits for it.
+    fn spare(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) == 0 && self.pool.state().idle_connections > 0
+    }
+
+    fn wait(&self) -> Waiting<'_> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(&self.waiting)
+    }
+}
+
+/// One scope waiting for a shard; see [`Shard::wait`].
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// The storage adapter: one pool for every tenant, and the tenant
 /// migrations new schemas receive.
@@ -52,7 +83,9 @@ pub struct PgStore {
     pub(crate) provisioning: Option<Arc<PoolSettings>>,
     /// Pools for tenant scopes, a schema always on the same one; empty:
     /// tenant scopes use `pool`.
-    shards: Arc<[PgPool]>,
+    shards: Arc<[Shard]>,
+    /// How long a scope waits for its own shard before spilling over.
+    spill_after: Duration,
     /// Wakes the background filler of spare schemas, when one runs.
     pub(crate) spare_claimed: Option<mpsc::SyncSender<()>>,
 }
@@ -66,6 +99,7 @@ impl PgStore {
             unreachable: Arc::default(),
             provisioning: None,
             shards: Arc::from(Vec::new()),
+            spill_after: SPILL_AFTER,
             spare_claimed: None,
         }
     }
@@ -81,7 +115,21 @@ impl PgStore {
     /// share of the tenants. Platform work keeps using the main pool.
     #[must_use]
     pub fn with_tenant_shards(mut self, shards: Vec<PgPool>) -> Self {
-        self.shards = Arc::from(shards);
+        self.shards = shards.into_iter().map(|pool| Shard { pool, waiting: AtomicUsize::new(0) }).collect();
+        self
+    }
+
+    /// How long a tenant's scope waits for a connection of its own shard
+    /// before it takes an idle one of another shard. A backend meeting a
+    /// schema for the first time spends about a millisecond building its
+    /// catalog entries, and the connection taken is missing from its own
+    /// shard until it is back: spilling at once under load moves every
+    /// tenant onto every backend (`docs/performance.md`, "Tenant shards").
+    /// Waiting longer than a write's commit, on the other hand, lets a slow
+    /// request hold up its shard's other tenants for that long.
+    #[must_use]
+    pub fn with_shard_spill_after(mut self, wait: Duration) -> Self {
+        self.spill_after = wait;
         self
     }
 
@@ -146,32 +194,42 @@ impl PgStore {
     }
 
     /// [`PgStore::checkout`] for a tenant's schema: from its own shard when
-    /// that has an idle connection, or frees one within [`SPILL_AFTER`];
-    /// otherwise from any shard with an idle connection, so that one slow
-    /// request cannot hold up the other tenants of its shard; when every
-    /// connection is busy, it waits for its own shard. A shard that has not
-    /// opened all its connections yet opens one rather than spill.
+    /// that has an idle connection. When it has none and at least half of
+    /// the other shards have an idle one that none of their own tenants is
+    /// waiting for (the server is not busy, one tenant is), it takes one of
+    /// those at once, trying the shards after its own in order so that a
+    /// busy tenant keeps meeting the same few backends. Otherwise it waits
+    /// for its own shard for the spill-over wait, then takes such an idle
+    /// connection of another shard if there is one, then waits for its own:
+    /// under load each tenant stays on its own backend, and a slow request
+    /// holds up its shard's other tenants for no longer than the wait. A
+    /// shard that has not opened all its connections yet opens one.
     fn checkout_for(&self, schema: &SchemaName) -> Result<PooledConn, StoreError> {
         let Some(home) = self.shard_of(schema) else {
             return self.checkout_from(&self.pool);
         };
         let own = &self.shards[home];
-        if let Some(conn) = own.try_get() {
+        if let Some(conn) = own.pool.try_get() {
             return Ok(conn);
         }
-        if self.unreachable.load(Ordering::Relaxed) || own.state().connections < own.max_size() {
-            return self.checkout_from(own);
+        let _waiting = own.wait();
+        if self.unreachable.load(Ordering::Relaxed) || own.pool.state().connections < own.pool.max_size() {
+            return self.checkout_from(&own.pool);
         }
-        if let Ok(conn) = own.get_timeout(SPILL_AFTER) {
-            return Ok(conn);
-        }
-        let others = (1..self.shards.len()).map(|step| &self.shards[(home + step) % self.shards.len()]);
-        for other in others {
-            if let Some(conn) = other.try_get() {
+        let count = self.shards.len();
+        let others: Vec<&Shard> = (1..count).map(|step| &self.shards[(home + step) % count]).collect();
+        if others.iter().filter(|other| other.spare()).count() * 2 >= count - 1 {
+            if let Some(conn) = others.iter().filter(|other| other.spare()).find_map(|other| other.pool.try_get()) {
                 return Ok(conn);
             }
         }
-        self.checkout_from(own)
+        if let Ok(conn) = own.pool.get_timeout(self.spill_after) {
+            return Ok(conn);
+        }
+        if let Some(conn) = others.iter().filter(|other| other.spare()).find_map(|other| other.pool.try_get()) {
+            return Ok(conn);
+        }
+        self.checkout_from(&own.pool)
     }
 
     fn checkout_from(&self, pool: &PgPool) -> Result<PooledConn, StoreError> {
