@@ -44,17 +44,15 @@ struct Shard {
 }
 
 impl Shard {
-    /// Counts the caller among this shard's waiters until the guard drops.
-    /// Scopes of other shards take an idle connection of this one only when
-    /// nobody waits for it: otherwise a freed connection would go to
-    /// whoever spilled over first, and this shard's own tenants could wait
-    /// for it indefinitely.
     /// Whether another shard's scope may take a connection of this one: one
-    /// is idle and none of this shard's own scopes waits for it.
+    /// is idle and none of this shard's own scopes waits for it (otherwise a
+    /// freed connection would go to whoever spilled over first, and this
+    /// shard's own tenants could wait for it indefinitely).
     fn spare(&self) -> bool {
         self.waiting.load(Ordering::Relaxed) == 0 && self.pool.state().idle_connections > 0
     }
 
+    /// Counts the caller among this shard's waiters until the guard drops.
     fn wait(&self) -> Waiting<'_> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
         Waiting(&self.waiting)
@@ -194,16 +192,14 @@ impl PgStore {
     }
 
     /// [`PgStore::checkout`] for a tenant's schema: from its own shard when
-    /// that has an idle connection. When it has none and at least half of
-    /// the other shards have an idle one that none of their own tenants is
-    /// waiting for (the server is not busy, one tenant is), it takes one of
-    /// those at once, trying the shards after its own in order so that a
-    /// busy tenant keeps meeting the same few backends. Otherwise it waits
-    /// for its own shard for the spill-over wait, then takes such an idle
-    /// connection of another shard if there is one, then waits for its own:
-    /// under load each tenant stays on its own backend, and a slow request
-    /// holds up its shard's other tenants for no longer than the wait. A
-    /// shard that has not opened all its connections yet opens one.
+    /// that has an idle connection or frees one within the spill-over wait;
+    /// otherwise an idle connection of another shard that none of that
+    /// shard's own tenants is waiting for (trying the shards after its own
+    /// in order, so that a busy tenant keeps meeting the same few backends);
+    /// otherwise it goes on waiting for its own. Under load each tenant
+    /// stays on its own backend, and a slow request holds up its shard's
+    /// other tenants for no longer than the wait. A shard that has not
+    /// opened all its connections yet opens one.
     fn checkout_for(&self, schema: &SchemaName) -> Result<PooledConn, StoreError> {
         let Some(home) = self.shard_of(schema) else {
             return self.checkout_from(&self.pool);
@@ -216,17 +212,12 @@ impl PgStore {
         if self.unreachable.load(Ordering::Relaxed) || own.pool.state().connections < own.pool.max_size() {
             return self.checkout_from(&own.pool);
         }
-        let count = self.shards.len();
-        let others: Vec<&Shard> = (1..count).map(|step| &self.shards[(home + step) % count]).collect();
-        if others.iter().filter(|other| other.spare()).count() * 2 >= count - 1 {
-            if let Some(conn) = others.iter().filter(|other| other.spare()).find_map(|other| other.pool.try_get()) {
-                return Ok(conn);
-            }
-        }
         if let Ok(conn) = own.pool.get_timeout(self.spill_after) {
             return Ok(conn);
         }
-        if let Some(conn) = others.iter().filter(|other| other.spare()).find_map(|other| other.pool.try_get()) {
+        let count = self.shards.len();
+        let others = (1..count).map(|step| &self.shards[(home + step) % count]);
+        if let Some(conn) = others.filter(|other| other.spare()).find_map(|other| other.pool.try_get()) {
             return Ok(conn);
         }
         self.checkout_from(&own.pool)
