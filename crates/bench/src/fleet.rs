@@ -96,7 +96,10 @@ pub struct Measured {
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
     anyhow::ensure!(!options.sizes.is_empty(), "no fleet sizes");
-    anyhow::ensure!(!options.shards.is_empty(), "no tenant shard counts");
+    anyhow::ensure!(
+        !options.shards.is_empty() && !options.shards.contains(&0) && options.shards.iter().all(|&n| n <= 16),
+        "tenant shard counts must be 1 to 16, the bench server's pool (16 is the default's one per connection)"
+    );
     let db = tokio::task::spawn_blocking(TestDatabase::create).await??;
     let redis = if options.redis { Some(PrivateRedis::start()?) } else { None };
     let work = tempfile::tempdir()?;
@@ -279,6 +282,8 @@ fn start_server(
         ("TASKFORCE__DATABASE__POOL_SIZE", "16".to_owned()),
         ("TASKFORCE__DATABASE__TENANT_SHARDS", shards.to_string()),
         ("TASKFORCE__DATABASE__SPARE_SCHEMAS", "4".to_owned()),
+        // the tokens of the first server's logins serve every later one
+        ("TASKFORCE__AUTH__ACCESS_TTL_SECS", "86400".to_owned()),
         ("TASKFORCE_BENCH_STATEMENTS", statements.display().to_string()),
     ];
     if let Some(redis) = redis {

@@ -6,7 +6,7 @@ use std::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use diesel::{ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl, SelectableHelper, connection::SimpleConnection};
@@ -44,12 +44,22 @@ struct Shard {
 }
 
 impl Shard {
-    /// Whether another shard's scope may take a connection of this one: one
-    /// is idle and none of this shard's own scopes waits for it (otherwise a
-    /// freed connection would go to whoever spilled over first, and this
-    /// shard's own tenants could wait for it indefinitely).
-    fn spare(&self) -> bool {
-        self.waiting.load(Ordering::Relaxed) == 0 && self.pool.state().idle_connections > 0
+    /// Whether another shard's scope may take a connection of this one:
+    /// none of this shard's own scopes waits for it (otherwise a freed
+    /// connection would go to whoever spilled over first, and this shard's
+    /// own tenants could wait for it indefinitely).
+    fn unclaimed(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) == 0
+    }
+
+    /// An idle connection of this shard, or a new one (waiting up to
+    /// `connect`) when it has not opened all of its own yet.
+    fn spare(&self, connect: Duration) -> Option<PooledConn> {
+        self.pool.try_get().or_else(|| {
+            (self.pool.state().connections < self.pool.max_size())
+                .then(|| self.pool.get_timeout(connect).ok())
+                .flatten()
+        })
     }
 
     /// Counts the caller among this shard's waiters until the guard drops.
@@ -79,8 +89,8 @@ pub struct PgStore {
     unreachable: Arc<AtomicBool>,
     /// Where provisioning connects afresh instead of using the pool.
     pub(crate) provisioning: Option<Arc<PoolSettings>>,
-    /// Pools for tenant scopes, a schema always on the same one; empty:
-    /// tenant scopes use `pool`.
+    /// Pools for tenant scopes, a schema on its own one unless that is busy
+    /// (see `checkout_for`); empty: tenant scopes use `pool`.
     shards: Arc<[Shard]>,
     /// How long a scope waits for its own shard before spilling over.
     spill_after: Duration,
@@ -194,45 +204,65 @@ impl PgStore {
     /// [`PgStore::checkout`] for a tenant's schema: from its own shard when
     /// that has an idle connection or frees one within the spill-over wait;
     /// otherwise an idle connection of another shard that none of that
-    /// shard's own tenants is waiting for (trying the shards after its own
+    /// shard's own tenants is waiting for, or a new one where that shard has
+    /// not opened all of its connections yet (trying the shards after its own
     /// in order, so that a busy tenant keeps meeting the same few backends);
-    /// otherwise it goes on waiting for its own. Under load each tenant
-    /// stays on its own backend, and a slow request holds up its shard's
-    /// other tenants for no longer than the wait. A shard that has not
-    /// opened all its connections yet opens one.
+    /// otherwise the same again, a spill-over wait at a time, until the
+    /// pool's check-out timeout is spent. Under load each tenant stays on its
+    /// own backend, and a slow request holds up its shard's other tenants
+    /// for about the spill-over wait when any other shard has a connection
+    /// to spare. A shard that has not opened all its connections yet opens
+    /// one.
     fn checkout_for(&self, schema: &SchemaName) -> Result<PooledConn, StoreError> {
         let Some(home) = self.shard_of(schema) else {
             return self.checkout_from(&self.pool);
         };
         let own = &self.shards[home];
         if let Some(conn) = own.pool.try_get() {
-            return Ok(conn);
+            return Ok(self.reached(conn));
         }
         let _waiting = own.wait();
         if self.unreachable.load(Ordering::Relaxed) || own.pool.state().connections < own.pool.max_size() {
             return self.checkout_from(&own.pool);
         }
-        if let Ok(conn) = own.pool.get_timeout(self.spill_after) {
-            return Ok(conn);
+        let deadline = Instant::now() + own.pool.connection_timeout();
+        // a zero wait would spin
+        let slice = self.spill_after.max(Duration::from_millis(1));
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left <= slice {
+                return self.checkout_within(&own.pool, left);
+            }
+            if let Ok(conn) = own.pool.get_timeout(slice) {
+                return Ok(self.reached(conn));
+            }
+            let count = self.shards.len();
+            let others = (1..count).map(|step| &self.shards[(home + step) % count]);
+            if let Some(conn) = others.filter(|other| other.unclaimed()).find_map(|other| other.spare(slice)) {
+                return Ok(self.reached(conn));
+            }
         }
-        let count = self.shards.len();
-        let others = (1..count).map(|step| &self.shards[(home + step) % count]);
-        if let Some(conn) = others.filter(|other| other.spare()).find_map(|other| other.pool.try_get()) {
-            return Ok(conn);
+    }
+
+    /// A check-out succeeded: the database is reachable.
+    fn reached(&self, conn: PooledConn) -> PooledConn {
+        if self.unreachable.load(Ordering::Relaxed) {
+            self.unreachable.store(false, Ordering::Relaxed);
         }
-        self.checkout_from(&own.pool)
+        conn
     }
 
     fn checkout_from(&self, pool: &PgPool) -> Result<PooledConn, StoreError> {
+        self.checkout_within(pool, pool.connection_timeout())
+    }
+
+    /// A check-out from `pool` waiting at most `wait` (at most
+    /// [`UNREACHABLE_CHECKOUT`] while the database is known unreachable).
+    fn checkout_within(&self, pool: &PgPool, wait: Duration) -> Result<PooledConn, StoreError> {
         let unreachable = self.unreachable.load(Ordering::Relaxed);
-        let checked_out = if unreachable { pool.get_timeout(UNREACHABLE_CHECKOUT) } else { pool.get() };
-        match checked_out {
-            Ok(conn) => {
-                if unreachable {
-                    self.unreachable.store(false, Ordering::Relaxed);
-                }
-                Ok(conn)
-            }
+        let wait = if unreachable { wait.min(UNREACHABLE_CHECKOUT) } else { wait };
+        match pool.get_timeout(wait) {
+            Ok(conn) => Ok(self.reached(conn)),
             Err(error) => {
                 // r2d2 appends the last connection error to its time-out; a
                 // bare time-out only means every connection was busy

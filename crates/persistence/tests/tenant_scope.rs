@@ -187,14 +187,17 @@ fn a_busy_shard_spills_over_to_an_idle_one() -> TestResult {
     }
     let other_shard = other_shard.ok_or("16 tenants all hashed to acme's shard")?;
 
+    // a scope that holds acme's shard until it is told to end
     let (entered, inside) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
     let slow = {
         let store = store.clone();
         let schema = acme.schema_name.clone();
         std::thread::spawn(move || {
             store.in_tenant_scope(&schema, |conn| {
                 let _ = entered.send(());
-                conn.batch_execute("SELECT pg_sleep(0.5)").map_err(StoreError::internal)
+                let _ = released.recv();
+                conn.batch_execute("SELECT 1").map_err(StoreError::internal)
             })
         })
     };
@@ -203,8 +206,122 @@ fn a_busy_shard_spills_over_to_an_idle_one() -> TestResult {
     let (spilled, names) = visit(&store, &acme.schema_name)?;
     assert_eq!(spilled, other_shard, "acme's second scope waited for its own busy shard");
     assert_eq!(names, vec!["acme project"], "the spilled scope must read acme's schema");
+    release.send(())?;
     assert!(slow.join().map_err(|_| "the slow scope panicked")?.is_ok());
     let (back, names) = visit(&store, &acme.schema_name)?;
     assert_eq!((back, names), (home, vec!["acme project".to_owned()]), "acme is back on its own shard");
+    Ok(())
+}
+
+/// When its own shard stays busy and no other has a connection to spare, a
+/// scope keeps trying until the check-out timeout, then fails as
+/// unavailable (503), and the store still counts the database as reachable.
+#[test]
+fn a_scope_with_every_shard_busy_is_unavailable_after_the_checkout_timeout() -> TestResult {
+    use std::{sync::mpsc, time::Duration};
+
+    use taskforce_persistence::{PoolSettings, build_pool};
+
+    let (db, store) = store(2)?;
+    let mut one = PoolSettings::new(db.url());
+    one.max_size = 1;
+    one.checkout_timeout = Duration::from_millis(300);
+    let shards = (0..2).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
+    let store = store.with_tenant_shards(shards).with_shard_spill_after(Duration::from_millis(20));
+    let tenants = (0..6).map(|n| provision(&store, &format!("busy{n}"))).collect::<Result<Vec<_>, _>>()?;
+    // one scope held on each shard's connection (tenants are hashed over both)
+    let (entered, inside) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let released = std::sync::Arc::new(std::sync::Mutex::new(released));
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let (store, entered, released) = (store.clone(), entered.clone(), released.clone());
+        let schemas: Vec<_> = tenants.iter().map(|t| t.schema_name.clone()).collect();
+        holders.push(std::thread::spawn(move || {
+            // the first tenant whose shard is free: each holder ends up on one shard
+            for schema in &schemas {
+                let held = store.in_tenant_scope(schema, |_conn| {
+                    let _ = entered.send(());
+                    released.lock().map(|r| r.recv().is_ok()).map_err(|_| StoreError::internal("poisoned"))
+                });
+                if held.is_ok() {
+                    return;
+                }
+            }
+        }));
+        inside.recv()?;
+    }
+    for tenant in &tenants {
+        let outcome = store.in_tenant_scope(&tenant.schema_name, |_conn| Ok::<_, StoreError>(()));
+        assert!(
+            matches!(outcome, Err(StoreError::Unavailable(_))),
+            "{} ran or failed otherwise with both shards held: {outcome:?}",
+            tenant.slug
+        );
+    }
+    for _ in 0..2 {
+        release.send(())?;
+    }
+    for holder in holders {
+        holder.join().map_err(|_| "a holder panicked")?;
+    }
+    // a busy pool is not an unreachable database: the next scope runs
+    store.in_tenant_scope(&tenants[0].schema_name, |_conn| Ok::<_, StoreError>(()))?;
+    Ok(())
+}
+
+/// A scope that found no shard to spare keeps looking: once another
+/// shard's connection is free while its own is still held, it runs there.
+#[test]
+fn a_waiting_scope_takes_a_connection_another_shard_frees_later() -> TestResult {
+    use std::{sync::mpsc, time::Duration};
+
+    use diesel::{dsl::sql, sql_types::Integer};
+    use taskforce_persistence::{PoolSettings, build_pool};
+
+    let (db, store) = store(2)?;
+    let mut one = PoolSettings::new(db.url());
+    one.max_size = 1;
+    one.checkout_timeout = Duration::from_secs(10);
+    let shards = (0..2).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
+    let store = store.with_tenant_shards(shards).with_shard_spill_after(Duration::from_millis(20));
+    let acme = provision(&store, "acme")?;
+    let backend = |store: &PgStore, schema: &taskforce_domain::SchemaName| {
+        store.in_tenant_scope(schema, |conn| {
+            sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)
+        })
+    };
+    // hold acme's shard, then the other one (acme's next scope spills into it)
+    let hold = |store: &PgStore| {
+        let (entered, inside) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let (store, schema) = (store.clone(), acme.schema_name.clone());
+        let thread = std::thread::spawn(move || {
+            store.in_tenant_scope(&schema, |conn| {
+                let pid =
+                    sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)?;
+                let _ = entered.send(pid);
+                let _ = released.recv();
+                Ok::<_, StoreError>(())
+            })
+        });
+        inside.recv().map(|pid| (pid, release, thread))
+    };
+    let (home, release_home, home_holder) = hold(&store)?;
+    let (other, release_other, other_holder) = hold(&store)?;
+    assert_ne!(home, other, "the second holder spilled into the other shard");
+
+    let waiting = {
+        let (store, schema) = (store.clone(), acme.schema_name.clone());
+        std::thread::spawn(move || backend(&store, &schema))
+    };
+    // let the waiting scope find nothing to spare at least once, then free the other shard
+    std::thread::sleep(Duration::from_millis(100));
+    release_other.send(())?;
+    let ran_on = waiting.join().map_err(|_| "the waiting scope panicked")??;
+    assert_eq!(ran_on, other, "the waiting scope took the freed connection of the other shard");
+    assert!(other_holder.join().map_err(|_| "a holder panicked")?.is_ok());
+    release_home.send(())?;
+    assert!(home_holder.join().map_err(|_| "a holder panicked")?.is_ok());
     Ok(())
 }
