@@ -3,12 +3,17 @@
 
 mod support;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::{
+    panic::{AssertUnwindSafe, catch_unwind},
+    sync::mpsc,
+    thread::JoinHandle,
+    time::Duration,
+};
 
-use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, connection::SimpleConnection};
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, connection::SimpleConnection, dsl::sql, sql_types::Integer};
 use support::{TestResult, count, names, provision, store};
-use taskforce_domain::StoreError;
-use taskforce_persistence::{PgStore, schema::projects};
+use taskforce_domain::{SchemaName, StoreError};
+use taskforce_persistence::{PgStore, PoolSettings, build_pool, schema::projects};
 
 /// What a connection fresh out of the pool can see.
 fn next_user_sees_no_tenant_tables(store: &PgStore) -> TestResult {
@@ -100,40 +105,88 @@ fn two_tenants_with_the_same_ids_each_read_only_their_own_rows() -> TestResult {
     Ok(())
 }
 
+/// `store` with its tenant scopes on `count` shards of one connection each.
+fn one_connection_shards(
+    url: &str,
+    store: PgStore,
+    count: usize,
+    checkout_timeout: Duration,
+) -> Result<PgStore, StoreError> {
+    let mut one = PoolSettings::new(url);
+    one.max_size = 1;
+    one.checkout_timeout = checkout_timeout;
+    let shards = (0..count).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
+    Ok(store.with_tenant_shards(shards))
+}
+
+/// The backend a scope of `schema` runs on, and the project names it sees.
+fn visit(store: &PgStore, schema: &SchemaName) -> Result<(i32, Vec<String>), StoreError> {
+    store.in_tenant_scope(schema, |conn| {
+        let pid = sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)?;
+        let names = projects::table.select(projects::name).load::<String>(conn).map_err(StoreError::internal)?;
+        Ok((pid, names))
+    })
+}
+
+fn add_project(store: &PgStore, schema: &SchemaName, name: &str) -> Result<(), StoreError> {
+    store.in_tenant_scope(schema, |conn| {
+        conn.batch_execute(&format!("INSERT INTO projects (id, name, owner_id) VALUES (1, '{name}', 1)"))
+            .map_err(StoreError::internal)
+    })
+}
+
+/// A scope of a tenant held open on its connection until [`Held::end`].
+struct Held {
+    /// The backend it holds.
+    pid: i32,
+    release: mpsc::Sender<()>,
+    thread: JoinHandle<Result<(), StoreError>>,
+}
+
+impl Held {
+    /// Starts the scope on another thread and returns once it is inside.
+    fn start(store: &PgStore, schema: &SchemaName) -> Result<Self, Box<dyn std::error::Error>> {
+        let (entered, inside) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let (store, schema) = (store.clone(), schema.clone());
+        let thread = std::thread::spawn(move || {
+            store.in_tenant_scope(&schema, |conn| {
+                let pid =
+                    sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)?;
+                let _ = entered.send(pid);
+                let _ = released.recv();
+                Ok(())
+            })
+        });
+        Ok(Self { pid: inside.recv()?, release, thread })
+    }
+
+    /// Lets the scope commit; it must have succeeded.
+    fn end(self) -> TestResult {
+        self.release.send(())?;
+        self.thread.join().map_err(|_| "a held scope panicked")??;
+        Ok(())
+    }
+}
+
 /// With shards, a tenant's scopes always run on the same backend (a shard
 /// of one connection here), the tenants spread over every shard, and each
 /// still reads only its own rows.
 #[test]
 fn sharded_scopes_keep_each_tenant_on_its_own_backend() -> TestResult {
-    use diesel::{dsl::sql, sql_types::Integer};
-    use taskforce_persistence::{PoolSettings, build_pool};
-
     let (db, store) = store(2)?;
-    let mut one = PoolSettings::new(db.url());
-    one.max_size = 1;
-    let shards = (0..4).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
-    let store = store.with_tenant_shards(shards);
+    let store = one_connection_shards(db.url(), store, 4, Duration::from_secs(5))?;
     let slugs: Vec<String> = (0..12).map(|i| format!("shard{i:02}")).collect();
     let tenants = slugs.iter().map(|slug| provision(&store, slug)).collect::<Result<Vec<_>, _>>()?;
-    let backend = |schema| {
-        store.in_tenant_scope(schema, |conn| {
-            sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)
-        })
-    };
     let mut first = Vec::new();
     for tenant in &tenants {
-        store.in_tenant_scope(&tenant.schema_name, |conn| {
-            conn.batch_execute(&format!("INSERT INTO projects (id, name, owner_id) VALUES (1, '{}', 1)", tenant.slug))
-                .map_err(StoreError::internal)
-        })?;
-        first.push(backend(&tenant.schema_name)?);
+        add_project(&store, &tenant.schema_name, tenant.slug.as_str())?;
+        first.push(visit(&store, &tenant.schema_name)?.0);
     }
     for _ in 0..3 {
         for (tenant, pid) in tenants.iter().zip(&first) {
-            assert_eq!(backend(&tenant.schema_name)?, *pid, "{} moved to another backend", tenant.slug);
-            let names = store.in_tenant_scope(&tenant.schema_name, |conn| {
-                projects::table.select(projects::name).load::<String>(conn).map_err(StoreError::internal)
-            })?;
+            let (backend, names) = visit(&store, &tenant.schema_name)?;
+            assert_eq!(backend, *pid, "{} moved to another backend", tenant.slug);
             assert_eq!(names, vec![tenant.slug.as_str().to_owned()]);
         }
     }
@@ -149,30 +202,10 @@ fn sharded_scopes_keep_each_tenant_on_its_own_backend() -> TestResult {
 /// in its own schema, and goes back to its own shard once that is free.
 #[test]
 fn a_busy_shard_spills_over_to_an_idle_one() -> TestResult {
-    use std::sync::mpsc;
-
-    use diesel::{dsl::sql, sql_types::Integer};
-    use taskforce_persistence::{PoolSettings, build_pool};
-
     let (db, store) = store(2)?;
-    let mut one = PoolSettings::new(db.url());
-    one.max_size = 1;
-    let shards = (0..2).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
-    let store = store.with_tenant_shards(shards);
-    // backend and project names, as the scope sees them
-    fn visit(store: &PgStore, schema: &taskforce_domain::SchemaName) -> Result<(i32, Vec<String>), StoreError> {
-        store.in_tenant_scope(schema, |conn| {
-            let pid =
-                sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)?;
-            let names = projects::table.select(projects::name).load::<String>(conn).map_err(StoreError::internal)?;
-            Ok((pid, names))
-        })
-    }
+    let store = one_connection_shards(db.url(), store, 2, Duration::from_secs(5))?;
     let acme = provision(&store, "acme")?;
-    store.in_tenant_scope(&acme.schema_name, |conn| {
-        conn.batch_execute("INSERT INTO projects (id, name, owner_id) VALUES (1, 'acme project', 1)")
-            .map_err(StoreError::internal)
-    })?;
+    add_project(&store, &acme.schema_name, "acme project")?;
     let (home, _) = visit(&store, &acme.schema_name)?;
     // a tenant of the other shard, whose visit opens that shard's connection
     let mut other_shard = None;
@@ -187,27 +220,12 @@ fn a_busy_shard_spills_over_to_an_idle_one() -> TestResult {
     }
     let other_shard = other_shard.ok_or("16 tenants all hashed to acme's shard")?;
 
-    // a scope that holds acme's shard until it is told to end
-    let (entered, inside) = mpsc::channel();
-    let (release, released) = mpsc::channel::<()>();
-    let slow = {
-        let store = store.clone();
-        let schema = acme.schema_name.clone();
-        std::thread::spawn(move || {
-            store.in_tenant_scope(&schema, |conn| {
-                let _ = entered.send(());
-                let _ = released.recv();
-                conn.batch_execute("SELECT 1").map_err(StoreError::internal)
-            })
-        })
-    };
-    inside.recv()?;
+    let slow = Held::start(&store, &acme.schema_name)?;
     // had it waited for its own shard, it would have run on `home`
     let (spilled, names) = visit(&store, &acme.schema_name)?;
     assert_eq!(spilled, other_shard, "acme's second scope waited for its own busy shard");
     assert_eq!(names, vec!["acme project"], "the spilled scope must read acme's schema");
-    release.send(())?;
-    assert!(slow.join().map_err(|_| "the slow scope panicked")?.is_ok());
+    slow.end()?;
     let (back, names) = visit(&store, &acme.schema_name)?;
     assert_eq!((back, names), (home, vec!["acme project".to_owned()]), "acme is back on its own shard");
     Ok(())
@@ -218,39 +236,14 @@ fn a_busy_shard_spills_over_to_an_idle_one() -> TestResult {
 /// unavailable (503), and the store still counts the database as reachable.
 #[test]
 fn a_scope_with_every_shard_busy_is_unavailable_after_the_checkout_timeout() -> TestResult {
-    use std::{sync::mpsc, time::Duration};
-
-    use taskforce_persistence::{PoolSettings, build_pool};
-
     let (db, store) = store(2)?;
-    let mut one = PoolSettings::new(db.url());
-    one.max_size = 1;
-    one.checkout_timeout = Duration::from_millis(300);
-    let shards = (0..2).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
-    let store = store.with_tenant_shards(shards).with_shard_spill_after(Duration::from_millis(20));
+    let store = one_connection_shards(db.url(), store, 2, Duration::from_millis(300))?
+        .with_shard_spill_after(Duration::from_millis(20));
     let tenants = (0..6).map(|n| provision(&store, &format!("busy{n}"))).collect::<Result<Vec<_>, _>>()?;
-    // one scope held on each shard's connection (tenants are hashed over both)
-    let (entered, inside) = mpsc::channel();
-    let (release, released) = mpsc::channel::<()>();
-    let released = std::sync::Arc::new(std::sync::Mutex::new(released));
-    let mut holders = Vec::new();
-    for _ in 0..2 {
-        let (store, entered, released) = (store.clone(), entered.clone(), released.clone());
-        let schemas: Vec<_> = tenants.iter().map(|t| t.schema_name.clone()).collect();
-        holders.push(std::thread::spawn(move || {
-            // the first tenant whose shard is free: each holder ends up on one shard
-            for schema in &schemas {
-                let held = store.in_tenant_scope(schema, |_conn| {
-                    let _ = entered.send(());
-                    released.lock().map(|r| r.recv().is_ok()).map_err(|_| StoreError::internal("poisoned"))
-                });
-                if held.is_ok() {
-                    return;
-                }
-            }
-        }));
-        inside.recv()?;
-    }
+    // both shards held: the second holder of the same tenant spills into the other
+    let first = Held::start(&store, &tenants[0].schema_name)?;
+    let second = Held::start(&store, &tenants[0].schema_name)?;
+    assert_ne!(first.pid, second.pid, "the second holder spilled into the other shard");
     for tenant in &tenants {
         let outcome = store.in_tenant_scope(&tenant.schema_name, |_conn| Ok::<_, StoreError>(()));
         assert!(
@@ -259,12 +252,8 @@ fn a_scope_with_every_shard_busy_is_unavailable_after_the_checkout_timeout() -> 
             tenant.slug
         );
     }
-    for _ in 0..2 {
-        release.send(())?;
-    }
-    for holder in holders {
-        holder.join().map_err(|_| "a holder panicked")?;
-    }
+    first.end()?;
+    second.end()?;
     // a busy pool is not an unreachable database: the next scope runs
     store.in_tenant_scope(&tenants[0].schema_name, |_conn| Ok::<_, StoreError>(()))?;
     Ok(())
@@ -274,54 +263,25 @@ fn a_scope_with_every_shard_busy_is_unavailable_after_the_checkout_timeout() -> 
 /// shard's connection is free while its own is still held, it runs there.
 #[test]
 fn a_waiting_scope_takes_a_connection_another_shard_frees_later() -> TestResult {
-    use std::{sync::mpsc, time::Duration};
-
-    use diesel::{dsl::sql, sql_types::Integer};
-    use taskforce_persistence::{PoolSettings, build_pool};
-
     let (db, store) = store(2)?;
-    let mut one = PoolSettings::new(db.url());
-    one.max_size = 1;
-    one.checkout_timeout = Duration::from_secs(10);
-    let shards = (0..2).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
-    let store = store.with_tenant_shards(shards).with_shard_spill_after(Duration::from_millis(20));
+    let store = one_connection_shards(db.url(), store, 2, Duration::from_secs(10))?
+        .with_shard_spill_after(Duration::from_millis(20));
     let acme = provision(&store, "acme")?;
-    let backend = |store: &PgStore, schema: &taskforce_domain::SchemaName| {
-        store.in_tenant_scope(schema, |conn| {
-            sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)
-        })
-    };
     // hold acme's shard, then the other one (acme's next scope spills into it)
-    let hold = |store: &PgStore| {
-        let (entered, inside) = mpsc::channel();
-        let (release, released) = mpsc::channel::<()>();
-        let (store, schema) = (store.clone(), acme.schema_name.clone());
-        let thread = std::thread::spawn(move || {
-            store.in_tenant_scope(&schema, |conn| {
-                let pid =
-                    sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)?;
-                let _ = entered.send(pid);
-                let _ = released.recv();
-                Ok::<_, StoreError>(())
-            })
-        });
-        inside.recv().map(|pid| (pid, release, thread))
-    };
-    let (home, release_home, home_holder) = hold(&store)?;
-    let (other, release_other, other_holder) = hold(&store)?;
-    assert_ne!(home, other, "the second holder spilled into the other shard");
+    let home = Held::start(&store, &acme.schema_name)?;
+    let other = Held::start(&store, &acme.schema_name)?;
+    let other_pid = other.pid;
+    assert_ne!(home.pid, other_pid, "the second holder spilled into the other shard");
 
     let waiting = {
         let (store, schema) = (store.clone(), acme.schema_name.clone());
-        std::thread::spawn(move || backend(&store, &schema))
+        std::thread::spawn(move || visit(&store, &schema))
     };
     // let the waiting scope find nothing to spare at least once, then free the other shard
     std::thread::sleep(Duration::from_millis(100));
-    release_other.send(())?;
-    let ran_on = waiting.join().map_err(|_| "the waiting scope panicked")??;
-    assert_eq!(ran_on, other, "the waiting scope took the freed connection of the other shard");
-    assert!(other_holder.join().map_err(|_| "a holder panicked")?.is_ok());
-    release_home.send(())?;
-    assert!(home_holder.join().map_err(|_| "a holder panicked")?.is_ok());
+    other.end()?;
+    let (ran_on, _) = waiting.join().map_err(|_| "the waiting scope panicked")??;
+    assert_eq!(ran_on, other_pid, "the waiting scope took the freed connection of the other shard");
+    home.end()?;
     Ok(())
 }
