@@ -53,6 +53,10 @@ impl Cache for MemoryCache {
             .collect()
     }
 
+    fn get_many_in_memory(&self, keys: &[String]) -> Option<Vec<Option<String>>> {
+        Some(self.get_many(keys))
+    }
+
     fn set(&self, key: &str, value: &str, ttl: Duration) {
         let now = Instant::now();
         let mut entries = self.lock();

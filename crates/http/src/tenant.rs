@@ -91,8 +91,16 @@ async fn admit(
         Ok(token) => (Some(token), None),
         Err(error) => (None, Some(error)),
     };
-    let (auth, directory) = (state.auth.clone(), state.directory.clone());
-    let admitted = web::block(move || auth.admit(&directory, &host, token.as_deref())).await?;
+    // the common case answers from this process's memory; the rest may read
+    // the store or a shared cache, on the blocking pool
+    let in_memory = token.as_deref().and_then(|token| state.auth.admit_from_memory(&state.directory, &host, token));
+    let admitted = match in_memory {
+        Some(actor) => Ok(actor),
+        None => {
+            let (auth, directory) = (state.auth.clone(), state.directory.clone());
+            web::block(move || auth.admit(&directory, &host, token.as_deref())).await?
+        }
+    };
     let actor = match admitted {
         Ok(actor) => actor,
         Err(AdmitError::NotAuthenticated) => return Err(malformed.unwrap_or_else(not_authenticated)),

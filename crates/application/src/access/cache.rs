@@ -157,25 +157,15 @@ impl AccessCache {
     /// Looks up a host and, when given, a caller's membership and session,
     /// in one round trip.
     pub fn find(&self, host: &HostName, caller: Option<(TenantId, UserId, FamilyId)>) -> Found {
-        let mut keys = vec![host_key(host)];
-        if let Some((tenant, user, family)) = caller {
-            keys.push(member_key(tenant, user));
-            keys.push(session_key(tenant, family));
-        }
-        let values = self.cache.get_many(&keys);
-        let mut found =
-            Found { tenant: values.first().cloned().flatten().and_then(|v| tenant_from(&v, host)), ..Found::default() };
-        if let Some((tenant, user, family)) = caller {
-            found.member = values.get(1).cloned().flatten().and_then(|v| {
-                let entry: MemberEntry = serde_json::from_str(&v).ok()?;
-                (entry.tenant_id == tenant.0 && entry.user_id == user.0).then_some((entry.role, entry.user_active))
-            });
-            found.session_alive = values.get(2).cloned().flatten().is_some_and(|v| {
-                serde_json::from_str::<SessionEntry>(&v)
-                    .is_ok_and(|e| e.tenant_id == tenant.0 && e.family == family.0 && e.user_id == user.0)
-            });
-        }
-        found
+        let keys = lookup_keys(host, caller);
+        found_in(&self.cache.get_many(&keys), host, caller)
+    }
+
+    /// [`find`](Self::find) when the cache answers without I/O (it lives in
+    /// this process), `None` when it would have to ask a server.
+    pub fn find_in_memory(&self, host: &HostName, caller: Option<(TenantId, UserId, FamilyId)>) -> Option<Found> {
+        let keys = lookup_keys(host, caller);
+        Some(found_in(&self.cache.get_many_in_memory(&keys)?, host, caller))
     }
 
     /// Remembers a host's tenant.
@@ -241,6 +231,32 @@ impl AccessCache {
                 .is_ok_and(|e| e["tenant_id"] == tenant.0 && e["family"] == family.0)
         })
     }
+}
+
+fn lookup_keys(host: &HostName, caller: Option<(TenantId, UserId, FamilyId)>) -> Vec<String> {
+    let mut keys = vec![host_key(host)];
+    if let Some((tenant, user, family)) = caller {
+        keys.push(member_key(tenant, user));
+        keys.push(session_key(tenant, family));
+    }
+    keys
+}
+
+/// What the values of [`lookup_keys`] say, each checked against its key.
+fn found_in(values: &[Option<String>], host: &HostName, caller: Option<(TenantId, UserId, FamilyId)>) -> Found {
+    let value = |i: usize| values.get(i).and_then(Option::as_deref);
+    let mut found = Found { tenant: value(0).and_then(|v| tenant_from(v, host)), ..Found::default() };
+    if let Some((tenant, user, family)) = caller {
+        found.member = value(1).and_then(|v| {
+            let entry: MemberEntry = serde_json::from_str(v).ok()?;
+            (entry.tenant_id == tenant.0 && entry.user_id == user.0).then_some((entry.role, entry.user_active))
+        });
+        found.session_alive = value(2).is_some_and(|v| {
+            serde_json::from_str::<SessionEntry>(v)
+                .is_ok_and(|e| e.tenant_id == tenant.0 && e.family == family.0 && e.user_id == user.0)
+        });
+    }
+    found
 }
 
 fn tenant_from(value: &str, host: &HostName) -> Option<Tenant> {

@@ -426,6 +426,22 @@ impl Authenticator {
         self.standing(tenant, claims.user, claims.family, cached)
     }
 
+    /// [`admit`](Self::admit) for the common case that needs no I/O: the
+    /// cache lives in this process and holds the host, the membership and
+    /// the session. Checks the same things in the same way; `None` when
+    /// anything is missing or wrong, and the caller then runs `admit` on a
+    /// blocking thread, which reads what is missing or gives the error.
+    pub fn admit_from_memory(&self, directory: &TenantDirectory, host: &HostName, token: &str) -> Option<Actor> {
+        let hint = self.codec.hint(token)?;
+        let found = self.cache.find_in_memory(host, Some((hint.tenant, hint.user, hint.family)))?;
+        let cached_tenant = found.tenant?;
+        let tenant = directory.servable(host, Some(cached_tenant)).ok()?;
+        let claims = self.codec.decode(token, TokenKind::Access, tenant.id).ok()?;
+        let hinted = hint.tenant == tenant.id && hint.user == claims.user && hint.family == claims.family;
+        let cached = found.member.filter(|_| hinted && found.session_alive)?;
+        self.standing(tenant, claims.user, claims.family, Some(cached)).ok()
+    }
+
     /// Admits the holder of a session (a redeemed stream ticket names one)
     /// to the host's tenant, checking membership and session as `admit` does.
     pub fn admit_session(

@@ -9,6 +9,7 @@
 
 mod attempts;
 mod bus;
+mod cache;
 mod files;
 mod hasher;
 mod mailer;
@@ -19,6 +20,7 @@ mod world;
 
 pub use attempts::FakeAttempts;
 pub use bus::FakeBus;
+pub use cache::FakeCache;
 pub use files::FakeFiles;
 pub use hasher::FakeHasher;
 pub use mailer::FakeMailer;

@@ -1,11 +1,13 @@
 //! [`Authenticator`]: logging in, throttling, refresh rotation and replay,
 //! and authenticating each request against the current membership.
 
-use taskforce_domain::{Plan, Role, Tenant};
+use std::sync::Arc;
+
+use taskforce_domain::{HostName, Plan, Role, Tenant, Username};
 
 use crate::{
-    AuthError,
-    testing::{PASSWORD, TestResult, World, refused},
+    AccessCache, AdmitError, AuthError, CacheTtl, TenantDirectory,
+    testing::{FAKE_SCHEMA_VERSION, FakeCache, PASSWORD, TestResult, World, refused},
 };
 
 /// `acme` with the member `ada`.
@@ -243,5 +245,56 @@ fn authenticate_refuses_an_inactive_account_and_another_tenant_s_token() -> Test
 
     assert!(matches!(elsewhere, AuthError::TokenInvalid(_)), "{elsewhere:?}");
     assert!(matches!(inactive, AuthError::TokenInvalid(_)), "{inactive:?}");
+    Ok(())
+}
+
+/// Admission from the cache alone (no I/O) answers only when everything it
+/// needs is cached and right, with the same actor as admission through the
+/// store; everything else is left to that admission, which refuses it.
+#[test]
+fn admission_from_memory_needs_the_whole_answer_cached_and_agrees_with_the_store() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let bravo = world.tenant("bravo", Plan::Basic)?;
+    world.admin().add_member(&bravo.slug, &Username::parse("ada")?, Role::Admin)?;
+    let cache = AccessCache::new(Arc::new(FakeCache::default()), CacheTtl::default());
+    let store = Arc::new(world.store.clone());
+    let directory = TenantDirectory::new(store, FAKE_SCHEMA_VERSION).with_cache(cache.clone());
+    let auth = world.auth()?.with_cache(cache);
+    let (acme_host, bravo_host) = (HostName::parse("acme.localhost")?, HostName::parse("bravo.localhost")?);
+    let at_acme = auth.login(&acme, "ada", PASSWORD, None)?;
+    let at_bravo = auth.login(&bravo, "ada", PASSWORD, None)?;
+
+    assert_eq!(auth.admit_from_memory(&directory, &acme_host, &at_acme.access), None, "nothing cached yet");
+    let admitted = auth.admit(&directory, &acme_host, Some(at_acme.access.as_str()))?;
+    assert_eq!((admitted.tenant.id, admitted.user, admitted.role), (acme.id, at_acme.user, Role::Member));
+    assert_eq!(auth.admit_from_memory(&directory, &acme_host, &at_acme.access), Some(admitted.clone()));
+    auth.admit(&directory, &bravo_host, Some(at_bravo.access.as_str()))?;
+    let at_bravo_by_memory = auth.admit_from_memory(&directory, &bravo_host, &at_bravo.access).ok_or("bravo")?;
+    assert_eq!((at_bravo_by_memory.tenant.id, at_bravo_by_memory.role), (bravo.id, Role::Admin));
+
+    // everything is cached for both tenants, yet these are not admitted
+    let altered = format!("{}x", at_acme.access);
+    for (host, token, what) in [
+        (&acme_host, &at_bravo.access, "the other tenant's token"),
+        (&bravo_host, &at_acme.access, "the other tenant's token, the other way"),
+        (&acme_host, &at_acme.refresh, "a refresh token"),
+        (&acme_host, &altered, "a token altered after issue"),
+    ] {
+        assert_eq!(auth.admit_from_memory(&directory, host, token), None, "{what}");
+        assert!(auth.admit(&directory, host, Some(token.as_str())).is_err(), "{what}");
+    }
+
+    // a session that ended is no longer in the cache: the store refuses it
+    auth.logout(&admitted, &at_acme.refresh)?;
+    assert_eq!(auth.admit_from_memory(&directory, &acme_host, &at_acme.access), None);
+    let error = refused(auth.admit(&directory, &acme_host, Some(at_acme.access.as_str())))?;
+    assert!(matches!(error, AdmitError::Auth(AuthError::TokenInvalid(_))), "{error:?}");
+
+    // without a cache in this process's memory (none here; Redis in production) it never answers
+    let uncached = world.auth()?;
+    let without = TenantDirectory::new(Arc::new(world.store.clone()), FAKE_SCHEMA_VERSION);
+    uncached.admit(&without, &bravo_host, Some(at_bravo.access.as_str()))?;
+    assert_eq!(uncached.admit_from_memory(&without, &bravo_host, &at_bravo.access), None);
     Ok(())
 }

@@ -39,6 +39,14 @@ pub trait Cache: Send + Sync + 'static {
     /// The values of several keys at once (one round trip for a shared
     /// cache), in order; `None` for misses.
     fn get_many(&self, keys: &[String]) -> Vec<Option<String>>;
+    /// [`get_many`](Cache::get_many) when it can answer without waiting on
+    /// I/O (a cache in this process's memory), `None` when it would have to
+    /// ask a server. Lets a caller on an async thread skip the hand-off to a
+    /// blocking thread.
+    fn get_many_in_memory(&self, keys: &[String]) -> Option<Vec<Option<String>>> {
+        let _ = keys;
+        None
+    }
     /// Stores a value until `ttl` passes.
     fn set(&self, key: &str, value: &str, ttl: Duration);
     /// Stores a value until `ttl` passes unless the key holds one already,
