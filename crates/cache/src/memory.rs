@@ -2,7 +2,7 @@
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{Mutex, TryLockError},
     time::{Duration, Instant},
 };
 
@@ -44,17 +44,29 @@ impl MemoryCache {
     }
 }
 
+/// The unexpired values of `keys`, in order.
+fn live_values(entries: &HashMap<String, (String, Instant)>, keys: &[String]) -> Vec<Option<String>> {
+    let now = Instant::now();
+    keys.iter()
+        .map(|key| entries.get(key).filter(|(_, expires)| *expires > now).map(|(value, _)| value.clone()))
+        .collect()
+}
+
 impl Cache for MemoryCache {
     fn get_many(&self, keys: &[String]) -> Vec<Option<String>> {
-        let now = Instant::now();
-        let entries = self.lock();
-        keys.iter()
-            .map(|key| entries.get(key).filter(|(_, expires)| *expires > now).map(|(value, _)| value.clone()))
-            .collect()
+        live_values(&self.lock(), keys)
     }
 
+    /// Never waits for the lock: this is called on an async worker, and a
+    /// write that finds the cache full holds the lock while it sweeps; then
+    /// the caller falls back to [`get_many`](Cache::get_many) on a blocking thread.
     fn get_many_in_memory(&self, keys: &[String]) -> Option<Vec<Option<String>>> {
-        Some(self.get_many(keys))
+        let entries = match self.entries.try_lock() {
+            Ok(entries) => entries,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        Some(live_values(&entries, keys))
     }
 
     fn set(&self, key: &str, value: &str, ttl: Duration) {
@@ -110,6 +122,19 @@ mod tests {
 
     fn keys(names: &[&str]) -> Vec<String> {
         names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn answers_in_memory_without_waiting_for_the_lock() {
+        let cache = MemoryCache::default();
+        cache.set("tf:1:a", "one", Duration::from_secs(60));
+        cache.set("tf:1:gone", "x", Duration::ZERO);
+        let wanted = keys(&["tf:1:a", "tf:1:gone", "tf:1:never"]);
+        assert_eq!(cache.get_many_in_memory(&wanted), Some(vec![Some("one".to_owned()), None, None]));
+        let held = cache.lock();
+        assert_eq!(cache.get_many_in_memory(&wanted), None, "a held lock is not waited for");
+        drop(held);
+        assert_eq!(cache.get_many_in_memory(&wanted), Some(cache.get_many(&wanted)));
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::{
 use taskforce_domain::{Cache, CacheHealth, INVALIDATED};
 
 /// Entries by key; an invalidated key holds [`INVALIDATED`], which reads as
-/// a miss and which `add` does not overwrite.
+/// a miss and which `add` does not overwrite — for good, where `MemoryCache`
+/// and Redis let it go after the hold (time does not pass here), and where
+/// they hand the marker to the reader, which fails to parse it (a miss too).
 #[derive(Debug, Default)]
 pub struct FakeCache {
     entries: Mutex<HashMap<String, String>>,

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use taskforce_domain::{HostName, Plan, Role, Tenant, Username};
+use taskforce_domain::{Cache, HostName, Plan, Role, Tenant, TokenCodec, Username};
 
 use crate::{
-    AccessCache, AdmitError, AuthError, CacheTtl, TenantDirectory,
-    testing::{FAKE_SCHEMA_VERSION, FakeCache, PASSWORD, TestResult, World, refused},
+    AccessCache, AdmitError, AuthError, CacheTtl, ResolveError, TenantDirectory, host_key, member_key,
+    testing::{FAKE_SCHEMA_VERSION, FakeCache, FakeCodec, PASSWORD, TestResult, World, refused},
 };
 
 /// `acme` with the member `ada`.
@@ -296,5 +296,65 @@ fn admission_from_memory_needs_the_whole_answer_cached_and_agrees_with_the_store
     let without = TenantDirectory::new(Arc::new(world.store.clone()), FAKE_SCHEMA_VERSION);
     uncached.admit(&without, &bravo_host, Some(at_bravo.access.as_str()))?;
     assert_eq!(uncached.admit_from_memory(&without, &bravo_host, &at_bravo.access), None);
+    Ok(())
+}
+
+/// What the cache holds but `admit` would refuse is refused from memory
+/// too: a schema behind this build, an account made inactive, a tenant made
+/// inactive — each with every other entry cached, so that only that check
+/// stands between the request and admission.
+#[test]
+fn admission_from_memory_refuses_a_schema_behind_an_inactive_account_and_an_inactive_tenant() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let fake = Arc::new(FakeCache::default());
+    let cache = AccessCache::new(fake.clone(), CacheTtl::default());
+    let directory = TenantDirectory::new(Arc::new(world.store.clone()), FAKE_SCHEMA_VERSION).with_cache(cache.clone());
+    let auth = world.auth()?.with_cache(cache.clone());
+    let host = HostName::parse("acme.localhost")?;
+    let tokens = auth.login(&acme, "ada", PASSWORD, None)?;
+    let token = tokens.access.as_str();
+    let hint = FakeCodec::new(world.clock).hint(token).ok_or("no hint")?;
+    let set_ada_active = |active: bool| {
+        world.store.edit(|state| {
+            for stored in state.users.iter_mut().filter(|u| u.user.username.as_str() == "ada") {
+                stored.user.is_active = active;
+            }
+        });
+    };
+    auth.admit(&directory, &host, Some(token))?;
+    assert!(auth.admit_from_memory(&directory, &host, token).is_some(), "all cached");
+
+    // a build that needs a newer schema than the tenant's
+    let newer = TenantDirectory::new(Arc::new(world.store.clone()), "zzz").with_cache(cache.clone());
+    assert_eq!(auth.admit_from_memory(&newer, &host, token), None);
+    let error = refused(auth.admit(&newer, &host, Some(token)))?;
+    assert!(matches!(error, AdmitError::Resolve(ResolveError::SchemaNotReady)), "{error:?}");
+
+    // an account made inactive, read and cached as such
+    fake.delete(&[member_key(acme.id, hint.user)]);
+    set_ada_active(false);
+    let error = refused(auth.admit(&directory, &host, Some(token)))?;
+    assert!(matches!(error, AdmitError::Auth(AuthError::TokenInvalid(_))), "{error:?}");
+    let found = cache.find(&host, Some((hint.tenant, hint.user, hint.family)));
+    assert_eq!((found.member, found.session_alive), (Some((Role::Member, false)), true));
+    assert_eq!(auth.admit_from_memory(&directory, &host, token), None);
+
+    // active again; then the tenant made inactive, read and cached as such
+    fake.delete(&[member_key(acme.id, hint.user)]);
+    set_ada_active(true);
+    auth.admit(&directory, &host, Some(token))?;
+    fake.delete(&[host_key(&host)]);
+    world.store.edit(|state| {
+        for tenant in state.tenants.iter_mut().filter(|t| t.id == acme.id) {
+            tenant.is_active = false;
+        }
+    });
+    let error = refused(auth.admit(&directory, &host, Some(token)))?;
+    assert!(matches!(error, AdmitError::Resolve(ResolveError::Inactive)), "{error:?}");
+    let found = cache.find(&host, Some((hint.tenant, hint.user, hint.family)));
+    assert_eq!(found.tenant.map(|t| t.is_active), Some(false));
+    assert!(found.member.is_some() && found.session_alive, "membership and session are still cached");
+    assert_eq!(auth.admit_from_memory(&directory, &host, token), None);
     Ok(())
 }
