@@ -52,14 +52,15 @@ impl Shard {
         self.waiting.load(Ordering::Relaxed) == 0
     }
 
+    /// Whether this shard has not opened all of its connections yet.
+    fn can_open(&self) -> bool {
+        self.pool.state().connections < self.pool.max_size()
+    }
+
     /// An idle connection of this shard, or a new one (waiting up to
     /// `connect`) when it has not opened all of its own yet.
     fn spare(&self, connect: Duration) -> Option<PooledConn> {
-        self.pool.try_get().or_else(|| {
-            (self.pool.state().connections < self.pool.max_size())
-                .then(|| self.pool.get_timeout(connect).ok())
-                .flatten()
-        })
+        self.pool.try_get().or_else(|| self.can_open().then(|| self.pool.get_timeout(connect).ok()).flatten())
     }
 
     /// Counts the caller among this shard's waiters until the guard drops.
@@ -222,7 +223,7 @@ impl PgStore {
             return Ok(self.reached(conn));
         }
         let _waiting = own.wait();
-        if self.unreachable.load(Ordering::Relaxed) || own.pool.state().connections < own.pool.max_size() {
+        if self.unreachable.load(Ordering::Relaxed) || own.can_open() {
             return self.checkout_from(&own.pool);
         }
         let deadline = Instant::now() + own.pool.connection_timeout();

@@ -10,10 +10,13 @@ use std::{
     time::Duration,
 };
 
-use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, connection::SimpleConnection, dsl::sql, sql_types::Integer};
+use diesel::{
+    ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl, connection::SimpleConnection, dsl::sql, sql_types::Integer,
+};
 use support::{TestResult, count, names, provision, store};
 use taskforce_domain::{SchemaName, StoreError};
 use taskforce_persistence::{PgStore, PoolSettings, build_pool, schema::projects};
+use taskforce_pgcluster::TestDatabase;
 
 /// What a connection fresh out of the pool can see.
 fn next_user_sees_no_tenant_tables(store: &PgStore) -> TestResult {
@@ -105,26 +108,29 @@ fn two_tenants_with_the_same_ids_each_read_only_their_own_rows() -> TestResult {
     Ok(())
 }
 
-/// `store` with its tenant scopes on `count` shards of one connection each.
+/// A store (main pool of 2) with its tenant scopes on `count` shards of one
+/// connection each.
 fn one_connection_shards(
-    url: &str,
-    store: PgStore,
     count: usize,
     checkout_timeout: Duration,
-) -> Result<PgStore, StoreError> {
-    let mut one = PoolSettings::new(url);
+) -> Result<(TestDatabase, PgStore), Box<dyn std::error::Error>> {
+    let (db, store) = store(2)?;
+    let mut one = PoolSettings::new(db.url());
     one.max_size = 1;
     one.checkout_timeout = checkout_timeout;
     let shards = (0..count).map(|_| build_pool(&one)).collect::<Result<Vec<_>, _>>()?;
-    Ok(store.with_tenant_shards(shards))
+    Ok((db, store.with_tenant_shards(shards)))
+}
+
+fn backend_pid(conn: &mut PgConnection) -> Result<i32, StoreError> {
+    sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)
 }
 
 /// The backend a scope of `schema` runs on, and the project names it sees.
 fn visit(store: &PgStore, schema: &SchemaName) -> Result<(i32, Vec<String>), StoreError> {
     store.in_tenant_scope(schema, |conn| {
-        let pid = sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)?;
         let names = projects::table.select(projects::name).load::<String>(conn).map_err(StoreError::internal)?;
-        Ok((pid, names))
+        Ok((backend_pid(conn)?, names))
     })
 }
 
@@ -151,14 +157,21 @@ impl Held {
         let (store, schema) = (store.clone(), schema.clone());
         let thread = std::thread::spawn(move || {
             store.in_tenant_scope(&schema, |conn| {
-                let pid =
-                    sql::<Integer>("SELECT pg_backend_pid()").get_result::<i32>(conn).map_err(StoreError::internal)?;
-                let _ = entered.send(pid);
+                let _ = entered.send(backend_pid(conn)?);
                 let _ = released.recv();
                 Ok(())
             })
         });
         Ok(Self { pid: inside.recv()?, release, thread })
+    }
+
+    /// Holds both shards of a two-shard store with two scopes of `schema`:
+    /// the second, finding the first's shard busy, spills into the other.
+    fn both_shards(store: &PgStore, schema: &SchemaName) -> Result<(Self, Self), Box<dyn std::error::Error>> {
+        let first = Self::start(store, schema)?;
+        let second = Self::start(store, schema)?;
+        assert_ne!(first.pid, second.pid, "the second holder spilled into the other shard");
+        Ok((first, second))
     }
 
     /// Lets the scope commit; it must have succeeded.
@@ -174,8 +187,7 @@ impl Held {
 /// still reads only its own rows.
 #[test]
 fn sharded_scopes_keep_each_tenant_on_its_own_backend() -> TestResult {
-    let (db, store) = store(2)?;
-    let store = one_connection_shards(db.url(), store, 4, Duration::from_secs(5))?;
+    let (_db, store) = one_connection_shards(4, Duration::from_secs(5))?;
     let slugs: Vec<String> = (0..12).map(|i| format!("shard{i:02}")).collect();
     let tenants = slugs.iter().map(|slug| provision(&store, slug)).collect::<Result<Vec<_>, _>>()?;
     let mut first = Vec::new();
@@ -202,8 +214,7 @@ fn sharded_scopes_keep_each_tenant_on_its_own_backend() -> TestResult {
 /// in its own schema, and goes back to its own shard once that is free.
 #[test]
 fn a_busy_shard_spills_over_to_an_idle_one() -> TestResult {
-    let (db, store) = store(2)?;
-    let store = one_connection_shards(db.url(), store, 2, Duration::from_secs(5))?;
+    let (_db, store) = one_connection_shards(2, Duration::from_secs(5))?;
     let acme = provision(&store, "acme")?;
     add_project(&store, &acme.schema_name, "acme project")?;
     let (home, _) = visit(&store, &acme.schema_name)?;
@@ -236,14 +247,11 @@ fn a_busy_shard_spills_over_to_an_idle_one() -> TestResult {
 /// unavailable (503), and the store still counts the database as reachable.
 #[test]
 fn a_scope_with_every_shard_busy_is_unavailable_after_the_checkout_timeout() -> TestResult {
-    let (db, store) = store(2)?;
-    let store = one_connection_shards(db.url(), store, 2, Duration::from_millis(300))?
-        .with_shard_spill_after(Duration::from_millis(20));
+    let (_db, store) = one_connection_shards(2, Duration::from_millis(300))?;
+    let store = store.with_shard_spill_after(Duration::from_millis(20));
     let tenants = (0..6).map(|n| provision(&store, &format!("busy{n}"))).collect::<Result<Vec<_>, _>>()?;
     // both shards held: the second holder of the same tenant spills into the other
-    let first = Held::start(&store, &tenants[0].schema_name)?;
-    let second = Held::start(&store, &tenants[0].schema_name)?;
-    assert_ne!(first.pid, second.pid, "the second holder spilled into the other shard");
+    let (first, second) = Held::both_shards(&store, &tenants[0].schema_name)?;
     for tenant in &tenants {
         let outcome = store.in_tenant_scope(&tenant.schema_name, |_conn| Ok::<_, StoreError>(()));
         assert!(
@@ -263,15 +271,12 @@ fn a_scope_with_every_shard_busy_is_unavailable_after_the_checkout_timeout() -> 
 /// shard's connection is free while its own is still held, it runs there.
 #[test]
 fn a_waiting_scope_takes_a_connection_another_shard_frees_later() -> TestResult {
-    let (db, store) = store(2)?;
-    let store = one_connection_shards(db.url(), store, 2, Duration::from_secs(10))?
-        .with_shard_spill_after(Duration::from_millis(20));
+    let (_db, store) = one_connection_shards(2, Duration::from_secs(10))?;
+    let store = store.with_shard_spill_after(Duration::from_millis(20));
     let acme = provision(&store, "acme")?;
     // hold acme's shard, then the other one (acme's next scope spills into it)
-    let home = Held::start(&store, &acme.schema_name)?;
-    let other = Held::start(&store, &acme.schema_name)?;
+    let (home, other) = Held::both_shards(&store, &acme.schema_name)?;
     let other_pid = other.pid;
-    assert_ne!(home.pid, other_pid, "the second holder spilled into the other shard");
 
     let waiting = {
         let (store, schema) = (store.clone(), acme.schema_name.clone());
