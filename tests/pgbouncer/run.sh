@@ -56,5 +56,7 @@ for _ in $(seq 1 50); do pg_isready -h 127.0.0.1 -p "$listen" -q && break; sleep
 echo "== through PgBouncer $(${pgbouncer_bin} --version | head -1) (transaction pooling) on 127.0.0.1:$listen"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$listen/postgres"
 export TASKFORCE__DATABASE__STATEMENT_CACHE=false
+# LISTEN needs a session of its own, which transaction pooling does not keep
+export TASKFORCE__CACHE__LISTEN=false
 unset TASKFORCE__DATABASE__URL
 cargo test -p taskforce-tests --test api --test soak "$@"

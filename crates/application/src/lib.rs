@@ -18,8 +18,8 @@ mod validation;
 mod work;
 
 pub use access::{
-    AccessCache, Action, Actor, CacheTtl, Denied, Found, NoCache, Relation, host_key, member_key, policy, revoked_key,
-    session_key,
+    AccessCache, Action, Actor, CacheTtl, ChangeFeedState, Denied, Found, NoCache, Relation, host_key, member_key,
+    policy, revoked_key, session_key,
 };
 pub use health::HealthCheck;
 pub use identity::*;

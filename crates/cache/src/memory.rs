@@ -114,6 +114,12 @@ impl Cache for MemoryCache {
     fn health(&self) -> CacheHealth {
         CacheHealth::Disabled
     }
+
+    /// Drops every entry but the invalidation markers, which still keep
+    /// reads that began before a change from filling their keys.
+    fn clear_local(&self) {
+        self.lock().retain(|_, (value, _)| value == INVALIDATED);
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +175,22 @@ mod tests {
                 Some(INVALIDATED.to_owned()),
                 Some("after the hold".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn clearing_keeps_only_the_invalidation_markers() {
+        let cache = MemoryCache::default();
+        cache.set("tf:global:host:a.example.com", "entry", Duration::from_secs(600));
+        cache.set("tf:1:member:2", "entry", Duration::from_secs(600));
+        cache.invalidate(&keys(&["tf:1:session:3"]), Duration::from_secs(60));
+        cache.clear_local();
+        assert_eq!(cache.len(), 1);
+        cache.add("tf:1:session:3", "read before the change", Duration::from_secs(600));
+        cache.add("tf:1:member:2", "read afresh", Duration::from_secs(600));
+        assert_eq!(
+            cache.get_many(&keys(&["tf:global:host:a.example.com", "tf:1:member:2", "tf:1:session:3"])),
+            vec![None, Some("read afresh".to_owned()), Some(INVALIDATED.to_owned())]
         );
     }
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use taskforce_application::{
-    AccessCache, ActivityLog, Attachments, AuthConfig, AuthPorts, Authenticator, CacheTtl, Comments, HealthCheck,
-    Notifications, Notifier, Projects, Registration, Reports, Tasks, TenantDirectory, TenantMembers,
+    AccessCache, ActivityLog, Attachments, AuthConfig, AuthPorts, Authenticator, CacheTtl, ChangeFeedState, Comments,
+    HealthCheck, Notifications, Notifier, Projects, Registration, Reports, Tasks, TenantDirectory, TenantMembers,
 };
 use taskforce_auth::{Argon2Hasher, HashCost, JwtCodec, OsSecrets};
 use taskforce_cache::{MemoryAttemptCounter, MemoryBus, MemoryCache, Redis, RedisAttemptCounter, RedisBus, RedisCache};
@@ -77,6 +77,9 @@ pub struct Shared {
     /// Messages to every instance.
     pub bus: Arc<dyn Bus>,
     redis: Option<Arc<Redis>>,
+    /// A server's in-process cache that listens for the database's change
+    /// notices (`cache.listen`): whether it hears them now.
+    feed: Option<Arc<ChangeFeedState>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -89,7 +92,12 @@ impl Shared {
     /// Redis adapters for `redis.url`, or the in-process ones; for a
     /// server, whose requests may wait only `redis.timeout_ms` for Redis.
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        Self::with_timeout(settings, std::time::Duration::from_millis(settings.redis.timeout_ms))
+        let mut shared = Self::with_timeout(settings, std::time::Duration::from_millis(settings.redis.timeout_ms))?;
+        if shared.redis.is_none() && settings.cache.enabled && settings.cache.listen {
+            let ttl = std::time::Duration::from_secs(settings.cache.listening_ttl_secs);
+            shared.feed = Some(Arc::new(ChangeFeedState::new(CacheTtl { tenant: ttl, access: ttl })));
+        }
+        Ok(shared)
     }
 
     /// The same for an operator's command, which may wait up to a second.
@@ -106,6 +114,7 @@ impl Shared {
                     attempts: Arc::new(RedisAttemptCounter::new(redis.clone())),
                     bus: Arc::new(RedisBus::new(redis.clone())),
                     redis: Some(redis),
+                    feed: None,
                 })
             }
             None => Ok(Self {
@@ -113,6 +122,7 @@ impl Shared {
                 attempts: Arc::new(MemoryAttemptCounter::default()),
                 bus: Arc::new(MemoryBus::default()),
                 redis: None,
+                feed: None,
             }),
         }
     }
@@ -140,7 +150,16 @@ impl Shared {
             tenant: std::time::Duration::from_secs(settings.cache.tenant_ttl_secs),
             access: std::time::Duration::from_secs(settings.cache.access_ttl_secs),
         };
-        AccessCache::new(self.cache.clone(), ttl)
+        let cache = AccessCache::new(self.cache.clone(), ttl);
+        match &self.feed {
+            Some(feed) => cache.with_change_feed(feed.clone()),
+            None => cache,
+        }
+    }
+
+    /// Whether this process's cache should listen for change notices.
+    pub fn listens(&self) -> bool {
+        self.feed.is_some()
     }
 }
 

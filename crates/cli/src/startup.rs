@@ -7,7 +7,7 @@ use anyhow::Context;
 use taskforce_application::TenantAdmin;
 use taskforce_domain::{HostName, Slug, Store, TenantName};
 use taskforce_http::{AppState, HttpSettings, NotificationHub};
-use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
+use taskforce_persistence::{ChangeFeed, ChangeFeedHandle, PgStore, TenantMigrator, migrate_shared};
 
 use crate::{
     database::Database,
@@ -21,6 +21,8 @@ pub struct Application {
     server: actix_web::dev::Server,
     database: Database,
     hub: Arc<NotificationHub>,
+    /// Stops the change feed when the application goes.
+    feed: Option<ChangeFeedHandle>,
 }
 
 impl std::fmt::Debug for Application {
@@ -54,6 +56,13 @@ impl Application {
             let cache = shared.access_cache(settings);
             tokio::task::spawn_blocking(move || ensure_dev_tenant(store, cache, &tenancy)).await??;
         }
+        // after migrating: the triggers that send the notices come with the shared schema
+        let feed = if shared.listens() {
+            let connection = database.pool_settings(&settings.database, "taskforce-change-feed");
+            Some(ChangeFeed::new(connection).start(Arc::new(shared.access_cache(settings)))?)
+        } else {
+            None
+        };
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
@@ -84,7 +93,7 @@ impl Application {
         };
         let server = taskforce_http::serve(listener, state)?;
         tracing::info!(address = %format!("{}:{port}", settings.server.host), "TaskForce API listening");
-        Ok(Self { port, server, database, hub })
+        Ok(Self { port, server, database, hub, feed })
     }
 
     /// The bound port.
@@ -118,6 +127,10 @@ impl Application {
         });
         self.server.await?;
         signals.abort();
+        if let Some(feed) = self.feed {
+            // joins the feed's thread, which notices within one poll
+            tokio::task::spawn_blocking(move || drop(feed)).await?;
+        }
         if let Some(cluster) = self.database.cluster
             && cluster.owned()
         {

@@ -12,6 +12,7 @@
 //!   provisioning a tenant (row, domains and migrated schema in one
 //!   transaction) and removing one.
 
+pub mod change_feed;
 mod error;
 pub mod instrumentation;
 pub mod migrations;
@@ -24,6 +25,7 @@ mod spares;
 mod store;
 mod tenant_rows;
 
+pub use change_feed::{ChangeFeed, ChangeFeedHandle};
 pub use migrations::{
     MigrateError, MigrationEvent, MigrationReport, PUBLIC_MIGRATIONS, TENANT_MIGRATIONS, TenantMigrator, TenantTarget,
     migrate_shared,

@@ -9,13 +9,19 @@
 //! [`INVALIDATION_HOLD`], so a request that read the database just before
 //! a change cannot put the old answer back after it.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_domain::{
-    AccessGrant, Cache, CacheHealth, FamilyId, HostName, Plan, Role, SchemaName, Slug, Tenant, TenantId, TenantName,
-    UserId,
+    AccessChange, AccessChangeSink, AccessGrant, Cache, CacheHealth, FamilyId, HostName, Plan, Role, SchemaName, Slug,
+    Tenant, TenantId, TenantName, UserId,
 };
 
 /// How long an invalidated key refuses refills: far longer than any
@@ -119,16 +125,58 @@ pub fn revoked_key(tenant: TenantId, family: FamilyId) -> String {
     format!("tf:{tenant}:revoked:{family}")
 }
 
+/// Whether this process hears of every change to what it caches (its
+/// change feed is live), and how long entries live while it does: the
+/// feed drops them when they change, so their time to live is only a
+/// backstop. Shared by every [`AccessCache`] over the same in-process cache.
+#[derive(Debug)]
+pub struct ChangeFeedState {
+    live_since: Mutex<Option<Instant>>,
+    /// Bumped when the feed is lost: an entry stored across that moment
+    /// is dropped again.
+    epoch: AtomicU64,
+    listening: CacheTtl,
+    settle: Duration,
+}
+
+impl ChangeFeedState {
+    /// Entries live `listening` once the feed has been live for
+    /// [`INVALIDATION_HOLD`] (a value read before the feed listened has
+    /// been stored by then); until then, and while the feed is down, the
+    /// cache's own times to live apply.
+    pub fn new(listening: CacheTtl) -> Self {
+        Self::settling_for(listening, INVALIDATION_HOLD)
+    }
+
+    /// The same with another settling time (tests).
+    pub fn settling_for(listening: CacheTtl, settle: Duration) -> Self {
+        Self { live_since: Mutex::new(None), epoch: AtomicU64::new(0), listening, settle }
+    }
+
+    fn live_since(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.live_since.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The times to live for an entry stored now, and the epoch to check
+    /// after storing it.
+    fn ttl(&self, otherwise: CacheTtl) -> (CacheTtl, u64) {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let settled = self.live_since().is_some_and(|since| since.elapsed() >= self.settle);
+        (if settled { self.listening } else { otherwise }, epoch)
+    }
+}
+
 /// Typed access to the cache for the request path.
 #[derive(Clone)]
 pub struct AccessCache {
     cache: Arc<dyn Cache>,
     ttl: CacheTtl,
+    feed: Option<Arc<ChangeFeedState>>,
 }
 
 impl std::fmt::Debug for AccessCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessCache").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("AccessCache").field("ttl", &self.ttl).field("feed", &self.feed).finish_non_exhaustive()
     }
 }
 
@@ -146,7 +194,30 @@ pub struct Found {
 impl AccessCache {
     /// Typed access over a cache.
     pub fn new(cache: Arc<dyn Cache>, ttl: CacheTtl) -> Self {
-        Self { cache, ttl }
+        Self { cache, ttl, feed: None }
+    }
+
+    /// The same cache told of changes by a feed (in-process caches only):
+    /// see [`ChangeFeedState`] and the [`AccessChangeSink`] impl.
+    pub fn with_change_feed(mut self, feed: Arc<ChangeFeedState>) -> Self {
+        self.feed = Some(feed);
+        self
+    }
+
+    /// Fills a key from the database with the time to live of its kind; a
+    /// fill that straddled the loss of the change feed is taken back (a
+    /// miss costs a query, a stale entry would cost correctness).
+    fn fill(&self, key: &str, value: &str, kind: fn(CacheTtl) -> Duration) {
+        match &self.feed {
+            None => self.cache.add(key, value, kind(self.ttl)),
+            Some(feed) => {
+                let (ttl, epoch) = feed.ttl(self.ttl);
+                self.cache.add(key, value, kind(ttl));
+                if feed.epoch.load(Ordering::Acquire) != epoch {
+                    self.cache.delete(&[key.to_owned()]);
+                }
+            }
+        }
     }
 
     /// How the cache is doing.
@@ -183,7 +254,7 @@ impl AccessCache {
             created_at: tenant.created_at,
         };
         if let Ok(value) = serde_json::to_string(&entry) {
-            self.cache.add(&host_key(host), &value, self.ttl.tenant);
+            self.fill(&host_key(host), &value, |ttl| ttl.tenant);
         }
     }
 
@@ -192,12 +263,12 @@ impl AccessCache {
         let member =
             MemberEntry { tenant_id: tenant.0, user_id: user.0, role: grant.role, user_active: grant.user_active };
         if let Ok(value) = serde_json::to_string(&member) {
-            self.cache.add(&member_key(tenant, user), &value, self.ttl.access);
+            self.fill(&member_key(tenant, user), &value, |ttl| ttl.access);
         }
         if !grant.session_revoked {
             let session = SessionEntry { tenant_id: tenant.0, family: family.0, user_id: user.0 };
             if let Ok(value) = serde_json::to_string(&session) {
-                self.cache.add(&session_key(tenant, family), &value, self.ttl.access);
+                self.fill(&session_key(tenant, family), &value, |ttl| ttl.access);
             }
         }
     }
@@ -230,6 +301,39 @@ impl AccessCache {
             serde_json::from_str::<serde_json::Value>(&v)
                 .is_ok_and(|e| e["tenant_id"] == tenant.0 && e["family"] == family.0)
         })
+    }
+}
+
+impl AccessChangeSink for AccessCache {
+    fn feed_live(&self) {
+        if let Some(feed) = &self.feed {
+            *feed.live_since() = Some(Instant::now());
+        }
+    }
+
+    /// Entries stored while the feed was live may have changed unannounced
+    /// since: they all go, and until the feed is back new ones live only
+    /// the cache's own times to live.
+    fn feed_lost(&self) {
+        if let Some(feed) = &self.feed {
+            *feed.live_since() = None;
+            feed.epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        self.cache.clear_local();
+    }
+
+    fn changed(&self, changes: &[AccessChange]) {
+        let keys: Vec<String> = changes
+            .iter()
+            .map(|change| match change {
+                AccessChange::Host(host) => host_key(host),
+                AccessChange::Member(tenant, user) => member_key(*tenant, *user),
+                AccessChange::Session(tenant, family) => session_key(*tenant, *family),
+            })
+            .collect();
+        if !keys.is_empty() {
+            self.cache.invalidate(&keys, INVALIDATION_HOLD);
+        }
     }
 }
 

@@ -5,5 +5,7 @@ mod cache;
 pub mod policy;
 
 pub use actor::{Actor, Denied};
-pub use cache::{AccessCache, CacheTtl, Found, NoCache, host_key, member_key, revoked_key, session_key};
+pub use cache::{
+    AccessCache, CacheTtl, ChangeFeedState, Found, NoCache, host_key, member_key, revoked_key, session_key,
+};
 pub use policy::{Action, Relation};

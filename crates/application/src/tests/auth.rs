@@ -1,12 +1,13 @@
 //! [`Authenticator`]: logging in, throttling, refresh rotation and replay,
 //! and authenticating each request against the current membership.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use taskforce_domain::{Cache, HostName, Plan, Role, Tenant, TokenCodec, Username};
+use taskforce_domain::{AccessChange, AccessChangeSink, Cache, HostName, Plan, Role, Tenant, TokenCodec, Username};
 
 use crate::{
-    AccessCache, AdmitError, AuthError, CacheTtl, ResolveError, TenantDirectory, host_key, member_key,
+    AccessCache, AdmitError, AuthError, CacheTtl, ChangeFeedState, ResolveError, TenantDirectory, host_key, member_key,
+    session_key,
     testing::{FAKE_SCHEMA_VERSION, FakeCache, FakeCodec, PASSWORD, TestResult, World, refused},
 };
 
@@ -356,5 +357,75 @@ fn admission_from_memory_refuses_a_schema_behind_an_inactive_account_and_an_inac
     assert_eq!(found.tenant.map(|t| t.is_active), Some(false));
     assert!(found.member.is_some() && found.session_alive, "membership and session are still cached");
     assert_eq!(auth.admit_from_memory(&directory, &host, token), None);
+    Ok(())
+}
+
+/// A cache told of changes by the database's feed: an entry the feed names
+/// is read again on the next request, even though nothing in this process
+/// changed it; entries live the feed's long times to live only while it is
+/// live and settled; losing it drops every entry, and new ones live the
+/// short times again.
+#[test]
+fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_heard() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let fake = Arc::new(FakeCache::default());
+    let short = CacheTtl::default();
+    let long = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
+    let cache = AccessCache::new(fake.clone(), short)
+        .with_change_feed(Arc::new(ChangeFeedState::settling_for(long, Duration::ZERO)));
+    let directory = TenantDirectory::new(Arc::new(world.store.clone()), FAKE_SCHEMA_VERSION).with_cache(cache.clone());
+    let auth = world.auth()?.with_cache(cache.clone());
+    let host = HostName::parse("acme.localhost")?;
+    let tokens = auth.login(&acme, "ada", PASSWORD, None)?;
+    let token = tokens.access.as_str();
+    let hint = FakeCodec::new(world.clock).hint(token).ok_or("no hint")?;
+    let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
+    let ttls = || keys.iter().map(|key| fake.ttl_of(key)).collect::<Vec<_>>();
+    let demote_ada = |role: Role| {
+        // as tenant-admin or SQL would: nothing in this process hears of it
+        world.store.edit(|state| {
+            for membership in state.memberships.iter_mut().filter(|m| m.tenant_id == acme.id && m.user_id == hint.user)
+            {
+                membership.role = role;
+            }
+        });
+    };
+
+    auth.admit(&directory, &host, Some(token))?;
+    assert_eq!(ttls(), [Some(short.tenant), Some(short.access), Some(short.access)], "no feed yet");
+
+    cache.feed_live();
+    fake.delete(&keys);
+    assert_eq!(auth.admit(&directory, &host, Some(token))?.role, Role::Member);
+    assert_eq!(ttls(), [Some(long.tenant), Some(long.access), Some(long.access)], "the feed is live");
+
+    demote_ada(Role::Viewer);
+    assert_eq!(auth.admit(&directory, &host, Some(token))?.role, Role::Member, "cached, not yet told");
+    cache.changed(&[AccessChange::Member(acme.id, hint.user)]);
+    assert_eq!(auth.admit(&directory, &host, Some(token))?.role, Role::Viewer, "told: read again");
+    let found = cache.find(&host, Some((hint.tenant, hint.user, hint.family)));
+    assert!(found.tenant.is_some() && found.session_alive, "what the feed did not name stays");
+
+    cache.feed_lost();
+    let found = cache.find(&host, Some((hint.tenant, hint.user, hint.family)));
+    assert!(found.tenant.is_none() && found.member.is_none() && !found.session_alive, "all dropped: {found:?}");
+    demote_ada(Role::Admin);
+    assert_eq!(auth.admit(&directory, &host, Some(token))?.role, Role::Admin, "read from the store");
+    assert_eq!(fake.ttl_of(&keys[1]), None, "the key the feed named still refuses refills");
+    assert_eq!(
+        (fake.ttl_of(&keys[0]), fake.ttl_of(&keys[2])),
+        (Some(short.tenant), Some(short.access)),
+        "no feed: short again"
+    );
+
+    // live but not yet settled: a value read before the feed listened may still land
+    let settling = AccessCache::new(fake.clone(), short)
+        .with_change_feed(Arc::new(ChangeFeedState::settling_for(long, Duration::from_secs(3600))));
+    settling.feed_live();
+    fake.delete(&keys);
+    let directory = directory.with_cache(settling.clone());
+    world.auth()?.with_cache(settling).admit(&directory, &host, Some(token))?;
+    assert_eq!(fake.ttl_of(&keys[0]), Some(short.tenant), "not settled");
     Ok(())
 }

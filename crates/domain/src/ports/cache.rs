@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::{FamilyId, HostName, TenantId, UserId};
+
 /// How the cache is doing, for readiness checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheHealth {
@@ -65,4 +67,31 @@ pub trait Cache: Send + Sync + 'static {
     fn take(&self, key: &str) -> Option<String>;
     /// How the cache is doing.
     fn health(&self) -> CacheHealth;
+    /// Drops every entry this process holds (its change feed was lost, so
+    /// it can no longer tell which are stale). A cache shared between
+    /// processes holds nothing of this process's own and keeps its entries.
+    fn clear_local(&self) {}
+}
+
+/// A change to what the request path caches, as the database announces it
+/// when the change commits, whoever made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessChange {
+    /// The host now leads to another tenant, or its tenant changed.
+    Host(HostName),
+    /// A membership changed (role, removal, the account's active flag).
+    Member(TenantId, UserId),
+    /// A session ended.
+    Session(TenantId, FamilyId),
+}
+
+/// Where a feed of [`AccessChange`]s delivers: the cache of one process.
+pub trait AccessChangeSink: Send + Sync + 'static {
+    /// The feed is listening: every change committed from now on arrives.
+    fn feed_live(&self);
+    /// The feed lost its connection: changes may go unannounced until it
+    /// is live again.
+    fn feed_lost(&self);
+    /// Changes committed.
+    fn changed(&self, changes: &[AccessChange]);
 }

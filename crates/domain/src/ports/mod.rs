@@ -15,7 +15,7 @@ mod store;
 mod tenant;
 
 pub use bus::{Bus, Handler};
-pub use cache::{Cache, CacheHealth, INVALIDATED};
+pub use cache::{AccessChange, AccessChangeSink, Cache, CacheHealth, INVALIDATED};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::StoreError;
 pub use files::{FileError, FileStore, StoredFile};

@@ -1,0 +1,11 @@
+DROP TRIGGER refresh_families_notify_deleted ON public.refresh_families;
+DROP TRIGGER refresh_families_notify_revoked ON public.refresh_families;
+DROP TRIGGER users_notify_access ON public.users;
+DROP TRIGGER memberships_notify_access ON public.memberships;
+DROP TRIGGER tenants_notify_access ON public.tenants;
+DROP TRIGGER domains_notify_access ON public.domains;
+DROP FUNCTION tf_notify_session_changed();
+DROP FUNCTION tf_notify_user_changed();
+DROP FUNCTION tf_notify_membership_changed();
+DROP FUNCTION tf_notify_tenant_changed();
+DROP FUNCTION tf_notify_domain_changed();
