@@ -33,6 +33,28 @@ impl MemoryCache {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Stores under the held lock, making room first when full: expired
+    /// entries go, then a tenth of the entries closest to expiry, never an
+    /// invalidation marker (it keeps a stale read from filling its key).
+    fn store(&self, entries: &mut HashMap<String, (String, Instant)>, key: &str, value: &str, expires: Instant) {
+        if entries.len() >= self.capacity && !entries.contains_key(key) {
+            let now = Instant::now();
+            entries.retain(|_, (_, expires)| *expires > now);
+            if entries.len() >= self.capacity {
+                let mut by_expiry: Vec<(String, Instant)> = entries
+                    .iter()
+                    .filter(|(_, (value, _))| value != INVALIDATED)
+                    .map(|(k, (_, e))| (k.clone(), *e))
+                    .collect();
+                by_expiry.sort_by_key(|(_, expires)| *expires);
+                for (key, _) in by_expiry.into_iter().take(self.capacity / 10 + 1) {
+                    entries.remove(&key);
+                }
+            }
+        }
+        entries.insert(key.to_owned(), (value.to_owned(), expires));
+    }
+
     /// How many entries are held (expired ones included until swept).
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -70,26 +92,16 @@ impl Cache for MemoryCache {
     }
 
     fn set(&self, key: &str, value: &str, ttl: Duration) {
-        let now = Instant::now();
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity && !entries.contains_key(key) {
-            entries.retain(|_, (_, expires)| *expires > now);
-            if entries.len() >= self.capacity {
-                let mut by_expiry: Vec<(String, Instant)> = entries.iter().map(|(k, (_, e))| (k.clone(), *e)).collect();
-                by_expiry.sort_by_key(|(_, expires)| *expires);
-                for (key, _) in by_expiry.into_iter().take(self.capacity / 10 + 1) {
-                    entries.remove(&key);
-                }
-            }
-        }
-        entries.insert(key.to_owned(), (value.to_owned(), now + ttl));
+        self.store(&mut self.lock(), key, value, Instant::now() + ttl);
     }
 
+    /// Checks and stores under one hold of the lock, so an invalidation
+    /// cannot slip in between.
     fn add(&self, key: &str, value: &str, ttl: Duration) {
         let now = Instant::now();
-        let held = self.lock().get(key).is_some_and(|(_, expires)| *expires > now);
-        if !held {
-            self.set(key, value, ttl);
+        let mut entries = self.lock();
+        if entries.get(key).is_none_or(|(_, expires)| *expires <= now) {
+            self.store(&mut entries, key, value, now + ttl);
         }
     }
 
@@ -192,6 +204,17 @@ mod tests {
             cache.get_many(&keys(&["tf:global:host:a.example.com", "tf:1:member:2", "tf:1:session:3"])),
             vec![None, Some("read afresh".to_owned()), Some(INVALIDATED.to_owned())]
         );
+    }
+
+    #[test]
+    fn making_room_never_drops_an_invalidation_marker() {
+        let cache = MemoryCache::with_capacity(10);
+        cache.invalidate(&keys(&["tf:1:member:2"]), Duration::from_secs(30));
+        for i in 0..100 {
+            cache.set(&format!("k{i}"), "v", Duration::from_secs(600 + i));
+        }
+        cache.add("tf:1:member:2", "read before the change", Duration::from_secs(600));
+        assert_eq!(cache.get_many(&keys(&["tf:1:member:2"])), vec![Some(INVALIDATED.to_owned())]);
     }
 
     #[test]

@@ -171,9 +171,8 @@ pub struct CacheSettings {
     pub access_ttl_secs: u64,
     /// Without Redis: whether the server listens for the database's notices
     /// of changes to hosts, memberships, accounts and sessions and drops
-    /// the entries they name (needs a session of its own: not through a
-    /// pooler in transaction mode, where the feed finds it cannot hear
-    /// itself and stays off).
+    /// the entries they name (needs sessions of its own: turn it off behind
+    /// a pooler in transaction mode).
     pub listen: bool,
     /// How long every entry lives while the server listens.
     pub listening_ttl_secs: u64,

@@ -6,27 +6,36 @@
 //! it: the API, `tenant-admin` or an operator's SQL. The feed holds one
 //! connection of its own that `LISTEN`s, and reads what has arrived every
 //! `poll` (libpq reads the socket without blocking; diesel offers no way to
-//! wait on it). It hears its own notice every `heartbeat` or counts itself
-//! lost. When it is lost the sink hears `feed_lost`, and the feed connects
-//! again every `retry`; the sink hears `feed_live` only once the feed's own
-//! notice has come back on the new connection.
+//! wait on it). Every `heartbeat` it sends a notice of its own from a second
+//! connection, so that what it proves is delivery from another session, and
+//! tells the sink `feed_live` each time that notice comes back; one that has
+//! not come back by the next heartbeat, or a connection error, makes it
+//! `feed_lost`, and it connects again every `retry`. Both connections use
+//! TCP keepalives and a TCP user time-out, so a connection that dies
+//! without a word fails within seconds instead of blocking.
 
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     thread::JoinHandle,
     time::{Duration, Instant},
 };
 
-use diesel::{PgConnection, connection::SimpleConnection};
+use diesel::{PgConnection, RunQueryDsl, connection::SimpleConnection, dsl::sql, sql_types::Integer};
 use taskforce_domain::{AccessChange, AccessChangeSink, FamilyId, HostName, TenantId, UserId};
 
 use crate::pool::{PoolSettings, connect};
 
 /// The channel the triggers notify on.
 pub const CHANNEL: &str = "tf_access";
+
+/// libpq parameters for the feed's connections: give up connecting after
+/// 5 s, probe an idle connection after 5 s, and fail a send that has not
+/// been acknowledged within 10 s.
+const KEEPALIVES: &str =
+    "connect_timeout=5&keepalives=1&keepalives_idle=5&keepalives_interval=2&keepalives_count=2&tcp_user_timeout=10000";
 
 /// Listens for change notices and hands them to a sink, on a thread of its own.
 #[derive(Debug, Clone)]
@@ -37,11 +46,24 @@ pub struct ChangeFeed {
     retry: Duration,
 }
 
+/// The two connections of a listening feed.
+struct Listening {
+    listener: PgConnection,
+    sender: PgConnection,
+    /// The listener's backend, which names its own notices: no other feed
+    /// on this server sends these.
+    name: i32,
+}
+
 impl ChangeFeed {
-    /// A feed over its own connection to `settings.url` (its
-    /// `application_name` shows the feed in `pg_stat_activity`): reads every
-    /// 100 ms, checks that it hears itself every 5 s, reconnects every second.
-    pub fn new(settings: PoolSettings) -> Self {
+    /// A feed over connections of its own to `settings.url` (their
+    /// `application_name` shows them in `pg_stat_activity`): reads every
+    /// 100 ms, hears itself every 5 s, reconnects every second.
+    pub fn new(mut settings: PoolSettings) -> Self {
+        if settings.url.starts_with("postgres://") || settings.url.starts_with("postgresql://") {
+            let joint = if settings.url.contains('?') { '&' } else { '?' };
+            settings.url = format!("{}{joint}{KEEPALIVES}", settings.url);
+        }
         Self {
             settings,
             poll: Duration::from_millis(100),
@@ -71,7 +93,7 @@ impl ChangeFeed {
     fn run(&self, sink: &dyn AccessChangeSink, stop: &AtomicBool) {
         let mut warned = false;
         while !stop.load(Ordering::Acquire) {
-            let ended = self.listen().and_then(|mut conn| self.serve(&mut conn, sink, stop, &mut warned));
+            let ended = self.listen().and_then(|mut feed| self.serve(&mut feed, sink, stop, &mut warned));
             if let Err(error) = ended
                 && !warned
             {
@@ -82,47 +104,51 @@ impl ChangeFeed {
         }
     }
 
-    fn listen(&self) -> Result<PgConnection, String> {
-        let mut conn = connect(&self.settings).map_err(|error| error.to_string())?;
-        conn.batch_execute(&format!("LISTEN {CHANNEL}")).map_err(|error| error.to_string())?;
-        Ok(conn)
+    fn listen(&self) -> Result<Listening, String> {
+        let mut listener = connect(&self.settings).map_err(|error| error.to_string())?;
+        listener.batch_execute(&format!("LISTEN {CHANNEL}")).map_err(|error| error.to_string())?;
+        let name = diesel::select(sql::<Integer>("pg_catalog.pg_backend_pid()"))
+            .get_result(&mut listener)
+            .map_err(|error| error.to_string())?;
+        let sender = connect(&self.settings).map_err(|error| error.to_string())?;
+        Ok(Listening { listener, sender, name })
     }
 
-    /// Hands over what arrives until the connection fails (`Err`) or the
-    /// feed is stopped (`Ok`). The feed proves it hears the channel with a
-    /// notice of its own, `ping <process>-<connection>-<n>`, sent on connecting and every
-    /// `heartbeat`: it is live once the first comes back, and lost when one
-    /// has not come back by the next (a dead connection, or a pooler in
-    /// transaction mode, which does not keep `LISTEN`).
+    /// Hands over what arrives until a connection fails or the feed's own
+    /// notice does not come back (`Err`), or the feed is stopped (`Ok`).
     fn serve(
         &self,
-        conn: &mut PgConnection,
+        feed: &mut Listening,
         sink: &dyn AccessChangeSink,
         stop: &AtomicBool,
         warned: &mut bool,
     ) -> Result<(), String> {
-        // this connection's own notices: no other feed, in this process or another, sends these
-        let this = format!("{}-{}", std::process::id(), CONNECTIONS.fetch_add(1, Ordering::Relaxed));
         let mut sent = 0_u64;
-        let mut awaited = Some(ping(conn, &this, sent)?);
+        let mut awaited = Some(ping(feed, sent)?);
         let mut pinged = Instant::now();
         let mut live = false;
         let outcome = loop {
             if stop.load(Ordering::Acquire) {
                 break Ok(());
             }
-            let mut changes = Vec::new();
-            let mut notices = Vec::new();
-            for notice in conn.notifications_iter() {
+            let mut payloads = Vec::new();
+            let mut failed = None;
+            for notice in feed.listener.notifications_iter() {
                 match notice {
-                    Ok(notice) => notices.push(notice.payload),
-                    Err(error) => return self.ended(sink, live, Err(error.to_string())),
+                    Ok(notice) => payloads.push(notice.payload),
+                    Err(error) => {
+                        failed = Some(error.to_string());
+                        break;
+                    }
                 }
             }
-            for payload in notices {
+            let mut changes = Vec::new();
+            let mut heard = false;
+            for payload in payloads {
                 if let Some(nonce) = payload.strip_prefix("ping ") {
                     if awaited.as_deref() == Some(nonce) {
                         awaited = None;
+                        heard = true;
                     }
                 } else if let Some(change) = parse(&payload) {
                     changes.push(change);
@@ -130,15 +156,18 @@ impl ChangeFeed {
                     tracing::warn!(%payload, "change feed: notice not understood");
                 }
             }
-            // before going live too: dropping an entry is always safe
+            // before anything else: dropping an entry is always safe
             if !changes.is_empty() {
                 sink.changed(&changes);
             }
-            if !live && awaited.is_none() {
-                live = true;
-                if std::mem::take(warned) {
+            if let Some(error) = failed {
+                break Err(error);
+            }
+            if heard {
+                if !live && std::mem::take(warned) {
                     tracing::info!("change feed listening again");
                 }
+                live = true;
                 sink.feed_live();
             }
             if pinged.elapsed() >= self.heartbeat {
@@ -146,7 +175,7 @@ impl ChangeFeed {
                     break Err("the feed's own notice did not come back".to_owned());
                 }
                 sent += 1;
-                match ping(conn, &this, sent) {
+                match ping(feed, sent) {
                     Ok(nonce) => awaited = Some(nonce),
                     Err(error) => break Err(error),
                 }
@@ -154,10 +183,6 @@ impl ChangeFeed {
             }
             sleep_unless_stopped(self.poll, stop);
         };
-        self.ended(sink, live, outcome)
-    }
-
-    fn ended(&self, sink: &dyn AccessChangeSink, live: bool, outcome: Result<(), String>) -> Result<(), String> {
         if live {
             sink.feed_lost();
         }
@@ -165,13 +190,11 @@ impl ChangeFeed {
     }
 }
 
-/// Connections feeds of this process have listened on.
-static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
-
-/// Sends the feed's own notice; its nonce, to be awaited.
-fn ping(conn: &mut PgConnection, this: &str, n: u64) -> Result<String, String> {
-    let nonce = format!("{this}-{n}");
-    conn.batch_execute(&format!("NOTIFY {CHANNEL}, 'ping {nonce}'")).map_err(|error| error.to_string())?;
+/// Sends the feed's own notice from its second connection; its nonce, to be
+/// awaited on the first.
+fn ping(feed: &mut Listening, n: u64) -> Result<String, String> {
+    let nonce = format!("{}-{n}", feed.name);
+    feed.sender.batch_execute(&format!("NOTIFY {CHANNEL}, 'ping {nonce}'")).map_err(|error| error.to_string())?;
     Ok(nonce)
 }
 
@@ -205,8 +228,12 @@ fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
 }
 
 /// A notice's payload as the triggers write it: `host <domain>`,
-/// `member <tenant id> <user id>` or `session <tenant id> <family id>`.
+/// `member <tenant id> <user id>`, `session <tenant id> <family id>` or
+/// `flush`.
 pub fn parse(payload: &str) -> Option<AccessChange> {
+    if payload == "flush" {
+        return Some(AccessChange::Everything);
+    }
     let mut words = payload.split(' ');
     let change = match (words.next()?, words.next()?, words.next()) {
         ("host", domain, None) => AccessChange::Host(HostName::parse(domain).ok()?),
@@ -231,8 +258,19 @@ mod tests {
         assert_eq!(parse("host acme.example.com"), host("acme.example.com"));
         assert_eq!(parse("member 3 7"), Some(AccessChange::Member(TenantId(3), UserId(7))));
         assert_eq!(parse("session 3 11"), Some(AccessChange::Session(TenantId(3), FamilyId(11))));
-        for bad in ["", "host", "host a b", "member 3", "member 3 x", "member 3 7 9", "session -", "tenant 3", "host  "]
-        {
+        assert_eq!(parse("flush"), Some(AccessChange::Everything));
+        for bad in [
+            "",
+            "flush 1",
+            "host",
+            "host a b",
+            "member 3",
+            "member 3 x",
+            "member 3 7 9",
+            "session -",
+            "tenant 3",
+            "host  ",
+        ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
     }

@@ -147,6 +147,12 @@ fn every_change_to_what_is_cached_is_announced_and_nothing_else() -> TestResult 
     cascade.sort();
     wanted.sort();
     assert_eq!(cascade, wanted);
+
+    // TRUNCATE fires no row trigger: it says everything may have changed
+    sql.batch_execute("TRUNCATE public.refresh_families CASCADE")?;
+    let total = expected.len() + gone.len() + 1;
+    let heard = recorder.until("the truncation", |heard| heard.len() >= total)?;
+    assert_eq!(heard[total - 1..], [Heard::Changed(AccessChange::Everything)]);
     Ok(())
 }
 

@@ -131,37 +131,54 @@ pub fn revoked_key(tenant: TenantId, family: FamilyId) -> String {
 /// backstop. Shared by every [`AccessCache`] over the same in-process cache.
 #[derive(Debug)]
 pub struct ChangeFeedState {
-    live_since: Mutex<Option<Instant>>,
-    /// Bumped when the feed is lost: an entry stored across that moment
-    /// is dropped again.
+    heard: Mutex<Heard>,
+    /// Bumped when everything is dropped: an entry stored across that
+    /// moment is dropped again.
     epoch: AtomicU64,
     listening: CacheTtl,
     settle: Duration,
+    silence: Duration,
+}
+
+/// When the feed went live, and when it last heard itself.
+#[derive(Debug, Default, Clone, Copy)]
+struct Heard {
+    since: Option<Instant>,
+    last: Option<Instant>,
 }
 
 impl ChangeFeedState {
     /// Entries live `listening` once the feed has been live for
     /// [`INVALIDATION_HOLD`] (a value read before the feed listened has
-    /// been stored by then); until then, and while the feed is down, the
-    /// cache's own times to live apply.
+    /// been stored by then) and only while it has heard itself within the
+    /// last 15 s (three of its heartbeats); otherwise the cache's own times
+    /// to live apply.
     pub fn new(listening: CacheTtl) -> Self {
         Self::settling_for(listening, INVALIDATION_HOLD)
     }
 
     /// The same with another settling time (tests).
     pub fn settling_for(listening: CacheTtl, settle: Duration) -> Self {
-        Self { live_since: Mutex::new(None), epoch: AtomicU64::new(0), listening, settle }
+        Self {
+            heard: Mutex::new(Heard::default()),
+            epoch: AtomicU64::new(0),
+            listening,
+            settle,
+            silence: Duration::from_secs(15),
+        }
     }
 
-    fn live_since(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.live_since.lock().unwrap_or_else(PoisonError::into_inner)
+    fn heard(&self) -> std::sync::MutexGuard<'_, Heard> {
+        self.heard.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The times to live for an entry stored now, and the epoch to check
     /// after storing it.
     fn ttl(&self, otherwise: CacheTtl) -> (CacheTtl, u64) {
         let epoch = self.epoch.load(Ordering::Acquire);
-        let settled = self.live_since().is_some_and(|since| since.elapsed() >= self.settle);
+        let heard = *self.heard();
+        let settled = heard.since.is_some_and(|since| since.elapsed() >= self.settle)
+            && heard.last.is_some_and(|last| last.elapsed() < self.silence);
         (if settled { self.listening } else { otherwise }, epoch)
     }
 }
@@ -214,7 +231,8 @@ impl AccessCache {
                 let (ttl, epoch) = feed.ttl(self.ttl);
                 self.cache.add(key, value, kind(ttl));
                 if feed.epoch.load(Ordering::Acquire) != epoch {
-                    self.cache.delete(&[key.to_owned()]);
+                    // everything was dropped meanwhile; so again (markers stay)
+                    self.cache.clear_local();
                 }
             }
         }
@@ -304,10 +322,24 @@ impl AccessCache {
     }
 }
 
+impl AccessCache {
+    /// Drops every entry of this process (markers stay) and takes back
+    /// fills racing that.
+    fn drop_everything(&self) {
+        if let Some(feed) = &self.feed {
+            feed.epoch.fetch_add(1, Ordering::AcqRel);
+        }
+        self.cache.clear_local();
+    }
+}
+
 impl AccessChangeSink for AccessCache {
     fn feed_live(&self) {
         if let Some(feed) = &self.feed {
-            *feed.live_since() = Some(Instant::now());
+            let now = Instant::now();
+            let mut heard = feed.heard();
+            heard.since.get_or_insert(now);
+            heard.last = Some(now);
         }
     }
 
@@ -316,21 +348,21 @@ impl AccessChangeSink for AccessCache {
     /// the cache's own times to live.
     fn feed_lost(&self) {
         if let Some(feed) = &self.feed {
-            *feed.live_since() = None;
-            feed.epoch.fetch_add(1, Ordering::AcqRel);
+            *feed.heard() = Heard::default();
         }
-        self.cache.clear_local();
+        self.drop_everything();
     }
 
     fn changed(&self, changes: &[AccessChange]) {
-        let keys: Vec<String> = changes
-            .iter()
-            .map(|change| match change {
-                AccessChange::Host(host) => host_key(host),
-                AccessChange::Member(tenant, user) => member_key(*tenant, *user),
-                AccessChange::Session(tenant, family) => session_key(*tenant, *family),
-            })
-            .collect();
+        let mut keys = Vec::with_capacity(changes.len());
+        for change in changes {
+            match change {
+                AccessChange::Host(host) => keys.push(host_key(host)),
+                AccessChange::Member(tenant, user) => keys.push(member_key(*tenant, *user)),
+                AccessChange::Session(tenant, family) => keys.push(session_key(*tenant, *family)),
+                AccessChange::Everything => self.drop_everything(),
+            }
+        }
         if !keys.is_empty() {
             self.cache.invalidate(&keys, INVALIDATION_HOLD);
         }

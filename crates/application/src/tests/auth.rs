@@ -406,6 +406,10 @@ fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_hear
     assert_eq!(auth.admit(&directory, &host, Some(token))?.role, Role::Viewer, "told: read again");
     let found = cache.find(&host, Some((hint.tenant, hint.user, hint.family)));
     assert!(found.tenant.is_some() && found.session_alive, "what the feed did not name stays");
+    cache.changed(&[AccessChange::Everything]);
+    let found = cache.find(&host, Some((hint.tenant, hint.user, hint.family)));
+    assert!(found.tenant.is_none() && !found.session_alive, "a truncation drops everything: {found:?}");
+    auth.admit(&directory, &host, Some(token))?;
 
     cache.feed_lost();
     let found = cache.find(&host, Some((hint.tenant, hint.user, hint.family)));

@@ -83,11 +83,15 @@ pub enum AccessChange {
     Member(TenantId, UserId),
     /// A session ended.
     Session(TenantId, FamilyId),
+    /// Anything may have changed (a table was truncated).
+    Everything,
 }
 
 /// Where a feed of [`AccessChange`]s delivers: the cache of one process.
 pub trait AccessChangeSink: Send + Sync + 'static {
-    /// The feed is listening: every change committed from now on arrives.
+    /// The feed heard its own notice, sent from another session: every
+    /// change committed from now on arrives. Said again at every heartbeat;
+    /// a feed that stops saying it may be cut off without knowing yet.
     fn feed_live(&self);
     /// The feed lost its connection: changes may go unannounced until it
     /// is live again.
