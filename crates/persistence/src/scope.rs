@@ -14,7 +14,7 @@
 
 use diesel::{
     PgConnection,
-    connection::{AnsiTransactionManager, TransactionManager},
+    connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
 };
 use taskforce_domain::{SchemaName, StoreError};
 
@@ -68,6 +68,25 @@ where
             Err(error)
         }
     }
+}
+
+/// Runs `work` on a pooled connection outside any transaction (reads). A
+/// statement that fails because the connection is gone may have failed while
+/// being prepared, which diesel does not count against the connection (it
+/// does for a failed execution, and a [`transaction`]'s `ROLLBACK` settles
+/// it); the pool would then hand the dead connection out again and again.
+/// So after a failure (whatever error the work turned it into) the
+/// connection is probed: on a dead one the probe fails, diesel marks it
+/// broken, and the pool drops it. Successful work costs nothing more.
+pub(crate) fn outside_transaction<T, E>(
+    conn: &mut PgConnection,
+    work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    let outcome = work(conn);
+    if outcome.is_err() && conn.batch_execute("SELECT 1").is_err() {
+        tracing::debug!("dropping a connection that failed a read and its probe");
+    }
+    outcome
 }
 
 /// How a [`transaction_if`]'s work ended without a value.

@@ -29,7 +29,7 @@ use crate::{
     error::store_error,
     pool::Session,
     schema::spare_schemas,
-    scope::{Scope, transaction_if},
+    scope::{Scope, outside_transaction, transaction_if},
 };
 
 /// How every spare schema's name starts. A slug starts with a letter, so no
@@ -158,12 +158,14 @@ impl PgStore {
     /// How many spares there are, by version.
     pub fn spare_stock(&self) -> Result<SpareStock, StoreError> {
         let mut conn = self.checkout()?;
-        let rows: Vec<(String, i64)> = spare_schemas::table
-            .group_by(spare_schemas::schema_version)
-            .select((spare_schemas::schema_version, diesel::dsl::count_star()))
-            .order(spare_schemas::schema_version)
-            .load(&mut *conn)
-            .map_err(store_error)?;
+        let rows: Vec<(String, i64)> = outside_transaction(&mut conn, |conn| {
+            spare_schemas::table
+                .group_by(spare_schemas::schema_version)
+                .select((spare_schemas::schema_version, diesel::dsl::count_star()))
+                .order(spare_schemas::schema_version)
+                .load(conn)
+                .map_err(store_error)
+        })?;
         let latest = self.migrator().latest_version();
         let mut stock = SpareStock::default();
         for (version, count) in rows {

@@ -22,7 +22,7 @@ use crate::{
     repos::{PgTenantTx, PgTx},
     rows::{NewTenantRow, TenantRow},
     schema::tenants,
-    scope::{Scope, transaction, transaction_if},
+    scope::{Scope, outside_transaction, transaction, transaction_if},
     spares,
 };
 
@@ -301,21 +301,9 @@ impl Store for PgStore {
         transaction(&mut conn, Scope::Tenant(schema), |conn| work(&mut PgTenantTx { inner: PgTx { conn } }))
     }
 
-    /// Reads outside a transaction. A statement that fails because the
-    /// connection is gone may have failed while being prepared, which diesel
-    /// does not count against the connection (it does for a failed
-    /// execution, and a unit of work's `ROLLBACK` settles it); then the pool
-    /// would hand the dead connection out again and again. So after a failed
-    /// read (the error itself may come back as the work's own) the
-    /// connection is probed: on a dead one the probe fails, diesel marks it
-    /// broken, and the pool drops it.
     fn read_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
         let mut conn = self.checkout()?;
-        let outcome = work(&mut PgTx { conn: &mut conn });
-        if outcome.is_err() && conn.batch_execute("SELECT 1").is_err() {
-            tracing::debug!("dropping a connection that failed a read and its probe");
-        }
-        outcome
+        outside_transaction(&mut conn, |conn| work(&mut PgTx { conn }))
     }
 
     /// Claims a ready spare schema and renames it when there is one;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use taskforce_domain::{
     AttemptCounter, Clock, FamilyId, HostName, PasswordHasher, PlatformTx, Role, Secrets, Spend, Store, StoreError,
-    StoreExt, Tenant, TenantId, TokenClaims, TokenCodec, TokenError, TokenKind, User, UserId,
+    StoreExt, Tenant, TenantId, TokenClaims, TokenCodec, TokenError, TokenHint, TokenKind, User, UserId,
 };
 
 use crate::{AccessCache, ResolveError, TenantDirectory, access::Actor};
@@ -421,8 +421,7 @@ impl Authenticator {
         let tenant = directory.servable(host, found.tenant)?;
         let token = token.ok_or(AdmitError::NotAuthenticated)?;
         let claims = self.codec.decode(token, TokenKind::Access, tenant.id).map_err(AuthError::from)?;
-        let hinted = hint.is_some_and(|h| h.tenant == tenant.id && h.user == claims.user && h.family == claims.family);
-        let cached = found.member.filter(|_| hinted && found.session_alive);
+        let cached = cached_standing(found.member, found.session_alive, hint, tenant.id, &claims);
         self.standing(tenant, claims.user, claims.family, cached)
     }
 
@@ -437,8 +436,7 @@ impl Authenticator {
         let cached_tenant = found.tenant?;
         let tenant = directory.servable(host, Some(cached_tenant)).ok()?;
         let claims = self.codec.decode(token, TokenKind::Access, tenant.id).ok()?;
-        let hinted = hint.tenant == tenant.id && hint.user == claims.user && hint.family == claims.family;
-        let cached = found.member.filter(|_| hinted && found.session_alive)?;
+        let cached = cached_standing(found.member, found.session_alive, Some(hint), tenant.id, &claims)?;
         self.standing(tenant, claims.user, claims.family, Some(cached)).ok()
     }
 
@@ -500,4 +498,18 @@ impl Authenticator {
     pub fn me(&self, actor: &Actor) -> Result<User, AuthError> {
         self.store.read(|tx| tx.users().get(actor.user))?.ok_or_else(|| AuthError::TokenInvalid("account gone".into()))
     }
+}
+
+/// The cached membership (role, account active), used only when the keys
+/// the unverified hint chose are those of the verified claims and the
+/// session is cached alive.
+fn cached_standing(
+    member: Option<(Role, bool)>,
+    session_alive: bool,
+    hint: Option<TokenHint>,
+    tenant: TenantId,
+    claims: &TokenClaims,
+) -> Option<(Role, bool)> {
+    let hinted = hint.is_some_and(|h| h.tenant == tenant && h.user == claims.user && h.family == claims.family);
+    member.filter(|_| hinted && session_alive)
 }

@@ -3,11 +3,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use taskforce_domain::{AccessChange, AccessChangeSink, Cache, HostName, Plan, Role, Tenant, TokenCodec, Username};
+use taskforce_domain::{
+    AccessChange, AccessChangeSink, Cache, HostName, Plan, Role, Tenant, TokenCodec, TokenHint, Username,
+};
 
 use crate::{
-    AccessCache, AdmitError, AuthError, CacheTtl, ChangeFeedState, ResolveError, TenantDirectory, host_key, member_key,
-    session_key,
+    AccessCache, AdmitError, AuthError, Authenticator, CacheTtl, ChangeFeedState, ResolveError, TenantDirectory,
+    host_key, member_key, session_key,
     testing::{FAKE_SCHEMA_VERSION, FakeCache, FakeCodec, PASSWORD, TestResult, World, refused},
 };
 
@@ -16,6 +18,24 @@ fn acme_with_ada(world: &World) -> TestResult<Tenant> {
     let acme = world.tenant("acme", Plan::Basic)?;
     world.member(&acme, "ada", Role::Member)?;
     Ok(acme)
+}
+
+/// `ada` logged in at `acme`, with an authenticator and a directory over `cache`.
+struct AdaAtAcme {
+    directory: TenantDirectory,
+    auth: Authenticator,
+    host: HostName,
+    access: String,
+    /// The cache keys her access token chooses.
+    hint: TokenHint,
+}
+
+fn ada_at_acme(world: &World, acme: &Tenant, cache: &AccessCache) -> TestResult<AdaAtAcme> {
+    let directory = TenantDirectory::new(Arc::new(world.store.clone()), FAKE_SCHEMA_VERSION).with_cache(cache.clone());
+    let auth = world.auth()?.with_cache(cache.clone());
+    let access = auth.login(acme, "ada", PASSWORD, None)?.access;
+    let hint = FakeCodec::new(world.clock).hint(&access).ok_or("no hint")?;
+    Ok(AdaAtAcme { directory, auth, host: HostName::parse("acme.localhost")?, access, hint })
 }
 
 #[test]
@@ -310,12 +330,8 @@ fn admission_from_memory_refuses_a_schema_behind_an_inactive_account_and_an_inac
     let acme = acme_with_ada(&world)?;
     let fake = Arc::new(FakeCache::default());
     let cache = AccessCache::new(fake.clone(), CacheTtl::default());
-    let directory = TenantDirectory::new(Arc::new(world.store.clone()), FAKE_SCHEMA_VERSION).with_cache(cache.clone());
-    let auth = world.auth()?.with_cache(cache.clone());
-    let host = HostName::parse("acme.localhost")?;
-    let tokens = auth.login(&acme, "ada", PASSWORD, None)?;
-    let token = tokens.access.as_str();
-    let hint = FakeCodec::new(world.clock).hint(token).ok_or("no hint")?;
+    let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
+    let token = access.as_str();
     let set_ada_active = |active: bool| {
         world.store.edit(|state| {
             for stored in state.users.iter_mut().filter(|u| u.user.username.as_str() == "ada") {
@@ -374,12 +390,8 @@ fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_hear
     let long = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
     let cache = AccessCache::new(fake.clone(), short)
         .with_change_feed(Arc::new(ChangeFeedState::settling_for(long, Duration::ZERO)));
-    let directory = TenantDirectory::new(Arc::new(world.store.clone()), FAKE_SCHEMA_VERSION).with_cache(cache.clone());
-    let auth = world.auth()?.with_cache(cache.clone());
-    let host = HostName::parse("acme.localhost")?;
-    let tokens = auth.login(&acme, "ada", PASSWORD, None)?;
-    let token = tokens.access.as_str();
-    let hint = FakeCodec::new(world.clock).hint(token).ok_or("no hint")?;
+    let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
+    let token = access.as_str();
     let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
     let ttls = || keys.iter().map(|key| fake.ttl_of(key)).collect::<Vec<_>>();
     let demote_ada = |role: Role| {
