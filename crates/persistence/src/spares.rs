@@ -158,14 +158,15 @@ impl PgStore {
     /// How many spares there are, by version.
     pub fn spare_stock(&self) -> Result<SpareStock, StoreError> {
         let mut conn = self.checkout()?;
-        let rows: Vec<(String, i64)> = outside_transaction(&mut conn, |conn| {
+        let outcome = outside_transaction(&mut conn, |conn| {
             spare_schemas::table
                 .group_by(spare_schemas::schema_version)
                 .select((spare_schemas::schema_version, diesel::dsl::count_star()))
                 .order(spare_schemas::schema_version)
-                .load(conn)
+                .load::<(String, i64)>(conn)
                 .map_err(store_error)
-        })?;
+        });
+        let rows = self.settle(conn, outcome)?;
         let latest = self.migrator().latest_version();
         let mut stock = SpareStock::default();
         for (version, count) in rows {

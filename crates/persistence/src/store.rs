@@ -9,7 +9,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use diesel::{ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl, SelectableHelper, connection::SimpleConnection};
+use diesel::{
+    ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl, SelectableHelper, connection::SimpleConnection,
+    r2d2::R2D2Connection,
+};
 use taskforce_domain::{
     NewTenant, PlatformTx, PlatformWork, ProvisionWork, SchemaName, Store, StoreError, Tenant, TenantDomain, TenantId,
     TenantWork,
@@ -88,6 +91,8 @@ pub struct PgStore {
     /// Set when a check-out failed because connecting failed (not because
     /// the pool was busy); cleared by the next successful check-out.
     unreachable: Arc<AtomicBool>,
+    /// Set while the idle connections are being probed (see `settle`).
+    probing: Arc<AtomicBool>,
     /// Where provisioning connects afresh instead of using the pool.
     pub(crate) provisioning: Option<Arc<PoolSettings>>,
     /// Pools for tenant scopes, a schema on its own one unless that is busy
@@ -106,6 +111,7 @@ impl PgStore {
             pool,
             migrator: Arc::new(migrator),
             unreachable: Arc::default(),
+            probing: Arc::default(),
             provisioning: None,
             shards: Arc::from(Vec::new()),
             spill_after: SPILL_AFTER,
@@ -253,6 +259,43 @@ impl PgStore {
         conn
     }
 
+    /// Hands `conn` back to its pool after `outcome`. When the work found
+    /// the connection dead (diesel has marked it broken), the server has
+    /// ended its sessions — it restarted, or its backends were terminated —
+    /// and the connections idle in the pools are most likely dead too.
+    /// r2d2 checks nothing at check-out (a round trip per request) and
+    /// hands out the most recently returned connection first, so a dead one
+    /// deeper down would fail a request whenever the load next reached that
+    /// deep, seconds or hours later. So every idle connection of every pool
+    /// is probed now, once: the dead ones are dropped, and the outage ends
+    /// with the requests that met it.
+    pub(crate) fn settle<T, E>(&self, mut conn: PooledConn, outcome: Result<T, E>) -> Result<T, E> {
+        if outcome.is_err() && conn.is_broken() {
+            drop(conn);
+            self.probe_idle();
+        }
+        outcome
+    }
+
+    /// Probes each idle connection of every pool with `SELECT 1`; r2d2
+    /// drops the ones that fail when they are handed back. All of a pool's
+    /// idle connections are held at once so that each is probed, not the
+    /// top one again and again. One probe at a time: a failure met while
+    /// one runs is covered by it.
+    fn probe_idle(&self) {
+        if self.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let mut dropped = 0;
+        for pool in std::iter::once(&self.pool).chain(self.shards.iter().map(|shard| &shard.pool)) {
+            let idle: Vec<PooledConn> = (0..pool.state().idle_connections).map_while(|_| pool.try_get()).collect();
+            dropped +=
+                idle.into_iter().map(|mut conn| conn.batch_execute("SELECT 1").is_err()).filter(|&dead| dead).count();
+        }
+        self.probing.store(false, Ordering::Release);
+        tracing::info!(dropped, "a connection was found dead; the idle ones were probed");
+    }
+
     fn checkout_from(&self, pool: &PgPool) -> Result<PooledConn, StoreError> {
         self.checkout_within(pool, pool.connection_timeout())
     }
@@ -286,24 +329,29 @@ impl PgStore {
         E: From<StoreError>,
     {
         let mut conn = self.checkout_for(schema)?;
-        transaction(&mut conn, Scope::Tenant(schema), work)
+        let outcome = transaction(&mut conn, Scope::Tenant(schema), work);
+        self.settle(conn, outcome)
     }
 }
 
 impl Store for PgStore {
     fn platform_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
         let mut conn = self.checkout()?;
-        transaction(&mut conn, Scope::Platform, |conn| work(&mut PgTx { conn }))
+        let outcome = transaction(&mut conn, Scope::Platform, |conn| work(&mut PgTx { conn }));
+        self.settle(conn, outcome)
     }
 
     fn tenant_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
         let mut conn = self.checkout_for(schema)?;
-        transaction(&mut conn, Scope::Tenant(schema), |conn| work(&mut PgTenantTx { inner: PgTx { conn } }))
+        let outcome =
+            transaction(&mut conn, Scope::Tenant(schema), |conn| work(&mut PgTenantTx { inner: PgTx { conn } }));
+        self.settle(conn, outcome)
     }
 
     fn read_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
         let mut conn = self.checkout()?;
-        outside_transaction(&mut conn, |conn| work(&mut PgTx { conn }))
+        let outcome = outside_transaction(&mut conn, |conn| work(&mut PgTx { conn }));
+        self.settle(conn, outcome)
     }
 
     /// Claims a ready spare schema and renames it when there is one;
@@ -355,7 +403,7 @@ impl Store for PgStore {
 
     fn deprovision(&self, tenant: TenantId) -> Result<(), StoreError> {
         let mut conn = self.checkout()?;
-        transaction(&mut conn, Scope::Platform, |conn| {
+        let outcome = transaction(&mut conn, Scope::Platform, |conn| {
             let row: TenantRow = tenants::table
                 .find(tenant.0)
                 .select(TenantRow::as_select())
@@ -367,12 +415,14 @@ impl Store for PgStore {
             // domains and memberships go with the row (ON DELETE CASCADE)
             diesel::delete(tenants::table.filter(tenants::id.eq(tenant.0))).execute(conn).map_err(store_error)?;
             Ok(())
-        })
+        });
+        self.settle(conn, outcome)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.checkout()?;
-        conn.batch_execute("SELECT 1").map_err(store_error)
+        let outcome = conn.batch_execute("SELECT 1").map_err(store_error);
+        self.settle(conn, outcome)
     }
 }
 
