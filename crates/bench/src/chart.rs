@@ -1,7 +1,12 @@
-//! The fleet scenario's picture: requests per second against the number of
-//! tenants, one line per scenario, as a standalone SVG document.
+//! The fleet scenario's pictures, as standalone SVG documents: requests per
+//! second against the number of tenants, one line per scenario; and the
+//! share of its rate each scenario keeps at the largest fleet, the server's
+//! beside PostgreSQL's alone (pgbench).
 
-use std::fmt::Write as _;
+use std::{
+    fmt::Write as _,
+    path::{Path, PathBuf},
+};
 
 use crate::fleet::{Measured, SCENARIOS};
 
@@ -136,6 +141,136 @@ pub fn throughput_by_fleet_size(results: &[Measured]) -> String {
     svg
 }
 
+/// Writes [`throughput_by_fleet_size`] to `path` and, when the results hold
+/// two fleet sizes, [`share_kept_at_largest`] next to it (`x.svg` →
+/// `x-kept.svg`), whose path it returns.
+pub fn write_charts(path: &Path, results: &[Measured]) -> std::io::Result<Option<PathBuf>> {
+    std::fs::write(path, throughput_by_fleet_size(results))?;
+    let Some(kept) = share_kept_at_largest(results) else { return Ok(None) };
+    let stem = path.file_stem().map_or_else(|| "fleet".into(), |s| s.to_string_lossy().into_owned());
+    let beside = path.with_file_name(format!("{stem}-kept.svg"));
+    std::fs::write(&beside, kept)?;
+    Ok(Some(beside))
+}
+
+/// The rate each scenario keeps at the largest fleet size as a share of the
+/// smallest, two bars per scenario: the server's (wrk) and the database's
+/// alone (pgbench replaying the same statements), with the 90% target
+/// drawn across. Measurements of the first tenant-shard count only; `None`
+/// with fewer than two sizes.
+pub fn share_kept_at_largest(results: &[Measured]) -> Option<String> {
+    let shards = results.iter().map(|m| m.shards).min()?;
+    let ours: Vec<&Measured> = results.iter().filter(|m| m.shards == shards).collect();
+    let small = ours.iter().map(|m| m.size).min()?;
+    let large = ours.iter().map(|m| m.size).max()?;
+    if small == large {
+        return None;
+    }
+    let at = |name: &str, size: usize| ours.iter().find(|m| m.scenario == name && m.size == size).copied();
+    // (scenario, the server's share, the database's share), in per cent
+    let bars: Vec<(&str, f64, Option<f64>)> = SCENARIOS
+        .iter()
+        .skip(1)
+        .filter_map(|(name, _, _)| {
+            let (from, to) = (at(name, small)?, at(name, large)?);
+            let database = from.pgbench_tps.zip(to.pgbench_tps).map(|(a, b)| 100.0 * b / a);
+            Some((*name, 100.0 * to.rate / from.rate, database))
+        })
+        .collect();
+    let highest = bars.iter().flat_map(|(_, s, d)| [Some(*s), *d]).flatten().fold(100.0, f64::max);
+    let top = (highest / 20.0).ceil() * 20.0;
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let base = TOP + plot_h;
+    let y = |share: f64| base - share / top * plot_h;
+    let slot = plot_w / bars.len().max(1) as f64;
+    let bar_w = slot * 0.3;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">
+<title>Throughput kept at {large} tenants as a share of {small}</title>
+<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>
+<text x="{LEFT}" y="22" font-size="14" font-weight="bold">Throughput at {large} tenants as a share of {small}: the server and PostgreSQL alone</text>
+<line x1="{LEFT}" y1="{base}" x2="{right}" y2="{base}" stroke="#444"/>
+<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#444"/>"##,
+        right = LEFT + plot_w,
+    );
+    for step in 0..=(top / 20.0) as u32 {
+        let value = f64::from(step) * 20.0;
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{right}" y2="{py:.1}" stroke="#ddd"/><text x="{tx}" y="{ty:.1}" text-anchor="end">{value:.0}%</text>"##,
+            py = y(value),
+            right = LEFT + plot_w,
+            tx = LEFT - 6.0,
+            ty = y(value) + 4.0,
+        );
+    }
+    for (i, (name, server, database)) in bars.iter().enumerate() {
+        let left = LEFT + slot * i as f64 + slot * 0.2;
+        for (k, (share, colour, who)) in
+            [(Some(*server), COLOURS[0], "the server"), (*database, "#999999", "PostgreSQL alone")].into_iter().enumerate()
+        {
+            let Some(share) = share else { continue };
+            let _ = writeln!(
+                svg,
+                r##"<rect class="bar" x="{bx:.1}" y="{by:.1}" width="{bar_w:.1}" height="{bh:.1}" fill="{colour}"><title>{name}, {who}: {share:.0}%</title></rect><text x="{tx:.1}" y="{ty:.1}" text-anchor="middle">{share:.0}%</text>"##,
+                bx = left + bar_w * k as f64,
+                by = y(share),
+                bh = base - y(share),
+                tx = left + bar_w * (k as f64 + 0.5),
+                ty = y(share) - 4.0,
+            );
+        }
+        let tx = left + bar_w;
+        let lines: String = wrapped(name, 14)
+            .iter()
+            .enumerate()
+            .map(|(n, line)| format!(r#"<tspan x="{tx:.1}" dy="{}">{line}</tspan>"#, if n == 0 { 0 } else { 13 }))
+            .collect();
+        let _ = writeln!(svg, r##"<text x="{tx:.1}" y="{ty}" text-anchor="middle">{lines}</text>"##, ty = base + 16.0);
+    }
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{LEFT}" y1="{py:.1}" x2="{right}" y2="{py:.1}" stroke="{red}" stroke-width="1.5" stroke-dasharray="6 4"/>
+<rect x="{lx}" y="{l1:.1}" width="12" height="10" fill="{blue}"/><text x="{tx}" y="{t1:.1}">the server (wrk)</text>
+<rect x="{lx}" y="{l2:.1}" width="12" height="10" fill="#999999"/><text x="{tx}" y="{t2:.1}">PostgreSQL alone (pgbench)</text>
+<line x1="{lx}" y1="{l3:.1}" x2="{lx2}" y2="{l3:.1}" stroke="{red}" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{tx}" y="{t3:.1}">target: 90%</text>"##,
+        py = y(90.0),
+        right = LEFT + plot_w,
+        red = COLOURS[3],
+        blue = COLOURS[0],
+        lx = LEFT + plot_w + 16.0,
+        lx2 = LEFT + plot_w + 28.0,
+        tx = LEFT + plot_w + 34.0,
+        l1 = TOP,
+        t1 = TOP + 9.0,
+        l2 = TOP + 18.0,
+        t2 = TOP + 27.0,
+        l3 = TOP + 41.0,
+        t3 = TOP + 45.0,
+    );
+    svg.push_str("</svg>\n");
+    Some(svg)
+}
+
+/// `text` in lines of about `width` characters, broken between words.
+fn wrapped(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
 /// The smallest 1, 2 or 5 × 10ⁿ at or above `value` (at least 1).
 fn nice_ceiling(value: f64) -> f64 {
     if value <= 1.0 {
@@ -203,11 +338,35 @@ mod tests {
     }
 
     #[test]
+    fn labels_break_between_words() {
+        assert_eq!(wrapped("task update with If-Match", 14), ["task update", "with If-Match"]);
+        assert_eq!(wrapped("mixed 80/20", 14), ["mixed 80/20"]);
+    }
+
+    #[test]
     fn axis_ceilings_are_round() {
         assert_eq!(nice_ceiling(0.5), 1.0);
         assert_eq!(nice_ceiling(3.2), 5.0);
         assert_eq!(nice_ceiling(2900.0), 5000.0);
         assert_eq!(nice_ceiling(5000.0), 5000.0);
         assert_eq!(nice_ceiling(9000.0), 10000.0);
+    }
+
+    #[test]
+    fn the_share_kept_is_drawn_for_the_server_and_the_database_alone() {
+        let mut small = measured(10, SCENARIOS[1].0, 4000.0);
+        small.pgbench_tps = Some(10000.0);
+        let mut large = measured(10000, SCENARIOS[1].0, 3000.0);
+        large.pgbench_tps = Some(5000.0);
+        // a scenario without pgbench gets the server's bar only
+        let results = [small, large, measured(10, SCENARIOS[5].0, 2000.0), measured(10000, SCENARIOS[5].0, 1900.0)];
+        let svg = share_kept_at_largest(&results).unwrap_or_default();
+        assert_eq!(svg.matches(r#"class="bar""#).count(), 3);
+        assert!(svg.contains(&format!("{}, the server: 75%", SCENARIOS[1].0)));
+        assert!(svg.contains(&format!("{}, PostgreSQL alone: 50%", SCENARIOS[1].0)));
+        assert!(svg.contains(&format!("{}, the server: 95%", SCENARIOS[5].0)));
+        assert!(svg.contains("target: 90%") && svg.contains("at 10000 tenants as a share of 10"));
+        // one size: nothing to compare
+        assert!(share_kept_at_largest(&results[..1]).is_none());
     }
 }

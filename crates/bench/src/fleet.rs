@@ -237,7 +237,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             );
             // the chart so far, so that an interrupted run still leaves one
             if let Some(path) = &options.svg {
-                std::fs::write(path, chart::throughput_by_fleet_size(&results))?;
+                chart::write_charts(path, &results)?;
             }
         }
     }
@@ -265,6 +265,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     summarise(&results);
     if let Some(path) = &options.svg {
         println!("\nchart written to {}", path.display());
+        if let Some(kept) = chart::write_charts(path, &results)? {
+            println!("share kept at the largest size drawn in {}", kept.display());
+        }
     }
     Ok(())
 }

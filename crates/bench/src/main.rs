@@ -124,7 +124,8 @@ enum Scenario {
         /// `--jobs` with no value skips it).
         #[arg(long, default_value = "1,2,4", value_delimiter = ',', num_args = 0..)]
         jobs: Vec<usize>,
-        /// Write the chart of throughput against tenant count here.
+        /// Write the chart of throughput against tenant count here, and the
+        /// chart of the share kept at the largest size beside it (`x-kept.svg`).
         #[arg(long)]
         svg: Option<std::path::PathBuf>,
     },
@@ -133,7 +134,8 @@ enum Scenario {
         /// The output of a `fleet` run.
         #[arg(long)]
         from: std::path::PathBuf,
-        /// Where to write the SVG.
+        /// Where to write the SVG (and the share kept at the largest size
+        /// beside it, `x-kept.svg`).
         #[arg(long)]
         svg: std::path::PathBuf,
     },
@@ -182,8 +184,11 @@ fn main() -> anyhow::Result<()> {
         Scenario::FleetChart { from, svg } => {
             let results = fleet::parse_output(&std::fs::read_to_string(&from)?);
             anyhow::ensure!(!results.is_empty(), "no fleet measurements in {}", from.display());
-            std::fs::write(&svg, chart::throughput_by_fleet_size(&results))?;
+            let kept = chart::write_charts(&svg, &results)?;
             println!("{} measurements drawn in {}", results.len(), svg.display());
+            if let Some(kept) = kept {
+                println!("the share kept at the largest size drawn in {}", kept.display());
+            }
             Ok(())
         }
         Scenario::Serve => runtime()?.block_on(work::serve()),
