@@ -211,7 +211,9 @@ pub fn share_kept_at_largest(results: &[Measured]) -> Option<String> {
     for (i, (name, server, database)) in bars.iter().enumerate() {
         let left = LEFT + slot * i as f64 + slot * 0.2;
         for (k, (share, colour, who)) in
-            [(Some(*server), COLOURS[0], "the server"), (*database, "#999999", "PostgreSQL alone")].into_iter().enumerate()
+            [(Some(*server), COLOURS[0], "the server"), (*database, "#999999", "PostgreSQL alone")]
+                .into_iter()
+                .enumerate()
         {
             let Some(share) = share else { continue };
             let _ = writeln!(
