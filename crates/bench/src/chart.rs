@@ -18,6 +18,46 @@ const TOP: f64 = 44.0;
 const BOTTOM: f64 = 48.0;
 const COLOURS: [&str; 6] = ["#4878d0", "#ee854a", "#6acc64", "#d65f5f", "#956cb4", "#8c613c"];
 const DASHES: [&str; 3] = ["", r#" stroke-dasharray="6 4""#, r#" stroke-dasharray="2 3""#];
+const PLOT_W: f64 = WIDTH - LEFT - RIGHT;
+const PLOT_H: f64 = HEIGHT - TOP - BOTTOM;
+/// The y of the x axis.
+const BASE: f64 = TOP + PLOT_H;
+
+/// Where `value` sits on a y axis from zero to `top`.
+fn y_at(value: f64, top: f64) -> f64 {
+    BASE - value / top * PLOT_H
+}
+
+/// The start of a chart: document, white background, `title` (the
+/// document's name) and `heading` (printed above the plot), both axes, and
+/// `ticks` + 1 gridlines from zero to `top` labelled with their value and
+/// `unit`. The caller adds the marks and closes the `svg` element.
+fn frame(title: &str, heading: &str, top: f64, ticks: u32, unit: &str) -> String {
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">
+<title>{title}</title>
+<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>
+<text x="{LEFT}" y="22" font-size="14" font-weight="bold">{heading}</text>
+<line x1="{LEFT}" y1="{BASE}" x2="{right}" y2="{BASE}" stroke="#444"/>
+<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{BASE}" stroke="#444"/>"##,
+        right = LEFT + PLOT_W,
+    );
+    for step in 0..=ticks {
+        let value = top * f64::from(step) / f64::from(ticks);
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{right}" y2="{py:.1}" stroke="#ddd"/><text x="{tx}" y="{ty:.1}" text-anchor="end">{value:.0}{unit}</text>"##,
+            py = y_at(value, top),
+            right = LEFT + PLOT_W,
+            tx = LEFT - 6.0,
+            ty = y_at(value, top) + 4.0,
+        );
+    }
+    svg
+}
 
 /// Sizes on the x axis at equal spacing (they grow by orders of magnitude),
 /// requests per second on a linear y axis from zero.
@@ -28,49 +68,33 @@ pub fn throughput_by_fleet_size(results: &[Measured]) -> String {
     let mut sizes: Vec<usize> = results.iter().map(|m| m.size).collect();
     sizes.dedup();
     let top = nice_ceiling(results.iter().map(|m| m.rate).fold(0.0, f64::max));
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
     let x = |size: usize| {
         let i = sizes.iter().position(|&s| s == size).unwrap_or(0);
-        if sizes.len() < 2 { LEFT + plot_w / 2.0 } else { LEFT + plot_w * i as f64 / (sizes.len() - 1) as f64 }
+        if sizes.len() < 2 { LEFT + PLOT_W / 2.0 } else { LEFT + PLOT_W * i as f64 / (sizes.len() - 1) as f64 }
     };
-    let y = |rate: f64| TOP + plot_h - rate / top * plot_h;
-    let base = TOP + plot_h;
-    let mut svg = String::new();
+    let y = |rate: f64| y_at(rate, top);
+    let mut svg = frame(
+        "Throughput against the number of tenants",
+        "Requests per second against the number of tenants (wrk, 2 cores; health left out)",
+        top,
+        4,
+        "",
+    );
     let _ = writeln!(
         svg,
-        r##"<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">
-<title>Throughput against the number of tenants</title>
-<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>
-<text x="{LEFT}" y="22" font-size="14" font-weight="bold">Requests per second against the number of tenants (wrk, 2 cores; health left out)</text>
-<line x1="{LEFT}" y1="{base}" x2="{right}" y2="{base}" stroke="#444"/>
-<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#444"/>
-<text x="{label_x}" y="{mid_y}" transform="rotate(-90 {label_x} {mid_y})" text-anchor="middle">requests/s</text>
+        r##"<text x="{label_x}" y="{mid_y}" transform="rotate(-90 {label_x} {mid_y})" text-anchor="middle">requests/s</text>
 <text x="{mid_x}" y="{axis_y}" text-anchor="middle">tenants</text>"##,
-        right = LEFT + plot_w,
         label_x = 16.0,
-        mid_y = TOP + plot_h / 2.0,
-        mid_x = LEFT + plot_w / 2.0,
+        mid_y = TOP + PLOT_H / 2.0,
+        mid_x = LEFT + PLOT_W / 2.0,
         axis_y = HEIGHT - 10.0,
     );
-    for step in 0..=4 {
-        let value = top * f64::from(step) / 4.0;
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{right}" y2="{py:.1}" stroke="#ddd"/><text x="{tx}" y="{ty:.1}" text-anchor="end">{value:.0}</text>"##,
-            py = y(value),
-            right = LEFT + plot_w,
-            tx = LEFT - 6.0,
-            ty = y(value) + 4.0,
-        );
-    }
     for &size in &sizes {
         let _ = writeln!(
             svg,
             r##"<text x="{px:.1}" y="{ty}" text-anchor="middle">{size}</text>"##,
             px = x(size),
-            ty = base + 16.0,
+            ty = BASE + 16.0,
         );
     }
     // one colour per scenario; with several tenant-shard counts, one dash
@@ -116,9 +140,9 @@ pub fn throughput_by_fleet_size(results: &[Measured]) -> String {
         let _ = writeln!(
             svg,
             r##"<rect x="{lx}" y="{ly:.1}" width="12" height="3" fill="{colour}"/><text x="{tx}" y="{ty:.1}">{name}</text>"##,
-            lx = LEFT + plot_w + 16.0,
+            lx = LEFT + PLOT_W + 16.0,
             ly = legend_y,
-            tx = LEFT + plot_w + 34.0,
+            tx = LEFT + PLOT_W + 34.0,
             ty = legend_y + 5.0,
         );
     }
@@ -128,11 +152,11 @@ pub fn throughput_by_fleet_size(results: &[Measured]) -> String {
             let _ = writeln!(
                 svg,
                 r##"<line x1="{lx}" y1="{ly:.1}" x2="{lx2}" y2="{ly:.1}" stroke="#444" stroke-width="2"{dash}/><text x="{tx}" y="{ty:.1}">{shards} tenant shards</text>"##,
-                lx = LEFT + plot_w + 10.0,
-                lx2 = LEFT + plot_w + 30.0,
+                lx = LEFT + PLOT_W + 10.0,
+                lx2 = LEFT + PLOT_W + 30.0,
                 ly = legend_y,
                 dash = DASHES[k % DASHES.len()],
-                tx = LEFT + plot_w + 34.0,
+                tx = LEFT + PLOT_W + 34.0,
                 ty = legend_y + 4.0,
             );
         }
@@ -179,35 +203,16 @@ pub fn share_kept_at_largest(results: &[Measured]) -> Option<String> {
         .collect();
     let highest = bars.iter().flat_map(|(_, s, d)| [Some(*s), *d]).flatten().fold(100.0, f64::max);
     let top = (highest / 20.0).ceil() * 20.0;
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let base = TOP + plot_h;
-    let y = |share: f64| base - share / top * plot_h;
-    let slot = plot_w / bars.len().max(1) as f64;
+    let y = |share: f64| y_at(share, top);
+    let slot = PLOT_W / bars.len().max(1) as f64;
     let bar_w = slot * 0.3;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r##"<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">
-<title>Throughput kept at {large} tenants as a share of {small}</title>
-<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>
-<text x="{LEFT}" y="22" font-size="14" font-weight="bold">Throughput at {large} tenants as a share of {small}: the server and PostgreSQL alone</text>
-<line x1="{LEFT}" y1="{base}" x2="{right}" y2="{base}" stroke="#444"/>
-<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#444"/>"##,
-        right = LEFT + plot_w,
+    let mut svg = frame(
+        &format!("Throughput kept at {large} tenants as a share of {small}"),
+        &format!("Throughput at {large} tenants as a share of {small}: the server and PostgreSQL alone"),
+        top,
+        (top / 20.0) as u32,
+        "%",
     );
-    for step in 0..=(top / 20.0) as u32 {
-        let value = f64::from(step) * 20.0;
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{right}" y2="{py:.1}" stroke="#ddd"/><text x="{tx}" y="{ty:.1}" text-anchor="end">{value:.0}%</text>"##,
-            py = y(value),
-            right = LEFT + plot_w,
-            tx = LEFT - 6.0,
-            ty = y(value) + 4.0,
-        );
-    }
     for (i, (name, server, database)) in bars.iter().enumerate() {
         let left = LEFT + slot * i as f64 + slot * 0.2;
         for (k, (share, colour, who)) in
@@ -221,7 +226,7 @@ pub fn share_kept_at_largest(results: &[Measured]) -> Option<String> {
                 r##"<rect class="bar" x="{bx:.1}" y="{by:.1}" width="{bar_w:.1}" height="{bh:.1}" fill="{colour}"><title>{name}, {who}: {share:.0}%</title></rect><text x="{tx:.1}" y="{ty:.1}" text-anchor="middle">{share:.0}%</text>"##,
                 bx = left + bar_w * k as f64,
                 by = y(share),
-                bh = base - y(share),
+                bh = BASE - y(share),
                 tx = left + bar_w * (k as f64 + 0.5),
                 ty = y(share) - 4.0,
             );
@@ -232,7 +237,7 @@ pub fn share_kept_at_largest(results: &[Measured]) -> Option<String> {
             .enumerate()
             .map(|(n, line)| format!(r#"<tspan x="{tx:.1}" dy="{}">{line}</tspan>"#, if n == 0 { 0 } else { 13 }))
             .collect();
-        let _ = writeln!(svg, r##"<text x="{tx:.1}" y="{ty}" text-anchor="middle">{lines}</text>"##, ty = base + 16.0);
+        let _ = writeln!(svg, r##"<text x="{tx:.1}" y="{ty}" text-anchor="middle">{lines}</text>"##, ty = BASE + 16.0);
     }
     let _ = writeln!(
         svg,
@@ -241,12 +246,12 @@ pub fn share_kept_at_largest(results: &[Measured]) -> Option<String> {
 <rect x="{lx}" y="{l2:.1}" width="12" height="10" fill="#999999"/><text x="{tx}" y="{t2:.1}">PostgreSQL alone (pgbench)</text>
 <line x1="{lx}" y1="{l3:.1}" x2="{lx2}" y2="{l3:.1}" stroke="{red}" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{tx}" y="{t3:.1}">target: 90%</text>"##,
         py = y(90.0),
-        right = LEFT + plot_w,
+        right = LEFT + PLOT_W,
         red = COLOURS[3],
         blue = COLOURS[0],
-        lx = LEFT + plot_w + 16.0,
-        lx2 = LEFT + plot_w + 28.0,
-        tx = LEFT + plot_w + 34.0,
+        lx = LEFT + PLOT_W + 16.0,
+        lx2 = LEFT + PLOT_W + 28.0,
+        tx = LEFT + PLOT_W + 34.0,
         l1 = TOP,
         t1 = TOP + 9.0,
         l2 = TOP + 18.0,
