@@ -10,7 +10,7 @@ use taskforce_domain::{Cache, CacheHealth, INVALIDATED};
 
 /// Entries in this process's memory, with expiry and a bound on their
 /// number: when full, expired entries are swept, then the entries closest to
-/// expiry are dropped.
+/// expiry are dropped, never an invalidation marker.
 #[derive(Debug)]
 pub struct MemoryCache {
     entries: Mutex<HashMap<String, (String, Instant)>>,

@@ -23,8 +23,9 @@ $$;
 CREATE TRIGGER domains_notify_access AFTER INSERT OR UPDATE OR DELETE ON public.domains
     FOR EACH ROW EXECUTE FUNCTION tf_notify_domain_changed();
 
--- a tenant's cached entry carries every column but created_at; a deleted
--- tenant's domains go by cascade and announce themselves
+-- a change to a column of the tenant's cached entry announces its hosts
+-- (created_at, which the entry also carries, is set once and left out); a
+-- deleted tenant's domains go by cascade and announce themselves
 CREATE FUNCTION tf_notify_tenant_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_catalog.pg_notify('tf_access', 'host ' || d.domain)

@@ -382,6 +382,30 @@ fn admission_from_memory_refuses_a_schema_behind_an_inactive_account_and_an_inac
 /// live and settled; losing it drops every entry, and new ones live the
 /// short times again.
 #[test]
+fn each_kind_of_change_notice_drops_its_own_key_and_no_other() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let fake = Arc::new(FakeCache::default());
+    let long = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
+    let cache = AccessCache::new(fake.clone(), CacheTtl::default())
+        .with_change_feed(Arc::new(ChangeFeedState::settling_for(long, Duration::ZERO)));
+    let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
+    let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
+    let ttls = || keys.iter().map(|key| fake.ttl_of(key)).collect::<Vec<_>>();
+    cache.feed_live();
+    auth.admit(&directory, &host, Some(access.as_str()))?;
+    assert_eq!(ttls(), [Some(long.tenant), Some(long.access), Some(long.access)]);
+
+    cache.changed(&[AccessChange::Session(acme.id, hint.family)]);
+    assert_eq!(ttls(), [Some(long.tenant), Some(long.access), None], "the session alone");
+    cache.changed(&[AccessChange::Host(host.clone())]);
+    assert_eq!(ttls(), [None, Some(long.access), None], "then the host alone");
+    cache.changed(&[AccessChange::Member(acme.id, hint.user)]);
+    assert_eq!(ttls(), [None, None, None], "then the membership");
+    Ok(())
+}
+
+#[test]
 fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_heard() -> TestResult {
     let world = World::new();
     let acme = acme_with_ada(&world)?;
