@@ -95,7 +95,8 @@ impl Shared {
         let mut shared = Self::with_timeout(settings, std::time::Duration::from_millis(settings.redis.timeout_ms))?;
         if shared.redis.is_none() && settings.cache.enabled && settings.cache.listen {
             let ttl = std::time::Duration::from_secs(settings.cache.listening_ttl_secs);
-            shared.feed = Some(Arc::new(ChangeFeedState::new(CacheTtl { tenant: ttl, access: ttl })));
+            let listening = CacheTtl { tenant: ttl, access: ttl };
+            shared.feed = Some(Arc::new(ChangeFeedState::new(listening, taskforce_persistence::CHANGE_FEED_HEARTBEAT)));
         }
         Ok(shared)
     }

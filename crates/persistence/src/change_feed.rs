@@ -17,7 +17,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError},
     },
     thread::JoinHandle,
     time::{Duration, Instant},
@@ -29,7 +29,12 @@ use taskforce_domain::{AccessChange, AccessChangeSink, FamilyId, HostName, Tenan
 use crate::pool::{PoolSettings, connect};
 
 /// The channel the triggers notify on.
-pub const CHANNEL: &str = "tf_access";
+const CHANNEL: &str = "tf_access";
+
+/// How often a feed built with [`ChangeFeed::new`] proves it is live by
+/// hearing its own notice: what a cache that trusts the feed derives its
+/// patience from.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// libpq parameters for the feed's connections: give up connecting after
 /// 5 s, probe an idle connection after 5 s, and fail a send that has not
@@ -58,18 +63,13 @@ struct Listening {
 impl ChangeFeed {
     /// A feed over connections of its own to `settings.url` (their
     /// `application_name` shows them in `pg_stat_activity`): reads every
-    /// 100 ms, hears itself every 5 s, reconnects every second.
+    /// 100 ms, hears itself every [`HEARTBEAT`], reconnects every second.
     pub fn new(mut settings: PoolSettings) -> Self {
         if settings.url.starts_with("postgres://") || settings.url.starts_with("postgresql://") {
             let joint = if settings.url.contains('?') { '&' } else { '?' };
             settings.url = format!("{}{joint}{KEEPALIVES}", settings.url);
         }
-        Self {
-            settings,
-            poll: Duration::from_millis(100),
-            heartbeat: Duration::from_secs(5),
-            retry: Duration::from_secs(1),
-        }
+        Self { settings, poll: Duration::from_millis(100), heartbeat: HEARTBEAT, retry: Duration::from_secs(1) }
     }
 
     /// The same with other intervals (tests).
@@ -82,17 +82,15 @@ impl ChangeFeed {
 
     /// Starts listening; the feed stops when the handle is dropped.
     pub fn start(self, sink: Arc<dyn AccessChangeSink>) -> std::io::Result<ChangeFeedHandle> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::Builder::new().name("change-feed".into()).spawn({
-            let stop = stop.clone();
-            move || self.run(sink.as_ref(), &stop)
-        })?;
-        Ok(ChangeFeedHandle { stop, thread: Some(thread) })
+        let (stop, stopped) = mpsc::channel();
+        let thread =
+            std::thread::Builder::new().name("change-feed".into()).spawn(move || self.run(sink.as_ref(), &stopped))?;
+        Ok(ChangeFeedHandle { stop: Some(stop), thread: Some(thread) })
     }
 
-    fn run(&self, sink: &dyn AccessChangeSink, stop: &AtomicBool) {
+    fn run(&self, sink: &dyn AccessChangeSink, stop: &Receiver<()>) {
         let mut warned = false;
-        while !stop.load(Ordering::Acquire) {
+        while !is_stopped(stop) {
             let ended = self.listen().and_then(|mut feed| self.serve(&mut feed, sink, stop, &mut warned));
             if let Err(error) = ended
                 && !warned
@@ -100,7 +98,9 @@ impl ChangeFeed {
                 tracing::warn!(%error, "change feed not listening: cached entries dropped, new ones live the short times to live");
                 warned = true;
             }
-            sleep_unless_stopped(self.retry, stop);
+            if wait_unless_stopped(self.retry, stop) {
+                break;
+            }
         }
     }
 
@@ -120,7 +120,7 @@ impl ChangeFeed {
         &self,
         feed: &mut Listening,
         sink: &dyn AccessChangeSink,
-        stop: &AtomicBool,
+        stop: &Receiver<()>,
         warned: &mut bool,
     ) -> Result<(), String> {
         let mut sent = 0_u64;
@@ -128,9 +128,6 @@ impl ChangeFeed {
         let mut pinged = Instant::now();
         let mut live = false;
         let outcome = loop {
-            if stop.load(Ordering::Acquire) {
-                break Ok(());
-            }
             let mut payloads = Vec::new();
             let mut failed = None;
             for notice in feed.listener.notifications_iter() {
@@ -181,7 +178,9 @@ impl ChangeFeed {
                 }
                 pinged = Instant::now();
             }
-            sleep_unless_stopped(self.poll, stop);
+            if wait_unless_stopped(self.poll, stop) {
+                break Ok(());
+            }
         };
         if live {
             sink.feed_lost();
@@ -198,16 +197,18 @@ fn ping(feed: &mut Listening, n: u64) -> Result<String, String> {
     Ok(nonce)
 }
 
-/// Stops its feed when dropped (within one poll interval).
+/// Stops its feed when dropped: at once if it is waiting, else when the
+/// statement it is running returns.
 #[derive(Debug)]
 pub struct ChangeFeedHandle {
-    stop: Arc<AtomicBool>,
+    /// Dropping it disconnects the feed's receiver: that is the signal.
+    stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Drop for ChangeFeedHandle {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
+        drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
             // a panicked feed has nothing left to stop
             let _ = thread.join();
@@ -215,22 +216,19 @@ impl Drop for ChangeFeedHandle {
     }
 }
 
-fn sleep_unless_stopped(total: Duration, stop: &AtomicBool) {
-    let step = Duration::from_millis(50);
-    let deadline = Instant::now() + total;
-    while !stop.load(Ordering::Acquire) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        std::thread::sleep(left.min(step));
-    }
+fn is_stopped(stop: &Receiver<()>) -> bool {
+    matches!(stop.try_recv(), Err(TryRecvError::Disconnected))
+}
+
+/// Waits `total` unless the handle is dropped meanwhile; whether it was.
+fn wait_unless_stopped(total: Duration, stop: &Receiver<()>) -> bool {
+    matches!(stop.recv_timeout(total), Err(RecvTimeoutError::Disconnected))
 }
 
 /// A notice's payload as the triggers write it: `host <domain>`,
 /// `member <tenant id> <user id>`, `session <tenant id> <family id>` or
 /// `flush`.
-pub fn parse(payload: &str) -> Option<AccessChange> {
+fn parse(payload: &str) -> Option<AccessChange> {
     if payload == "flush" {
         return Some(AccessChange::Everything);
     }

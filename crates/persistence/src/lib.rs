@@ -12,7 +12,7 @@
 //!   provisioning a tenant (row, domains and migrated schema in one
 //!   transaction) and removing one.
 
-pub mod change_feed;
+mod change_feed;
 mod error;
 pub mod instrumentation;
 pub mod migrations;
@@ -25,7 +25,7 @@ mod spares;
 mod store;
 mod tenant_rows;
 
-pub use change_feed::{ChangeFeed, ChangeFeedHandle};
+pub use change_feed::{ChangeFeed, ChangeFeedHandle, HEARTBEAT as CHANGE_FEED_HEARTBEAT};
 pub use migrations::{
     MigrateError, MigrationEvent, MigrationReport, PUBLIC_MIGRATIONS, TENANT_MIGRATIONS, TenantMigrator, TenantTarget,
     migrate_shared,

@@ -148,24 +148,31 @@ struct Heard {
 }
 
 impl ChangeFeedState {
+    /// How many of the feed's heartbeats may go unheard before entries stop
+    /// getting its long times to live: the feed reports a lost heartbeat
+    /// itself, this covers a feed too stuck to say so.
+    pub const MISSED_HEARTBEATS: u32 = 3;
+
     /// Entries live `listening` once the feed has been live for
     /// [`INVALIDATION_HOLD`] (a value read before the feed listened has
     /// been stored by then) and only while it has heard itself within the
-    /// last 15 s (three of its heartbeats); otherwise the cache's own times
-    /// to live apply.
-    pub fn new(listening: CacheTtl) -> Self {
-        Self::settling_for(listening, INVALIDATION_HOLD)
-    }
-
-    /// The same with another settling time (tests).
-    pub fn settling_for(listening: CacheTtl, settle: Duration) -> Self {
+    /// last [`MISSED_HEARTBEATS`](Self::MISSED_HEARTBEATS) of its
+    /// `heartbeat`s; otherwise the cache's own times to live apply.
+    pub fn new(listening: CacheTtl, heartbeat: Duration) -> Self {
         Self {
             heard: Mutex::new(Heard::default()),
             epoch: AtomicU64::new(0),
             listening,
-            settle,
-            silence: Duration::from_secs(15),
+            settle: INVALIDATION_HOLD,
+            silence: heartbeat.saturating_mul(Self::MISSED_HEARTBEATS),
         }
+    }
+
+    /// The same with another settling time (tests).
+    #[must_use]
+    pub fn settling_for(mut self, settle: Duration) -> Self {
+        self.settle = settle;
+        self
     }
 
     fn heard(&self) -> std::sync::MutexGuard<'_, Heard> {

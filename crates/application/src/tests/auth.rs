@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use taskforce_domain::{
-    AccessChange, AccessChangeSink, Cache, HostName, Plan, Role, Tenant, TokenCodec, TokenHint, Username,
+    AccessChange, AccessChangeSink, Cache, CacheHealth, HostName, Plan, Role, Tenant, TokenCodec, TokenHint, Username,
 };
 
 use crate::{
@@ -21,6 +21,9 @@ fn acme_with_ada(world: &World) -> TestResult<Tenant> {
 }
 
 /// `ada` logged in at `acme`, with an authenticator and a directory over `cache`.
+/// The change feed's heartbeat in these tests (the server's is 5 s).
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
 struct AdaAtAcme {
     directory: TenantDirectory,
     auth: Authenticator,
@@ -388,7 +391,7 @@ fn each_kind_of_change_notice_drops_its_own_key_and_no_other() -> TestResult {
     let fake = Arc::new(FakeCache::default());
     let long = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
     let cache = AccessCache::new(fake.clone(), CacheTtl::default())
-        .with_change_feed(Arc::new(ChangeFeedState::settling_for(long, Duration::ZERO)));
+        .with_change_feed(Arc::new(ChangeFeedState::new(long, HEARTBEAT).settling_for(Duration::ZERO)));
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
     let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
     let ttls = || keys.iter().map(|key| fake.ttl_of(key)).collect::<Vec<_>>();
@@ -405,6 +408,101 @@ fn each_kind_of_change_notice_drops_its_own_key_and_no_other() -> TestResult {
     Ok(())
 }
 
+/// A feed that stops being heard without saying it is lost (stuck, cut
+/// off unawares): after three of its heartbeats in silence, new entries get
+/// the short times to live again; hearing it again gives them the long ones.
+#[test]
+fn entries_stop_living_long_once_the_feed_has_been_silent_for_three_heartbeats() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let fake = Arc::new(FakeCache::default());
+    let (short, long) =
+        (CacheTtl::default(), CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) });
+    let heartbeat = Duration::from_millis(20);
+    let cache = AccessCache::new(fake.clone(), short)
+        .with_change_feed(Arc::new(ChangeFeedState::new(long, heartbeat).settling_for(Duration::ZERO)));
+    let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
+    let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
+    let ttls_after_admission = || -> TestResult<Vec<Option<Duration>>> {
+        fake.delete(&keys);
+        auth.admit(&directory, &host, Some(access.as_str()))?;
+        Ok(keys.iter().map(|key| fake.ttl_of(key)).collect())
+    };
+
+    cache.feed_live();
+    assert_eq!(ttls_after_admission()?, [Some(long.tenant), Some(long.access), Some(long.access)], "just heard");
+    std::thread::sleep(heartbeat * (ChangeFeedState::MISSED_HEARTBEATS + 1));
+    assert_eq!(ttls_after_admission()?, [Some(short.tenant), Some(short.access), Some(short.access)], "silent");
+    cache.feed_live();
+    assert_eq!(ttls_after_admission()?, [Some(long.tenant), Some(long.access), Some(long.access)], "heard again");
+    Ok(())
+}
+
+/// A cache whose first fill lands just after the feed is lost: the value
+/// was read while the feed was live, so it may miss a change the feed
+/// would have announced.
+#[derive(Debug, Default)]
+struct LostDuringFill {
+    inner: FakeCache,
+    access: std::sync::OnceLock<AccessCache>,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Cache for LostDuringFill {
+    fn get_many(&self, keys: &[String]) -> Vec<Option<String>> {
+        self.inner.get_many(keys)
+    }
+    fn set(&self, key: &str, value: &str, ttl: Duration) {
+        self.inner.set(key, value, ttl);
+    }
+    fn add(&self, key: &str, value: &str, ttl: Duration) {
+        if !self.done.swap(true, std::sync::atomic::Ordering::AcqRel)
+            && let Some(access) = self.access.get()
+        {
+            access.feed_lost();
+        }
+        self.inner.add(key, value, ttl);
+    }
+    fn delete(&self, keys: &[String]) {
+        self.inner.delete(keys);
+    }
+    fn invalidate(&self, keys: &[String], hold: Duration) {
+        self.inner.invalidate(keys, hold);
+    }
+    fn take(&self, key: &str) -> Option<String> {
+        self.inner.take(key)
+    }
+    fn health(&self) -> CacheHealth {
+        self.inner.health()
+    }
+    fn clear_local(&self) {
+        self.inner.clear_local();
+    }
+}
+
+#[test]
+fn an_entry_whose_fill_straddles_the_loss_of_the_feed_is_taken_back() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let racing = Arc::new(LostDuringFill::default());
+    let long = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
+    let cache = AccessCache::new(racing.clone(), CacheTtl::default())
+        .with_change_feed(Arc::new(ChangeFeedState::new(long, HEARTBEAT).settling_for(Duration::ZERO)));
+    racing.access.set(cache.clone()).map_err(|_| "set twice")?;
+    let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
+    let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
+    cache.feed_live();
+
+    auth.admit(&directory, &host, Some(access.as_str()))?;
+
+    assert!(racing.done.load(std::sync::atomic::Ordering::Acquire), "the loss was staged during a fill");
+    let ttls: Vec<_> = keys.iter().map(|key| racing.inner.ttl_of(key)).collect();
+    assert_eq!(ttls[0], None, "the host, filled across the loss, is gone: {ttls:?}");
+    let short = CacheTtl::default();
+    assert_eq!(&ttls[1..], [Some(short.access), Some(short.access)], "later fills: the short times to live");
+    Ok(())
+}
+
 #[test]
 fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_heard() -> TestResult {
     let world = World::new();
@@ -413,7 +511,7 @@ fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_hear
     let short = CacheTtl::default();
     let long = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
     let cache = AccessCache::new(fake.clone(), short)
-        .with_change_feed(Arc::new(ChangeFeedState::settling_for(long, Duration::ZERO)));
+        .with_change_feed(Arc::new(ChangeFeedState::new(long, HEARTBEAT).settling_for(Duration::ZERO)));
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
     let token = access.as_str();
     let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
@@ -461,7 +559,7 @@ fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_hear
 
     // live but not yet settled: a value read before the feed listened may still land
     let settling = AccessCache::new(fake.clone(), short)
-        .with_change_feed(Arc::new(ChangeFeedState::settling_for(long, Duration::from_secs(3600))));
+        .with_change_feed(Arc::new(ChangeFeedState::new(long, HEARTBEAT).settling_for(Duration::from_secs(3600))));
     settling.feed_live();
     fake.delete(&keys);
     let directory = directory.with_cache(settling.clone());
