@@ -128,6 +128,9 @@ impl ChangeFeed {
         let mut pinged = Instant::now();
         let mut live = false;
         let outcome = loop {
+            if is_stopped(stop) {
+                break Ok(());
+            }
             let mut payloads = Vec::new();
             let mut failed = None;
             for notice in feed.listener.notifications_iter() {

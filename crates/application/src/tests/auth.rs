@@ -20,10 +20,10 @@ fn acme_with_ada(world: &World) -> TestResult<Tenant> {
     Ok(acme)
 }
 
-/// `ada` logged in at `acme`, with an authenticator and a directory over `cache`.
 /// The change feed's heartbeat in these tests (the server's is 5 s).
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
+/// `ada` logged in at `acme`, with an authenticator and a directory over `cache`.
 struct AdaAtAcme {
     directory: TenantDirectory,
     auth: Authenticator,
@@ -418,7 +418,8 @@ fn entries_stop_living_long_once_the_feed_has_been_silent_for_three_heartbeats()
     let fake = Arc::new(FakeCache::default());
     let (short, long) =
         (CacheTtl::default(), CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) });
-    let heartbeat = Duration::from_millis(20);
+    // long enough that an admission on a loaded machine fits in the window
+    let heartbeat = Duration::from_millis(300);
     let cache = AccessCache::new(fake.clone(), short)
         .with_change_feed(Arc::new(ChangeFeedState::new(long, heartbeat).settling_for(Duration::ZERO)));
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
