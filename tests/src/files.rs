@@ -83,11 +83,18 @@ pub async fn upload(
     .await
 }
 
-/// This process's resident memory (the server runs in it), in bytes.
+/// This process's resident memory (the server runs in it), in bytes: `VmRSS`
+/// of /proc/self/status, which the kernel gives in KiB whatever the page size.
 pub fn resident_bytes() -> Result<u64, Box<dyn std::error::Error>> {
-    let statm = std::fs::read_to_string("/proc/self/statm")?;
-    let pages: u64 = statm.split_whitespace().nth(1).ok_or("statm")?.parse()?;
-    Ok(pages * 4096)
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .ok_or("no VmRSS in /proc/self/status")?
+        .trim()
+        .parse()?;
+    Ok(kib * 1024)
 }
 
 /// A body of `total` bytes produced 64 KiB at a time, never held whole.

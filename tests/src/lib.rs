@@ -306,3 +306,20 @@ pub async fn json(response: reqwest::Response) -> Result<(u16, serde_json::Value
     };
     Ok((status, body))
 }
+
+/// Whether `TASKFORCE_TEST_TOOLS=required` (CI): a test that would skip
+/// itself for lack of `redis-server` or of PostgreSQL's server binaries
+/// fails instead.
+pub fn tools_required() -> bool {
+    std::env::var("TASKFORCE_TEST_TOOLS").as_deref() == Ok("required")
+}
+
+/// Says why a test skips itself, or fails when the tools are
+/// [required](tools_required).
+pub fn skip_unless_required(why: &str) -> TestResult {
+    if tools_required() {
+        return Err(format!("TASKFORCE_TEST_TOOLS=required but {why}").into());
+    }
+    eprintln!("skipped: {why}");
+    Ok(())
+}

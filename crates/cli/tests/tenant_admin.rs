@@ -439,7 +439,9 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
 
     // into another database whose accounts have other ids: user ids follow
     let other = Admin::new()?;
+    // two accounts before mia's, so none of the importer's ids matches the exporter's
     other.member_less_account("zed")?;
+    other.member_less_account("yan")?;
     other.member_less_account("mia")?;
     let imported = ok(&other.run(&["tenant", "import", file_arg])?);
     assert!(imported.contains("2 member(s), 1 new account(s)"), "{imported}");
@@ -447,7 +449,8 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
         other.sql("SELECT id FROM public.users WHERE username = 'olga'")?,
         other.sql("SELECT id FROM public.users WHERE username = 'mia'")?,
     );
-    assert_ne!((new_olga.as_str(), new_mia.as_str()), (olga.as_str(), mia.as_str()));
+    assert_ne!(new_olga, olga, "olga's new account has another id");
+    assert_ne!(new_mia, mia, "mia's existing account has another id");
     assert_eq!(other.sql("SELECT string_agg(DISTINCT owner_id::text, ',') FROM tenant_acme.projects")?, new_olga);
     assert_eq!(
         other.sql("SELECT assignee_id || '/' || created_by FROM tenant_acme.tasks WHERE title = 'Launch'")?,

@@ -3,7 +3,7 @@
 mod support;
 
 use diesel::connection::SimpleConnection;
-use support::{TestResult, count, migrations_with, new_tenant, provision, store, store_with};
+use support::{TestResult, count, migrations_with, names, new_tenant, provision, store, store_with};
 use taskforce_domain::{HostName, Store, StoreError, StoreExt, TenantDomain};
 
 fn schemas_named(store: &taskforce_persistence::PgStore, schema: &str) -> Result<i64, Box<dyn std::error::Error>> {
@@ -116,10 +116,26 @@ fn deprovisioning_removes_schema_row_domains_and_memberships() -> TestResult {
     let (_db, store) = store(2)?;
     let keep = provision(&store, "keep")?;
     let gone = provision(&store, "gone")?;
+    let memberships = |store: &taskforce_persistence::PgStore| -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let mut conn = store.pool().get()?;
+        Ok(names(
+            &mut conn,
+            "SELECT t.slug || ':' || u.username AS name FROM public.memberships m \
+             JOIN public.tenants t ON t.id = m.tenant_id JOIN public.users u ON u.id = m.user_id ORDER BY 1",
+        )?)
+    };
+    store.pool().get()?.batch_execute(&format!(
+        "INSERT INTO public.users (id, username, email, password_hash) VALUES (7, 'ada', 'ada@example.com', 'x'); \
+         INSERT INTO public.memberships (tenant_id, user_id, role) VALUES ({}, 7, 'owner'), ({}, 7, 'member')",
+        keep.id.0, gone.id.0
+    ))?;
+    assert_eq!(memberships(&store)?, ["gone:ada", "keep:ada"]);
+
     store.deprovision(gone.id)?;
     assert_eq!(schemas_named(&store, "tenant_gone")?, 0);
     assert_eq!(schemas_named(&store, "tenant_keep")?, 1);
     assert_eq!(shared_rows(&store)?, (1, 1));
+    assert_eq!(memberships(&store)?, ["keep:ada"], "the other tenant's membership and the account stay");
     assert_eq!(store.platform(|tx| tx.tenants().get(gone.id))?, None);
     assert!(store.platform(|tx| tx.tenants().get(keep.id))?.is_some());
     assert!(matches!(store.deprovision(gone.id), Err(StoreError::NotFound)));

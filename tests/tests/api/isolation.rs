@@ -53,12 +53,27 @@ async fn tenant_b_never_sees_or_changes_tenant_a_s_rows() -> TestResult {
     // same ids in both schemas (1, 2, 3 …); alpha has three, beta one
     fill(&app, "alpha", &ann, "ALPHA", 3).await?;
     fill(&app, "beta", &bob, "BETA", 1).await?;
+    // everything of A's that B's requests below aim at: every project, task
+    // and comment, each with its body
     let snapshot = |who: Session| {
         let app = &app;
         async move {
+            let mut seen = Vec::new();
+            for n in 1..=3 {
+                for path in [
+                    format!("/api/projects/{n}/"),
+                    format!("/api/projects/{n}/tasks/"),
+                    format!("/api/tasks/{n}/"),
+                    format!("/api/tasks/{n}/comments/"),
+                ] {
+                    let (status, body) = json(app.get_as("alpha", &who.access, &path).send().await?).await?;
+                    assert_eq!(status, 200, "{path}: {body}");
+                    seen.push((path, body));
+                }
+            }
             let (_, projects) = json(app.get_as("alpha", &who.access, "/api/projects/").send().await?).await?;
-            let (_, task) = json(app.get_as("alpha", &who.access, "/api/tasks/2/").send().await?).await?;
-            Ok::<_, Box<dyn std::error::Error>>((projects, task))
+            seen.push(("/api/projects/".to_owned(), projects));
+            Ok::<_, Box<dyn std::error::Error>>(seen)
         }
     };
     let before = snapshot(ann.clone()).await?;
@@ -107,6 +122,7 @@ async fn tenant_b_never_sees_or_changes_tenant_a_s_rows() -> TestResult {
         }
         let (status, answer) = json(request.send().await?).await?;
         assert_eq!(status, 404, "{method} {path}: {answer}");
+        assert!(!answer.to_string().contains("ALPHA"), "{method} {path}: {answer}");
     }
     // B's shared id 1 changes B's row only
     let (status, _) = json(
@@ -122,7 +138,11 @@ async fn tenant_b_never_sees_or_changes_tenant_a_s_rows() -> TestResult {
     assert_eq!(status, 401);
 
     let after = snapshot(ann.clone()).await?;
-    assert_eq!(before, after, "tenant A's rows are unchanged");
+    assert_eq!(before.len(), 13);
+    for ((path, was), (_, is)) in before.iter().zip(&after) {
+        assert_eq!(was, is, "tenant A's {path} changed");
+        assert!(was.to_string().contains("ALPHA"), "{path}: {was}");
+    }
     let (_, a1) = json(app.get_as("alpha", &ann.access, "/api/projects/1/").send().await?).await?;
     assert_eq!(a1["name"], "ALPHA project 0");
     let (_, b_log) = json(app.get_as("beta", &bob.access, "/api/activity/").send().await?).await?;
