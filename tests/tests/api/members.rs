@@ -282,3 +282,39 @@ async fn an_invitation_of_one_tenant_is_worthless_on_another() -> TestResult {
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")));
     Ok(())
 }
+
+/// Pending invitations count toward the member limit, and ten owners'
+/// clicks at once cannot pass it: the tenant row is locked first.
+#[tokio::test]
+async fn ten_simultaneous_invitations_on_a_free_tenant_fill_it_exactly() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    let owner = app.login("acme", "olga").await?;
+    let requests = (0..10).map(|i| {
+        app.call_as(Method::POST, "acme", &owner.access, "/api/tenants/members/")
+            .json(&serde_json::json!({"email": format!("guest{i}@example.com"), "role": "member"}))
+            .send()
+    });
+    let mut answers = Vec::new();
+    for response in futures_util::future::join_all(requests).await {
+        answers.push(json(response?).await?);
+    }
+    let invited: Vec<&str> = answers.iter().filter(|a| a.0 == 201).filter_map(|a| a.1["email"].as_str()).collect();
+    assert_eq!(invited.len(), 2, "{answers:?}");
+    assert!(
+        answers.iter().filter(|a| a.0 != 201).all(|a| a.0 == 403
+            && a.1["error"]["code"] == "plan_limit_exceeded"
+            && a.1["error"]["resource"] == "members"),
+        "{answers:?}"
+    );
+    let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!((overview["usage"]["members"].as_u64(), overview["limits"]["members"].as_u64()), (Some(3), Some(3)));
+    // only the two accepted invitations were mailed, each to its own address
+    let mails = app.mails()?;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    for email in invited {
+        assert!(mails.iter().any(|m| m.contains(&format!("To: {email}"))), "{email}");
+    }
+    Ok(())
+}

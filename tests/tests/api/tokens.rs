@@ -44,6 +44,77 @@ async fn a_token_of_tenant_a_is_refused_on_tenant_b_even_for_a_member_of_both() 
     Ok(())
 }
 
+/// The same account in two tenants: its valid alpha token writes nothing on
+/// beta's host, whatever it asks; beta's state is read back unchanged.
+#[tokio::test]
+async fn a_member_of_both_tenants_writes_nothing_into_one_with_the_other_s_token() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("alpha", Plan::Basic, false).await?;
+    app.create_tenant("beta", Plan::Basic, false).await?;
+    app.member("alpha", "both", Role::Owner).await?;
+    app.add_member("beta", "both", Role::Owner).await?;
+    let (alpha, beta) = (app.login("alpha", "both").await?, app.login("beta", "both").await?);
+    let send = |token: &str, method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = app.call_as(method, "beta", token, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    let (status, project) = json(
+        send(&beta.access, reqwest::Method::POST, "/api/projects/", Some(serde_json::json!({"name": "B"}))).await?,
+    )
+    .await?;
+    assert_eq!(status, 201, "{project}");
+    let (status, task) = json(
+        send(&beta.access, reqwest::Method::POST, "/api/projects/1/tasks/", Some(serde_json::json!({"title": "T"})))
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, 201, "{task}");
+    let beta_state = || async {
+        let mut seen = Vec::new();
+        for path in [
+            "/api/projects/",
+            "/api/projects/1/",
+            "/api/tasks/1/",
+            "/api/tenants/me/",
+            "/api/tenants/members/",
+            "/api/activity/",
+        ] {
+            let (status, body) = json(app.get_as("beta", &beta.access, path).send().await?).await?;
+            assert_eq!(status, 200, "{path}: {body}");
+            seen.push(body);
+        }
+        Ok::<_, Box<dyn std::error::Error>>(seen)
+    };
+    let before = beta_state().await?;
+
+    let attacks: [(reqwest::Method, &str, Option<serde_json::Value>); 7] = [
+        (reqwest::Method::POST, "/api/projects/", Some(serde_json::json!({"name": "planted"}))),
+        (reqwest::Method::PATCH, "/api/projects/1/", Some(serde_json::json!({"name": "pwned"}))),
+        (reqwest::Method::DELETE, "/api/tasks/1/", None),
+        (reqwest::Method::POST, "/api/tasks/1/comments/", Some(serde_json::json!({"body": "planted"}))),
+        (
+            reqwest::Method::POST,
+            "/api/tenants/members/",
+            Some(serde_json::json!({"email": "x@example.com", "role": "admin"})),
+        ),
+        (reqwest::Method::PATCH, "/api/tenants/me/", Some(serde_json::json!({"name": "pwned", "allow_signup": true}))),
+        (reqwest::Method::POST, "/api/auth/logout/", Some(serde_json::json!({"refresh": beta.refresh}))),
+    ];
+    for (method, path, body) in attacks {
+        let answer = json(send(&alpha.access, method.clone(), path, body).await?).await?;
+        assert_eq!(answer.0, 401, "{method} {path}: {}", answer.1);
+        assert_eq!(answer.1["error"]["code"], "token_invalid", "{method} {path}");
+    }
+    assert_eq!(beta_state().await?, before, "beta is unchanged");
+    assert!(app.mails()?.is_empty(), "no invitation went out");
+    // beta's own session survived the logout attempt
+    assert_eq!(status_of_me(&app, "beta", &beta.access).await?.0, 200);
+    Ok(())
+}
+
 #[tokio::test]
 async fn access_and_refresh_tokens_are_not_interchangeable() -> TestResult {
     let app = spawn_app().await?;
@@ -107,6 +178,25 @@ async fn forged_tampered_and_expired_tokens_are_refused() -> TestResult {
     let well_formed = forge(
         serde_json::json!({"sub": user.to_string(), "aud": aud, "iss": "taskforce", "exp": far, "iat": 0, "jti": "x", "typ": "access", "fam": family}),
     )?;
+    // the well-formed claims with one of them taken away or changed
+    let with = |change: &dyn Fn(&mut serde_json::Value)| {
+        let mut claims = serde_json::json!({"sub": user.to_string(), "aud": aud, "iss": "taskforce", "exp": far, "iat": 0, "jti": "x", "typ": "access", "fam": family});
+        change(&mut claims);
+        forge(claims)
+    };
+    let no_exp = with(&|c| drop(c.as_object_mut().map(|o| o.remove("exp"))))?;
+    let no_sub = with(&|c| drop(c.as_object_mut().map(|o| o.remove("sub"))))?;
+    let no_iss = with(&|c| drop(c.as_object_mut().map(|o| o.remove("iss"))))?;
+    let other_iss = with(&|c| c["iss"] = "someone-else".into())?;
+    let other_aud = with(&|c| c["aud"] = format!("tenant:{}", acme.id.0 + 1).into())?;
+    let no_typ = with(&|c| drop(c.as_object_mut().map(|o| o.remove("typ"))))?;
+    // the same claims under another algorithm, correctly signed for it
+    let hs512 = {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512","typ":"JWT"}"#);
+        let signing_input = format!("{header}.{}", well_formed.split('.').nth(1).ok_or("payload")?);
+        let signature = hmac::<sha2::Sha512, 128>(TEST_JWT_SECRET.as_bytes(), signing_input.as_bytes());
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    };
     // the control: a correctly signed token with the same claims is accepted,
     // so each refusal below is about the one thing changed
     assert_eq!(status_of_me(&app, "acme", &well_formed).await?.0, 200);
@@ -117,6 +207,13 @@ async fn forged_tampered_and_expired_tokens_are_refused() -> TestResult {
         ("expired", expired),
         ("exp as string", string_exp),
         ("no aud", no_aud),
+        ("no exp", no_exp),
+        ("no sub", no_sub),
+        ("no iss", no_iss),
+        ("another issuer", other_iss),
+        ("another tenant's audience", other_aud),
+        ("no token type", no_typ),
+        ("HS512", hs512),
     ] {
         let answer = status_of_me(&app, "acme", &token).await?;
         assert_eq!(answer.0, 401, "{name}: {}", answer.1);
@@ -135,13 +232,48 @@ async fn forged_tampered_and_expired_tokens_are_refused() -> TestResult {
 
 /// HMAC-SHA256, for forging tokens with chosen claims.
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let mut block = [0_u8; 64];
-    block[..key.len().min(64)].copy_from_slice(&key[..key.len().min(64)]);
+    hmac::<sha2::Sha256, 64>(key, message)
+}
+
+/// HMAC (RFC 2104) over a hash whose block is `BLOCK` bytes.
+fn hmac<D: sha2::Digest, const BLOCK: usize>(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut block = [0_u8; BLOCK];
+    block[..key.len().min(BLOCK)].copy_from_slice(&key[..key.len().min(BLOCK)]);
     let inner_key: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
     let outer_key: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new().chain_update(&inner_key).chain_update(message).finalize();
-    Sha256::new().chain_update(&outer_key).chain_update(inner).finalize().to_vec()
+    let inner = D::new().chain_update(&inner_key).chain_update(message).finalize();
+    D::new().chain_update(&outer_key).chain_update(inner).finalize().to_vec()
+}
+
+/// A refresh token past its expiry is refused, and refusing it spends
+/// nothing: the session's live refresh token still works.
+#[tokio::test]
+async fn an_expired_refresh_token_is_refused_and_spends_nothing() -> TestResult {
+    let app = spawn_app().await?;
+    let acme = app.create_tenant("acme", Plan::Basic, false).await?;
+    let user = app.member("acme", "ann", Role::Member).await?;
+    let session = app.login("acme", "ann").await?;
+    let payload: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(session.refresh.split('.').nth(1).ok_or("payload")?)?)?;
+    let expired = JwtCodec::new(TEST_JWT_SECRET.as_bytes(), "taskforce").encode(&TokenClaims {
+        user: UserId(user),
+        tenant: acme.id,
+        kind: TokenKind::Refresh,
+        family: FamilyId(payload["fam"].as_i64().ok_or("no fam")?),
+        token_id: payload["jti"].as_str().ok_or("no jti")?.to_owned(),
+        issued_at: Utc::now() - Duration::days(8),
+        expires_at: Utc::now() - Duration::seconds(3),
+    })?;
+    let refresh = |token: &str| {
+        app.post("acme.localhost", "/api/auth/token/refresh/").json(&serde_json::json!({"refresh": token})).send()
+    };
+    let (status, body) = json(refresh(&expired).await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "{body}");
+    // not a replay: the session lives on, its own refresh token rotates once
+    let (status, rotated) = json(refresh(&session.refresh).await?).await?;
+    assert_eq!(status, 200, "{rotated}");
+    assert_eq!(status_of_me(&app, "acme", rotated["access"].as_str().ok_or("access")?).await?.0, 200);
+    Ok(())
 }
 
 #[tokio::test]

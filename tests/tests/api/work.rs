@@ -374,3 +374,171 @@ async fn etags_make_updates_conditional_and_reads_cacheable() -> TestResult {
     assert_eq!(stale.status().as_u16(), 412);
     Ok(())
 }
+
+#[tokio::test]
+async fn ten_simultaneous_task_creates_with_one_task_left_on_free_make_exactly_one() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Free, &[]).await?;
+    let owner = &people[0];
+    let (_, project) =
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "P"}))).await?;
+    let path = format!("/api/projects/{}/tasks/", project["id"]);
+    for i in 0..9 {
+        let body = serde_json::json!({"title": format!("t{i}")});
+        assert_eq!(call(&app, Method::POST, owner, &path, Some(body)).await?.0, 201);
+    }
+    let requests = (0..10).map(|i| {
+        app.call_as(Method::POST, "acme", &owner.access, &path)
+            .json(&serde_json::json!({"title": format!("race {i}")}))
+            .send()
+    });
+    let mut answers = Vec::new();
+    for response in futures_util::future::join_all(requests).await {
+        answers.push(json(response?).await?);
+    }
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(
+        answers.iter().filter(|a| a.0 != 201).all(|a| a.0 == 403 && a.1["error"]["code"] == "plan_limit_exceeded"),
+        "{answers:?}"
+    );
+    let winner = answers.iter().find(|a| a.0 == 201).map(|a| a.1["title"].clone()).ok_or("no winner")?;
+    let (_, tasks) = call(&app, Method::GET, owner, &format!("{path}?page_size=100"), None).await?;
+    assert_eq!(tasks["count"], 10);
+    let races: Vec<&serde_json::Value> = tasks["results"]
+        .as_array()
+        .ok_or("results")?
+        .iter()
+        .filter(|t| t["title"].as_str().is_some_and(|t| t.starts_with("race")))
+        .map(|t| &t["title"])
+        .collect();
+    assert_eq!(races, [&winner], "only the winner's task is stored");
+    let (_, overview) = call(&app, Method::GET, owner, "/api/tenants/me/", None).await?;
+    assert_eq!(overview["usage"]["tasks"], 10);
+    let (_, log) = call(&app, Method::GET, owner, "/api/activity/?target_type=task", None).await?;
+    assert_eq!(log["count"], 10, "refused creates leave no activity");
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_task_updates_with_one_etag_let_exactly_one_through() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[]).await?;
+    let owner = &people[0];
+    let (_, project) =
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "P"}))).await?;
+    let created = app
+        .call_as(Method::POST, "acme", &owner.access, &format!("/api/projects/{}/tasks/", project["id"]))
+        .json(&serde_json::json!({"title": "T"}))
+        .send()
+        .await?;
+    let etag = created.headers().get("etag").and_then(|v| v.to_str().ok()).ok_or("no etag")?.to_owned();
+    let (_, task) = json(created).await?;
+    let url = format!("/api/tasks/{}/", task["id"]);
+    let patch = |title: &'static str, status: &'static str| {
+        app.call_as(Method::PATCH, "acme", &owner.access, &url)
+            .header("if-match", &etag)
+            .json(&serde_json::json!({"title": title, "status": status}))
+            .send()
+    };
+    let (a, b) = tokio::join!(patch("First", "done"), patch("Second", "in_review"));
+    let mut outcomes = vec![json(a?).await?, json(b?).await?];
+    outcomes.sort_by_key(|o| o.0);
+    assert_eq!((outcomes[0].0, outcomes[1].0), (200, 412), "{outcomes:?}");
+    assert_eq!(outcomes[1].1["error"]["code"], "precondition_failed");
+    let (_, now) = call(&app, Method::GET, owner, &url, None).await?;
+    assert_eq!((&now["title"], &now["status"]), (&outcomes[0].1["title"], &outcomes[0].1["status"]), "{now}");
+    let (_, log) = call(&app, Method::GET, owner, "/api/activity/?target_type=task", None).await?;
+    assert_eq!(log["count"], 2, "one create and one update: {log}");
+    Ok(())
+}
+
+/// API.md §8: read-only fields never change through the API, whatever an
+/// update's body says; the stored rows are read back.
+#[tokio::test]
+async fn updates_ignore_read_only_fields() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[("mia", Role::Member), ("otto", Role::Member)]).await?;
+    let (mia, otto) = (&people[1], &people[2]);
+    let (_, project) =
+        call(&app, Method::POST, mia, "/api/projects/", Some(serde_json::json!({"name": "Mine"}))).await?;
+    let (_, other) =
+        call(&app, Method::POST, otto, "/api/projects/", Some(serde_json::json!({"name": "Otto's"}))).await?;
+    let project_url = format!("/api/projects/{}/", project["id"]);
+    let sneaky = serde_json::json!({
+        "name": "Renamed", "id": 999, "owner_id": otto.user_id, "created_at": "2000-01-01T00:00:00Z",
+        "updated_at": "2000-01-01T00:00:00Z", "version": 42
+    });
+    let (status, patched) = call(&app, Method::PATCH, mia, &project_url, Some(sneaky)).await?;
+    assert_eq!(status, 200, "{patched}");
+    let (_, stored) = call(&app, Method::GET, mia, &project_url, None).await?;
+    assert_eq!(stored["name"], "Renamed");
+    assert_eq!((&stored["id"], stored["owner_id"].as_i64()), (&project["id"], Some(mia.user_id)), "{stored}");
+    assert_eq!(stored["created_at"], project["created_at"]);
+    assert_ne!(stored["updated_at"], "2000-01-01T00:00:00Z");
+
+    // a task assigned to otto: he may update it, but not make it his or move it
+    let (_, task) = call(
+        &app,
+        Method::POST,
+        mia,
+        &format!("/api/projects/{}/tasks/", project["id"]),
+        Some(serde_json::json!({"title": "T", "assignee_id": otto.user_id})),
+    )
+    .await?;
+    let task_url = format!("/api/tasks/{}/", task["id"]);
+    let sneaky = serde_json::json!({
+        "title": "Retitled", "created_by": otto.user_id, "project_id": other["id"], "id": 999,
+        "created_at": "2000-01-01T00:00:00Z", "completed_at": "2000-01-01T00:00:00Z"
+    });
+    let (status, patched) = call(&app, Method::PATCH, otto, &task_url, Some(sneaky)).await?;
+    assert_eq!(status, 200, "{patched}");
+    let (_, stored) = call(&app, Method::GET, otto, &task_url, None).await?;
+    assert_eq!(stored["title"], "Retitled");
+    assert_eq!(
+        (&stored["id"], &stored["project_id"], stored["created_by"].as_i64()),
+        (&task["id"], &project["id"], Some(mia.user_id)),
+        "{stored}"
+    );
+    assert_eq!((&stored["created_at"], &stored["completed_at"]), (&task["created_at"], &serde_json::Value::Null));
+    let (_, others_tasks) =
+        call(&app, Method::GET, otto, &format!("/api/projects/{}/tasks/", other["id"]), None).await?;
+    assert_eq!(others_tasks["count"], 0, "nothing moved into otto's project");
+
+    // a comment written by otto as if by mia, then edited to claim it again
+    let comments_url = format!("/api/tasks/{}/comments/", task["id"]);
+    let (status, comment) = call(
+        &app,
+        Method::POST,
+        otto,
+        &comments_url,
+        Some(serde_json::json!({"body": "hi", "author_id": mia.user_id, "task_id": 999, "id": 999})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{comment}");
+    assert_eq!((comment["author_id"].as_i64(), &comment["task_id"]), (Some(otto.user_id), &task["id"]), "{comment}");
+    assert_ne!(comment["id"], 999);
+    let comment_url = format!("/api/comments/{}/", comment["id"]);
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        otto,
+        &comment_url,
+        Some(serde_json::json!({"body": "edited", "author_id": mia.user_id, "task_id": 999})),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (_, listed) = call(&app, Method::GET, otto, &comments_url, None).await?;
+    assert_eq!(listed["count"], 1);
+    let stored = &listed["results"][0];
+    assert_eq!(
+        (stored["body"].as_str(), stored["author_id"].as_i64(), &stored["task_id"]),
+        (Some("edited"), Some(otto.user_id), &task["id"]),
+        "{stored}"
+    );
+    // and mia, not its author, still may not edit it
+    let (status, _) =
+        call(&app, Method::PATCH, mia, &comment_url, Some(serde_json::json!({"body": "mine now"}))).await?;
+    assert_eq!(status, 403);
+    Ok(())
+}
