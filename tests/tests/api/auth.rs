@@ -53,6 +53,45 @@ async fn registration_on_a_closed_tenant_is_refused_and_stores_nothing() -> Test
     Ok(())
 }
 
+/// Open signup on a free tenant (3 members) with its owner alone: ten
+/// registrations at once make exactly two members, and the refused ones
+/// leave no account behind (their names stay free).
+#[tokio::test]
+async fn ten_simultaneous_registrations_on_a_free_open_tenant_make_exactly_two_members() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("open", Plan::Free, true).await?;
+    app.member("open", "olga", Role::Owner).await?;
+    let requests = (0..10).map(|i| {
+        app.post("open.localhost", "/api/auth/register/").json(&register_body(&format!("newcomer{i}"))).send()
+    });
+    let mut answers = Vec::new();
+    for response in futures_util::future::join_all(requests).await {
+        answers.push(json(response?).await?);
+    }
+    let joined: Vec<String> =
+        answers.iter().filter(|a| a.0 == 201).filter_map(|a| a.1["username"].as_str().map(str::to_owned)).collect();
+    assert_eq!(joined.len(), 2, "{answers:?}");
+    assert!(
+        answers.iter().filter(|a| a.0 != 201).all(|a| a.0 == 403 && a.1["error"]["code"] == "plan_limit_exceeded"),
+        "{answers:?}"
+    );
+    let owner = app.login("open", "olga").await?;
+    let (_, members) = json(app.get_as("open", &owner.access, "/api/tenants/members/").send().await?).await?;
+    let mut names: Vec<&str> =
+        members["results"].as_array().ok_or("results")?.iter().filter_map(|m| m["username"].as_str()).collect();
+    names.sort_unstable();
+    let mut expected: Vec<&str> = joined.iter().map(String::as_str).chain(["olga"]).collect();
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+    // a refused name was not kept: it registers on another open tenant
+    let refused = (0..10).map(|i| format!("newcomer{i}")).find(|n| !joined.contains(n)).ok_or("none refused")?;
+    app.create_tenant("other", Plan::Basic, true).await?;
+    let (status, body) =
+        json(app.post("other.localhost", "/api/auth/register/").json(&register_body(&refused)).send().await?).await?;
+    assert_eq!(status, 201, "{refused}: {body}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn password_and_field_rules_answer_field_by_field() -> TestResult {
     let app = spawn_app().await?;

@@ -318,3 +318,43 @@ async fn ten_simultaneous_invitations_on_a_free_tenant_fill_it_exactly() -> Test
     }
     Ok(())
 }
+
+/// Two owners demoting each other at once: the tenant row is locked first,
+/// so one succeeds and the tenant keeps exactly one owner.
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "otto", Role::Owner).await?;
+    let (olga, otto) = (app.login("acme", "olga").await?, app.login("acme", "otto").await?);
+    let (_, list) = json(app.get_as("acme", &olga.access, "/api/tenants/members/").send().await?).await?;
+    let id_of = |name: &str| {
+        list["results"].as_array().and_then(|r| r.iter().find(|m| m["username"] == name)).and_then(|m| m["id"].as_i64())
+    };
+    let (olga_id, otto_id) = (id_of("olga").ok_or("olga")?, id_of("otto").ok_or("otto")?);
+    let demote = |token: &str, id: i64| {
+        app.call_as(Method::PATCH, "acme", token, &format!("/api/tenants/members/{id}/"))
+            .json(&serde_json::json!({"role": "admin"}))
+            .send()
+    };
+    let (a, b) = tokio::join!(demote(&olga.access, otto_id), demote(&otto.access, olga_id));
+    let mut answers = vec![json(a?).await?, json(b?).await?];
+    answers.sort_by_key(|a| a.0);
+    assert_eq!(answers[0].0, 200, "{answers:?}");
+    assert!(
+        matches!(
+            (answers[1].0, answers[1].1["error"]["code"].as_str()),
+            (403, Some("permission_denied")) | (409, Some("conflict"))
+        ),
+        "{answers:?}"
+    );
+    // both are still members (one an admin now), and every member may list them
+    let (status, after) = json(app.get_as("acme", &olga.access, "/api/tenants/members/").send().await?).await?;
+    assert_eq!(status, 200, "{after}");
+    let roles: Vec<&str> =
+        after["results"].as_array().ok_or("results")?.iter().filter_map(|m| m["role"].as_str()).collect();
+    assert_eq!(roles.iter().filter(|r| **r == "owner").count(), 1, "{after}");
+    assert_eq!(roles.iter().filter(|r| **r == "admin").count(), 1, "{after}");
+    Ok(())
+}
