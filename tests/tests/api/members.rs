@@ -358,3 +358,46 @@ async fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() -> Tes
     assert_eq!(roles.iter().filter(|r| **r == "admin").count(), 1, "{after}");
     Ok(())
 }
+
+/// Memberships of every tenant share one table, so their ids are unique
+/// across tenants: an owner of beta naming alpha's membership ids on beta's
+/// host finds nothing, changes nothing and removes nothing.
+#[tokio::test]
+async fn another_tenant_s_membership_ids_answer_404_and_stay_unchanged() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("alpha", Plan::Basic, false).await?;
+    app.create_tenant("beta", Plan::Basic, false).await?;
+    app.member("alpha", "ann", Role::Owner).await?;
+    app.member("alpha", "amy", Role::Member).await?;
+    app.member("beta", "bob", Role::Owner).await?;
+    let (ann, bob) = (app.login("alpha", "ann").await?, app.login("beta", "bob").await?);
+    let alpha_members = || async {
+        let (status, list) = json(app.get_as("alpha", &ann.access, "/api/tenants/members/").send().await?).await?;
+        assert_eq!(status, 200, "{list}");
+        Ok::<_, Box<dyn std::error::Error>>(list)
+    };
+    let before = alpha_members().await?;
+    let ids: Vec<i64> =
+        before["results"].as_array().ok_or("results")?.iter().filter_map(|m| m["id"].as_i64()).collect();
+    assert_eq!(ids.len(), 2, "{before}");
+    for id in ids {
+        let path = format!("/api/tenants/members/{id}/");
+        for (method, body) in [(Method::PATCH, Some(serde_json::json!({"role": "viewer"}))), (Method::DELETE, None)] {
+            let mut request = app.call_as(method.clone(), "beta", &bob.access, &path);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let (status, answer) = json(request.send().await?).await?;
+            assert_eq!(
+                (status, answer["error"]["code"].as_str()),
+                (404, Some("not_found")),
+                "{method} {path}: {answer}"
+            );
+            assert!(!answer.to_string().contains("amy") && !answer.to_string().contains("ann"), "{answer}");
+        }
+    }
+    assert_eq!(alpha_members().await?, before, "alpha's members are unchanged");
+    let (_, beta_members) = json(app.get_as("beta", &bob.access, "/api/tenants/members/").send().await?).await?;
+    assert_eq!(beta_members["count"], 1, "{beta_members}");
+    Ok(())
+}
