@@ -259,6 +259,42 @@ impl TestApp {
         self.request(method, &format!("{slug}.localhost"), path).bearer_auth(token)
     }
 
+    /// [`call_as`](Self::call_as) with an optional JSON body, sent, and its
+    /// answer read.
+    pub async fn answer(
+        &self,
+        method: reqwest::Method,
+        slug: &str,
+        token: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Answer, Box<dyn std::error::Error>> {
+        let mut request = self.call_as(method, slug, token, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        json(request.send().await?).await
+    }
+
+    /// The membership id of each member of `slug` by username, as its
+    /// members list shows them to `token`'s holder.
+    pub async fn membership_ids(
+        &self,
+        slug: &str,
+        token: &str,
+    ) -> Result<std::collections::HashMap<String, i64>, Box<dyn std::error::Error>> {
+        let (status, list) = json(self.get_as(slug, token, "/api/tenants/members/").send().await?).await?;
+        if status != 200 {
+            return Err(format!("members list: {status} {list}").into());
+        }
+        Ok(list["results"]
+            .as_array()
+            .ok_or("no results")?
+            .iter()
+            .filter_map(|m| Some((m["username"].as_str()?.to_owned(), m["id"].as_i64()?)))
+            .collect())
+    }
+
     /// The `.eml` files the server wrote, oldest first.
     pub fn mails(&self) -> Result<Vec<String>, Box<dyn std::error::Error>> {
         let mut entries: Vec<_> = std::fs::read_dir(self.mail_dir.path())?.collect::<Result<_, _>>()?;
@@ -295,8 +331,11 @@ pub struct Session {
 /// tests that forge tokens.
 pub const TEST_JWT_SECRET: &str = "insecure-development-secret-change-me";
 
+/// A response's status and JSON body.
+pub type Answer = (u16, serde_json::Value);
+
 /// The JSON body of a response, and its status.
-pub async fn json(response: reqwest::Response) -> Result<(u16, serde_json::Value), Box<dyn std::error::Error>> {
+pub async fn json(response: reqwest::Response) -> Result<Answer, Box<dyn std::error::Error>> {
     let status = response.status().as_u16();
     let text = response.text().await?;
     let body = if text.is_empty() {
@@ -307,19 +346,21 @@ pub async fn json(response: reqwest::Response) -> Result<(u16, serde_json::Value
     Ok((status, body))
 }
 
-/// Whether `TASKFORCE_TEST_TOOLS=required` (CI): a test that would skip
-/// itself for lack of `redis-server` or of PostgreSQL's server binaries
-/// fails instead.
-pub fn tools_required() -> bool {
-    std::env::var("TASKFORCE_TEST_TOOLS").as_deref() == Ok("required")
+/// Says why a test skips itself for lack of a tool, or fails when
+/// `TASKFORCE_TEST_TOOLS=required` (CI): see
+/// [`taskforce_pgcluster::skip_unless_required`].
+pub fn skip_unless_required(why: &str) -> TestResult {
+    Ok(taskforce_pgcluster::skip_unless_required(why)?)
 }
 
-/// Says why a test skips itself, or fails when the tools are
-/// [required](tools_required).
-pub fn skip_unless_required(why: &str) -> TestResult {
-    if tools_required() {
-        return Err(format!("TASKFORCE_TEST_TOOLS=required but {why}").into());
+/// Sends requests made at once and reads every answer, in order.
+pub async fn answers<F>(requests: impl IntoIterator<Item = F>) -> Result<Vec<Answer>, Box<dyn std::error::Error>>
+where
+    F: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let mut answers = Vec::new();
+    for response in futures_util::future::join_all(requests).await {
+        answers.push(json(response?).await?);
     }
-    eprintln!("skipped: {why}");
-    Ok(())
+    Ok(answers)
 }

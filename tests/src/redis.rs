@@ -28,7 +28,7 @@ pub fn redis_server() -> Option<PathBuf> {
 
 impl TestRedis {
     /// Starts one; `None` when this machine has no `redis-server`, unless
-    /// the tools are [required](crate::tools_required) (CI), which makes
+    /// `TASKFORCE_TEST_TOOLS=required` (CI, see [`crate::skip_unless_required`]), which makes
     /// that an error.
     pub fn start() -> Result<Option<Self>, Box<dyn std::error::Error>> {
         if redis_server().is_none() {

@@ -568,7 +568,10 @@ fn read_count(path: &Path) -> anyhow::Result<u64> {
 
 /// Rows modified since each table's last analysis, and its live rows, by
 /// `schema.table`.
-fn modifications(url: &str) -> anyhow::Result<std::collections::HashMap<String, (f64, f64)>> {
+type TableCounts = std::collections::HashMap<String, (f64, f64)>;
+
+/// [`TableCounts`] of every table now.
+fn modifications(url: &str) -> anyhow::Result<TableCounts> {
     // the backends report their counts within a second of going idle
     std::thread::sleep(Duration::from_millis(1500));
     let rows = scalar(
@@ -597,7 +600,7 @@ fn modifications(url: &str) -> anyhow::Result<std::collections::HashMap<String, 
 /// per request. Only what the warm-up changed: vacuuming every table of a
 /// large fleet would flush every backend's catalog caches (one
 /// invalidation per table) and measure a cold server. Returns how many.
-fn settle_statistics(url: &str, before: &std::collections::HashMap<String, (f64, f64)>) -> anyhow::Result<usize> {
+fn settle_statistics(url: &str, before: &TableCounts) -> anyhow::Result<usize> {
     let script: Vec<String> = changed_past_autovacuum_threshold(before, modifications(url)?)
         .into_iter()
         .map(|table| format!("VACUUM (ANALYZE) {table};"))
@@ -605,6 +608,8 @@ fn settle_statistics(url: &str, before: &std::collections::HashMap<String, (f64,
     if script.is_empty() {
         return Ok(0);
     }
+    // on psql's input, not `scalar`'s -c: VACUUM may not run in the one
+    // transaction that several statements given to -c share
     let mut psql = Command::new("psql")
         .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"])
         .stdin(std::process::Stdio::piped())
@@ -618,10 +623,7 @@ fn settle_statistics(url: &str, before: &std::collections::HashMap<String, (f64,
 /// The tables whose modifications between `before` and `after` (both from
 /// [`modifications`]) exceed autovacuum's default analyse threshold: 50 rows
 /// plus 10% of the live rows.
-fn changed_past_autovacuum_threshold(
-    before: &std::collections::HashMap<String, (f64, f64)>,
-    after: std::collections::HashMap<String, (f64, f64)>,
-) -> Vec<String> {
+fn changed_past_autovacuum_threshold(before: &TableCounts, after: TableCounts) -> Vec<String> {
     after
         .into_iter()
         .filter(|(table, (modified, live))| {

@@ -27,6 +27,17 @@ pub enum TestDbError {
     Query(#[from] diesel::result::Error),
 }
 
+/// Says why a test skips itself for lack of a tool (PostgreSQL's server
+/// binaries, `redis-server`), or, when `TASKFORCE_TEST_TOOLS=required` (CI),
+/// fails instead: there no test may skip for that.
+pub fn skip_unless_required(why: &str) -> Result<(), String> {
+    if std::env::var("TASKFORCE_TEST_TOOLS").as_deref() == Ok("required") {
+        return Err(format!("TASKFORCE_TEST_TOOLS=required but {why}"));
+    }
+    eprintln!("skipped: {why}");
+    Ok(())
+}
+
 /// Test databases older than this are left-overs of killed runs and dropped.
 const STALE_AFTER_SECS: u64 = 6 * 3600;
 

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use taskforce_domain::{Plan, Role};
-use taskforce_tests::{PASSWORD, TestResult, json, spawn_app};
+use taskforce_tests::{PASSWORD, TestResult, answers, json, spawn_app};
 
 fn register_body(username: &str) -> serde_json::Value {
     serde_json::json!({
@@ -64,10 +64,7 @@ async fn ten_simultaneous_registrations_on_a_free_open_tenant_make_exactly_two_m
     let requests = (0..10).map(|i| {
         app.post("open.localhost", "/api/auth/register/").json(&register_body(&format!("newcomer{i}"))).send()
     });
-    let mut answers = Vec::new();
-    for response in futures_util::future::join_all(requests).await {
-        answers.push(json(response?).await?);
-    }
+    let answers = answers(requests).await?;
     let joined: Vec<String> =
         answers.iter().filter(|a| a.0 == 201).filter_map(|a| a.1["username"].as_str().map(str::to_owned)).collect();
     assert_eq!(joined.len(), 2, "{answers:?}");

@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 use taskforce_domain::{Plan, Role};
-use taskforce_tests::{PASSWORD, TestResult, json, spawn_app};
+use taskforce_tests::{PASSWORD, TestResult, answers, json, spawn_app};
 
 #[tokio::test]
 async fn tenant_settings_change_only_name_and_signup_whatever_the_body_says() -> TestResult {
@@ -84,11 +84,8 @@ async fn a_removed_member_and_a_demoted_admin_lose_their_rights_on_the_next_requ
     let owner = app.login("acme", "olga").await?;
     let admin = app.login("acme", "adam").await?;
     let member = app.login("acme", "mia").await?;
-    let (_, list) = json(app.get_as("acme", &owner.access, "/api/tenants/members/").send().await?).await?;
-    let id_of = |name: &str| {
-        list["results"].as_array().and_then(|r| r.iter().find(|m| m["username"] == name)).and_then(|m| m["id"].as_i64())
-    };
-    let (adam, mia) = (id_of("adam").ok_or("adam")?, id_of("mia").ok_or("mia")?);
+    let ids = app.membership_ids("acme", &owner.access).await?;
+    let (adam, mia) = (ids["adam"], ids["mia"]);
 
     // the admin can change settings now …
     let rename = serde_json::json!({"name": "By Adam"});
@@ -142,11 +139,8 @@ async fn admins_never_touch_owners_and_the_last_owner_stays() -> TestResult {
     app.member("acme", "mia", Role::Member).await?;
     let owner = app.login("acme", "olga").await?;
     let admin = app.login("acme", "adam").await?;
-    let (_, list) = json(app.get_as("acme", &owner.access, "/api/tenants/members/").send().await?).await?;
-    let id_of = |name: &str| {
-        list["results"].as_array().and_then(|r| r.iter().find(|m| m["username"] == name)).and_then(|m| m["id"].as_i64())
-    };
-    let (olga, mia) = (id_of("olga").ok_or("olga")?, id_of("mia").ok_or("mia")?);
+    let ids = app.membership_ids("acme", &owner.access).await?;
+    let (olga, mia) = (ids["olga"], ids["mia"]);
 
     let attempts =
         [(Method::PATCH, olga, Some("member")), (Method::DELETE, olga, None), (Method::PATCH, mia, Some("owner"))];
@@ -296,10 +290,7 @@ async fn ten_simultaneous_invitations_on_a_free_tenant_fill_it_exactly() -> Test
             .json(&serde_json::json!({"email": format!("guest{i}@example.com"), "role": "member"}))
             .send()
     });
-    let mut answers = Vec::new();
-    for response in futures_util::future::join_all(requests).await {
-        answers.push(json(response?).await?);
-    }
+    let answers = answers(requests).await?;
     let invited: Vec<&str> = answers.iter().filter(|a| a.0 == 201).filter_map(|a| a.1["email"].as_str()).collect();
     assert_eq!(invited.len(), 2, "{answers:?}");
     assert!(
@@ -328,11 +319,8 @@ async fn two_owners_demoting_each_other_at_once_leave_exactly_one_owner() -> Tes
     app.member("acme", "olga", Role::Owner).await?;
     app.member("acme", "otto", Role::Owner).await?;
     let (olga, otto) = (app.login("acme", "olga").await?, app.login("acme", "otto").await?);
-    let (_, list) = json(app.get_as("acme", &olga.access, "/api/tenants/members/").send().await?).await?;
-    let id_of = |name: &str| {
-        list["results"].as_array().and_then(|r| r.iter().find(|m| m["username"] == name)).and_then(|m| m["id"].as_i64())
-    };
-    let (olga_id, otto_id) = (id_of("olga").ok_or("olga")?, id_of("otto").ok_or("otto")?);
+    let ids = app.membership_ids("acme", &olga.access).await?;
+    let (olga_id, otto_id) = (ids["olga"], ids["otto"]);
     let demote = |token: &str, id: i64| {
         app.call_as(Method::PATCH, "acme", token, &format!("/api/tenants/members/{id}/"))
             .json(&serde_json::json!({"role": "admin"}))
@@ -383,11 +371,7 @@ async fn another_tenant_s_membership_ids_answer_404_and_stay_unchanged() -> Test
     for id in ids {
         let path = format!("/api/tenants/members/{id}/");
         for (method, body) in [(Method::PATCH, Some(serde_json::json!({"role": "viewer"}))), (Method::DELETE, None)] {
-            let mut request = app.call_as(method.clone(), "beta", &bob.access, &path);
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let (status, answer) = json(request.send().await?).await?;
+            let (status, answer) = app.answer(method.clone(), "beta", &bob.access, &path, body).await?;
             assert_eq!(
                 (status, answer["error"]["code"].as_str()),
                 (404, Some("not_found")),

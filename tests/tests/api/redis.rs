@@ -140,18 +140,10 @@ async fn a_change_made_through_one_instance_is_enforced_by_another_on_the_next_r
         200
     );
     assert_eq!(two.get_as("acme", &member.access, "/api/auth/me/").send().await?.status().as_u16(), 200);
-    let (_, list) = json(one.get_as("acme", &owner.access, "/api/tenants/members/").send().await?).await?;
-    let id_of = |name: &str| {
-        list["results"].as_array().and_then(|r| r.iter().find(|m| m["username"] == name)).and_then(|m| m["id"].as_i64())
-    };
+    let ids = one.membership_ids("acme", &owner.access).await?;
     // demote through one; two refuses at once
     let demoted = one
-        .call_as(
-            Method::PATCH,
-            "acme",
-            &owner.access,
-            &format!("/api/tenants/members/{}/", id_of("adam").ok_or("adam")?),
-        )
+        .call_as(Method::PATCH, "acme", &owner.access, &format!("/api/tenants/members/{}/", ids["adam"]))
         .json(&serde_json::json!({"role": "member"}))
         .send()
         .await?;
@@ -167,12 +159,7 @@ async fn a_change_made_through_one_instance_is_enforced_by_another_on_the_next_r
     );
     // remove through one; two refuses the token at once
     let removed = one
-        .call_as(
-            Method::DELETE,
-            "acme",
-            &owner.access,
-            &format!("/api/tenants/members/{}/", id_of("mia").ok_or("mia")?),
-        )
+        .call_as(Method::DELETE, "acme", &owner.access, &format!("/api/tenants/members/{}/", ids["mia"]))
         .send()
         .await?;
     assert_eq!(removed.status().as_u16(), 204);

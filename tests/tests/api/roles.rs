@@ -75,11 +75,7 @@ async fn status(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<u16, Box<dyn std::error::Error>> {
-    let mut request = app.call_as(method, "acme", &who.access, path);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let (status, answer) = json(request.send().await?).await?;
+    let (status, answer) = app.answer(method, "acme", &who.access, path, body).await?;
     if status == 403 {
         assert_eq!(answer["error"]["code"], "permission_denied");
     }

@@ -5,7 +5,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{Duration, Utc};
 use taskforce_auth::JwtCodec;
 use taskforce_domain::{FamilyId, Plan, Role, TenantId, TokenClaims, TokenCodec, TokenKind, UserId};
-use taskforce_tests::{TEST_JWT_SECRET, TestApp, TestResult, json, spawn_app};
+use taskforce_tests::{TEST_JWT_SECRET, TestApp, TestResult, answers, json, spawn_app};
 
 async fn status_of_me(
     app: &TestApp,
@@ -54,23 +54,10 @@ async fn a_member_of_both_tenants_writes_nothing_into_one_with_the_other_s_token
     app.member("alpha", "both", Role::Owner).await?;
     app.add_member("beta", "both", Role::Owner).await?;
     let (alpha, beta) = (app.login("alpha", "both").await?, app.login("beta", "both").await?);
-    let send = |token: &str, method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
-        let mut request = app.call_as(method, "beta", token, path);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send()
-    };
-    let (status, project) = json(
-        send(&beta.access, reqwest::Method::POST, "/api/projects/", Some(serde_json::json!({"name": "B"}))).await?,
-    )
-    .await?;
+    let post = |path, body| app.answer(reqwest::Method::POST, "beta", &beta.access, path, Some(body));
+    let (status, project) = post("/api/projects/", serde_json::json!({"name": "B"})).await?;
     assert_eq!(status, 201, "{project}");
-    let (status, task) = json(
-        send(&beta.access, reqwest::Method::POST, "/api/projects/1/tasks/", Some(serde_json::json!({"title": "T"})))
-            .await?,
-    )
-    .await?;
+    let (status, task) = post("/api/projects/1/tasks/", serde_json::json!({"title": "T"})).await?;
     assert_eq!(status, 201, "{task}");
     let beta_state = || async {
         let mut seen = Vec::new();
@@ -104,7 +91,7 @@ async fn a_member_of_both_tenants_writes_nothing_into_one_with_the_other_s_token
         (reqwest::Method::POST, "/api/auth/logout/", Some(serde_json::json!({"refresh": beta.refresh}))),
     ];
     for (method, path, body) in attacks {
-        let answer = json(send(&alpha.access, method.clone(), path, body).await?).await?;
+        let answer = app.answer(method.clone(), "beta", &alpha.access, path, body).await?;
         assert_eq!(answer.0, 401, "{method} {path}: {}", answer.1);
         assert_eq!(answer.1["error"]["code"], "token_invalid", "{method} {path}");
     }
@@ -313,10 +300,7 @@ async fn two_parallel_refreshes_of_one_token_have_exactly_one_winner() -> TestRe
     let session = app.login("acme", "ann").await?;
     let body = serde_json::json!({"refresh": session.refresh});
     let requests = (0..2).map(|_| app.post("acme.localhost", "/api/auth/token/refresh/").json(&body).send());
-    let mut answers = Vec::new();
-    for response in futures_util::future::join_all(requests).await {
-        answers.push(json(response?).await?);
-    }
+    let mut answers = answers(requests).await?;
     answers.sort_by_key(|a| a.0);
     assert_eq!((answers[0].0, answers[1].0), (200, 401), "{answers:?}");
     assert_eq!(answers[1].1["error"]["code"], "token_invalid");

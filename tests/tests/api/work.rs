@@ -2,9 +2,7 @@
 
 use reqwest::Method;
 use taskforce_domain::{Plan, Role, Slug, TenantChanges};
-use taskforce_tests::{Session, TestApp, TestResult, json, spawn_app};
-
-type Answer = (u16, serde_json::Value);
+use taskforce_tests::{Answer, Session, TestApp, TestResult, answers, json, spawn_app};
 
 async fn call(
     app: &TestApp,
@@ -13,11 +11,7 @@ async fn call(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<Answer, Box<dyn std::error::Error>> {
-    let mut request = app.call_as(method, "acme", &who.access, path);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    json(request.send().await?).await
+    app.answer(method, "acme", &who.access, path, body).await
 }
 
 /// A tenant `acme` on `plan` with an owner `olga` and the other given members.
@@ -189,8 +183,7 @@ async fn twenty_simultaneous_creates_on_a_free_tenant_make_exactly_one_project()
             .send()
     });
     let mut statuses = Vec::new();
-    for response in futures_util::future::join_all(requests).await {
-        let (status, body) = json(response?).await?;
+    for (status, body) in answers(requests).await? {
         if status == 403 {
             assert_eq!(body["error"]["code"], "plan_limit_exceeded");
             assert_eq!(
@@ -392,10 +385,7 @@ async fn ten_simultaneous_task_creates_with_one_task_left_on_free_make_exactly_o
             .json(&serde_json::json!({"title": format!("race {i}")}))
             .send()
     });
-    let mut answers = Vec::new();
-    for response in futures_util::future::join_all(requests).await {
-        answers.push(json(response?).await?);
-    }
+    let answers = answers(requests).await?;
     let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     assert!(

@@ -23,6 +23,22 @@ fn acme_with_ada(world: &World) -> TestResult<Tenant> {
 /// The change feed's heartbeat in these tests (the server's is 5 s).
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
+/// The times to live entries get while a change feed is live, in these
+/// tests: longer than the default short ones, and told apart from them.
+const LONG: CacheTtl = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
+
+/// A cache over `cache` with the default short times to live, told of
+/// changes by a feed with `heartbeat` that counts as settled at once.
+fn with_settled_feed(cache: Arc<dyn Cache>, heartbeat: Duration) -> AccessCache {
+    AccessCache::new(cache, CacheTtl::default())
+        .with_change_feed(Arc::new(ChangeFeedState::new(LONG, heartbeat).settling_for(Duration::ZERO)))
+}
+
+/// The three keys an admission fills: host, membership, session.
+fn keys_of(host: &HostName, hint: &TokenHint) -> [String; 3] {
+    [host_key(host), member_key(hint.tenant, hint.user), session_key(hint.tenant, hint.family)]
+}
+
 /// `ada` logged in at `acme`, with an authenticator and a directory over `cache`.
 struct AdaAtAcme {
     directory: TenantDirectory,
@@ -389,11 +405,10 @@ fn each_kind_of_change_notice_drops_its_own_key_and_no_other() -> TestResult {
     let world = World::new();
     let acme = acme_with_ada(&world)?;
     let fake = Arc::new(FakeCache::default());
-    let long = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
-    let cache = AccessCache::new(fake.clone(), CacheTtl::default())
-        .with_change_feed(Arc::new(ChangeFeedState::new(long, HEARTBEAT).settling_for(Duration::ZERO)));
+    let long = LONG;
+    let cache = with_settled_feed(fake.clone(), HEARTBEAT);
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
-    let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
+    let keys = keys_of(&host, &hint);
     let ttls = || keys.iter().map(|key| fake.ttl_of(key)).collect::<Vec<_>>();
     cache.feed_live();
     auth.admit(&directory, &host, Some(access.as_str()))?;
@@ -416,14 +431,12 @@ fn entries_stop_living_long_once_the_feed_has_been_silent_for_three_heartbeats()
     let world = World::new();
     let acme = acme_with_ada(&world)?;
     let fake = Arc::new(FakeCache::default());
-    let (short, long) =
-        (CacheTtl::default(), CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) });
+    let (short, long) = (CacheTtl::default(), LONG);
     // long enough that an admission on a loaded machine fits in the window
     let heartbeat = Duration::from_millis(300);
-    let cache = AccessCache::new(fake.clone(), short)
-        .with_change_feed(Arc::new(ChangeFeedState::new(long, heartbeat).settling_for(Duration::ZERO)));
+    let cache = with_settled_feed(fake.clone(), heartbeat);
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
-    let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
+    let keys = keys_of(&host, &hint);
     let ttls_after_admission = || -> TestResult<Vec<Option<Duration>>> {
         fake.delete(&keys);
         auth.admit(&directory, &host, Some(access.as_str()))?;
@@ -486,12 +499,10 @@ fn an_entry_whose_fill_straddles_the_loss_of_the_feed_is_taken_back() -> TestRes
     let world = World::new();
     let acme = acme_with_ada(&world)?;
     let racing = Arc::new(LostDuringFill::default());
-    let long = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
-    let cache = AccessCache::new(racing.clone(), CacheTtl::default())
-        .with_change_feed(Arc::new(ChangeFeedState::new(long, HEARTBEAT).settling_for(Duration::ZERO)));
+    let cache = with_settled_feed(racing.clone(), HEARTBEAT);
     racing.access.set(cache.clone()).map_err(|_| "set twice")?;
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
-    let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
+    let keys = keys_of(&host, &hint);
     cache.feed_live();
 
     auth.admit(&directory, &host, Some(access.as_str()))?;
@@ -509,13 +520,11 @@ fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_hear
     let world = World::new();
     let acme = acme_with_ada(&world)?;
     let fake = Arc::new(FakeCache::default());
-    let short = CacheTtl::default();
-    let long = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
-    let cache = AccessCache::new(fake.clone(), short)
-        .with_change_feed(Arc::new(ChangeFeedState::new(long, HEARTBEAT).settling_for(Duration::ZERO)));
+    let (short, long) = (CacheTtl::default(), LONG);
+    let cache = with_settled_feed(fake.clone(), HEARTBEAT);
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
     let token = access.as_str();
-    let keys = [host_key(&host), member_key(acme.id, hint.user), session_key(acme.id, hint.family)];
+    let keys = keys_of(&host, &hint);
     let ttls = || keys.iter().map(|key| fake.ttl_of(key)).collect::<Vec<_>>();
     let demote_ada = |role: Role| {
         // as tenant-admin or SQL would: nothing in this process hears of it
