@@ -1,10 +1,11 @@
 //! [`ChangeFeed`]: the database's notices of changes to what the request
 //! path caches, delivered to an [`AccessChangeSink`].
 //!
-//! Triggers on the shared tables (migration `access_change_notices`) send a
-//! notice on the channel `tf_access` when a change commits, whoever makes
-//! it: the API, `tenant-admin` or an operator's SQL. The feed holds one
-//! connection of its own that `LISTEN`s, and reads what has arrived every
+//! Triggers on the shared tables (migrations `access_change_notices` and
+//! `truncate_notices`) send a notice on the channel `tf_access` when a
+//! change commits, whoever makes it: the API, `tenant-admin` or an
+//! operator's SQL. The feed holds one connection of its own that `LISTEN`s,
+//! and reads what has arrived every
 //! `poll` (libpq reads the socket without blocking; diesel offers no way to
 //! wait on it). Every `heartbeat` it sends a notice of its own from a second
 //! connection, so that what it proves is delivery from another session, and

@@ -1,9 +1,3 @@
-DROP TRIGGER refresh_families_notify_truncated ON public.refresh_families;
-DROP TRIGGER memberships_notify_truncated ON public.memberships;
-DROP TRIGGER users_notify_truncated ON public.users;
-DROP TRIGGER domains_notify_truncated ON public.domains;
-DROP TRIGGER tenants_notify_truncated ON public.tenants;
-DROP FUNCTION tf_notify_truncated();
 DROP TRIGGER refresh_families_notify_deleted ON public.refresh_families;
 DROP TRIGGER refresh_families_notify_revoked ON public.refresh_families;
 DROP TRIGGER users_notify_access ON public.users;

@@ -5,8 +5,8 @@
 -- process (no Redis) listens and drops the entries named, so the change is
 -- seen on the next request rather than when the entry expires.
 -- Payloads: 'host <domain>', 'member <tenant id> <user id>',
--- 'session <tenant id> <family id>', and 'flush' when a table is truncated.
--- NOTIFY folds repeats within a transaction.
+-- 'session <tenant id> <family id>'. NOTIFY folds repeats within a
+-- transaction.
 
 CREATE FUNCTION tf_notify_domain_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -23,9 +23,8 @@ $$;
 CREATE TRIGGER domains_notify_access AFTER INSERT OR UPDATE OR DELETE ON public.domains
     FOR EACH ROW EXECUTE FUNCTION tf_notify_domain_changed();
 
--- a change to a column of the tenant's cached entry announces its hosts
--- (created_at, which the entry also carries, is set once and left out); a
--- deleted tenant's domains go by cascade and announce themselves
+-- a tenant's cached entry carries every column but created_at; a deleted
+-- tenant's domains go by cascade and announce themselves
 CREATE FUNCTION tf_notify_tenant_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_catalog.pg_notify('tf_access', 'host ' || d.domain)
@@ -84,24 +83,3 @@ CREATE TRIGGER refresh_families_notify_revoked AFTER UPDATE OF revoked_at ON pub
 
 CREATE TRIGGER refresh_families_notify_deleted AFTER DELETE ON public.refresh_families
     FOR EACH ROW EXECUTE FUNCTION tf_notify_session_changed();
-
--- TRUNCATE fires no row triggers: it announces that everything may have
--- changed. (Triggers disabled on purpose, as pg_restore or
--- session_replication_role = replica do, announce nothing.)
-CREATE FUNCTION tf_notify_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_catalog.pg_notify('tf_access', 'flush');
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER tenants_notify_truncated AFTER TRUNCATE ON public.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tf_notify_truncated();
-CREATE TRIGGER domains_notify_truncated AFTER TRUNCATE ON public.domains
-    FOR EACH STATEMENT EXECUTE FUNCTION tf_notify_truncated();
-CREATE TRIGGER users_notify_truncated AFTER TRUNCATE ON public.users
-    FOR EACH STATEMENT EXECUTE FUNCTION tf_notify_truncated();
-CREATE TRIGGER memberships_notify_truncated AFTER TRUNCATE ON public.memberships
-    FOR EACH STATEMENT EXECUTE FUNCTION tf_notify_truncated();
-CREATE TRIGGER refresh_families_notify_truncated AFTER TRUNCATE ON public.refresh_families
-    FOR EACH STATEMENT EXECUTE FUNCTION tf_notify_truncated();
