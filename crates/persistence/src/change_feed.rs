@@ -2,18 +2,18 @@
 //! path caches, delivered to an [`AccessChangeSink`].
 //!
 //! Triggers on the shared tables (migrations `access_change_notices` and
-//! `truncate_notices`) send a notice on the channel `tf_access` when a
-//! change commits, whoever makes it: the API, `tenant-admin` or an
-//! operator's SQL. The feed holds one connection of its own that `LISTEN`s,
-//! and reads what has arrived every
-//! `poll` (libpq reads the socket without blocking; diesel offers no way to
-//! wait on it). Every `heartbeat` it sends a notice of its own from a second
-//! connection, so that what it proves is delivery from another session, and
-//! tells the sink `feed_live` each time that notice comes back; one that has
-//! not come back by the next heartbeat, or a connection error, makes it
-//! `feed_lost`, and it connects again every `retry`. Both connections use
-//! TCP keepalives and a TCP user time-out, so a connection that dies
-//! without a word fails within seconds instead of blocking.
+//! `truncate_notices`) send a notice on the channel `tf_access` when a change
+//! commits, whoever makes it: the API, `tenant-admin` or an operator's SQL.
+//! The feed holds one connection of its own that `LISTEN`s, and reads what
+//! has arrived every `poll` (libpq reads the socket without blocking; diesel
+//! offers no way to wait on it). Every `heartbeat` it sends a notice of its
+//! own from a second connection, so that what it proves is delivery from
+//! another session, and tells the sink `feed_live` each time that notice
+//! comes back; one that has not come back by the next heartbeat, or a
+//! connection error, makes it `feed_lost`, and it connects again every
+//! `retry`. Both connections use TCP keepalives and a TCP user time-out, so a
+//! connection that dies without a word fails within seconds instead of
+//! blocking.
 
 use std::{
     sync::{
