@@ -164,6 +164,11 @@ fn bad_input_gets_a_clear_message_and_changes_nothing() -> TestResult {
             .contains("no user named 'ghost'")
     );
     assert!(failed(&admin.run(&["tenant", "update", "acme"])?, 1).contains("nothing to change"));
+    // a user name or e-mail address that can never be valid is bad usage too
+    let bad_name = failed(&admin.run(&["member", "add", "acme", "no spaces", "--role", "admin"])?, 2);
+    assert!(bad_name.contains("Enter a valid username."), "{bad_name}");
+    let bad_email = failed(&admin.run(&["user", "create", "--username", "ann", "--email", "ann.example.com"])?, 2);
+    assert!(bad_email.contains("Enter a valid email address."), "{bad_email}");
     Ok(())
 }
 

@@ -1,13 +1,11 @@
 //! `tenant-admin member …`.
 
-use anyhow::Context as _;
 use taskforce_domain::{Role, Slug, Username};
 
 use super::{Context, output};
 
-pub(super) fn add(ctx: &Context, slug: &Slug, username: &str, role: Role) -> anyhow::Result<()> {
-    let username = Username::parse(username).context("invalid user name")?;
-    ctx.admin.add_member(slug, &username, role)?;
+pub(super) fn add(ctx: &Context, slug: &Slug, username: &Username, role: Role) -> anyhow::Result<()> {
+    ctx.admin.add_member(slug, username, role)?;
     output::say(&format!("'{username}' is now {role} of '{slug}'"));
     Ok(())
 }

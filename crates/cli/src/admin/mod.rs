@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use taskforce_application::{Accounts, TenantAdmin};
 use taskforce_auth::{Argon2Hasher, HashCost};
-use taskforce_domain::{HostName, Plan, Role, Slug, TenantName};
+use taskforce_domain::{Email, HostName, Plan, Role, Slug, TenantName, Username};
 use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
 
 pub use migrate::{MigrateArgs, migrate};
@@ -147,7 +147,8 @@ enum MemberCommand {
         #[arg(value_parser = parse_slug)]
         slug: Slug,
         /// The account's user name.
-        username: String,
+        #[arg(value_parser = parse_username)]
+        username: Username,
         /// The role.
         #[arg(long, value_parser = parse_role)]
         role: Role,
@@ -193,6 +194,14 @@ fn parse_host(s: &str) -> Result<HostName, String> {
 
 fn parse_name(s: &str) -> Result<TenantName, String> {
     TenantName::parse(s).map_err(|e| e.to_string())
+}
+
+pub(super) fn parse_username(s: &str) -> Result<Username, String> {
+    Username::parse(s).map_err(|e| e.to_string())
+}
+
+pub(super) fn parse_email(s: &str) -> Result<Email, String> {
+    Email::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_plan(s: &str) -> Result<Plan, String> {

@@ -5,17 +5,18 @@ use std::io::BufRead;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use taskforce_application::{AccountInput, CreateAccountError};
+use taskforce_domain::{Email, Username};
 
 use super::{Context, output};
 
 #[derive(Debug, Args)]
 pub(super) struct CreateArgs {
     /// User name: letters, digits and @.+-_ (at most 150).
-    #[arg(long)]
-    username: String,
+    #[arg(long, value_parser = super::parse_username)]
+    username: Username,
     /// E-mail address.
-    #[arg(long)]
-    email: String,
+    #[arg(long, value_parser = super::parse_email)]
+    email: Email,
     /// Read the password from the first line of stdin.
     #[arg(long)]
     password_stdin: bool,
@@ -36,7 +37,12 @@ pub(super) fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     } else {
         (format!("tf-{}", uuid::Uuid::new_v4().simple()), true)
     };
-    let input = AccountInput { username: args.username, email: args.email, password, is_staff: args.staff };
+    let input = AccountInput {
+        username: args.username.to_string(),
+        email: args.email.to_string(),
+        password,
+        is_staff: args.staff,
+    };
     let user = match ctx.accounts.create(&input) {
         Ok(user) => user,
         Err(CreateAccountError::Invalid(fields)) => bail!("{fields}"),
