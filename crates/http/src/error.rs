@@ -233,11 +233,14 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "permission_denied", "You do not have permission to perform this action.")
     }
 
-    /// `409 conflict` with problems per field.
+    /// `409 conflict` whose message says what clashed ("A user with that
+    /// username already exists."): the contract keeps `fields` for
+    /// validation errors alone.
     pub fn conflict(fields: &FieldErrors) -> Self {
-        let mut error = Self::new(StatusCode::CONFLICT, "conflict", "This conflicts with existing data.");
-        error.0.fields = Some(fields.fields().clone());
-        error
+        let clashes: Vec<&str> = fields.fields().values().flatten().map(String::as_str).collect();
+        let message =
+            if clashes.is_empty() { "This conflicts with existing data.".to_owned() } else { clashes.join(" ") };
+        Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 }
 

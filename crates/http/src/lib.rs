@@ -38,6 +38,9 @@ use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, Trac
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use host::{client_ip, raw_host};
 pub use reject::JSON_LIMIT_BYTES;
+
+/// The media type of every JSON body the API sends.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 pub use stream::{HEARTBEAT, NotificationHub};
 pub use tenant::{Authenticated, CurrentTenant};
 
@@ -111,7 +114,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(reject::json_error_bodies())
             .wrap(cors(&state.settings.cors_allowed_origins))
             .wrap(Compress::default())
-            .wrap(from_fn(request_id_header))
+            .wrap(from_fn(response_headers))
             .wrap(TracingLogger::<TenantSpan>::new())
     })
     .listen(listener)?
@@ -199,15 +202,24 @@ fn cors(origins: &[String]) -> Cors {
     origins.iter().fold(base, |cors, origin| cors.allowed_origin(origin))
 }
 
-/// Adds `X-Request-Id` (the id in every log line of the request) to each response.
-async fn request_id_header(
+/// Adds `X-Request-Id` (the id in every log line of the request) to each
+/// response, and the charset to JSON's media type.
+async fn response_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id: Option<String> = req.extensions().get::<RequestId>().map(ToString::to_string);
     let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
     if let Some(value) = id.and_then(|id| header::HeaderValue::from_str(&id).ok()) {
-        response.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
+        headers.insert(header::HeaderName::from_static("x-request-id"), value);
+    }
+    // the contract's JSON is `application/json; charset=utf-8`; actix's
+    // `Json` and `.json()` say `application/json` alone. A download (it has
+    // a disposition) keeps the type its file was stored with.
+    let json = headers.get(header::CONTENT_TYPE).is_some_and(|value| value.as_bytes() == b"application/json");
+    if json && !headers.contains_key(header::CONTENT_DISPOSITION) {
+        headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON_CONTENT_TYPE));
     }
     Ok(response)
 }

@@ -56,9 +56,6 @@ fn add_standard_responses(path: &str, operation: &mut Operation) {
         add("403", "The role does not allow it (`permission_denied`), or the tenant is inactive (`tenant_inactive`).");
         add("503", "The tenant is being upgraded, or the database does not answer (`unavailable`).");
     }
-    if path == "/api/signup/" {
-        add("404", "Signup is switched off, or the host is a tenant's (`not_found`).");
-    }
     let secured = operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty());
     if secured {
         add(

@@ -87,6 +87,22 @@ async fn an_upload_comes_back_byte_for_byte_with_safe_headers_and_leaves_with_de
 }
 
 #[tokio::test]
+async fn a_json_file_downloads_with_the_type_it_was_stored_with() -> TestResult {
+    let app = spawn_app().await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;
+    let bytes = br#"{"exported": true}"#.to_vec();
+    let (status, created) = upload(&app, "acme", &olga.access, task, "export.json", "application/json", bytes).await?;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().ok_or("id")?;
+    let download = app.get_as("acme", &olga.access, &format!("/api/attachments/{id}/download/")).send().await?;
+    let declared = download.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // the API's own JSON says charset=utf-8; a stored file is sent as it was declared
+    assert_eq!((download.status().as_u16(), declared.as_deref()), (200, Some("application/json")));
+    assert_eq!(download.bytes().await?.as_ref(), br#"{"exported": true}"#);
+    Ok(())
+}
+
+#[tokio::test]
 async fn hostile_file_names_are_stored_under_generated_keys_and_shown_sanitised() -> TestResult {
     let app = spawn_app().await?;
     let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;

@@ -85,6 +85,28 @@ async fn unknown_routes_and_wrong_methods_answer_in_the_error_format() -> TestRe
 }
 
 #[tokio::test]
+async fn json_bodies_are_declared_utf_8_successes_errors_and_the_document_alike() -> TestResult {
+    let app = spawn_app().await?;
+    for (method, host, path, status) in [
+        (reqwest::Method::GET, "localhost", "/api/health/", 200),
+        (reqwest::Method::GET, "localhost", "/api/openapi.json", 200),
+        (reqwest::Method::GET, "localhost", "/api/no-such-thing/", 404),
+        (reqwest::Method::POST, "localhost", "/api/health/", 405),
+        (reqwest::Method::GET, "nobody.example", "/api/projects/", 404),
+        (reqwest::Method::POST, "127.0.0.1", "/api/signup/", 415),
+    ] {
+        let response = app.request(method.clone(), host, path).send().await?;
+        let declared = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(
+            (response.status().as_u16(), declared.as_deref()),
+            (status, Some("application/json; charset=utf-8")),
+            "{method} {host}{path}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn the_openapi_document_and_the_offline_reference_are_served() -> TestResult {
     let app = spawn_app().await?;
     let (status, document) = json(app.get("localhost", "/api/openapi.json").send().await?).await?;

@@ -74,6 +74,29 @@ async fn an_inactive_tenant_answers_tenant_inactive() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn a_failure_inside_the_database_answers_500_internal_and_names_no_cause() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    app.create_tenant("beta", Plan::Free, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("beta", "bea", Role::Owner).await?;
+    let olga = app.login("acme", "olga").await?;
+    let bea = app.login("beta", "bea").await?;
+    // an operator's mistake breaks acme's schema behind the server's back
+    behind_the_server_s_back(&app, "ALTER TABLE tenant_acme.projects RENAME TO projects_moved".to_owned()).await?;
+    let (status, body) = json(app.get_as("acme", &olga.access, "/api/projects/").send().await?).await?;
+    assert_eq!(
+        (status, body),
+        (500, serde_json::json!({"error": {"code": "internal", "message": "Internal server error."}})),
+        "no table name, SQL or driver text leaves the server"
+    );
+    // the other tenant is untouched
+    let (status, body) = json(app.get_as("beta", &bea.access, "/api/projects/").send().await?).await?;
+    assert_eq!((status, &body["count"]), (200, &serde_json::json!(0)), "{body}");
+    Ok(())
+}
+
 /// Runs `work` on a connection to the server's database, on the blocking pool.
 async fn on_the_database<T: Send + 'static>(
     app: &TestApp,

@@ -12,7 +12,7 @@ use crate::openapi::ApiDoc;
 pub async fn openapi_json() -> HttpResponse {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     let body = DOCUMENT.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".to_owned()));
-    HttpResponse::Ok().content_type("application/json").body(body.clone())
+    HttpResponse::Ok().content_type(crate::JSON_CONTENT_TYPE).body(body.clone())
 }
 
 /// `GET /api/docs` → the page's canonical address with a trailing slash, so

@@ -61,7 +61,13 @@ pub struct SignedUpBody {
 /// `<slug>.<platform domain>`, and a new account as its owner; answers only
 /// on hosts that are no tenant's, and only when signup is enabled.
 #[utoipa::path(post, path = "/api/signup/", tag = "platform", request_body = SignupBody,
-    responses((status = 201, body = SignedUpBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses(
+        (status = 201, body = SignedUpBody),
+        (status = 400, description = "Invalid fields or JSON (`validation_failed`, `invalid_json`).", body = ErrorBody),
+        (status = 403, description = "Signup is switched off on this platform (`signup_closed`).", body = ErrorBody),
+        (status = 404, description = "The host is a tenant's, which offer no signup (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The slug, user name or e-mail is taken (`conflict`).", body = ErrorBody)
+    ))]
 pub async fn signup(
     req: HttpRequest,
     state: web::Data<AppState>,
