@@ -349,6 +349,13 @@ impl Settings {
                     secret.len()
                 )));
             }
+            // the embedded cluster is the developer's default; a production
+            // server on it would keep its tenants in the working directory
+            if self.database.url.expose_secret().trim().is_empty() {
+                return Err(SettingsError::Invalid(
+                    "no database URL; production needs TASKFORCE__DATABASE__URL (or DATABASE_URL), the embedded cluster is for development".into(),
+                ));
+            }
         }
         if !["log", "file", "smtp"].contains(&self.mail.transport.as_str()) {
             return Err(SettingsError::Invalid(format!(

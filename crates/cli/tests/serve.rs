@@ -136,6 +136,20 @@ fn production_refuses_the_default_or_a_short_jwt_secret() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn production_refuses_to_run_on_the_embedded_cluster() -> TestResult {
+    let mut command = server(free_port()?);
+    command
+        .env("TASKFORCE_ENV", "production")
+        .env("TASKFORCE__AUTH__JWT_SECRET", "a-production-secret-of-more-than-32-bytes")
+        .env("TASKFORCE__DATABASE__URL", "");
+    let out = command.output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("production needs TASKFORCE__DATABASE__URL"), "{stderr}");
+    Ok(())
+}
+
 fn tempfile_dir() -> Result<PathBuf, std::io::Error> {
     let dir = std::env::temp_dir().join(format!("taskforce-serve-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
