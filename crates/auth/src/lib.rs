@@ -1,9 +1,11 @@
 //! # TaskForce security adapters
 //!
 //! Implementations of the core's security ports: [`Argon2Hasher`]
-//! (argon2id passwords), [`JwtCodec`] (tenant-bound HS256 JWTs) and
+//! (argon2id passwords; Django's hashes verified and replaced at login),
+//! [`JwtCodec`] (tenant-bound HS256 JWTs) and
 //! [`OsSecrets`] (random tokens, SHA-256 digests).
 
+mod django;
 mod password;
 mod secrets;
 mod token;

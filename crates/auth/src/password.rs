@@ -1,10 +1,13 @@
-//! argon2id password hashing.
+//! argon2id password hashing; Django's hashes verified for accounts
+//! brought over from it.
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
 use taskforce_domain::{HashError, PasswordHasher};
+
+use crate::django;
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +26,14 @@ impl HashCost {
 }
 
 /// Hashes with argon2id and verifies any argon2 PHC string (so hashes made
-/// with other parameters keep working).
+/// with other parameters keep working) and Django's `pbkdf2_sha256` and
+/// `argon2` hashes; every hash but one of its own kind and cost needs a
+/// rehash.
 #[derive(Debug, Clone)]
 pub struct Argon2Hasher {
     argon2: Argon2<'static>,
+    /// How this hasher's own hashes begin: algorithm, version and costs.
+    current: String,
 }
 
 impl Argon2Hasher {
@@ -41,7 +48,8 @@ impl Argon2Hasher {
             None,
         )
         .map_err(|e| HashError(e.to_string()))?;
-        Ok(Self { argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params) })
+        let current = format!("$argon2id$v=19$m={},t={},p={}$", params.m_cost(), params.t_cost(), params.p_cost());
+        Ok(Self { argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params), current })
     }
 }
 
@@ -55,8 +63,16 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError> {
-        let parsed = PasswordHash::new(hash).map_err(|e| HashError(e.to_string()))?;
+        if django::is_pbkdf2_sha256(hash) {
+            return django::verify_pbkdf2_sha256(password, hash);
+        }
+        let phc = django::argon2_phc(hash).unwrap_or(hash);
+        let parsed = PasswordHash::new(phc).map_err(|e| HashError(e.to_string()))?;
         Ok(self.argon2.verify_password(password.as_bytes(), &parsed).is_ok())
+    }
+
+    fn needs_rehash(&self, hash: &str) -> bool {
+        !hash.starts_with(&self.current)
     }
 }
 
@@ -73,6 +89,32 @@ mod tests {
         assert!(!hasher.verify("correct horsE", &hash)?);
         assert_ne!(hasher.hash("correct horse")?, hash, "salts differ");
         assert!(hasher.verify("x", "not a phc string").is_err());
+        assert!(!hasher.needs_rehash(&hash), "its own hash is kept");
+        Ok(())
+    }
+
+    #[test]
+    fn django_hashes_and_other_argon2_costs_verify_and_ask_for_a_rehash() -> Result<(), HashError> {
+        let hasher = Argon2Hasher::new(HashCost::OWASP_MINIMUM)?;
+        // Django 5.2: PBKDF2PasswordHasher().encode("correct horse", "seasalt", 1000)
+        let pbkdf2 = "pbkdf2_sha256$1000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=";
+        // a cheaper argon2id of ours, and the same PHC string as Django writes it
+        let cheaper = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8, 1, 1, None).map_err(|e| HashError(e.to_string()))?,
+        )
+        .hash_password(b"correct horse", &SaltString::generate(&mut OsRng))
+        .map_err(|e| HashError(e.to_string()))?
+        .to_string();
+        let django_argon2 = format!("argon2{cheaper}");
+        for stale in [pbkdf2, cheaper.as_str(), django_argon2.as_str()] {
+            assert!(hasher.verify("correct horse", stale)?, "{stale}");
+            assert!(!hasher.verify("correct horsE", stale)?, "{stale}");
+            assert!(hasher.needs_rehash(stale), "{stale}");
+        }
+        // Django's mark of an account without a usable password matches nothing
+        assert!(hasher.verify("", "!jQ8sDkz3N1Ep2LxR").is_err());
         Ok(())
     }
 }

@@ -527,3 +527,136 @@ impl Admin {
         Ok(())
     }
 }
+
+/// A database shaped like the Django product's (django-tenants' public
+/// tables and its custom user model), with tenants and accounts that test
+/// each rule of the import.
+fn django_database() -> Result<TestDatabase, Box<dyn std::error::Error>> {
+    use diesel::{Connection as _, connection::SimpleConnection as _};
+    let db = TestDatabase::create()?;
+    let mut conn = diesel::PgConnection::establish(db.url())?;
+    conn.batch_execute(
+        "CREATE TABLE tenants_tenant (id bigserial PRIMARY KEY, schema_name varchar(63) NOT NULL UNIQUE,
+             name varchar(100) NOT NULL, slug varchar(50) NOT NULL UNIQUE, plan varchar(20) NOT NULL,
+             is_active boolean NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE tenants_domain (id bigserial PRIMARY KEY, domain varchar(253) NOT NULL UNIQUE,
+             is_primary boolean NOT NULL, tenant_id bigint NOT NULL REFERENCES tenants_tenant (id));
+         CREATE TABLE core_user (id bigserial PRIMARY KEY, password varchar(128) NOT NULL, last_login timestamptz,
+             is_superuser boolean NOT NULL DEFAULT false, username varchar(150) NOT NULL UNIQUE,
+             email varchar(254) NOT NULL, is_staff boolean NOT NULL, is_active boolean NOT NULL,
+             date_joined timestamptz NOT NULL DEFAULT now(), role varchar(20) NOT NULL);
+         INSERT INTO tenants_tenant (schema_name, name, slug, plan, is_active) VALUES
+             ('public', 'Public', 'public', 'free', true),
+             ('tenant_acme', 'Acme Corp', 'acme', 'premium', true),
+             ('tenant_sleepy', 'Sleepy', 'sleepy', 'basic', false),
+             ('tenant_9lives', 'Nine Lives', '9lives', 'free', true);
+         INSERT INTO tenants_domain (domain, is_primary, tenant_id) VALUES
+             ('localhost', true, 1), ('acme.localhost', false, 2), ('acme.example.com', true, 2),
+             ('old.example.com', true, 4);
+         INSERT INTO core_user (password, username, email, is_staff, is_active, role) VALUES
+             ('pbkdf2_sha256$20000$olgasalt$RoTXHHd1PqQrFDj6uurkNBC/bvvLAVIpaOBvbCqPN9g=', 'olga', 'olga@acme.example', true, true, 'owner'),
+             ('pbkdf2_sha256$20000$adamsalt$AAAA', 'adam', 'adam@acme.example', false, true, 'admin'),
+             ('pbkdf2_sha256$20000$samsalt$AAAA', 'sam', 'sam@acme.example', false, true, 'staff'),
+             ('pbkdf2_sha256$20000$ullasalt$AAAA', 'ulla', 'ulla@acme.example', false, false, 'user'),
+             ('!unusable', 'nomail', '', false, true, 'user');",
+    )?;
+    Ok(db)
+}
+
+#[test]
+fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_again() -> TestResult {
+    let admin = Admin::new()?;
+    let django = django_database()?;
+    // (kind, name, outcome) of each line of the JSON report, as JSON text
+    type Outcome = (String, String, String);
+    let outcomes = |out: &Output| -> Result<Vec<Outcome>, Box<dyn std::error::Error>> {
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        Ok(report
+            .as_array()
+            .ok_or("no report")?
+            .iter()
+            .map(|i| (i["kind"].to_string(), i["name"].to_string(), i["outcome"].to_string()))
+            .collect())
+    };
+    let row =
+        |kind: &str, name: &str, outcome: &str| (format!("{kind:?}"), format!("{name:?}"), format!("{outcome:?}"));
+
+    let first = admin.run(&["import-django", django.url(), "--members-of", "acme", "--json"])?;
+    // two refused (a slug this product does not take, an account without an e-mail address): exit 1
+    let refused = failed(&first, 1);
+    assert!(refused.contains("2 item(s) refused"), "{refused} {}", text(&first.stdout));
+    assert_eq!(
+        outcomes(&first)?,
+        vec![
+            row("tenant", "acme", "imported"),
+            row("tenant", "sleepy", "imported"),
+            row("tenant", "9lives", "refused"),
+            row("account", "olga", "imported"),
+            row("account", "adam", "imported"),
+            row("account", "sam", "imported"),
+            row("account", "ulla", "skipped"),
+            row("account", "nomail", "refused"),
+        ]
+    );
+    let acme = admin.json(&["tenant", "show", "acme", "--json"])?;
+    assert_eq!(
+        (&acme["name"], &acme["plan"], &acme["is_active"], &acme["allow_signup"]),
+        (
+            &serde_json::json!("Acme Corp"),
+            &serde_json::json!("premium"),
+            &serde_json::json!(true),
+            &serde_json::json!(false)
+        )
+    );
+    let domains: Vec<(String, bool)> = acme["domains"]
+        .as_array()
+        .ok_or("no domains")?
+        .iter()
+        .map(|d| (d["domain"].as_str().unwrap_or_default().to_owned(), d["is_primary"].as_bool().unwrap_or_default()))
+        .collect();
+    assert_eq!(domains, vec![("acme.example.com".to_owned(), true), ("acme.localhost".to_owned(), false)]);
+    assert_eq!(admin.json(&["tenant", "show", "sleepy", "--json"])?["is_active"], serde_json::json!(false));
+    let members: Vec<(String, String)> = admin
+        .json(&["member", "list", "acme", "--json"])?
+        .as_array()
+        .ok_or("no members")?
+        .iter()
+        .map(|m| {
+            (m["username"].as_str().unwrap_or_default().to_owned(), m["role"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        members,
+        vec![("olga".into(), "owner".into()), ("adam".into(), "admin".into()), ("sam".into(), "member".into())]
+    );
+    // the Django hash is kept as it is, for the first login to verify and replace
+    let olga_hash = {
+        use diesel::{Connection as _, RunQueryDsl as _};
+        #[derive(diesel::QueryableByName)]
+        struct Hash {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            password_hash: String,
+        }
+        let mut conn = diesel::PgConnection::establish(admin.db.url())?;
+        diesel::sql_query("SELECT password_hash FROM public.users WHERE username = 'olga'")
+            .get_result::<Hash>(&mut conn)?
+    };
+    assert_eq!(olga_hash.password_hash, "pbkdf2_sha256$20000$olgasalt$RoTXHHd1PqQrFDj6uurkNBC/bvvLAVIpaOBvbCqPN9g=");
+
+    // again: what is here is left alone, nothing is made twice
+    let again = admin.run(&["import-django", django.url(), "--members-of", "acme"])?;
+    let text = failed(&again, 1);
+    assert!(text.contains("2 item(s) refused"), "{text}");
+    let lines = String::from_utf8_lossy(&again.stdout).into_owned();
+    assert!(lines.contains("skipped: tenant 'acme': a tenant with this slug is here already"), "{lines}");
+    assert!(lines.contains("refused: account 'nomail': no e-mail address"), "{lines}");
+    assert!(lines.contains("django: 0 of 3 tenant(s) and 0 of 5 account(s) imported"), "{lines}");
+    assert_eq!(admin.json(&["member", "list", "acme", "--json"])?.as_array().map(Vec::len), Some(3));
+    let tenants = admin.json(&["tenant", "list", "--json"])?;
+    assert_eq!(tenants.as_array().map(Vec::len), Some(2), "{tenants}");
+
+    // a database that is not Django's is refused with a reason
+    let not_django = failed(&admin.run(&["import-django", admin.db.url()])?, 1);
+    assert!(not_django.contains("not a TaskForce Django database"), "{not_django}");
+    Ok(())
+}

@@ -13,6 +13,7 @@
 //!   transaction) and removing one.
 
 mod change_feed;
+mod django;
 mod error;
 pub mod instrumentation;
 pub mod migrations;
@@ -26,6 +27,7 @@ mod store;
 mod tenant_rows;
 
 pub use change_feed::{ChangeFeed, ChangeFeedHandle, HEARTBEAT as CHANGE_FEED_HEARTBEAT};
+pub use django::read_django_platform;
 pub use migrations::{
     MigrateError, MigrationEvent, MigrationReport, PUBLIC_MIGRATIONS, TENANT_MIGRATIONS, TenantMigrator, TenantTarget,
     migrate_shared,

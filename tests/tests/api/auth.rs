@@ -1,7 +1,7 @@
 //! Registration, login, throttling, and the error format of bad bodies.
 
 use reqwest::StatusCode;
-use taskforce_domain::{Plan, Role};
+use taskforce_domain::{Plan, Role, StoreExt as _, UserId};
 use taskforce_tests::{PASSWORD, TestResult, answers, json, spawn_app};
 
 fn register_body(username: &str) -> serde_json::Value {
@@ -278,5 +278,41 @@ async fn bad_bodies_answer_in_the_error_format() -> TestResult {
         json(app.post("acme.localhost", url).json(&serde_json::json!({"username": "a"})).send().await?).await?;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["fields"]["password"][0], "This field is required.");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_account_brought_over_with_its_django_hash_logs_in_and_the_hash_becomes_argon2id() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    let dora = UserId(app.member("acme", "dora", Role::Member).await?);
+    // made by Django 5.2: PBKDF2PasswordHasher().encode("Django-era-passphrase-7", "pepperpot", 20000)
+    let django = "pbkdf2_sha256$20000$pepperpot$YSjUJKuVjsBg/nzaLdINdOLc5a4sskowvgP7aRRtrkA=";
+    app.store.platform(|tx| tx.users().set_password_hash(dora, django))?;
+    let stored = || -> Result<String, Box<dyn std::error::Error>> {
+        let found = app.store.read(|tx| tx.users().by_login("dora"))?;
+        Ok(found.map(|(_, hash)| hash).ok_or("dora is missing")?)
+    };
+    let login = |password: &'static str| {
+        app.post("acme.localhost", "/api/auth/login/")
+            .json(&serde_json::json!({"username": "dora", "password": password}))
+            .send()
+    };
+
+    let (status, body) = json(login("Django-era-passphrase-8").await?).await?;
+    assert_eq!((status, &body["error"]["code"]), (401, &serde_json::json!("invalid_credentials")));
+    assert_eq!(stored()?, django, "a failed login leaves the hash");
+
+    let (status, body) = json(login("Django-era-passphrase-7").await?).await?;
+    assert_eq!((status, body["user_id"].as_i64()), (200, Some(dora.0)), "{body}");
+    let (status, me) =
+        json(app.get_as("acme", body["access_token"].as_str().unwrap_or_default(), "/api/auth/me/").send().await?)
+            .await?;
+    assert_eq!((status, &me["username"]), (200, &serde_json::json!("dora")), "{me}");
+    let upgraded = stored()?;
+    assert!(upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{upgraded}");
+
+    let (status, _) = json(login("Django-era-passphrase-7").await?).await?;
+    assert_eq!((status, stored()?), (200, upgraded), "the same password logs in, and the new hash stays");
     Ok(())
 }

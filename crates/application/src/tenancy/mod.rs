@@ -2,11 +2,13 @@
 
 mod admin;
 mod directory;
+mod django;
 mod members;
 mod transfer;
 
 pub use admin::{CreateTenantError, DomainListing, EnsureDevTenantError, TenantAdmin, TenantAdminError, TenantDetails};
 pub use directory::{ResolveError, TenantDirectory};
+pub use django::{LegacyItem, LegacyMembers, LegacyOutcome, legacy_role};
 pub use members::{IssuedInvitation, MembersError, TenantMembers, TenantOverview};
 pub use transfer::{
     EXPORT_FORMAT, ExportedDomain, ExportedMember, ExportedTenant, ImportError, Imported, TenantExport,

@@ -22,7 +22,7 @@ pub use attempts::FakeAttempts;
 pub use bus::FakeBus;
 pub use cache::FakeCache;
 pub use files::FakeFiles;
-pub use hasher::FakeHasher;
+pub use hasher::{FakeHasher, OLD_PREFIX};
 pub use mailer::FakeMailer;
 pub use secrets::FakeSecrets;
 pub use store::{FAKE_SCHEMA_VERSION, FakeStore};

@@ -10,7 +10,7 @@ use taskforce_domain::{
 use crate::{
     AccessCache, AdmitError, AuthError, Authenticator, CacheTtl, ChangeFeedState, ResolveError, TenantDirectory,
     host_key, member_key, session_key,
-    testing::{FAKE_SCHEMA_VERSION, FakeCache, FakeCodec, PASSWORD, TestResult, World, refused},
+    testing::{FAKE_SCHEMA_VERSION, FakeCache, FakeCodec, OLD_PREFIX, PASSWORD, TestResult, World, refused},
 };
 
 /// `acme` with the member `ada`.
@@ -76,6 +76,31 @@ fn login_takes_the_username_or_the_email_address_in_any_case() -> TestResult {
     let state = world.store.snapshot();
     assert_eq!(state.sessions.len(), 2);
     assert_eq!(state.user_named("ada").and_then(|u| u.user.last_login), Some(world.now()));
+    Ok(())
+}
+
+#[test]
+fn a_hash_of_another_kind_is_replaced_at_the_first_successful_login_only() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let old = format!("{OLD_PREFIX}{PASSWORD}");
+    world.store.edit(|state| {
+        for stored in state.users.iter_mut().filter(|u| u.user.username.as_str() == "ada") {
+            stored.password_hash.clone_from(&old);
+        }
+    });
+    let auth = world.auth()?;
+    let hash_of_ada = || world.store.snapshot().user_named("ada").map(|u| u.password_hash.clone());
+
+    let error = refused(auth.login(&acme, "ada", "wrong-password", None))?;
+    assert!(matches!(error, AuthError::InvalidCredentials), "{error:?}");
+    assert_eq!(hash_of_ada(), Some(old.clone()), "a failed login changes nothing");
+
+    auth.login(&acme, "ada", PASSWORD, None)?;
+    let upgraded = hash_of_ada().ok_or("ada is missing")?;
+    assert_eq!(upgraded, format!("hashed:{PASSWORD}"), "the old hash is replaced by the hasher's own");
+    auth.login(&acme, "ada", PASSWORD, None)?;
+    assert_eq!(hash_of_ada(), Some(upgraded), "the password still logs in, and the new hash stays");
     Ok(())
 }
 

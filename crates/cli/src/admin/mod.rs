@@ -2,6 +2,7 @@
 //! has `--help`; listing commands take `--json`; the exit code is 0 on
 //! success, 1 on failure (one line on stderr), 2 on bad usage.
 
+mod django;
 mod domains;
 mod members;
 mod migrate;
@@ -53,6 +54,9 @@ enum Command {
     /// Tenant schemas made ahead of time, which new tenants take.
     #[command(subcommand)]
     Spares(spares::SparesCommand),
+    /// Bring the Django product's tenants and accounts over (passwords
+    /// included); what is here already is left alone, so it can run again.
+    ImportDjango(django::ImportDjangoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,7 +188,7 @@ struct DevTenantArgs {
     domains: Vec<HostName>,
 }
 
-fn parse_slug(s: &str) -> Result<Slug, String> {
+pub(super) fn parse_slug(s: &str) -> Result<Slug, String> {
     Slug::parse(s).map_err(|e| e.to_string())
 }
 
@@ -283,5 +287,6 @@ fn dispatch(ctx: &Context, cli: Cli, settings: &Settings) -> anyhow::Result<()> 
         Command::Member(MemberCommand::List { slug, json }) => members::list(ctx, &slug, json.json),
         Command::DevTenant(args) => tenants::dev_tenant(ctx, args),
         Command::Spares(command) => spares::run(ctx, command, settings.database.spare_schemas),
+        Command::ImportDjango(args) => django::run(ctx, args),
     }
 }

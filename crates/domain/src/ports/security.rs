@@ -13,4 +13,11 @@ pub trait PasswordHasher: Send + Sync + 'static {
     fn hash(&self, password: &str) -> Result<String, HashError>;
     /// Whether the password matches the stored hash, in constant time.
     fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError>;
+    /// Whether a hash that verified should be replaced by a fresh
+    /// [`hash`](Self::hash) of the same password: another algorithm or
+    /// other costs than this hasher's. The default keeps every hash.
+    fn needs_rehash(&self, hash: &str) -> bool {
+        let _ = hash;
+        false
+    }
 }

@@ -57,6 +57,14 @@ impl UserRepository for PgTx<'_> {
             .map_err(store_error)
     }
 
+    fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<(), StoreError> {
+        diesel::update(users::table.find(id.0))
+            .set(users::password_hash.eq(hash))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
     fn by_username(&mut self, username: &Username) -> Result<Option<User>, StoreError> {
         optional(
             users::table

@@ -52,4 +52,11 @@ impl UserRepository for FakeTx<'_> {
         }
         Ok(())
     }
+
+    fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<(), StoreError> {
+        if let Some(stored) = self.state.users.iter_mut().find(|u| u.user.id == id) {
+            stored.password_hash = hash.to_owned();
+        }
+        Ok(())
+    }
 }

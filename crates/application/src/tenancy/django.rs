@@ -1,0 +1,180 @@
+//! Bringing the Django product's tenants and accounts over
+//! (`tenant-admin import-django`).
+//!
+//! Each tenant and each account is its own unit: one that cannot come over
+//! (a value this product refuses, a domain or e-mail address taken) is
+//! reported and the rest go on, and what is already here (the same slug, the
+//! same user name) is left alone, so the import can be run again after a
+//! fix. Accounts keep their Django password hashes, which the hasher
+//! verifies and replaces with its own at the first login. Django's tenant
+//! schemas hold no data (its project tables never shipped), so each tenant
+//! gets a new, empty schema.
+
+use taskforce_domain::{
+    Email, HostName, LegacyAccount, LegacyPlatform, LegacyTenant, NewTenant, NewUser, Plan, Role, Slug, StoreError,
+    StoreExt, TenantChanges, TenantName, Username,
+};
+
+use super::{TenantAdmin, TenantAdminError};
+
+/// What became of one tenant or account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegacyOutcome {
+    /// Created here.
+    Imported,
+    /// Left alone, with the reason: already here, or nothing to bring (an
+    /// inactive account).
+    Skipped(String),
+    /// Not brought over, with the reason: a value this product refuses, or a
+    /// clash with what is here.
+    Refused(String),
+}
+
+/// One tenant's or account's line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyItem {
+    /// `tenant` or `account`.
+    pub kind: &'static str,
+    /// Its slug or user name, as Django had it.
+    pub name: String,
+    /// What happened.
+    pub outcome: LegacyOutcome,
+}
+
+/// Where to put the accounts: as members of one tenant, each with the role
+/// its Django `role` maps to (`owner` and `admin` keep theirs, `staff` and
+/// `user` become `member`). Django's roles were platform-wide, so without
+/// it the accounts belong to no tenant until an operator adds them.
+#[derive(Debug, Clone, Copy)]
+pub struct LegacyMembers<'a> {
+    /// The tenant.
+    pub tenant: &'a Slug,
+}
+
+/// The role a Django `core_user.role` gets as a member.
+pub fn legacy_role(role: &str) -> Role {
+    match role {
+        "owner" => Role::Owner,
+        "admin" => Role::Admin,
+        _ => Role::Member,
+    }
+}
+
+impl TenantAdmin {
+    /// Creates the Django tenants (with `<slug>.<platform_domain>` besides
+    /// their own domains) and accounts this database lacks, telling `each`
+    /// as every one is done; with `members`, the accounts (new or already
+    /// here) become members of that tenant.
+    pub fn import_legacy(
+        &self,
+        data: &LegacyPlatform,
+        platform_domain: &HostName,
+        members: Option<LegacyMembers<'_>>,
+        each: &mut dyn FnMut(&LegacyItem),
+    ) -> Result<Vec<LegacyItem>, TenantAdminError> {
+        let mut report = Vec::with_capacity(data.tenants.len() + data.accounts.len());
+        let mut done = |item: LegacyItem| {
+            each(&item);
+            report.push(item);
+        };
+        for tenant in &data.tenants {
+            let outcome = self.import_legacy_tenant(tenant, platform_domain)?;
+            done(LegacyItem { kind: "tenant", name: tenant.slug.clone(), outcome });
+        }
+        if let Some(members) = members {
+            // refuse before any account is made, not after
+            self.show(members.tenant)?;
+        }
+        for account in &data.accounts {
+            let outcome = self.import_legacy_account(account, members)?;
+            done(LegacyItem { kind: "account", name: account.username.clone(), outcome });
+        }
+        Ok(report)
+    }
+
+    fn import_legacy_tenant(
+        &self,
+        legacy: &LegacyTenant,
+        platform_domain: &HostName,
+    ) -> Result<LegacyOutcome, TenantAdminError> {
+        let checked = (|| {
+            let slug = Slug::parse(&legacy.slug).map_err(|e| format!("slug: {e}"))?;
+            let name = TenantName::parse(&legacy.name).map_err(|e| format!("name: {e}"))?;
+            let plan: Plan = legacy.plan.parse().map_err(|e| format!("plan: {e}"))?;
+            let mut domains = Vec::with_capacity(legacy.domains.len() + 1);
+            for domain in &legacy.domains {
+                domains.push(HostName::parse(domain).map_err(|e| format!("domain '{domain}': {e}"))?);
+            }
+            let own = platform_domain.subdomain(slug.as_str()).map_err(|e| format!("slug: {e}"))?;
+            if !domains.contains(&own) {
+                domains.push(own);
+            }
+            Ok::<_, String>(NewTenant { slug, name, plan, allow_signup: false, domains })
+        })();
+        let new = match checked {
+            Ok(new) => new,
+            Err(reason) => return Ok(LegacyOutcome::Refused(reason)),
+        };
+        if self.store.read(|tx| tx.tenants().by_slug(&new.slug))?.is_some() {
+            return Ok(LegacyOutcome::Skipped("a tenant with this slug is here already".into()));
+        }
+        if let Err(error) = self.create(&new) {
+            return Ok(LegacyOutcome::Refused(error.to_string()));
+        }
+        if !legacy.is_active {
+            let changes = TenantChanges { is_active: Some(false), ..TenantChanges::default() };
+            self.update(&new.slug, &changes)?;
+        }
+        Ok(LegacyOutcome::Imported)
+    }
+
+    fn import_legacy_account(
+        &self,
+        legacy: &LegacyAccount,
+        members: Option<LegacyMembers<'_>>,
+    ) -> Result<LegacyOutcome, TenantAdminError> {
+        let username = match Username::parse(&legacy.username) {
+            Ok(username) => username,
+            Err(error) => return Ok(LegacyOutcome::Refused(format!("user name: {error}"))),
+        };
+        let here = self.store.read(|tx| tx.users().by_username(&username))?;
+        let outcome = match here {
+            Some(_) => LegacyOutcome::Skipped("an account with this user name is here already".into()),
+            None if !legacy.is_active => {
+                return Ok(LegacyOutcome::Skipped("inactive in Django: it could not log in there either".into()));
+            }
+            None => {
+                let email = match Email::parse(&legacy.email) {
+                    Ok(email) => email,
+                    Err(_) if legacy.email.trim().is_empty() => {
+                        return Ok(LegacyOutcome::Refused("no e-mail address, which every account here needs".into()));
+                    }
+                    Err(error) => return Ok(LegacyOutcome::Refused(format!("e-mail address: {error}"))),
+                };
+                let new = NewUser {
+                    username: username.clone(),
+                    email,
+                    password_hash: legacy.password_hash.clone(),
+                    is_staff: legacy.is_staff,
+                };
+                match self.store.platform(|tx| tx.users().create(&new)) {
+                    Ok(_) => LegacyOutcome::Imported,
+                    Err(StoreError::Duplicate(key)) if key.contains("email") => {
+                        return Ok(LegacyOutcome::Refused("the e-mail address belongs to another account here".into()));
+                    }
+                    Err(StoreError::Duplicate(_)) => {
+                        LegacyOutcome::Skipped("an account with this user name is here already".into())
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        };
+        if let Some(members) = members {
+            match self.add_member(members.tenant, &username, legacy_role(&legacy.role)) {
+                Ok(_) | Err(TenantAdminError::AlreadyMember(..)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(outcome)
+    }
+}
