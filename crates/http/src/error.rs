@@ -180,6 +180,16 @@ impl ResponseError for ApiError {
         if let Some(seconds) = inner.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
+        // HTTP requires a challenge with every 401 (RFC 9110 §15.5.2); the
+        // bearer scheme's names a bad token (RFC 6750 §3), as DRF's did
+        if inner.status == StatusCode::UNAUTHORIZED {
+            let challenge = if inner.code == "token_invalid" {
+                r#"Bearer realm="api", error="invalid_token""#
+            } else {
+                r#"Bearer realm="api""#
+            };
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
         response.insert_header((header::CACHE_CONTROL, "no-store")).json(self.body())
     }
 }

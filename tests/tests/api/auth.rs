@@ -316,3 +316,31 @@ async fn an_account_brought_over_with_its_django_hash_logs_in_and_the_hash_becom
     assert_eq!((status, stored()?), (200, upgraded), "the same password logs in, and the new hash stays");
     Ok(())
 }
+
+#[tokio::test]
+async fn every_401_carries_a_bearer_challenge_naming_a_bad_token() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    app.member("acme", "ann", Role::Member).await?;
+    let challenge = |response: &reqwest::Response| {
+        let header = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (response.status().as_u16(), header)
+    };
+    let plain = Some(r#"Bearer realm="api""#.to_owned());
+    let bad_token = Some(r#"Bearer realm="api", error="invalid_token""#.to_owned());
+
+    let no_header = app.get("acme.localhost", "/api/auth/me/").send().await?;
+    assert_eq!(challenge(&no_header), (401, plain.clone()));
+    let forged = app.get_as("acme", "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl", "/api/auth/me/").send().await?;
+    assert_eq!(challenge(&forged), (401, bad_token));
+    let wrong_password = app
+        .post("acme.localhost", "/api/auth/login/")
+        .json(&serde_json::json!({"username": "ann", "password": "wrong-password-1"}))
+        .send()
+        .await?;
+    assert_eq!(challenge(&wrong_password), (401, plain));
+    // answers that are not 401 carry none
+    let ok = app.get_as("acme", &app.login("acme", "ann").await?.access, "/api/auth/me/").send().await?;
+    assert_eq!(challenge(&ok), (200, None));
+    Ok(())
+}
