@@ -113,6 +113,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(from_fn(tenant::admit_first))
             .wrap(reject::json_error_bodies())
             .wrap(cors(&state.settings.cors_allowed_origins))
+            .wrap(reject::cors_refusals())
             .wrap(Compress::default())
             .wrap(from_fn(response_headers))
             .wrap(TracingLogger::<TenantSpan>::new())

@@ -63,12 +63,7 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
 /// `Allow`.
 pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
-        let is_json = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if is_json {
+        if is_json(&response) {
             return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
         }
         let status = response.status();
@@ -82,6 +77,35 @@ pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
         *reply.status_mut() = status;
         Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, reply).map_into_right_body()))
     })
+}
+
+/// Gives actix-cors' refusal of a preflight from an origin that is not
+/// listed (`400`, plain text) the contract's body: `403 permission_denied`.
+/// It wraps the CORS middleware, inside which every other error is JSON
+/// already ([`json_error_bodies`]), so a plain-text `400` here is CORS's.
+pub fn cors_refusals<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().handler(StatusCode::BAD_REQUEST, |response: ServiceResponse<B>| {
+        if is_json(&response) {
+            return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        }
+        let (request, _) = response.into_parts();
+        let error = ApiError::new(
+            StatusCode::FORBIDDEN,
+            "permission_denied",
+            "Requests from this origin are not allowed (server.cors_allowed_origins).",
+        );
+        let reply = actix_web::ResponseError::error_response(&error);
+        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, reply).map_into_right_body()))
+    })
+}
+
+/// Whether a response's body is JSON already.
+fn is_json<B>(response: &ServiceResponse<B>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 fn for_status(status: StatusCode) -> ApiError {

@@ -130,3 +130,43 @@ async fn the_openapi_document_and_the_offline_reference_are_served() -> TestResu
     assert!(initializer.contains("/api/openapi.json"), "{initializer}");
     Ok(())
 }
+
+#[tokio::test]
+async fn cors_answers_listed_origins_and_leaves_others_to_the_browser() -> TestResult {
+    let app = spawn_app_with(|settings| settings.server.cors_allowed_origins = vec!["https://app.example.com".into()])
+        .await?;
+    let header = |response: &reqwest::Response, name: &str| {
+        response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    };
+    let preflight = |origin: &'static str| {
+        app.request(reqwest::Method::OPTIONS, "localhost", "/api/auth/login/")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+
+    let listed = preflight("https://app.example.com").await?;
+    assert_eq!(listed.status().as_u16(), 200);
+    assert_eq!(header(&listed, "access-control-allow-origin").as_deref(), Some("https://app.example.com"));
+    let methods = header(&listed, "access-control-allow-methods").unwrap_or_default();
+    assert!(methods.contains("POST") && methods.contains("PATCH"), "{methods}");
+    let headers = header(&listed, "access-control-allow-headers").unwrap_or_default().to_lowercase();
+    assert!(headers.contains("authorization") && headers.contains("content-type"), "{headers}");
+    assert_eq!(header(&listed, "access-control-max-age").as_deref(), Some("3600"));
+
+    let read = app.get("localhost", "/api/health/").header("origin", "https://app.example.com").send().await?;
+    assert_eq!(header(&read, "access-control-allow-origin").as_deref(), Some("https://app.example.com"));
+    let exposed = header(&read, "access-control-expose-headers").unwrap_or_default().to_lowercase();
+    assert!(exposed.contains("etag") && exposed.contains("x-request-id"), "{exposed}");
+
+    // another origin's request is served without CORS headers: its browser
+    // withholds the answer, and same-origin pages and other clients (which
+    // may send Origin too) are not refused
+    let other = app.get("localhost", "/api/health/").header("origin", "https://evil.example").send().await?;
+    assert_eq!((other.status().as_u16(), header(&other, "access-control-allow-origin")), (200, None));
+    // its preflight is refused, in the contract's format
+    let (status, body) = json(preflight("https://evil.example").await?).await?;
+    assert_eq!((status, &body["error"]["code"]), (403, &serde_json::json!("permission_denied")), "{body}");
+    Ok(())
+}
