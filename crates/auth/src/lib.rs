@@ -9,6 +9,7 @@ mod django;
 mod password;
 mod secrets;
 mod token;
+mod workers;
 
 pub use password::{Argon2Hasher, HashCost};
 pub use secrets::OsSecrets;

@@ -1,13 +1,15 @@
 //! argon2id password hashing; Django's hashes verified for accounts
 //! brought over from it.
 
+use std::sync::Arc;
+
 use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
-    password_hash::{SaltString, rand_core::OsRng},
+    Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::{self, Output, ParamsString, SaltString, rand_core::OsRng},
 };
 use taskforce_domain::{HashError, PasswordHasher};
 
-use crate::django;
+use crate::{django, workers::HashWorkers};
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,9 @@ pub struct Argon2Hasher {
     argon2: Argon2<'static>,
     /// How this hasher's own hashes begin: algorithm, version and costs.
     current: String,
+    /// The threads hashes are computed on, shared by the hasher's clones:
+    /// one per core by default ([`Argon2Hasher::on_threads`]).
+    workers: Arc<HashWorkers>,
 }
 
 impl Argon2Hasher {
@@ -49,26 +54,63 @@ impl Argon2Hasher {
         )
         .map_err(|e| HashError(e.to_string()))?;
         let current = format!("$argon2id$v=19$m={},t={},p={}$", params.m_cost(), params.t_cost(), params.p_cost());
-        Ok(Self { argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params), current })
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        Ok(Self { argon2, current, workers: Arc::new(HashWorkers::start(cores)?) })
+    }
+
+    /// The same hasher computing on `threads` threads of its own (at least
+    /// one): at most that many hashes run, and hold their memory, at once.
+    pub fn on_threads(mut self, threads: usize) -> Result<Self, HashError> {
+        self.workers = Arc::new(HashWorkers::start(threads)?);
+        Ok(self)
     }
 }
 
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &str) -> Result<String, HashError> {
-        let salt = SaltString::generate(&mut OsRng);
-        self.argon2
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|e| HashError(e.to_string()))
+        let (argon2, password) = (self.argon2.clone(), password.to_owned());
+        self.workers.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            let mut salt_bytes = [0_u8; 64];
+            let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(hash_error)?;
+            let length = argon2.params().output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+            let output = Output::init_with(length, |out| {
+                hash_into(&argon2, password.as_bytes(), raw_salt, out).map_err(|_| password_hash::Error::Crypto)
+            })
+            .map_err(hash_error)?;
+            let phc = PasswordHash {
+                algorithm: Algorithm::Argon2id.ident(),
+                version: Some(Version::V0x13.into()),
+                params: ParamsString::try_from(argon2.params()).map_err(hash_error)?,
+                salt: Some(salt.as_salt()),
+                hash: Some(output),
+            };
+            Ok(phc.to_string())
+        })?
     }
 
     fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError> {
-        if django::is_pbkdf2_sha256(hash) {
-            return django::verify_pbkdf2_sha256(password, hash);
-        }
-        let phc = django::argon2_phc(hash).unwrap_or(hash);
-        let parsed = PasswordHash::new(phc).map_err(|e| HashError(e.to_string()))?;
-        Ok(self.argon2.verify_password(password.as_bytes(), &parsed).is_ok())
+        let (password, hash) = (password.to_owned(), hash.to_owned());
+        self.workers.run(move || {
+            if django::is_pbkdf2_sha256(&hash) {
+                return django::verify_pbkdf2_sha256(&password, &hash);
+            }
+            let parsed = PasswordHash::new(django::argon2_phc(&hash).unwrap_or(&hash)).map_err(hash_error)?;
+            let expected = parsed.hash.ok_or_else(|| HashError("the hash has no digest".into()))?;
+            let salt = parsed.salt.ok_or_else(|| HashError("the hash has no salt".into()))?;
+            let mut salt_bytes = [0_u8; 64];
+            let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(hash_error)?;
+            let algorithm = Algorithm::try_from(parsed.algorithm).map_err(hash_error)?;
+            let version = parsed.version.map(Version::try_from).transpose().map_err(hash_error)?.unwrap_or_default();
+            let argon2 = Argon2::new(algorithm, version, Params::try_from(&parsed).map_err(hash_error)?);
+            let computed = Output::init_with(expected.len(), |out| {
+                hash_into(&argon2, password.as_bytes(), raw_salt, out).map_err(|_| password_hash::Error::Crypto)
+            })
+            .map_err(hash_error)?;
+            // Output compares in constant time
+            Ok(computed == expected)
+        })?
     }
 
     fn needs_rehash(&self, hash: &str) -> bool {
@@ -76,8 +118,28 @@ impl PasswordHasher for Argon2Hasher {
     }
 }
 
+/// Room for a hash's memory, in bytes, at the least: more than the 32 MiB
+/// glibc's allocator ever raises its mmap threshold to on 64-bit, so each
+/// hash's memory is mapped fresh and given back to the system when the hash
+/// is done, instead of staying in an arena (19 MiB per thread that hashed).
+const SCRATCH_BYTES: usize = 33 << 20;
+
+/// Computes an argon2 digest into `out` over memory of its own
+/// ([`SCRATCH_BYTES`] or the hash's memory cost, whichever is larger).
+fn hash_into(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), HashError> {
+    let blocks = argon2.params().block_count().max(SCRATCH_BYTES / Block::SIZE);
+    let mut memory = vec![Block::default(); blocks];
+    argon2.hash_password_into_with_memory(password, salt, out, &mut memory).map_err(hash_error)
+}
+
+fn hash_error(error: impl std::fmt::Display) -> HashError {
+    HashError(error.to_string())
+}
+
 #[cfg(test)]
 mod tests {
+    use argon2::PasswordHasher as _;
+
     use super::*;
 
     #[test]
