@@ -42,9 +42,12 @@ step "build"
 run() { "$engine" run --rm --network host "$@"; }
 
 step "refusals"
-out=$(run -e TASKFORCE__DATABASE__URL="$url" "$image" serve 2>&1) && fail "served without a JWT secret"
+# each must exit at once; an image that served anyway is stopped after 60 s and fails
+out=$(timeout 60 "$engine" run --rm --network host -e TASKFORCE__DATABASE__URL="$url" "$image" serve 2>&1) \
+  && fail "served without a JWT secret"
 grep -q "TASKFORCE__AUTH__JWT_SECRET" <<<"$out" || fail "no reason given: $out"
-out=$(run -e TASKFORCE__AUTH__JWT_SECRET="$secret" "$image" serve 2>&1) && fail "served without a database URL"
+out=$(timeout 60 "$engine" run --rm --network host -e TASKFORCE__AUTH__JWT_SECRET="$secret" "$image" serve 2>&1) \
+  && fail "served without a database URL"
 grep -q "production needs TASKFORCE__DATABASE__URL" <<<"$out" || fail "no reason given: $out"
 echo "refused without a secret and without a database URL"
 

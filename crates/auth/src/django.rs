@@ -17,9 +17,10 @@ use taskforce_domain::HashError;
 /// Django's name for its PBKDF2-HMAC-SHA256 hasher, with its separator.
 const PBKDF2_SHA256: &str = "pbkdf2_sha256$";
 
-/// Iterations above this are refused rather than computed: Django 5 uses
-/// about a million, and a stored hash must not be able to stall a login.
-const MAX_ITERATIONS: u32 = 10_000_000;
+/// Iterations above this are refused rather than computed: Django 5.2 uses
+/// 1,000,000 and 6.0 1,200,000, and a stored hash must not be able to stall
+/// the hashing threads.
+const MAX_ITERATIONS: u32 = 2_000_000;
 
 /// The PHC string inside a Django argon2 hash (`argon2$argon2id$…` →
 /// `$argon2id$…`), or `None` for anything else.
@@ -83,6 +84,7 @@ mod tests {
             "pbkdf2_sha256$many$seasalt$AAAA",
             "pbkdf2_sha256$0$seasalt$AAAA",
             "pbkdf2_sha256$4000000000$seasalt$AAAA",
+            "pbkdf2_sha256$2000001$seasalt$AAAA",
             "pbkdf2_sha256$1000$seasalt$not base64!",
             "pbkdf2_sha256$1000$seasalt$",
         ] {

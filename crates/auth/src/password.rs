@@ -54,7 +54,8 @@ impl Argon2Hasher {
         )
         .map_err(|e| HashError(e.to_string()))?;
         let current = format!("$argon2id$v=19$m={},t={},p={}$", params.m_cost(), params.t_cost(), params.p_cost());
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        // one thread per core, at most four: each running hash holds its memory
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(4);
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         Ok(Self { argon2, current, workers: Arc::new(HashWorkers::start(cores)?) })
     }
@@ -118,17 +119,37 @@ impl PasswordHasher for Argon2Hasher {
     }
 }
 
-/// Room for a hash's memory, in bytes, at the least: more than the 32 MiB
-/// glibc's allocator ever raises its mmap threshold to on 64-bit, so each
-/// hash's memory is mapped fresh and given back to the system when the hash
-/// is done, instead of staying in an arena (19 MiB per thread that hashed).
+/// The room reserved for a hash's memory, in bytes, at the least: more than
+/// the 32 MiB glibc's allocator ever raises its mmap threshold to on 64-bit,
+/// so each hash's memory is mapped fresh and given back to the system when
+/// the hash is done, instead of staying in an arena (19 MiB per thread that
+/// hashed). Only the blocks the hash uses are written, so only they become
+/// resident.
 const SCRATCH_BYTES: usize = 33 << 20;
 
-/// Computes an argon2 digest into `out` over memory of its own
-/// ([`SCRATCH_BYTES`] or the hash's memory cost, whichever is larger).
+/// The largest costs a stored argon2 hash may ask for (256 MiB, 16 passes,
+/// 16 lanes; Django's default is 100 MiB, 2, 8): one that asks for more is
+/// refused rather than computed, since a failed allocation would end the
+/// process.
+const MAX_MEMORY_KIB: u32 = 256 * 1024;
+const MAX_PASSES: u32 = 16;
+const MAX_LANES: u32 = 16;
+
+/// Computes an argon2 digest into `out` over memory of its own (see
+/// [`SCRATCH_BYTES`]).
 fn hash_into(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), HashError> {
-    let blocks = argon2.params().block_count().max(SCRATCH_BYTES / Block::SIZE);
-    let mut memory = vec![Block::default(); blocks];
+    let params = argon2.params();
+    if params.m_cost() > MAX_MEMORY_KIB || params.t_cost() > MAX_PASSES || params.p_cost() > MAX_LANES {
+        return Err(HashError(format!(
+            "an argon2 hash with m={}, t={}, p={} is refused (at most m={MAX_MEMORY_KIB}, t={MAX_PASSES}, p={MAX_LANES})",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost()
+        )));
+    }
+    let blocks = params.block_count();
+    let mut memory = Vec::with_capacity(blocks.max(SCRATCH_BYTES / Block::SIZE));
+    memory.resize(blocks, Block::default());
     argon2.hash_password_into_with_memory(password, salt, out, &mut memory).map_err(hash_error)
 }
 
@@ -177,6 +198,9 @@ mod tests {
         }
         // Django's mark of an account without a usable password matches nothing
         assert!(hasher.verify("", "!jQ8sDkz3N1Ep2LxR").is_err());
+        // a stored hash that asks for 4 GiB is refused, not computed
+        let huge = cheaper.replace("m=8,t=1,p=1", "m=4194304,t=1,p=1");
+        assert!(hasher.verify("correct horse", &huge).is_err(), "{huge}");
         Ok(())
     }
 }

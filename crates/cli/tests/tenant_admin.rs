@@ -558,7 +558,9 @@ fn django_database() -> Result<TestDatabase, Box<dyn std::error::Error>> {
              ('pbkdf2_sha256$20000$adamsalt$AAAA', 'adam', 'adam@acme.example', false, true, 'admin'),
              ('pbkdf2_sha256$20000$samsalt$AAAA', 'sam', 'sam@acme.example', false, true, 'staff'),
              ('pbkdf2_sha256$20000$ullasalt$AAAA', 'ulla', 'ulla@acme.example', false, false, 'user'),
-             ('!unusable', 'nomail', '', false, true, 'user');",
+             ('!unusable', 'nomail', '', false, true, 'user'),
+             ('bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv', 'bert', 'bert@acme.example', false, true, 'user'),
+             ('!sso-only', 'sso', 'sso@acme.example', false, true, 'admin');",
     )?;
     Ok(db)
 }
@@ -581,10 +583,19 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
     let row =
         |kind: &str, name: &str, outcome: &str| (format!("{kind:?}"), format!("{name:?}"), format!("{outcome:?}"));
 
+    // here already: an `adam` who is someone else (another address), and the same `sam`
+    for (name, email) in [("adam", "adam@elsewhere.example"), ("sam", "SAM@acme.example")] {
+        ok(&admin.run_with_stdin(
+            &["user", "create", "--username", name, "--email", email, "--password-stdin"],
+            "Sturdy-passphrase-42\n",
+        )?);
+    }
+
     let first = admin.run(&["import-django", django.url(), "--members-of", "acme", "--json"])?;
-    // two refused (a slug this product does not take, an account without an e-mail address): exit 1
+    // refused: a slug this product does not take, a name here that is someone else's, no
+    // e-mail address, a hash of a kind not verified here; exit 1
     let refused = failed(&first, 1);
-    assert!(refused.contains("2 item(s) refused"), "{refused} {}", text(&first.stdout));
+    assert!(refused.contains("4 item(s) refused"), "{refused} {}", text(&first.stdout));
     assert_eq!(
         outcomes(&first)?,
         vec![
@@ -592,10 +603,12 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
             row("tenant", "sleepy", "imported"),
             row("tenant", "9lives", "refused"),
             row("account", "olga", "imported"),
-            row("account", "adam", "imported"),
-            row("account", "sam", "imported"),
+            row("account", "adam", "refused"),
+            row("account", "sam", "skipped"),
             row("account", "ulla", "skipped"),
             row("account", "nomail", "refused"),
+            row("account", "bert", "refused"),
+            row("account", "sso", "skipped"),
         ]
     );
     let acme = admin.json(&["tenant", "show", "acme", "--json"])?;
@@ -625,10 +638,8 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
             (m["username"].as_str().unwrap_or_default().to_owned(), m["role"].as_str().unwrap_or_default().to_owned())
         })
         .collect();
-    assert_eq!(
-        members,
-        vec![("olga".into(), "owner".into()), ("adam".into(), "admin".into()), ("sam".into(), "member".into())]
-    );
+    // the other `adam` got no role; the same `sam` got Django's (staff: member)
+    assert_eq!(members, vec![("olga".into(), "owner".into()), ("sam".into(), "member".into())]);
     // the Django hash is kept as it is, for the first login to verify and replace
     let olga_hash = {
         use diesel::{Connection as _, RunQueryDsl as _};
@@ -643,15 +654,19 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
     };
     assert_eq!(olga_hash.password_hash, "pbkdf2_sha256$20000$olgasalt$RoTXHHd1PqQrFDj6uurkNBC/bvvLAVIpaOBvbCqPN9g=");
 
-    // again: what is here is left alone, nothing is made twice
-    let again = admin.run(&["import-django", django.url(), "--members-of", "acme"])?;
+    // again, the URL from the environment this time: what is here is left alone, nothing is
+    // made twice
+    let again =
+        admin.command(&["import-django", "--members-of", "acme"]).env("DJANGO_DATABASE_URL", django.url()).output()?;
     let text = failed(&again, 1);
-    assert!(text.contains("2 item(s) refused"), "{text}");
+    assert!(text.contains("4 item(s) refused"), "{text}");
     let lines = String::from_utf8_lossy(&again.stdout).into_owned();
     assert!(lines.contains("skipped: tenant 'acme': a tenant with this slug is here already"), "{lines}");
     assert!(lines.contains("refused: account 'nomail': no e-mail address"), "{lines}");
-    assert!(lines.contains("django: 0 of 3 tenant(s) and 0 of 5 account(s) imported"), "{lines}");
-    assert_eq!(admin.json(&["member", "list", "acme", "--json"])?.as_array().map(Vec::len), Some(3));
+    assert!(lines.contains("refused: account 'adam': an account with this user name but another e-mail"), "{lines}");
+    assert!(lines.contains("refused: account 'bert': its password hash is Django's \"bcrypt_sha256\""), "{lines}");
+    assert!(lines.contains("django: 0 of 3 tenant(s) and 0 of 7 account(s) imported"), "{lines}");
+    assert_eq!(admin.json(&["member", "list", "acme", "--json"])?.as_array().map(Vec::len), Some(2));
     let tenants = admin.json(&["tenant", "list", "--json"])?;
     assert_eq!(tenants.as_array().map(Vec::len), Some(2), "{tenants}");
 

@@ -194,6 +194,7 @@ fn cors(origins: &[String]) -> Cors {
             header::ETAG,
             header::RETRY_AFTER,
             header::LOCATION,
+            header::WWW_AUTHENTICATE,
             header::HeaderName::from_static("x-request-id"),
         ])
         .max_age(3600);

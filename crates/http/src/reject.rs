@@ -79,8 +79,9 @@ pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
     })
 }
 
-/// Gives actix-cors' refusal of a preflight from an origin that is not
-/// listed (`400`, plain text) the contract's body: `403 permission_denied`.
+/// Gives actix-cors' refusal of a preflight (an origin that is not listed,
+/// or a method or header that is not allowed; `400`, plain text) the
+/// contract's body: `403 permission_denied`.
 /// It wraps the CORS middleware, inside which every other error is JSON
 /// already ([`json_error_bodies`]), so a plain-text `400` here is CORS's.
 pub fn cors_refusals<B: 'static>() -> ErrorHandlers<B> {
@@ -92,7 +93,7 @@ pub fn cors_refusals<B: 'static>() -> ErrorHandlers<B> {
         let error = ApiError::new(
             StatusCode::FORBIDDEN,
             "permission_denied",
-            "Requests from this origin are not allowed (server.cors_allowed_origins).",
+            "This cross-origin request is not allowed: its origin, method or headers (server.cors_allowed_origins).",
         );
         let reply = actix_web::ResponseError::error_response(&error);
         Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, reply).map_into_right_body()))

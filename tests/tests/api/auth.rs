@@ -288,11 +288,13 @@ async fn an_account_brought_over_with_its_django_hash_logs_in_and_the_hash_becom
     let dora = UserId(app.member("acme", "dora", Role::Member).await?);
     // made by Django 5.2: PBKDF2PasswordHasher().encode("Django-era-passphrase-7", "pepperpot", 20000)
     let django = "pbkdf2_sha256$20000$pepperpot$YSjUJKuVjsBg/nzaLdINdOLc5a4sskowvgP7aRRtrkA=";
-    app.store.platform(|tx| tx.users().set_password_hash(dora, django))?;
     let stored = || -> Result<String, Box<dyn std::error::Error>> {
         let found = app.store.read(|tx| tx.users().by_login("dora"))?;
         Ok(found.map(|(_, hash)| hash).ok_or("dora is missing")?)
     };
+    let argon2 = stored()?;
+    assert!(app.store.platform(|tx| tx.users().replace_password_hash(dora, &argon2, django))?);
+    assert!(!app.store.platform(|tx| tx.users().replace_password_hash(dora, &argon2, "other"))?, "old is gone");
     let login = |password: &'static str| {
         app.post("acme.localhost", "/api/auth/login/")
             .json(&serde_json::json!({"username": "dora", "password": password}))

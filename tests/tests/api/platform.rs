@@ -158,7 +158,17 @@ async fn cors_answers_listed_origins_and_leaves_others_to_the_browser() -> TestR
     let read = app.get("localhost", "/api/health/").header("origin", "https://app.example.com").send().await?;
     assert_eq!(header(&read, "access-control-allow-origin").as_deref(), Some("https://app.example.com"));
     let exposed = header(&read, "access-control-expose-headers").unwrap_or_default().to_lowercase();
-    assert!(exposed.contains("etag") && exposed.contains("x-request-id"), "{exposed}");
+    assert!(["etag", "x-request-id", "www-authenticate"].iter().all(|h| exposed.contains(h)), "{exposed}");
+    // a listed origin asking for a header that is not allowed is refused in the same format
+    let odd = app
+        .request(reqwest::Method::OPTIONS, "localhost", "/api/auth/login/")
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "x-not-allowed")
+        .send()
+        .await?;
+    let (status, body) = json(odd).await?;
+    assert_eq!((status, &body["error"]["code"]), (403, &serde_json::json!("permission_denied")), "{body}");
 
     // another origin's request is served without CORS headers: its browser
     // withholds the answer, and same-origin pages and other clients (which

@@ -275,7 +275,7 @@ impl Authenticator {
         self.check_throttle(&keys)?;
         let hash = found.as_ref().map_or(&*self.dummy_hash, |(_, hash)| hash.as_str());
         let password_ok = self.hasher.verify(password, hash).unwrap_or(false);
-        let stale_hash = password_ok && self.hasher.needs_rehash(hash);
+        let stale_hash = (password_ok && self.hasher.needs_rehash(hash)).then(|| hash.to_owned());
         let user = match found {
             Some((user, _)) if password_ok && user.is_active => user,
             _ => {
@@ -290,21 +290,25 @@ impl Authenticator {
             return Err(AuthError::InvalidCredentials);
         }
         self.attempts.reset(&keys[0].0);
-        if stale_hash {
-            self.rehash(user.id, password);
+        if let Some(old) = stale_hash {
+            self.rehash(user.id, &old, password);
         }
         Ok(user)
     }
 
     /// Replaces a hash that verified but is not this hasher's current kind
-    /// (an imported Django hash, older argon2 costs) by a fresh one. A
-    /// failure leaves the old hash, which still verifies: the login goes on.
-    fn rehash(&self, user: UserId, password: &str) {
-        let stored = self.hasher.hash(password).map_err(|error| error.to_string()).and_then(|hash| {
-            self.store.platform(|tx| tx.users().set_password_hash(user, &hash)).map_err(|error| error.to_string())
+    /// (an imported Django hash, older argon2 costs) by a fresh one, unless
+    /// the stored hash changed meanwhile. A failure leaves the old hash,
+    /// which still verifies: the login goes on.
+    fn rehash(&self, user: UserId, old: &str, password: &str) {
+        let stored = self.hasher.hash(password).map_err(|error| error.to_string()).and_then(|new| {
+            self.store
+                .platform(|tx| tx.users().replace_password_hash(user, old, &new))
+                .map_err(|error| error.to_string())
         });
         match stored {
-            Ok(()) => tracing::info!(user = user.0, "password hash upgraded at login"),
+            Ok(true) => tracing::info!(user = user.0, "password hash upgraded at login"),
+            Ok(false) => tracing::info!(user = user.0, "password hash changed meanwhile; left as it is"),
             Err(error) => tracing::warn!(user = user.0, %error, "password hash not upgraded; the old one stays"),
         }
     }

@@ -11,8 +11,8 @@
 //! gets a new, empty schema.
 
 use taskforce_domain::{
-    Email, HostName, LegacyAccount, LegacyPlatform, LegacyTenant, NewTenant, NewUser, Plan, Role, Slug, StoreError,
-    StoreExt, TenantChanges, TenantName, Username,
+    Email, HostName, LegacyAccount, LegacyPlatform, LegacyTenant, NewTenant, NewUser, Plan, Role, Slug, StoreExt,
+    TenantChanges, TenantName, Username,
 };
 
 use super::{TenantAdmin, TenantAdminError};
@@ -137,20 +137,30 @@ impl TenantAdmin {
             Ok(username) => username,
             Err(error) => return Ok(LegacyOutcome::Refused(format!("user name: {error}"))),
         };
+        if !legacy.is_active {
+            return Ok(LegacyOutcome::Skipped("inactive in Django: it could not log in there either".into()));
+        }
+        let email = match Email::parse(&legacy.email) {
+            Ok(email) => email,
+            Err(_) if legacy.email.trim().is_empty() => {
+                return Ok(LegacyOutcome::Refused("no e-mail address, which every account here needs".into()));
+            }
+            Err(error) => return Ok(LegacyOutcome::Refused(format!("e-mail address: {error}"))),
+        };
         let here = self.store.read(|tx| tx.users().by_username(&username))?;
         let outcome = match here {
-            Some(_) => LegacyOutcome::Skipped("an account with this user name is here already".into()),
-            None if !legacy.is_active => {
-                return Ok(LegacyOutcome::Skipped("inactive in Django: it could not log in there either".into()));
+            // the same name is not the same person: giving it the Django
+            // role would hand it to whoever registered the name here first
+            Some(user) if user.email.normalized() != email.normalized() => {
+                return Ok(LegacyOutcome::Refused(
+                    "an account with this user name but another e-mail address is here: not the same person, so it gets nothing".into(),
+                ));
             }
+            Some(_) => LegacyOutcome::Skipped("this account is here already".into()),
             None => {
-                let email = match Email::parse(&legacy.email) {
-                    Ok(email) => email,
-                    Err(_) if legacy.email.trim().is_empty() => {
-                        return Ok(LegacyOutcome::Refused("no e-mail address, which every account here needs".into()));
-                    }
-                    Err(error) => return Ok(LegacyOutcome::Refused(format!("e-mail address: {error}"))),
-                };
+                if let Some(reason) = unusable_hash(&legacy.password_hash) {
+                    return Ok(reason);
+                }
                 let new = NewUser {
                     username: username.clone(),
                     email,
@@ -159,11 +169,11 @@ impl TenantAdmin {
                 };
                 match self.store.platform(|tx| tx.users().create(&new)) {
                     Ok(_) => LegacyOutcome::Imported,
-                    Err(StoreError::Duplicate(key)) if key.contains("email") => {
+                    Err(error) if error.is_duplicate_of("users_email_key") => {
                         return Ok(LegacyOutcome::Refused("the e-mail address belongs to another account here".into()));
                     }
-                    Err(StoreError::Duplicate(_)) => {
-                        LegacyOutcome::Skipped("an account with this user name is here already".into())
+                    Err(error) if error.is_duplicate_of("users_username_key") => {
+                        return Ok(LegacyOutcome::Refused("the user name was taken here meanwhile".into()));
                     }
                     Err(other) => return Err(other.into()),
                 }
@@ -177,4 +187,21 @@ impl TenantAdmin {
         }
         Ok(outcome)
     }
+}
+
+/// Why a Django password hash cannot come over, if it cannot: the hasher
+/// here verifies Django's `pbkdf2_sha256` and `argon2` hashes; `!…` marks
+/// an account without a usable password (single sign-on, or disabled).
+fn unusable_hash(hash: &str) -> Option<LegacyOutcome> {
+    if hash.starts_with('!') || hash.is_empty() {
+        return Some(LegacyOutcome::Skipped("no usable password in Django: it could not log in with one".into()));
+    }
+    if hash.starts_with("pbkdf2_sha256$") || hash.starts_with("argon2$argon2") {
+        return None;
+    }
+    let kind = hash.split('$').next().unwrap_or_default();
+    Some(LegacyOutcome::Refused(format!(
+        "its password hash is Django's {kind:?}, which is not verified here (pbkdf2_sha256 and argon2 are): \
+         switch Django to one of those and let the person log in there once, or create the account anew"
+    )))
 }

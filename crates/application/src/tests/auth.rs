@@ -83,14 +83,19 @@ fn login_takes_the_username_or_the_email_address_in_any_case() -> TestResult {
 fn a_hash_of_another_kind_is_replaced_at_the_first_successful_login_only() -> TestResult {
     let world = World::new();
     let acme = acme_with_ada(&world)?;
+    world.user("bob")?; // an account, but no member of acme
     let old = format!("{OLD_PREFIX}{PASSWORD}");
     world.store.edit(|state| {
-        for stored in state.users.iter_mut().filter(|u| u.user.username.as_str() == "ada") {
+        for stored in state.users.iter_mut().filter(|u| matches!(u.user.username.as_str(), "ada" | "bob")) {
             stored.password_hash.clone_from(&old);
         }
     });
     let auth = world.auth()?;
     let hash_of_ada = || world.store.snapshot().user_named("ada").map(|u| u.password_hash.clone());
+
+    // the right password of an account that is no member: refused, nothing upgraded
+    refused(auth.login(&acme, "bob", PASSWORD, None))?;
+    assert_eq!(world.store.snapshot().user_named("bob").map(|u| u.password_hash.clone()), Some(old.clone()));
 
     let error = refused(auth.login(&acme, "ada", "wrong-password", None))?;
     assert!(matches!(error, AuthError::InvalidCredentials), "{error:?}");

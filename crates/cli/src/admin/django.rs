@@ -14,8 +14,10 @@ use super::{Context, output};
 #[derive(Debug, Args)]
 pub(super) struct ImportDjangoArgs {
     /// The Django database: postgres://user:password@host:port/name (read
-    /// only, in one read-only transaction).
-    #[arg(value_name = "DJANGO_DATABASE_URL")]
+    /// only, in one read-only transaction). Taken from the environment
+    /// variable DJANGO_DATABASE_URL when not given, which keeps its password
+    /// out of the process list and the shell's history.
+    #[arg(value_name = "DJANGO_DATABASE_URL", env = "DJANGO_DATABASE_URL", hide_env_values = true)]
     from: String,
     /// Make every account a member of this tenant: Django's owner and admin
     /// keep their role, staff and user become member.

@@ -59,9 +59,10 @@ pub trait UserRepository {
     fn by_login(&mut self, login: &str) -> Result<Option<(User, String)>, StoreError>;
     /// Records a successful login.
     fn touch_login(&mut self, id: UserId, at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Replaces the account's password hash (a stronger hash of the same
-    /// password, made at a successful login).
-    fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<(), StoreError>;
+    /// Replaces the account's password hash `old` by `new` (a stronger hash
+    /// of the same password, made at a successful login); `false`, and
+    /// nothing changed, when the stored hash is no longer `old`.
+    fn replace_password_hash(&mut self, id: UserId, old: &str, new: &str) -> Result<bool, StoreError>;
 }
 
 /// Reads and changes who belongs to which tenant, with which role.

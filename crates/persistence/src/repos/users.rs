@@ -57,11 +57,11 @@ impl UserRepository for PgTx<'_> {
             .map_err(store_error)
     }
 
-    fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<(), StoreError> {
-        diesel::update(users::table.find(id.0))
-            .set(users::password_hash.eq(hash))
+    fn replace_password_hash(&mut self, id: UserId, old: &str, new: &str) -> Result<bool, StoreError> {
+        diesel::update(users::table.find(id.0).filter(users::password_hash.eq(old)))
+            .set(users::password_hash.eq(new))
             .execute(self.conn)
-            .map(|_| ())
+            .map(|rows| rows == 1)
             .map_err(store_error)
     }
 

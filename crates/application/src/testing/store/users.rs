@@ -53,10 +53,13 @@ impl UserRepository for FakeTx<'_> {
         Ok(())
     }
 
-    fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<(), StoreError> {
-        if let Some(stored) = self.state.users.iter_mut().find(|u| u.user.id == id) {
-            stored.password_hash = hash.to_owned();
+    fn replace_password_hash(&mut self, id: UserId, old: &str, new: &str) -> Result<bool, StoreError> {
+        match self.state.users.iter_mut().find(|u| u.user.id == id && u.password_hash == old) {
+            Some(stored) => {
+                new.clone_into(&mut stored.password_hash);
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        Ok(())
     }
 }
