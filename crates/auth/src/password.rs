@@ -123,8 +123,7 @@ impl PasswordHasher for Argon2Hasher {
 /// the 32 MiB glibc's allocator ever raises its mmap threshold to on 64-bit,
 /// so each hash's memory is mapped fresh and given back to the system when
 /// the hash is done, instead of staying in an arena (19 MiB per thread that
-/// hashed). Only the blocks the hash uses are written, so only they become
-/// resident.
+/// hashed). Only the blocks the hash uses are written.
 const SCRATCH_BYTES: usize = 33 << 20;
 
 /// The largest costs a stored argon2 hash may ask for (256 MiB, 16 passes,
