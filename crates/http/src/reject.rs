@@ -63,19 +63,15 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
 /// `Allow`.
 pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
-        if is_json(&response) {
-            return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
-        }
-        let status = response.status();
-        let error = for_status(status);
-        let allow = response.headers().get(header::ALLOW).cloned();
-        let (request, _) = response.into_parts();
-        let mut reply = actix_web::ResponseError::error_response(&error);
-        if let Some(allow) = allow {
-            reply.headers_mut().insert(header::ALLOW, allow);
-        }
-        *reply.status_mut() = status;
-        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, reply).map_into_right_body()))
+        in_the_error_format(response, |response| {
+            let status = response.status();
+            let mut reply = actix_web::ResponseError::error_response(&for_status(status));
+            if let Some(allow) = response.headers().get(header::ALLOW) {
+                reply.headers_mut().insert(header::ALLOW, allow.clone());
+            }
+            *reply.status_mut() = status;
+            reply
+        })
     })
 }
 
@@ -86,18 +82,28 @@ pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
 /// already ([`json_error_bodies`]), so a plain-text `400` here is CORS's.
 pub fn cors_refusals<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().handler(StatusCode::BAD_REQUEST, |response: ServiceResponse<B>| {
-        if is_json(&response) {
-            return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
-        }
-        let (request, _) = response.into_parts();
-        let error = ApiError::new(
-            StatusCode::FORBIDDEN,
-            "permission_denied",
-            "This cross-origin request is not allowed: its origin, method or headers (server.cors_allowed_origins).",
-        );
-        let reply = actix_web::ResponseError::error_response(&error);
-        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, reply).map_into_right_body()))
+        in_the_error_format(response, |_| {
+            actix_web::ResponseError::error_response(&ApiError::new(
+                StatusCode::FORBIDDEN,
+                "permission_denied",
+                "This cross-origin request is not allowed: its origin, method or headers (server.cors_allowed_origins).",
+            ))
+        })
     })
+}
+
+/// Keeps a response whose body is JSON already; replaces any other by
+/// `reply`'s answer to it, for the same request.
+fn in_the_error_format<B>(
+    response: ServiceResponse<B>,
+    reply: impl FnOnce(&ServiceResponse<B>) -> HttpResponse,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if is_json(&response) {
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+    }
+    let replacement = reply(&response);
+    let (request, _) = response.into_parts();
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, replacement).map_into_right_body()))
 }
 
 /// Whether a response's body is JSON already.

@@ -15,7 +15,7 @@ use taskforce_domain::{
     TenantChanges, TenantName, Username,
 };
 
-use super::{TenantAdmin, TenantAdminError};
+use super::{CreateTenantError, TenantAdmin, TenantAdminError};
 
 /// What became of one tenant or account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,18 +41,9 @@ pub struct LegacyItem {
     pub outcome: LegacyOutcome,
 }
 
-/// Where to put the accounts: as members of one tenant, each with the role
-/// its Django `role` maps to (`owner` and `admin` keep theirs, `staff` and
-/// `user` become `member`). Django's roles were platform-wide, so without
-/// it the accounts belong to no tenant until an operator adds them.
-#[derive(Debug, Clone, Copy)]
-pub struct LegacyMembers<'a> {
-    /// The tenant.
-    pub tenant: &'a Slug,
-}
-
 /// The role a Django `core_user.role` gets as a member.
-pub fn legacy_role(role: &str) -> Role {
+/// (`owner` and `admin` keep theirs, `staff` and `user` become `member`).
+fn legacy_role(role: &str) -> Role {
     match role {
         "owner" => Role::Owner,
         "admin" => Role::Admin,
@@ -63,13 +54,15 @@ pub fn legacy_role(role: &str) -> Role {
 impl TenantAdmin {
     /// Creates the Django tenants (with `<slug>.<platform_domain>` besides
     /// their own domains) and accounts this database lacks, telling `each`
-    /// as every one is done; with `members`, the accounts (new or already
-    /// here) become members of that tenant.
+    /// as every one is done. With `members_of`, every account imported or
+    /// found here as the same person becomes a member of that tenant with
+    /// its Django role: Django's roles were platform-wide, so without it the
+    /// accounts belong to no tenant until an operator adds them.
     pub fn import_legacy(
         &self,
         data: &LegacyPlatform,
         platform_domain: &HostName,
-        members: Option<LegacyMembers<'_>>,
+        members_of: Option<&Slug>,
         each: &mut dyn FnMut(&LegacyItem),
     ) -> Result<Vec<LegacyItem>, TenantAdminError> {
         let mut report = Vec::with_capacity(data.tenants.len() + data.accounts.len());
@@ -81,12 +74,12 @@ impl TenantAdmin {
             let outcome = self.import_legacy_tenant(tenant, platform_domain)?;
             done(LegacyItem { kind: "tenant", name: tenant.slug.clone(), outcome });
         }
-        if let Some(members) = members {
+        if let Some(tenant) = members_of {
             // refuse before any account is made, not after
-            self.show(members.tenant)?;
+            self.show(tenant)?;
         }
         for account in &data.accounts {
-            let outcome = self.import_legacy_account(account, members)?;
+            let outcome = self.import_legacy_account(account, members_of)?;
             done(LegacyItem { kind: "account", name: account.username.clone(), outcome });
         }
         Ok(report)
@@ -115,11 +108,12 @@ impl TenantAdmin {
             Ok(new) => new,
             Err(reason) => return Ok(LegacyOutcome::Refused(reason)),
         };
-        if self.store.read(|tx| tx.tenants().by_slug(&new.slug))?.is_some() {
-            return Ok(LegacyOutcome::Skipped("a tenant with this slug is here already".into()));
-        }
-        if let Err(error) = self.create(&new) {
-            return Ok(LegacyOutcome::Refused(error.to_string()));
+        match self.create(&new) {
+            Ok(_) => {}
+            Err(CreateTenantError::SlugTaken(_)) => {
+                return Ok(LegacyOutcome::Skipped("a tenant with this slug is here already".into()));
+            }
+            Err(error) => return Ok(LegacyOutcome::Refused(error.to_string())),
         }
         if !legacy.is_active {
             let changes = TenantChanges { is_active: Some(false), ..TenantChanges::default() };
@@ -131,7 +125,7 @@ impl TenantAdmin {
     fn import_legacy_account(
         &self,
         legacy: &LegacyAccount,
-        members: Option<LegacyMembers<'_>>,
+        members_of: Option<&Slug>,
     ) -> Result<LegacyOutcome, TenantAdminError> {
         let username = match Username::parse(&legacy.username) {
             Ok(username) => username,
@@ -179,8 +173,8 @@ impl TenantAdmin {
                 }
             }
         };
-        if let Some(members) = members {
-            match self.add_member(members.tenant, &username, legacy_role(&legacy.role)) {
+        if let Some(tenant) = members_of {
+            match self.add_member(tenant, &username, legacy_role(&legacy.role)) {
                 Ok(_) | Err(TenantAdminError::AlreadyMember(..)) => {}
                 Err(other) => return Err(other),
             }

@@ -1,12 +1,9 @@
 //! `tenant-admin import-django`: the Django product's tenants and accounts
 //! brought over (see the use case, `TenantAdmin::import_legacy`).
 
-use std::{io::IsTerminal as _, time::Duration};
-
 use anyhow::bail;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
-use taskforce_application::{LegacyItem, LegacyMembers, LegacyOutcome};
+use taskforce_application::{LegacyItem, LegacyOutcome};
 use taskforce_domain::Slug;
 
 use super::{Context, output};
@@ -30,9 +27,11 @@ pub(super) struct ImportDjangoArgs {
 
 pub(super) fn run(ctx: &Context, args: ImportDjangoArgs) -> anyhow::Result<()> {
     let data = taskforce_persistence::read_django_platform(&args.from)?;
-    let bar = progress(data.tenants.len() + data.accounts.len());
-    let members = args.members_of.as_ref().map(|tenant| LegacyMembers { tenant });
-    let report = ctx.admin.import_legacy(&data, &ctx.platform_domain, members, &mut |item| {
+    let bar = output::progress_bar(
+        data.tenants.len() + data.accounts.len(),
+        "{spinner} importing from Django [{bar:40}] {pos}/{len} {msg}",
+    );
+    let report = ctx.admin.import_legacy(&data, &ctx.platform_domain, args.members_of.as_ref(), &mut |item| {
         if let Some(bar) = &bar {
             bar.set_message(format!("{} {}", item.kind, item.name));
             bar.inc(1);
@@ -41,9 +40,8 @@ pub(super) fn run(ctx: &Context, args: ImportDjangoArgs) -> anyhow::Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let count = |kind: &str, imported: bool| {
-        report.iter().filter(|i| i.kind == kind && matches!(i.outcome, LegacyOutcome::Imported) == imported).count()
-    };
+    let of_kind = |kind: &'static str| report.iter().filter(move |i| i.kind == kind);
+    let imported = |kind: &'static str| of_kind(kind).filter(|i| i.outcome == LegacyOutcome::Imported).count();
     if args.json {
         output::json(&serde_json::Value::Array(report.iter().map(item_json).collect()));
     } else {
@@ -52,10 +50,10 @@ pub(super) fn run(ctx: &Context, args: ImportDjangoArgs) -> anyhow::Result<()> {
         }
         output::say(&format!(
             "django: {} of {} tenant(s) and {} of {} account(s) imported",
-            count("tenant", true),
-            count("tenant", true) + count("tenant", false),
-            count("account", true),
-            count("account", true) + count("account", false),
+            imported("tenant"),
+            of_kind("tenant").count(),
+            imported("account"),
+            of_kind("account").count(),
         ));
     }
     let refused = report.iter().filter(|i| matches!(i.outcome, LegacyOutcome::Refused(_))).count();
@@ -82,18 +80,4 @@ fn item_json(item: &LegacyItem) -> serde_json::Value {
         LegacyOutcome::Refused(why) => ("refused", Some(why)),
     };
     serde_json::json!({"kind": item.kind, "name": item.name, "outcome": outcome, "reason": reason})
-}
-
-/// A bar on a terminal, nothing otherwise.
-fn progress(length: usize) -> Option<ProgressBar> {
-    if length == 0 || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = ProgressBar::new(length as u64).with_style(
-        ProgressStyle::with_template("{spinner} importing from Django [{bar:40}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    Some(bar)
 }

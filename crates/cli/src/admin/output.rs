@@ -1,6 +1,11 @@
 //! Printing results: aligned tables for people, JSON for scripts.
 
-use std::io::Write;
+use std::{
+    io::{IsTerminal as _, Write},
+    time::Duration,
+};
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use taskforce_application::TenantDetails;
 use taskforce_domain::TenantDomain;
@@ -56,4 +61,18 @@ pub fn tenant_json(details: &TenantDetails) -> serde_json::Value {
 /// A domain as JSON.
 pub fn domain_json(domain: &TenantDomain) -> serde_json::Value {
     serde_json::json!({ "domain": domain.domain.as_str(), "is_primary": domain.is_primary })
+}
+
+/// A progress bar of `length` steps drawn on stderr with `template`
+/// (indicatif's), when stderr is a terminal and there is work; nothing
+/// otherwise.
+pub fn progress_bar(length: usize, template: &str) -> Option<ProgressBar> {
+    if length == 0 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(length as u64).with_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
 }

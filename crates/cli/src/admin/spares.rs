@@ -1,9 +1,6 @@
 //! `tenant-admin spares`: the tenant schemas made ahead of time.
 
-use std::{io::IsTerminal, time::Duration};
-
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use taskforce_persistence::SpareFilter;
 
@@ -54,7 +51,10 @@ pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::
         SparesCommand::Fill { count } => {
             let count = count.unwrap_or(configured);
             let missing = count.saturating_sub(ctx.store.spare_stock()?.ready);
-            let bar = progress(missing);
+            let bar = output::progress_bar(
+                missing,
+                "{spinner} making spare schemas [{bar:40}] {pos}/{len} {per_sec} eta {eta}",
+            );
             let made = ctx.store.top_up_spares(count, &|_| {
                 if let Some(bar) = &bar {
                     bar.inc(1);
@@ -79,18 +79,4 @@ pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::
             Ok(())
         }
     }
-}
-
-/// A bar on a terminal, nothing otherwise.
-fn progress(length: usize) -> Option<ProgressBar> {
-    if length == 0 || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = ProgressBar::new(length as u64).with_style(
-        ProgressStyle::with_template("{spinner} making spare schemas [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    Some(bar)
 }
