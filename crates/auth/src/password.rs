@@ -195,6 +195,13 @@ mod tests {
             assert!(!hasher.verify("correct horsE", stale)?, "{stale}");
             assert!(hasher.needs_rehash(stale), "{stale}");
         }
+        // made by Django 5.2.19 itself with argon2-cffi 25.1: make_password("correct horse battery
+        // staple") under Argon2PasswordHasher, Django's own cost (100 MiB, t = 2, p = 8)
+        let made_by_django = "argon2$argon2id$v=19$m=102400,t=2,p=8$Mndma0hXc0xvc0lZTERlZmdZV1c4Vw\
+                              $J+9dymU70nHXe24Bf+gpfIdDLV1EtPQuCVQNaa8rQ2E";
+        assert!(hasher.verify("correct horse battery staple", made_by_django)?);
+        assert!(!hasher.verify("correct horse battery stapler", made_by_django)?);
+        assert!(hasher.needs_rehash(made_by_django));
         // Django's mark of an account without a usable password matches nothing
         assert!(hasher.verify("", "!jQ8sDkz3N1Ep2LxR").is_err());
         // a stored hash that asks for 4 GiB is refused, not computed

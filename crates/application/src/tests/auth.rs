@@ -110,6 +110,34 @@ fn a_hash_of_another_kind_is_replaced_at_the_first_successful_login_only() -> Te
 }
 
 #[test]
+fn a_login_whose_hash_upgrade_cannot_be_stored_still_succeeds_and_keeps_the_old_hash() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let old = format!("{OLD_PREFIX}{PASSWORD}");
+    world.store.edit(|state| {
+        for stored in state.users.iter_mut().filter(|u| u.user.username.as_str() == "ada") {
+            stored.password_hash.clone_from(&old);
+        }
+        state.hash_updates_fail = true;
+    });
+    let auth = world.auth()?;
+
+    let tokens = auth.login(&acme, "ada", PASSWORD, None)?;
+
+    let ada = world.store.snapshot().user_named("ada").map(|u| u.user.id).ok_or("ada is missing")?;
+    assert_eq!(auth.authenticate(acme.clone(), &tokens.access)?.user, ada, "the login went through");
+    let state = world.store.snapshot();
+    assert_eq!(state.user_named("ada").map(|u| u.password_hash.clone()), Some(old), "the old hash stays");
+    assert_eq!(state.sessions.len(), 1, "the session was opened");
+
+    world.store.edit(|state| state.hash_updates_fail = false);
+    auth.login(&acme, "ada", PASSWORD, None)?;
+    let upgraded = world.store.snapshot().user_named("ada").map(|u| u.password_hash.clone());
+    assert_eq!(upgraded, Some(format!("hashed:{PASSWORD}")), "the next login upgrades it");
+    Ok(())
+}
+
+#[test]
 fn unknown_user_wrong_password_non_member_and_inactive_account_look_the_same() -> TestResult {
     let world = World::new();
     let acme = acme_with_ada(&world)?;

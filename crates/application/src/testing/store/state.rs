@@ -30,6 +30,9 @@ pub struct State {
     pub tickets: Vec<(String, FamilyId, DateTime<Utc>)>,
     /// The tenant schemas that exist.
     pub schemas: BTreeMap<SchemaName, SchemaData>,
+    /// A fault to inject: replacing a password hash fails as a lost
+    /// connection would, while every other write still succeeds.
+    pub hash_updates_fail: bool,
     last_id: i64,
 }
 

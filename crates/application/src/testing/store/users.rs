@@ -54,6 +54,9 @@ impl UserRepository for FakeTx<'_> {
     }
 
     fn replace_password_hash(&mut self, id: UserId, old: &str, new: &str) -> Result<bool, StoreError> {
+        if self.state.hash_updates_fail {
+            return Err(StoreError::Unavailable("the connection was lost".into()));
+        }
         match self.state.users.iter_mut().find(|u| u.user.id == id && u.password_hash == old) {
             Some(stored) => {
                 new.clone_into(&mut stored.password_hash);
