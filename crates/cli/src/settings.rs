@@ -281,6 +281,15 @@ pub struct LogSettings {
     pub format: String,
 }
 
+/// The keys whose variable holds a comma-separated list.
+const LIST_KEYS: [&str; 3] = ["server.trusted_proxies", "server.cors_allowed_origins", "tenancy.dev_tenant.domains"];
+
+/// The variable that sets `key`: `server.trusted_proxies` →
+/// `TASKFORCE__SERVER__TRUSTED_PROXIES`.
+fn variable_of(key: &str) -> String {
+    format!("TASKFORCE__{}", key.to_ascii_uppercase().replace('.', "__"))
+}
+
 impl Settings {
     /// Loads every layer for the environment named by `TASKFORCE_ENV`.
     pub fn load() -> Result<Self, SettingsError> {
@@ -296,6 +305,18 @@ impl Settings {
     /// Loads the layers of one environment from a configuration folder
     /// (falling back to the copies compiled in when it does not exist).
     pub fn load_for(environment: Environment, config_dir: &str) -> Result<Self, SettingsError> {
+        Self::load_with(environment, config_dir, std::env::vars().collect())
+    }
+
+    /// Loads the layers of one environment with `variables` as the
+    /// environment. A variable's value stays text until its key needs a
+    /// number or a boolean: a secret of digits (or one that reads as a
+    /// float, such as `12e4…`) is kept as written, not turned into a number.
+    pub fn load_with(
+        environment: Environment,
+        config_dir: &str,
+        variables: config::Map<String, String>,
+    ) -> Result<Self, SettingsError> {
         let mut builder = Config::builder();
         for name in ["default", environment.as_str()] {
             let path = PathBuf::from(config_dir).join(format!("{name}.toml"));
@@ -307,19 +328,18 @@ impl Settings {
             };
         }
         builder = builder.add_source(
-            EnvSource::with_prefix("TASKFORCE")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true)
-                .list_separator(",")
-                .with_list_parse_key("server.trusted_proxies")
-                .with_list_parse_key("server.cors_allowed_origins")
-                .with_list_parse_key("tenancy.dev_tenant.domains"),
+            EnvSource::with_prefix("TASKFORCE").prefix_separator("__").separator("__").source(Some(variables.clone())),
         );
+        for key in LIST_KEYS {
+            if let Some(value) = variables.get(&variable_of(key)) {
+                let items: Vec<String> =
+                    value.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect();
+                builder = builder.set_override(key, items)?;
+            }
+        }
         for (variable, key) in [("DATABASE_URL", "database.url"), ("REDIS_URL", "redis.url")] {
-            let specific = format!("TASKFORCE__{}", key.to_ascii_uppercase().replace('.', "__"));
-            if std::env::var_os(&specific).is_none() {
-                builder = builder.set_override_option(key, std::env::var(variable).ok())?;
+            if !variables.contains_key(&variable_of(key)) {
+                builder = builder.set_override_option(key, variables.get(variable).cloned())?;
             }
         }
         let mut settings: Settings = builder.build()?.try_deserialize()?;
@@ -389,6 +409,48 @@ mod tests {
     fn development() -> Settings {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
         Settings::load_for(Environment::Development, dir).expect("the development settings load")
+    }
+
+    fn with_variables(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
+        let variables = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::load_with(Environment::Development, dir, variables)
+    }
+
+    #[test]
+    fn variables_keep_text_as_written_and_give_numbers_booleans_and_lists_where_keys_need_them()
+    -> Result<(), SettingsError> {
+        let settings = with_variables(&[
+            ("TASKFORCE__AUTH__JWT_SECRET", "12345678901234567890123456789012345"),
+            ("TASKFORCE__AUTH__ISSUER", "1.0"),
+            ("TASKFORCE__TENANCY__DEV_TENANT__NAME", "007"),
+            ("TASKFORCE__DATABASE__POOL_SIZE", "7"),
+            ("TASKFORCE__TENANCY__ENSURE_DEV_TENANT", "false"),
+            ("TASKFORCE__SERVER__TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2"),
+            ("TASKFORCE__SERVER__CORS_ALLOWED_ORIGINS", "https://app.example.com"),
+            ("DATABASE_URL", "postgres://db.example.com/taskforce"),
+        ])?;
+        assert_eq!(settings.auth.jwt_secret.expose_secret(), "12345678901234567890123456789012345");
+        assert_eq!(settings.auth.issuer, "1.0");
+        assert_eq!(settings.tenancy.dev_tenant.name, "007");
+        assert_eq!(settings.database.pool_size, 7);
+        assert!(!settings.tenancy.ensure_dev_tenant);
+        let proxies: Vec<String> = settings.server.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(proxies, ["10.0.0.1", "10.0.0.2"]);
+        assert_eq!(settings.server.cors_allowed_origins, ["https://app.example.com"]);
+        assert_eq!(settings.database.url.expose_secret(), "postgres://db.example.com/taskforce");
+
+        let specific = with_variables(&[
+            ("DATABASE_URL", "postgres://generic/db"),
+            ("TASKFORCE__DATABASE__URL", "postgres://specific/db"),
+            ("TASKFORCE__SERVER__CORS_ALLOWED_ORIGINS", ""),
+        ])?;
+        assert_eq!(specific.database.url.expose_secret(), "postgres://specific/db");
+        assert!(specific.server.cors_allowed_origins.is_empty());
+
+        let error = with_variables(&[("TASKFORCE__DATABASE__POOL_SIZE", "seven")]).err().map(|e| e.to_string());
+        assert!(error.as_deref().is_some_and(|e| e.contains("pool_size")), "{error:?}");
+        Ok(())
     }
 
     #[test]
