@@ -22,7 +22,8 @@ pub fn tagged<T: Serialize>(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| IfMatch::parse(v).matches_weakly(etag));
-    if not_modified && req.method() == actix_web::http::Method::GET {
+    let read = [actix_web::http::Method::GET, actix_web::http::Method::HEAD].contains(req.method());
+    if not_modified && read {
         return HttpResponse::NotModified().insert_header((header::ETAG, etag.to_owned())).finish();
     }
     HttpResponse::build(status).insert_header((header::ETAG, etag.to_owned())).json(body)

@@ -22,7 +22,7 @@ use std::{net::IpAddr, net::TcpListener};
 
 use actix_cors::Cors;
 use actix_web::{
-    App, HttpMessage, HttpServer, Resource,
+    App, FromRequest, Handler, HttpMessage, HttpServer, Resource, Responder,
     body::MessageBody,
     dev::{Server, ServiceRequest, ServiceResponse},
     http::header,
@@ -134,49 +134,76 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
     use routes::{
         activity, attachments, auth, comments, health, notifications, projects, reports, signup, tasks, tenants,
     };
-    cfg.service(resource("/api/health/").get(health::health))
-        .service(resource("/api/health/ready/").get(health::ready))
+    cfg.service(resource("/api/health/").read(health::health))
+        .service(resource("/api/health/ready/").read(health::ready))
         .service(resource("/api/signup/").post(signup::signup))
         .service(resource("/api/auth/register/").post(auth::register))
         .service(resource("/api/auth/login/").post(auth::login))
         .service(resource("/api/auth/token/refresh/").post(auth::refresh))
         .service(resource("/api/auth/logout/").post(auth::logout))
-        .service(resource("/api/auth/me/").get(auth::me))
-        .service(resource("/api/tenants/me/").get(tenants::show).put(tenants::replace).patch(tenants::patch))
-        .service(resource("/api/tenants/members/").get(tenants::list_members).post(tenants::invite))
+        .service(resource("/api/auth/me/").read(auth::me))
+        .service(resource("/api/tenants/me/").read(tenants::show).put(tenants::replace).patch(tenants::patch))
+        .service(resource("/api/tenants/members/").read(tenants::list_members).post(tenants::invite))
         .service(resource("/api/tenants/members/{id}/").patch(tenants::change_role).delete(tenants::remove_member))
         .service(resource("/api/invitations/accept/").post(tenants::accept_invitation))
-        .service(resource("/api/projects/").get(projects::list).post(projects::create))
+        .service(resource("/api/projects/").read(projects::list).post(projects::create))
         .service(
             resource("/api/projects/{id}/")
-                .get(projects::show)
+                .read(projects::show)
                 .put(projects::replace)
                 .patch(projects::patch)
                 .delete(projects::delete),
         )
-        .service(resource("/api/projects/{id}/tasks/").get(tasks::list).post(tasks::create))
-        .service(resource("/api/projects/{id}/activity/").get(activity::of_project))
+        .service(resource("/api/projects/{id}/tasks/").read(tasks::list).post(tasks::create))
+        .service(resource("/api/projects/{id}/activity/").read(activity::of_project))
         .service(
-            resource("/api/tasks/{id}/").get(tasks::show).put(tasks::replace).patch(tasks::patch).delete(tasks::delete),
+            resource("/api/tasks/{id}/")
+                .read(tasks::show)
+                .put(tasks::replace)
+                .patch(tasks::patch)
+                .delete(tasks::delete),
         )
-        .service(resource("/api/tasks/{id}/comments/").get(comments::list).post(comments::create))
+        .service(resource("/api/tasks/{id}/comments/").read(comments::list).post(comments::create))
         .service(resource("/api/comments/{id}/").patch(comments::patch).delete(comments::delete))
-        .service(resource("/api/tasks/{id}/attachments/").get(attachments::list).post(attachments::upload))
-        .service(resource("/api/attachments/{id}/").get(attachments::show).delete(attachments::delete))
-        .service(resource("/api/attachments/{id}/download/").get(attachments::download))
-        .service(resource("/api/activity/").get(activity::tenant_wide))
-        .service(resource("/api/reports/summary/").get(reports::summary))
-        .service(resource("/api/reports/throughput/").get(reports::throughput))
-        .service(resource("/api/reports/workload/").get(reports::workload))
-        .service(resource("/api/reports/cycle-time/").get(reports::cycle_time))
-        .service(resource("/api/notifications/").get(notifications::list))
+        .service(resource("/api/tasks/{id}/attachments/").read(attachments::list).post(attachments::upload))
+        .service(resource("/api/attachments/{id}/").read(attachments::show).delete(attachments::delete))
+        .service(resource("/api/attachments/{id}/download/").read(attachments::download))
+        .service(resource("/api/activity/").read(activity::tenant_wide))
+        .service(resource("/api/reports/summary/").read(reports::summary))
+        .service(resource("/api/reports/throughput/").read(reports::throughput))
+        .service(resource("/api/reports/workload/").read(reports::workload))
+        .service(resource("/api/reports/cycle-time/").read(reports::cycle_time))
+        .service(resource("/api/notifications/").read(notifications::list))
         .service(resource("/api/notifications/read-all/").post(notifications::read_all))
         .service(resource("/api/notifications/ticket/").post(notifications::ticket))
         .service(resource("/api/notifications/stream/").get(notifications::stream))
         .service(resource("/api/notifications/{id}/read/").post(notifications::read))
-        .service(web::resource("/api/openapi.json").get(routes::docs::openapi_json))
-        .service(web::resource("/api/docs").get(routes::docs::docs_redirect))
-        .service(web::resource("/api/docs/{tail:.*}").get(routes::docs::docs_file));
+        .service(web::resource("/api/openapi.json").read(routes::docs::openapi_json))
+        .service(web::resource("/api/docs").read(routes::docs::docs_redirect))
+        .service(web::resource("/api/docs/{tail:.*}").read(routes::docs::docs_file));
+}
+
+/// A read: `GET`, and `HEAD` answering with the same status and headers
+/// and no body (actix leaves the body out), as Django answers `HEAD` for
+/// every view that answers `GET`, so probes and clients that send `HEAD`
+/// keep working. The notification stream is `GET` only.
+trait Read {
+    fn read<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static;
+}
+
+impl Read for Resource {
+    fn read<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(web::get().to(handler.clone())).route(web::head().to(handler))
+    }
 }
 
 /// A resource answering at `path` and at `path` without its trailing slash,

@@ -1,5 +1,7 @@
 //! Platform endpoints and the error format for what no handler answers.
 
+use reqwest::Method;
+use taskforce_domain::{Plan, Role};
 use taskforce_tests::{TestResult, json, spawn_app, spawn_app_with};
 
 #[tokio::test]
@@ -77,10 +79,61 @@ async fn unknown_routes_and_wrong_methods_answer_in_the_error_format() -> TestRe
     assert_eq!((status, body), (404, serde_json::json!({"error": {"code": "not_found", "message": "Not found."}})));
 
     let response = app.post("localhost", "/api/health/").send().await?;
-    assert_eq!(response.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
+    assert_eq!(response.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET, HEAD"));
     let (status, body) = json(response).await?;
     assert_eq!(status, 405);
     assert_eq!(body["error"]["code"], "method_not_allowed");
+    Ok(())
+}
+
+/// A response header as text.
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+#[tokio::test]
+async fn head_answers_what_get_answers_without_the_body() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Owner).await?;
+    let ann = app.login("acme", "ann").await?;
+    let (status, project) = app
+        .answer(Method::POST, "acme", &ann.access, "/api/projects/", Some(serde_json::json!({"name": "Roof"})))
+        .await?;
+    assert_eq!(status, 201, "{project}");
+    let one = format!("/api/projects/{}/", project["id"]);
+
+    for (host, path, token) in [
+        ("localhost", "/api/health/", None),
+        ("acme.localhost", "/api/projects/", Some(ann.access.as_str())),
+        ("acme.localhost", one.as_str(), Some(ann.access.as_str())),
+        ("acme.localhost", "/api/reports/summary/", Some(ann.access.as_str())),
+    ] {
+        let with_token = |method| {
+            let request = app.request(method, host, path);
+            match token {
+                Some(token) => request.bearer_auth(token),
+                None => request,
+            }
+        };
+        let get = with_token(Method::GET).send().await?;
+        let (get_status, get_type, get_tag) = (get.status(), header(&get, "content-type"), header(&get, "etag"));
+        let get_body = get.bytes().await?;
+        let head = with_token(Method::HEAD).send().await?;
+        assert_eq!(head.status(), get_status, "HEAD {host}{path}");
+        assert_eq!(header(&head, "content-type"), get_type, "HEAD {host}{path}");
+        assert_eq!(header(&head, "etag"), get_tag, "HEAD {host}{path}");
+        assert_eq!(header(&head, "content-length"), Some(get_body.len().to_string()), "HEAD {host}{path}");
+        assert!(head.bytes().await?.is_empty(), "HEAD {host}{path} sent a body");
+    }
+
+    // refusals are the same as well: no token, and the tag already held
+    let refused = app.request(Method::HEAD, "acme.localhost", "/api/projects/").send().await?;
+    assert_eq!(refused.status(), 401);
+    assert_eq!(header(&refused, "www-authenticate").as_deref(), Some("Bearer realm=\"api\""));
+    let tag = header(&app.get_as("acme", &ann.access, &one).send().await?, "etag").ok_or("no etag")?;
+    let cached = app.call_as(Method::HEAD, "acme", &ann.access, &one).header("if-none-match", &tag).send().await?;
+    assert_eq!(cached.status(), 304);
     Ok(())
 }
 
@@ -135,9 +188,6 @@ async fn the_openapi_document_and_the_offline_reference_are_served() -> TestResu
 async fn cors_answers_listed_origins_and_leaves_others_to_the_browser() -> TestResult {
     let app = spawn_app_with(|settings| settings.server.cors_allowed_origins = vec!["https://app.example.com".into()])
         .await?;
-    let header = |response: &reqwest::Response, name: &str| {
-        response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
-    };
     let preflight = |origin: &'static str| {
         app.request(reqwest::Method::OPTIONS, "localhost", "/api/auth/login/")
             .header("origin", origin)
