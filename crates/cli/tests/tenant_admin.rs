@@ -163,7 +163,9 @@ fn bad_input_gets_a_clear_message_and_changes_nothing() -> TestResult {
         failed(&admin.run(&["member", "add", "acme", "ghost", "--role", "admin"])?, 1)
             .contains("no user named 'ghost'")
     );
-    assert!(failed(&admin.run(&["tenant", "update", "acme"])?, 1).contains("nothing to change"));
+    // an update that changes nothing is bad usage, and names what it could change
+    let nothing = failed(&admin.run(&["tenant", "update", "acme"])?, 2);
+    assert!(nothing.contains("required") && nothing.contains("--allow-signup"), "{nothing}");
     // a user name or e-mail address that can never be valid is bad usage too
     let bad_name = failed(&admin.run(&["member", "add", "acme", "no spaces", "--role", "admin"])?, 2);
     assert!(bad_name.contains("Enter a valid username."), "{bad_name}");

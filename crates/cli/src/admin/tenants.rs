@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context as _, bail};
-use clap::Args;
+use clap::{ArgGroup, Args};
 use taskforce_domain::{HostName, NewTenant, Plan, Slug, TenantChanges, TenantName};
 
 use super::{Context, DevTenantArgs, output, parse_host, parse_name, parse_plan, parse_slug};
@@ -28,6 +28,8 @@ pub(super) struct CreateArgs {
 }
 
 #[derive(Debug, Args)]
+// at least one change, or it is bad usage (exit 2) like any other
+#[command(group(ArgGroup::new("change").required(true).multiple(true).args(["name", "plan", "active", "allow_signup"])))]
 pub(super) struct UpdateArgs {
     /// The tenant's slug.
     #[arg(value_parser = parse_slug)]
@@ -143,9 +145,6 @@ pub(super) fn show(ctx: &Context, slug: &Slug, json: bool) -> anyhow::Result<()>
 pub(super) fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
     let changes =
         TenantChanges { name: args.name, plan: args.plan, is_active: args.active, allow_signup: args.allow_signup };
-    if changes.is_empty() {
-        bail!("nothing to change: give at least one of --name, --plan, --active, --allow-signup");
-    }
     let tenant = ctx.admin.update(&args.slug, &changes)?;
     output::say(&format!(
         "updated tenant '{}': name '{}', plan {}, active {}, self-signup {}",
