@@ -53,7 +53,8 @@ echo "refused without a secret and without a database URL"
 
 step "migrate"
 psql "$admin_url" -qc "CREATE DATABASE \"$database\""
-env=(-e TASKFORCE__DATABASE__URL="$url" -e TASKFORCE__REDIS__URL="$redis_url" -e TASKFORCE__AUTH__JWT_SECRET="$secret")
+env=(-e TASKFORCE__DATABASE__URL="$url" -e TASKFORCE__REDIS__URL="$redis_url" -e TASKFORCE__AUTH__JWT_SECRET="$secret"
+  -e TASKFORCE__MAIL__TRANSPORT=file)
 run "${env[@]}" "$image" migrate
 
 step "serve"

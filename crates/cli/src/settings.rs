@@ -376,6 +376,13 @@ impl Settings {
                     "no database URL; production needs TASKFORCE__DATABASE__URL (or DATABASE_URL), the embedded cluster is for development".into(),
                 ));
             }
+            // the log transport sends nothing: invitations would be answered
+            // 201 and never arrive
+            if self.mail.transport == "log" {
+                return Err(SettingsError::Invalid(
+                    "mail.transport = \"log\" sends no mail; production needs TASKFORCE__MAIL__TRANSPORT=smtp (with TASKFORCE__MAIL__SMTP_URL) or file".into(),
+                ));
+            }
         }
         if !["log", "file", "smtp"].contains(&self.mail.transport.as_str()) {
             return Err(SettingsError::Invalid(format!(
@@ -450,6 +457,27 @@ mod tests {
 
         let error = with_variables(&[("TASKFORCE__DATABASE__POOL_SIZE", "seven")]).err().map(|e| e.to_string());
         assert!(error.as_deref().is_some_and(|e| e.contains("pool_size")), "{error:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn production_refuses_a_mailer_that_sends_nothing() -> Result<(), SettingsError> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
+        let production = |transport: &str| {
+            let variables = [
+                ("TASKFORCE__AUTH__JWT_SECRET", "a-production-secret-of-more-than-32-bytes"),
+                ("TASKFORCE__DATABASE__URL", "postgres://db.example.com/taskforce"),
+                ("TASKFORCE__MAIL__TRANSPORT", transport),
+            ];
+            let variables = variables.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            Settings::load_with(Environment::Production, dir, variables)
+        };
+        let error = production("log").err().map(|e| e.to_string());
+        assert!(error.as_deref().is_some_and(|e| e.contains("TASKFORCE__MAIL__TRANSPORT=smtp")), "{error:?}");
+        assert_eq!(production("file")?.mail.transport, "file");
+        assert_eq!(production("smtp")?.mail.transport, "smtp");
+        // development keeps the log transport as its default
+        assert_eq!(development().mail.transport, "log");
         Ok(())
     }
 
