@@ -132,12 +132,24 @@ pub fn revoked_key(tenant: TenantId, family: FamilyId) -> String {
 #[derive(Debug)]
 pub struct ChangeFeedState {
     heard: Mutex<Heard>,
+    clock: Monotonic,
     /// Bumped when everything is dropped: an entry stored across that
     /// moment is dropped again.
     epoch: AtomicU64,
     listening: CacheTtl,
     settle: Duration,
     silence: Duration,
+}
+
+/// Where [`ChangeFeedState`] reads the time: `Instant::now`, or a test's
+/// hand-moved instant.
+#[derive(Clone)]
+struct Monotonic(Arc<dyn Fn() -> Instant + Send + Sync>);
+
+impl std::fmt::Debug for Monotonic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Monotonic")
+    }
 }
 
 /// When the feed went live, and when it last heard itself.
@@ -161,6 +173,7 @@ impl ChangeFeedState {
     pub fn new(listening: CacheTtl, heartbeat: Duration) -> Self {
         Self {
             heard: Mutex::new(Heard::default()),
+            clock: Monotonic(Arc::new(Instant::now)),
             epoch: AtomicU64::new(0),
             listening,
             settle: INVALIDATION_HOLD,
@@ -175,6 +188,18 @@ impl ChangeFeedState {
         self
     }
 
+    /// The same reading the time from `now` (tests move it by hand instead
+    /// of sleeping).
+    #[must_use]
+    pub fn with_clock(mut self, now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        self.clock = Monotonic(Arc::new(now));
+        self
+    }
+
+    fn now(&self) -> Instant {
+        (self.clock.0)()
+    }
+
     fn heard(&self) -> std::sync::MutexGuard<'_, Heard> {
         self.heard.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -184,8 +209,9 @@ impl ChangeFeedState {
     fn ttl(&self, otherwise: CacheTtl) -> (CacheTtl, u64) {
         let epoch = self.epoch.load(Ordering::Acquire);
         let heard = *self.heard();
-        let settled = heard.since.is_some_and(|since| since.elapsed() >= self.settle)
-            && heard.last.is_some_and(|last| last.elapsed() < self.silence);
+        let now = self.now();
+        let settled = heard.since.is_some_and(|since| now.saturating_duration_since(since) >= self.settle)
+            && heard.last.is_some_and(|last| now.saturating_duration_since(last) < self.silence);
         (if settled { self.listening } else { otherwise }, epoch)
     }
 }
@@ -343,7 +369,7 @@ impl AccessCache {
 impl AccessChangeSink for AccessCache {
     fn feed_live(&self) {
         if let Some(feed) = &self.feed {
-            let now = Instant::now();
+            let now = feed.now();
             let mut heard = feed.heard();
             heard.since.get_or_insert(now);
             heard.last = Some(now);

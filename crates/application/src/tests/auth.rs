@@ -1,7 +1,10 @@
 //! [`Authenticator`]: logging in, throttling, refresh rotation and replay,
 //! and authenticating each request against the current membership.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
 use taskforce_domain::{
     AccessChange, AccessChangeSink, Cache, CacheHealth, HostName, Plan, Role, Tenant, TokenCodec, TokenHint, Username,
@@ -490,9 +493,15 @@ fn entries_stop_living_long_once_the_feed_has_been_silent_for_three_heartbeats()
     let acme = acme_with_ada(&world)?;
     let fake = Arc::new(FakeCache::default());
     let (short, long) = (CacheTtl::default(), LONG);
-    // long enough that an admission on a loaded machine fits in the window
-    let heartbeat = Duration::from_millis(300);
-    let cache = with_settled_feed(fake.clone(), heartbeat);
+    // the feed's time, moved by hand
+    let start = Instant::now();
+    let elapsed = Arc::new(Mutex::new(Duration::ZERO));
+    let clock = elapsed.clone();
+    let feed = ChangeFeedState::new(LONG, HEARTBEAT)
+        .settling_for(Duration::ZERO)
+        .with_clock(move || start + *clock.lock().unwrap_or_else(PoisonError::into_inner));
+    let cache = AccessCache::new(fake.clone(), CacheTtl::default()).with_change_feed(Arc::new(feed));
+    let pass = |time: Duration| *elapsed.lock().unwrap_or_else(PoisonError::into_inner) += time;
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
     let keys = keys_of(&host, &hint);
     let ttls_after_admission = || -> TestResult<Vec<Option<Duration>>> {
@@ -503,7 +512,9 @@ fn entries_stop_living_long_once_the_feed_has_been_silent_for_three_heartbeats()
 
     cache.feed_live();
     assert_eq!(ttls_after_admission()?, [Some(long.tenant), Some(long.access), Some(long.access)], "just heard");
-    std::thread::sleep(heartbeat * (ChangeFeedState::MISSED_HEARTBEATS + 1));
+    pass(HEARTBEAT * ChangeFeedState::MISSED_HEARTBEATS - Duration::from_millis(1));
+    assert_eq!(ttls_after_admission()?, [Some(long.tenant), Some(long.access), Some(long.access)], "not silent yet");
+    pass(Duration::from_millis(1));
     assert_eq!(ttls_after_admission()?, [Some(short.tenant), Some(short.access), Some(short.access)], "silent");
     cache.feed_live();
     assert_eq!(ttls_after_admission()?, [Some(long.tenant), Some(long.access), Some(long.access)], "heard again");
