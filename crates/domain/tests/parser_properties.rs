@@ -82,11 +82,27 @@ proptest! {
     }
 
     #[test]
-    fn storage_keys_never_name_a_path(raw in any::<String>()) {
-        if let Some(key) = StorageKey::parse(&raw) {
-            let text = key.as_str();
-            prop_assert!((1..=128).contains(&text.len()));
-            prop_assert!(text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'), "{text:?}");
+    fn storage_keys_never_name_a_path(
+        raw in prop_oneof![any::<String>(), "(\\.\\./|/|\\\\|\\.)?[a-zA-Z0-9_./\\\\-]{0,12}", "[a-zA-Z0-9_-]{1,8}"]
+    ) {
+        match StorageKey::parse(&raw) {
+            // a key is one plain file name under the tenant's folder: no root,
+            // no parent, no separator of any platform
+            Some(key) => {
+                let text = key.as_str();
+                let parts: Vec<_> = std::path::Path::new(text).components().collect();
+                prop_assert_eq!(parts, vec![std::path::Component::Normal(text.as_ref())], "{:?}", text);
+                prop_assert!(!text.contains('\\') && !text.contains(':') && text.len() <= 128, "{:?}", text);
+            }
+            None => prop_assert!(
+                raw.is_empty() || raw.len() > 128 || raw.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')),
+                "a plain name was refused: {:?}", raw
+            ),
         }
+    }
+
+    #[test]
+    fn traversal_shaped_keys_are_refused(raw in "(\\.\\.|\\.|/|\\\\)[a-zA-Z0-9_/\\\\.-]{0,12}") {
+        prop_assert!(StorageKey::parse(&raw).is_none(), "{:?}", raw);
     }
 }

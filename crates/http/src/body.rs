@@ -120,14 +120,19 @@ mod tests {
                 any::<String>().prop_map(String::into_bytes),
             ]
         ) {
-            match parse::<Shaped>(&bytes) {
-                Ok(_) => {
-                    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-                    prop_assert!(value.is_object());
-                }
-                Err(error) => {
-                    let code = error.code();
-                    prop_assert!(code == "invalid_json" || code == "validation_failed", "{code}");
+            let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok().filter(serde_json::Value::is_object);
+            match (json, parse::<Shaped>(&bytes)) {
+                // not JSON, or JSON but not an object
+                (None, outcome) => prop_assert_eq!(outcome.err().map(|e| e.code()), Some("invalid_json")),
+                (Some(_), Ok(_)) => {}
+                // an object with a value of the wrong type: that one key is named
+                (Some(object), Err(error)) => {
+                    prop_assert_eq!(error.code(), "validation_failed");
+                    let names = error.field_names();
+                    prop_assert_eq!(names.len(), 1, "{:?}", names);
+                    let key = names[0].split(['[', '.']).next().unwrap_or_default();
+                    prop_assert!(["title", "count", "flag", "tags"].contains(&key), "{:?}", names);
+                    prop_assert!(object.get(key).is_some(), "{:?} is not in the body", names);
                 }
             }
         }

@@ -147,6 +147,12 @@ impl ApiError {
         self.0.code
     }
 
+    /// The fields a validation failure names (tests).
+    #[cfg(test)]
+    pub(crate) fn field_names(&self) -> Vec<&str> {
+        self.0.fields.iter().flat_map(|fields| fields.keys().map(String::as_str)).collect()
+    }
+
     fn body(&self) -> serde_json::Value {
         let inner = &self.0;
         let mut error = serde_json::Map::new();
