@@ -5,13 +5,62 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use taskforce_domain::{Plan, Role};
+use taskforce_domain::{Plan, Role, Slug, StoreError};
 use taskforce_tests::{Session, TestApp, TestRedis, TestResult, json, spawn_app, spawn_app_with};
 
 async fn notifications_of(app: &TestApp, who: &Session) -> Result<Vec<serde_json::Value>, Box<dyn std::error::Error>> {
-    let (status, body) = json(app.get_as("acme", &who.access, "/api/notifications/").send().await?).await?;
+    notifications_on(app, "acme", who).await
+}
+
+/// The caller's notifications on `<slug>.localhost`, newest first; a list
+/// without `results` is an error, not an empty list.
+async fn notifications_on(
+    app: &TestApp,
+    slug: &str,
+    who: &Session,
+) -> Result<Vec<serde_json::Value>, Box<dyn std::error::Error>> {
+    let (status, body) = json(app.get_as(slug, &who.access, "/api/notifications/").send().await?).await?;
     assert_eq!(status, 200, "{body}");
-    Ok(body["results"].as_array().cloned().unwrap_or_default())
+    Ok(body["results"].as_array().cloned().ok_or_else(|| format!("no results in {body}"))?)
+}
+
+/// `POST /api/notifications/{id}/read/` on `<slug>.localhost`: its status,
+/// and whether it had a body.
+async fn mark_read(
+    app: &TestApp,
+    slug: &str,
+    who: &Session,
+    id: i64,
+) -> Result<(u16, serde_json::Value), Box<dyn std::error::Error>> {
+    json(app.call_as(Method::POST, slug, &who.access, &format!("/api/notifications/{id}/read/")).send().await?).await
+}
+
+/// How many notifications for `recipient` the tenant's schema holds, read
+/// behind the API.
+async fn stored_for(app: &TestApp, slug: &str, recipient: i64) -> Result<i64, Box<dyn std::error::Error>> {
+    use diesel::{RunQueryDsl, dsl::sql, sql_types::BigInt};
+    let schema = Slug::parse(slug)?.schema_name();
+    let store = app.store.clone();
+    let count = tokio::task::spawn_blocking(move || {
+        store.in_tenant_scope(&schema, |conn| {
+            diesel::select(sql::<BigInt>(&format!(
+                "(SELECT count(*) FROM notifications WHERE recipient_id = {recipient})"
+            )))
+            .get_result::<i64>(conn)
+            .map_err(StoreError::internal)
+        })
+    })
+    .await??;
+    Ok(count)
+}
+
+/// The `read_at` of one of the list's notifications.
+fn read_at(list: &[serde_json::Value], id: i64) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    Ok(list
+        .iter()
+        .find(|n| n["id"] == id)
+        .map(|n| n["read_at"].clone())
+        .ok_or_else(|| format!("no {id} in {list:?}"))?)
 }
 
 fn kinds(list: &[serde_json::Value]) -> Vec<&str> {
@@ -24,7 +73,17 @@ async fn post(
     path: &str,
     body: serde_json::Value,
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    let (status, answer) = json(app.call_as(Method::POST, "acme", &who.access, path).json(&body).send().await?).await?;
+    post_on(app, "acme", who, path, body).await
+}
+
+async fn post_on(
+    app: &TestApp,
+    slug: &str,
+    who: &Session,
+    path: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let (status, answer) = json(app.call_as(Method::POST, slug, &who.access, path).json(&body).send().await?).await?;
     assert!(status == 201 || status == 200, "{path}: {status} {answer}");
     Ok(answer)
 }
@@ -80,6 +139,12 @@ async fn members_are_told_of_others_actions_and_never_of_their_own() -> TestResu
     assert!(mia_list[0]["message"].as_str().is_some_and(|m| m.contains("olga") && m.contains("Brief")), "{mia_list:?}");
     assert_eq!(kinds(&notifications_of(&app, &max).await?), vec!["mentioned"]);
     assert!(notifications_of(&app, &olga).await?.is_empty(), "no mention of oneself");
+    // the stranger, a member of another tenant only, was told nothing: not
+    // on their own tenant, and no row for them in acme's schema either
+    let stranger = app.login("other", "stranger").await?;
+    assert!(notifications_on(&app, "other", &stranger).await?.is_empty());
+    assert_eq!(stored_for(&app, "acme", stranger.user_id).await?, 0);
+    assert_eq!(stored_for(&app, "acme", max.user_id).await?, 1, "the count sees what was written");
     // mia moves it: the creator (olga) hears, mia does not
     patch(&app, &mia, &format!("/api/tasks/{}/", task["id"]), serde_json::json!({"status": "in_progress"})).await?;
     assert_eq!(kinds(&notifications_of(&app, &olga).await?), vec!["task_status_changed"]);
@@ -97,25 +162,44 @@ async fn members_are_told_of_others_actions_and_never_of_their_own() -> TestResu
     assert_eq!(notifications_of(&app, &olga).await?.len(), 2);
 
     // unread, read one, read all
-    let (_, unread) = json(app.get_as("acme", &mia.access, "/api/notifications/?unread=true").send().await?).await?;
+    let unread_of = |who: &Session| {
+        let request = app.get_as("acme", &who.access, "/api/notifications/?unread=true").send();
+        async move {
+            let (status, body) = json(request.await?).await?;
+            assert_eq!(status, 200, "{body}");
+            Ok::<_, Box<dyn std::error::Error>>(body)
+        }
+    };
+    let unread = unread_of(&mia).await?;
     assert_eq!(unread["count"], 3);
     let first = unread["results"][0]["id"].as_i64().ok_or("id")?;
-    let (status, read) = json(
-        app.call_as(Method::POST, "acme", &mia.access, &format!("/api/notifications/{first}/read/")).send().await?,
-    )
-    .await?;
-    assert_eq!((status, read["read_at"].is_string()), (200, true));
-    let (status, _) = json(
-        app.call_as(Method::POST, "acme", &olga.access, &format!("/api/notifications/{first}/read/")).send().await?,
-    )
-    .await?;
-    assert_eq!(status, 404, "another member's notification is unknown");
-    let (_, unread) = json(app.get_as("acme", &mia.access, "/api/notifications/?unread=true").send().await?).await?;
+    let second = unread["results"][1]["id"].as_i64().ok_or("id")?;
+    // olga aims at one of mia's unread notifications: unknown to her, and it stays unread
+    let (status, body) = mark_read(&app, "acme", &olga, second).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+    assert_eq!(unread_of(&mia).await?["count"], 3, "another member's read marked nothing");
+    assert_eq!(read_at(&notifications_of(&app, &mia).await?, second)?, serde_json::Value::Null);
+    // mia reads her first: 204 without a body, and the list shows it read
+    assert_eq!(mark_read(&app, "acme", &mia, first).await?, (204, serde_json::Value::Null));
+    let list = notifications_of(&app, &mia).await?;
+    let first_read_at = read_at(&list, first)?;
+    assert!(first_read_at.is_string(), "{list:?}");
+    assert_eq!(read_at(&list, second)?, serde_json::Value::Null);
+    let unread = unread_of(&mia).await?;
     assert_eq!(unread["count"], 2);
+    assert!(unread["results"].as_array().ok_or("results")?.iter().all(|n| n["id"] != first), "{unread}");
+    // reading it again, and reading all, keep its first read_at
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(mark_read(&app, "acme", &mia, first).await?.0, 204);
+    assert_eq!(read_at(&notifications_of(&app, &mia).await?, first)?, first_read_at);
     let all = app.call_as(Method::POST, "acme", &mia.access, "/api/notifications/read-all/").send().await?;
     assert_eq!(all.status().as_u16(), 204);
-    let (_, unread) = json(app.get_as("acme", &mia.access, "/api/notifications/?unread=true").send().await?).await?;
-    assert_eq!(unread["count"], 0);
+    assert_eq!(unread_of(&mia).await?["count"], 0);
+    let list = notifications_of(&app, &mia).await?;
+    assert_eq!(read_at(&list, first)?, first_read_at, "read-all keeps the first read_at");
+    assert!(list.iter().all(|n| n["read_at"].is_string()), "{list:?}");
+    // olga's own notifications were not touched by mia's read-all
+    assert!(notifications_of(&app, &olga).await?.iter().all(|n| n["read_at"].is_null()));
     Ok(())
 }
 
@@ -135,6 +219,60 @@ async fn accepting_an_invitation_tells_the_inviter() -> TestResult {
     let list = notifications_of(&app, &olga).await?;
     assert_eq!(kinds(&list), vec!["invitation_accepted"]);
     assert!(list[0]["message"].as_str().is_some_and(|m| m.contains("neo")));
+    Ok(())
+}
+
+/// Notification ids are per tenant schema: mia, a member of both tenants,
+/// has notification 1 in each, with different contents, and 2 in beta only.
+/// Each host lists only its own, and reading an id on alpha never marks
+/// beta's row of that id.
+#[tokio::test]
+async fn the_same_notification_ids_in_two_tenants_never_cross() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("alpha", Plan::Enterprise, false).await?;
+    app.create_tenant("beta", Plan::Enterprise, false).await?;
+    app.member("alpha", "ann", Role::Owner).await?;
+    app.member("beta", "bob", Role::Owner).await?;
+    let mia = app.create_user("mia").await?;
+    app.add_member("alpha", "mia", Role::Member).await?;
+    app.add_member("beta", "mia", Role::Member).await?;
+    let (ann, bob) = (app.login("alpha", "ann").await?, app.login("beta", "bob").await?);
+    let (mia_a, mia_b) = (app.login("alpha", "mia").await?, app.login("beta", "mia").await?);
+    for (slug, owner, titles) in [("alpha", &ann, &["ALPHA secret"][..]), ("beta", &bob, &["BETA one", "BETA two"][..])]
+    {
+        let project = post_on(&app, slug, owner, "/api/projects/", serde_json::json!({"name": "P"})).await?;
+        for title in titles {
+            let task = serde_json::json!({"title": title, "assignee_id": mia});
+            post_on(&app, slug, owner, &format!("/api/projects/{}/tasks/", project["id"]), task).await?;
+        }
+    }
+    let ids = |list: &[serde_json::Value]| list.iter().filter_map(|n| n["id"].as_i64()).collect::<Vec<_>>();
+    let on_alpha = notifications_on(&app, "alpha", &mia_a).await?;
+    let on_beta = notifications_on(&app, "beta", &mia_b).await?;
+    let shared = *ids(&on_alpha).first().ok_or("alpha lists nothing")?;
+    let beta_only = *ids(&on_beta).first().ok_or("beta lists nothing")?;
+    assert_eq!((ids(&on_alpha), ids(&on_beta)), (vec![shared], vec![beta_only, shared]), "the same ids in both");
+    assert!(on_alpha[0]["message"].as_str().is_some_and(|m| m.contains("ALPHA secret")), "{on_alpha:?}");
+    assert!(!format!("{on_alpha:?}").contains("BETA"), "{on_alpha:?}");
+    assert!(on_beta.iter().all(|n| n["message"].as_str().is_some_and(|m| m.contains("BETA"))), "{on_beta:?}");
+    assert!(!format!("{on_beta:?}").contains("ALPHA"), "{on_beta:?}");
+
+    // an id that exists only in beta is unknown on alpha, and stays unread in beta
+    let (status, body) = mark_read(&app, "alpha", &mia_a, beta_only).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+    // reading the shared id on alpha marks alpha's row only
+    assert_eq!(mark_read(&app, "alpha", &mia_a, shared).await?.0, 204);
+    assert!(read_at(&notifications_on(&app, "alpha", &mia_a).await?, shared)?.is_string());
+    let on_beta = notifications_on(&app, "beta", &mia_b).await?;
+    assert!(on_beta.iter().all(|n| n["read_at"].is_null()), "beta's rows were marked: {on_beta:?}");
+    // and so does reading all on alpha
+    let all = app.call_as(Method::POST, "alpha", &mia_a.access, "/api/notifications/read-all/").send().await?;
+    assert_eq!(all.status().as_u16(), 204);
+    let (_, unread) = json(app.get_as("beta", &mia_b.access, "/api/notifications/?unread=true").send().await?).await?;
+    assert_eq!(unread["count"], 2, "{unread}");
+    // alpha's owner holds no notification at all, whatever the id
+    let (status, _) = mark_read(&app, "alpha", &ann, shared).await?;
+    assert_eq!(status, 404);
     Ok(())
 }
 
@@ -238,10 +376,28 @@ async fn a_stream_on_one_instance_receives_what_another_instance_caused() -> Tes
     let (id, event) = stream.notification(Duration::from_secs(10)).await?.ok_or("no event within 10 s")?;
     assert_eq!((event["kind"].as_str(), event["target_id"].as_i64()), (Some("task_assigned"), task["id"].as_i64()));
     assert_eq!(event["id"].as_i64(), Some(id));
-    // olga's own action reaches nobody's stream: nothing more arrives for mia
-    post(&one, &olga, &format!("/api/projects/{}/tasks/", project["id"]), serde_json::json!({"title": "Quiet"}))
-        .await?;
-    assert!(stream.notification(Duration::from_millis(500)).await?.is_none());
+    drop(stream);
+    // olga's own action reaches nobody: she assigns a task to herself and
+    // mentions herself, and nothing is written for her
+    let tasks = format!("/api/projects/{}/tasks/", project["id"]);
+    let mut olgas = open(&two, &olga, None).await?;
+    let to_olga = serde_json::json!({"assignee_id": olga.user_id, "description": "a note for @olga"});
+    let mut own = to_olga.clone();
+    own["title"] = "Quiet".into();
+    post(&one, &olga, &tasks, own).await?;
+    assert!(notifications_of(&one, &olga).await?.is_empty(), "olga was told of her own action");
+    // the same action by mia does reach olga, in her list and as the first
+    // event of her stream (her own, had it been written, would come first)
+    let mut theirs = to_olga;
+    theirs["title"] = "Loud".into();
+    let loud = post(&one, &mia, &tasks, theirs).await?;
+    let list = notifications_of(&one, &olga).await?;
+    assert_eq!(kinds(&list), vec!["task_assigned"], "{list:?}");
+    assert_eq!((list[0]["actor_id"].as_i64(), list[0]["target_id"].as_i64()), (Some(mia.user_id), loud["id"].as_i64()));
+    let (_, event) = olgas.notification(Duration::from_secs(10)).await?.ok_or("no event within 10 s")?;
+    assert_eq!((event["actor_id"].as_i64(), event["target_id"].as_i64()), (Some(mia.user_id), loud["id"].as_i64()));
+    // and mia, the actor this time, was told nothing more
+    assert_eq!(kinds(&notifications_of(&one, &mia).await?), vec!["task_assigned"]);
     drop(redis);
     Ok(())
 }

@@ -90,18 +90,19 @@ pub async fn list(
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, notification_out)?))
 }
 
-/// Marks one of the caller's notifications read.
+/// Marks one of the caller's notifications read (`204`, as the contract
+/// answers both read actions); one already read keeps its first `read_at`.
 #[utoipa::path(post, path = "/api/notifications/{id}/read/", tag = "notifications", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = NotificationOut), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn read(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-) -> Result<web::Json<NotificationOut>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let notifications = state.notifications.clone();
-    let notification = web::block(move || notifications.mark_read(&actor, id)).await??;
-    Ok(web::Json(notification_out(notification)))
+    web::block(move || notifications.mark_read(&actor, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Marks all of the caller's notifications read.
