@@ -33,6 +33,9 @@ async fn registration_on_an_open_tenant_makes_a_member_and_signs_in() -> TestRes
     assert_eq!(status, 200);
     assert_eq!(me["role"], "member");
     assert_eq!(me["tenant"]["slug"], "open");
+    // the stored account is no staff member, whatever the body said
+    let (stored, _) = app.store.read(|tx| tx.users().by_login("newbie"))?.ok_or("newbie was not stored")?;
+    assert_eq!((Some(stored.id.0), stored.is_staff), (created["user_id"].as_i64(), false));
     Ok(())
 }
 

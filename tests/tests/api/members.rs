@@ -2,8 +2,37 @@
 //! use.
 
 use reqwest::Method;
-use taskforce_domain::{Plan, Role};
-use taskforce_tests::{PASSWORD, TestResult, answers, json, spawn_app};
+use taskforce_domain::{Plan, Role, StoreExt as _, TenantId, UserId};
+use taskforce_tests::{PASSWORD, TestApp, TestResult, answers, json, spawn_app};
+
+/// Runs `work` on a connection to the server's database, behind its back,
+/// on the blocking pool.
+async fn on_the_database<T: Send + 'static>(
+    app: &TestApp,
+    work: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T> + Send + 'static,
+) -> Result<T, Box<dyn std::error::Error>> {
+    let store = app.store.clone();
+    let done = tokio::task::spawn_blocking(move || -> Result<T, String> {
+        let mut conn = store.pool().get().map_err(|e| e.to_string())?;
+        work(&mut conn).map_err(|e| e.to_string())
+    });
+    Ok(done.await??)
+}
+
+/// How many invitations the platform holds, of every tenant, pending or not.
+async fn invitations(app: &TestApp) -> Result<i64, Box<dyn std::error::Error>> {
+    use diesel::{RunQueryDsl, dsl::sql, sql_types::BigInt};
+    on_the_database(app, |conn| {
+        diesel::select(sql::<BigInt>("(SELECT count(*) FROM public.invitations)")).get_result(conn)
+    })
+    .await
+}
+
+/// A new account's registration body, with an invitation token.
+fn register_body(username: &str, token: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"username": username, "email": format!("{username}@example.com"),
+        "password": "Sturdy-passphrase-42", "password_confirm": "Sturdy-passphrase-42", "invitation_token": token})
+}
 
 #[tokio::test]
 async fn tenant_settings_change_only_name_and_signup_whatever_the_body_says() -> TestResult {
@@ -54,14 +83,16 @@ async fn members_cannot_change_settings_or_members() -> TestResult {
         )
         .await?;
         assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{user}");
-        let (status, _) = json(
+        let (status, body) = json(
             app.call_as(Method::POST, "acme", &session.access, "/api/tenants/members/")
                 .json(&serde_json::json!({"email": "x@example.com", "role": "member"}))
                 .send()
                 .await?,
         )
         .await?;
-        assert_eq!(status, 403, "{user}");
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{user}: {body}");
+        assert!(app.mails()?.is_empty(), "{user}'s refused invitation was mailed");
+        assert_eq!(invitations(&app).await?, 0, "{user}'s refused invitation was stored");
         // but they may list members
         let (status, list) = json(app.get_as("acme", &session.access, "/api/tenants/members/").send().await?).await?;
         assert_eq!(status, 200);
@@ -156,12 +187,18 @@ async fn admins_never_touch_owners_and_the_last_owner_stays() -> TestResult {
             "{method} {id} {role:?}"
         );
     }
-    let invite_owner = app
-        .call_as(Method::POST, "acme", &admin.access, "/api/tenants/members/")
-        .json(&serde_json::json!({"email": "boss@example.com", "role": "owner"}))
-        .send()
-        .await?;
-    assert_eq!(invite_owner.status().as_u16(), 403);
+    let (status, body) = json(
+        app.call_as(Method::POST, "acme", &admin.access, "/api/tenants/members/")
+            .json(&serde_json::json!({"email": "boss@example.com", "role": "owner"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
+    assert!(app.mails()?.is_empty(), "the refused invitation was mailed");
+    assert_eq!(invitations(&app).await?, 0, "the refused invitation was stored");
+    let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(overview["usage"]["members"], 3, "members plus pending invitations: {overview}");
     // the last owner can neither leave nor be demoted
     let (status, body) = json(
         app.call_as(Method::PATCH, "acme", &owner.access, &format!("/api/tenants/members/{olga}/"))
@@ -261,7 +298,7 @@ async fn invitations_are_mailed_accepted_and_count_toward_the_member_limit() -> 
 async fn an_invitation_of_one_tenant_is_worthless_on_another() -> TestResult {
     let app = spawn_app().await?;
     app.create_tenant("alpha", Plan::Basic, false).await?;
-    app.create_tenant("beta", Plan::Basic, false).await?;
+    let beta = app.create_tenant("beta", Plan::Basic, false).await?;
     app.member("alpha", "olga", Role::Owner).await?;
     let owner = app.login("alpha", "olga").await?;
     let (_, invitation) = json(
@@ -274,6 +311,171 @@ async fn an_invitation_of_one_tenant_is_worthless_on_another() -> TestResult {
     let register = serde_json::json!({"username": "eve", "email": "eve@example.com", "password": "Sturdy-passphrase-42", "password_confirm": "Sturdy-passphrase-42", "invitation_token": invitation["token"]});
     let (status, body) = json(app.post("beta.localhost", "/api/auth/register/").json(&register).send().await?).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")));
+
+    // an existing account accepting alpha's invitation on beta's host
+    let existing = UserId(app.create_user("existing").await?);
+    let (status, invitation) = json(
+        app.call_as(Method::POST, "alpha", &owner.access, "/api/tenants/members/")
+            .json(&serde_json::json!({"email": "existing@example.com", "role": "admin"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, 201, "{invitation}");
+    let accept = serde_json::json!({"token": invitation["token"], "username": "existing", "password": PASSWORD});
+    let (status, body) =
+        json(app.post("beta.localhost", "/api/invitations/accept/").json(&accept).send().await?).await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str(), body["error"]["fields"]["token"][0].as_str()),
+        (400, Some("validation_failed"), Some("This invitation is invalid or has expired.")),
+        "{body}"
+    );
+    assert!(app.store.read(|tx| tx.memberships().find(beta.id, existing))?.is_none(), "existing joined beta");
+    assert!(app.login("beta", "existing").await.is_err(), "existing may log in on beta");
+    // the invitation was not used up: on alpha's host it works, with its role
+    let (status, accepted) =
+        json(app.post("alpha.localhost", "/api/invitations/accept/").json(&accept).send().await?).await?;
+    assert_eq!(status, 200, "{accepted}");
+    let (_, me) =
+        json(app.get_as("alpha", accepted["access_token"].as_str().ok_or("token")?, "/api/auth/me/").send().await?)
+            .await?;
+    assert_eq!((me["username"].as_str(), me["role"].as_str()), (Some("existing"), Some("admin")));
+    Ok(())
+}
+
+/// An invitation past its expiry is refused at registration (on
+/// `invitation_token`) and on acceptance (on `token`, the field of that
+/// body), and nobody joins. There is no clock to move: the expiry is set
+/// in the past in the database.
+#[tokio::test]
+async fn an_expired_invitation_is_refused_on_register_and_on_accept() -> TestResult {
+    let app = spawn_app().await?;
+    let acme = app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    let existing = UserId(app.create_user("existing").await?);
+    let owner = app.login("acme", "olga").await?;
+    let mut tokens = Vec::new();
+    for (email, role) in [("newbie@example.com", "member"), ("existing@example.com", "admin")] {
+        let (status, invitation) = app
+            .answer(
+                Method::POST,
+                "acme",
+                &owner.access,
+                "/api/tenants/members/",
+                Some(serde_json::json!({"email": email, "role": role})),
+            )
+            .await?;
+        assert_eq!(status, 201, "{invitation}");
+        tokens.push(invitation["token"].clone());
+    }
+    let expire = |conn: &mut diesel::PgConnection| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("UPDATE public.invitations SET expires_at = now() - interval '1 minute'").execute(conn)
+    };
+    assert_eq!(on_the_database(&app, expire).await?, 2);
+    let message = Some("This invitation is invalid or has expired.");
+
+    let (status, body) = json(
+        app.post("acme.localhost", "/api/auth/register/").json(&register_body("newbie", &tokens[0])).send().await?,
+    )
+    .await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str(), body["error"]["fields"]["invitation_token"][0].as_str()),
+        (400, Some("validation_failed"), message),
+        "{body}"
+    );
+    assert!(app.store.read(|tx| tx.users().by_login("newbie"))?.is_none(), "the account was created");
+
+    let accept = serde_json::json!({"token": tokens[1], "username": "existing", "password": PASSWORD});
+    let (status, body) =
+        json(app.post("acme.localhost", "/api/invitations/accept/").json(&accept).send().await?).await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str(), body["error"]["fields"]["token"][0].as_str()),
+        (400, Some("validation_failed"), message),
+        "{body}"
+    );
+    assert!(app.store.read(|tx| tx.memberships().find(acme.id, existing))?.is_none(), "existing joined");
+    let names: Vec<String> = app.membership_ids("acme", &owner.access).await?.into_keys().collect();
+    assert_eq!(names, vec!["olga"]);
+    // expired invitations hold no place either
+    let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(overview["usage"]["members"], 1, "{overview}");
+    Ok(())
+}
+
+/// A role in the body of registration or acceptance is ignored: the new
+/// member gets the invitation's role.
+#[tokio::test]
+async fn a_role_in_the_body_of_register_or_accept_is_ignored() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.create_user("existing").await?;
+    let owner = app.login("acme", "olga").await?;
+    let mut tokens = Vec::new();
+    for (email, role) in [("newbie@example.com", "viewer"), ("existing@example.com", "member")] {
+        let body = Some(serde_json::json!({"email": email, "role": role}));
+        let (status, invitation) =
+            app.answer(Method::POST, "acme", &owner.access, "/api/tenants/members/", body).await?;
+        assert_eq!(status, 201, "{invitation}");
+        tokens.push(invitation["token"].clone());
+    }
+    let mut register = register_body("newbie", &tokens[0]);
+    register["role"] = "owner".into();
+    let (status, created) =
+        json(app.post("acme.localhost", "/api/auth/register/").json(&register).send().await?).await?;
+    assert_eq!(status, 201, "{created}");
+    let accept = serde_json::json!({"token": tokens[1], "username": "existing", "password": PASSWORD, "role": "owner"});
+    let (status, accepted) =
+        json(app.post("acme.localhost", "/api/invitations/accept/").json(&accept).send().await?).await?;
+    assert_eq!(status, 200, "{accepted}");
+    for (answer, role) in [(&created, "viewer"), (&accepted, "member")] {
+        let token = answer["access_token"].as_str().ok_or("token")?;
+        let (status, me) = json(app.get_as("acme", token, "/api/auth/me/").send().await?).await?;
+        assert_eq!((status, me["role"].as_str()), (200, Some(role)), "{me}");
+    }
+    let (_, list) = json(app.get_as("acme", &owner.access, "/api/tenants/members/").send().await?).await?;
+    let roles: Vec<(&str, &str)> = list["results"]
+        .as_array()
+        .ok_or("results")?
+        .iter()
+        .filter_map(|m| Some((m["username"].as_str()?, m["role"].as_str()?)))
+        .collect();
+    assert_eq!(roles, vec![("olga", "owner"), ("newbie", "viewer"), ("existing", "member")]);
+    Ok(())
+}
+
+/// `user_id` and `tenant_id` in a role change's body are ignored: the
+/// membership keeps its member and its tenant.
+#[tokio::test]
+async fn a_role_change_never_moves_the_membership() -> TestResult {
+    let app = spawn_app().await?;
+    let alpha = app.create_tenant("alpha", Plan::Basic, false).await?;
+    let beta = app.create_tenant("beta", Plan::Basic, false).await?;
+    app.member("alpha", "ann", Role::Owner).await?;
+    let amy = UserId(app.member("alpha", "amy", Role::Member).await?);
+    let bob = UserId(app.member("beta", "bob", Role::Owner).await?);
+    let (ann, bob_session) = (app.login("alpha", "ann").await?, app.login("beta", "bob").await?);
+    let ids = app.membership_ids("alpha", &ann.access).await?;
+    let beta_before = json(app.get_as("beta", &bob_session.access, "/api/tenants/members/").send().await?).await?;
+    let attack = serde_json::json!({"role": "viewer", "user_id": bob.0, "tenant_id": beta.id.0, "id": ids["ann"]});
+    let path = format!("/api/tenants/members/{}/", ids["amy"]);
+    let (status, changed) = app.answer(Method::PATCH, "alpha", &ann.access, &path, Some(attack)).await?;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (changed["id"].as_i64(), changed["user_id"].as_i64(), changed["username"].as_str(), changed["role"].as_str()),
+        (Some(ids["amy"]), Some(amy.0), Some("amy"), Some("viewer"))
+    );
+    // as stored: amy is a viewer of alpha, and of nothing else; bob is untouched
+    let found = |tenant: TenantId, user: UserId| {
+        app.store.read(|tx| tx.memberships().find(tenant, user)).map(|m| m.map(|m| (m.id.0, m.role)))
+    };
+    assert_eq!(found(alpha.id, amy)?, Some((ids["amy"], Role::Viewer)));
+    assert_eq!((found(beta.id, amy)?, found(alpha.id, bob)?), (None, None));
+    assert_eq!(found(beta.id, bob)?.map(|m| m.1), Some(Role::Owner));
+    assert_eq!(app.membership_ids("alpha", &ann.access).await?, ids, "alpha's memberships keep their ids");
+    let beta_after = json(app.get_as("beta", &bob_session.access, "/api/tenants/members/").send().await?).await?;
+    assert_eq!(beta_after, beta_before);
     Ok(())
 }
 

@@ -52,10 +52,28 @@ async fn two_tenants_never_see_each_other_s_cached_entries() -> TestResult {
     // A's entries never answer for B: A's token on B's host, B's id in A's key space
     let (status, _) = json(app.get_as("beta", &ann.access, "/api/auth/me/").send().await?).await?;
     assert_eq!(status, 401);
-    // an entry planted under B's key with A's contents is refused on read
-    let planted = redis(&app)?.cli(&["GET", &member_a])?;
-    redis(&app)?.cli(&["SET", &format!("tf:{}:member:{}", b.id, ann.user_id), &planted])?;
-    assert_eq!(app.get_as("beta", &ann.access, "/api/auth/me/").send().await?.status().as_u16(), 401);
+    // a viewer of B, whose own valid token reads B's key of her membership
+    app.member("beta", "vic", Role::Viewer).await?;
+    let vic = app.login("beta", "vic").await?;
+    assert_eq!(app.get_as("beta", &vic.access, "/api/auth/me/").send().await?.status().as_u16(), 200);
+    let vic_key = format!("tf:{}:member:{}", b.id, vic.user_id);
+    assert!(redis(&app)?.keys()?.contains(&vic_key), "the key her requests read");
+    assert!(redis(&app)?.cli(&["GET", &vic_key])?.contains("\"role\":\"viewer\""));
+    // owner grants planted under that key, one naming tenant A and one naming
+    // another user of B, are not trusted: she is answered as the viewer she is
+    let rename = serde_json::json!({"name": "Taken over"});
+    for (tenant, user) in [(a.id.0, vic.user_id), (b.id.0, bob.user_id)] {
+        let planted = format!("{{\"tenant_id\":{tenant},\"user_id\":{user},\"role\":\"owner\",\"user_active\":true}}");
+        assert_eq!(redis(&app)?.cli(&["SET", &vic_key, &planted, "EX", "60"])?, "OK");
+        let (status, body) =
+            json(app.call_as(Method::PATCH, "beta", &vic.access, "/api/tenants/me/").json(&rename).send().await?)
+                .await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{planted}: {body}");
+        let (status, me) = json(app.get_as("beta", &vic.access, "/api/auth/me/").send().await?).await?;
+        assert_eq!((status, me["role"].as_str()), (200, Some("viewer")), "{planted}: {me}");
+    }
+    let (_, beta) = json(app.get_as("beta", &bob.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(beta["name"], "Tenant beta", "{beta}");
     // invalidate A (a role change): A's entry goes, B's survives
     let (_, members) = json(app.get_as("alpha", &ann.access, "/api/tenants/members/").send().await?).await?;
     app.member("alpha", "amy", Role::Member).await?;
@@ -233,10 +251,19 @@ async fn round(app: &TestApp, token: &str) -> TestResult {
 #[tokio::test]
 async fn with_redis_refused_or_frozen_answers_stay_right_and_it_recovers() -> TestResult {
     let Some(mut app) = app_with_redis().await? else { return Ok(()) };
-    app.create_tenant("acme", Plan::Basic, false).await?;
+    let acme = app.create_tenant("acme", Plan::Basic, false).await?;
     app.member("acme", "ann", Role::Owner).await?;
+    app.member("acme", "adam", Role::Admin).await?;
     let session = app.login("acme", "ann").await?;
+    let adam = app.login("acme", "adam").await?;
     round(&app, &session.access).await?;
+    // adam's write, as an admin: his grant is in Redis
+    let rename = |name: &str| Some(serde_json::json!({"name": name}));
+    let settings = "/api/tenants/me/";
+    assert_eq!(app.answer(Method::PATCH, "acme", &adam.access, settings, rename("By adam")).await?.0, 200);
+    let adam_key = format!("tf:{}:member:{}", acme.id, adam.user_id);
+    assert!(redis(&app)?.cli(&["GET", &adam_key])?.contains("\"role\":\"admin\""));
+    let adam_membership = app.membership_ids("acme", &session.access).await?["adam"];
     let ready = |app: &TestApp| {
         let request = app.get("localhost", "/api/health/ready/").send();
         async move { json(request.await?).await }
@@ -248,9 +275,17 @@ async fn with_redis_refused_or_frozen_answers_stay_right_and_it_recovers() -> Te
         round(&app, &session.access).await?;
     }
     assert_eq!(ready(&app).await?.1["checks"]["cache"], "degraded");
-    // a role change while Redis is away: no stale entry survives its return
-    let (_, list) = json(app.get_as("acme", &session.access, "/api/tenants/members/").send().await?).await?;
-    assert_eq!(list["count"], 1);
+    // a role change while Redis is away: adam is demoted, and refused at once
+    let (status, demoted) = json(
+        app.call_as(Method::PATCH, "acme", &session.access, &format!("/api/tenants/members/{adam_membership}/"))
+            .json(&serde_json::json!({"role": "member"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, demoted["role"].as_str()), (200, Some("member")), "{demoted}");
+    let (status, body) = app.answer(Method::PATCH, "acme", &adam.access, settings, rename("While away")).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
 
     app.redis.as_mut().ok_or("redis")?.restart()?;
     app.redis.as_ref().ok_or("redis")?.freeze()?;
@@ -268,6 +303,15 @@ async fn with_redis_refused_or_frozen_answers_stay_right_and_it_recovers() -> Te
     let keys = app.redis.as_ref().ok_or("redis")?.keys()?;
     assert!(keys.iter().any(|k| k.starts_with("tf:global:host:acme.localhost")), "{keys:?}");
     assert!(keys.iter().any(|k| k.contains(":member:")), "{keys:?}");
+    // no stale entry survives Redis's return: adam stays refused, also once
+    // his entry is back in Redis, and that entry holds his new role
+    for _ in 0..2 {
+        let (status, body) = app.answer(Method::PATCH, "acme", &adam.access, settings, rename("After")).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
+    }
+    assert!(redis(&app)?.cli(&["GET", &adam_key])?.contains("\"role\":\"member\""));
+    let (_, tenant) = json(app.get_as("acme", &session.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(tenant["name"], "By adam", "{tenant}");
     Ok(())
 }
 

@@ -19,9 +19,17 @@ struct Planted {
 }
 
 async fn plant(app: &TestApp, owner: i64, tasks: &[Planted]) -> TestResult {
-    let mut sql = format!(
-        "INSERT INTO projects (id, name, owner_id) OVERRIDING SYSTEM VALUE VALUES (1, 'One', {owner}), (2, 'Two', {owner});"
-    );
+    plant_in(app, "acme", owner, 2, tasks).await
+}
+
+/// Plants projects 1..=`projects` and the tasks in a tenant's schema.
+async fn plant_in(app: &TestApp, slug: &str, owner: i64, projects: i64, tasks: &[Planted]) -> TestResult {
+    let mut sql = String::new();
+    for id in 1..=projects {
+        sql.push_str(&format!(
+            "INSERT INTO projects (id, name, owner_id) OVERRIDING SYSTEM VALUE VALUES ({id}, 'P{id}', {owner});"
+        ));
+    }
     for t in tasks {
         let assignee = t.assignee.map_or("NULL".to_owned(), |a| a.to_string());
         let completed = t.completed_days_ago.map_or("NULL".to_owned(), |d| format!("now() - interval '{d} days'"));
@@ -32,7 +40,7 @@ async fn plant(app: &TestApp, owner: i64, tasks: &[Planted]) -> TestResult {
             t.project, t.status, t.priority, t.created_days_ago
         ));
     }
-    let schema = Slug::parse("acme")?.schema_name();
+    let schema = Slug::parse(slug)?.schema_name();
     let store = app.store.clone();
     tokio::task::spawn_blocking(move || {
         store.in_tenant_scope(&schema, |conn| conn.batch_execute(&sql).map_err(StoreError::internal))
@@ -276,9 +284,12 @@ async fn the_throughput_chart_is_well_formed_svg_with_one_group_per_week_and_csv
     assert_eq!(document.root_element().tag_name().name(), "svg");
     let groups: Vec<_> = document.descendants().filter(|n| n.attribute("class") == Some("week")).collect();
     assert_eq!(groups.len(), 6);
-    let (_, weeks) =
+    let (status, weeks) =
         json(app.get_as("acme", &session.access, "/api/reports/throughput/?weeks=6").send().await?).await?;
-    for (group, week) in groups.iter().zip(weeks.as_array().ok_or("list")?) {
+    assert_eq!(status, 200, "{weeks}");
+    let weeks = weeks.as_array().ok_or("list")?;
+    assert_eq!((groups.len(), weeks.len()), (6, 6));
+    for (group, week) in groups.iter().zip(weeks) {
         assert_eq!(group.attribute("data-week"), week["week_start"].as_str());
         assert_eq!(group.children().filter(|n| n.tag_name().name() == "rect").count(), 2);
     }
@@ -290,5 +301,111 @@ async fn the_throughput_chart_is_well_formed_svg_with_one_group_per_week_and_csv
     let total_created: u64 = lines[1..].iter().filter_map(|l| l.split(',').nth(1)?.parse::<u64>().ok()).sum();
     let total_completed: u64 = lines[1..].iter().filter_map(|l| l.split(',').nth(2)?.parse::<u64>().ok()).sum();
     assert_eq!((total_created, total_completed), (1, 1));
+    Ok(())
+}
+
+/// `GET /api/reports/summary/` as computed here from planted tasks.
+fn expected_summary(projects: usize, members: usize, tasks: &[Planted]) -> serde_json::Value {
+    let count = |keep: &dyn Fn(&Planted) -> bool| tasks.iter().filter(|t| keep(t)).count();
+    let open = |t: &Planted| t.status != "done";
+    serde_json::json!({
+        "projects": projects,
+        "members": members,
+        "tasks": {
+            "total": tasks.len(),
+            "by_status": {
+                "todo": count(&|t| t.status == "todo"),
+                "in_progress": count(&|t| t.status == "in_progress"),
+                "in_review": count(&|t| t.status == "in_review"),
+                "done": count(&|t| t.status == "done"),
+            },
+            "by_priority": {
+                "low": count(&|t| t.priority == "low"),
+                "medium": count(&|t| t.priority == "medium"),
+                "high": count(&|t| t.priority == "high"),
+                "urgent": count(&|t| t.priority == "urgent"),
+            },
+            "overdue": count(&|t| open(t) && t.due_in_days.is_some_and(|d| d < 0)),
+            "due_next_7_days": count(&|t| open(t) && t.due_in_days.is_some_and(|d| (0..7).contains(&d))),
+            "unassigned": count(&|t| open(t) && t.assignee.is_none()),
+        },
+    })
+}
+
+/// A task of project 1 with a status and an assignee, nothing else set.
+fn task(status: &'static str, priority: &'static str, assignee: Option<i64>) -> Planted {
+    Planted {
+        project: 1,
+        status,
+        priority,
+        assignee,
+        created_days_ago: 3,
+        completed_days_ago: (status == "done").then_some(1),
+        due_in_days: None,
+    }
+}
+
+/// Two tenants with the same project and task ids and different contents:
+/// each one's reports count its own rows and members, never the other's.
+#[tokio::test]
+async fn each_tenant_s_reports_count_only_its_own_rows() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("alpha", Plan::Enterprise, false).await?;
+    app.create_tenant("beta", Plan::Enterprise, false).await?;
+    let ann = app.member("alpha", "ann", Role::Owner).await?;
+    let amy = app.member("alpha", "amy", Role::Member).await?;
+    let bob = app.member("beta", "bob", Role::Owner).await?;
+    let bea = app.member("beta", "bea", Role::Member).await?;
+    app.member("beta", "ben", Role::Viewer).await?;
+    let alpha_tasks = [task("todo", "low", Some(amy)), task("done", "high", Some(amy))];
+    let mut beta_tasks = vec![
+        task("in_progress", "urgent", Some(bea)),
+        task("in_progress", "urgent", Some(bea)),
+        task("in_review", "medium", Some(bob)),
+        task("todo", "medium", None),
+        task("done", "low", Some(bob)),
+        task("done", "high", Some(bea)),
+    ];
+    (beta_tasks[4].project, beta_tasks[5].project) = (3, 2);
+    plant_in(&app, "alpha", ann, 1, &alpha_tasks).await?;
+    plant_in(&app, "beta", bob, 3, &beta_tasks).await?;
+    let (alpha, beta) = (app.login("alpha", "ann").await?, app.login("beta", "ben").await?);
+    let expected =
+        [("alpha", &alpha, expected_summary(1, 2, &alpha_tasks)), ("beta", &beta, expected_summary(3, 3, &beta_tasks))];
+    assert_ne!(expected[0].2, expected[1].2);
+    for (slug, session, summary) in &expected {
+        let (status, body) = json(app.get_as(slug, &session.access, "/api/reports/summary/").send().await?).await?;
+        assert_eq!((status, &body), (200, summary), "{slug}");
+        // project 1 exists in both, with different tasks
+        let (status, one) =
+            json(app.get_as(slug, &session.access, "/api/reports/summary/?project=1").send().await?).await?;
+        let in_one = if *slug == "alpha" { 2 } else { 4 };
+        assert_eq!((status, one["tasks"]["total"].as_u64()), (200, Some(in_one)), "{slug}: {one}");
+    }
+    // project 3 is beta's alone
+    let (status, _) = json(app.get_as("alpha", &alpha.access, "/api/reports/summary/?project=3").send().await?).await?;
+    assert_eq!(status, 404);
+
+    // workload: each tenant's own members, with their own open tasks
+    let workload = |slug: &'static str, token: &str| {
+        let request = app.get_as(slug, token, "/api/reports/workload/").send();
+        async move {
+            let (status, body) = json(request.await?).await?;
+            assert_eq!(status, 200, "{slug}: {body}");
+            let rows = body.as_array().ok_or("not a list")?;
+            Ok::<_, Box<dyn std::error::Error>>(
+                rows.iter().map(|r| serde_json::json!([r["username"], r["open"]])).collect::<Vec<_>>(),
+            )
+        }
+    };
+    let alpha_rows = serde_json::json!([["ann", 0], ["amy", 1]]);
+    let beta_rows = serde_json::json!([["bob", 1], ["bea", 2], ["ben", 0]]);
+    assert_eq!(serde_json::Value::from(workload("alpha", &alpha.access).await?), alpha_rows);
+    assert_eq!(serde_json::Value::from(workload("beta", &beta.access).await?), beta_rows);
+    // cycle time: one done task in alpha, two in beta
+    for ((slug, session, _), done) in expected.iter().zip([1, 2]) {
+        let (status, cycle) = json(app.get_as(slug, &session.access, "/api/reports/cycle-time/").send().await?).await?;
+        assert_eq!((status, cycle["completed"].as_u64()), (200, Some(done)), "{slug}: {cycle}");
+    }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `POST /api/signup/`: tenant, schema, domain, owner and tokens in one step.
 
-use taskforce_domain::Plan;
+use taskforce_domain::{Plan, Slug, StoreExt as _};
 use taskforce_tests::{TestResult, json, spawn_app, spawn_app_with};
 
 fn signup_body(slug: &str, username: &str) -> serde_json::Value {
@@ -29,6 +29,56 @@ async fn signup_creates_a_working_tenant_whose_tokens_work_on_its_host() -> Test
     assert_eq!((me["role"].as_str(), me["username"].as_str()), (Some("owner"), Some("rita")));
     let (status, overview) = json(app.get_as("rocket", access, "/api/tenants/me/").send().await?).await?;
     assert_eq!((status, overview["usage"]["members"].as_u64()), (200, Some(1)));
+    Ok(())
+}
+
+/// Plan, signup flag, active flag and domains are not the signer's to set
+/// (docs/api.md: read-only fields are ignored; the new tenant has plan
+/// `free`, self-signup off and the one domain `<slug>.<platform domain>`).
+#[tokio::test]
+async fn signup_ignores_plan_flags_and_domains_in_the_body() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    let mut body = signup_body("Rocket", "rita");
+    body["plan"] = "enterprise".into();
+    body["allow_signup"] = true.into();
+    body["is_active"] = false.into();
+    body["domains"] = serde_json::json!(["acme.localhost", "evil.localhost"]);
+    let (status, created) = json(app.post("127.0.0.1", "/api/signup/").json(&body).send().await?).await?;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        (created["tenant"]["plan"].as_str(), &created["tenant"]["domains"]),
+        (Some("free"), &serde_json::json!(["rocket.localhost"]))
+    );
+    // as stored
+    let rocket = app.admin.show(&Slug::parse("rocket")?)?;
+    assert_eq!(
+        (rocket.tenant.plan, rocket.tenant.allow_signup, rocket.tenant.is_active),
+        (Plan::Free, false, true),
+        "{rocket:?}"
+    );
+    let domains: Vec<(String, bool)> = rocket.domains.iter().map(|d| (d.domain.to_string(), d.is_primary)).collect();
+    assert_eq!(domains, vec![("rocket.localhost".to_owned(), true)]);
+    let acme = app.admin.show(&Slug::parse("acme")?)?;
+    assert_eq!(acme.domains.iter().map(|d| d.domain.to_string()).collect::<Vec<_>>(), vec!["acme.localhost"]);
+    // as served: the owner's tenant is active and closed to self-signup, and
+    // the names in the body lead nowhere new
+    let access = created["access_token"].as_str().ok_or("no token")?;
+    let (status, tenant) = json(app.get_as("rocket", access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(status, 200, "{tenant}");
+    assert_eq!(
+        (tenant["plan"].as_str(), tenant["is_active"].as_bool(), tenant["allow_signup"].as_bool()),
+        (Some("free"), Some(true), Some(false))
+    );
+    let register = serde_json::json!({"username": "walkin", "email": "walkin@example.com",
+        "password": "Sturdy-passphrase-42", "password_confirm": "Sturdy-passphrase-42"});
+    let (status, refused) =
+        json(app.post("rocket.localhost", "/api/auth/register/").json(&register).send().await?).await?;
+    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("signup_closed")), "{refused}");
+    let (status, _) = json(app.get_as("acme", access, "/api/auth/me/").send().await?).await?;
+    assert_eq!(status, 401, "rita's token is no good on acme");
+    let (status, body) = json(app.get("evil.localhost", "/api/tenants/me/").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("tenant_not_found")), "{body}");
     Ok(())
 }
 
@@ -77,9 +127,15 @@ async fn bad_slugs_are_field_errors() -> TestResult {
 async fn signup_is_not_offered_on_tenant_hosts_nor_when_disabled() -> TestResult {
     let app = spawn_app().await?;
     app.create_tenant("acme", Plan::Free, true).await?;
-    let (status, _) =
+    let (status, body) =
         json(app.post("acme.localhost", "/api/signup/").json(&signup_body("sneaky", "sid")).send().await?).await?;
-    assert_eq!(status, 404);
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+    // nothing was created: no tenant, no account
+    let slugs: Vec<String> = app.admin.list()?.iter().map(|t| t.tenant.slug.to_string()).collect();
+    assert_eq!(slugs, vec!["acme"]);
+    assert!(app.store.read(|tx| tx.users().by_login("sid"))?.is_none(), "the account was created");
+    let (status, body) = json(app.get("sneaky.localhost", "/api/tenants/me/").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("tenant_not_found")), "{body}");
     let closed = spawn_app_with(|settings| settings.tenancy.signup_enabled = false).await?;
     let (status, body) =
         json(closed.post("127.0.0.1", "/api/signup/").json(&signup_body("nope", "nia")).send().await?).await?;
