@@ -116,6 +116,25 @@ async fn reports_match_counts_computed_independently() -> TestResult {
             completed_days_ago: None,
             due_in_days: Some(10),
         },
+        // the edges of "the next 7 days": the sixth day after today is in, the seventh is not
+        Planted {
+            project: 2,
+            status: "todo",
+            priority: "low",
+            assignee: Some(owner),
+            created_days_ago: 2,
+            completed_days_ago: None,
+            due_in_days: Some(6),
+        },
+        Planted {
+            project: 2,
+            status: "todo",
+            priority: "low",
+            assignee: Some(owner),
+            created_days_ago: 2,
+            completed_days_ago: None,
+            due_in_days: Some(7),
+        },
         Planted {
             project: 2,
             status: "done",
@@ -156,6 +175,7 @@ async fn reports_match_counts_computed_independently() -> TestResult {
     }
     assert_eq!(summary["tasks"]["overdue"], expected_overdue);
     assert_eq!(summary["tasks"]["due_next_7_days"], expected_soon);
+    assert_eq!(expected_soon, 3, "due today, in 3 days and in 6 days; not in 7 or 10");
     assert_eq!(summary["tasks"]["unassigned"], expected_unassigned);
     let (_, one) = json(app.get_as("acme", &session.access, "/api/reports/summary/?project=1").send().await?).await?;
     assert_eq!((one["projects"].as_u64(), one["tasks"]["total"].as_u64()), (Some(1), Some(4)));
@@ -215,6 +235,10 @@ async fn reports_match_counts_computed_independently() -> TestResult {
     hours.sort_by(f64::total_cmp);
     assert_eq!(all["completed"], hours.len());
     assert!((all["median_hours"].as_f64().ok_or("median")? - hours[1]).abs() < 0.01, "{all}");
+    // the 85th percentile, interpolated between the second and third of three
+    assert_eq!(hours.len(), 3);
+    let p85 = hours[1] + 0.7 * (hours[2] - hours[1]);
+    assert!((all["p85_hours"].as_f64().ok_or("p85")? - p85).abs() < 0.01, "{all}: expected {p85}");
     Ok(())
 }
 
