@@ -152,9 +152,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             }
             let idle_rss = server.memory_kib("VmRSS")?;
             println!(
-                "\n== {size} tenants, {shards} tenant shards (server pid {}, {:.1} MiB resident before the load)",
+                "\n== {size} tenants, {shards} tenant shards (server pid {}, {:.1} MiB resident before the load, peak so far {:.1} MiB)",
                 server.pid(),
-                idle_rss as f64 / 1024.0
+                idle_rss as f64 / 1024.0,
+                server.memory_kib("VmHWM")? as f64 / 1024.0
             );
             if options.warm_up > 0 {
                 let before = modifications(db.url())?;
