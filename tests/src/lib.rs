@@ -295,6 +295,20 @@ impl TestApp {
             .collect())
     }
 
+    /// Runs `work` on a connection to the server's database (the shared
+    /// schema's path), on the blocking pool: checks behind the API.
+    pub async fn on_the_database<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T> + Send + 'static,
+    ) -> Result<T, Box<dyn std::error::Error>> {
+        let store = self.store.clone();
+        let done = tokio::task::spawn_blocking(move || -> Result<T, String> {
+            let mut conn = store.pool().get().map_err(|e| e.to_string())?;
+            work(&mut conn).map_err(|e| e.to_string())
+        });
+        Ok(done.await??)
+    }
+
     /// The `.eml` files the server wrote, oldest first.
     pub fn mails(&self) -> Result<Vec<String>, Box<dyn std::error::Error>> {
         let mut entries: Vec<_> = std::fs::read_dir(self.mail_dir.path())?.collect::<Result<_, _>>()?;

@@ -5,24 +5,10 @@ use reqwest::Method;
 use taskforce_domain::{Plan, Role, StoreExt as _, TenantId, UserId};
 use taskforce_tests::{PASSWORD, TestApp, TestResult, answers, json, spawn_app};
 
-/// Runs `work` on a connection to the server's database, behind its back,
-/// on the blocking pool.
-async fn on_the_database<T: Send + 'static>(
-    app: &TestApp,
-    work: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T> + Send + 'static,
-) -> Result<T, Box<dyn std::error::Error>> {
-    let store = app.store.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<T, String> {
-        let mut conn = store.pool().get().map_err(|e| e.to_string())?;
-        work(&mut conn).map_err(|e| e.to_string())
-    });
-    Ok(done.await??)
-}
-
 /// How many invitations the platform holds, of every tenant, pending or not.
 async fn invitations(app: &TestApp) -> Result<i64, Box<dyn std::error::Error>> {
     use diesel::{RunQueryDsl, dsl::sql, sql_types::BigInt};
-    on_the_database(app, |conn| {
+    app.on_the_database(|conn| {
         diesel::select(sql::<BigInt>("(SELECT count(*) FROM public.invitations)")).get_result(conn)
     })
     .await
@@ -372,7 +358,7 @@ async fn an_expired_invitation_is_refused_on_register_and_on_accept() -> TestRes
         use diesel::RunQueryDsl;
         diesel::sql_query("UPDATE public.invitations SET expires_at = now() - interval '1 minute'").execute(conn)
     };
-    assert_eq!(on_the_database(&app, expire).await?, 2);
+    assert_eq!(app.on_the_database(expire).await?, 2);
     let message = Some("This invitation is invalid or has expired.");
 
     let (status, body) = json(

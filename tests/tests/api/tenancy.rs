@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::{PgConnection, RunQueryDsl, connection::SimpleConnection};
+use diesel::{RunQueryDsl, connection::SimpleConnection};
 use secrecy::SecretString;
 use taskforce_domain::{Plan, Role, Slug, TenantChanges};
 use taskforce_tests::{TestApp, TestResult, json, spawn_app, spawn_app_with};
@@ -97,36 +97,24 @@ async fn a_failure_inside_the_database_answers_500_internal_and_names_no_cause()
     Ok(())
 }
 
-/// Runs `work` on a connection to the server's database, on the blocking pool.
-async fn on_the_database<T: Send + 'static>(
-    app: &TestApp,
-    work: impl FnOnce(&mut PgConnection) -> diesel::QueryResult<T> + Send + 'static,
-) -> Result<T, Box<dyn std::error::Error>> {
-    let store = app.store.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<T, String> {
-        let mut conn = store.pool().get().map_err(|e| e.to_string())?;
-        work(&mut conn).map_err(|e| e.to_string())
-    });
-    Ok(done.await??)
-}
-
 /// Runs SQL on the server's database as an operator would: no cache told.
 async fn behind_the_server_s_back(app: &TestApp, sql: String) -> TestResult {
-    on_the_database(app, move |conn| conn.batch_execute(&sql)).await
+    app.on_the_database(move |conn| conn.batch_execute(&sql)).await
 }
 
 /// Whether the server's change feed has sent its own notice, which it does
 /// once it `LISTEN`s.
 async fn feed_listens(app: &TestApp) -> Result<bool, Box<dyn std::error::Error>> {
-    let listening: i64 = on_the_database(app, |conn| {
-        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "(SELECT count(*) FROM pg_stat_activity \
+    let listening: i64 = app
+        .on_the_database(|conn| {
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM pg_stat_activity \
              WHERE application_name = 'taskforce-change-feed' AND query LIKE 'NOTIFY%' \
              AND datname = current_database())",
-        ))
-        .get_result(conn)
-    })
-    .await?;
+            ))
+            .get_result(conn)
+        })
+        .await?;
     Ok(listening > 0)
 }
 
