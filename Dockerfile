@@ -32,7 +32,8 @@ COPY config /etc/taskforce
 # production settings; the JWT secret and the database must come from the
 # environment (TASKFORCE__AUTH__JWT_SECRET, TASKFORCE__DATABASE__URL): the
 # server refuses to start without a secret, and there is no embedded
-# PostgreSQL in the image
+# PostgreSQL in the image; serve also needs a mailer that sends
+# (TASKFORCE__MAIL__TRANSPORT=smtp or file)
 ENV TASKFORCE_ENV=production \
     TASKFORCE_CONFIG_DIR=/etc/taskforce
 USER taskforce

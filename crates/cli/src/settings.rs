@@ -305,7 +305,21 @@ impl Settings {
     /// Loads the layers of one environment from a configuration folder
     /// (falling back to the copies compiled in when it does not exist).
     pub fn load_for(environment: Environment, config_dir: &str) -> Result<Self, SettingsError> {
-        Self::load_with(environment, config_dir, std::env::vars().collect())
+        let mut variables = config::Map::new();
+        for (name, value) in std::env::vars_os() {
+            // a name that is not text names no setting
+            let Ok(name) = name.into_string() else { continue };
+            match value.into_string() {
+                Ok(value) => {
+                    variables.insert(name, value);
+                }
+                Err(_) if name.starts_with("TASKFORCE__") || name == "DATABASE_URL" || name == "REDIS_URL" => {
+                    return Err(SettingsError::Invalid(format!("{name} is not valid UTF-8")));
+                }
+                Err(_) => {}
+            }
+        }
+        Self::load_with(environment, config_dir, variables)
     }
 
     /// Loads the layers of one environment with `variables` as the
@@ -376,13 +390,6 @@ impl Settings {
                     "no database URL; production needs TASKFORCE__DATABASE__URL (or DATABASE_URL), the embedded cluster is for development".into(),
                 ));
             }
-            // the log transport sends nothing: invitations would be answered
-            // 201 and never arrive
-            if self.mail.transport == "log" {
-                return Err(SettingsError::Invalid(
-                    "mail.transport = \"log\" sends no mail; production needs TASKFORCE__MAIL__TRANSPORT=smtp (with TASKFORCE__MAIL__SMTP_URL) or file".into(),
-                ));
-            }
         }
         if !["log", "file", "smtp"].contains(&self.mail.transport.as_str()) {
             return Err(SettingsError::Invalid(format!(
@@ -409,19 +416,39 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// What only a server needs besides [`check`](Self::check)'s rules: in
+    /// production, a mailer that sends. The log transport sends nothing, so
+    /// invitations would be answered `201` and never arrive. (`migrate` and
+    /// `tenant-admin` send no mail and are not held to it.)
+    pub fn check_serving(&self) -> Result<(), SettingsError> {
+        if self.environment == Environment::Production && self.mail.transport == "log" {
+            return Err(SettingsError::Invalid(
+                "mail.transport = \"log\" sends no mail; production needs TASKFORCE__MAIL__TRANSPORT=smtp (with TASKFORCE__MAIL__SMTP_URL) or file".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn development() -> Settings {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
-        Settings::load_for(Environment::Development, dir).expect("the development settings load")
+        with_variables(&[]).expect("the development settings load")
+    }
+
+    const CONFIG_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
+
+    /// The settings of `environment` with exactly these variables.
+    fn loaded(environment: Environment, pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let variables = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::load_with(environment, CONFIG_DIR, variables)
     }
 
     fn with_variables(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
-        let variables = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        Settings::load_with(Environment::Development, dir, variables)
+        loaded(Environment::Development, pairs)
     }
 
     #[test]
@@ -462,22 +489,28 @@ mod tests {
 
     #[test]
     fn production_refuses_a_mailer_that_sends_nothing() -> Result<(), SettingsError> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
         let production = |transport: &str| {
-            let variables = [
-                ("TASKFORCE__AUTH__JWT_SECRET", "a-production-secret-of-more-than-32-bytes"),
-                ("TASKFORCE__DATABASE__URL", "postgres://db.example.com/taskforce"),
-                ("TASKFORCE__MAIL__TRANSPORT", transport),
-            ];
-            let variables = variables.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-            Settings::load_with(Environment::Production, dir, variables)
+            loaded(
+                Environment::Production,
+                &[
+                    ("TASKFORCE__AUTH__JWT_SECRET", "a-production-secret-of-more-than-32-bytes"),
+                    ("TASKFORCE__DATABASE__URL", "postgres://db.example.com/taskforce"),
+                    ("TASKFORCE__MAIL__TRANSPORT", transport),
+                ],
+            )
         };
-        let error = production("log").err().map(|e| e.to_string());
+        // the settings load (migrate and tenant-admin send no mail), but a server refuses them
+        let error = production("log")?.check_serving().err().map(|e| e.to_string());
         assert!(error.as_deref().is_some_and(|e| e.contains("TASKFORCE__MAIL__TRANSPORT=smtp")), "{error:?}");
-        assert_eq!(production("file")?.mail.transport, "file");
-        assert_eq!(production("smtp")?.mail.transport, "smtp");
-        // development keeps the log transport as its default
-        assert_eq!(development().mail.transport, "log");
+        for transport in ["file", "smtp"] {
+            let settings = production(transport)?;
+            assert_eq!(settings.mail.transport, transport);
+            assert!(settings.check_serving().is_ok(), "{transport}");
+        }
+        // development keeps the log transport as its default, and serves with it
+        let dev = with_variables(&[])?;
+        assert_eq!(dev.mail.transport, "log");
+        assert!(dev.check_serving().is_ok());
         Ok(())
     }
 

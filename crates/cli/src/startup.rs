@@ -36,6 +36,7 @@ impl Application {
     /// migrates when configured to, ensures the development tenant when
     /// configured to, and binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        settings.check_serving()?;
         let db_settings = settings.database.clone();
         let database = tokio::task::spawn_blocking(move || Database::open(&db_settings)).await??;
         let pool = database.pool(&settings.database, "taskforce")?;

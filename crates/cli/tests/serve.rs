@@ -150,6 +150,43 @@ fn production_refuses_to_run_on_the_embedded_cluster() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn production_serve_refuses_a_mailer_that_sends_nothing() -> TestResult {
+    let mut command = server(free_port()?);
+    command
+        .env("TASKFORCE_ENV", "production")
+        .env("TASKFORCE__AUTH__JWT_SECRET", "a-production-secret-of-more-than-32-bytes")
+        .env("TASKFORCE__DATABASE__URL", "postgres://127.0.0.1:9/none")
+        .env("TASKFORCE__MAIL__TRANSPORT", "log");
+    let out = command.output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("TASKFORCE__MAIL__TRANSPORT=smtp"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn a_variable_that_is_not_text_is_refused_if_it_is_a_setting_and_ignored_otherwise() -> TestResult {
+    use std::os::unix::ffi::OsStrExt;
+    let not_text = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    // a setting: refused with its name, not a panic
+    let out = server(free_port()?).env("TASKFORCE__AUTH__ISSUER", not_text).output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("TASKFORCE__AUTH__ISSUER is not valid UTF-8"), "{stderr}");
+    // another program's variable: the settings load, and production's own
+    // refusal (no secret) is what stops it
+    let out = server(free_port()?)
+        .env("TASKFORCE_ENV", "production")
+        .env_remove("TASKFORCE__AUTH__JWT_SECRET")
+        .env("SOME_OTHER_PROGRAM", not_text)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("development default"), "{stderr}");
+    Ok(())
+}
+
 fn tempfile_dir() -> Result<PathBuf, std::io::Error> {
     let dir = std::env::temp_dir().join(format!("taskforce-serve-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
