@@ -167,7 +167,7 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/comments/{id}/").patch(comments::patch).delete(comments::delete))
         .service(resource("/api/tasks/{id}/attachments/").read(attachments::list).post(attachments::upload))
         .service(resource("/api/attachments/{id}/").read(attachments::show).delete(attachments::delete))
-        .service(resource("/api/attachments/{id}/download/").read(attachments::download))
+        .service(resource("/api/attachments/{id}/download/").get(attachments::download))
         .service(resource("/api/activity/").read(activity::tenant_wide))
         .service(resource("/api/reports/summary/").read(reports::summary))
         .service(resource("/api/reports/throughput/").read(reports::throughput))
@@ -186,7 +186,9 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
 /// A read: `GET`, and `HEAD` answering with the same status and headers
 /// and no body (actix leaves the body out), as Django answers `HEAD` for
 /// every view that answers `GET`, so probes and clients that send `HEAD`
-/// keep working. The notification stream is `GET` only.
+/// keep working. The notification stream and attachment downloads are
+/// `GET` only: actix would still run their bodies (a stream that never
+/// ends, a file read from the store) only to drop them.
 trait Read {
     fn read<F, Args>(self, handler: F) -> Self
     where
@@ -215,7 +217,7 @@ fn resource(path: &str) -> Resource {
 
 fn cors(origins: &[String]) -> Cors {
     let base = Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::IF_NONE_MATCH])
         .expose_headers([
             header::ETAG,

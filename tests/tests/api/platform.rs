@@ -204,6 +204,17 @@ async fn cors_answers_listed_origins_and_leaves_others_to_the_browser() -> TestR
     let headers = header(&listed, "access-control-allow-headers").unwrap_or_default().to_lowercase();
     assert!(headers.contains("authorization") && headers.contains("content-type"), "{headers}");
     assert_eq!(header(&listed, "access-control-max-age").as_deref(), Some("3600"));
+    // a HEAD with a token is preflighted too, and allowed like the GET it mirrors
+    let head = app
+        .request(reqwest::Method::OPTIONS, "localhost", "/api/projects/")
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "HEAD")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await?;
+    assert_eq!(head.status().as_u16(), 200);
+    let methods = header(&head, "access-control-allow-methods").unwrap_or_default();
+    assert!(methods.contains("HEAD"), "{methods}");
 
     let read = app.get("localhost", "/api/health/").header("origin", "https://app.example.com").send().await?;
     assert_eq!(header(&read, "access-control-allow-origin").as_deref(), Some("https://app.example.com"));
