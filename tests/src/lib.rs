@@ -309,6 +309,21 @@ impl TestApp {
         Ok(done.await??)
     }
 
+    /// Runs `work` inside the tenant scope of `slug`'s schema (one
+    /// transaction, `search_path` that schema alone), on the blocking pool.
+    pub async fn in_tenant<T: Send + 'static>(
+        &self,
+        slug: &str,
+        work: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T> + Send + 'static,
+    ) -> Result<T, Box<dyn std::error::Error>> {
+        let schema = Slug::parse(slug)?.schema_name();
+        let store = self.store.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            store.in_tenant_scope(&schema, |conn| work(conn).map_err(taskforce_domain::StoreError::internal))
+        });
+        Ok(done.await??)
+    }
+
     /// The `.eml` files the server wrote, oldest first.
     pub fn mails(&self) -> Result<Vec<String>, Box<dyn std::error::Error>> {
         let mut entries: Vec<_> = std::fs::read_dir(self.mail_dir.path())?.collect::<Result<_, _>>()?;

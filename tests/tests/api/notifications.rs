@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use taskforce_domain::{Plan, Role, Slug, StoreError};
+use taskforce_domain::{Plan, Role};
 use taskforce_tests::{Session, TestApp, TestRedis, TestResult, json, spawn_app, spawn_app_with};
 
 async fn notifications_of(app: &TestApp, who: &Session) -> Result<Vec<serde_json::Value>, Box<dyn std::error::Error>> {
@@ -39,19 +39,11 @@ async fn mark_read(
 /// behind the API.
 async fn stored_for(app: &TestApp, slug: &str, recipient: i64) -> Result<i64, Box<dyn std::error::Error>> {
     use diesel::{RunQueryDsl, dsl::sql, sql_types::BigInt};
-    let schema = Slug::parse(slug)?.schema_name();
-    let store = app.store.clone();
-    let count = tokio::task::spawn_blocking(move || {
-        store.in_tenant_scope(&schema, |conn| {
-            diesel::select(sql::<BigInt>(&format!(
-                "(SELECT count(*) FROM notifications WHERE recipient_id = {recipient})"
-            )))
+    app.in_tenant(slug, move |conn| {
+        diesel::select(sql::<BigInt>(&format!("(SELECT count(*) FROM notifications WHERE recipient_id = {recipient})")))
             .get_result::<i64>(conn)
-            .map_err(StoreError::internal)
-        })
     })
-    .await??;
-    Ok(count)
+    .await
 }
 
 /// The `read_at` of one of the list's notifications.
@@ -271,8 +263,8 @@ async fn the_same_notification_ids_in_two_tenants_never_cross() -> TestResult {
     let (_, unread) = json(app.get_as("beta", &mia_b.access, "/api/notifications/?unread=true").send().await?).await?;
     assert_eq!(unread["count"], 2, "{unread}");
     // alpha's owner holds no notification at all, whatever the id
-    let (status, _) = mark_read(&app, "alpha", &ann, shared).await?;
-    assert_eq!(status, 404);
+    let (status, body) = mark_read(&app, "alpha", &ann, shared).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
-use taskforce_domain::{Plan, Role, Slug, StoreError};
+use taskforce_domain::{Plan, Role};
 use taskforce_tests::{TestApp, TestResult, json, spawn_app};
 
 /// A task as planted: project, status, priority, assignee, created and
@@ -40,13 +40,7 @@ async fn plant_in(app: &TestApp, slug: &str, owner: i64, projects: i64, tasks: &
             t.project, t.status, t.priority, t.created_days_ago
         ));
     }
-    let schema = Slug::parse(slug)?.schema_name();
-    let store = app.store.clone();
-    tokio::task::spawn_blocking(move || {
-        store.in_tenant_scope(&schema, |conn| conn.batch_execute(&sql).map_err(StoreError::internal))
-    })
-    .await??;
-    Ok(())
+    app.in_tenant(slug, move |conn| conn.batch_execute(&sql)).await
 }
 
 fn monday(date: NaiveDate) -> NaiveDate {
@@ -407,8 +401,9 @@ async fn each_tenant_s_reports_count_only_its_own_rows() -> TestResult {
         assert_eq!((status, one["tasks"]["total"].as_u64()), (200, Some(in_one)), "{slug}: {one}");
     }
     // project 3 is beta's alone
-    let (status, _) = json(app.get_as("alpha", &alpha.access, "/api/reports/summary/?project=3").send().await?).await?;
-    assert_eq!(status, 404);
+    let (status, body) =
+        json(app.get_as("alpha", &alpha.access, "/api/reports/summary/?project=3").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
 
     // workload: each tenant's own members, with their own open tasks
     let workload = |slug: &'static str, token: &str| {
