@@ -409,5 +409,103 @@ async fn a_refused_token_is_answered_401_before_the_body_or_query_is_judged() ->
     // with the right token the same query is judged: 400 on the bad filter
     let (status, body) = json(app.get_as("alpha", &ann.access, "/api/projects/?status=nonsense").send().await?).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{body}");
+
+    // a member removed behind the servers' backs, on a second server that has
+    // cached nothing: admission reads the database, and its answer still
+    // comes before the body's
+    app.member("alpha", "mia", Role::Member).await?;
+    let mia = app.login("alpha", "mia").await?;
+    let mia_id = mia.user_id;
+    app.on_the_database(move |conn| {
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query(format!("DELETE FROM public.memberships WHERE user_id = {mia_id}")),
+            conn,
+        )
+    })
+    .await?;
+    let cold = app.twin().await?;
+    let (status, body) = json(
+        cold.call_as(reqwest::Method::POST, "alpha", &mia.access, "/api/projects/")
+            .header("content-type", "text/plain")
+            .body("not json")
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "{body}");
+    Ok(())
+}
+
+/// Like DRF's view-level permissions: a role that may never do what the
+/// endpoint does is refused before its body or filters are judged, and one
+/// that may gets the body's verdict.
+#[tokio::test]
+async fn a_role_that_may_never_write_is_refused_before_its_body_is_judged() -> TestResult {
+    use reqwest::Method;
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "mia", Role::Member).await?;
+    app.member("acme", "vic", Role::Viewer).await?;
+    let olga = app.login("acme", "olga").await?;
+    let (status, project) = app
+        .answer(Method::POST, "acme", &olga.access, "/api/projects/", Some(serde_json::json!({"name": "Roof"})))
+        .await?;
+    assert_eq!(status, 201, "{project}");
+    let (status, task) = app
+        .answer(
+            Method::POST,
+            "acme",
+            &olga.access,
+            &format!("/api/projects/{}/tasks/", project["id"]),
+            Some(serde_json::json!({"title": "Tiles"})),
+        )
+        .await?;
+    assert_eq!(status, 201, "{task}");
+    let (mia, vic) = (app.login("acme", "mia").await?, app.login("acme", "vic").await?);
+    let project_path = format!("/api/projects/{}/", project["id"]);
+    let tasks_path = format!("/api/projects/{}/tasks/", project["id"]);
+    let task_path = format!("/api/tasks/{}/", task["id"]);
+    let comments_path = format!("/api/tasks/{}/comments/", task["id"]);
+
+    // (method, path, who is refused, who may call it and gets the body's 400)
+    let writes = [
+        (Method::POST, "/api/projects/", &vic, &mia),
+        (Method::PATCH, project_path.as_str(), &vic, &olga),
+        (Method::PUT, project_path.as_str(), &vic, &olga),
+        (Method::POST, tasks_path.as_str(), &vic, &mia),
+        (Method::PATCH, task_path.as_str(), &vic, &olga),
+        (Method::POST, comments_path.as_str(), &vic, &mia),
+        (Method::PATCH, "/api/tenants/me/", &mia, &olga),
+        (Method::POST, "/api/tenants/members/", &mia, &olga),
+    ];
+    for (method, path, refused, allowed) in writes {
+        for (content_type, body) in [("application/json", "{oops"), ("text/plain", "hi"), ("application/json", "[1]")] {
+            let send = |who: &taskforce_tests::Session| {
+                app.call_as(method.clone(), "acme", &who.access, path)
+                    .header("content-type", content_type)
+                    .body(body)
+                    .send()
+            };
+            let (status, answer) = json(send(refused).await?).await?;
+            assert_eq!(
+                (status, answer["error"]["code"].as_str()),
+                (403, Some("permission_denied")),
+                "{method} {path} with {content_type} {body}: {answer}"
+            );
+            let (status, answer) = json(send(allowed).await?).await?;
+            assert!(matches!(status, 400 | 415), "{method} {path} by one who may: {status} {answer}");
+        }
+    }
+    // the audit log's filters are not judged for a member
+    let (status, answer) = json(app.get_as("acme", &mia.access, "/api/activity/?actor=x").send().await?).await?;
+    assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("permission_denied")), "{answer}");
+    let (status, answer) = json(app.get_as("acme", &olga.access, "/api/activity/?actor=x").send().await?).await?;
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("validation_failed")), "{answer}");
+    // nothing was written by any of it
+    let (_, projects) = json(app.get_as("acme", &olga.access, "/api/projects/").send().await?).await?;
+    assert_eq!(projects["count"], 1, "{projects}");
+    let (_, me) = json(app.get_as("acme", &olga.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(me["name"], "Tenant acme", "{me}");
     Ok(())
 }

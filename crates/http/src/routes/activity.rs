@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskforce_application::FieldErrors;
+use taskforce_application::{Action, FieldErrors};
 use taskforce_domain::{Activity, ActivityFilter, ProjectId, TargetType, UserId};
 use utoipa::{IntoParams, ToSchema};
 
@@ -94,6 +94,7 @@ pub async fn tenant_wide(
     Authenticated(actor): Authenticated,
     query: web::Query<ActivityQuery>,
 ) -> Result<web::Json<PageBody<ActivityOut>>, ApiError> {
+    actor.may_ever(Action::ReadAuditLog)?;
     let query = query.into_inner();
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskforce_application::{CommentPatch, Comments, FieldErrors};
+use taskforce_application::{Action, CommentPatch, Comments, FieldErrors};
 use taskforce_domain::{Comment, CommentBody, CommentId, TaskId};
 use utoipa::ToSchema;
 
@@ -86,8 +86,10 @@ pub async fn create(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     task: web::Path<i64>,
-    JsonBody(body): JsonBody<CommentIn>,
+    body: JsonBody<CommentIn>,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::CreateContent)?;
+    let body = body.read()?;
     let body = body.body()?;
     let task = TaskId(task.into_inner());
     let comments = state.comments.clone();
@@ -103,8 +105,10 @@ pub async fn patch(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    JsonBody(body): JsonBody<CommentIn>,
+    body: JsonBody<CommentIn>,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::EditComment)?;
+    let body = body.read()?;
     let patch = CommentPatch { body: body.body()? };
     let id = CommentId(id.into_inner());
     let condition = if_match(&req);

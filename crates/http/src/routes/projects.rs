@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskforce_application::{FieldErrors, ProjectPatch, Projects};
+use taskforce_application::{Action, FieldErrors, ProjectPatch, Projects};
 use taskforce_domain::{
     MAX_TEXT, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName, ProjectStatus, free_text,
 };
@@ -119,8 +119,10 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    JsonBody(body): JsonBody<ProjectIn>,
+    body: JsonBody<ProjectIn>,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::CreateContent)?;
+    let body = body.read()?;
     let patch = body.patch(true)?;
     let fields = ProjectFields {
         name: patch.name.ok_or_else(|| ApiError::field("name", "This field is required."))?,
@@ -171,8 +173,10 @@ pub async fn replace(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    JsonBody(body): JsonBody<ProjectIn>,
+    body: JsonBody<ProjectIn>,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::ChangeProject)?;
+    let body = body.read()?;
     update(req, state, actor, id.into_inner(), body, true).await
 }
 
@@ -184,8 +188,10 @@ pub async fn patch(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    JsonBody(body): JsonBody<ProjectIn>,
+    body: JsonBody<ProjectIn>,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::ChangeProject)?;
+    let body = body.read()?;
     update(req, state, actor, id.into_inner(), body, false).await
 }
 

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use taskforce_application::{FieldErrors, TaskPatch, Tasks};
+use taskforce_application::{Action, FieldErrors, TaskPatch, Tasks};
 use taskforce_domain::{
     MAX_TEXT, Priority, ProjectId, Task, TaskFields, TaskFilter, TaskId, TaskOrdering, TaskStatus, TaskTitle, UserId,
     free_text,
@@ -186,8 +186,10 @@ pub async fn create(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     project: web::Path<i64>,
-    JsonBody(body): JsonBody<TaskIn>,
+    body: JsonBody<TaskIn>,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::CreateContent)?;
+    let body = body.read()?;
     let patch = body.patch(true)?;
     let fields = TaskFields {
         title: patch.title.ok_or_else(|| ApiError::field("title", "This field is required."))?,
@@ -241,8 +243,10 @@ pub async fn replace(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    JsonBody(body): JsonBody<TaskIn>,
+    body: JsonBody<TaskIn>,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::UpdateTask)?;
+    let body = body.read()?;
     update(req, state, actor, id.into_inner(), body, true).await
 }
 
@@ -254,8 +258,10 @@ pub async fn patch(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    JsonBody(body): JsonBody<TaskIn>,
+    body: JsonBody<TaskIn>,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::UpdateTask)?;
+    let body = body.read()?;
     update(req, state, actor, id.into_inner(), body, false).await
 }
 

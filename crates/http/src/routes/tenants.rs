@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskforce_application::{FieldErrors, TenantOverview, parse_email};
+use taskforce_application::{Action, FieldErrors, TenantOverview, parse_email};
 use taskforce_domain::{Member, MembershipId, Role, TenantName};
 use utoipa::ToSchema;
 
@@ -129,8 +129,10 @@ async fn update(
 pub async fn replace(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    JsonBody(body): JsonBody<TenantSettingsBody>,
+    body: JsonBody<TenantSettingsBody>,
 ) -> Result<web::Json<TenantBody>, ApiError> {
+    actor.may_ever(Action::UpdateTenant)?;
+    let body = body.read()?;
     update(state, actor, body, true).await
 }
 
@@ -140,8 +142,10 @@ pub async fn replace(
 pub async fn patch(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    JsonBody(body): JsonBody<TenantSettingsBody>,
+    body: JsonBody<TenantSettingsBody>,
 ) -> Result<web::Json<TenantBody>, ApiError> {
+    actor.may_ever(Action::UpdateTenant)?;
+    let body = body.read()?;
     update(state, actor, body, false).await
 }
 
@@ -228,8 +232,10 @@ fn parse_role(errors: &mut FieldErrors, role: Option<String>) -> Option<Role> {
 pub async fn invite(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    JsonBody(body): JsonBody<InviteBody>,
+    body: JsonBody<InviteBody>,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::ManageMembers)?;
+    let body = body.read()?;
     let mut errors = FieldErrors::new();
     let email = required(&mut errors, "email", body.email).and_then(|e| match parse_email(&e) {
         Ok(email) => Some(email),
@@ -269,8 +275,10 @@ pub async fn change_role(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    JsonBody(body): JsonBody<RoleBody>,
+    body: JsonBody<RoleBody>,
 ) -> Result<web::Json<MemberBody>, ApiError> {
+    actor.may_ever(Action::ManageMembers)?;
+    let body = body.read()?;
     let mut errors = FieldErrors::new();
     let role = required(&mut errors, "role", body.role);
     let role = parse_role(&mut errors, role);
@@ -316,8 +324,9 @@ pub async fn accept_invitation(
     req: HttpRequest,
     state: web::Data<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-    JsonBody(body): JsonBody<AcceptBody>,
+    body: JsonBody<AcceptBody>,
 ) -> Result<web::Json<LoggedIn>, ApiError> {
+    let body = body.read()?;
     let mut errors = FieldErrors::new();
     let token = required(&mut errors, "token", body.token);
     let username = required(&mut errors, "username", body.username);
