@@ -254,6 +254,12 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() -> TestResult {
 
     let (status, body) = upload(&app, "acme", &vic.access, task, "v.txt", "text/plain", b"v".to_vec()).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
+    // a viewer is refused before the media type is judged, as DRF checks permissions first
+    let (status, body) = json(
+        app.call_as(Method::POST, "acme", &vic.access, &path).json(&serde_json::json!({"file": "x"})).send().await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
     let (status, _) = upload(&app, "acme", &olga.access, task + 1000, "x.txt", "text/plain", b"x".to_vec()).await?;
     assert_eq!(status, 404);
     let (status, body) = json(

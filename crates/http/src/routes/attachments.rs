@@ -16,7 +16,7 @@ use actix_web::{
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use serde::Serialize;
-use taskforce_application::{Attachments, etag};
+use taskforce_application::{Action, Attachments, etag};
 use taskforce_domain::{Attachment, AttachmentId, TaskId};
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
@@ -191,6 +191,8 @@ pub async fn upload(
     task: web::Path<i64>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    // a role that may never upload, before anything about the body
+    actor.may_ever(Action::CreateContent)?;
     let task = TaskId(task.into_inner());
     let attachments: Attachments = state.attachments.clone();
     let limit = attachments.max_upload_bytes();
