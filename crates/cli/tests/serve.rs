@@ -136,33 +136,32 @@ fn production_refuses_the_default_or_a_short_jwt_secret() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn production_refuses_to_run_on_the_embedded_cluster() -> TestResult {
+/// `serve` in production with a valid secret and `settings` on top:
+/// it must stop with exit 1 and give `reason`.
+fn refused_in_production(settings: &[(&str, &str)], reason: &str) -> TestResult {
     let mut command = server(free_port()?);
     command
         .env("TASKFORCE_ENV", "production")
         .env("TASKFORCE__AUTH__JWT_SECRET", "a-production-secret-of-more-than-32-bytes")
-        .env("TASKFORCE__DATABASE__URL", "");
+        .envs(settings.iter().copied());
     let out = command.output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("production needs TASKFORCE__DATABASE__URL"), "{stderr}");
+    assert!(stderr.contains(reason), "{stderr}");
     Ok(())
 }
 
 #[test]
+fn production_refuses_to_run_on_the_embedded_cluster() -> TestResult {
+    refused_in_production(&[("TASKFORCE__DATABASE__URL", "")], "production needs TASKFORCE__DATABASE__URL")
+}
+
+#[test]
 fn production_serve_refuses_a_mailer_that_sends_nothing() -> TestResult {
-    let mut command = server(free_port()?);
-    command
-        .env("TASKFORCE_ENV", "production")
-        .env("TASKFORCE__AUTH__JWT_SECRET", "a-production-secret-of-more-than-32-bytes")
-        .env("TASKFORCE__DATABASE__URL", "postgres://127.0.0.1:9/none")
-        .env("TASKFORCE__MAIL__TRANSPORT", "log");
-    let out = command.output()?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("TASKFORCE__MAIL__TRANSPORT=smtp"), "{stderr}");
-    Ok(())
+    refused_in_production(
+        &[("TASKFORCE__DATABASE__URL", "postgres://127.0.0.1:9/none"), ("TASKFORCE__MAIL__TRANSPORT", "log")],
+        "TASKFORCE__MAIL__TRANSPORT=smtp",
+    )
 }
 
 #[test]

@@ -188,13 +188,15 @@ async fn the_openapi_document_and_the_offline_reference_are_served() -> TestResu
 async fn cors_answers_listed_origins_and_leaves_others_to_the_browser() -> TestResult {
     let app = spawn_app_with(|settings| settings.server.cors_allowed_origins = vec!["https://app.example.com".into()])
         .await?;
-    let preflight = |origin: &'static str| {
-        app.request(reqwest::Method::OPTIONS, "localhost", "/api/auth/login/")
+    // (origin, path, method asked for, headers asked for)
+    let asking = |origin: &'static str, path: &'static str, method: &'static str, headers: &'static str| {
+        app.request(reqwest::Method::OPTIONS, "localhost", path)
             .header("origin", origin)
-            .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization, content-type")
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", headers)
             .send()
     };
+    let preflight = |origin| asking(origin, "/api/auth/login/", "POST", "authorization, content-type");
 
     let listed = preflight("https://app.example.com").await?;
     assert_eq!(listed.status().as_u16(), 200);
@@ -205,13 +207,7 @@ async fn cors_answers_listed_origins_and_leaves_others_to_the_browser() -> TestR
     assert!(headers.contains("authorization") && headers.contains("content-type"), "{headers}");
     assert_eq!(header(&listed, "access-control-max-age").as_deref(), Some("3600"));
     // a HEAD with a token is preflighted too, and allowed like the GET it mirrors
-    let head = app
-        .request(reqwest::Method::OPTIONS, "localhost", "/api/projects/")
-        .header("origin", "https://app.example.com")
-        .header("access-control-request-method", "HEAD")
-        .header("access-control-request-headers", "authorization")
-        .send()
-        .await?;
+    let head = asking("https://app.example.com", "/api/projects/", "HEAD", "authorization").await?;
     assert_eq!(head.status().as_u16(), 200);
     let methods = header(&head, "access-control-allow-methods").unwrap_or_default();
     assert!(methods.contains("HEAD"), "{methods}");
@@ -221,13 +217,7 @@ async fn cors_answers_listed_origins_and_leaves_others_to_the_browser() -> TestR
     let exposed = header(&read, "access-control-expose-headers").unwrap_or_default().to_lowercase();
     assert!(["etag", "x-request-id", "www-authenticate"].iter().all(|h| exposed.contains(h)), "{exposed}");
     // a listed origin asking for a header that is not allowed is refused in the same format
-    let odd = app
-        .request(reqwest::Method::OPTIONS, "localhost", "/api/auth/login/")
-        .header("origin", "https://app.example.com")
-        .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "x-not-allowed")
-        .send()
-        .await?;
+    let odd = asking("https://app.example.com", "/api/auth/login/", "POST", "x-not-allowed").await?;
     let (status, body) = json(odd).await?;
     assert_eq!((status, &body["error"]["code"]), (403, &serde_json::json!("permission_denied")), "{body}");
 
