@@ -281,6 +281,10 @@ pub struct LogSettings {
     pub format: String,
 }
 
+/// The conventional variables that set a URL when its own
+/// `TASKFORCE__…` variable does not.
+const URL_ALIASES: [(&str, &str); 2] = [("DATABASE_URL", "database.url"), ("REDIS_URL", "redis.url")];
+
 /// The keys whose variable holds a comma-separated list.
 const LIST_KEYS: [&str; 3] = ["server.trusted_proxies", "server.cors_allowed_origins", "tenancy.dev_tenant.domains"];
 
@@ -291,13 +295,29 @@ fn variable_of(key: &str) -> String {
 }
 
 impl Settings {
+    /// What only a server needs besides [`check`](Self::check)'s rules: in
+    /// production, a mailer that sends. The log transport sends nothing, so
+    /// invitations would be answered `201` and never arrive. (`migrate` and
+    /// `tenant-admin` send no mail and are not held to it.)
+    pub fn check_serving(&self) -> Result<(), SettingsError> {
+        if self.environment == Environment::Production && self.mail.transport == "log" {
+            return Err(SettingsError::Invalid(
+                "mail.transport = \"log\" sends no mail; production needs TASKFORCE__MAIL__TRANSPORT=smtp (with TASKFORCE__MAIL__SMTP_URL) or file".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Loads every layer for the environment named by `TASKFORCE_ENV`.
     pub fn load() -> Result<Self, SettingsError> {
         // a .env file fills in variables the environment does not set
         let _ = dotenvy::dotenv();
         let environment = match std::env::var("TASKFORCE_ENV") {
             Ok(name) => name.parse()?,
-            Err(_) => Environment::Development,
+            Err(std::env::VarError::NotPresent) => Environment::Development,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(SettingsError::Invalid("TASKFORCE_ENV is not valid UTF-8".into()));
+            }
         };
         Self::load_for(environment, &std::env::var("TASKFORCE_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned()))
     }
@@ -313,7 +333,7 @@ impl Settings {
                 Ok(value) => {
                     variables.insert(name, value);
                 }
-                Err(_) if name.starts_with("TASKFORCE__") || name == "DATABASE_URL" || name == "REDIS_URL" => {
+                Err(_) if name.starts_with("TASKFORCE__") || URL_ALIASES.iter().any(|(alias, _)| name == *alias) => {
                     return Err(SettingsError::Invalid(format!("{name} is not valid UTF-8")));
                 }
                 Err(_) => {}
@@ -326,7 +346,7 @@ impl Settings {
     /// environment. A variable's value stays text until its key needs a
     /// number or a boolean: a secret of digits (or one that reads as a
     /// float, such as `12e4…`) is kept as written, not turned into a number.
-    pub fn load_with(
+    fn load_with(
         environment: Environment,
         config_dir: &str,
         variables: config::Map<String, String>,
@@ -351,7 +371,7 @@ impl Settings {
                 builder = builder.set_override(key, items)?;
             }
         }
-        for (variable, key) in [("DATABASE_URL", "database.url"), ("REDIS_URL", "redis.url")] {
+        for (variable, key) in URL_ALIASES {
             if !variables.contains_key(&variable_of(key)) {
                 builder = builder.set_override_option(key, variables.get(variable).cloned())?;
             }
@@ -385,7 +405,7 @@ impl Settings {
             }
             // the embedded cluster is the developer's default; a production
             // server on it would keep its tenants in the working directory
-            if self.database.url.expose_secret().trim().is_empty() {
+            if self.database.url().is_none() {
                 return Err(SettingsError::Invalid(
                     "no database URL; production needs TASKFORCE__DATABASE__URL (or DATABASE_URL), the embedded cluster is for development".into(),
                 ));
@@ -411,21 +431,6 @@ impl Settings {
         }
         if self.redis.pool_size == 0 {
             return Err(SettingsError::Invalid("redis.pool_size must be at least 1".into()));
-        }
-        Ok(())
-    }
-}
-
-impl Settings {
-    /// What only a server needs besides [`check`](Self::check)'s rules: in
-    /// production, a mailer that sends. The log transport sends nothing, so
-    /// invitations would be answered `201` and never arrive. (`migrate` and
-    /// `tenant-admin` send no mail and are not held to it.)
-    pub fn check_serving(&self) -> Result<(), SettingsError> {
-        if self.environment == Environment::Production && self.mail.transport == "log" {
-            return Err(SettingsError::Invalid(
-                "mail.transport = \"log\" sends no mail; production needs TASKFORCE__MAIL__TRANSPORT=smtp (with TASKFORCE__MAIL__SMTP_URL) or file".into(),
-            ));
         }
         Ok(())
     }

@@ -173,6 +173,11 @@ fn a_variable_that_is_not_text_is_refused_if_it_is_a_setting_and_ignored_otherwi
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("TASKFORCE__AUTH__ISSUER is not valid UTF-8"), "{stderr}");
+    // the environment's name too: not taken for development unread
+    let out = server(free_port()?).env("TASKFORCE_ENV", not_text).output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("TASKFORCE_ENV is not valid UTF-8"), "{stderr}");
     // another program's variable: the settings load, and production's own
     // refusal (no secret) is what stops it
     let out = server(free_port()?)

@@ -7,7 +7,7 @@ use crate::{AccessCache, NoFiles};
 
 use taskforce_domain::{
     Changes, FileStore, HostName, Member, Membership, NewActivity, NewTenant, Role, Slug, Store, StoreError, StoreExt,
-    TargetType, Tenant, TenantChanges, TenantDomain, TenantName, UserId, Username, Verb, record_change,
+    TargetType, Tenant, TenantChanges, TenantDomain, TenantName, TenantTx, UserId, Username, Verb, record_change,
 };
 
 /// Why a tenant could not be created. Nothing was created in any case.
@@ -120,6 +120,16 @@ impl TenantAdmin {
     /// schema, as one unit.
     #[tracing::instrument(skip_all, fields(tenant = %new.slug))]
     pub fn create(&self, new: &NewTenant) -> Result<Tenant, CreateTenantError> {
+        self.create_then(new, |_, _| Ok(()))
+    }
+
+    /// [`create`](Self::create), running `then` in the same unit once the
+    /// schema is built: the tenant exists with what `then` did, or not at all.
+    pub(crate) fn create_then(
+        &self,
+        new: &NewTenant,
+        then: impl FnOnce(&mut dyn TenantTx, &Tenant) -> Result<(), StoreError>,
+    ) -> Result<Tenant, CreateTenantError> {
         if let Some(twice) = new.domains.iter().enumerate().find_map(|(i, d)| new.domains[..i].contains(d).then_some(d))
         {
             return Err(CreateTenantError::DuplicateDomain(twice.clone()));
@@ -139,10 +149,7 @@ impl TenantAdmin {
         if let Some(domain) = taken {
             return Err(CreateTenantError::DomainTaken(domain));
         }
-        self.store
-            .provision(new, |_, _| Ok::<_, StoreError>(()))
-            .map(|(tenant, ())| tenant)
-            .map_err(|error| creation_error(error, new))
+        self.store.provision(new, then).map(|(tenant, ())| tenant).map_err(|error| creation_error(error, new))
     }
 
     /// Every tenant with its domains, by slug.

@@ -30,6 +30,17 @@ pub enum LegacyOutcome {
     Refused(String),
 }
 
+impl LegacyOutcome {
+    /// Its name in reports (`imported`, `skipped`, `refused`) and its reason.
+    pub fn parts(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Self::Imported => ("imported", None),
+            Self::Skipped(why) => ("skipped", Some(why)),
+            Self::Refused(why) => ("refused", Some(why)),
+        }
+    }
+}
+
 /// One tenant's or account's line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegacyItem {
@@ -76,7 +87,9 @@ impl TenantAdmin {
         }
         if let Some(tenant) = members_of {
             // refuse before any account is made, not after
-            self.show(tenant)?;
+            if self.store.read(|tx| tx.tenants().by_slug(tenant))?.is_none() {
+                return Err(TenantAdminError::UnknownTenant(tenant.to_string()));
+            }
         }
         for account in &data.accounts {
             let outcome = self.import_legacy_account(account, members_of)?;
@@ -108,18 +121,22 @@ impl TenantAdmin {
             Ok(new) => new,
             Err(reason) => return Ok(LegacyOutcome::Refused(reason)),
         };
-        match self.create(&new) {
-            Ok(_) => {}
-            Err(CreateTenantError::SlugTaken(_)) => {
-                return Ok(LegacyOutcome::Skipped("a tenant with this slug is here already".into()));
+        // an inactive tenant is switched off in the unit that creates it: it is
+        // never served, and a failure leaves no tenant behind
+        let created = self.create_then(&new, |tx, tenant| {
+            if !legacy.is_active {
+                tx.tenants()
+                    .update(tenant.id, &TenantChanges { is_active: Some(false), ..TenantChanges::default() })?;
             }
-            Err(error) => return Ok(LegacyOutcome::Refused(error.to_string())),
-        }
-        if !legacy.is_active {
-            let changes = TenantChanges { is_active: Some(false), ..TenantChanges::default() };
-            self.update(&new.slug, &changes)?;
-        }
-        Ok(LegacyOutcome::Imported)
+            Ok(())
+        });
+        Ok(match created {
+            Ok(_) => LegacyOutcome::Imported,
+            Err(CreateTenantError::SlugTaken(_)) => {
+                LegacyOutcome::Skipped("a tenant with this slug is here already".into())
+            }
+            Err(error) => LegacyOutcome::Refused(error.to_string()),
+        })
     }
 
     fn import_legacy_account(

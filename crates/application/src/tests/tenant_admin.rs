@@ -260,3 +260,55 @@ fn delete_removes_the_tenant_with_its_domains_schema_and_members() -> TestResult
     assert!(matches!(again, TenantAdminError::UnknownTenant(_)), "{again:?}");
     Ok(())
 }
+
+/// A Django tenant that was switched off there.
+fn inactive_legacy(slug: &str) -> taskforce_domain::LegacyTenant {
+    taskforce_domain::LegacyTenant {
+        slug: slug.into(),
+        name: "Sleepy".into(),
+        plan: "free".into(),
+        is_active: false,
+        domains: vec![format!("{slug}.example.com")],
+    }
+}
+
+#[test]
+fn an_inactive_django_tenant_is_never_here_active() -> TestResult {
+    let world = World::new();
+    let admin = world.admin();
+    let platform = |tenants| taskforce_domain::LegacyPlatform { tenants, accounts: Vec::new() };
+    let localhost = host("localhost")?;
+
+    // switching it off fails: the tenant is not left behind, active
+    world.store.edit(|state| state.tenant_updates_fail = true);
+    let report = admin.import_legacy(&platform(vec![inactive_legacy("sleepy")]), &localhost, None, &mut |_| {})?;
+    assert!(matches!(&report[0].outcome, crate::LegacyOutcome::Refused(_)), "{report:?}");
+    assert!(world.store.snapshot().tenants.is_empty(), "a tenant was left behind");
+
+    // and when it works, the tenant comes over switched off, from the start
+    world.store.edit(|state| state.tenant_updates_fail = false);
+    let report = admin.import_legacy(&platform(vec![inactive_legacy("sleepy")]), &localhost, None, &mut |_| {})?;
+    assert_eq!(report[0].outcome, crate::LegacyOutcome::Imported);
+    let tenants = world.store.snapshot().tenants;
+    assert_eq!(tenants.iter().map(|t| (t.slug.as_str(), t.is_active)).collect::<Vec<_>>(), [("sleepy", false)]);
+    Ok(())
+}
+
+#[test]
+fn an_unknown_members_of_tenant_is_refused_before_any_account_is_made() -> TestResult {
+    let world = World::new();
+    let account = taskforce_domain::LegacyAccount {
+        username: "ada".into(),
+        email: "ada@example.com".into(),
+        password_hash: "pbkdf2_sha256$1000$salt$digest".into(),
+        role: "owner".into(),
+        is_active: true,
+        is_staff: false,
+    };
+    let platform = taskforce_domain::LegacyPlatform { tenants: Vec::new(), accounts: vec![account] };
+    let nowhere = Slug::parse("nowhere")?;
+    let error = refused(world.admin().import_legacy(&platform, &host("localhost")?, Some(&nowhere), &mut |_| {}))?;
+    assert!(matches!(&error, TenantAdminError::UnknownTenant(slug) if slug == "nowhere"), "{error:?}");
+    assert!(world.store.snapshot().users.is_empty(), "an account was made");
+    Ok(())
+}

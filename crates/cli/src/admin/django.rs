@@ -66,18 +66,13 @@ pub(super) fn run(ctx: &Context, args: ImportDjangoArgs) -> anyhow::Result<()> {
 }
 
 fn line(item: &LegacyItem) -> String {
-    match &item.outcome {
-        LegacyOutcome::Imported => format!("imported: {} '{}'", item.kind, item.name),
-        LegacyOutcome::Skipped(why) => format!("skipped: {} '{}': {why}", item.kind, item.name),
-        LegacyOutcome::Refused(why) => format!("refused: {} '{}': {why}", item.kind, item.name),
+    match item.outcome.parts() {
+        (outcome, Some(why)) => format!("{outcome}: {} '{}': {why}", item.kind, item.name),
+        (outcome, None) => format!("{outcome}: {} '{}'", item.kind, item.name),
     }
 }
 
 fn item_json(item: &LegacyItem) -> serde_json::Value {
-    let (outcome, reason) = match &item.outcome {
-        LegacyOutcome::Imported => ("imported", None),
-        LegacyOutcome::Skipped(why) => ("skipped", Some(why)),
-        LegacyOutcome::Refused(why) => ("refused", Some(why)),
-    };
+    let (outcome, reason) = item.outcome.parts();
     serde_json::json!({"kind": item.kind, "name": item.name, "outcome": outcome, "reason": reason})
 }

@@ -33,6 +33,9 @@ pub struct State {
     /// A fault to inject: replacing a password hash fails as a lost
     /// connection would, while every other write still succeeds.
     pub hash_updates_fail: bool,
+    /// A fault to inject: changing a tenant row fails as a lost connection
+    /// would.
+    pub tenant_updates_fail: bool,
     last_id: i64,
 }
 

@@ -27,6 +27,9 @@ impl TenantRepository for FakeTx<'_> {
     }
 
     fn update(&mut self, id: TenantId, changes: &TenantChanges) -> Result<Tenant, StoreError> {
+        if self.state.tenant_updates_fail {
+            return Err(StoreError::Unavailable("the connection was lost".into()));
+        }
         let tenant = self.state.tenants.iter_mut().find(|t| t.id == id).ok_or(StoreError::NotFound)?;
         if let Some(name) = &changes.name {
             tenant.name = name.clone();
