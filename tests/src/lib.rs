@@ -324,6 +324,13 @@ impl TestApp {
         Ok(done.await??)
     }
 
+    /// Runs SQL on the server's database as an operator would: no cache told.
+    pub async fn behind_the_server_s_back(&self, sql: impl Into<String>) -> Result<(), Box<dyn std::error::Error>> {
+        use diesel::connection::SimpleConnection;
+        let sql = sql.into();
+        self.on_the_database(move |conn| conn.batch_execute(&sql)).await
+    }
+
     /// The `.eml` files the server wrote, oldest first.
     pub fn mails(&self) -> Result<Vec<String>, Box<dyn std::error::Error>> {
         let mut entries: Vec<_> = std::fs::read_dir(self.mail_dir.path())?.collect::<Result<_, _>>()?;
@@ -344,6 +351,17 @@ impl TestApp {
 
 /// The password [`TestApp::create_user`] gives every account.
 pub const PASSWORD: &str = "correct-horse-battery-9";
+
+/// A new account's `POST /api/auth/register/` body (its password
+/// `Sturdy-passphrase-42`).
+pub fn register_body(username: &str) -> serde_json::Value {
+    serde_json::json!({
+        "username": username,
+        "email": format!("{username}@example.com"),
+        "password": "Sturdy-passphrase-42",
+        "password_confirm": "Sturdy-passphrase-42",
+    })
+}
 
 /// A signed-in user's tokens.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
-    password_hash::{self, Output, ParamsString, SaltString, rand_core::OsRng},
+    password_hash::{self, Output, ParamsString, Salt, SaltString, rand_core::OsRng},
 };
 use taskforce_domain::{HashError, PasswordHasher};
 
@@ -37,7 +37,7 @@ pub struct Argon2Hasher {
     /// How this hasher's own hashes begin: algorithm, version and costs.
     current: String,
     /// The threads hashes are computed on, shared by the hasher's clones:
-    /// one per core by default ([`Argon2Hasher::on_threads`]).
+    /// one per core, at most four.
     workers: Arc<HashWorkers>,
 }
 
@@ -59,13 +59,6 @@ impl Argon2Hasher {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         Ok(Self { argon2, current, workers: Arc::new(HashWorkers::start(cores)?) })
     }
-
-    /// The same hasher computing on `threads` threads of its own (at least
-    /// one): at most that many hashes run, and hold their memory, at once.
-    pub fn on_threads(mut self, threads: usize) -> Result<Self, HashError> {
-        self.workers = Arc::new(HashWorkers::start(threads)?);
-        Ok(self)
-    }
 }
 
 impl PasswordHasher for Argon2Hasher {
@@ -73,13 +66,8 @@ impl PasswordHasher for Argon2Hasher {
         let (argon2, password) = (self.argon2.clone(), password.to_owned());
         self.workers.run(move || {
             let salt = SaltString::generate(&mut OsRng);
-            let mut salt_bytes = [0_u8; 64];
-            let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(hash_error)?;
             let length = argon2.params().output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
-            let output = Output::init_with(length, |out| {
-                hash_into(&argon2, password.as_bytes(), raw_salt, out).map_err(|_| password_hash::Error::Crypto)
-            })
-            .map_err(hash_error)?;
+            let output = digest(&argon2, &password, salt.as_salt(), length)?;
             let phc = PasswordHash {
                 algorithm: Algorithm::Argon2id.ident(),
                 version: Some(Version::V0x13.into()),
@@ -100,15 +88,10 @@ impl PasswordHasher for Argon2Hasher {
             let parsed = PasswordHash::new(django::argon2_phc(&hash).unwrap_or(&hash)).map_err(hash_error)?;
             let expected = parsed.hash.ok_or_else(|| HashError("the hash has no digest".into()))?;
             let salt = parsed.salt.ok_or_else(|| HashError("the hash has no salt".into()))?;
-            let mut salt_bytes = [0_u8; 64];
-            let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(hash_error)?;
             let algorithm = Algorithm::try_from(parsed.algorithm).map_err(hash_error)?;
             let version = parsed.version.map(Version::try_from).transpose().map_err(hash_error)?.unwrap_or_default();
             let argon2 = Argon2::new(algorithm, version, Params::try_from(&parsed).map_err(hash_error)?);
-            let computed = Output::init_with(expected.len(), |out| {
-                hash_into(&argon2, password.as_bytes(), raw_salt, out).map_err(|_| password_hash::Error::Crypto)
-            })
-            .map_err(hash_error)?;
+            let computed = digest(&argon2, &password, salt, expected.len())?;
             // Output compares in constant time
             Ok(computed == expected)
         })?
@@ -133,6 +116,16 @@ const SCRATCH_BYTES: usize = 33 << 20;
 const MAX_MEMORY_KIB: u32 = 256 * 1024;
 const MAX_PASSES: u32 = 16;
 const MAX_LANES: u32 = 16;
+
+/// The argon2 digest of `password` with `salt`, `length` bytes long.
+fn digest(argon2: &Argon2<'_>, password: &str, salt: Salt<'_>, length: usize) -> Result<Output, HashError> {
+    let mut salt_bytes = [0_u8; 64];
+    let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(hash_error)?;
+    Output::init_with(length, |out| {
+        hash_into(argon2, password.as_bytes(), raw_salt, out).map_err(|_| password_hash::Error::Crypto)
+    })
+    .map_err(hash_error)
+}
 
 /// Computes an argon2 digest into `out` over memory of its own (see
 /// [`SCRATCH_BYTES`]).

@@ -24,7 +24,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// handle is dropped.
 #[derive(Debug)]
 pub(crate) struct HashWorkers {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
 }
 
 impl HashWorkers {
@@ -40,7 +40,7 @@ impl HashWorkers {
                 .spawn(move || serve(&queue))
                 .map_err(|error| HashError(format!("cannot start the hashing threads: {error}")))?;
         }
-        Ok(Self { jobs: Mutex::new(jobs) })
+        Ok(Self { jobs })
     }
 
     /// Runs `work` on one of the threads and waits for its result.
@@ -49,11 +49,7 @@ impl HashWorkers {
         let job: Job = Box::new(move || {
             let _ = answer.send(work());
         });
-        self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send(job)
-            .map_err(|_| HashError("the hashing threads have stopped".into()))?;
+        self.jobs.send(job).map_err(|_| HashError("the hashing threads have stopped".into()))?;
         answered.recv().map_err(|_| HashError("a hashing job failed".into()))
     }
 }

@@ -149,13 +149,13 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                     writeln!(lines, "{}.localhost {token} {}", slug(i), first_task(i))?;
                 }
                 std::fs::write(&tenants_file, lines)?;
+                // the logins' own memory, told apart from the load's
+                println!("  server peak after the logins {:.1} MiB", server.memory_mib("VmHWM")?);
             }
-            let idle_rss = server.memory_kib("VmRSS")?;
             println!(
-                "\n== {size} tenants, {shards} tenant shards (server pid {}, {:.1} MiB resident before the load, peak so far {:.1} MiB)",
+                "\n== {size} tenants, {shards} tenant shards (server pid {}, {:.1} MiB resident before the load)",
                 server.pid(),
-                idle_rss as f64 / 1024.0,
-                server.memory_kib("VmHWM")? as f64 / 1024.0
+                server.memory_mib("VmRSS")?
             );
             if options.warm_up > 0 {
                 let before = modifications(db.url())?;
@@ -237,8 +237,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                 scalar(db.url(), &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{}'", db.name()))?;
             println!(
                 "server: {:.1} MiB resident now, peak {:.1} MiB; PostgreSQL: {connections} connections to the database, {}",
-                server.memory_kib("VmRSS")? as f64 / 1024.0,
-                server.memory_kib("VmHWM")? as f64 / 1024.0,
+                server.memory_mib("VmRSS")?,
+                server.memory_mib("VmHWM")?,
                 backend_memory(db.url(), db.name()).unwrap_or_else(|e| format!("backend memory unknown ({e})")),
             );
             // the chart so far, so that an interrupted run still leaves one

@@ -76,6 +76,11 @@ impl ChildServer {
         let line = status.lines().find(|l| l.starts_with(field)).with_context(|| format!("no {field}"))?;
         Ok(line.split_whitespace().nth(1).context("value")?.parse()?)
     }
+
+    /// The same in MiB.
+    pub fn memory_mib(&self, field: &str) -> anyhow::Result<f64> {
+        Ok(self.memory_kib(field)? as f64 / 1024.0)
+    }
 }
 
 impl Drop for ChildServer {
@@ -126,7 +131,7 @@ pub async fn files(size_mib: u64, rounds: usize) -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let (rss_idle, peak_idle) = (server.memory_kib("VmRSS")?, server.memory_kib("VmHWM")?);
+    let (rss_idle, peak_idle) = (server.memory_mib("VmRSS")?, server.memory_mib("VmHWM")?);
 
     let mut ids = Vec::new();
     let mut up = Vec::new();
@@ -141,7 +146,7 @@ pub async fn files(size_mib: u64, rounds: usize) -> anyhow::Result<()> {
         up.push(started.elapsed());
         ids.push(created["id"].as_i64().context("id")?);
     }
-    let peak_after_upload = server.memory_kib("VmHWM")?;
+    let peak_after_upload = server.memory_mib("VmHWM")?;
     let mut down = Vec::new();
     for id in &ids {
         let started = Instant::now();
@@ -153,7 +158,7 @@ pub async fn files(size_mib: u64, rounds: usize) -> anyhow::Result<()> {
         anyhow::ensure!(received >= size, "downloaded {received} of {size} bytes");
         down.push(started.elapsed());
     }
-    let peak_after_download = server.memory_kib("VmHWM")?;
+    let peak_after_download = server.memory_mib("VmHWM")?;
     let rate = |samples: &Samples, q: f64| size_mib as f64 / samples.quantile(q).as_secs_f64();
     let (up, down) = (Samples::new(up), Samples::new(down));
     println!(
@@ -170,10 +175,7 @@ pub async fn files(size_mib: u64, rounds: usize) -> anyhow::Result<()> {
     );
     println!(
         "server memory: {:.1} MiB resident when idle (peak so far {:.1} MiB); peak {:.1} MiB after the uploads, {:.1} MiB after the downloads",
-        rss_idle as f64 / 1024.0,
-        peak_idle as f64 / 1024.0,
-        peak_after_upload as f64 / 1024.0,
-        peak_after_download as f64 / 1024.0
+        rss_idle, peak_idle, peak_after_upload, peak_after_download
     );
     Ok(())
 }

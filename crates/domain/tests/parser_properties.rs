@@ -90,6 +90,7 @@ proptest! {
             // no parent, no separator of any platform
             Some(key) => {
                 let text = key.as_str();
+                prop_assert!(text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'), "{:?}", text);
                 let parts: Vec<_> = std::path::Path::new(text).components().collect();
                 prop_assert_eq!(parts, vec![std::path::Component::Normal(text.as_ref())], "{:?}", text);
                 prop_assert!(!text.contains('\\') && !text.contains(':') && text.len() <= 128, "{:?}", text);

@@ -10,21 +10,12 @@ use serde::de::DeserializeOwned;
 
 use crate::{ApiError, JSON_LIMIT_BYTES};
 
-/// A JSON body, judged as it arrives: parsed into `T`, or the contract's
-/// error for it. Extracting it never fails a request by itself; the handler
-/// takes the outcome with [`read`](Self::read) where it decides, so it can
-/// refuse a role that may never call it before it looks at the body, as DRF
-/// checks permissions before a view parses anything. (Admission, by the
-/// middleware, comes before every extractor.)
+/// A JSON body parsed into `T`. A handler that must refuse some callers
+/// before it judges the body (as DRF checks permissions before a view parses
+/// anything) takes `Result<JsonBody<T>, ApiError>` instead, actix's own
+/// extractor for an outcome, and looks at it after its check.
 #[derive(Debug)]
-pub struct JsonBody<T>(Result<T, ApiError>);
-
-impl<T> JsonBody<T> {
-    /// The parsed body, or why it was refused.
-    pub fn read(self) -> Result<T, ApiError> {
-        self.0
-    }
-}
+pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
@@ -39,7 +30,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let bytes = web::Bytes::from_request(req, payload);
-        let judged = async move {
+        Box::pin(async move {
             let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             if essence != "application/json" && !essence.ends_with("+json") {
                 return Err(ApiError::unsupported_media_type(format!(
@@ -56,9 +47,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     ApiError::invalid_json(format!("The body could not be read: {error}"))
                 }
             })?;
-            parse(&bytes)
-        };
-        Box::pin(async move { Ok(JsonBody(judged.await)) })
+            parse(&bytes).map(JsonBody)
+        })
     }
 }
 

@@ -104,7 +104,6 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(reject::json_config())
             .app_data(web::PayloadConfig::new(JSON_LIMIT_BYTES))
             .app_data(reject::query_config())
             .app_data(reject::path_config())

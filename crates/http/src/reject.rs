@@ -4,7 +4,7 @@
 use actix_web::{
     HttpRequest, HttpResponse,
     dev::ServiceResponse,
-    error::{JsonPayloadError, PathError, QueryPayloadError},
+    error::{PathError, QueryPayloadError},
     http::{StatusCode, header},
     middleware::{ErrorHandlerResponse, ErrorHandlers},
     web,
@@ -14,26 +14,6 @@ use crate::ApiError;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT_BYTES: usize = 1 << 20;
-
-/// JSON bodies: 1 MiB at most, `application/json` only, errors in the
-/// contract's shape.
-pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(|error, _| json_error(&error).into())
-}
-
-fn json_error(error: &JsonPayloadError) -> ApiError {
-    match error {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            ApiError::payload_too_large("The request body is larger than 1 MiB.")
-        }
-        JsonPayloadError::ContentType => ApiError::unsupported_media_type("Send the body as application/json."),
-        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
-            ApiError::invalid_json(format!("The JSON body does not have the expected shape: {inner}"))
-        }
-        JsonPayloadError::Deserialize(inner) => ApiError::invalid_json(format!("The body is not valid JSON: {inner}")),
-        other => ApiError::invalid_json(format!("The body could not be read: {other}")),
-    }
-}
 
 /// Query strings that do not parse are `400 validation_failed`.
 pub fn query_config() -> web::QueryConfig {
@@ -75,8 +55,8 @@ pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
     })
 }
 
-/// Gives actix-cors' refusal of a preflight (an origin that is not listed,
-/// or a method or header that is not allowed; `400`, plain text) the
+/// Gives actix-cors' refusal of a preflight or a request (an origin that is
+/// not listed, or a method or header that is not allowed; `400`, plain text) the
 /// contract's body: `403 permission_denied`.
 /// It wraps the CORS middleware, inside which every other error is JSON
 /// already ([`json_error_bodies`]), so a plain-text `400` here is CORS's.

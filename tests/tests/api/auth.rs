@@ -2,16 +2,7 @@
 
 use reqwest::StatusCode;
 use taskforce_domain::{Plan, Role, StoreExt as _, UserId};
-use taskforce_tests::{PASSWORD, TestResult, answers, json, spawn_app};
-
-fn register_body(username: &str) -> serde_json::Value {
-    serde_json::json!({
-        "username": username,
-        "email": format!("{username}@example.com"),
-        "password": "Sturdy-passphrase-42",
-        "password_confirm": "Sturdy-passphrase-42",
-    })
-}
+use taskforce_tests::{PASSWORD, TestResult, answers, json, register_body, spawn_app};
 
 #[tokio::test]
 async fn registration_on_an_open_tenant_makes_a_member_and_signs_in() -> TestResult {

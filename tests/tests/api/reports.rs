@@ -111,24 +111,8 @@ async fn reports_match_counts_computed_independently() -> TestResult {
             due_in_days: Some(10),
         },
         // the edges of "the next 7 days": the sixth day after today is in, the seventh is not
-        Planted {
-            project: 2,
-            status: "todo",
-            priority: "low",
-            assignee: Some(owner),
-            created_days_ago: 2,
-            completed_days_ago: None,
-            due_in_days: Some(6),
-        },
-        Planted {
-            project: 2,
-            status: "todo",
-            priority: "low",
-            assignee: Some(owner),
-            created_days_ago: 2,
-            completed_days_ago: None,
-            due_in_days: Some(7),
-        },
+        Planted { project: 2, due_in_days: Some(6), ..task("todo", "low", Some(owner)) },
+        Planted { project: 2, due_in_days: Some(7), ..task("todo", "low", Some(owner)) },
         Planted {
             project: 2,
             status: "done",

@@ -140,6 +140,14 @@ async fn signup_is_not_offered_on_tenant_hosts_nor_when_disabled() -> TestResult
     let (status, body) =
         json(closed.post("127.0.0.1", "/api/signup/").json(&signup_body("nope", "nia")).send().await?).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("signup_closed")));
+    // both refusals come before the body is judged
+    let broken = |app: &taskforce_tests::TestApp, host: &str| {
+        app.post(host, "/api/signup/").header("content-type", "text/plain").body("{oops").send()
+    };
+    let (status, body) = json(broken(&closed, "127.0.0.1").await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("signup_closed")), "{body}");
+    let (status, body) = json(broken(&app, "acme.localhost").await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::{RunQueryDsl, connection::SimpleConnection};
+use diesel::RunQueryDsl;
 use secrecy::SecretString;
 use taskforce_domain::{Plan, Role, Slug, TenantChanges};
 use taskforce_tests::{TestApp, TestResult, json, spawn_app, spawn_app_with};
@@ -84,7 +84,7 @@ async fn a_failure_inside_the_database_answers_500_internal_and_names_no_cause()
     let olga = app.login("acme", "olga").await?;
     let bea = app.login("beta", "bea").await?;
     // an operator's mistake breaks acme's schema behind the server's back
-    behind_the_server_s_back(&app, "ALTER TABLE tenant_acme.projects RENAME TO projects_moved".to_owned()).await?;
+    app.behind_the_server_s_back("ALTER TABLE tenant_acme.projects RENAME TO projects_moved".to_owned()).await?;
     let (status, body) = json(app.get_as("acme", &olga.access, "/api/projects/").send().await?).await?;
     assert_eq!(
         (status, body),
@@ -95,11 +95,6 @@ async fn a_failure_inside_the_database_answers_500_internal_and_names_no_cause()
     let (status, body) = json(app.get_as("beta", &bea.access, "/api/projects/").send().await?).await?;
     assert_eq!((status, &body["count"]), (200, &serde_json::json!(0)), "{body}");
     Ok(())
-}
-
-/// Runs SQL on the server's database as an operator would: no cache told.
-async fn behind_the_server_s_back(app: &TestApp, sql: String) -> TestResult {
-    app.on_the_database(move |conn| conn.batch_execute(&sql)).await
 }
 
 /// Whether the server's change feed has sent its own notice, which it does
@@ -174,22 +169,22 @@ async fn changes_made_in_the_database_behind_the_server_s_back_reach_its_next_re
         assert_eq!((status, me["role"].as_str()), (200, Some(role)), "{me}");
     }
 
-    behind_the_server_s_back(&app, format!("UPDATE public.memberships SET role = 'viewer' WHERE user_id = {bob}"))
+    app.behind_the_server_s_back(format!("UPDATE public.memberships SET role = 'viewer' WHERE user_id = {bob}"))
         .await?;
     let (status, me) = until_answer(&app, &bob_session.access, "/api/auth/me/", |_, me| me["role"] == "viewer").await?;
     assert_eq!((status, me["role"].as_str()), (200, Some("viewer")), "demoted: {me}");
 
-    behind_the_server_s_back(&app, format!("UPDATE public.users SET is_active = false WHERE id = {carl}")).await?;
+    app.behind_the_server_s_back(format!("UPDATE public.users SET is_active = false WHERE id = {carl}")).await?;
     let (status, body) = until_answer(&app, &carl_session.access, "/api/projects/", |status, _| status != 200).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "deactivated: {body}");
 
-    behind_the_server_s_back(&app, format!("DELETE FROM public.memberships WHERE user_id = {bob}")).await?;
+    app.behind_the_server_s_back(format!("DELETE FROM public.memberships WHERE user_id = {bob}")).await?;
     let (status, body) = until_answer(&app, &bob_session.access, "/api/projects/", |status, _| status != 200).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "removed: {body}");
 
     let (status, _) = json(app.get_as("acme", &olga.access, "/api/projects/").send().await?).await?;
     assert_eq!(status, 200, "the owner, untouched, still gets in");
-    behind_the_server_s_back(&app, format!("UPDATE public.tenants SET is_active = false WHERE id = {}", acme.id.0))
+    app.behind_the_server_s_back(format!("UPDATE public.tenants SET is_active = false WHERE id = {}", acme.id.0))
         .await?;
     let (status, body) = until_answer(&app, &olga.access, "/api/projects/", |status, _| status != 200).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("tenant_inactive")), "tenant off: {body}");

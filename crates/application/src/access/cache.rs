@@ -143,7 +143,6 @@ pub struct ChangeFeedState {
 
 /// Where [`ChangeFeedState`] reads the time: `Instant::now`, or a test's
 /// hand-moved instant.
-#[derive(Clone)]
 struct Monotonic(Arc<dyn Fn() -> Instant + Send + Sync>);
 
 impl std::fmt::Debug for Monotonic {

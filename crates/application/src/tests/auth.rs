@@ -30,11 +30,15 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 /// tests: longer than the default short ones, and told apart from them.
 const LONG: CacheTtl = CacheTtl { tenant: Duration::from_secs(600), access: Duration::from_secs(900) };
 
+/// A change feed with [`HEARTBEAT`] that counts as settled at once.
+fn settled_feed() -> ChangeFeedState {
+    ChangeFeedState::new(LONG, HEARTBEAT).settling_for(Duration::ZERO)
+}
+
 /// A cache over `cache` with the default short times to live, told of
-/// changes by a feed with `heartbeat` that counts as settled at once.
-fn with_settled_feed(cache: Arc<dyn Cache>, heartbeat: Duration) -> AccessCache {
-    AccessCache::new(cache, CacheTtl::default())
-        .with_change_feed(Arc::new(ChangeFeedState::new(LONG, heartbeat).settling_for(Duration::ZERO)))
+/// changes by `feed`.
+fn with_feed(cache: Arc<dyn Cache>, feed: ChangeFeedState) -> AccessCache {
+    AccessCache::new(cache, CacheTtl::default()).with_change_feed(Arc::new(feed))
 }
 
 /// The three keys an admission fills: host, membership, session.
@@ -467,7 +471,7 @@ fn each_kind_of_change_notice_drops_its_own_key_and_no_other() -> TestResult {
     let acme = acme_with_ada(&world)?;
     let fake = Arc::new(FakeCache::default());
     let long = LONG;
-    let cache = with_settled_feed(fake.clone(), HEARTBEAT);
+    let cache = with_feed(fake.clone(), settled_feed());
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
     let keys = keys_of(&host, &hint);
     let ttls = || keys.iter().map(|key| fake.ttl_of(key)).collect::<Vec<_>>();
@@ -497,10 +501,8 @@ fn entries_stop_living_long_once_the_feed_has_been_silent_for_three_heartbeats()
     let start = Instant::now();
     let elapsed = Arc::new(Mutex::new(Duration::ZERO));
     let clock = elapsed.clone();
-    let feed = ChangeFeedState::new(LONG, HEARTBEAT)
-        .settling_for(Duration::ZERO)
-        .with_clock(move || start + *clock.lock().unwrap_or_else(PoisonError::into_inner));
-    let cache = AccessCache::new(fake.clone(), CacheTtl::default()).with_change_feed(Arc::new(feed));
+    let feed = settled_feed().with_clock(move || start + *clock.lock().unwrap_or_else(PoisonError::into_inner));
+    let cache = with_feed(fake.clone(), feed);
     let pass = |time: Duration| *elapsed.lock().unwrap_or_else(PoisonError::into_inner) += time;
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
     let keys = keys_of(&host, &hint);
@@ -568,7 +570,7 @@ fn an_entry_whose_fill_straddles_the_loss_of_the_feed_is_taken_back() -> TestRes
     let world = World::new();
     let acme = acme_with_ada(&world)?;
     let racing = Arc::new(LostDuringFill::default());
-    let cache = with_settled_feed(racing.clone(), HEARTBEAT);
+    let cache = with_feed(racing.clone(), settled_feed());
     racing.access.set(cache.clone()).map_err(|_| "set twice")?;
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
     let keys = keys_of(&host, &hint);
@@ -590,7 +592,7 @@ fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_hear
     let acme = acme_with_ada(&world)?;
     let fake = Arc::new(FakeCache::default());
     let (short, long) = (CacheTtl::default(), LONG);
-    let cache = with_settled_feed(fake.clone(), HEARTBEAT);
+    let cache = with_feed(fake.clone(), settled_feed());
     let AdaAtAcme { directory, auth, host, access, hint } = ada_at_acme(&world, &acme, &cache)?;
     let token = access.as_str();
     let keys = keys_of(&host, &hint);

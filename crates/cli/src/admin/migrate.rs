@@ -4,7 +4,7 @@ use std::{io::IsTerminal, sync::Arc, time::Duration};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use secrecy::ExposeSecret;
 use taskforce_application::TenantAdmin;
 use taskforce_domain::Slug;
@@ -133,13 +133,9 @@ impl Progress {
         match event {
             MigrationEvent::Planned { pending, .. } => {
                 bar.set_length(*pending as u64);
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner} migrating tenants [{bar:40}] {pos}/{len} {per_sec} eta {eta} {msg}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-                );
+                bar.set_style(output::bar_style(
+                    "{spinner} migrating tenants [{bar:40}] {pos}/{len} {per_sec} eta {eta} {msg}",
+                ));
                 bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 bar.enable_steady_tick(Duration::from_millis(120));
             }

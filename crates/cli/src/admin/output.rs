@@ -70,9 +70,12 @@ pub fn progress_bar(length: usize, template: &str) -> Option<ProgressBar> {
     if length == 0 || !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = ProgressBar::new(length as u64).with_style(
-        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
-    );
+    let bar = ProgressBar::new(length as u64).with_style(bar_style(template));
     bar.enable_steady_tick(Duration::from_millis(120));
     Some(bar)
+}
+
+/// tenant-admin's progress bar look, with `template`'s fields.
+pub fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> ")
 }

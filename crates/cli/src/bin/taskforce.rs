@@ -16,7 +16,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (on the embedded PostgreSQL cluster when no database is
-    /// configured). SIGTERM/SIGINT stop it gracefully.
+    /// configured, except in production). SIGTERM/SIGINT stop it gracefully.
     Serve {
         /// Address to bind (overrides server.host).
         #[arg(long)]

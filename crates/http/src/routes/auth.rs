@@ -110,9 +110,8 @@ pub struct MeTenant {
 pub async fn register(
     state: web::Data<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-    body: JsonBody<RegisterBody>,
+    JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.read()?;
     let mut errors = FieldErrors::new();
     let username = required(&mut errors, "username", body.username);
     let email = required(&mut errors, "email", body.email);
@@ -143,9 +142,8 @@ pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-    body: JsonBody<LoginBody>,
+    JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<web::Json<LoggedIn>, ApiError> {
-    let body = body.read()?;
     let mut errors = FieldErrors::new();
     let username = required(&mut errors, "username", body.username);
     let password = required(&mut errors, "password", body.password);
@@ -165,9 +163,8 @@ pub async fn login(
 pub async fn refresh(
     state: web::Data<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-    body: JsonBody<RefreshBody>,
+    JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<web::Json<Refreshed>, ApiError> {
-    let body = body.read()?;
     let token = body.refresh.ok_or_else(|| ApiError::field("refresh", "This field is required."))?;
     let auth = state.auth.clone();
     let tokens = web::block(move || auth.refresh(&tenant, &token)).await??;
@@ -180,9 +177,8 @@ pub async fn refresh(
 pub async fn logout(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    body: JsonBody<RefreshBody>,
+    JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.read()?;
     let token = body.refresh.ok_or_else(|| ApiError::field("refresh", "This field is required."))?;
     let auth = state.auth.clone();
     web::block(move || auth.logout(&actor, &token)).await??;

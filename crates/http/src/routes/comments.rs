@@ -86,10 +86,10 @@ pub async fn create(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     task: web::Path<i64>,
-    body: JsonBody<CommentIn>,
+    body: Result<JsonBody<CommentIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::CreateContent)?;
-    let body = body.read()?;
+    let JsonBody(body) = body?;
     let body = body.body()?;
     let task = TaskId(task.into_inner());
     let comments = state.comments.clone();
@@ -105,10 +105,10 @@ pub async fn patch(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    body: JsonBody<CommentIn>,
+    body: Result<JsonBody<CommentIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::EditComment)?;
-    let body = body.read()?;
+    let JsonBody(body) = body?;
     let patch = CommentPatch { body: body.body()? };
     let id = CommentId(id.into_inner());
     let condition = if_match(&req);

@@ -119,10 +119,10 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    body: JsonBody<ProjectIn>,
+    body: Result<JsonBody<ProjectIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::CreateContent)?;
-    let body = body.read()?;
+    let JsonBody(body) = body?;
     let patch = body.patch(true)?;
     let fields = ProjectFields {
         name: patch.name.ok_or_else(|| ApiError::field("name", "This field is required."))?,
@@ -154,9 +154,11 @@ async fn update(
     state: web::Data<AppState>,
     actor: taskforce_application::Actor,
     id: i64,
-    body: ProjectIn,
+    body: Result<JsonBody<ProjectIn>, ApiError>,
     full: bool,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::ChangeProject)?;
+    let JsonBody(body) = body?;
     let patch = body.patch(full)?;
     let condition = if_match(&req);
     let projects = state.projects.clone();
@@ -173,10 +175,8 @@ pub async fn replace(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    body: JsonBody<ProjectIn>,
+    body: Result<JsonBody<ProjectIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.may_ever(Action::ChangeProject)?;
-    let body = body.read()?;
     update(req, state, actor, id.into_inner(), body, true).await
 }
 
@@ -188,10 +188,8 @@ pub async fn patch(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    body: JsonBody<ProjectIn>,
+    body: Result<JsonBody<ProjectIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.may_ever(Action::ChangeProject)?;
-    let body = body.read()?;
     update(req, state, actor, id.into_inner(), body, false).await
 }
 

@@ -71,7 +71,7 @@ pub struct SignedUpBody {
 pub async fn signup(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: JsonBody<SignupBody>,
+    body: Result<JsonBody<SignupBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.settings.signup_enabled {
         return Err(ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "signup_closed", "Signup is disabled."));
@@ -85,7 +85,7 @@ pub async fn signup(
             _ => return Err(ApiError::not_found()),
         }
     }
-    let body = body.read()?;
+    let JsonBody(body) = body?;
     let mut errors = FieldErrors::new();
     let fields = [
         ("tenant_name", body.tenant_name),

@@ -186,10 +186,10 @@ pub async fn create(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     project: web::Path<i64>,
-    body: JsonBody<TaskIn>,
+    body: Result<JsonBody<TaskIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::CreateContent)?;
-    let body = body.read()?;
+    let JsonBody(body) = body?;
     let patch = body.patch(true)?;
     let fields = TaskFields {
         title: patch.title.ok_or_else(|| ApiError::field("title", "This field is required."))?,
@@ -225,9 +225,11 @@ async fn update(
     state: web::Data<AppState>,
     actor: taskforce_application::Actor,
     id: i64,
-    body: TaskIn,
+    body: Result<JsonBody<TaskIn>, ApiError>,
     full: bool,
 ) -> Result<HttpResponse, ApiError> {
+    actor.may_ever(Action::UpdateTask)?;
+    let JsonBody(body) = body?;
     let patch = body.patch(full)?;
     let condition = if_match(&req);
     let tasks = state.tasks.clone();
@@ -243,10 +245,8 @@ pub async fn replace(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    body: JsonBody<TaskIn>,
+    body: Result<JsonBody<TaskIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.may_ever(Action::UpdateTask)?;
-    let body = body.read()?;
     update(req, state, actor, id.into_inner(), body, true).await
 }
 
@@ -258,10 +258,8 @@ pub async fn patch(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    body: JsonBody<TaskIn>,
+    body: Result<JsonBody<TaskIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    actor.may_ever(Action::UpdateTask)?;
-    let body = body.read()?;
     update(req, state, actor, id.into_inner(), body, false).await
 }
 

@@ -108,9 +108,11 @@ pub async fn show(
 async fn update(
     state: web::Data<AppState>,
     actor: taskforce_application::Actor,
-    body: TenantSettingsBody,
+    body: Result<JsonBody<TenantSettingsBody>, ApiError>,
     full: bool,
 ) -> Result<web::Json<TenantBody>, ApiError> {
+    actor.may_ever(Action::UpdateTenant)?;
+    let JsonBody(body) = body?;
     let mut errors = FieldErrors::new();
     let name = if full { required(&mut errors, "name", body.name) } else { body.name };
     let name = name.and_then(|name| errors.check("name", TenantName::parse(&name)));
@@ -129,10 +131,8 @@ async fn update(
 pub async fn replace(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    body: JsonBody<TenantSettingsBody>,
+    body: Result<JsonBody<TenantSettingsBody>, ApiError>,
 ) -> Result<web::Json<TenantBody>, ApiError> {
-    actor.may_ever(Action::UpdateTenant)?;
-    let body = body.read()?;
     update(state, actor, body, true).await
 }
 
@@ -142,10 +142,8 @@ pub async fn replace(
 pub async fn patch(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    body: JsonBody<TenantSettingsBody>,
+    body: Result<JsonBody<TenantSettingsBody>, ApiError>,
 ) -> Result<web::Json<TenantBody>, ApiError> {
-    actor.may_ever(Action::UpdateTenant)?;
-    let body = body.read()?;
     update(state, actor, body, false).await
 }
 
@@ -232,10 +230,10 @@ fn parse_role(errors: &mut FieldErrors, role: Option<String>) -> Option<Role> {
 pub async fn invite(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    body: JsonBody<InviteBody>,
+    body: Result<JsonBody<InviteBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::ManageMembers)?;
-    let body = body.read()?;
+    let JsonBody(body) = body?;
     let mut errors = FieldErrors::new();
     let email = required(&mut errors, "email", body.email).and_then(|e| match parse_email(&e) {
         Ok(email) => Some(email),
@@ -275,10 +273,10 @@ pub async fn change_role(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
-    body: JsonBody<RoleBody>,
+    body: Result<JsonBody<RoleBody>, ApiError>,
 ) -> Result<web::Json<MemberBody>, ApiError> {
     actor.may_ever(Action::ManageMembers)?;
-    let body = body.read()?;
+    let JsonBody(body) = body?;
     let mut errors = FieldErrors::new();
     let role = required(&mut errors, "role", body.role);
     let role = parse_role(&mut errors, role);
@@ -324,9 +322,8 @@ pub async fn accept_invitation(
     req: HttpRequest,
     state: web::Data<AppState>,
     CurrentTenant(tenant): CurrentTenant,
-    body: JsonBody<AcceptBody>,
+    JsonBody(body): JsonBody<AcceptBody>,
 ) -> Result<web::Json<LoggedIn>, ApiError> {
-    let body = body.read()?;
     let mut errors = FieldErrors::new();
     let token = required(&mut errors, "token", body.token);
     let username = required(&mut errors, "username", body.username);
