@@ -511,19 +511,58 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn an_import_refuses_to_hand_a_member_s_place_to_another_person_s_account() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
+    admin.member("acme", "olga", "owner")?;
+    admin.member("acme", "mia", "member")?;
+    let olga = admin.sql("SELECT id FROM public.users WHERE username = 'olga'")?;
+    fill(&admin, "tenant_acme", &olga, &olga)?;
+    let file = admin.files.path().join("acme.json");
+    let file_arg = file.to_str().ok_or("path")?;
+    ok(&admin.run(&["tenant", "export", "acme", file_arg])?);
+
+    let other = Admin::new()?;
+    // someone else registered the name "mia" here
+    other.account_with("mia", "mia@elsewhere.example.net")?;
+    let refused = failed(&other.run(&["tenant", "import", file_arg])?, 1);
+    assert!(
+        refused.contains("member 'mia'") && refused.contains("another e-mail address") && refused.contains("nothing"),
+        "{refused}"
+    );
+    // someone else holds olga's address under another name
+    let third = Admin::new()?;
+    third.account_with("olga-k", "OLGA@example.com")?;
+    let refused = failed(&third.run(&["tenant", "import", file_arg])?, 1);
+    assert!(refused.contains("member 'olga'") && refused.contains("belongs to another account"), "{refused}");
+
+    for db in [&other, &third] {
+        assert_eq!(db.sql("SELECT count(*) FROM public.tenants WHERE slug = 'acme'")?, "0");
+        assert_eq!(db.sql("SELECT count(*) FROM pg_namespace WHERE nspname = 'tenant_acme'")?, "0");
+        assert_eq!(db.sql("SELECT count(*) FROM public.memberships")?, "0");
+        assert_eq!(db.sql("SELECT count(*) FROM public.users")?, "1", "no account was created");
+    }
+    // the other person's account is as it was: its address and its password
+    assert_eq!(other.sql("SELECT email FROM public.users WHERE username = 'mia'")?, "mia@elsewhere.example.net");
+    assert_ne!(
+        other.sql("SELECT password_hash FROM public.users WHERE username = 'mia'")?,
+        admin.sql("SELECT password_hash FROM public.users WHERE username = 'mia'")?
+    );
+    Ok(())
+}
+
 impl Admin {
-    /// An account that belongs to no tenant (so ids differ between databases).
+    /// An account that belongs to no tenant (so ids differ between
+    /// databases), with the address [`Admin::member`] gives the same name.
     fn member_less_account(&self, username: &str) -> TestResult {
+        self.account_with(username, &format!("{username}@example.com"))
+    }
+
+    /// An account that belongs to no tenant, with the given address.
+    fn account_with(&self, username: &str, email: &str) -> TestResult {
         ok(&self.run_with_stdin(
-            &[
-                "user",
-                "create",
-                "--username",
-                username,
-                "--email",
-                &format!("{username}@example.org"),
-                "--password-stdin",
-            ],
+            &["user", "create", "--username", username, "--email", email, "--password-stdin"],
             "Other-passphrase-1\n",
         )?);
         Ok(())

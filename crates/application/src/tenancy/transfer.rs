@@ -5,9 +5,12 @@
 //!
 //! Import is one unit of work: the tenant, its schema, its members and its
 //! rows are created together or not at all. Accounts are matched by user
-//! name; an account the database lacks is created with the exported
-//! password hash, so its owner keeps their password. User ids inside the
-//! tenant's rows follow the accounts' ids in the target database.
+//! name and e-mail address together: an account here with the member's
+//! name but another address is another person, and the import is refused
+//! rather than hand them the member's role and rows. An account the
+//! database lacks is created with the exported password hash, so its owner
+//! keeps their password. User ids inside the tenant's rows follow the
+//! accounts' ids in the target database.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -115,6 +118,15 @@ pub enum ImportError {
     /// A value in the document is not valid.
     #[error("the export is invalid: {0}")]
     Invalid(String),
+    /// A member cannot be matched with an account here: the name or the
+    /// e-mail address belongs to another person's account.
+    #[error("member '{username}': {reason}; nothing was imported")]
+    Account {
+        /// The exported member's user name.
+        username: String,
+        /// What clashes.
+        reason: &'static str,
+    },
     /// Creating the tenant failed (slug or domain taken, …).
     #[error(transparent)]
     Create(#[from] CreateTenantError),
@@ -224,16 +236,28 @@ impl TenantAdmin {
             }
             let (mut users, mut created) = (Vec::new(), 0);
             for (member, username, email) in &accounts {
+                let clash =
+                    |reason| ImportOutcome::Refused(ImportError::Account { username: username.to_string(), reason });
                 let user = match tx.users().by_username(username)? {
+                    Some(user) if user.email.normalized() != email.normalized() => {
+                        return Err(clash("an account here has this user name but another e-mail address"));
+                    }
                     Some(user) => user,
                     None => {
-                        created += 1;
-                        tx.users().create(&NewUser {
+                        let new = NewUser {
                             username: username.clone(),
                             email: email.clone(),
                             password_hash: member.password_hash.clone(),
                             is_staff: member.is_staff,
-                        })?
+                        };
+                        created += 1;
+                        match tx.users().create(&new) {
+                            Ok(user) => user,
+                            Err(error) if error.is_duplicate_of("users_email_key") => {
+                                return Err(clash("the e-mail address belongs to another account here"));
+                            }
+                            Err(error) => return Err(error.into()),
+                        }
                     }
                 };
                 tx.memberships().add(tenant.id, user.id, member.role)?;
