@@ -231,6 +231,23 @@ impl TestApp {
         Ok(id)
     }
 
+    /// Makes each of `members` a member of the tenant with its role, then
+    /// logs each in; the sessions come in the same order.
+    pub async fn signed_in<const N: usize>(
+        &self,
+        slug: &str,
+        members: [(&str, Role); N],
+    ) -> Result<[Session; N], Box<dyn std::error::Error>> {
+        for (username, role) in members {
+            self.member(slug, username, role).await?;
+        }
+        let mut sessions = Vec::with_capacity(N);
+        for (username, _) in members {
+            sessions.push(self.login(slug, username).await?);
+        }
+        sessions.try_into().map_err(|_| "one session per member".into())
+    }
+
     /// Logs in on `<slug>.localhost`; returns the token pair.
     pub async fn login(&self, slug: &str, username: &str) -> Result<Session, Box<dyn std::error::Error>> {
         let response = self

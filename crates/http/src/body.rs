@@ -71,6 +71,27 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// The answer to a body that cannot be judged, given once the object the
+/// request would change is found and the caller may change it: DRF looks the
+/// object up and checks its permissions before it reads the body, so a
+/// missing object is `404` and a forbidden one `403` whatever the body.
+/// `check` runs on the blocking pool, and only on this error path: a good
+/// body costs nothing more.
+pub async fn refused_after_object<E>(
+    bad_body: ApiError,
+    check: impl FnOnce() -> Result<(), E> + Send + 'static,
+) -> ApiError
+where
+    E: Send + 'static,
+    ApiError: From<E>,
+{
+    match web::block(check).await {
+        Ok(Ok(())) => bad_body,
+        Ok(Err(refused)) => refused.into(),
+        Err(blocking) => blocking.into(),
+    }
+}
+
 /// `Some(value)` or a "This field is required." problem.
 pub fn required<T>(errors: &mut taskforce_application::FieldErrors, field: &str, value: Option<T>) -> Option<T> {
     if value.is_none() {

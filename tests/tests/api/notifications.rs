@@ -447,11 +447,8 @@ async fn a_reconnecting_stream_resumes_after_its_last_event_and_tickets_open_it_
 async fn an_open_stream_ends_when_its_session_ends_or_its_member_is_removed() -> TestResult {
     let app = spawn_app_with(|settings| settings.server.sse_heartbeat_secs = 1).await?;
     app.create_tenant("acme", Plan::Enterprise, false).await?;
-    app.member("acme", "olga", Role::Owner).await?;
-    app.member("acme", "mia", Role::Member).await?;
-    app.member("acme", "max", Role::Member).await?;
-    let (olga, mia, max) =
-        (app.login("acme", "olga").await?, app.login("acme", "mia").await?, app.login("acme", "max").await?);
+    let [olga, mia, max] =
+        app.signed_in("acme", [("olga", Role::Owner), ("mia", Role::Member), ("max", Role::Member)]).await?;
     let project = post(&app, &olga, "/api/projects/", serde_json::json!({"name": "P"})).await?;
     let tasks = format!("/api/projects/{}/tasks/", project["id"]);
     let mut mias = open(&app, &mia, None).await?;

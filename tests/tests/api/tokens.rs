@@ -437,10 +437,8 @@ async fn a_role_that_may_never_write_is_refused_before_its_body_is_judged() -> T
     use reqwest::Method;
     let app = spawn_app().await?;
     app.create_tenant("acme", Plan::Basic, false).await?;
-    app.member("acme", "olga", Role::Owner).await?;
-    app.member("acme", "mia", Role::Member).await?;
-    app.member("acme", "vic", Role::Viewer).await?;
-    let olga = app.login("acme", "olga").await?;
+    let [olga, mia, vic] =
+        app.signed_in("acme", [("olga", Role::Owner), ("mia", Role::Member), ("vic", Role::Viewer)]).await?;
     let (status, project) = app
         .answer(Method::POST, "acme", &olga.access, "/api/projects/", Some(serde_json::json!({"name": "Roof"})))
         .await?;
@@ -455,7 +453,6 @@ async fn a_role_that_may_never_write_is_refused_before_its_body_is_judged() -> T
         )
         .await?;
     assert_eq!(status, 201, "{task}");
-    let (mia, vic) = (app.login("acme", "mia").await?, app.login("acme", "vic").await?);
     let project_path = format!("/api/projects/{}/", project["id"]);
     let tasks_path = format!("/api/projects/{}/tasks/", project["id"]);
     let task_path = format!("/api/tasks/{}/", task["id"]);
@@ -505,5 +502,122 @@ async fn a_role_that_may_never_write_is_refused_before_its_body_is_judged() -> T
     assert_eq!(projects["count"], 1, "{projects}");
     let (_, me) = json(app.get_as("acme", &olga.access, "/api/tenants/me/").send().await?).await?;
     assert_eq!(me["name"], "Tenant acme", "{me}");
+    Ok(())
+}
+
+/// Like DRF's `get_object()` with object permissions, which a view runs
+/// before it reads the body: a write to an object that does not exist is
+/// `404`, and one the caller may not make to this object `403`, whatever is
+/// wrong with the body; a caller who may make it gets the body's verdict.
+#[tokio::test]
+async fn a_missing_or_forbidden_object_is_answered_before_a_bad_body() -> TestResult {
+    use reqwest::Method;
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    let [olga, ada, mia] =
+        app.signed_in("acme", [("olga", Role::Owner), ("ada", Role::Admin), ("mia", Role::Member)]).await?;
+    let created = |who: &taskforce_tests::Session, path: String, body: serde_json::Value| {
+        let token = who.access.clone();
+        let app = &app;
+        async move {
+            let (status, made) = app.answer(Method::POST, "acme", &token, &path, Some(body)).await?;
+            assert_eq!(status, 201, "{path}: {made}");
+            Ok::<_, Box<dyn std::error::Error>>(made)
+        }
+    };
+    let olgas = created(&olga, "/api/projects/".into(), serde_json::json!({"name": "Roof"})).await?;
+    let mias = created(&mia, "/api/projects/".into(), serde_json::json!({"name": "Shed"})).await?;
+    let task =
+        created(&olga, format!("/api/projects/{}/tasks/", olgas["id"]), serde_json::json!({"title": "Tiles"})).await?;
+    let comment =
+        created(&olga, format!("/api/tasks/{}/comments/", task["id"]), serde_json::json!({"body": "Red ones"})).await?;
+    let (_, members) = json(app.get_as("acme", &olga.access, "/api/tenants/members/").send().await?).await?;
+    let membership_of = |name: &str| {
+        members["results"]
+            .as_array()
+            .and_then(|all| all.iter().find(|m| m["username"] == name))
+            .map(|m| m["id"].clone())
+    };
+    let olga_membership = membership_of("olga").ok_or("olga's membership")?;
+    let mia_membership = membership_of("mia").ok_or("mia's membership")?;
+    let missing = 987_654_321;
+
+    // (method, path, caller, the status and code before any body is judged)
+    let writes = [
+        (Method::PATCH, format!("/api/projects/{missing}/"), &olga, 404, "not_found"),
+        (Method::PUT, format!("/api/projects/{}/", olgas["id"]), &mia, 403, "permission_denied"),
+        (Method::PATCH, format!("/api/projects/{}/", olgas["id"]), &mia, 403, "permission_denied"),
+        (Method::POST, format!("/api/projects/{missing}/tasks/"), &mia, 404, "not_found"),
+        (Method::PATCH, format!("/api/tasks/{missing}/"), &olga, 404, "not_found"),
+        (Method::PUT, format!("/api/tasks/{}/", task["id"]), &mia, 403, "permission_denied"),
+        (Method::POST, format!("/api/tasks/{missing}/comments/"), &mia, 404, "not_found"),
+        (Method::PATCH, format!("/api/comments/{missing}/"), &mia, 404, "not_found"),
+        (Method::PATCH, format!("/api/comments/{}/", comment["id"]), &ada, 403, "permission_denied"),
+        (Method::PATCH, format!("/api/tenants/members/{missing}/"), &olga, 404, "not_found"),
+        (Method::PATCH, format!("/api/tenants/members/{olga_membership}/"), &ada, 403, "permission_denied"),
+    ];
+    let bad_bodies = [
+        ("application/json", "{oops"),
+        ("text/plain", "hi"),
+        ("application/json", r#"{"name": 5, "title": 5, "body": 5, "role": 5}"#),
+        ("application/json", r#"{"name": "", "title": "", "body": "", "role": "king"}"#),
+    ];
+    for (method, path, who, status, code) in &writes {
+        for (content_type, body) in bad_bodies {
+            let sent =
+                app.call_as(method.clone(), "acme", &who.access, path).header("content-type", content_type).body(body);
+            let (answered, answer) = json(sent.send().await?).await?;
+            assert_eq!(
+                (answered, answer["error"]["code"].as_str()),
+                (*status, Some(*code)),
+                "{method} {path} with {content_type} {body}: {answer}"
+            );
+        }
+    }
+
+    // the same bad bodies from a caller who may make each write are judged
+    let judged = [
+        (Method::PATCH, format!("/api/projects/{}/", mias["id"]), &mia),
+        (Method::POST, format!("/api/projects/{}/tasks/", olgas["id"]), &mia),
+        (Method::PATCH, format!("/api/tasks/{}/", task["id"]), &olga),
+        (Method::POST, format!("/api/tasks/{}/comments/", task["id"]), &mia),
+        (Method::PATCH, format!("/api/comments/{}/", comment["id"]), &olga),
+        (Method::PATCH, format!("/api/tenants/members/{mia_membership}/"), &ada),
+    ];
+    let verdicts = [
+        (400, "invalid_json"),
+        (415, "unsupported_media_type"),
+        (400, "validation_failed"),
+        (400, "validation_failed"),
+    ];
+    for (method, path, who) in &judged {
+        for ((content_type, body), (status, code)) in bad_bodies.iter().zip(verdicts) {
+            let sent = app
+                .call_as(method.clone(), "acme", &who.access, path)
+                .header("content-type", *content_type)
+                .body(*body);
+            let (answered, answer) = json(sent.send().await?).await?;
+            assert_eq!((answered, answer["error"]["code"].as_str()), (status, Some(code)), "{method} {path}: {answer}");
+        }
+    }
+
+    // nothing changed
+    let (_, project) =
+        json(app.get_as("acme", &olga.access, &format!("/api/projects/{}/", olgas["id"])).send().await?).await?;
+    assert_eq!((project["name"].as_str(), &project["updated_at"]), (Some("Roof"), &olgas["updated_at"]), "{project}");
+    let (_, projects) = json(app.get_as("acme", &olga.access, "/api/projects/").send().await?).await?;
+    assert_eq!(projects["count"], 2, "{projects}");
+    let (_, tasks) =
+        json(app.get_as("acme", &olga.access, &format!("/api/projects/{}/tasks/", olgas["id"])).send().await?).await?;
+    assert_eq!(tasks["count"], 1, "{tasks}");
+    let (_, comments) =
+        json(app.get_as("acme", &olga.access, &format!("/api/tasks/{}/comments/", task["id"])).send().await?).await?;
+    assert_eq!(
+        (comments["count"].as_u64(), comments["results"][0]["body"].as_str()),
+        (Some(1), Some("Red ones")),
+        "{comments}"
+    );
+    let (_, after) = json(app.get_as("acme", &olga.access, "/api/tenants/members/").send().await?).await?;
+    assert_eq!(after, members, "no role changed");
     Ok(())
 }

@@ -192,6 +192,18 @@ impl TenantMembers {
         Ok(IssuedInvitation { invitation, token })
     }
 
+    /// Whether the membership exists and the actor may change it at all, as
+    /// [`Members::change_role`] would judge before it looks at the new role:
+    /// asked when a request's body cannot be judged, so that `404` or `403`
+    /// answers before the body's `400`, in DRF's order.
+    pub fn may_change_role(&self, actor: &Actor, id: MembershipId) -> Result<(), MembersError> {
+        actor.may(Action::ManageMembers, Relation::default())?;
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
+            if may_manage_member(actor.role, member.membership.role, None) { Ok(()) } else { Err(Denied.into()) }
+        })
+    }
+
     /// Changes a member's role; a tenant always keeps an owner, and admins
     /// never touch owners nor grant owner.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]

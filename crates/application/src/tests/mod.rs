@@ -8,6 +8,7 @@ mod auth;
 mod comments;
 mod crew;
 mod notifications;
+mod probes;
 mod projects;
 mod registration;
 mod reports;

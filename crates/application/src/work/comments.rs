@@ -36,6 +36,11 @@ fn log(
     Ok(())
 }
 
+/// The actor's relation to a comment: its author or not.
+fn authored(actor: &Actor, comment: &Comment) -> Relation {
+    Relation { author: comment.author_id == actor.user, ..Default::default() }
+}
+
 /// The comment use cases.
 #[derive(Clone)]
 pub struct Comments {
@@ -107,6 +112,17 @@ impl Comments {
             })
     }
 
+    /// Whether the comment exists and the actor may edit it, as
+    /// [`Comments::update`] would judge: asked when a request's body cannot
+    /// be judged, so that `404` or `403` answers before the body's `400`, in
+    /// DRF's order.
+    pub fn may_edit(&self, actor: &Actor, id: CommentId) -> Result<(), WorkError> {
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;
+            Ok(actor.may(Action::EditComment, authored(actor, &current))?)
+        })
+    }
+
     /// Edits a comment: its author only.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, comment = %id))]
     pub fn update(
@@ -119,8 +135,7 @@ impl Comments {
         self.store
             .tenant(&actor.tenant.schema_name, |tx| {
                 let current = tx.comments().lock(id)?.ok_or(WorkError::NotFound)?;
-                let relation = Relation { author: current.author_id == actor.user, ..Default::default() };
-                actor.may(Action::EditComment, relation)?;
+                actor.may(Action::EditComment, authored(actor, &current))?;
                 if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                     return Err(WorkError::PreconditionFailed);
                 }
@@ -157,10 +172,7 @@ impl Comments {
     pub fn delete(&self, actor: &Actor, id: CommentId, if_match: Option<&IfMatch>) -> Result<(), WorkError> {
         self.store.tenant(&actor.tenant.schema_name, |tx| {
             let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;
-            actor.may(
-                Action::DeleteComment,
-                Relation { author: current.author_id == actor.user, ..Default::default() },
-            )?;
+            actor.may(Action::DeleteComment, authored(actor, &current))?;
             if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                 return Err(WorkError::PreconditionFailed);
             }

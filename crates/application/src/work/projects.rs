@@ -60,6 +60,11 @@ fn whole(fields: &ProjectFields, created: bool) -> Changes {
     changes
 }
 
+/// The actor's relation to a project: its owner or not.
+fn owned(actor: &Actor, project: &Project) -> Relation {
+    Relation { project_owner: project.owner_id == actor.user, ..Default::default() }
+}
+
 fn log(
     tx: &mut dyn TenantTx,
     actor: &Actor,
@@ -139,6 +144,18 @@ impl Projects {
         self.store.tenant(&actor.tenant.schema_name, |tx| tx.projects().get(id)?.ok_or(WorkError::NotFound))
     }
 
+    /// Whether the project exists and the actor may change it, as
+    /// [`Projects::update`] and [`Projects::delete`] would judge: asked when
+    /// a request's body cannot be judged, so that a missing project (`404`)
+    /// or one the actor may not touch (`403`) answers before the body's
+    /// `400`, in DRF's order.
+    pub fn may_change(&self, actor: &Actor, id: ProjectId) -> Result<(), WorkError> {
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let current = tx.projects().get(id)?.ok_or(WorkError::NotFound)?;
+            Ok(actor.may(Action::ChangeProject, owned(actor, &current))?)
+        })
+    }
+
     /// Applies a patch (a `PUT` is a patch with every writable field).
     /// With `if_match`, the project must still be at that version.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, project = %id))]
@@ -152,10 +169,7 @@ impl Projects {
         self.store.tenant(&actor.tenant.schema_name, |tx| {
             for _ in 0..UPDATE_ATTEMPTS {
                 let current = tx.projects().lock(id)?.ok_or(WorkError::NotFound)?;
-                actor.may(
-                    Action::ChangeProject,
-                    Relation { project_owner: current.owner_id == actor.user, ..Default::default() },
-                )?;
+                actor.may(Action::ChangeProject, owned(actor, &current))?;
                 if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                     return Err(WorkError::PreconditionFailed);
                 }
@@ -186,10 +200,7 @@ impl Projects {
         let area = &actor.tenant.schema_name;
         let (project, files) = self.store.tenant(area, |tx| {
             let current = tx.projects().get(id)?.ok_or(WorkError::NotFound)?;
-            actor.may(
-                Action::ChangeProject,
-                Relation { project_owner: current.owner_id == actor.user, ..Default::default() },
-            )?;
+            actor.may(Action::ChangeProject, owned(actor, &current))?;
             if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                 return Err(WorkError::PreconditionFailed);
             }

@@ -132,6 +132,15 @@ fn tell_of_update(
 }
 
 /// The assignee must be a member of the tenant.
+/// The actor's relation to a task: its creator, its assignee, both or neither.
+fn involved(actor: &Actor, task: &Task) -> Relation {
+    Relation {
+        creator: task.created_by == actor.user,
+        assignee: task.assignee_id == Some(actor.user),
+        ..Default::default()
+    }
+}
+
 fn check_assignee(tx: &mut dyn TenantTx, actor: &Actor, fields: &TaskFields) -> Result<(), WorkError> {
     if let Some(user) = fields.assignee_id
         && tx.memberships().find(actor.tenant.id, user)?.is_none()
@@ -244,6 +253,17 @@ impl Tasks {
         self.store.tenant(&actor.tenant.schema_name, |tx| tx.tasks().get(id)?.ok_or(WorkError::NotFound))
     }
 
+    /// Whether the task exists and the actor may update it, as
+    /// [`Tasks::update`] would judge: asked when a request's body cannot be
+    /// judged, so that `404` or `403` answers before the body's `400`, in
+    /// DRF's order.
+    pub fn may_update(&self, actor: &Actor, id: TaskId) -> Result<(), WorkError> {
+        self.store.tenant(&actor.tenant.schema_name, |tx| {
+            let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;
+            Ok(actor.may(Action::UpdateTask, involved(actor, &current))?)
+        })
+    }
+
     /// Applies a patch (a `PUT` is a patch with every writable field).
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, task = %id))]
     pub fn update(
@@ -258,12 +278,7 @@ impl Tasks {
             .tenant(&actor.tenant.schema_name, |tx| {
                 for _ in 0..UPDATE_ATTEMPTS {
                     let current = tx.tasks().lock(id)?.ok_or(WorkError::NotFound)?;
-                    let relation = Relation {
-                        creator: current.created_by == actor.user,
-                        assignee: current.assignee_id == Some(actor.user),
-                        ..Default::default()
-                    };
-                    actor.may(Action::UpdateTask, relation)?;
+                    actor.may(Action::UpdateTask, involved(actor, &current))?;
                     if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                         return Err(WorkError::PreconditionFailed);
                     }

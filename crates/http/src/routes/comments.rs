@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
-    body::{JsonBody, required},
+    body::{JsonBody, refused_after_object, required},
     conditional::{if_match, tagged},
     paging::{PageBody, PageQuery, page_body},
 };
@@ -89,9 +89,14 @@ pub async fn create(
     body: Result<JsonBody<CommentIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::CreateContent)?;
-    let JsonBody(body) = body?;
-    let body = body.body()?;
     let task = TaskId(task.into_inner());
+    let body = match body.and_then(|JsonBody(body)| body.body()) {
+        Ok(body) => body,
+        Err(bad) => {
+            let tasks = state.tasks.clone();
+            return Err(refused_after_object(bad, move || tasks.get(&actor, task).map(drop)).await);
+        }
+    };
     let comments = state.comments.clone();
     let comment = web::block(move || comments.create(&actor, task, &body)).await??;
     Ok(tagged(&req, StatusCode::CREATED, &Comments::etag(&comment), &comment_out(comment)))
@@ -108,11 +113,13 @@ pub async fn patch(
     body: Result<JsonBody<CommentIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::EditComment)?;
-    let JsonBody(body) = body?;
-    let patch = CommentPatch { body: body.body()? };
     let id = CommentId(id.into_inner());
-    let condition = if_match(&req);
     let comments = state.comments.clone();
+    let patch = match body.and_then(|JsonBody(body)| body.body()) {
+        Ok(body) => CommentPatch { body },
+        Err(bad) => return Err(refused_after_object(bad, move || comments.may_edit(&actor, id)).await),
+    };
+    let condition = if_match(&req);
     let comment = web::block(move || comments.update(&actor, id, &patch, condition.as_ref())).await??;
     Ok(tagged(&req, StatusCode::OK, &Comments::etag(&comment), &comment_out(comment)))
 }

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
-    body::{JsonBody, required},
+    body::{JsonBody, refused_after_object, required},
     conditional::{if_match, tagged},
     fields::parsed,
     paging::{PageBody, PageQuery, page_body},
@@ -158,10 +158,12 @@ async fn update(
     full: bool,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::ChangeProject)?;
-    let JsonBody(body) = body?;
-    let patch = body.patch(full)?;
-    let condition = if_match(&req);
     let projects = state.projects.clone();
+    let patch = match body.and_then(|JsonBody(body)| body.patch(full)) {
+        Ok(patch) => patch,
+        Err(bad) => return Err(refused_after_object(bad, move || projects.may_change(&actor, ProjectId(id))).await),
+    };
+    let condition = if_match(&req);
     let project = web::block(move || projects.update(&actor, ProjectId(id), &patch, condition.as_ref())).await??;
     Ok(tagged(&req, StatusCode::OK, &Projects::etag(&project), &project_out(project)))
 }

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
-    body::{JsonBody, required},
+    body::{JsonBody, refused_after_object, required},
     conditional::{if_match, tagged},
     fields::{boolean, date, double_option, id, parsed},
     paging::{PageBody, PageQuery, page_body},
@@ -86,6 +86,19 @@ pub struct TaskIn {
 }
 
 impl TaskIn {
+    /// A new task's fields: a `PUT`-like patch with the defaults filled in.
+    fn fields(self) -> Result<TaskFields, ApiError> {
+        let patch = self.patch(true)?;
+        Ok(TaskFields {
+            title: patch.title.ok_or_else(|| ApiError::field("title", "This field is required."))?,
+            description: patch.description.unwrap_or_default(),
+            status: patch.status.unwrap_or(TaskStatus::Todo),
+            priority: patch.priority.unwrap_or(Priority::Medium),
+            assignee_id: patch.assignee_id.flatten(),
+            due_date: patch.due_date.flatten(),
+        })
+    }
+
     fn patch(self, full: bool) -> Result<TaskPatch, ApiError> {
         let mut errors = FieldErrors::new();
         let title = if full { required(&mut errors, "title", self.title) } else { self.title };
@@ -189,17 +202,14 @@ pub async fn create(
     body: Result<JsonBody<TaskIn>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::CreateContent)?;
-    let JsonBody(body) = body?;
-    let patch = body.patch(true)?;
-    let fields = TaskFields {
-        title: patch.title.ok_or_else(|| ApiError::field("title", "This field is required."))?,
-        description: patch.description.unwrap_or_default(),
-        status: patch.status.unwrap_or(TaskStatus::Todo),
-        priority: patch.priority.unwrap_or(Priority::Medium),
-        assignee_id: patch.assignee_id.flatten(),
-        due_date: patch.due_date.flatten(),
-    };
     let project = ProjectId(project.into_inner());
+    let fields = match body.and_then(|JsonBody(body)| body.fields()) {
+        Ok(fields) => fields,
+        Err(bad) => {
+            let projects = state.projects.clone();
+            return Err(refused_after_object(bad, move || projects.get(&actor, project).map(drop)).await);
+        }
+    };
     let tasks = state.tasks.clone();
     let task = web::block(move || tasks.create(&actor, project, &fields)).await??;
     Ok(tagged(&req, StatusCode::CREATED, &Tasks::etag(&task), &task_out(task)))
@@ -229,10 +239,12 @@ async fn update(
     full: bool,
 ) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::UpdateTask)?;
-    let JsonBody(body) = body?;
-    let patch = body.patch(full)?;
-    let condition = if_match(&req);
     let tasks = state.tasks.clone();
+    let patch = match body.and_then(|JsonBody(body)| body.patch(full)) {
+        Ok(patch) => patch,
+        Err(bad) => return Err(refused_after_object(bad, move || tasks.may_update(&actor, TaskId(id))).await),
+    };
+    let condition = if_match(&req);
     let task = web::block(move || tasks.update(&actor, TaskId(id), &patch, condition.as_ref())).await??;
     Ok(tagged(&req, StatusCode::OK, &Tasks::etag(&task), &task_out(task)))
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState, Authenticated, CurrentTenant, ErrorBody,
-    body::{JsonBody, required},
+    body::{JsonBody, refused_after_object, required},
     host::client_ip,
     paging::{PageBody, PageQuery, page_body},
     routes::auth::LoggedIn,
@@ -265,6 +265,14 @@ pub struct RoleBody {
     pub role: Option<String>,
 }
 
+impl RoleBody {
+    fn role(self) -> Result<Role, ApiError> {
+        let mut errors = FieldErrors::new();
+        let role = required(&mut errors, "role", self.role);
+        parse_role(&mut errors, role).ok_or_else(|| ApiError::validation(&errors))
+    }
+}
+
 /// Changes a member's role.
 #[utoipa::path(patch, path = "/api/tenants/members/{id}/", tag = "tenant", request_body = RoleBody, security(("bearer" = [])),
     params(("id" = i64, Path, description = "Membership id")),
@@ -276,15 +284,12 @@ pub async fn change_role(
     body: Result<JsonBody<RoleBody>, ApiError>,
 ) -> Result<web::Json<MemberBody>, ApiError> {
     actor.may_ever(Action::ManageMembers)?;
-    let JsonBody(body) = body?;
-    let mut errors = FieldErrors::new();
-    let role = required(&mut errors, "role", body.role);
-    let role = parse_role(&mut errors, role);
-    let Some(role) = role else {
-        return Err(ApiError::validation(&errors));
-    };
     let id = MembershipId(id.into_inner());
     let members = state.members.clone();
+    let role = match body.and_then(|JsonBody(body)| body.role()) {
+        Ok(role) => role,
+        Err(bad) => return Err(refused_after_object(bad, move || members.may_change_role(&actor, id)).await),
+    };
     let member = web::block(move || members.change_role(&actor, id, role)).await??;
     Ok(web::Json(member_body(member)))
 }
