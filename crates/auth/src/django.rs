@@ -33,8 +33,15 @@ pub(crate) fn is_pbkdf2_sha256(encoded: &str) -> bool {
     encoded.starts_with(PBKDF2_SHA256)
 }
 
-/// Checks a password against a `pbkdf2_sha256$…` hash, in constant time.
-pub(crate) fn verify_pbkdf2_sha256(password: &str, encoded: &str) -> Result<bool, HashError> {
+/// A `pbkdf2_sha256$…` hash, read and within the limits.
+pub(crate) struct Pbkdf2Sha256<'a> {
+    iterations: u32,
+    salt: &'a str,
+    expected: Vec<u8>,
+}
+
+/// Reads a `pbkdf2_sha256$…` hash without computing anything.
+pub(crate) fn read_pbkdf2_sha256(encoded: &str) -> Result<Pbkdf2Sha256<'_>, HashError> {
     let malformed = || HashError("a pbkdf2_sha256 hash needs iterations, a salt and a base64 digest".into());
     let rest = encoded.strip_prefix(PBKDF2_SHA256).ok_or_else(malformed)?;
     let mut parts = rest.splitn(3, '$');
@@ -49,6 +56,12 @@ pub(crate) fn verify_pbkdf2_sha256(password: &str, encoded: &str) -> Result<bool
     if expected.is_empty() || expected.len() > 64 {
         return Err(malformed());
     }
+    Ok(Pbkdf2Sha256 { iterations, salt, expected })
+}
+
+/// Checks a password against a `pbkdf2_sha256$…` hash, in constant time.
+pub(crate) fn verify_pbkdf2_sha256(password: &str, encoded: &str) -> Result<bool, HashError> {
+    let Pbkdf2Sha256 { iterations, salt, expected } = read_pbkdf2_sha256(encoded)?;
     let mut computed = vec![0_u8; expected.len()];
     pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut computed);
     Ok(bool::from(computed.ct_eq(&expected)))

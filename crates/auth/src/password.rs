@@ -85,12 +85,7 @@ impl PasswordHasher for Argon2Hasher {
             if django::is_pbkdf2_sha256(&hash) {
                 return django::verify_pbkdf2_sha256(&password, &hash);
             }
-            let parsed = PasswordHash::new(django::argon2_phc(&hash).unwrap_or(&hash)).map_err(hash_error)?;
-            let expected = parsed.hash.ok_or_else(|| HashError("the hash has no digest".into()))?;
-            let salt = parsed.salt.ok_or_else(|| HashError("the hash has no salt".into()))?;
-            let algorithm = Algorithm::try_from(parsed.algorithm).map_err(hash_error)?;
-            let version = parsed.version.map(Version::try_from).transpose().map_err(hash_error)?.unwrap_or_default();
-            let argon2 = Argon2::new(algorithm, version, Params::try_from(&parsed).map_err(hash_error)?);
+            let (argon2, salt, expected) = read_argon2(&hash)?;
             let computed = digest(&argon2, &password, salt, expected.len())?;
             // Output compares in constant time
             Ok(computed == expected)
@@ -100,6 +95,29 @@ impl PasswordHasher for Argon2Hasher {
     fn needs_rehash(&self, hash: &str) -> bool {
         !hash.starts_with(&self.current)
     }
+
+    /// What [`verify`](PasswordHasher::verify) reads, read the same way but
+    /// without computing a digest.
+    fn recognizes(&self, hash: &str) -> bool {
+        if django::is_pbkdf2_sha256(hash) {
+            return django::read_pbkdf2_sha256(hash).is_ok();
+        }
+        read_argon2(hash).is_ok()
+    }
+}
+
+/// An argon2 hash read from its PHC string (or Django's `argon2$…` form):
+/// the instance that made it, its salt and its digest. Costs over the
+/// limits below are refused here, before anything is computed.
+fn read_argon2(hash: &str) -> Result<(Argon2<'static>, Salt<'_>, Output), HashError> {
+    let parsed = PasswordHash::new(django::argon2_phc(hash).unwrap_or(hash)).map_err(hash_error)?;
+    let expected = parsed.hash.ok_or_else(|| HashError("the hash has no digest".into()))?;
+    let salt = parsed.salt.ok_or_else(|| HashError("the hash has no salt".into()))?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(hash_error)?;
+    let version = parsed.version.map(Version::try_from).transpose().map_err(hash_error)?.unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(hash_error)?;
+    within_limits(&params)?;
+    Ok((Argon2::new(algorithm, version, params), salt, expected))
 }
 
 /// The room reserved for a hash's memory, in bytes, at the least: more than
@@ -131,6 +149,15 @@ fn digest(argon2: &Argon2<'_>, password: &str, salt: Salt<'_>, length: usize) ->
 /// [`SCRATCH_BYTES`]).
 fn hash_into(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), HashError> {
     let params = argon2.params();
+    within_limits(params)?;
+    let blocks = params.block_count();
+    let mut memory = Vec::with_capacity(blocks.max(SCRATCH_BYTES / Block::SIZE));
+    memory.resize(blocks, Block::default());
+    argon2.hash_password_into_with_memory(password, salt, out, &mut memory).map_err(hash_error)
+}
+
+/// Refuses costs over [`MAX_MEMORY_KIB`], [`MAX_PASSES`] and [`MAX_LANES`].
+fn within_limits(params: &Params) -> Result<(), HashError> {
     if params.m_cost() > MAX_MEMORY_KIB || params.t_cost() > MAX_PASSES || params.p_cost() > MAX_LANES {
         return Err(HashError(format!(
             "an argon2 hash with m={}, t={}, p={} is refused (at most m={MAX_MEMORY_KIB}, t={MAX_PASSES}, p={MAX_LANES})",
@@ -139,10 +166,7 @@ fn hash_into(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) 
             params.p_cost()
         )));
     }
-    let blocks = params.block_count();
-    let mut memory = Vec::with_capacity(blocks.max(SCRATCH_BYTES / Block::SIZE));
-    memory.resize(blocks, Block::default());
-    argon2.hash_password_into_with_memory(password, salt, out, &mut memory).map_err(hash_error)
+    Ok(())
 }
 
 fn hash_error(error: impl std::fmt::Display) -> HashError {
@@ -200,6 +224,36 @@ mod tests {
         // a stored hash that asks for 4 GiB is refused, not computed
         let huge = cheaper.replace("m=8,t=1,p=1", "m=4194304,t=1,p=1");
         assert!(hasher.verify("correct horse", &huge).is_err(), "{huge}");
+        Ok(())
+    }
+
+    #[test]
+    fn it_recognizes_what_it_verifies_and_nothing_else() -> Result<(), HashError> {
+        let hasher = Argon2Hasher::new(HashCost::OWASP_MINIMUM)?;
+        let own = hasher.hash("correct horse")?;
+        let readable = [
+            own.clone(),
+            format!("argon2{own}"),
+            "pbkdf2_sha256$1000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=".to_owned(),
+        ];
+        let unreadable = [
+            String::new(),
+            "!jQ8sDkz3N1Ep2LxR".to_owned(),
+            "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuu5Rk7sYI5nN0y0lJQ0O9v4Q0Ww2s4nQm".to_owned(),
+            "pbkdf2_sha1$1000$seasalt$AAAA".to_owned(),
+            "pbkdf2_sha256$many$seasalt$AAAA".to_owned(),
+            "pbkdf2_sha256$9000000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=".to_owned(),
+            own.replace("m=19456", "m=4194304"),
+            own.replace("$argon2id$", "$scrypt$"),
+        ];
+        for hash in &readable {
+            assert!(hasher.recognizes(hash), "{hash}");
+            assert!(hasher.verify("correct horse", hash).is_ok(), "{hash}");
+        }
+        for hash in &unreadable {
+            assert!(!hasher.recognizes(hash), "{hash}");
+            assert!(hasher.verify("correct horse", hash).is_err(), "{hash}");
+        }
         Ok(())
     }
 }

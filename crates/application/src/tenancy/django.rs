@@ -11,8 +11,8 @@
 //! gets a new, empty schema.
 
 use taskforce_domain::{
-    Email, HostName, LegacyAccount, LegacyPlatform, LegacyTenant, NewTenant, NewUser, Plan, Role, Slug, StoreExt,
-    TenantChanges, TenantName, Username,
+    Email, HostName, LegacyAccount, LegacyPlatform, LegacyTenant, NewTenant, NewUser, PasswordHasher, Plan, Role, Slug,
+    StoreExt, TenantChanges, TenantName, Username,
 };
 
 use super::{CreateTenantError, TenantAdmin, TenantAdminError};
@@ -62,6 +62,27 @@ fn legacy_role(role: &str) -> Role {
     }
 }
 
+/// Where a Django import goes.
+#[derive(Clone, Copy)]
+pub struct LegacyTarget<'a> {
+    /// Each tenant also gets `<slug>.<platform_domain>`.
+    pub platform_domain: &'a HostName,
+    /// The tenant every account becomes a member of, if any.
+    pub members_of: Option<&'a Slug>,
+    /// What the accounts will log in with: an account comes over only with
+    /// a hash this hasher [recognizes](PasswordHasher::recognizes).
+    pub hasher: &'a dyn PasswordHasher,
+}
+
+impl std::fmt::Debug for LegacyTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyTarget")
+            .field("platform_domain", &self.platform_domain)
+            .field("members_of", &self.members_of)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TenantAdmin {
     /// Creates the Django tenants (with `<slug>.<platform_domain>` besides
     /// their own domains) and accounts this database lacks, telling `each`
@@ -72,10 +93,10 @@ impl TenantAdmin {
     pub fn import_legacy(
         &self,
         data: &LegacyPlatform,
-        platform_domain: &HostName,
-        members_of: Option<&Slug>,
+        to: &LegacyTarget<'_>,
         each: &mut dyn FnMut(&LegacyItem),
     ) -> Result<Vec<LegacyItem>, TenantAdminError> {
+        let LegacyTarget { platform_domain, members_of, hasher } = *to;
         let mut report = Vec::with_capacity(data.tenants.len() + data.accounts.len());
         let mut done = |item: LegacyItem| {
             each(&item);
@@ -92,7 +113,7 @@ impl TenantAdmin {
             }
         }
         for account in &data.accounts {
-            let outcome = self.import_legacy_account(account, members_of)?;
+            let outcome = self.import_legacy_account(account, members_of, hasher)?;
             done(LegacyItem { kind: "account", name: account.username.clone(), outcome });
         }
         Ok(report)
@@ -143,6 +164,7 @@ impl TenantAdmin {
         &self,
         legacy: &LegacyAccount,
         members_of: Option<&Slug>,
+        hasher: &dyn PasswordHasher,
     ) -> Result<LegacyOutcome, TenantAdminError> {
         let username = match Username::parse(&legacy.username) {
             Ok(username) => username,
@@ -169,7 +191,7 @@ impl TenantAdmin {
             }
             Some(_) => LegacyOutcome::Skipped("this account is here already".into()),
             None => {
-                if let Some(reason) = unusable_hash(&legacy.password_hash) {
+                if let Some(reason) = unusable_hash(&legacy.password_hash, hasher) {
                     return Ok(reason);
                 }
                 let new = NewUser {
@@ -200,19 +222,20 @@ impl TenantAdmin {
     }
 }
 
-/// Why a Django password hash cannot come over, if it cannot: the hasher
-/// here verifies Django's `pbkdf2_sha256` and `argon2` hashes; `!…` marks
-/// an account without a usable password (single sign-on, or disabled).
-fn unusable_hash(hash: &str) -> Option<LegacyOutcome> {
+/// Why a Django password hash cannot come over, if it cannot: `!…` marks
+/// an account without a usable password (single sign-on, or disabled), and
+/// a hash the hasher cannot read would leave an account that never logs in.
+fn unusable_hash(hash: &str, hasher: &dyn PasswordHasher) -> Option<LegacyOutcome> {
     if hash.starts_with('!') || hash.is_empty() {
         return Some(LegacyOutcome::Skipped("no usable password in Django: it could not log in with one".into()));
     }
-    if hash.starts_with("pbkdf2_sha256$") || hash.starts_with("argon2$argon2") {
+    if hasher.recognizes(hash) {
         return None;
     }
     let kind = hash.split('$').next().unwrap_or_default();
     Some(LegacyOutcome::Refused(format!(
-        "its password hash is Django's {kind:?}, which is not verified here (pbkdf2_sha256 and argon2 are): \
-         switch Django to one of those and let the person log in there once, or create the account anew"
+        "its password hash is Django's {kind:?}, which is not verified here (pbkdf2_sha256 and argon2 are, \
+         within their cost limits): switch Django to one of those and let the person log in there once, \
+         or create the account anew"
     )))
 }

@@ -8,7 +8,7 @@ mod transfer;
 
 pub use admin::{CreateTenantError, DomainListing, EnsureDevTenantError, TenantAdmin, TenantAdminError, TenantDetails};
 pub use directory::{ResolveError, TenantDirectory};
-pub use django::{LegacyItem, LegacyOutcome};
+pub use django::{LegacyItem, LegacyOutcome, LegacyTarget};
 pub use members::{IssuedInvitation, MembersError, TenantMembers, TenantOverview};
 pub use transfer::{
     EXPORT_FORMAT, ExportedDomain, ExportedMember, ExportedTenant, ImportError, Imported, TenantExport,

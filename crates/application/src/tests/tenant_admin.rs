@@ -261,6 +261,12 @@ fn delete_removes_the_tenant_with_its_domains_schema_and_members() -> TestResult
     Ok(())
 }
 
+/// A Django import onto `platform_domain`, with accounts logging in through
+/// the fake hasher.
+fn to<'a>(platform_domain: &'a HostName, members_of: Option<&'a Slug>) -> crate::LegacyTarget<'a> {
+    crate::LegacyTarget { platform_domain, members_of, hasher: &crate::testing::FakeHasher }
+}
+
 /// A Django tenant that was switched off there.
 fn inactive_legacy(slug: &str) -> taskforce_domain::LegacyTenant {
     taskforce_domain::LegacyTenant {
@@ -281,13 +287,13 @@ fn an_inactive_django_tenant_is_never_here_active() -> TestResult {
 
     // switching it off fails: the tenant is not left behind, active
     world.store.edit(|state| state.tenant_updates_fail = true);
-    let report = admin.import_legacy(&platform(vec![inactive_legacy("sleepy")]), &localhost, None, &mut |_| {})?;
+    let report = admin.import_legacy(&platform(vec![inactive_legacy("sleepy")]), &to(&localhost, None), &mut |_| {})?;
     assert!(matches!(&report[0].outcome, crate::LegacyOutcome::Refused(_)), "{report:?}");
     assert!(world.store.snapshot().tenants.is_empty(), "a tenant was left behind");
 
     // and when it works, the tenant comes over switched off, from the start
     world.store.edit(|state| state.tenant_updates_fail = false);
-    let report = admin.import_legacy(&platform(vec![inactive_legacy("sleepy")]), &localhost, None, &mut |_| {})?;
+    let report = admin.import_legacy(&platform(vec![inactive_legacy("sleepy")]), &to(&localhost, None), &mut |_| {})?;
     assert_eq!(report[0].outcome, crate::LegacyOutcome::Imported);
     let tenants = world.store.snapshot().tenants;
     assert_eq!(tenants.iter().map(|t| (t.slug.as_str(), t.is_active)).collect::<Vec<_>>(), [("sleepy", false)]);
@@ -307,8 +313,35 @@ fn an_unknown_members_of_tenant_is_refused_before_any_account_is_made() -> TestR
     };
     let platform = taskforce_domain::LegacyPlatform { tenants: Vec::new(), accounts: vec![account] };
     let nowhere = Slug::parse("nowhere")?;
-    let error = refused(world.admin().import_legacy(&platform, &host("localhost")?, Some(&nowhere), &mut |_| {}))?;
+    let error = refused(world.admin().import_legacy(&platform, &to(&host("localhost")?, Some(&nowhere)), &mut |_| {}))?;
     assert!(matches!(&error, TenantAdminError::UnknownTenant(slug) if slug == "nowhere"), "{error:?}");
     assert!(world.store.snapshot().users.is_empty(), "an account was made");
+    Ok(())
+}
+
+#[test]
+fn a_django_account_comes_over_only_with_a_hash_its_hasher_reads() -> TestResult {
+    let world = World::new();
+    let account = |username: &str, password_hash: &str| taskforce_domain::LegacyAccount {
+        username: username.into(),
+        email: format!("{username}@example.com"),
+        password_hash: password_hash.into(),
+        role: "user".into(),
+        is_active: true,
+        is_staff: false,
+    };
+    let accounts = vec![account("ada", "hashed:pw"), account("bob", "md5$salt$digest"), account("cy", "!unusable")];
+    let platform = taskforce_domain::LegacyPlatform { tenants: Vec::new(), accounts };
+
+    let report = world.admin().import_legacy(&platform, &to(&host("localhost")?, None), &mut |_| {})?;
+
+    assert_eq!(report[0].outcome, crate::LegacyOutcome::Imported);
+    assert!(
+        matches!(&report[1].outcome, crate::LegacyOutcome::Refused(why) if why.contains("Django's \"md5\"")),
+        "{report:?}"
+    );
+    assert!(matches!(&report[2].outcome, crate::LegacyOutcome::Skipped(_)), "{report:?}");
+    let users = world.store.snapshot().users;
+    assert_eq!(users.iter().map(|u| u.user.username.as_str()).collect::<Vec<_>>(), ["ada"]);
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 use clap::Args;
-use taskforce_application::{LegacyItem, LegacyOutcome};
+use taskforce_application::{LegacyItem, LegacyOutcome, LegacyTarget};
 use taskforce_domain::Slug;
 
 use super::{Context, output};
@@ -31,7 +31,12 @@ pub(super) fn run(ctx: &Context, args: ImportDjangoArgs) -> anyhow::Result<()> {
         data.tenants.len() + data.accounts.len(),
         "{spinner} importing from Django [{bar:40}] {pos}/{len} {msg}",
     );
-    let report = ctx.admin.import_legacy(&data, &ctx.platform_domain, args.members_of.as_ref(), &mut |item| {
+    let to = LegacyTarget {
+        platform_domain: &ctx.platform_domain,
+        members_of: args.members_of.as_ref(),
+        hasher: ctx.hasher.as_ref(),
+    };
+    let report = ctx.admin.import_legacy(&data, &to, &mut |item| {
         if let Some(bar) = &bar {
             bar.set_message(format!("{} {}", item.kind, item.name));
             bar.inc(1);

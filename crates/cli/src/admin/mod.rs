@@ -221,6 +221,8 @@ struct Context {
     admin: TenantAdmin,
     store: Arc<PgStore>,
     accounts: Accounts,
+    /// What accounts log in with; asked whether an imported hash can be read.
+    hasher: Arc<Argon2Hasher>,
     platform_domain: HostName,
     shared: crate::services::Shared,
     /// Kept so the embedded cluster (if this process started it) stops at the end.
@@ -249,7 +251,8 @@ impl Context {
             admin: TenantAdmin::new(store.clone())
                 .with_cache(cache)
                 .with_files(crate::services::file_store(&settings.storage)?),
-            accounts: Accounts::new(store.clone(), hasher),
+            accounts: Accounts::new(store.clone(), hasher.clone()),
+            hasher,
             store,
             platform_domain,
             shared,

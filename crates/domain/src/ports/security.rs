@@ -20,4 +20,13 @@ pub trait PasswordHasher: Send + Sync + 'static {
         let _ = hash;
         false
     }
+    /// Whether [`verify`](Self::verify) can read this stored hash (its own
+    /// kind, or another it accepts, such as Django's): importers ask before
+    /// they bring a hash over, so that no account arrives unable to log in.
+    /// The default asks `verify` itself with an empty password, which is
+    /// right for any hasher but costs a whole verification: hashers that can
+    /// read a hash without computing it override it.
+    fn recognizes(&self, hash: &str) -> bool {
+        self.verify("", hash).is_ok()
+    }
 }
