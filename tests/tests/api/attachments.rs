@@ -287,10 +287,39 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() -> TestResult {
     )
     .await?;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{body}");
+    // a body that ends before the file does: without its closing boundary,
+    // or cut inside it, is an interrupted upload, not a shorter file
+    let (content_type, whole) = raw_multipart(r#"form-data; name="file"; filename="cut.txt""#, b"hello world");
+    let closing = whole.len() - "\r\n------taskforce-test-boundary--\r\n".len();
+    for cut in [closing, closing + 5, closing - 3] {
+        let sent = app
+            .call_as(Method::POST, "acme", &olga.access, &path)
+            .header("content-type", content_type.as_str())
+            .body(whole[..cut].to_vec());
+        let (status, body) = json(sent.send().await?).await?;
+        assert_eq!(
+            (status, body["error"]["fields"]["file"][0].as_str()),
+            (400, Some("The upload was interrupted before the file ended.")),
+            "cut at {cut}: {body}"
+        );
+    }
+    // a task that does not exist is 404 whatever the body's type, as DRF finds the object first
+    let missing = format!("/api/tasks/{}/attachments/", task + 1000);
+    let (status, body) = json(
+        app.call_as(Method::POST, "acme", &olga.access, &missing)
+            .json(&serde_json::json!({"file": "x"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
 
     let (_, listed) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
     assert_eq!(listed["count"], 0);
     assert!(files_under(app.files_dir.path()).is_empty());
+    let (_, log) =
+        json(app.get_as("acme", &olga.access, "/api/activity/?target_type=attachment").send().await?).await?;
+    assert_eq!(log["count"], 0, "{log}");
     Ok(())
 }
 

@@ -25,6 +25,7 @@ use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     conditional::tagged,
     paging::{PageBody, PageQuery, page_body},
+    query::Query,
 };
 
 /// Room for the multipart framing around the file (boundaries, part
@@ -99,7 +100,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     task: web::Path<i64>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<web::Json<PageBody<AttachmentOut>>, ApiError> {
     let page = query.request()?;
     let task = TaskId(task.into_inner());
@@ -196,14 +197,6 @@ pub async fn upload(
     let task = TaskId(task.into_inner());
     let attachments: Attachments = state.attachments.clone();
     let limit = attachments.max_upload_bytes();
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
-    if !is_multipart {
-        return Err(ApiError::unsupported_media_type("Uploads must be sent as multipart/form-data."));
-    }
     if let Some(length) = declared_length(&req)
         && length > limit.saturating_add(MULTIPART_SLACK)
     {
@@ -215,6 +208,16 @@ pub async fn upload(
     }
     let (checker, checked_actor) = (attachments.clone(), actor.clone());
     web::block(move || checker.may_upload(&checked_actor, task)).await??;
+    // the body's type is judged once the task is known, as DRF reads the
+    // body only after it has found the object
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::unsupported_media_type("Uploads must be sent as multipart/form-data."));
+    }
 
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut part = file_part(&mut multipart).await?;
@@ -236,15 +239,18 @@ pub async fn upload(
     });
     let feed = async move {
         while let Some(chunk) = part.next().await {
+            // a body that ends before the file does (the client went away,
+            // broken framing) reaches the store as an error, so that it keeps
+            // nothing: the end of the stream would read as a whole file
             let chunk = chunk.map_err(|e| io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()));
             let failed = chunk.is_err();
-            if failed {
-                break;
-            }
             // the store stopped reading (limit passed, failure): drop what
             // follows for a while, so the client gets to read the answer
             if sender.send(chunk).await.is_err() {
                 drain(&mut part).await;
+                break;
+            }
+            if failed {
                 break;
             }
         }
