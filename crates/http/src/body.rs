@@ -59,6 +59,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid_json("Expected a JSON object."));
     }
+    // PostgreSQL text cannot hold NUL, so no use case ever sees one
+    if holds_nul(&value) {
+        return Err(ApiError::field(&nul_path(&value, ""), "Null characters are not allowed."));
+    }
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let message = error.inner().to_string();
@@ -92,6 +96,35 @@ where
     }
 }
 
+/// Whether any text of the value, key or string, holds a NUL character.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(key, item)| key.contains('\0') || holds_nul(item)),
+        _ => false,
+    }
+}
+
+/// Where the first NUL character is: `name`, `tags[2]`, `a.b` (a key's
+/// own NUL dropped, so the name can be shown).
+fn nul_path(value: &serde_json::Value, path: &str) -> String {
+    let nested = match value {
+        serde_json::Value::Array(items) => {
+            items.iter().position(holds_nul).map(|i| nul_path(&items[i], &format!("{path}[{i}]")))
+        }
+        serde_json::Value::Object(map) => {
+            map.iter().find(|(key, item)| key.contains('\0') || holds_nul(item)).map(|(key, item)| {
+                let name = key.replace('\0', "");
+                let here = if path.is_empty() { name } else { format!("{path}.{name}") };
+                if key.contains('\0') { here } else { nul_path(item, &here) }
+            })
+        }
+        _ => None,
+    };
+    nested.unwrap_or_else(|| path.to_owned())
+}
+
 /// `Some(value)` or a "This field is required." problem.
 pub fn required<T>(errors: &mut taskforce_application::FieldErrors, field: &str, value: Option<T>) -> Option<T> {
     if value.is_none() {
@@ -117,6 +150,22 @@ mod tests {
         assert_eq!(bad, Some("validation_failed"));
         assert_eq!(parse::<Probe>(b"[1]").err().map(|e| e.code()), Some("invalid_json"));
         assert_eq!(parse::<Probe>(b"{").err().map(|e| e.code()), Some("invalid_json"));
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_refused_naming_where() {
+        let cases: [(&[u8], &str); 5] = [
+            (br#"{"name": "a\u0000b"}"#, "name"),
+            (br#"{"name": "ok", "role": "\u0000"}"#, "role"),
+            (br#"{"tags": ["x", "y\u0000"]}"#, "tags[1]"),
+            (br#"{"a": {"b": "\u0000"}}"#, "a.b"),
+            (br#"{"na\u0000me": "x"}"#, "name"),
+        ];
+        for (body, field) in cases {
+            let error = parse::<Probe>(body).err();
+            assert_eq!(error.as_ref().map(|e| (e.code(), e.field_names())), Some(("validation_failed", vec![field])));
+        }
+        assert!(parse::<Probe>(br#"{"name": "a\\u0000b"}"#).is_ok(), "an escaped backslash is no NUL");
     }
 
     #[derive(Debug, serde::Deserialize)]

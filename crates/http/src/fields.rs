@@ -1,6 +1,6 @@
 //! Turning request fields into domain values, collecting problems per field.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer};
 use taskforce_application::FieldErrors;
 
@@ -23,10 +23,24 @@ pub fn parsed<T, E: std::fmt::Display>(
     value.and_then(|v| errors.check(field, parse(v)))
 }
 
-/// A `YYYY-MM-DD` date.
+/// A `YYYY-MM-DD` date as DRF's `DateField` reads one: four digits of a
+/// year from 1 to 9999, and one or two of month and day. chrono alone would
+/// also take a sign and more digits (`+10000-01-01`, `-0001-01-01`) and the
+/// year 0.
 pub fn date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.".to_owned())
+    let wrong = || "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.".to_owned();
+    let digits = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    let mut parts = text.split('-');
+    let shaped = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(year), Some(month), Some(day), None) => digits(year, 4..=4) && digits(month, 1..=2) && digits(day, 1..=2),
+        _ => false,
+    };
+    if !shaped {
+        return Err(wrong());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|d| d.year() >= 1).ok_or_else(wrong)
 }
 
 /// A positive id.
@@ -40,5 +54,34 @@ pub fn boolean(text: &str) -> Result<bool, String> {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
         _ => Err("Must be a valid boolean.".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_four_digit_years_as_drf_reads_them() {
+        for (text, expected) in [("2026-11-27", (2026, 11, 27)), ("2026-1-5", (2026, 1, 5)), ("0001-01-01", (1, 1, 1))]
+        {
+            let parsed = date(text).map(|d| (d.year(), d.month(), d.day()));
+            assert_eq!(parsed, Ok(expected), "{text}");
+        }
+        for refused in [
+            "+10000-01-01",
+            "-0001-01-01",
+            "0000-01-01",
+            "10000-01-01",
+            "26-01-01",
+            "2026-13-01",
+            "2026-02-30",
+            "2026-001-01",
+            " 2026-01-01",
+            "2026-01-01T00:00",
+            "",
+        ] {
+            assert!(date(refused).is_err(), "{refused:?}");
+        }
     }
 }

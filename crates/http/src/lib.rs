@@ -13,6 +13,7 @@ mod fields;
 mod host;
 pub mod openapi;
 mod paging;
+mod query;
 mod reject;
 pub mod routes;
 mod stream;
@@ -105,7 +106,6 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(JSON_LIMIT_BYTES))
-            .app_data(reject::query_config())
             .app_data(reject::path_config())
             .configure(routes_config)
             .default_service(web::to(reject::no_route))

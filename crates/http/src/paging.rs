@@ -34,14 +34,21 @@ impl PageQuery {
             None | Some("") => 1,
             Some(text) => text.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(invalid_page)?,
         };
-        let size = self
-            .page_size
-            .as_deref()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .filter(|s| *s >= 1)
-            .unwrap_or(DEFAULT_PAGE_SIZE);
+        let size = self.page_size.as_deref().and_then(whole_number).filter(|s| *s >= 1).unwrap_or(DEFAULT_PAGE_SIZE);
         Ok(PageRequest::new(number, size))
     }
+}
+
+/// A whole number as Python's `int()` reads one for DRF (spaces around, an
+/// optional `+`), however large: one past `u64` is still a number, and
+/// [`PageRequest::new`] caps it like any other.
+fn whole_number(text: &str) -> Option<u64> {
+    let digits = text.trim();
+    let digits = digits.strip_prefix('+').unwrap_or(digits);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 /// A page as the API shows it.
@@ -110,6 +117,13 @@ mod tests {
         assert_eq!(ask(None, None).ok(), Some((1, 20)));
         assert_eq!(ask(Some("3"), Some("100000")).ok(), Some((3, 100)));
         assert_eq!(ask(Some("2"), Some("abc")).ok(), Some((2, 20)));
+        // DRF's int(): past u64 is still a number and is capped; a sign, a
+        // fraction or nothing means the default
+        assert_eq!(ask(None, Some("99999999999999999999")).ok(), Some((1, 100)));
+        assert_eq!(ask(None, Some(" +7 ")).ok(), Some((1, 7)));
+        for default in ["-5", "0", "2.5", "", "+", "1e3"] {
+            assert_eq!(ask(None, Some(default)).ok(), Some((1, 20)), "{default:?}");
+        }
         for bad in ["0", "-1", "abc", "1.5"] {
             assert!(ask(Some(bad), None).is_err(), "{bad}");
         }

@@ -1,10 +1,10 @@
 //! The contract's JSON error body for what actix itself rejects: unknown
-//! routes, wrong methods, oversized or malformed bodies, bad query strings.
+//! routes, wrong methods, oversized or malformed bodies, paths that do not parse.
 
 use actix_web::{
     HttpRequest, HttpResponse,
     dev::ServiceResponse,
-    error::{PathError, QueryPayloadError},
+    error::PathError,
     http::{StatusCode, header},
     middleware::{ErrorHandlerResponse, ErrorHandlers},
     web,
@@ -14,17 +14,6 @@ use crate::ApiError;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT_BYTES: usize = 1 << 20;
-
-/// Query strings that do not parse are `400 validation_failed`.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|error, _| {
-        let message = match &error {
-            QueryPayloadError::Deserialize(inner) => inner.to_string(),
-            other => other.to_string(),
-        };
-        ApiError::field("query", message).into()
-    })
-}
 
 /// Path parameters that do not parse (`/api/projects/abc/`) match nothing:
 /// `404 not_found`.

@@ -368,6 +368,46 @@ async fn etags_make_updates_conditional_and_reads_cacheable() -> TestResult {
     Ok(())
 }
 
+/// An `If-Match` the server cannot read as text, or spread over several
+/// header lines, still makes the write conditional: bytes that are no tag
+/// match nothing (`412`, nothing changed), and the lines form one list.
+#[tokio::test]
+async fn an_if_match_that_is_not_text_or_spans_lines_still_guards_the_write() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[]).await?;
+    let owner = &people[0];
+    let (_, project) =
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "P"}))).await?;
+    let url = format!("/api/projects/{}/", project["id"]);
+    let current = format!("\"project-{}-v1\"", project["id"]);
+    let not_text = [b"\xe9".as_slice(), b"\xff\xfe", b"\"project-1-v1\xe9\""];
+    for bytes in not_text {
+        let value = reqwest::header::HeaderValue::from_bytes(bytes)?;
+        let patched = app
+            .call_as(Method::PATCH, "acme", &owner.access, &url)
+            .header("if-match", value.clone())
+            .json(&serde_json::json!({"name": "Changed"}));
+        let (status, body) = json(patched.send().await?).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (412, Some("precondition_failed")), "{bytes:?}: {body}");
+        let deleted = app.call_as(Method::DELETE, "acme", &owner.access, &url).header("if-match", value);
+        assert_eq!(deleted.send().await?.status().as_u16(), 412, "{bytes:?}");
+    }
+    let (status, now) = call(&app, Method::GET, owner, &url, None).await?;
+    assert_eq!((status, now["name"].as_str(), &now["updated_at"]), (200, Some("P"), &project["updated_at"]));
+    // two lines, neither current: refused; one of them current: let through
+    let lines = |second: &str| {
+        app.call_as(Method::PATCH, "acme", &owner.access, &url)
+            .header("if-match", "\"project-0-v9\"")
+            .header("if-match", second)
+            .json(&serde_json::json!({"name": "Changed"}))
+            .send()
+    };
+    assert_eq!(lines("\"project-0-v8\"").await?.status().as_u16(), 412);
+    let (status, body) = json(lines(&current).await?).await?;
+    assert_eq!((status, body["name"].as_str()), (200, Some("Changed")), "{body}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn ten_simultaneous_task_creates_with_one_task_left_on_free_make_exactly_one() -> TestResult {
     let app = spawn_app().await?;
@@ -530,5 +570,68 @@ async fn updates_ignore_read_only_fields() -> TestResult {
     let (status, _) =
         call(&app, Method::PATCH, mia, &comment_url, Some(serde_json::json!({"body": "mine now"}))).await?;
     assert_eq!(status, 403);
+    Ok(())
+}
+
+/// Inputs found by probing the running server, each of which once gave a
+/// `500`, a wrong answer or a value the contract refuses: a NUL in a filter
+/// or a login name, a repeated query key (DRF takes the last value), a
+/// `page_size` past 64 bits, and dates chrono alone reads but DRF does not.
+#[tokio::test]
+async fn odd_filters_names_and_dates_are_answered_in_the_contract_s_terms() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[]).await?;
+    let owner = &people[0];
+    for name in ["Older", "Newer"] {
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": name}))).await?;
+    }
+    let (_, projects) = call(&app, Method::GET, owner, "/api/projects/", None).await?;
+    let older = projects["results"][1]["id"].clone();
+    let tasks = format!("/api/projects/{older}/tasks/");
+    let (_, task) = call(&app, Method::POST, owner, &tasks, Some(serde_json::json!({"title": "T"}))).await?;
+
+    for (path, field) in [
+        ("/api/projects/?search=%00".to_owned(), "search"),
+        (format!("{tasks}?search=a%00b"), "search"),
+        ("/api/projects/?status=active&st%00atus=x".to_owned(), "status"),
+    ] {
+        let (status, body) = call(&app, Method::GET, owner, &path, None).await?;
+        assert_eq!(
+            (status, body["error"]["fields"][field][0].as_str()),
+            (400, Some("Null characters are not allowed.")),
+            "{path}: {body}"
+        );
+    }
+    let login = serde_json::json!({"username": "ol\u{0}ga", "password": taskforce_tests::PASSWORD});
+    let (status, body) = json(app.post("acme.localhost", "/api/auth/login/").json(&login).send().await?).await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["username"][0].as_str()),
+        (400, Some("Null characters are not allowed.")),
+        "{body}"
+    );
+
+    // the last of a repeated key wins, as in DRF
+    let (status, page) = call(&app, Method::GET, owner, "/api/projects/?page_size=1&page=1&page=2", None).await?;
+    assert_eq!(
+        (status, &page["results"][0]["name"], &page["count"]),
+        (200, &serde_json::json!("Older"), &serde_json::json!(2))
+    );
+    let (status, page) = call(&app, Method::GET, owner, "/api/projects/?page_size=99999999999999999999", None).await?;
+    assert_eq!((status, page["results"].as_array().map(Vec::len)), (200, Some(2)), "{page}");
+
+    let task_path = format!("/api/tasks/{}/", task["id"]);
+    for due in ["+10000-01-01", "-0001-01-01", "0000-01-01"] {
+        let (status, body) =
+            call(&app, Method::PATCH, owner, &task_path, Some(serde_json::json!({"due_date": due}))).await?;
+        assert_eq!(
+            (status, body["error"]["fields"]["due_date"][0].as_str()),
+            (400, Some("Date has wrong format. Use one of these formats instead: YYYY-MM-DD.")),
+            "{due}: {body}"
+        );
+        let (status, body) = call(&app, Method::GET, owner, &format!("{tasks}?due_before={due}"), None).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{due}: {body}");
+    }
+    let (_, now) = call(&app, Method::GET, owner, &task_path, None).await?;
+    assert_eq!((&now["due_date"], &now["updated_at"]), (&serde_json::Value::Null, &task["updated_at"]));
     Ok(())
 }

@@ -11,6 +11,7 @@ use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     fields::{id, parsed},
     paging::{PageBody, PageQuery, page_body},
+    query::Query,
 };
 
 /// An activity entry.
@@ -56,7 +57,7 @@ pub async fn of_project(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     project: web::Path<i64>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<web::Json<PageBody<ActivityOut>>, ApiError> {
     let page = query.request()?;
     let project = ProjectId(project.into_inner());
@@ -92,7 +93,7 @@ pub async fn tenant_wide(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: web::Query<ActivityQuery>,
+    query: Query<ActivityQuery>,
 ) -> Result<web::Json<PageBody<ActivityOut>>, ApiError> {
     actor.may_ever(Action::ReadAuditLog)?;
     let query = query.into_inner();

@@ -12,6 +12,7 @@ use crate::{
     body::{JsonBody, refused_after_object, required},
     conditional::{if_match, tagged},
     paging::{PageBody, PageQuery, page_body},
+    query::Query,
 };
 
 /// A comment.
@@ -69,7 +70,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     task: web::Path<i64>,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<web::Json<PageBody<CommentOut>>, ApiError> {
     let page = query.request()?;
     let task = TaskId(task.into_inner());

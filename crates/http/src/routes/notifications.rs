@@ -12,6 +12,7 @@ use crate::{
     fields::{boolean, parsed},
     host::raw_host,
     paging::{PageBody, PageQuery, page_body},
+    query::Query,
     stream::notification_stream,
     tenant::{not_authenticated, token_invalid},
 };
@@ -76,7 +77,7 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: web::Query<NotificationQuery>,
+    query: Query<NotificationQuery>,
 ) -> Result<web::Json<PageBody<NotificationOut>>, ApiError> {
     let query = query.into_inner();
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
@@ -160,7 +161,7 @@ pub struct StreamQuery {
 pub async fn stream(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<StreamQuery>,
+    query: Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let raw = raw_host(&req, &state.settings.trusted_proxies);
     let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;

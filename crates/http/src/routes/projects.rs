@@ -15,6 +15,7 @@ use crate::{
     conditional::{if_match, tagged},
     fields::parsed,
     paging::{PageBody, PageQuery, page_body},
+    query::Query,
 };
 
 /// A project.
@@ -95,7 +96,7 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: web::Query<ProjectQuery>,
+    query: Query<ProjectQuery>,
 ) -> Result<web::Json<PageBody<ProjectOut>>, ApiError> {
     let query = query.into_inner();
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;

@@ -13,6 +13,7 @@ use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     chart::{throughput_csv, throughput_svg},
     fields::{id, parsed},
+    query::Query,
 };
 
 /// Counts of tasks.
@@ -100,7 +101,7 @@ fn scope(project: Option<&str>) -> Result<Option<ProjectId>, ApiError> {
 pub async fn summary(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: web::Query<ScopeQuery>,
+    query: Query<ScopeQuery>,
 ) -> Result<web::Json<SummaryOut>, ApiError> {
     let scope = scope(query.project.as_deref())?;
     let reports = state.reports.clone();
@@ -145,7 +146,7 @@ pub struct ThroughputQuery {
 pub async fn throughput(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: web::Query<ThroughputQuery>,
+    query: Query<ThroughputQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = FieldErrors::new();
     let weeks = parsed(&mut errors, "weeks", query.weeks.as_deref(), |w| {
@@ -211,7 +212,7 @@ pub async fn workload(
 pub async fn cycle_time(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: web::Query<ScopeQuery>,
+    query: Query<ScopeQuery>,
 ) -> Result<web::Json<CycleTimeOut>, ApiError> {
     let scope = scope(query.project.as_deref())?;
     let reports = state.reports.clone();

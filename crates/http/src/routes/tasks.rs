@@ -16,6 +16,7 @@ use crate::{
     conditional::{if_match, tagged},
     fields::{boolean, date, double_option, id, parsed},
     paging::{PageBody, PageQuery, page_body},
+    query::Query,
 };
 
 /// A task.
@@ -181,7 +182,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     project: web::Path<i64>,
-    query: web::Query<TaskQuery>,
+    query: Query<TaskQuery>,
 ) -> Result<web::Json<PageBody<TaskOut>>, ApiError> {
     let page = PageQuery { page: query.page.clone(), page_size: query.page_size.clone() }.request()?;
     let filter = query.filter(state.tasks.today())?;

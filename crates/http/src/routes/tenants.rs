@@ -13,6 +13,7 @@ use crate::{
     body::{JsonBody, refused_after_object, required},
     host::client_ip,
     paging::{PageBody, PageQuery, page_body},
+    query::Query,
     routes::auth::LoggedIn,
 };
 
@@ -182,7 +183,7 @@ pub async fn list_members(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: web::Query<PageQuery>,
+    query: Query<PageQuery>,
 ) -> Result<web::Json<PageBody<MemberBody>>, ApiError> {
     let page = query.request()?;
     let members = state.members.clone();
