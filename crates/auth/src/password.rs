@@ -107,12 +107,21 @@ impl PasswordHasher for Argon2Hasher {
 }
 
 /// An argon2 hash read from its PHC string (or Django's `argon2$…` form):
-/// the instance that made it, its salt and its digest. Costs over the
-/// limits below are refused here, before anything is computed.
+/// the instance that made it, its salt and its digest. A salt that does not
+/// decode or is shorter than argon2 accepts, and costs over the limits
+/// below, are refused here, before anything is computed.
 fn read_argon2(hash: &str) -> Result<(Argon2<'static>, Salt<'_>, Output), HashError> {
     let parsed = PasswordHash::new(django::argon2_phc(hash).unwrap_or(hash)).map_err(hash_error)?;
     let expected = parsed.hash.ok_or_else(|| HashError("the hash has no digest".into()))?;
     let salt = parsed.salt.ok_or_else(|| HashError("the hash has no salt".into()))?;
+    let mut room = [0_u8; 64];
+    let salt_length = salt.decode_b64(&mut room).map_err(hash_error)?.len();
+    if salt_length < argon2::MIN_SALT_LEN {
+        return Err(HashError(format!(
+            "an argon2 salt of {salt_length} bytes is refused (at least {})",
+            argon2::MIN_SALT_LEN
+        )));
+    }
     let algorithm = Algorithm::try_from(parsed.algorithm).map_err(hash_error)?;
     let version = parsed.version.map(Version::try_from).transpose().map_err(hash_error)?.unwrap_or_default();
     let params = Params::try_from(&parsed).map_err(hash_error)?;
@@ -245,6 +254,9 @@ mod tests {
             "pbkdf2_sha256$9000000$seasalt$mQnueSakb748zqBAC1tmWVZsZbi2zPGZarEzTGdfmso=".to_owned(),
             own.replace("m=19456", "m=4194304"),
             own.replace("$argon2id$", "$scrypt$"),
+            // a salt of 6 bytes, and one that is not base64
+            format!("$argon2id$v=19$m=19456,t=2,p=1$c2hvcnRz${}", own.rsplit('$').next().unwrap_or_default()),
+            format!("$argon2id$v=19$m=19456,t=2,p=1$c2hvcnRzYWx0!!${}", own.rsplit('$').next().unwrap_or_default()),
         ];
         for hash in &readable {
             assert!(hasher.recognizes(hash), "{hash}");

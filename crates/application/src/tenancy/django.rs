@@ -234,8 +234,8 @@ fn unusable_hash(hash: &str, hasher: &dyn PasswordHasher) -> Option<LegacyOutcom
     }
     let kind = hash.split('$').next().unwrap_or_default();
     Some(LegacyOutcome::Refused(format!(
-        "its password hash is Django's {kind:?}, which is not verified here (pbkdf2_sha256 and argon2 are, \
-         within their cost limits): switch Django to one of those and let the person log in there once, \
-         or create the account anew"
+        "its password hash is Django's {kind:?}, which this server cannot verify (it verifies pbkdf2_sha256 \
+         and argon2 hashes within their cost limits): switch Django to one of those and let the person log in \
+         there once, or create the account anew"
     )))
 }

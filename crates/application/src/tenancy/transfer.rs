@@ -256,6 +256,9 @@ impl TenantAdmin {
                             Err(error) if error.is_duplicate_of("users_email_key") => {
                                 return Err(clash("the e-mail address belongs to another account here"));
                             }
+                            Err(error) if error.is_duplicate_of("users_username_key") => {
+                                return Err(clash("the user name was taken here meanwhile"));
+                            }
                             Err(error) => return Err(error.into()),
                         }
                     }

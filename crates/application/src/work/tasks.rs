@@ -131,7 +131,6 @@ fn tell_of_update(
     Ok(tidings.write(tx)?)
 }
 
-/// The assignee must be a member of the tenant.
 /// The actor's relation to a task: its creator, its assignee, both or neither.
 fn involved(actor: &Actor, task: &Task) -> Relation {
     Relation {
@@ -141,6 +140,7 @@ fn involved(actor: &Actor, task: &Task) -> Relation {
     }
 }
 
+/// The assignee must be a member of the tenant.
 fn check_assignee(tx: &mut dyn TenantTx, actor: &Actor, fields: &TaskFields) -> Result<(), WorkError> {
     if let Some(user) = fields.assignee_id
         && tx.memberships().find(actor.tenant.id, user)?.is_none()
