@@ -2,6 +2,8 @@
 # Every recipe is a plain cargo command you can also type yourself.
 
 set dotenv-load := false
+# arguments reach the commands as they were given ("$@", written ${1+"$@"} for old shells under -u), so a quoted `--name "Acme Corp"` stays one
+set positional-arguments := true
 
 # list the recipes
 default:
@@ -22,11 +24,11 @@ lint:
 
 # migrate the shared schema and every tenant schema
 migrate *ARGS:
-    cargo run --bin tenant-admin -- migrate {{ARGS}}
+    cargo run --bin tenant-admin -- migrate ${1+"$@"}
 
 # run tenant-admin with arguments, e.g. `just admin tenant list`
 admin *ARGS:
-    cargo run --bin tenant-admin -- {{ARGS}}
+    cargo run --bin tenant-admin -- ${1+"$@"}
 
 # benchmark: create COUNT tenants, then SPARES more from spare schemas, then migrate them all (a fresh database of its own)
 bench-tenants COUNT="1000" SPARES="200":
@@ -34,7 +36,7 @@ bench-tenants COUNT="1000" SPARES="200":
 
 # benchmark: password hashing, authenticated requests, concurrent logins (a fresh database of its own)
 bench-auth *ARGS:
-    cargo run --release -p taskforce-bench -- auth {{ARGS}}
+    cargo run --release -p taskforce-bench -- auth ${1+"$@"}
 
 # benchmark: attachment throughput and the server's peak memory
 bench-files:
@@ -50,7 +52,7 @@ bench-reports:
 
 # benchmark: the fleet at 10, 1,000 and 10,000 tenants under wrk, next to pgbench (needs wrk and pgbench)
 bench *ARGS:
-    cargo run --release -p taskforce-bench -- fleet --svg docs/fleet-throughput.svg {{ARGS}}
+    cargo run --release -p taskforce-bench -- fleet --svg docs/fleet-throughput.svg ${1+"$@"}
 
 # what CI runs
 ci:

@@ -78,8 +78,11 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
             args.jobs,
             migrator.latest_version()
         ));
-        for (slug, error) in &report.failed {
-            eprintln!("failed: tenant '{slug}': {error}");
+        // on a terminal the bar printed each failure as it came
+        if !progress.is_live() {
+            for (slug, error) in &report.failed {
+                eprintln!("failed: tenant '{slug}': {error}");
+            }
         }
         if report.spares_dropped > 0 {
             output::say(&format!(
@@ -146,6 +149,11 @@ impl Progress {
                 bar.inc(1);
             }
         }
+    }
+
+    /// Whether there is a bar, which prints each failure as it comes.
+    fn is_live(&self) -> bool {
+        self.0.is_some()
     }
 
     fn finish(&self) {
