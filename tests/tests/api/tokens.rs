@@ -541,6 +541,12 @@ async fn a_missing_or_forbidden_object_is_answered_before_a_bad_body() -> TestRe
     let olga_membership = membership_of("olga").ok_or("olga's membership")?;
     let mia_membership = membership_of("mia").ok_or("mia's membership")?;
     let missing = 987_654_321;
+    // membership ids are shared by every tenant: another tenant's is missing here
+    app.create_tenant("beta", Plan::Basic, false).await?;
+    app.member("beta", "bob", Role::Member).await?;
+    let bob = app.login("beta", "bob").await?;
+    let (_, beta_members) = json(app.get_as("beta", &bob.access, "/api/tenants/members/").send().await?).await?;
+    let beta_membership = beta_members["results"][0]["id"].clone();
 
     // (method, path, caller, the status and code before any body is judged)
     let writes = [
@@ -550,11 +556,13 @@ async fn a_missing_or_forbidden_object_is_answered_before_a_bad_body() -> TestRe
         (Method::POST, format!("/api/projects/{missing}/tasks/"), &mia, 404, "not_found"),
         (Method::PATCH, format!("/api/tasks/{missing}/"), &olga, 404, "not_found"),
         (Method::PUT, format!("/api/tasks/{}/", task["id"]), &mia, 403, "permission_denied"),
+        (Method::PATCH, format!("/api/tasks/{}/", task["id"]), &mia, 403, "permission_denied"),
         (Method::POST, format!("/api/tasks/{missing}/comments/"), &mia, 404, "not_found"),
         (Method::PATCH, format!("/api/comments/{missing}/"), &mia, 404, "not_found"),
         (Method::PATCH, format!("/api/comments/{}/", comment["id"]), &ada, 403, "permission_denied"),
         (Method::PATCH, format!("/api/tenants/members/{missing}/"), &olga, 404, "not_found"),
         (Method::PATCH, format!("/api/tenants/members/{olga_membership}/"), &ada, 403, "permission_denied"),
+        (Method::PATCH, format!("/api/tenants/members/{beta_membership}/"), &olga, 404, "not_found"),
     ];
     let bad_bodies = [
         ("application/json", "{oops"),
@@ -619,5 +627,7 @@ async fn a_missing_or_forbidden_object_is_answered_before_a_bad_body() -> TestRe
     );
     let (_, after) = json(app.get_as("acme", &olga.access, "/api/tenants/members/").send().await?).await?;
     assert_eq!(after, members, "no role changed");
+    let (_, beta_after) = json(app.get_as("beta", &bob.access, "/api/tenants/members/").send().await?).await?;
+    assert_eq!(beta_after, beta_members, "nothing changed in the other tenant");
     Ok(())
 }
