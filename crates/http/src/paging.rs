@@ -11,7 +11,7 @@ use crate::{ApiError, host::raw_host};
 /// The page parameters of list endpoints.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct PageQuery {
-    /// 1-based page number.
+    /// 1-based page number (`last` also names the last page, as in DRF).
     #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
     /// Items per page: default 20, at most 100 (more means 100); a value
@@ -25,17 +25,47 @@ fn invalid_page() -> ApiError {
     ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", "Invalid page.")
 }
 
+/// The page a request asks for: a number, or DRF's `page=last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAsked {
+    /// That page.
+    Number(PageRequest),
+    /// The last page, of this many items per page.
+    Last(PageRequest),
+}
+
+impl PageAsked {
+    /// Fetches the page asked for with `fetch`. The last page is found by
+    /// fetching page 1 first, whose count says which page is last (one more
+    /// query only for `page=last`, and none when page 1 is the last).
+    pub fn fetch<T, E>(self, fetch: impl Fn(PageRequest) -> Result<Page<T>, E>) -> Result<Page<T>, E> {
+        match self {
+            PageAsked::Number(request) => fetch(request),
+            PageAsked::Last(first) => {
+                let page = fetch(first)?;
+                match page.last_page() {
+                    1 => Ok(page),
+                    last => fetch(PageRequest::new(last, first.size)),
+                }
+            }
+        }
+    }
+}
+
 impl PageQuery {
-    /// The page asked for. A page that is not a positive integer is
-    /// `404 Invalid page.`; a bad or oversized `page_size` falls back to the
-    /// default or the cap, as in DRF.
-    pub fn request(&self) -> Result<PageRequest, ApiError> {
-        let number = match self.page.as_deref().map(str::trim) {
-            None | Some("") => 1,
-            Some(text) => text.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(invalid_page)?,
-        };
+    /// The page asked for. A page that is neither a positive integer nor
+    /// `last` is `404 Invalid page.`; a bad or oversized `page_size` falls
+    /// back to the default or the cap, as in DRF.
+    pub fn request(&self) -> Result<PageAsked, ApiError> {
         let size = self.page_size.as_deref().and_then(whole_number).filter(|s| *s >= 1).unwrap_or(DEFAULT_PAGE_SIZE);
-        Ok(PageRequest::new(number, size))
+        Ok(match self.page.as_deref().map(str::trim) {
+            None | Some("") => PageAsked::Number(PageRequest::new(1, size)),
+            Some("last") => PageAsked::Last(PageRequest::new(1, size)),
+            Some(text) => {
+                let number = text.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(invalid_page)?;
+                PageAsked::Number(PageRequest::new(number, size))
+            }
+        })
     }
 }
 
@@ -110,9 +140,11 @@ mod tests {
     #[test]
     fn page_numbers_follow_drf() {
         let ask = |page: Option<&str>, size: Option<&str>| {
-            PageQuery { page: page.map(Into::into), page_size: size.map(Into::into) }
-                .request()
-                .map(|r| (r.number, r.size))
+            PageQuery { page: page.map(Into::into), page_size: size.map(Into::into) }.request().map(|asked| match asked
+            {
+                PageAsked::Number(r) => (r.number, r.size),
+                PageAsked::Last(r) => (0, r.size),
+            })
         };
         assert_eq!(ask(None, None).ok(), Some((1, 20)));
         assert_eq!(ask(Some("3"), Some("100000")).ok(), Some((3, 100)));
@@ -124,8 +156,37 @@ mod tests {
         for default in ["-5", "0", "2.5", "", "+", "1e3"] {
             assert_eq!(ask(None, Some(default)).ok(), Some((1, 20)), "{default:?}");
         }
-        for bad in ["0", "-1", "abc", "1.5"] {
+        assert_eq!(ask(Some("last"), Some("5")).ok(), Some((0, 5)));
+        for bad in ["0", "-1", "abc", "1.5", "LAST", "first"] {
             assert!(ask(Some(bad), None).is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod last_page {
+    use super::*;
+
+    /// `total` items, fetched as the use cases do; counts the fetches.
+    fn fetcher(total: u64, calls: &std::cell::Cell<u32>) -> impl Fn(PageRequest) -> Result<Page<u64>, ()> + '_ {
+        move |request: PageRequest| {
+            calls.set(calls.get() + 1);
+            let items = (request.offset()..total).take(usize::try_from(request.size).unwrap_or(0)).collect();
+            Ok(Page { items, total, request })
+        }
+    }
+
+    #[test]
+    fn last_is_the_page_the_count_says_in_one_fetch_or_two() {
+        for (total, size, number, fetches, first_item) in
+            [(0, 20, 1, 1, None), (20, 20, 1, 1, Some(0)), (45, 20, 3, 2, Some(40))]
+        {
+            let calls = std::cell::Cell::new(0);
+            let page = PageAsked::Last(PageRequest::new(1, size)).fetch(fetcher(total, &calls));
+            let page = page.ok();
+            assert_eq!(page.as_ref().map(|p| p.request.number), Some(number), "{total}");
+            assert_eq!(page.as_ref().and_then(|p| p.items.first().copied()), first_item, "{total}");
+            assert_eq!(calls.get(), fetches, "{total}");
         }
     }
 }

@@ -261,10 +261,22 @@ async fn pagination_edges_follow_drf() -> TestResult {
     assert_eq!(big["results"].as_array().map(Vec::len), Some(25));
     let (_, small) = call(&app, Method::GET, owner, "/api/projects/?page_size=10&page=2&search=P", None).await?;
     assert_eq!(small["next"], "http://acme.localhost/api/projects/?page_size=10&search=P&page=3");
-    for page in ["0", "-1", "abc", "3", "9999999999999999999999"] {
+    for page in ["0", "-1", "abc", "3", "9999999999999999999999", "LAST"] {
         let (status, body) = call(&app, Method::GET, owner, &format!("/api/projects/?page={page}"), None).await?;
         assert_eq!((status, body["error"]["message"].as_str()), (404, Some("Invalid page.")), "page={page}");
     }
+    // DRF's page=last: the last page, with links as for its number
+    let (status, last) = call(&app, Method::GET, owner, "/api/projects/?page=last&page_size=10&search=P", None).await?;
+    let names: Vec<&str> =
+        last["results"].as_array().ok_or("results")?.iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!((status, names), (200, vec!["P04", "P03", "P02", "P01", "P00"]), "{last}");
+    assert!(last["next"].is_null(), "{last}");
+    assert_eq!(last["previous"], "http://acme.localhost/api/projects/?page_size=10&search=P&page=2");
+    let (status, only) = call(&app, Method::GET, owner, "/api/projects/?page=last&page_size=100", None).await?;
+    assert_eq!((status, only["results"].as_array().map(Vec::len)), (200, Some(25)));
+    let (status, none) =
+        call(&app, Method::GET, owner, "/api/projects/?page=last&search=nothing-matches", None).await?;
+    assert_eq!((status, none["count"].as_u64(), none["results"].as_array().map(Vec::len)), (200, Some(0), Some(0)));
     Ok(())
 }
 

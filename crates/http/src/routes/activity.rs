@@ -62,7 +62,7 @@ pub async fn of_project(
     let page = query.request()?;
     let project = ProjectId(project.into_inner());
     let log = state.activity.clone();
-    let found = web::block(move || log.of_project(&actor, project, page)).await??;
+    let found = web::block(move || page.fetch(|page| log.of_project(&actor, project, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, activity_out)?))
 }
 
@@ -77,7 +77,7 @@ pub struct ActivityQuery {
     /// Only this project's.
     #[param(value_type = Option<i64>)]
     pub project: Option<String>,
-    /// 1-based page number.
+    /// 1-based page number (`last` also names the last page, as in DRF).
     #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
     /// Items per page: default 20, at most 100 (more means 100); a value
@@ -111,6 +111,6 @@ pub async fn tenant_wide(
         return Err(ApiError::validation(&errors));
     }
     let log = state.activity.clone();
-    let found = web::block(move || log.tenant_wide(&actor, &filter, page)).await??;
+    let found = web::block(move || page.fetch(|page| log.tenant_wide(&actor, &filter, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, activity_out)?))
 }

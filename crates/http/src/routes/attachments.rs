@@ -105,7 +105,7 @@ pub async fn list(
     let page = query.request()?;
     let task = TaskId(task.into_inner());
     let attachments = state.attachments.clone();
-    let found = web::block(move || attachments.list(&actor, task, page)).await??;
+    let found = web::block(move || page.fetch(|page| attachments.list(&actor, task, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, attachment_out)?))
 }
 

@@ -75,7 +75,7 @@ pub async fn list(
     let page = query.request()?;
     let task = TaskId(task.into_inner());
     let comments = state.comments.clone();
-    let found = web::block(move || comments.list(&actor, task, page)).await??;
+    let found = web::block(move || page.fetch(|page| comments.list(&actor, task, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, comment_out)?))
 }
 

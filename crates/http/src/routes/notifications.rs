@@ -61,7 +61,7 @@ pub struct NotificationQuery {
     /// Only unread ones.
     #[param(value_type = Option<bool>)]
     pub unread: Option<String>,
-    /// 1-based page number.
+    /// 1-based page number (`last` also names the last page, as in DRF).
     #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
     /// Items per page: default 20, at most 100 (more means 100); a value
@@ -87,7 +87,7 @@ pub async fn list(
         return Err(ApiError::validation(&errors));
     }
     let notifications = state.notifications.clone();
-    let found = web::block(move || notifications.list(&actor, unread, page)).await??;
+    let found = web::block(move || page.fetch(|page| notifications.list(&actor, unread, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, notification_out)?))
 }
 

@@ -80,7 +80,7 @@ pub struct ProjectQuery {
     pub status: Option<String>,
     /// Name or description contains this.
     pub search: Option<String>,
-    /// 1-based page number.
+    /// 1-based page number (`last` also names the last page, as in DRF).
     #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
     /// Items per page: default 20, at most 100 (more means 100); a value
@@ -109,7 +109,7 @@ pub async fn list(
         return Err(ApiError::validation(&errors));
     }
     let projects = state.projects.clone();
-    let found = web::block(move || projects.list(&actor, &filter, page)).await??;
+    let found = web::block(move || page.fetch(|page| projects.list(&actor, &filter, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, project_out)?))
 }
 

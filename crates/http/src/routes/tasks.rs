@@ -147,7 +147,7 @@ pub struct TaskQuery {
     pub search: Option<String>,
     /// `created_at`, `due_date`, `priority`, `updated_at`; `-` for descending.
     pub ordering: Option<String>,
-    /// 1-based page number.
+    /// 1-based page number (`last` also names the last page, as in DRF).
     #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
     /// Items per page: default 20, at most 100 (more means 100); a value
@@ -188,7 +188,7 @@ pub async fn list(
     let filter = query.filter(state.tasks.today())?;
     let project = ProjectId(project.into_inner());
     let tasks = state.tasks.clone();
-    let found = web::block(move || tasks.list(&actor, project, &filter, page)).await??;
+    let found = web::block(move || page.fetch(|page| tasks.list(&actor, project, &filter, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, task_out)?))
 }
 

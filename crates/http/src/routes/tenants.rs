@@ -187,7 +187,7 @@ pub async fn list_members(
 ) -> Result<web::Json<PageBody<MemberBody>>, ApiError> {
     let page = query.request()?;
     let members = state.members.clone();
-    let found = web::block(move || members.list(&actor, page)).await??;
+    let found = web::block(move || page.fetch(|page| members.list(&actor, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, member_body)?))
 }
 
