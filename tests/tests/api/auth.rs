@@ -340,3 +340,59 @@ async fn every_401_carries_a_bearer_challenge_naming_a_bad_token() -> TestResult
     assert_eq!(challenge(&ok), (200, None));
     Ok(())
 }
+
+/// Login takes a user name or an e-mail address, so neither may be another
+/// account's other one: a newcomer named after a member's address would
+/// take over that member's login by address (found by a black-box probe).
+/// Refused at registration, either way round and in any case, and racing
+/// registrations that would clash cannot both pass.
+#[tokio::test]
+async fn a_user_name_may_not_be_another_account_s_address_nor_the_reverse() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("open", Plan::Basic, true).await?;
+    app.member("open", "ada", Role::Admin).await?;
+    let register = |username: &str, email: &str| {
+        let mut body = register_body(username);
+        body["email"] = email.into();
+        app.post("open.localhost", "/api/auth/register/").json(&body).send()
+    };
+    let (status, body) = json(register("ADA@example.com", "squat@example.net").await?).await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["username"][0].as_str()),
+        (400, Some("A user with that username already exists.")),
+        "{body}"
+    );
+    // an account whose user name is an address keeps it from others' addresses
+    let (status, body) = json(register("mail@corp.example", "mail.owner@example.com").await?).await?;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = json(register("someone", "Mail@Corp.example").await?).await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["email"][0].as_str()),
+        (400, Some("A user with that email already exists.")),
+        "{body}"
+    );
+    // one's own address as one's user name is fine
+    let (status, body) = json(register("me@home.example", "me@home.example").await?).await?;
+    assert_eq!(status, 201, "{body}");
+
+    // two newcomers at once, each naming themselves after the other's address
+    let (a, b) = tokio::join!(register("x@one.example", "y@two.example"), register("y@two.example", "x@one.example"));
+    let mut statuses = vec![a?.status().as_u16(), b?.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 400]);
+
+    // ada still logs in by her address, as herself
+    let login = serde_json::json!({"username": "ADA@EXAMPLE.COM", "password": PASSWORD});
+    let (status, tokens) = json(app.post("open.localhost", "/api/auth/login/").json(&login).send().await?).await?;
+    assert_eq!(status, 200, "{tokens}");
+    let token = tokens["access_token"].as_str().ok_or("no token")?;
+    let (_, me) = json(app.get_as("open", token, "/api/auth/me/").send().await?).await?;
+    assert_eq!(me["username"], "ada", "{me}");
+    // the refused registrations stored nothing that logs in
+    for refused in ["squat@example.net", "someone"] {
+        let login = serde_json::json!({"username": refused, "password": "Sturdy-passphrase-42"});
+        let (status, body) = json(app.post("open.localhost", "/api/auth/login/").json(&login).send().await?).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_credentials")), "{refused}: {body}");
+    }
+    Ok(())
+}

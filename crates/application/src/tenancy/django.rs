@@ -206,7 +206,9 @@ impl TenantAdmin {
                         return Ok(LegacyOutcome::Refused("the e-mail address belongs to another account here".into()));
                     }
                     Err(error) if error.is_duplicate_of("users_username_key") => {
-                        return Ok(LegacyOutcome::Refused("the user name was taken here meanwhile".into()));
+                        return Ok(LegacyOutcome::Refused(
+                            "the user name is another account's user name or e-mail address here".into(),
+                        ));
                     }
                     Err(other) => return Err(other.into()),
                 }

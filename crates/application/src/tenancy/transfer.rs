@@ -257,7 +257,9 @@ impl TenantAdmin {
                                 return Err(clash("the e-mail address belongs to another account here"));
                             }
                             Err(error) if error.is_duplicate_of("users_username_key") => {
-                                return Err(clash("the user name was taken here meanwhile"));
+                                return Err(clash(
+                                    "the user name is another account's user name or e-mail address here",
+                                ));
                             }
                             Err(error) => return Err(error.into()),
                         }

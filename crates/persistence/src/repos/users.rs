@@ -16,8 +16,47 @@ diesel::define_sql_function! {
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+/// The advisory-lock class of login names (the two-key form, apart from
+/// the migrations' one-key locks): `tf` in ASCII.
+const LOGIN_NAME_LOCKS: i32 = 0x7466;
+
+impl PgTx<'_> {
+    /// Refuses a new account whose user name is another account's e-mail
+    /// address, or whose address is another account's user name: login
+    /// takes either, so such an account would take over logins meant for
+    /// the other. Both names are locked for the transaction first (in a
+    /// fixed order), so two creations that would clash cannot both pass.
+    fn check_login_names(&mut self, user: &NewUser) -> Result<(), StoreError> {
+        let (name, email) = (user.username.normalized(), user.email.normalized());
+        let mut names = [name.as_str(), email.as_str()];
+        names.sort_unstable();
+        for locked in names {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind::<diesel::sql_types::Integer, _>(LOGIN_NAME_LOCKS)
+                .bind::<diesel::sql_types::Text, _>(locked)
+                .execute(self.conn)
+                .map_err(store_error)?;
+        }
+        let crossed: Vec<(String, String)> = users::table
+            .filter(lower(users::email).eq(&name).or(lower(users::username).eq(&email)))
+            .select((lower(users::username), lower(users::email)))
+            .load(self.conn)
+            .map_err(store_error)?;
+        for (their_name, their_email) in crossed {
+            if their_email == name && their_name != name {
+                return Err(StoreError::Duplicate("users_username_key".into()));
+            }
+            if their_name == email && their_email != email {
+                return Err(StoreError::Duplicate("users_email_key".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl UserRepository for PgTx<'_> {
     fn create(&mut self, user: &NewUser) -> Result<User, StoreError> {
+        self.check_login_names(user)?;
         diesel::insert_into(users::table)
             .values(NewUserRow {
                 username: user.username.as_str(),
@@ -42,6 +81,8 @@ impl UserRepository for PgTx<'_> {
         let row: Option<(UserRow, String)> = optional(
             users::table
                 .filter(lower(users::username).eq(lower(login)).or(lower(users::email).eq(lower(login))))
+                // one account, always the same: a user name before an address
+                .order((lower(users::username).eq(lower(login)).desc(), users::id))
                 .select((UserRow::as_select(), users::password_hash))
                 .first(self.conn),
         )

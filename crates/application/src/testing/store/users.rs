@@ -1,5 +1,6 @@
 //! [`UserRepository`] over the fake's `users`: names and addresses are
-//! unique whatever their case (`users_username_key`, `users_email_key`).
+//! unique whatever their case (`users_username_key`, `users_email_key`),
+//! and neither may be another account's other one, as in PostgreSQL.
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{NewUser, StoreError, User, UserId, UserRepository, Username};
@@ -9,10 +10,21 @@ use super::{state::StoredUser, tx::FakeTx};
 impl UserRepository for FakeTx<'_> {
     fn create(&mut self, new: &NewUser) -> Result<User, StoreError> {
         let users = &self.state.users;
-        if users.iter().any(|u| u.user.username.normalized() == new.username.normalized()) {
+        let (name, email) = (new.username.normalized(), new.email.normalized());
+        let of = |u: &StoredUser| (u.user.username.normalized(), u.user.email.normalized());
+        // checked before the insert, in this order, as PostgreSQL does
+        for (their_name, their_email) in users.iter().map(of) {
+            if their_email == name && their_name != name {
+                return Err(StoreError::Duplicate("users_username_key".into()));
+            }
+            if their_name == email && their_email != email {
+                return Err(StoreError::Duplicate("users_email_key".into()));
+            }
+        }
+        if users.iter().any(|u| of(u).0 == name) {
             return Err(StoreError::Duplicate("users_username_key".into()));
         }
-        if users.iter().any(|u| u.user.email.normalized() == new.email.normalized()) {
+        if users.iter().any(|u| of(u).1 == email) {
             return Err(StoreError::Duplicate("users_email_key".into()));
         }
         let user = User {
@@ -42,7 +54,8 @@ impl UserRepository for FakeTx<'_> {
             .state
             .users
             .iter()
-            .find(|u| u.user.username.normalized() == login || u.user.email.normalized() == login)
+            .find(|u| u.user.username.normalized() == login)
+            .or_else(|| self.state.users.iter().find(|u| u.user.email.normalized() == login))
             .map(|u| (u.user.clone(), u.password_hash.clone())))
     }
 
