@@ -166,7 +166,7 @@ async fn shutdown_signal() {
 }
 
 fn migrate_at_start(pg: &PgStore) -> anyhow::Result<()> {
-    let mut conn = pg.pool().get().context("connecting to PostgreSQL to migrate")?;
+    let mut conn = taskforce_persistence::check_out(pg.pool()).context("connecting to PostgreSQL to migrate")?;
     let applied = migrate_shared(&mut conn)?;
     drop(conn);
     if !applied.is_empty() {

@@ -1,5 +1,7 @@
 //! One logging set-up for every binary: `tracing` to stderr, pretty or JSON.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::settings::LogSettings;
@@ -12,6 +14,8 @@ pub fn init(settings: &LogSettings) {
     let _ = if settings.format == "json" {
         registry.with(fmt::layer().json().with_current_span(true).with_writer(std::io::stderr)).try_init()
     } else {
-        registry.with(fmt::layer().with_writer(std::io::stderr)).try_init()
+        // colours only for a person at a terminal, not in files and pipes
+        let ansi = std::io::stderr().is_terminal();
+        registry.with(fmt::layer().with_ansi(ansi).with_writer(std::io::stderr)).try_init()
     };
 }

@@ -113,6 +113,7 @@ fn tenants_are_created_listed_shown_updated_and_deleted() -> TestResult {
         (shown["plan"].as_str(), shown["is_active"].as_bool(), shown["name"].as_str()),
         (Some("premium"), Some(false), Some("Acme Ltd"))
     );
+    assert_eq!(shown["limits"], serde_json::json!({"projects": 50, "tasks": 500, "members": 100}));
     assert!(ok(&admin.run(&["tenant", "show", "acme"])?).contains("premium (projects 50, tasks 500, members 100)"));
 
     // deleting asks, and without a terminal it refuses unless --yes
@@ -712,5 +713,19 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
     // a database that is not Django's is refused with a reason
     let not_django = failed(&admin.run(&["import-django", admin.db.url()])?, 1);
     assert!(not_django.contains("not a TaskForce Django database"), "{not_django}");
+    Ok(())
+}
+
+#[test]
+fn an_unreachable_or_malformed_database_is_one_line_without_its_password() -> TestResult {
+    let admin = Admin::new()?;
+    for url in ["postgres://taskforce:S3cret-pw@127.0.0.1:9/none", "postgres//taskforce:S3cret-pw@127.0.0.1:5432/x"] {
+        let out = admin.command(&["tenant", "list"]).env("TASKFORCE__DATABASE__URL", url).output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{url}: one line, not r2d2's log and libpq's lines: {stderr}");
+        assert!(stderr.starts_with("error: connecting to PostgreSQL: "), "{url}: {stderr}");
+        assert!(!stderr.contains("S3cret-pw") && !stderr.contains('\u{1b}'), "{url}: a password or a colour: {stderr}");
+    }
     Ok(())
 }

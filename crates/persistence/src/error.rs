@@ -33,5 +33,79 @@ fn is_server_going_away(message: &str) -> bool {
 
 /// Maps a failed pool check-out.
 pub(crate) fn pool_error(error: r2d2::Error) -> StoreError {
-    StoreError::Unavailable(format!("no database connection available: {error}"))
+    StoreError::Unavailable(format!("no database connection available: {}", connection_failure(&error.to_string())))
+}
+
+/// A failure to connect as one line without secrets: libpq's messages span
+/// lines ("…refused\n\tIs the server running…") and, for a connection
+/// string it cannot parse, quote the string with its password. Passwords
+/// (`user:password@`, `password=…`) become `***`.
+pub fn connection_failure(message: &str) -> String {
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    without_passwords(&line)
+}
+
+/// `user:secret@host` → `user:***@host`, `password=secret` → `password=***`.
+fn without_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        let (before, after) = rest.split_at(at);
+        // the password runs from the last ':' of the user part to the '@'
+        let user_part_start =
+            before.rfind(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'').map_or(0, |i| i + 1);
+        match before[user_part_start..].find(':') {
+            Some(colon) if user_part_start + colon + 1 < before.len() => {
+                out.push_str(&before[..user_part_start + colon + 1]);
+                out.push_str("***");
+            }
+            _ => out.push_str(before),
+        }
+        out.push('@');
+        rest = &after[1..];
+    }
+    out.push_str(rest);
+    let mut redacted = String::with_capacity(out.len());
+    let mut words = out.split(' ').peekable();
+    while let Some(word) = words.next() {
+        match word.split_once("password=") {
+            Some((key, value)) if !value.is_empty() => {
+                redacted.push_str(key);
+                redacted.push_str("password=***");
+                if value.ends_with('"') {
+                    redacted.push('"');
+                }
+            }
+            _ => redacted.push_str(word),
+        }
+        if words.peek().is_some() {
+            redacted.push(' ');
+        }
+    }
+    redacted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_one_line_without_passwords() {
+        let cases = [
+            (
+                "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running on that host?\n",
+                "connection to server at \"127.0.0.1\", port 1 failed: Connection refused Is the server running on that host?",
+            ),
+            (
+                "missing \"=\" after \"postgres//admin:S3cretPW@127.0.0.1:5432/x\" in connection info string",
+                "missing \"=\" after \"postgres//admin:***@127.0.0.1:5432/x\" in connection info string",
+            ),
+            ("invalid URL postgres://u:p%40ss:w@h/db", "invalid URL postgres://u:***@h/db"),
+            ("host=h user=u password=hunter2 dbname=d", "host=h user=u password=*** dbname=d"),
+            ("role \"someone@example.com\" does not exist", "role \"someone@example.com\" does not exist"),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(connection_failure(message), expected, "{message}");
+        }
+    }
 }

@@ -115,13 +115,39 @@ pub fn build_pool(settings: &PoolSettings) -> Result<PgPool, StoreError> {
         // the statement that uses it and then discarded
         .test_on_check_out(false)
         .connection_customizer(Box::new(FailClosed::new(settings)))
+        .error_handler(Box::new(QuietErrors))
         .build_unchecked(ConnectionManager::new(&settings.url)))
+}
+
+/// A check-out from the pool, its failure as one line without secrets (see
+/// [`connection_failure`](crate::connection_failure)), for callers outside
+/// a store: `migrate` and `tenant-admin`.
+pub fn check_out(pool: &PgPool) -> Result<PooledConn, StoreError> {
+    pool.get().map_err(crate::error::pool_error)
+}
+
+/// r2d2 logs each failed connection attempt at error level with libpq's
+/// message: several lines, and a password when the URL does not parse. They
+/// go to debug instead, as one line without secrets: whoever waited for the
+/// connection reports the failure (a `503` logs it as its cause, and the
+/// binaries print one `error:` line).
+#[derive(Debug)]
+struct QuietErrors;
+
+impl r2d2::HandleError<diesel::r2d2::Error> for QuietErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::debug!(error = %crate::error::connection_failure(&error.to_string()), "a connection attempt failed");
+    }
 }
 
 /// Opens a single connection outside the pool, in the same fail-closed state.
 pub fn connect(settings: &PoolSettings) -> Result<PgConnection, StoreError> {
-    let mut conn = PgConnection::establish(&settings.url)
-        .map_err(|error| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {error}")))?;
+    let mut conn = PgConnection::establish(&settings.url).map_err(|error| {
+        StoreError::Unavailable(format!(
+            "cannot connect to PostgreSQL: {}",
+            crate::error::connection_failure(&error.to_string())
+        ))
+    })?;
     FailClosed::new(settings).apply(&mut conn).map_err(crate::error::store_error)?;
     Ok(conn)
 }

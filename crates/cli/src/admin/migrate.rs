@@ -41,14 +41,15 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
     let everything = !args.shared && !args.tenants && args.tenant.is_none();
 
     if args.shared || everything {
-        let applied = migrate_shared(&mut *pool.get().context("connecting to PostgreSQL")?)?;
+        let applied =
+            migrate_shared(&mut *taskforce_persistence::check_out(&pool).context("connecting to PostgreSQL")?)?;
         output::say(&match applied.len() {
             0 => "shared schema: up to date".to_owned(),
             n => format!("shared schema: applied {n} migration(s): {}", applied.join(", ")),
         });
     }
     if let Some(slug) = &args.tenant {
-        let mut conn = pool.get().context("connecting to PostgreSQL")?;
+        let mut conn = taskforce_persistence::check_out(&pool).context("connecting to PostgreSQL")?;
         let target =
             migrator.target(&mut conn, slug.as_str())?.with_context(|| format!("no tenant with the slug '{slug}'"))?;
         let applied = migrator.migrate_one(&mut conn, &target).with_context(|| format!("tenant '{slug}'"))?;

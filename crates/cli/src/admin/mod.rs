@@ -236,7 +236,7 @@ impl Context {
         db_settings.pool_size = pool_size;
         let pool = database.pool(&db_settings, "tenant-admin")?;
         if settings.database.auto_migrate {
-            migrate_shared(&mut *pool.get().context("connecting to PostgreSQL")?)?;
+            migrate_shared(&mut *taskforce_persistence::check_out(&pool).context("connecting to PostgreSQL")?)?;
         }
         let store = Arc::new(
             PgStore::new(pool, TenantMigrator::embedded()?)

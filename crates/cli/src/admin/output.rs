@@ -41,15 +41,18 @@ pub fn say(text: &str) {
     println!("{text}");
 }
 
-/// A tenant as JSON.
+/// A tenant as JSON, with its plan's limits as `GET /api/tenants/me/`
+/// gives them (`null`: unlimited).
 pub fn tenant_json(details: &TenantDetails) -> serde_json::Value {
     let t = &details.tenant;
+    let limits = t.plan.limits();
     serde_json::json!({
         "id": t.id.0,
         "slug": t.slug.as_str(),
         "name": t.name.as_str(),
         "schema_name": t.schema_name.as_str(),
         "plan": t.plan.as_str(),
+        "limits": {"projects": limits.projects, "tasks": limits.tasks, "members": limits.members},
         "is_active": t.is_active,
         "allow_signup": t.allow_signup,
         "schema_version": t.schema_version,
