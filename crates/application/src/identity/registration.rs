@@ -366,7 +366,7 @@ fn join(
         project_id: None,
         changes,
     })?;
-    tidings.write(tx)
+    tidings.write(tx, tenant.id)
 }
 
 /// Names the field a uniqueness clash during signup is about.

@@ -254,6 +254,8 @@ impl TenantMembers {
             tx.memberships().remove(actor.tenant.id, id)?;
             let mut changes = Changes::new();
             record_change(&mut changes, "role", &Some(current), &None::<Role>);
+            // as a join names the account, so does a removal
+            record_change(&mut changes, "user_id", &Some(member.membership.user_id.0), &None::<i64>);
             log(tx, actor, Verb::Deleted, id, changes)?;
             Ok(member.membership.user_id)
         })?;

@@ -243,3 +243,31 @@ fn a_ticket_opens_its_callers_stream_once_in_its_tenant_within_a_minute() -> Tes
     assert_eq!(forged, None);
     Ok(())
 }
+
+#[test]
+fn a_creator_or_assignee_who_has_left_is_told_nothing() -> TestResult {
+    let world = World::new();
+    let crew = crew(&world, Plan::Basic)?;
+    let apollo = world.projects().create(&crew.olga, &project("Apollo")?)?;
+    // mia made it, max was given it
+    let launch = world.tasks().create(&crew.mia, apollo.id, &assigned_to(&crew.max, "Launch")?)?;
+    let moved = |status| TaskPatch { status: Some(status), ..TaskPatch::default() };
+    world.tasks().update(&crew.olga, launch.id, &moved(TaskStatus::InProgress), None)?;
+    let while_members = told(&world, &crew).len();
+    assert_eq!(while_members, 3, "the assignment, then the move to both: {:?}", told(&world, &crew));
+
+    for who in [&crew.mia, &crew.max] {
+        let members = world.admin().members(&crew.tenant.slug)?;
+        let own = members.iter().find(|m| m.membership.user_id == who.user).ok_or("a membership")?;
+        world.members().remove(who, own.membership.id)?;
+    }
+    let secret =
+        TaskPatch { title: Some(taskforce_domain::TaskTitle::parse("Secret plan")?), ..moved(TaskStatus::InReview) };
+    world.tasks().update(&crew.olga, launch.id, &secret, None)?;
+    world.comments().create(&crew.adam, launch.id, &CommentBody::parse("Nearly there")?)?;
+
+    let after = told(&world, &crew);
+    assert_eq!(after.len(), while_members, "someone who left was told: {after:?}");
+    assert!(after.iter().all(|(_, _, message)| !message.contains("Secret plan")), "{after:?}");
+    Ok(())
+}

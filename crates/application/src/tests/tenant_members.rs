@@ -139,7 +139,10 @@ fn role_changes_and_removals_are_logged_with_old_and_new_role() -> TestResult {
         ]
     );
     assert_eq!(serde_json::Value::Object(log[0].changes.clone()), serde_json::json!({"role": ["member", "admin"]}));
-    assert_eq!(serde_json::Value::Object(log[1].changes.clone()), serde_json::json!({"role": ["admin", null]}));
+    assert_eq!(
+        serde_json::Value::Object(log[1].changes.clone()),
+        serde_json::json!({"role": ["admin", null], "user_id": [team.mia.user_id.0, null]})
+    );
     Ok(())
 }
 

@@ -103,7 +103,7 @@ impl Comments {
                 let message = format!("{ACTOR} commented on “{title}”");
                 tidings.tell(Some(parent.created_by), NotificationKind::CommentAdded, message.clone());
                 tidings.tell(parent.assignee_id, NotificationKind::CommentAdded, message);
-                let notes = tidings.write(tx)?;
+                let notes = tidings.write(tx, actor.tenant.id)?;
                 Ok((comment, notes))
             })
             .map(|(comment, notes)| {
@@ -155,7 +155,7 @@ impl Comments {
                         let title = task.title.as_str();
                         let mut tidings = Tidings::new(actor.user, TargetType::Task, task.id.0, project, title);
                         tidings.mentioned_in(tx, actor.tenant.id, patch.body.as_str(), current.body.as_str())?;
-                        tidings.write(tx)?
+                        tidings.write(tx, actor.tenant.id)?
                     }
                     None => Vec::new(),
                 };

@@ -123,7 +123,19 @@ impl Tidings {
 
     /// Writes them in the caller's transaction (looking up the actor's name
     /// only when someone is to be told).
-    pub(crate) fn write(self, tx: &mut dyn TenantTx) -> Result<Vec<Notification>, StoreError> {
+    pub(crate) fn write(mut self, tx: &mut dyn TenantTx, tenant: TenantId) -> Result<Vec<Notification>, StoreError> {
+        // only members hear of the tenant's work: a task's creator or
+        // assignee who has left is told nothing (and reads nothing of it
+        // if they come back)
+        let mut leavers = Vec::new();
+        for &recipient in self.pending.keys() {
+            if tx.memberships().find(tenant, UserId(recipient))?.is_none() {
+                leavers.push(recipient);
+            }
+        }
+        for leaver in leavers {
+            self.pending.remove(&leaver);
+        }
         if self.pending.is_empty() {
             return Ok(Vec::new());
         }

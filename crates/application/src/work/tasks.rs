@@ -128,7 +128,7 @@ fn tell_of_update(
     if after.description != before.description {
         tidings.mentioned_in(tx, actor.tenant.id, &after.description, &before.description)?;
     }
-    Ok(tidings.write(tx)?)
+    Ok(tidings.write(tx, actor.tenant.id)?)
 }
 
 /// The actor's relation to a task: its creator, its assignee, both or neither.
@@ -238,7 +238,7 @@ impl Tasks {
                     format!("{ACTOR} assigned you “{}”", task.title.as_str()),
                 );
                 tidings.mentioned_in(tx, actor.tenant.id, &fields.description, "")?;
-                let notes = tidings.write(tx)?;
+                let notes = tidings.write(tx, actor.tenant.id)?;
                 Ok((task, notes))
             })
             .map(|(task, notes)| {
