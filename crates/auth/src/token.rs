@@ -17,6 +17,13 @@ struct Wire {
     jti: String,
     typ: TokenKind,
     fam: i64,
+    /// simplejwt's names for `sub` and `typ`, which clients of the Django
+    /// product read from its tokens; written always, checked when present
+    /// (tokens of older builds lack them).
+    #[serde(default)]
+    user_id: Option<i64>,
+    #[serde(default)]
+    token_type: Option<TokenKind>,
 }
 
 /// Signs and checks HS256 tokens whose audience is `tenant:<id>`.
@@ -80,6 +87,8 @@ impl TokenCodec for JwtCodec {
             jti: claims.token_id.clone(),
             typ: claims.kind,
             fam: claims.family.0,
+            user_id: Some(claims.user.0),
+            token_type: Some(claims.kind),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &wire, &self.encoding)
             .map_err(|e| TokenError::Signing(e.to_string()))
@@ -102,6 +111,9 @@ impl TokenCodec for JwtCodec {
             return Err(TokenError::WrongKind);
         }
         let user = wire.sub.parse::<i64>().map_err(|_| TokenError::Malformed("sub is not a user id".into()))?;
+        if wire.user_id.is_some_and(|id| id != user) || wire.token_type.is_some_and(|named| named != wire.typ) {
+            return Err(TokenError::Malformed("user_id or token_type disagrees with sub or typ".into()));
+        }
         let at =
             |secs: i64| Utc.timestamp_opt(secs, 0).single().ok_or_else(|| TokenError::Malformed("bad time".into()));
         Ok(TokenClaims {
@@ -196,6 +208,32 @@ mod tests {
         )?;
         assert!(codec().decode(&no_aud, TokenKind::Access, TenantId(1)).is_err());
         assert!(codec().decode("not-a-token", TokenKind::Access, TenantId(1)).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn tokens_carry_simplejwt_s_claim_names_which_must_agree_when_present() -> Result<(), Box<dyn std::error::Error>> {
+        let token = codec().encode(&claims(TokenKind::Refresh, Duration::minutes(5)))?;
+        let payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).ok_or("no payload")?)?)?;
+        assert_eq!(
+            (&payload["user_id"], &payload["token_type"]),
+            (&serde_json::json!(7), &serde_json::json!("refresh"))
+        );
+        let forge = |extra: serde_json::Value| -> Result<String, jsonwebtoken::errors::Error> {
+            let mut payload = serde_json::json!({"sub": "7", "aud": "tenant:1", "iss": "taskforce",
+                "exp": Utc::now().timestamp() + 600, "iat": 0, "jti": "x", "typ": "access", "fam": 3});
+            if let (Some(all), Some(more)) = (payload.as_object_mut(), extra.as_object()) {
+                all.extend(more.clone());
+            }
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &payload, &EncodingKey::from_secret(SECRET))
+        };
+        // a token of an older build, without them, is still good
+        assert_eq!(codec().decode(&forge(serde_json::json!({}))?, TokenKind::Access, TenantId(1))?.user, UserId(7));
+        for disagreeing in [serde_json::json!({"user_id": 8}), serde_json::json!({"token_type": "refresh"})] {
+            let refused = codec().decode(&forge(disagreeing.clone())?, TokenKind::Access, TenantId(1));
+            assert!(matches!(refused, Err(TokenError::Malformed(_))), "{disagreeing}: {refused:?}");
+        }
         Ok(())
     }
 }
