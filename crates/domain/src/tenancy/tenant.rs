@@ -21,7 +21,10 @@ impl fmt::Display for TenantId {
 /// Longest tenant name, in characters.
 pub const TENANT_NAME_MAX_LEN: usize = 100;
 
-/// A tenant's display name: 1–100 characters once trimmed, no control characters.
+/// A tenant's display name: 1–100 characters once trimmed, without control
+/// characters, direction marks or overrides, or line separators: it is shown
+/// in e-mails, notifications and chart titles, where those would make it
+/// read as something it is not.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TenantName(String);
 
@@ -34,8 +37,9 @@ pub enum TenantNameError {
     /// Longer than [`TENANT_NAME_MAX_LEN`] characters.
     #[error("the name is longer than 100 characters")]
     TooLong,
-    /// Holds a control character such as a newline.
-    #[error("the name holds a control character")]
+    /// Holds a control character such as a newline, a direction mark or
+    /// override (U+200E, U+202E, …) or a line separator (U+2028, U+2029).
+    #[error("the name holds a control character, a direction mark or a line separator")]
     ControlChar,
 }
 
@@ -49,7 +53,12 @@ impl TenantName {
         if trimmed.chars().count() > TENANT_NAME_MAX_LEN {
             return Err(TenantNameError::TooLong);
         }
-        if trimmed.chars().any(char::is_control) {
+        let misleading = |c: char| {
+            c.is_control()
+                || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        };
+        if trimmed.chars().any(misleading) {
             return Err(TenantNameError::ControlChar);
         }
         Ok(Self(trimmed.to_owned()))
@@ -149,6 +158,10 @@ mod tests {
         assert_eq!(TenantName::parse("  Acme  ").map(|n| n.0), Ok("Acme".into()));
         assert_eq!(TenantName::parse("   "), Err(TenantNameError::Empty));
         assert_eq!(TenantName::parse("a\nb"), Err(TenantNameError::ControlChar));
+        for misleading in ["a\u{202e}b", "a\u{2028}b", "a\u{2029}b", "a\u{200f}b", "a\u{2066}b", "a\u{061c}b"] {
+            assert_eq!(TenantName::parse(misleading), Err(TenantNameError::ControlChar), "{misleading:?}");
+        }
+        assert!(TenantName::parse("Ünïcödé – 東京 ✓").is_ok(), "ordinary text outside ASCII is fine");
         assert_eq!(TenantName::parse(&"é".repeat(101)), Err(TenantNameError::TooLong));
         assert!(TenantName::parse(&"é".repeat(100)).is_ok());
     }
