@@ -3,7 +3,7 @@
 //! An argon2id hash holds its whole memory cost (19 MiB at OWASP's minimum)
 //! while it runs. Computed on whichever of the blocking pool's hundreds of
 //! threads a login happens to run, a burst of logins would hold that much per
-//! login at once. On a fixed set of threads, one per core, at most that many
+//! login at once. On a fixed set of threads, one per core and at most four, at most that many
 //! hashes run and hold memory at once, and the CPU they take is bounded too;
 //! callers wait their turn. (Each hash's memory is also mapped fresh and given
 //! back when it is done: see `password::SCRATCH_BYTES`.)

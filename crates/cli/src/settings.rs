@@ -147,10 +147,15 @@ pub struct DatabaseSettings {
     pub embedded_port: u16,
 }
 
+/// A URL setting's value, unless it is empty (which means "none").
+fn configured(url: &SecretString) -> Option<&str> {
+    Some(url.expose_secret().trim()).filter(|url| !url.is_empty())
+}
+
 impl DatabaseSettings {
     /// The configured URL, if any.
     pub fn url(&self) -> Option<&str> {
-        Some(self.url.expose_secret().trim()).filter(|url| !url.is_empty())
+        configured(&self.url)
     }
 
     /// How many pools tenant scopes run on: `tenant_shards`, where 0 means
@@ -192,7 +197,7 @@ pub struct RedisSettings {
 impl RedisSettings {
     /// The configured URL, if any.
     pub fn url(&self) -> Option<&str> {
-        Some(self.url.expose_secret().trim()).filter(|url| !url.is_empty())
+        configured(&self.url)
     }
 }
 
@@ -244,7 +249,7 @@ pub struct StorageSettings {
 impl StorageSettings {
     /// The object store URL, if any.
     pub fn url(&self) -> Option<&str> {
-        Some(self.url.expose_secret().trim()).filter(|url| !url.is_empty())
+        configured(&self.url)
     }
 }
 

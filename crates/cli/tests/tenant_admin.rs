@@ -719,10 +719,11 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
 #[test]
 fn an_unreachable_or_malformed_database_is_one_line_without_its_password() -> TestResult {
     let admin = Admin::new()?;
-    for url in ["postgres://taskforce:S3cret-pw@127.0.0.1:9/none", "postgres//taskforce:S3cret-pw@127.0.0.1:5432/x"] {
-        let out = admin.command(&["tenant", "list"]).env("TASKFORCE__DATABASE__URL", url).output()?;
+    let urls = ["postgres://taskforce:S3cret-pw@127.0.0.1:9/none", "postgres//taskforce:S3cret-pw@127.0.0.1:5432/x"];
+    for (command, url) in [["tenant", "list"], ["migrate", "--shared"]].iter().flat_map(|c| urls.map(|u| (c, u))) {
+        let out = admin.command(command).env("TASKFORCE__DATABASE__URL", url).output()?;
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert_eq!(out.status.code(), Some(1), "{command:?} {url}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{url}: one line, not r2d2's log and libpq's lines: {stderr}");
         assert!(stderr.starts_with("error: connecting to PostgreSQL: "), "{url}: {stderr}");
         assert!(!stderr.contains("S3cret-pw") && !stderr.contains('\u{1b}'), "{url}: a password or a colour: {stderr}");

@@ -69,6 +69,7 @@
 mod identity;
 mod ports;
 mod tenancy;
+mod text;
 mod work;
 
 pub use identity::*;

@@ -1,6 +1,6 @@
 //! Turning request fields into domain values, collecting problems per field.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer};
 use taskforce_application::FieldErrors;
 
@@ -29,18 +29,19 @@ pub fn parsed<T, E: std::fmt::Display>(
 /// year 0.
 pub fn date(text: &str) -> Result<NaiveDate, String> {
     let wrong = || "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.".to_owned();
-    let digits = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
-        lengths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    let number = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
+        (lengths.contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())).then(|| part.parse::<u32>().ok())?
     };
     let mut parts = text.split('-');
-    let shaped = match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(year), Some(month), Some(day), None) => digits(year, 4..=4) && digits(month, 1..=2) && digits(day, 1..=2),
-        _ => false,
+    let ymd = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(year), Some(month), Some(day), None) => (number(year, 4..=4), number(month, 1..=2), number(day, 1..=2)),
+        _ => return Err(wrong()),
     };
-    if !shaped {
+    let (Some(year), Some(month), Some(day)) = ymd else {
         return Err(wrong());
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|d| d.year() >= 1).ok_or_else(wrong)
+    };
+    let year = i32::try_from(year).ok().filter(|y| *y >= 1).ok_or_else(wrong)?;
+    NaiveDate::from_ymd_opt(year, month, day).ok_or_else(wrong)
 }
 
 /// A positive id.
@@ -59,6 +60,8 @@ pub fn boolean(text: &str) -> Result<bool, String> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Datelike;
+
     use super::*;
 
     #[test]

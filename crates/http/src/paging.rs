@@ -31,7 +31,7 @@ pub enum PageAsked {
     /// That page.
     Number(PageRequest),
     /// The last page, of this many items per page.
-    Last(PageRequest),
+    Last(u64),
 }
 
 impl PageAsked {
@@ -41,11 +41,11 @@ impl PageAsked {
     pub fn fetch<T, E>(self, fetch: impl Fn(PageRequest) -> Result<Page<T>, E>) -> Result<Page<T>, E> {
         match self {
             PageAsked::Number(request) => fetch(request),
-            PageAsked::Last(first) => {
-                let page = fetch(first)?;
-                match page.last_page() {
-                    1 => Ok(page),
-                    last => fetch(PageRequest::new(last, first.size)),
+            PageAsked::Last(size) => {
+                let first = fetch(PageRequest::new(1, size))?;
+                match first.last_page() {
+                    1 => Ok(first),
+                    last => fetch(PageRequest::new(last, first.request.size)),
                 }
             }
         }
@@ -60,7 +60,7 @@ impl PageQuery {
         let size = self.page_size.as_deref().and_then(whole_number).filter(|s| *s >= 1).unwrap_or(DEFAULT_PAGE_SIZE);
         Ok(match self.page.as_deref().map(str::trim) {
             None | Some("") => PageAsked::Number(PageRequest::new(1, size)),
-            Some("last") => PageAsked::Last(PageRequest::new(1, size)),
+            Some("last") => PageAsked::Last(size),
             Some(text) => {
                 let number = text.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(invalid_page)?;
                 PageAsked::Number(PageRequest::new(number, size))
@@ -143,7 +143,7 @@ mod tests {
             PageQuery { page: page.map(Into::into), page_size: size.map(Into::into) }.request().map(|asked| match asked
             {
                 PageAsked::Number(r) => (r.number, r.size),
-                PageAsked::Last(r) => (0, r.size),
+                PageAsked::Last(size) => (0, size),
             })
         };
         assert_eq!(ask(None, None).ok(), Some((1, 20)));
@@ -182,7 +182,7 @@ mod last_page {
             [(0, 20, 1, 1, None), (20, 20, 1, 1, Some(0)), (45, 20, 3, 2, Some(40))]
         {
             let calls = std::cell::Cell::new(0);
-            let page = PageAsked::Last(PageRequest::new(1, size)).fetch(fetcher(total, &calls));
+            let page = PageAsked::Last(size).fetch(fetcher(total, &calls));
             let page = page.ok();
             assert_eq!(page.as_ref().map(|p| p.request.number), Some(number), "{total}");
             assert_eq!(page.as_ref().and_then(|p| p.items.first().copied()), first_item, "{total}");

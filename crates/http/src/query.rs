@@ -15,13 +15,6 @@ use crate::ApiError;
 #[derive(Debug)]
 pub struct Query<T>(pub T);
 
-impl<T> Query<T> {
-    /// The parsed query.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
 impl<T> std::ops::Deref for Query<T> {
     type Target = T;
 

@@ -53,8 +53,12 @@ struct UserRow {
 /// first) and the accounts of the Django database at `url`, each in the
 /// order Django made them.
 pub fn read_django_platform(url: &str) -> Result<LegacyPlatform, StoreError> {
-    let mut conn = PgConnection::establish(url)
-        .map_err(|error| StoreError::Unavailable(format!("cannot connect to the Django database: {error}")))?;
+    let mut conn = PgConnection::establish(url).map_err(|error| {
+        StoreError::Unavailable(format!(
+            "cannot connect to the Django database: {}",
+            crate::error::connection_failure(&error.to_string())
+        ))
+    })?;
     let not_django = |error: diesel::result::Error| {
         StoreError::internal(format!(
             "not a TaskForce Django database (tenants_tenant, tenants_domain, core_user): {error}"

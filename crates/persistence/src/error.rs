@@ -40,7 +40,7 @@ pub(crate) fn pool_error(error: r2d2::Error) -> StoreError {
 /// lines ("…refused\n\tIs the server running…") and, for a connection
 /// string it cannot parse, quote the string with its password. Passwords
 /// (`user:password@`, `password=…`) become `***`.
-pub fn connection_failure(message: &str) -> String {
+pub(crate) fn connection_failure(message: &str) -> String {
     let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
     without_passwords(&line)
 }
@@ -65,24 +65,25 @@ fn without_passwords(text: &str) -> String {
         rest = &after[1..];
     }
     out.push_str(rest);
-    let mut redacted = String::with_capacity(out.len());
-    let mut words = out.split(' ').peekable();
-    while let Some(word) = words.next() {
+    let mut redacted = Vec::new();
+    // inside a quoted value (`password='a b'`), whose words are dropped
+    let mut quoted = false;
+    for word in out.split(' ') {
+        if quoted {
+            quoted = !word.trim_end_matches('"').ends_with('\'');
+            continue;
+        }
         match word.split_once("password=") {
             Some((key, value)) if !value.is_empty() => {
-                redacted.push_str(key);
-                redacted.push_str("password=***");
-                if value.ends_with('"') {
-                    redacted.push('"');
-                }
+                let closing = if value.ends_with('"') { "\"" } else { "" };
+                let value = value.trim_end_matches('"');
+                quoted = value.starts_with('\'') && (value.len() == 1 || !value.ends_with('\''));
+                redacted.push(format!("{key}password=***{closing}"));
             }
-            _ => redacted.push_str(word),
-        }
-        if words.peek().is_some() {
-            redacted.push(' ');
+            _ => redacted.push(word.to_owned()),
         }
     }
-    redacted
+    redacted.join(" ")
 }
 
 #[cfg(test)]
@@ -102,6 +103,8 @@ mod tests {
             ),
             ("invalid URL postgres://u:p%40ss:w@h/db", "invalid URL postgres://u:***@h/db"),
             ("host=h user=u password=hunter2 dbname=d", "host=h user=u password=*** dbname=d"),
+            ("host=h password='two words' dbname=d", "host=h password=*** dbname=d"),
+            ("host=h password='one' dbname=d", "host=h password=*** dbname=d"),
             ("role \"someone@example.com\" does not exist", "role \"someone@example.com\" does not exist"),
         ];
         for (message, expected) in cases {

@@ -28,7 +28,6 @@ mod tenant_rows;
 
 pub use change_feed::{ChangeFeed, ChangeFeedHandle, HEARTBEAT as CHANGE_FEED_HEARTBEAT};
 pub use django::read_django_platform;
-pub use error::connection_failure;
 pub use migrations::{
     MigrateError, MigrationEvent, MigrationReport, PUBLIC_MIGRATIONS, TENANT_MIGRATIONS, TenantMigrator, TenantTarget,
     migrate_shared,

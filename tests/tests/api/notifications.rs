@@ -97,12 +97,9 @@ async fn members_are_told_of_others_actions_and_never_of_their_own() -> TestResu
     let app = spawn_app().await?;
     app.create_tenant("acme", Plan::Enterprise, false).await?;
     app.create_tenant("other", Plan::Enterprise, false).await?;
-    app.member("acme", "olga", Role::Owner).await?;
-    app.member("acme", "mia", Role::Member).await?;
-    app.member("acme", "max", Role::Member).await?;
+    let [olga, mia, max] =
+        app.signed_in("acme", [("olga", Role::Owner), ("mia", Role::Member), ("max", Role::Member)]).await?;
     app.member("other", "stranger", Role::Member).await?;
-    let (olga, mia, max) =
-        (app.login("acme", "olga").await?, app.login("acme", "mia").await?, app.login("acme", "max").await?);
     let project = post(&app, &olga, "/api/projects/", serde_json::json!({"name": "P"})).await?;
     // olga assigns herself: nobody is told
     let own = post(

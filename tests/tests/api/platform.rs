@@ -134,6 +134,21 @@ async fn head_answers_what_get_answers_without_the_body() -> TestResult {
     let tag = header(&app.get_as("acme", &ann.access, &one).send().await?, "etag").ok_or("no etag")?;
     let cached = app.call_as(Method::HEAD, "acme", &ann.access, &one).header("if-none-match", &tag).send().await?;
     assert_eq!(cached.status(), 304);
+
+    // the stream and downloads stay GET only, and a plain OPTIONS is no DRF
+    // metadata but 405 naming the methods (docs/api.md, Django's clients)
+    for (method, path, allowed) in [
+        (Method::HEAD, "/api/notifications/stream/", "GET"),
+        (Method::HEAD, "/api/attachments/1/download/", "GET"),
+        (Method::OPTIONS, "/api/projects/", "GET, HEAD, POST"),
+    ] {
+        let answer = app.call_as(method.clone(), "acme", &ann.access, path).send().await?;
+        assert_eq!(
+            (answer.status().as_u16(), header(&answer, "allow").as_deref()),
+            (405, Some(allowed)),
+            "{method} {path}"
+        );
+    }
     Ok(())
 }
 

@@ -252,10 +252,7 @@ async fn round(app: &TestApp, token: &str) -> TestResult {
 async fn with_redis_refused_or_frozen_answers_stay_right_and_it_recovers() -> TestResult {
     let Some(mut app) = app_with_redis().await? else { return Ok(()) };
     let acme = app.create_tenant("acme", Plan::Basic, false).await?;
-    app.member("acme", "ann", Role::Owner).await?;
-    app.member("acme", "adam", Role::Admin).await?;
-    let session = app.login("acme", "ann").await?;
-    let adam = app.login("acme", "adam").await?;
+    let [session, adam] = app.signed_in("acme", [("ann", Role::Owner), ("adam", Role::Admin)]).await?;
     round(&app, &session.access).await?;
     // adam's write, as an admin: his grant is in Redis
     let rename = |name: &str| Some(serde_json::json!({"name": name}));

@@ -532,21 +532,14 @@ async fn a_missing_or_forbidden_object_is_answered_before_a_bad_body() -> TestRe
     let comment =
         created(&olga, format!("/api/tasks/{}/comments/", task["id"]), serde_json::json!({"body": "Red ones"})).await?;
     let (_, members) = json(app.get_as("acme", &olga.access, "/api/tenants/members/").send().await?).await?;
-    let membership_of = |name: &str| {
-        members["results"]
-            .as_array()
-            .and_then(|all| all.iter().find(|m| m["username"] == name))
-            .map(|m| m["id"].clone())
-    };
-    let olga_membership = membership_of("olga").ok_or("olga's membership")?;
-    let mia_membership = membership_of("mia").ok_or("mia's membership")?;
+    let ids = app.membership_ids("acme", &olga.access).await?;
+    let (olga_membership, mia_membership) = (ids["olga"], ids["mia"]);
     let missing = 987_654_321;
     // membership ids are shared by every tenant: another tenant's is missing here
     app.create_tenant("beta", Plan::Basic, false).await?;
-    app.member("beta", "bob", Role::Member).await?;
-    let bob = app.login("beta", "bob").await?;
+    let [bob] = app.signed_in("beta", [("bob", Role::Member)]).await?;
     let (_, beta_members) = json(app.get_as("beta", &bob.access, "/api/tenants/members/").send().await?).await?;
-    let beta_membership = beta_members["results"][0]["id"].clone();
+    let beta_membership = app.membership_ids("beta", &bob.access).await?["bob"];
 
     // (method, path, caller, the status and code before any body is judged)
     let writes = [

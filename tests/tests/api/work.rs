@@ -259,6 +259,9 @@ async fn pagination_edges_follow_drf() -> TestResult {
     assert_eq!(second["previous"], "http://acme.localhost/api/projects/");
     let (_, big) = call(&app, Method::GET, owner, "/api/projects/?page_size=100000&status=active", None).await?;
     assert_eq!(big["results"].as_array().map(Vec::len), Some(25));
+    // a size past 64 bits is still a positive integer, capped (not the default 20)
+    let (status, huge) = call(&app, Method::GET, owner, "/api/projects/?page_size=99999999999999999999", None).await?;
+    assert_eq!((status, huge["results"].as_array().map(Vec::len)), (200, Some(25)), "{huge}");
     let (_, small) = call(&app, Method::GET, owner, "/api/projects/?page_size=10&page=2&search=P", None).await?;
     assert_eq!(small["next"], "http://acme.localhost/api/projects/?page_size=10&search=P&page=3");
     for page in ["0", "-1", "abc", "3", "9999999999999999999999", "LAST"] {
@@ -587,8 +590,9 @@ async fn updates_ignore_read_only_fields() -> TestResult {
 
 /// Inputs found by probing the running server, each of which once gave a
 /// `500`, a wrong answer or a value the contract refuses: a NUL in a filter
-/// or a login name, a repeated query key (DRF takes the last value), a
-/// `page_size` past 64 bits, and dates chrono alone reads but DRF does not.
+/// or a login name, a repeated query key (DRF takes the last value), and
+/// dates chrono alone reads but DRF does not (a `page_size` past 64 bits is
+/// in `pagination_edges_follow_drf`).
 #[tokio::test]
 async fn odd_filters_names_and_dates_are_answered_in_the_contract_s_terms() -> TestResult {
     let app = spawn_app().await?;
@@ -628,8 +632,6 @@ async fn odd_filters_names_and_dates_are_answered_in_the_contract_s_terms() -> T
         (status, &page["results"][0]["name"], &page["count"]),
         (200, &serde_json::json!("Older"), &serde_json::json!(2))
     );
-    let (status, page) = call(&app, Method::GET, owner, "/api/projects/?page_size=99999999999999999999", None).await?;
-    assert_eq!((status, page["results"].as_array().map(Vec::len)), (200, Some(2)), "{page}");
 
     let task_path = format!("/api/tasks/{}/", task["id"]);
     for due in ["+10000-01-01", "-0001-01-01", "0000-01-01"] {

@@ -193,15 +193,13 @@ impl TenantMembers {
     }
 
     /// Whether the membership exists and the actor may change it at all, as
-    /// [`Members::change_role`] would judge before it looks at the new role:
-    /// asked when a request's body cannot be judged, so that `404` or `403`
-    /// answers before the body's `400`, in DRF's order.
+    /// [`TenantMembers::change_role`] would judge before it looks at the new
+    /// role: asked when a request's new role cannot be judged, so that a
+    /// missing or forbidden membership is reported before the request's own
+    /// problems.
     pub fn may_change_role(&self, actor: &Actor, id: MembershipId) -> Result<(), MembersError> {
         actor.may(Action::ManageMembers, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
-            let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
-            if may_manage_member(actor.role, member.membership.role, None) { Ok(()) } else { Err(Denied.into()) }
-        })
+        self.store.tenant(&actor.tenant.schema_name, |tx| managed(tx, actor, id, None).map(drop))
     }
 
     /// Changes a member's role; a tenant always keeps an owner, and admins
@@ -211,11 +209,8 @@ impl TenantMembers {
         actor.may(Action::ManageMembers, Relation::default())?;
         let member = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
-            let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
+            let member = managed(tx, actor, id, Some(role))?;
             let current = member.membership.role;
-            if !may_manage_member(actor.role, current, Some(role)) {
-                return Err(Denied.into());
-            }
             if current == Role::Owner
                 && role != Role::Owner
                 && tx.memberships().count(actor.tenant.id, Some(Role::Owner))? <= 1
@@ -262,6 +257,13 @@ impl TenantMembers {
         self.cache.forget_member(actor.tenant.id, removed);
         Ok(())
     }
+}
+
+/// The membership `id` of the actor's tenant, if the actor's role may change
+/// it to `to` (`None`: at all).
+fn managed(tx: &mut dyn TenantTx, actor: &Actor, id: MembershipId, to: Option<Role>) -> Result<Member, MembersError> {
+    let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
+    if may_manage_member(actor.role, member.membership.role, to) { Ok(member) } else { Err(Denied.into()) }
 }
 
 fn overview(

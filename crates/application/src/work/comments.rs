@@ -85,6 +85,15 @@ impl Comments {
         Ok(Page { items, total, request: page })
     }
 
+    /// Whether the actor may comment on this task as [`Comments::create`]
+    /// would judge before it reads the comment: the task must exist. Asked
+    /// when a request's comment cannot be judged, so that a missing task is
+    /// answered before the comment's own problems.
+    pub fn may_create(&self, actor: &Actor, task: TaskId) -> Result<(), WorkError> {
+        actor.may(Action::CreateContent, Relation::default())?;
+        self.store.tenant(&actor.tenant.schema_name, |tx| tx.tasks().get(task)?.map(drop).ok_or(WorkError::NotFound))
+    }
+
     /// Writes a comment on a task.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, task = %task))]
     pub fn create(&self, actor: &Actor, task: TaskId, body: &CommentBody) -> Result<Comment, WorkError> {
@@ -113,9 +122,9 @@ impl Comments {
     }
 
     /// Whether the comment exists and the actor may edit it, as
-    /// [`Comments::update`] would judge: asked when a request's body cannot
-    /// be judged, so that `404` or `403` answers before the body's `400`, in
-    /// DRF's order.
+    /// [`Comments::update`] would judge: asked when a request's new text
+    /// cannot be judged, so that a missing or forbidden comment is reported
+    /// before the request's own problems.
     pub fn may_edit(&self, actor: &Actor, id: CommentId) -> Result<(), WorkError> {
         self.store.tenant(&actor.tenant.schema_name, |tx| {
             let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;

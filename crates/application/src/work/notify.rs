@@ -1,7 +1,10 @@
 //! Writing notifications in the transaction of their cause, and announcing
 //! them to every instance after it commits.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use taskforce_domain::{
     Bus, NewNotification, Notification, NotificationKind, StoreError, TargetType, TenantId, TenantTx, UserId, mentions,
@@ -78,6 +81,9 @@ pub(crate) struct Tidings {
     project_id: Option<i64>,
     title: String,
     pending: BTreeMap<i64, (NotificationKind, String)>,
+    /// Recipients already read as members (those mentioned), whose
+    /// membership [`Tidings::write`] need not look up again.
+    members: BTreeSet<i64>,
 }
 
 impl Tidings {
@@ -88,7 +94,15 @@ impl Tidings {
         project_id: Option<i64>,
         title: &str,
     ) -> Self {
-        Self { actor, target_type, target_id, project_id, title: title.to_owned(), pending: BTreeMap::new() }
+        Self {
+            actor,
+            target_type,
+            target_id,
+            project_id,
+            title: title.to_owned(),
+            pending: BTreeMap::new(),
+            members: BTreeSet::new(),
+        }
     }
 
     /// Adds a recipient, unless it is the actor or already has a reason.
@@ -117,6 +131,7 @@ impl Tidings {
         for (user, _) in tx.memberships().named(tenant, &names)? {
             let message = format!("{ACTOR} mentioned you in “{}”", self.title);
             self.tell(Some(user), NotificationKind::Mentioned, message);
+            self.members.insert(user.0);
         }
         Ok(())
     }
@@ -128,7 +143,7 @@ impl Tidings {
         // assignee who has left is told nothing (and reads nothing of it
         // if they come back)
         let mut leavers = Vec::new();
-        for &recipient in self.pending.keys() {
+        for &recipient in self.pending.keys().filter(|r| !self.members.contains(r)) {
             if tx.memberships().find(tenant, UserId(recipient))?.is_none() {
                 leavers.push(recipient);
             }

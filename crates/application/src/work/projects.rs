@@ -146,9 +146,8 @@ impl Projects {
 
     /// Whether the project exists and the actor may change it, as
     /// [`Projects::update`] and [`Projects::delete`] would judge: asked when
-    /// a request's body cannot be judged, so that a missing project (`404`)
-    /// or one the actor may not touch (`403`) answers before the body's
-    /// `400`, in DRF's order.
+    /// a request's fields cannot be judged, so that a missing or forbidden
+    /// project is reported before the request's own problems.
     pub fn may_change(&self, actor: &Actor, id: ProjectId) -> Result<(), WorkError> {
         self.store.tenant(&actor.tenant.schema_name, |tx| {
             let current = tx.projects().get(id)?.ok_or(WorkError::NotFound)?;

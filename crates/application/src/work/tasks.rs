@@ -213,6 +213,16 @@ impl Tasks {
         Ok(Page { items, total, request: page })
     }
 
+    /// Whether the actor may create tasks in this project as
+    /// [`Tasks::create`] would judge before it reads the task: the project
+    /// must exist. Asked when a request's task cannot be judged, so that a
+    /// missing project is answered before the task's own problems.
+    pub fn may_create(&self, actor: &Actor, project: ProjectId) -> Result<(), WorkError> {
+        actor.may(Action::CreateContent, Relation::default())?;
+        self.store
+            .tenant(&actor.tenant.schema_name, |tx| tx.projects().get(project)?.map(drop).ok_or(WorkError::NotFound))
+    }
+
     /// Creates a task in a project, within the plan's tenant-wide limit.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, project = %project))]
     pub fn create(&self, actor: &Actor, project: ProjectId, fields: &TaskFields) -> Result<Task, WorkError> {
@@ -254,9 +264,9 @@ impl Tasks {
     }
 
     /// Whether the task exists and the actor may update it, as
-    /// [`Tasks::update`] would judge: asked when a request's body cannot be
-    /// judged, so that `404` or `403` answers before the body's `400`, in
-    /// DRF's order.
+    /// [`Tasks::update`] would judge: asked when a request's fields cannot be
+    /// judged, so that a missing or forbidden task is reported before the
+    /// request's own problems.
     pub fn may_update(&self, actor: &Actor, id: TaskId) -> Result<(), WorkError> {
         self.store.tenant(&actor.tenant.schema_name, |tx| {
             let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;

@@ -5,7 +5,6 @@ use std::{io::IsTerminal, sync::Arc, time::Duration};
 use anyhow::{Context as _, bail};
 use clap::Args;
 use indicatif::ProgressBar;
-use secrecy::ExposeSecret;
 use taskforce_application::TenantAdmin;
 use taskforce_domain::Slug;
 use taskforce_persistence::{MigrationEvent, PgPool, PgStore, TenantMigrator, migrate_shared};
@@ -82,7 +81,7 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
         // on a terminal the bar printed each failure as it came
         if !progress.is_live() {
             for (slug, error) in &report.failed {
-                eprintln!("failed: tenant '{slug}': {error}");
+                eprintln!("{}", failed_line(slug, error));
             }
         }
         if report.spares_dropped > 0 {
@@ -106,7 +105,7 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
 /// `cache.tenant_ttl_secs`. Without Redis there is nothing to reach; a
 /// failure is a warning, since the entries expire anyway.
 fn forget_hosts(settings: &Settings, pool: &PgPool, slugs: &[Slug]) {
-    if slugs.is_empty() || settings.redis.url.expose_secret().trim().is_empty() {
+    if slugs.is_empty() || settings.redis.url().is_none() {
         return;
     }
     let outcome = Shared::for_operator(settings).and_then(|shared| {
@@ -122,6 +121,11 @@ fn forget_hosts(settings: &Settings, pool: &PgPool, slugs: &[Slug]) {
             eprintln!("warning: could not invalidate cached hosts ({error:#}); they expire on their own");
         }
     }
+}
+
+/// The line that names a tenant whose migration failed.
+fn failed_line(slug: &str, error: &impl std::fmt::Display) -> String {
+    format!("failed: tenant '{slug}': {error}")
 }
 
 /// A progress bar on a terminal; nothing otherwise.
@@ -145,7 +149,7 @@ impl Progress {
             }
             MigrationEvent::Finished { slug, error } => {
                 if let Some(error) = error {
-                    bar.println(format!("failed: tenant '{slug}': {error}"));
+                    bar.println(failed_line(slug, error));
                 }
                 bar.inc(1);
             }

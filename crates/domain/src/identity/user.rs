@@ -58,6 +58,24 @@ pub struct NewUser {
     pub is_staff: bool,
 }
 
+impl NewUser {
+    /// Whether an existing account with this user name and e-mail address
+    /// clashes with the new one across the two: login takes either, so a
+    /// user name may not be another account's address, nor an address
+    /// another account's user name (compared lower-cased; one's own address
+    /// as one's user name is fine). The store refuses a clash as the
+    /// `StoreError::Duplicate` of the constraint named, as it would a taken
+    /// name or address.
+    pub fn login_clash(&self, their_name: &str, their_email: &str) -> Option<&'static str> {
+        let (name, email) = (self.username.normalized(), self.email.normalized());
+        let (their_name, their_email) = (their_name.to_lowercase(), their_email.to_lowercase());
+        if their_email == name && their_name != name {
+            return Some("users_username_key");
+        }
+        (their_name == email && their_email != email).then_some("users_email_key")
+    }
+}
+
 /// A user's role in one tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -148,5 +166,28 @@ mod tests {
         }
         assert!("Owner".parse::<Role>().is_err());
         assert!("superuser".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn a_login_name_clashes_only_across_name_and_address() -> Result<(), Box<dyn std::error::Error>> {
+        let new = |name: &str, email: &str| -> Result<NewUser, Box<dyn std::error::Error>> {
+            Ok(NewUser {
+                username: Username::parse(name)?,
+                email: Email::parse(email)?,
+                password_hash: String::new(),
+                is_staff: false,
+            })
+        };
+        let cases = [
+            (new("ADA@example.com", "x@example.net")?, ("ada", "ada@example.com"), Some("users_username_key")),
+            (new("someone", "Mail@Corp.example")?, ("mail@corp.example", "m@example.com"), Some("users_email_key")),
+            // one's own address as one's name, met again: a plain duplicate, not a clash
+            (new("me@home.example", "me@home.example")?, ("me@home.example", "me@home.example"), None),
+            (new("bob", "bob@example.com")?, ("ada", "ada@example.com"), None),
+        ];
+        for (user, (their_name, their_email), expected) in cases {
+            assert_eq!(user.login_clash(their_name, their_email), expected, "{user:?}");
+        }
+        Ok(())
     }
 }

@@ -53,12 +53,7 @@ impl TenantName {
         if trimmed.chars().count() > TENANT_NAME_MAX_LEN {
             return Err(TenantNameError::TooLong);
         }
-        let misleading = |c: char| {
-            c.is_control()
-                || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}')
-                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        };
-        if trimmed.chars().any(misleading) {
+        if trimmed.chars().any(crate::text::misleading) {
             return Err(TenantNameError::ControlChar);
         }
         Ok(Self(trimmed.to_owned()))

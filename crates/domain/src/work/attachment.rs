@@ -66,13 +66,10 @@ impl FileName {
     }
 }
 
-/// Control characters (NUL included), bidirectional overrides (which make
-/// `evil\u{202e}fdp.exe` look like `evilexe.pdf`) and characters file systems
+/// [Misleading](crate::text::misleading) characters and those file systems
 /// or headers give a meaning.
 fn unsafe_in_names(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')
+    crate::text::misleading(c) || matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')
 }
 
 /// At most `max` characters, keeping an extension of up to 16 characters.

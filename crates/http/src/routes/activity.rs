@@ -57,7 +57,7 @@ pub async fn of_project(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     project: web::Path<i64>,
-    query: Query<PageQuery>,
+    Query(query): Query<PageQuery>,
 ) -> Result<web::Json<PageBody<ActivityOut>>, ApiError> {
     let page = query.request()?;
     let project = ProjectId(project.into_inner());
@@ -93,10 +93,9 @@ pub async fn tenant_wide(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: Query<ActivityQuery>,
+    Query(query): Query<ActivityQuery>,
 ) -> Result<web::Json<PageBody<ActivityOut>>, ApiError> {
     actor.may_ever(Action::ReadAuditLog)?;
-    let query = query.into_inner();
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();
     let filter = ActivityFilter {

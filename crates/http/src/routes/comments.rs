@@ -94,8 +94,8 @@ pub async fn create(
     let body = match body.and_then(|JsonBody(body)| body.body()) {
         Ok(body) => body,
         Err(bad) => {
-            let tasks = state.tasks.clone();
-            return Err(refused_after_object(bad, move || tasks.get(&actor, task).map(drop)).await);
+            let comments = state.comments.clone();
+            return Err(refused_after_object(bad, move || comments.may_create(&actor, task)).await);
         }
     };
     let comments = state.comments.clone();

@@ -77,9 +77,8 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: Query<NotificationQuery>,
+    Query(query): Query<NotificationQuery>,
 ) -> Result<web::Json<PageBody<NotificationOut>>, ApiError> {
-    let query = query.into_inner();
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();
     let unread = parsed(&mut errors, "unread", query.unread.as_deref(), boolean).unwrap_or(false);

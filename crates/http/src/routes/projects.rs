@@ -96,9 +96,8 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    query: Query<ProjectQuery>,
+    Query(query): Query<ProjectQuery>,
 ) -> Result<web::Json<PageBody<ProjectOut>>, ApiError> {
-    let query = query.into_inner();
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();
     let filter = ProjectFilter {

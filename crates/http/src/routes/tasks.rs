@@ -207,8 +207,8 @@ pub async fn create(
     let fields = match body.and_then(|JsonBody(body)| body.fields()) {
         Ok(fields) => fields,
         Err(bad) => {
-            let projects = state.projects.clone();
-            return Err(refused_after_object(bad, move || projects.get(&actor, project).map(drop)).await);
+            let tasks = state.tasks.clone();
+            return Err(refused_after_object(bad, move || tasks.may_create(&actor, project)).await);
         }
     };
     let tasks = state.tasks.clone();

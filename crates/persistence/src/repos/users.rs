@@ -16,9 +16,9 @@ diesel::define_sql_function! {
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-/// The advisory-lock class of login names (the two-key form, apart from
-/// the migrations' one-key locks): `tf` in ASCII.
-const LOGIN_NAME_LOCKS: i32 = 0x7466;
+/// The advisory-lock class of login names (`tfus`, beside the migrations'
+/// `tfmg` and the spares' `tfsp`).
+const LOGIN_NAME_LOCKS: i32 = 0x7466_7573;
 
 impl PgTx<'_> {
     /// Refuses a new account whose user name is another account's e-mail
@@ -28,29 +28,23 @@ impl PgTx<'_> {
     /// fixed order), so two creations that would clash cannot both pass.
     fn check_login_names(&mut self, user: &NewUser) -> Result<(), StoreError> {
         let (name, email) = (user.username.normalized(), user.email.normalized());
-        let mut names = [name.as_str(), email.as_str()];
+        let mut names = vec![name.clone(), email.clone()];
         names.sort_unstable();
-        for locked in names {
-            diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-                .bind::<diesel::sql_types::Integer, _>(LOGIN_NAME_LOCKS)
-                .bind::<diesel::sql_types::Text, _>(locked)
-                .execute(self.conn)
-                .map_err(store_error)?;
-        }
+        // one round trip for both locks, taken in the array's (sorted) order
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext(name)) FROM unnest($2::text[]) AS name")
+            .bind::<diesel::sql_types::Integer, _>(LOGIN_NAME_LOCKS)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(names)
+            .execute(self.conn)
+            .map_err(store_error)?;
         let crossed: Vec<(String, String)> = users::table
             .filter(lower(users::email).eq(&name).or(lower(users::username).eq(&email)))
-            .select((lower(users::username), lower(users::email)))
+            .select((users::username, users::email))
             .load(self.conn)
             .map_err(store_error)?;
-        for (their_name, their_email) in crossed {
-            if their_email == name && their_name != name {
-                return Err(StoreError::Duplicate("users_username_key".into()));
-            }
-            if their_name == email && their_email != email {
-                return Err(StoreError::Duplicate("users_email_key".into()));
-            }
+        match crossed.iter().find_map(|(their_name, their_email)| user.login_clash(their_name, their_email)) {
+            Some(constraint) => Err(StoreError::Duplicate(constraint.into())),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 

@@ -12,14 +12,11 @@ impl UserRepository for FakeTx<'_> {
         let users = &self.state.users;
         let (name, email) = (new.username.normalized(), new.email.normalized());
         let of = |u: &StoredUser| (u.user.username.normalized(), u.user.email.normalized());
-        // checked before the insert, in this order, as PostgreSQL does
-        for (their_name, their_email) in users.iter().map(of) {
-            if their_email == name && their_name != name {
-                return Err(StoreError::Duplicate("users_username_key".into()));
-            }
-            if their_name == email && their_email != email {
-                return Err(StoreError::Duplicate("users_email_key".into()));
-            }
+        // checked before the insert, as PostgreSQL does
+        if let Some(constraint) =
+            users.iter().find_map(|u| new.login_clash(u.user.username.as_str(), u.user.email.as_str()))
+        {
+            return Err(StoreError::Duplicate(constraint.into()));
         }
         if users.iter().any(|u| of(u).0 == name) {
             return Err(StoreError::Duplicate("users_username_key".into()));
