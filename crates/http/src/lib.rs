@@ -214,10 +214,30 @@ fn resource(path: &str) -> Resource {
     web::resource([path.to_owned(), trimmed.to_owned()])
 }
 
+/// The request headers a listed origin may send: ours (`Authorization`,
+/// `Content-Type`, the conditional ones, `Last-Event-ID` for a stream read
+/// with `fetch`) and those django-cors-headers allowed by default, which
+/// browser clients of the Django product send (`X-Requested-With`,
+/// `X-CSRFToken`, …), so none of their preflights is refused.
+const ALLOWED_HEADERS: [&str; 12] = [
+    "accept",
+    "accept-encoding",
+    "authorization",
+    "content-type",
+    "dnt",
+    "if-match",
+    "if-none-match",
+    "last-event-id",
+    "origin",
+    "user-agent",
+    "x-csrftoken",
+    "x-requested-with",
+];
+
 fn cors(origins: &[String]) -> Cors {
     let base = Cors::default()
         .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::IF_NONE_MATCH])
+        .allowed_headers(ALLOWED_HEADERS)
         .expose_headers([
             header::ETAG,
             header::RETRY_AFTER,

@@ -55,14 +55,16 @@ impl PageAsked {
 impl PageQuery {
     /// The page asked for. A page that is neither a positive integer nor
     /// `last` is `404 Invalid page.`; a bad or oversized `page_size` falls
-    /// back to the default or the cap, as in DRF.
+    /// back to the default or the cap, as in DRF. Both numbers are read as
+    /// Python's `int()` reads them (spaces around, an optional `+`).
     pub fn request(&self) -> Result<PageAsked, ApiError> {
         let size = self.page_size.as_deref().and_then(whole_number).filter(|s| *s >= 1).unwrap_or(DEFAULT_PAGE_SIZE);
-        Ok(match self.page.as_deref().map(str::trim) {
+        // DRF: `page or 1`, then `last` as written, then Python's `int()`
+        Ok(match self.page.as_deref() {
             None | Some("") => PageAsked::Number(PageRequest::new(1, size)),
             Some("last") => PageAsked::Last(size),
             Some(text) => {
-                let number = text.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(invalid_page)?;
+                let number = whole_number(text).filter(|n| *n >= 1).ok_or_else(invalid_page)?;
                 PageAsked::Number(PageRequest::new(number, size))
             }
         })
@@ -157,7 +159,11 @@ mod tests {
             assert_eq!(ask(None, Some(default)).ok(), Some((1, 20)), "{default:?}");
         }
         assert_eq!(ask(Some("last"), Some("5")).ok(), Some((0, 5)));
-        for bad in ["0", "-1", "abc", "1.5", "LAST", "first"] {
+        // the page number is read by the same int(): past u64 it is a page
+        // past any last page, which page_body answers with 404
+        assert_eq!(ask(Some(" +2 "), None).ok(), Some((2, 20)));
+        assert_eq!(ask(Some("99999999999999999999"), None).ok(), Some((u64::MAX, 20)));
+        for bad in ["0", "-1", "abc", "1.5", "LAST", "first", " ", " last", "+", "-0"] {
             assert!(ask(Some(bad), None).is_err(), "{bad}");
         }
     }

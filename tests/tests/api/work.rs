@@ -264,7 +264,13 @@ async fn pagination_edges_follow_drf() -> TestResult {
     assert_eq!((status, huge["results"].as_array().map(Vec::len)), (200, Some(25)), "{huge}");
     let (_, small) = call(&app, Method::GET, owner, "/api/projects/?page_size=10&page=2&search=P", None).await?;
     assert_eq!(small["next"], "http://acme.localhost/api/projects/?page_size=10&search=P&page=3");
-    for page in ["0", "-1", "abc", "3", "9999999999999999999999", "LAST"] {
+    // the page number is read by Python's int() as in DRF: %2B2 is "+2", and a raw
+    // "+" in a query string is a space, so "+2+" is " 2 "
+    for page in ["%2B2", "+2+"] {
+        let (status, body) = call(&app, Method::GET, owner, &format!("/api/projects/?page={page}"), None).await?;
+        assert_eq!((status, body["results"][0]["name"].as_str()), (200, Some("P04")), "page={page}: {body}");
+    }
+    for page in ["0", "-1", "abc", "3", "9999999999999999999999", "LAST", "+", "%20last"] {
         let (status, body) = call(&app, Method::GET, owner, &format!("/api/projects/?page={page}"), None).await?;
         assert_eq!((status, body["error"]["message"].as_str()), (404, Some("Invalid page.")), "page={page}");
     }
@@ -323,6 +329,19 @@ async fn task_filters_and_ordering_work_and_bad_values_are_400() -> TestResult {
     assert_eq!(titles(&query("search=REPORT").await?), vec!["Alpha report"]);
     assert_eq!(titles(&query("search=100%25").await?), vec!["Delta 100% done_ish"], "% is literal");
     assert_eq!(titles(&query("search=_").await?), vec!["Delta 100% done_ish"], "_ is literal");
+    // DRF's search terms: every term somewhere, in any order; commas split
+    // too; a quoted phrase stays whole
+    assert_eq!(titles(&query("search=budget%20BETA").await?), vec!["Beta budget"]);
+    assert_eq!(titles(&query("search=report,alpha").await?), vec!["Alpha report"]);
+    assert_eq!(titles(&query("search=%22budget%20beta%22").await?), Vec::<String>::new());
+    assert_eq!(titles(&query("search=%22beta%20budget%22").await?), vec!["Beta budget"]);
+    assert_eq!(titles(&query("search=alpha%20gamma").await?), Vec::<String>::new(), "both terms, not either");
+    // an empty filter is no filter, as django-filter has it
+    assert_eq!(
+        titles(&query("status=&priority=&assignee=&due_before=&overdue=&search=&ordering=&page=").await?),
+        vec!["Delta 100% done_ish", "Gamma", "Beta budget", "Alpha report"]
+    );
+    assert_eq!(titles(&query("status=&priority=urgent").await?), vec!["Beta budget"]);
     assert_eq!(
         titles(&query("ordering=-priority").await?),
         vec!["Beta budget", "Delta 100% done_ish", "Gamma", "Alpha report"]

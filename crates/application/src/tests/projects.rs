@@ -4,8 +4,8 @@
 use chrono::Duration;
 use serde_json::json;
 use taskforce_domain::{
-    CommentBody, LimitedResource, NewActivity, Plan, ProjectFilter, ProjectId, ProjectName, ProjectStatus, StoreError,
-    StoreExt, TargetType, Usage, Verb,
+    CommentBody, LimitedResource, NewActivity, Plan, ProjectFilter, ProjectId, ProjectName, ProjectStatus, SearchTerms,
+    StoreError, StoreExt, TargetType, Usage, Verb,
 };
 
 use super::crew::{change_plan, changes, crew, project, task, work_log};
@@ -250,9 +250,9 @@ fn the_list_is_newest_first_filtered_and_paged() -> TestResult {
     let second = projects.list(&crew.vic, &ProjectFilter::default(), PageRequest::new(2, 3))?;
     let active = ProjectFilter { status: Some(ProjectStatus::Active), ..ProjectFilter::default() };
     let active = projects.list(&crew.vic, &active, PageRequest::default())?;
-    let moon = ProjectFilter { search: Some("moon".to_owned()), ..ProjectFilter::default() };
+    let moon = ProjectFilter { search: SearchTerms::parse("moon"), ..ProjectFilter::default() };
     let moon = projects.list(&crew.vic, &moon, PageRequest::default())?;
-    let archived_moon = ProjectFilter { status: Some(ProjectStatus::Archived), search: Some("MOON".to_owned()) };
+    let archived_moon = ProjectFilter { status: Some(ProjectStatus::Archived), search: SearchTerms::parse("MOON") };
     let archived_moon = projects.list(&crew.vic, &archived_moon, PageRequest::default())?;
 
     assert_eq!((ids(&all.items), all.total), (vec![skylab.id, mercury.id, gemini.id, apollo.id], 4));

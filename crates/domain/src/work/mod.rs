@@ -7,6 +7,7 @@ mod comment;
 mod notification;
 mod project;
 mod report;
+mod search;
 mod task;
 
 pub use activity::{Activity, ActivityFilter, Changes, NewActivity, TargetType, Verb, record_change};
@@ -18,4 +19,5 @@ pub use project::{
     free_text,
 };
 pub use report::{CycleTime, ReportScope, Summary, WeekThroughput, Workload};
+pub use search::SearchTerms;
 pub use task::{Priority, Task, TaskFields, TaskFilter, TaskId, TaskOrderField, TaskOrdering, TaskStatus, TaskTitle};

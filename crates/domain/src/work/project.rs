@@ -5,6 +5,7 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::SearchTerms;
 use crate::UserId;
 
 /// A project's id within its tenant.
@@ -162,6 +163,6 @@ impl Project {
 pub struct ProjectFilter {
     /// Only this status.
     pub status: Option<ProjectStatus>,
-    /// Name or description contains this, any case.
-    pub search: Option<String>,
+    /// Every term in the name or the description, any case.
+    pub search: SearchTerms,
 }

@@ -5,7 +5,7 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidChoice, ProjectId, TextError, project::bounded};
+use super::{InvalidChoice, ProjectId, SearchTerms, TextError, project::bounded};
 use crate::UserId;
 
 /// A task's id within its tenant.
@@ -235,8 +235,8 @@ pub struct TaskFilter {
     pub due_before: Option<NaiveDate>,
     /// Only tasks past their due date and not done, as of this date (UTC).
     pub overdue_as_of: Option<NaiveDate>,
-    /// Title or description contains this, any case.
-    pub search: Option<String>,
+    /// Every term in the title or the description, any case.
+    pub search: SearchTerms,
     /// Sort order.
     pub ordering: TaskOrdering,
 }

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
-    fields::{id, parsed},
+    fields::{filter_param, id},
     paging::{PageBody, PageQuery, page_body},
     query::Query,
 };
@@ -98,14 +98,17 @@ pub async fn tenant_wide(
     actor.may_ever(Action::ReadAuditLog)?;
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();
-    let filter = ActivityFilter {
-        actor: parsed(&mut errors, "actor", query.actor.as_deref(), |a| if a.trim() == "0" { Ok(0) } else { id(a) })
+    let filter =
+        ActivityFilter {
+            actor: filter_param(&mut errors, "actor", query.actor.as_deref(), |a| {
+                if a.trim() == "0" { Ok(0) } else { id(a) }
+            })
             .map(UserId),
-        target_type: parsed(&mut errors, "target_type", query.target_type.as_deref(), |t| {
-            TargetType::parse(t).ok_or_else(|| format!("\"{t}\" is not a valid choice."))
-        }),
-        project: parsed(&mut errors, "project", query.project.as_deref(), id),
-    };
+            target_type: filter_param(&mut errors, "target_type", query.target_type.as_deref(), |t| {
+                TargetType::parse(t).ok_or_else(|| format!("\"{t}\" is not a valid choice."))
+            }),
+            project: filter_param(&mut errors, "project", query.project.as_deref(), id),
+        };
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));
     }

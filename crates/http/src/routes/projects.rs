@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_application::{Action, FieldErrors, ProjectPatch, Projects};
 use taskforce_domain::{
-    MAX_TEXT, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName, ProjectStatus, free_text,
+    MAX_TEXT, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName, ProjectStatus, SearchTerms, free_text,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,7 +13,7 @@ use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     body::{JsonBody, refused_after_object, required},
     conditional::{if_match, tagged},
-    fields::parsed,
+    fields::{filter_param, parsed},
     paging::{PageBody, PageQuery, page_body},
     query::Query,
 };
@@ -101,8 +101,8 @@ pub async fn list(
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();
     let filter = ProjectFilter {
-        status: parsed(&mut errors, "status", query.status.as_deref(), str::parse::<ProjectStatus>),
-        search: query.search.filter(|s| !s.trim().is_empty()),
+        status: filter_param(&mut errors, "status", query.status.as_deref(), str::parse::<ProjectStatus>),
+        search: query.search.as_deref().map(SearchTerms::parse).unwrap_or_default(),
     };
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     chart::{throughput_csv, throughput_svg},
-    fields::{id, parsed},
+    fields::{filter_param, id},
     query::Query,
 };
 
@@ -91,7 +91,7 @@ pub struct ScopeQuery {
 
 fn scope(project: Option<&str>) -> Result<Option<ProjectId>, ApiError> {
     let mut errors = FieldErrors::new();
-    let project = parsed(&mut errors, "project", project, id).map(ProjectId);
+    let project = filter_param(&mut errors, "project", project, id).map(ProjectId);
     errors.into_result(|| project).map_err(|e| ApiError::validation(&e))
 }
 
@@ -149,11 +149,11 @@ pub async fn throughput(
     query: Query<ThroughputQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = FieldErrors::new();
-    let weeks = parsed(&mut errors, "weeks", query.weeks.as_deref(), |w| {
+    let weeks = filter_param(&mut errors, "weeks", query.weeks.as_deref(), |w| {
         w.trim().parse::<u32>().map_err(|_| "A valid integer is required.")
     })
     .unwrap_or(12);
-    let format = query.format.as_deref().unwrap_or("json").to_owned();
+    let format = query.format.as_deref().filter(|f| !f.is_empty()).unwrap_or("json").to_owned();
     if !["json", "svg", "csv"].contains(&format.as_str()) {
         errors.add("format", format!("\"{format}\" is not a valid choice."));
     }

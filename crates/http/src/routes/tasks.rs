@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_application::{Action, FieldErrors, TaskPatch, Tasks};
 use taskforce_domain::{
-    MAX_TEXT, Priority, ProjectId, Task, TaskFields, TaskFilter, TaskId, TaskOrdering, TaskStatus, TaskTitle, UserId,
-    free_text,
+    MAX_TEXT, Priority, ProjectId, SearchTerms, Task, TaskFields, TaskFilter, TaskId, TaskOrdering, TaskStatus,
+    TaskTitle, UserId, free_text,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,7 +14,7 @@ use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     body::{JsonBody, refused_after_object, required},
     conditional::{if_match, tagged},
-    fields::{boolean, date, double_option, id, parsed},
+    fields::{boolean, date, double_option, filter_param, id, parsed},
     paging::{PageBody, PageQuery, page_body},
     query::Query,
 };
@@ -118,8 +118,8 @@ impl TaskIn {
         let patch = TaskPatch {
             title: parsed(&mut errors, "title", title.as_deref(), TaskTitle::parse),
             description: parsed(&mut errors, "description", self.description.as_deref(), |d| free_text(d, MAX_TEXT)),
-            status: parsed(&mut errors, "status", self.status.as_deref(), str::parse::<TaskStatus>),
-            priority: parsed(&mut errors, "priority", self.priority.as_deref(), str::parse::<Priority>),
+            status: filter_param(&mut errors, "status", self.status.as_deref(), str::parse::<TaskStatus>),
+            priority: filter_param(&mut errors, "priority", self.priority.as_deref(), str::parse::<Priority>),
             assignee_id,
             due_date,
         };
@@ -159,15 +159,15 @@ pub struct TaskQuery {
 impl TaskQuery {
     fn filter(&self, today: NaiveDate) -> Result<TaskFilter, ApiError> {
         let mut errors = FieldErrors::new();
-        let overdue = parsed(&mut errors, "overdue", self.overdue.as_deref(), boolean);
+        let overdue = filter_param(&mut errors, "overdue", self.overdue.as_deref(), boolean);
         let filter = TaskFilter {
-            status: parsed(&mut errors, "status", self.status.as_deref(), str::parse::<TaskStatus>),
-            priority: parsed(&mut errors, "priority", self.priority.as_deref(), str::parse::<Priority>),
-            assignee: parsed(&mut errors, "assignee", self.assignee.as_deref(), id).map(UserId),
-            due_before: parsed(&mut errors, "due_before", self.due_before.as_deref(), date),
+            status: filter_param(&mut errors, "status", self.status.as_deref(), str::parse::<TaskStatus>),
+            priority: filter_param(&mut errors, "priority", self.priority.as_deref(), str::parse::<Priority>),
+            assignee: filter_param(&mut errors, "assignee", self.assignee.as_deref(), id).map(UserId),
+            due_before: filter_param(&mut errors, "due_before", self.due_before.as_deref(), date),
             overdue_as_of: overdue.filter(|o| *o).map(|_| today),
-            search: self.search.clone().filter(|s| !s.trim().is_empty()),
-            ordering: parsed(&mut errors, "ordering", self.ordering.as_deref(), str::parse::<TaskOrdering>)
+            search: self.search.as_deref().map(SearchTerms::parse).unwrap_or_default(),
+            ordering: filter_param(&mut errors, "ordering", self.ordering.as_deref(), str::parse::<TaskOrdering>)
                 .unwrap_or_default(),
         };
         errors.into_result(|| filter).map_err(|e| ApiError::validation(&e))

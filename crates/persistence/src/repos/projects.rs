@@ -55,8 +55,8 @@ impl ProjectRepository for PgTenantTx<'_> {
         if let Some(status) = filter.status {
             query = query.filter(projects::status.eq(status.as_str()));
         }
-        if let Some(search) = &filter.search {
-            let pattern = like_pattern(search);
+        for term in filter.search.terms() {
+            let pattern = like_pattern(term);
             query = query.filter(projects::name.ilike(pattern.clone()).or(projects::description.ilike(pattern)));
         }
         let rows: Vec<(ProjectRow, i64)> = query

@@ -49,8 +49,8 @@ fn matching(project: ProjectId, filter: &TaskFilter) -> tasks::BoxedQuery<'stati
     if let Some(today) = filter.overdue_as_of {
         query = query.filter(tasks::due_date.lt(today)).filter(tasks::status.ne(TaskStatus::Done.as_str()));
     }
-    if let Some(search) = &filter.search {
-        let pattern = like_pattern(search);
+    for term in filter.search.terms() {
+        let pattern = like_pattern(term);
         query = query.filter(tasks::title.ilike(pattern.clone()).or(tasks::description.ilike(pattern)));
     }
     query

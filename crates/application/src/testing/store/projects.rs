@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 
 use taskforce_domain::{Project, ProjectFields, ProjectFilter, ProjectId, ProjectRepository, StoreError, UserId};
 
-use super::tx::{FakeTenantTx, contains_any_case, page_of};
+use super::tx::{FakeTenantTx, page_of};
 
 impl ProjectRepository for FakeTenantTx<'_> {
     fn insert(&mut self, owner: UserId, fields: &ProjectFields) -> Result<Project, StoreError> {
@@ -37,9 +37,7 @@ impl ProjectRepository for FakeTenantTx<'_> {
     fn page(&mut self, filter: &ProjectFilter, offset: u64, limit: u64) -> Result<(Vec<Project>, u64), StoreError> {
         let matching = |p: &&Project| {
             filter.status.is_none_or(|status| p.status == status)
-                && filter.search.as_deref().is_none_or(|search| {
-                    contains_any_case(p.name.as_str(), search) || contains_any_case(&p.description, search)
-                })
+                && filter.search.matches(&[p.name.as_str(), &p.description])
         };
         let mut rows: Vec<&Project> = self.schema_data()?.projects.iter().filter(matching).collect();
         // newest first

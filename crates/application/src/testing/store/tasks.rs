@@ -10,7 +10,7 @@ use taskforce_domain::{
     TaskStatus, UserId,
 };
 
-use super::tx::{FakeTenantTx, contains_any_case, page_of};
+use super::tx::{FakeTenantTx, page_of};
 
 /// Whether a task passes the filter, as the adapter's `WHERE` has it: a task
 /// without a due date is neither due before a date nor overdue.
@@ -22,9 +22,7 @@ fn matches(task: &Task, filter: &TaskFilter) -> bool {
         && filter
             .overdue_as_of
             .is_none_or(|today| task.due_date.is_some_and(|due| due < today) && task.status != TaskStatus::Done)
-        && filter.search.as_deref().is_none_or(|search| {
-            contains_any_case(task.title.as_str(), search) || contains_any_case(&task.description, search)
-        })
+        && filter.search.matches(&[task.title.as_str(), &task.description])
 }
 
 /// The adapter's `ORDER BY`: the field, then the id, both in the asked

@@ -155,9 +155,3 @@ impl TenantTx for FakeTenantTx<'_> {
         self
     }
 }
-
-/// Whether `text` contains `needle` whatever the case, as `ILIKE '%needle%'`
-/// (with the pattern characters escaped) finds it.
-pub(super) fn contains_any_case(text: &str, needle: &str) -> bool {
-    text.to_lowercase().contains(&needle.to_lowercase())
-}
