@@ -33,6 +33,22 @@ impl FromRequest for CurrentTenant {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // a host the middleware refused is answered at once, before any
+        // other extractor (a body, say) can answer first
+        let refused = {
+            let mut extensions = req.extensions_mut();
+            match extensions.remove::<Admission>() {
+                Some(Admission { admitted: Err(error), host_refused: true }) => Some(error),
+                Some(other) => {
+                    extensions.insert(other);
+                    None
+                }
+                None => None,
+            }
+        };
+        if let Some(error) = refused {
+            return Box::pin(std::future::ready(Err(error)));
+        }
         let state = state_of(req);
         let raw = state.as_ref().map(|s| raw_host(req, &s.settings.trusted_proxies)).unwrap_or_default();
         Box::pin(async move { Ok(CurrentTenant(resolve(state?, raw).await?)) })
@@ -75,17 +91,45 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 }
 
 /// The admission of a request, done by [`admit_first`] before any
-/// extractor runs and taken by [`Authenticated`].
-struct Admission(Result<Actor, ApiError>);
+/// extractor runs and taken by [`Authenticated`], or by [`CurrentTenant`]
+/// when the host itself was refused.
+struct Admission {
+    admitted: Result<Actor, ApiError>,
+    /// Whether the refusal is the host's (no tenant's, inactive, being
+    /// upgraded), which every tenant endpoint answers, signed in or not.
+    host_refused: bool,
+}
+
+/// Why a caller was not admitted.
+enum Refusal {
+    /// The host serves no tenant that can answer now.
+    Host(ApiError),
+    /// The host is fine; the caller is not (or the work failed).
+    Caller(ApiError),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Refusal::Caller(error)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Host(error) | Refusal::Caller(error) => error,
+        }
+    }
+}
 
 /// Admits the caller of a request: host, token, session, membership.
 async fn admit(
     state: Result<web::Data<AppState>, ApiError>,
     raw: String,
     token: Result<String, ApiError>,
-) -> Result<Actor, ApiError> {
+) -> Result<Actor, Refusal> {
     let state = state?;
-    let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;
+    let host = HostName::from_header(&raw).map_err(|_| Refusal::Host(ApiError::tenant_not_found(&raw)))?;
     // a malformed header is "not authenticated", but only once the host is known to serve
     let (token, malformed) = match token {
         Ok(token) => (Some(token), None),
@@ -98,14 +142,14 @@ async fn admit(
         Some(actor) => Ok(actor),
         None => {
             let (auth, directory) = (state.auth.clone(), state.directory.clone());
-            web::block(move || auth.admit(&directory, &host, token.as_deref())).await?
+            web::block(move || auth.admit(&directory, &host, token.as_deref())).await.map_err(ApiError::from)?
         }
     };
     let actor = match admitted {
         Ok(actor) => actor,
-        Err(AdmitError::NotAuthenticated) => return Err(malformed.unwrap_or_else(not_authenticated)),
-        Err(AdmitError::Resolve(error)) => return Err(error.into()),
-        Err(AdmitError::Auth(error)) => return Err(error.into()),
+        Err(AdmitError::NotAuthenticated) => return Err(malformed.unwrap_or_else(not_authenticated).into()),
+        Err(AdmitError::Resolve(error)) => return Err(Refusal::Host(error.into())),
+        Err(AdmitError::Auth(error)) => return Err(ApiError::from(error).into()),
     };
     let span = tracing::Span::current();
     span.record("tenant", actor.tenant.slug.as_str());
@@ -133,8 +177,12 @@ pub async fn admit_first(
     if !without_admission(req.path()) {
         let state = state_of(req.request());
         let raw = state.as_ref().map(|s| raw_host(req.request(), &s.settings.trusted_proxies)).unwrap_or_default();
-        let admitted = admit(state, raw, bearer(req.request())).await;
-        req.extensions_mut().insert(Admission(admitted));
+        let (admitted, host_refused) = match admit(state, raw, bearer(req.request())).await {
+            Ok(actor) => (Ok(actor), false),
+            Err(Refusal::Host(error)) => (Err(error), true),
+            Err(Refusal::Caller(error)) => (Err(error), false),
+        };
+        req.extensions_mut().insert(Admission { admitted, host_refused });
     }
     next.call(req).await
 }
@@ -146,13 +194,13 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // admitted already by the middleware: ready at once, so its answer
         // comes before any other extractor's
-        if let Some(Admission(admitted)) = req.extensions_mut().remove::<Admission>() {
+        if let Some(Admission { admitted, .. }) = req.extensions_mut().remove::<Admission>() {
             return Box::pin(std::future::ready(admitted.map(Authenticated)));
         }
         let state = state_of(req);
         let raw = state.as_ref().map(|s| raw_host(req, &s.settings.trusted_proxies)).unwrap_or_default();
         let token = bearer(req);
-        Box::pin(async move { admit(state, raw, token).await.map(Authenticated) })
+        Box::pin(async move { admit(state, raw, token).await.map(Authenticated).map_err(ApiError::from) })
     }
 }
 

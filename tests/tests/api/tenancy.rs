@@ -3,8 +3,9 @@
 use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
+use reqwest::Method;
 use secrecy::SecretString;
-use taskforce_domain::{Plan, Role, Slug, TenantChanges};
+use taskforce_domain::{HostName, Plan, Role, Slug, TenantChanges};
 use taskforce_tests::{TestApp, TestResult, json, spawn_app, spawn_app_with};
 
 #[tokio::test]
@@ -71,6 +72,44 @@ async fn an_inactive_tenant_answers_tenant_inactive() -> TestResult {
     .await?;
     assert_eq!(status, 403);
     assert_eq!(body["error"]["code"], "tenant_inactive");
+    // the host is judged before the body: whatever is wrong with it
+    for host in ["sleepy.localhost", "nobody.example.com"] {
+        host_comes_before_the_body(&app, host).await?;
+    }
+    Ok(())
+}
+
+/// Every tenant endpoint that takes no token answers for the host first,
+/// whatever is wrong with the body, as those that take one do.
+async fn host_comes_before_the_body(app: &TestApp, host: &str) -> TestResult {
+    let expected = if host == "sleepy.localhost" { (403, "tenant_inactive") } else { (404, "tenant_not_found") };
+    let paths = ["/api/auth/login/", "/api/auth/register/", "/api/auth/token/refresh/", "/api/invitations/accept/"];
+    let bodies: [(&str, &[u8]); 4] = [
+        ("text/plain", b"username=a"),
+        ("application/json", b"{not json"),
+        ("application/json", b"[]"),
+        ("application/json", br#"{"username": 5, "password": "a\u0000b"}"#),
+    ];
+    for path in paths {
+        for (content_type, body) in bodies {
+            let response = app
+                .post(host, path)
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body.to_vec())
+                .send()
+                .await?;
+            let (status, answer) = json(response).await?;
+            assert_eq!(
+                (status, answer["error"]["code"].as_str()),
+                (expected.0, Some(expected.1)),
+                "{host}{path} {content_type} {:?}: {answer}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+    // the stream reads its query string (a ticket) only for a host that serves
+    let (status, answer) = json(app.get(host, "/api/notifications/stream/?ticket=x&a%00=1").send().await?).await?;
+    assert_eq!((status, answer["error"]["code"].as_str()), (expected.0, Some(expected.1)), "stream: {answer}");
     Ok(())
 }
 
@@ -113,17 +152,19 @@ async fn feed_listens(app: &TestApp) -> Result<bool, Box<dyn std::error::Error>>
     Ok(listening > 0)
 }
 
-/// Asks `path` as the holder of `token` until the answer satisfies `done`
-/// (up to 20 s); returns the last answer.
+/// Asks `path` on `host` as the holder of `token` until the answer
+/// satisfies `done` (up to 20 s, a deadline for a wait, not a speed claim);
+/// returns the last answer.
 async fn until_answer(
     app: &TestApp,
+    host: &str,
     token: &str,
     path: &str,
     done: impl Fn(u16, &serde_json::Value) -> bool,
 ) -> Result<(u16, serde_json::Value), Box<dyn std::error::Error>> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, body) = json(app.get_as("acme", token, path).send().await?).await?;
+        let (status, body) = json(app.get(host, path).bearer_auth(token).send().await?).await?;
         if done(status, &body) || Instant::now() > deadline {
             return Ok((status, body));
         }
@@ -171,22 +212,80 @@ async fn changes_made_in_the_database_behind_the_server_s_back_reach_its_next_re
 
     app.behind_the_server_s_back(format!("UPDATE public.memberships SET role = 'viewer' WHERE user_id = {bob}"))
         .await?;
-    let (status, me) = until_answer(&app, &bob_session.access, "/api/auth/me/", |_, me| me["role"] == "viewer").await?;
+    let (status, me) =
+        until_answer(&app, "acme.localhost", &bob_session.access, "/api/auth/me/", |_, me| me["role"] == "viewer")
+            .await?;
     assert_eq!((status, me["role"].as_str()), (200, Some("viewer")), "demoted: {me}");
 
     app.behind_the_server_s_back(format!("UPDATE public.users SET is_active = false WHERE id = {carl}")).await?;
-    let (status, body) = until_answer(&app, &carl_session.access, "/api/projects/", |status, _| status != 200).await?;
+    let (status, body) =
+        until_answer(&app, "acme.localhost", &carl_session.access, "/api/projects/", |status, _| status != 200).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "deactivated: {body}");
 
     app.behind_the_server_s_back(format!("DELETE FROM public.memberships WHERE user_id = {bob}")).await?;
-    let (status, body) = until_answer(&app, &bob_session.access, "/api/projects/", |status, _| status != 200).await?;
+    let (status, body) =
+        until_answer(&app, "acme.localhost", &bob_session.access, "/api/projects/", |status, _| status != 200).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "removed: {body}");
 
     let (status, _) = json(app.get_as("acme", &olga.access, "/api/projects/").send().await?).await?;
     assert_eq!(status, 200, "the owner, untouched, still gets in");
     app.behind_the_server_s_back(format!("UPDATE public.tenants SET is_active = false WHERE id = {}", acme.id.0))
         .await?;
-    let (status, body) = until_answer(&app, &olga.access, "/api/projects/", |status, _| status != 200).await?;
+    let (status, body) =
+        until_answer(&app, "acme.localhost", &olga.access, "/api/projects/", |status, _| status != 200).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("tenant_inactive")), "tenant off: {body}");
+    Ok(())
+}
+
+/// A domain taken from a tenant stops serving it, although its host was
+/// cached a moment before; given to another tenant, it serves that one, where
+/// the first tenant's tokens are worth nothing. Without Redis the server
+/// hears of it through the change feed (about 0.1 s), hence the waits.
+#[tokio::test]
+async fn a_domain_moved_to_another_tenant_serves_only_that_one() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.create_tenant("globex", Plan::Basic, false).await?;
+    let [ann] = app.signed_in("acme", [("ann", Role::Owner)]).await?;
+    let [gus] = app.signed_in("globex", [("gus", Role::Owner)]).await?;
+    for (slug, session, name) in [("acme", &ann, "Acme plans"), ("globex", &gus, "Globex plans")] {
+        let body = Some(serde_json::json!({ "name": name }));
+        let (status, project) = app.answer(Method::POST, slug, &session.access, "/api/projects/", body).await?;
+        assert_eq!((status, project["id"].as_i64()), (201, Some(1)), "the same id in both schemas: {project}");
+    }
+    let (admin, shared) = (app.admin.clone(), HostName::parse("work.example.com")?);
+    let (acme, globex) = (Slug::parse("acme")?, Slug::parse("globex")?);
+    let names = |body: &serde_json::Value| -> Vec<String> {
+        body["results"].as_array().into_iter().flatten().filter_map(|p| Some(p["name"].as_str()?.to_owned())).collect()
+    };
+
+    let added = (admin.clone(), acme.clone(), shared.clone());
+    tokio::task::spawn_blocking(move || added.0.add_domain(&added.1, &added.2, false)).await??;
+    let (status, body) =
+        until_answer(&app, "work.example.com", &ann.access, "/api/projects/", |status, _| status == 200).await?;
+    assert_eq!((status, names(&body)), (200, vec!["Acme plans".to_owned()]), "{body}");
+
+    let removed = (admin.clone(), shared.clone());
+    tokio::task::spawn_blocking(move || removed.0.remove_domain(&removed.1)).await??;
+    let (status, body) =
+        until_answer(&app, "work.example.com", &ann.access, "/api/projects/", |status, _| status != 200).await?;
+    assert_eq!(
+        body,
+        serde_json::json!({"error": {"code": "tenant_not_found", "message": "No tenant for hostname 'work.example.com'"}}),
+        "{status}"
+    );
+
+    let moved = (admin.clone(), globex.clone(), shared.clone());
+    tokio::task::spawn_blocking(move || moved.0.add_domain(&moved.1, &moved.2, false)).await??;
+    let (status, body) =
+        until_answer(&app, "work.example.com", &gus.access, "/api/projects/", |status, _| status == 200).await?;
+    assert_eq!((status, names(&body)), (200, vec!["Globex plans".to_owned()]), "{body}");
+    let (status, body) =
+        json(app.get("work.example.com", "/api/projects/").bearer_auth(&ann.access).send().await?).await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("token_invalid")),
+        "acme's token on globex: {body}"
+    );
     Ok(())
 }

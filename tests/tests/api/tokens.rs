@@ -400,6 +400,9 @@ async fn a_refused_token_is_answered_401_before_the_body_or_query_is_judged() ->
         on_beta(reqwest::Method::GET, "/api/projects/?page=abc&page_size=-1&status=nonsense"),
         on_beta(reqwest::Method::GET, "/api/activity/?actor=x&target_type=y"),
         app.get("beta.localhost", "/api/projects/?status=nonsense"),
+        // a query string that cannot be read holds no ticket: not authenticated
+        app.get("alpha.localhost", "/api/notifications/stream/?ticket=x&a%00=1"),
+        on_beta(reqwest::Method::GET, "/api/notifications/stream/?a%00=1"),
     ];
     for request in cases {
         let (status, body) = json(request.send().await?).await?;
@@ -409,6 +412,9 @@ async fn a_refused_token_is_answered_401_before_the_body_or_query_is_judged() ->
     // with the right token the same query is judged: 400 on the bad filter
     let (status, body) = json(app.get_as("alpha", &ann.access, "/api/projects/?status=nonsense").send().await?).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{body}");
+    let (status, body) =
+        json(app.get_as("alpha", &ann.access, "/api/notifications/stream/?a%00=1").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "stream: {body}");
 
     // a member removed behind the servers' backs, on a second server that has
     // cached nothing: admission reads the database, and its answer still

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
-    fields::{boolean, parsed},
+    fields::{boolean, filter_param},
     host::raw_host,
     paging::{PageBody, PageQuery, page_body},
     query::Query,
@@ -81,7 +81,7 @@ pub async fn list(
 ) -> Result<web::Json<PageBody<NotificationOut>>, ApiError> {
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();
-    let unread = parsed(&mut errors, "unread", query.unread.as_deref(), boolean).unwrap_or(false);
+    let unread = filter_param(&mut errors, "unread", query.unread.as_deref(), boolean).unwrap_or(false);
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));
     }
@@ -160,10 +160,16 @@ pub struct StreamQuery {
 pub async fn stream(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: Query<StreamQuery>,
+    query: Result<Query<StreamQuery>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
     let raw = raw_host(&req, &state.settings.trusted_proxies);
     let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;
+    // authentication comes first: a query string that cannot be read holds
+    // no ticket, and its fault is told only to a caller admitted otherwise
+    let (query, unreadable) = match query {
+        Ok(Query(query)) => (query, None),
+        Err(error) => (StreamQuery { ticket: None, last_event_id: None }, Some(error)),
+    };
     let last_seen = req
         .headers()
         .get("last-event-id")
@@ -201,6 +207,9 @@ pub async fn stream(
             Authenticated::extract(&req).await?.0
         }
     };
+    if let Some(error) = unreadable {
+        return Err(error);
+    }
     let heartbeat = std::time::Duration::from_secs(state.settings.sse_heartbeat_secs.max(1));
     let body = notification_stream(state.hub.clone(), state.notifications.clone(), actor, last_seen, heartbeat);
     Ok(HttpResponse::Ok()
