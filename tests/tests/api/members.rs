@@ -176,6 +176,15 @@ async fn admins_never_touch_owners_and_the_last_owner_stays() -> TestResult {
             "{method} {id} {role:?}"
         );
     }
+    // the refusals changed no role
+    let (_, members) = json(app.get_as("acme", &owner.access, "/api/tenants/members/").send().await?).await?;
+    let roles: std::collections::BTreeMap<&str, &str> = members["results"]
+        .as_array()
+        .ok_or("results")?
+        .iter()
+        .filter_map(|m| Some((m["username"].as_str()?, m["role"].as_str()?)))
+        .collect();
+    assert_eq!(roles, [("adam", "admin"), ("mia", "member"), ("olga", "owner")].into(), "{members}");
     let invite = serde_json::json!({"email": "boss@example.com", "role": "owner"});
     invitation_refused(&app, &admin.access, invite, "an admin inviting an owner").await?;
     let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
@@ -189,9 +198,11 @@ async fn admins_never_touch_owners_and_the_last_owner_stays() -> TestResult {
     )
     .await?;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conflict")));
-    let leave =
-        app.call_as(Method::DELETE, "acme", &owner.access, &format!("/api/tenants/members/{olga}/")).send().await?;
-    assert_eq!(leave.status().as_u16(), 409);
+    let (status, body) = json(
+        app.call_as(Method::DELETE, "acme", &owner.access, &format!("/api/tenants/members/{olga}/")).send().await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conflict")), "the last owner leaving");
     let (_, me) = json(app.get_as("acme", &owner.access, "/api/auth/me/").send().await?).await?;
     assert_eq!(me["role"], "owner");
     // a bad role is a field error, an unknown member 404
@@ -203,14 +214,14 @@ async fn admins_never_touch_owners_and_the_last_owner_stays() -> TestResult {
     )
     .await?;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")));
-    let (status, _) = json(
+    let (status, body) = json(
         app.call_as(Method::PATCH, "acme", &owner.access, "/api/tenants/members/999999/")
             .json(&serde_json::json!({"role": "viewer"}))
             .send()
             .await?,
     )
     .await?;
-    assert_eq!(status, 404);
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
     Ok(())
 }
 
@@ -272,6 +283,77 @@ async fn invitations_are_mailed_accepted_and_count_toward_the_member_limit() -> 
     assert_eq!((me["username"].as_str(), me["role"].as_str()), (Some("existing"), Some("admin")));
     let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
     assert_eq!(overview["usage"]["members"], 3);
+    Ok(())
+}
+
+/// An invitation is for the address it was sent to, and is spent once
+/// however many race for it: another person's account cannot accept it, a
+/// registration under another address cannot use it, and of eight
+/// simultaneous accepts (or registrations) exactly one gets in.
+#[tokio::test]
+async fn an_invitation_serves_its_addressee_once_whoever_races_for_it() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    let [owner] = app.signed_in("acme", [("olga", Role::Owner)]).await?;
+    app.create_user("existing").await?;
+    app.create_user("stranger").await?;
+    let (app, owner) = (&app, &owner);
+    let invite = |email: &'static str| async move {
+        let (status, body) = json(
+            app.call_as(Method::POST, "acme", &owner.access, "/api/tenants/members/")
+                .json(&serde_json::json!({"email": email, "role": "admin"}))
+                .send()
+                .await?,
+        )
+        .await?;
+        match (status, body["token"].as_str()) {
+            (201, Some(token)) => Ok::<_, Box<dyn std::error::Error>>(token.to_owned()),
+            _ => Err(format!("invitation: {status} {body}").into()),
+        }
+    };
+    let accept = |token: &str, username: &str| {
+        app.post("acme.localhost", "/api/invitations/accept/")
+            .json(&serde_json::json!({"token": token, "username": username, "password": PASSWORD}))
+            .send()
+    };
+    let register = |token: &str, username: &str, email: &str| {
+        app.post("acme.localhost", "/api/auth/register/")
+            .json(&serde_json::json!({"username": username, "email": email, "password": "Sturdy-passphrase-42",
+                "password_confirm": "Sturdy-passphrase-42", "invitation_token": token}))
+            .send()
+    };
+    let other_address = Some("This invitation was sent to another address.");
+
+    let token = invite("existing@example.com").await?;
+    let (status, body) = json(accept(&token, "stranger").await?).await?;
+    assert_eq!((status, body["error"]["fields"]["token"][0].as_str()), (400, other_address), "{body}");
+    let (status, body) = json(register(&token, "newcomer", "newcomer@example.com").await?).await?;
+    assert_eq!((status, body["error"]["fields"]["email"][0].as_str()), (400, other_address), "{body}");
+    assert!(app.store.read(|tx| tx.users().by_login("newcomer"))?.is_none(), "the refused registration stored nobody");
+    let members = app.membership_ids("acme", &owner.access).await?;
+    assert_eq!(members.keys().map(String::as_str).collect::<std::collections::BTreeSet<_>>(), ["olga"].into());
+
+    // the refusals left it usable by its addressee, once, however many race
+    let accepted = answers((0..8).map(|_| accept(&token, "existing"))).await?;
+    assert_eq!(accepted.iter().filter(|a| a.0 == 200).count(), 1, "{accepted:?}");
+    for (status, body) in accepted.iter().filter(|a| a.0 != 200) {
+        assert_eq!(
+            (*status, body["error"]["fields"]["token"][0].as_str()),
+            (400, Some("This invitation is invalid or has expired.")),
+            "{body}"
+        );
+    }
+    let fresh = invite("fresh@example.com").await?;
+    let registered = answers((0..8).map(|i| register(&fresh, &format!("fresh{i}"), "fresh@example.com"))).await?;
+    let won: Vec<&str> = registered.iter().filter(|a| a.0 == 201).filter_map(|a| a.1["username"].as_str()).collect();
+    assert_eq!(won.len(), 1, "{registered:?}");
+    assert!(registered.iter().all(|a| a.0 == 201 || a.0 == 400), "{registered:?}");
+    let members = app.membership_ids("acme", &owner.access).await?;
+    let mut expected = std::collections::BTreeSet::from(["existing", "olga"]);
+    expected.extend(won.iter().copied());
+    assert_eq!(members.keys().map(String::as_str).collect::<std::collections::BTreeSet<_>>(), expected);
+    let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(overview["usage"]["members"], 3, "no invitation is left pending: {overview}");
     Ok(())
 }
 
@@ -499,6 +581,64 @@ async fn ten_simultaneous_invitations_on_a_free_tenant_fill_it_exactly() -> Test
     for email in invited {
         assert!(mails.iter().any(|m| m.contains(&format!("To: {email}"))), "{email}");
     }
+    Ok(())
+}
+
+/// Inviting an address again replaces its pending invitation (the first
+/// token stops working) instead of taking a second seat, and an invitation
+/// to someone who joined another way takes none either.
+#[tokio::test]
+async fn a_resent_invitation_replaces_the_first_and_takes_no_second_seat() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    let [owner] = app.signed_in("acme", [("olga", Role::Owner)]).await?;
+    let (app, owner) = (&app, &owner);
+    let invite = |email: &'static str, role: &'static str| async move {
+        let (status, body) = json(
+            app.call_as(Method::POST, "acme", &owner.access, "/api/tenants/members/")
+                .json(&serde_json::json!({"email": email, "role": role}))
+                .send()
+                .await?,
+        )
+        .await?;
+        match (status, body["token"].as_str()) {
+            (201, Some(token)) => Ok::<_, Box<dyn std::error::Error>>(token.to_owned()),
+            _ => Err(format!("invitation of {email}: {status} {body}").into()),
+        }
+    };
+    let seats = || async {
+        let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+        overview["usage"]["members"].as_u64().ok_or_else(|| Box::<dyn std::error::Error>::from(overview.to_string()))
+    };
+    let first = invite("new@example.com", "viewer").await?;
+    let second = invite("NEW@example.com", "member").await?;
+    assert_eq!(seats().await?, 2, "the owner and one invitation");
+    let third = invite("other@example.com", "member").await?;
+    assert_eq!(seats().await?, 3);
+    let mut register = register_body("newbie");
+    register["email"] = "new@example.com".into();
+    register["invitation_token"] = first.into();
+    let (status, body) = json(app.post("acme.localhost", "/api/auth/register/").json(&register).send().await?).await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["invitation_token"][0].as_str()),
+        (400, Some("This invitation is invalid or has expired.")),
+        "the replaced token: {body}"
+    );
+    register["invitation_token"] = second.into();
+    let (status, body) = json(app.post("acme.localhost", "/api/auth/register/").json(&register).send().await?).await?;
+    assert_eq!(status, 201, "{body}");
+    let (_, me) =
+        json(app.get_as("acme", body["access_token"].as_str().ok_or("token")?, "/api/auth/me/").send().await?).await?;
+    assert_eq!(me["role"], "member", "the second invitation's role");
+    // other@ joins another way: its invitation no longer takes a seat, and
+    // the tenant (full at 3) counts three, not four
+    app.member("acme", "other", Role::Viewer).await?;
+    assert_eq!(seats().await?, 3);
+    let accept = serde_json::json!({"token": third, "username": "other", "password": PASSWORD});
+    let (status, body) =
+        json(app.post("acme.localhost", "/api/invitations/accept/").json(&accept).send().await?).await?;
+    assert_eq!((status, body["error"]["message"].as_str()), (409, Some("You are already a member of this tenant.")));
+    assert_eq!(seats().await?, 3);
     Ok(())
 }
 

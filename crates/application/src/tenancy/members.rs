@@ -170,6 +170,9 @@ impl TenantMembers {
                 fields.add("email", "This person is already a member.");
                 return Err(MembersError::Invalid(fields));
             }
+            // asking again replaces the invitation (the old token stops
+            // working), so a resent invitation takes no second seat
+            tx.invitations().withdraw_pending(tenant.id, &email, now)?;
             room_for_a_member(tx, &tenant, now)?;
             Ok(tx.invitations().create(&new)?)
         })?;

@@ -179,6 +179,30 @@ fn an_invitation_is_stored_as_a_digest_and_its_token_mailed() -> TestResult {
     Ok(())
 }
 
+/// On the free plan (3 seats) with two members: the same address invited
+/// again (in any case) replaces its invitation rather than asking for a
+/// second seat, and the first invitation stops being pending.
+#[test]
+fn inviting_an_address_again_replaces_its_pending_invitation() -> TestResult {
+    let world = World::new();
+    let tenant = world.tenant("tiny", Plan::Free)?;
+    world.member(&tenant, "olga", Role::Owner)?;
+    world.member(&tenant, "mia", Role::Member)?;
+    let olga = world.sign_in(&tenant, "olga")?;
+    let members = world.members();
+
+    let first = members.invite(&olga, Email::parse("carol@example.com")?, Role::Viewer)?;
+    let again = members.invite(&olga, Email::parse("Carol@example.com")?, Role::Member)?;
+    let refused = refused(members.invite(&olga, Email::parse("dan@example.com")?, Role::Member))?;
+
+    assert!(matches!(refused, MembersError::PlanLimit { .. }), "the tenant is full: {refused:?}");
+    let state = world.store.snapshot();
+    let pending: Vec<_> =
+        state.invitations.iter().filter(|i| i.invitation.is_pending(world.now())).map(|i| i.invitation.id).collect();
+    assert_eq!(pending, [again.invitation.id], "the first ({:?}) was withdrawn", first.invitation.id);
+    Ok(())
+}
+
 #[test]
 fn an_invitation_stands_when_its_mail_fails() -> TestResult {
     let world = World::new();

@@ -156,8 +156,18 @@ pub trait InvitationRepository {
     fn by_digest(&mut self, token_digest: &str) -> Result<Option<Invitation>, StoreError>;
     /// Marks it used by a user.
     fn accept(&mut self, id: crate::InvitationId, user: UserId, at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Invitations of the tenant not used and not expired at `now`.
+    /// Invitations of the tenant not used and not expired at `now`, but for
+    /// those to an address whose account is a member already (it is counted
+    /// as a member).
     fn count_pending(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Ends the tenant's pending invitations to `email` (any case) at `now`:
+    /// their tokens stop working. Returns how many there were.
+    fn withdraw_pending(
+        &mut self,
+        tenant: TenantId,
+        email: &crate::Email,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 }
 
 /// One transaction over the shared data.

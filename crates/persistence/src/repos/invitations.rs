@@ -1,11 +1,20 @@
 //! [`InvitationRepository`] over the shared `invitations` table.
 
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, RunQueryDsl, SelectableHelper};
-use taskforce_domain::{Invitation, InvitationId, InvitationRepository, NewInvitation, StoreError, TenantId, UserId};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, RunQueryDsl, SelectableHelper,
+    dsl::{exists, not},
+};
+use taskforce_domain::{
+    Email, Invitation, InvitationId, InvitationRepository, NewInvitation, StoreError, TenantId, UserId,
+};
 
-use super::PgTx;
-use crate::{error::store_error, rows::InvitationRow, schema::invitations};
+use super::{PgTx, users::lower};
+use crate::{
+    error::store_error,
+    rows::InvitationRow,
+    schema::{invitations, memberships, users},
+};
 
 impl InvitationRepository for PgTx<'_> {
     fn create(&mut self, new: &NewInvitation) -> Result<Invitation, StoreError> {
@@ -45,13 +54,32 @@ impl InvitationRepository for PgTx<'_> {
     }
 
     fn count_pending(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let addressee_is_member = memberships::table
+            .inner_join(users::table)
+            .filter(memberships::tenant_id.eq(invitations::tenant_id))
+            .filter(lower(users::email).eq(lower(invitations::email)));
         let count: i64 = invitations::table
             .filter(invitations::tenant_id.eq(tenant.0))
             .filter(invitations::accepted_at.is_null())
             .filter(invitations::expires_at.gt(now))
+            .filter(not(exists(addressee_is_member)))
             .count()
             .get_result(self.conn)
             .map_err(store_error)?;
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    fn withdraw_pending(&mut self, tenant: TenantId, email: &Email, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let ended = diesel::update(
+            invitations::table
+                .filter(invitations::tenant_id.eq(tenant.0))
+                .filter(lower(invitations::email).eq(email.normalized()))
+                .filter(invitations::accepted_at.is_null())
+                .filter(invitations::expires_at.gt(now)),
+        )
+        .set(invitations::expires_at.eq(now))
+        .execute(self.conn)
+        .map_err(store_error)?;
+        Ok(u64::try_from(ended).unwrap_or(0))
     }
 }

@@ -2,7 +2,9 @@
 //! unique (`invitations_token_digest_key`).
 
 use chrono::{DateTime, Utc};
-use taskforce_domain::{Invitation, InvitationId, InvitationRepository, NewInvitation, StoreError, TenantId, UserId};
+use taskforce_domain::{
+    Email, Invitation, InvitationId, InvitationRepository, NewInvitation, StoreError, TenantId, UserId,
+};
 
 use super::{state::StoredInvitation, tx::FakeTx};
 
@@ -44,7 +46,32 @@ impl InvitationRepository for FakeTx<'_> {
     }
 
     fn count_pending(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let pending = |i: &&StoredInvitation| i.invitation.tenant_id == tenant && i.invitation.is_pending(now);
+        let members: Vec<String> = self
+            .state
+            .memberships
+            .iter()
+            .filter(|m| m.tenant_id == tenant)
+            .filter_map(|m| self.state.users.iter().find(|u| u.user.id == m.user_id))
+            .map(|u| u.user.email.normalized())
+            .collect();
+        let pending = |i: &&StoredInvitation| {
+            i.invitation.tenant_id == tenant
+                && i.invitation.is_pending(now)
+                && !members.contains(&i.invitation.email.normalized())
+        };
         Ok(self.state.invitations.iter().filter(pending).count() as u64)
+    }
+
+    fn withdraw_pending(&mut self, tenant: TenantId, email: &Email, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut ended = 0;
+        for stored in self.state.invitations.iter_mut().filter(|i| {
+            i.invitation.tenant_id == tenant
+                && i.invitation.is_pending(now)
+                && i.invitation.email.normalized() == email.normalized()
+        }) {
+            stored.invitation.expires_at = now;
+            ended += 1;
+        }
+        Ok(ended)
     }
 }
