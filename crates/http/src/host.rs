@@ -26,23 +26,35 @@ pub fn raw_host(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
 }
 
 /// The client's address: the peer, or with a trusted proxy in front, the
-/// last address `X-Forwarded-For` names before it.
+/// last address `X-Forwarded-For` names before the trusted proxies.
+///
+/// The list is read from the right, where each trusted proxy appended the
+/// address it saw, and stops at the first address no trusted proxy owns:
+/// what lies left of it was written by the client and proves nothing. An
+/// entry that is no address (`unknown`, garbage) also stops the reading,
+/// and the peer stands for the client, rather than trusting the
+/// client-written entries beyond it. `a.b.c.d:port` and `[v6]:port` count.
 pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
     let peer = req.peer_addr().map(|a| a.ip());
     if !peer_is_trusted(req, trusted_proxies) {
         return peer;
     }
-    req.headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|list| {
-            list.split(',')
-                .rev()
-                .map(str::trim)
-                .filter_map(|a| a.parse::<IpAddr>().ok())
-                .find(|a| !trusted_proxies.contains(a))
-        })
-        .or(peer)
+    let Some(list) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) else {
+        return peer;
+    };
+    for entry in list.split(',').rev().map(str::trim) {
+        match address(entry) {
+            Some(address) if trusted_proxies.contains(&address) => continue,
+            Some(address) => return Some(address),
+            None => return peer,
+        }
+    }
+    peer
+}
+
+/// An `X-Forwarded-For` entry's address, with or without a port.
+fn address(entry: &str) -> Option<IpAddr> {
+    entry.parse::<IpAddr>().ok().or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
 fn peer_is_trusted(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> bool {
@@ -61,4 +73,66 @@ fn forwarded_host(req: &HttpRequest) -> Option<String> {
             key.eq_ignore_ascii_case("host").then(|| value.trim_matches('"').to_owned())
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    const PROXY: &str = "10.0.0.1:50000";
+
+    fn request(peer: &str, headers: &[(&str, &str)]) -> HttpRequest {
+        let mut request = TestRequest::default().insert_header((header::HOST, "acme.localhost"));
+        if let Ok(peer) = peer.parse::<SocketAddr>() {
+            request = request.peer_addr(peer);
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        request.to_http_request()
+    }
+
+    fn trusted() -> Vec<IpAddr> {
+        ["10.0.0.1", "10.0.0.2"].iter().filter_map(|a| a.parse().ok()).collect()
+    }
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        text.parse().ok()
+    }
+
+    #[test]
+    fn forwarded_hosts_count_only_from_a_trusted_proxy() {
+        let forwarded = [("x-forwarded-host", "globex.localhost, evil.example")];
+        assert_eq!(raw_host(&request("203.0.113.5:4000", &forwarded), &trusted()), "acme.localhost");
+        assert_eq!(raw_host(&request(PROXY, &forwarded), &trusted()), "globex.localhost");
+        assert_eq!(raw_host(&request(PROXY, &[]), &trusted()), "acme.localhost");
+        let standard = [("forwarded", "for=192.0.2.60;proto=https;host=\"globex.localhost\", host=evil.example")];
+        assert_eq!(raw_host(&request(PROXY, &standard), &trusted()), "globex.localhost");
+        assert_eq!(raw_host(&request("203.0.113.5:4000", &standard), &[]), "acme.localhost");
+    }
+
+    #[test]
+    fn the_client_is_the_last_address_before_the_trusted_proxies() {
+        let client = |peer: &str, forwarded: &str| {
+            client_ip(&request(peer, &[("x-forwarded-for", forwarded)]), &trusted()).map(|a| a.to_string())
+        };
+        // from anyone but a trusted proxy the header is the client's say-so
+        assert_eq!(client("203.0.113.5:4000", "198.51.100.1"), Some("203.0.113.5".into()));
+        // the proxy appended what it saw; the client wrote the rest
+        assert_eq!(client(PROXY, "198.51.100.1, 203.0.113.7"), Some("203.0.113.7".into()));
+        assert_eq!(client(PROXY, "198.51.100.1, 203.0.113.7, 10.0.0.2"), Some("203.0.113.7".into()));
+        assert_eq!(client(PROXY, "203.0.113.7:1234"), Some("203.0.113.7".into()));
+        assert_eq!(client(PROXY, "[2001:db8::7]:443"), Some("2001:db8::7".into()));
+        // an entry that is no address stops the reading: the client-written
+        // address left of it does not become the client
+        assert_eq!(client(PROXY, "198.51.100.1, unknown"), Some("10.0.0.1".into()));
+        assert_eq!(client(PROXY, "198.51.100.1, , 10.0.0.2"), Some("10.0.0.1".into()));
+        // only proxies named, or no header: the peer
+        assert_eq!(client(PROXY, "10.0.0.2"), Some("10.0.0.1".into()));
+        assert_eq!(client_ip(&request(PROXY, &[]), &trusted()), ip("10.0.0.1"));
+    }
 }

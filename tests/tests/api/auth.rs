@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use taskforce_domain::{Plan, Role, StoreExt as _, UserId};
-use taskforce_tests::{PASSWORD, TestResult, answers, json, register_body, spawn_app};
+use taskforce_tests::{PASSWORD, TestResult, answers, json, register_body, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn registration_on_an_open_tenant_makes_a_member_and_signs_in() -> TestResult {
@@ -44,6 +44,8 @@ async fn registration_on_a_closed_tenant_is_refused_and_stores_nothing() -> Test
         .send()
         .await?;
     assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+    // no account was made either (a member-less one would also fail to log in)
+    assert!(app.store.read(|tx| tx.users().by_login("intruder"))?.is_none(), "an account was stored");
     Ok(())
 }
 
@@ -191,6 +193,51 @@ async fn login_answers_the_same_for_every_kind_of_failure() -> TestResult {
         )
         .await?;
         assert_eq!((status, &body), (401, &expected), "{username}");
+    }
+    Ok(())
+}
+
+/// The per-client limit counts the TCP peer: from a peer that is no trusted
+/// proxy, `X-Forwarded-For` (and a new name each time) resets nothing; behind
+/// a trusted proxy each forwarded client has a count of its own.
+#[tokio::test]
+async fn the_client_limit_counts_the_peer_unless_a_trusted_proxy_forwards() -> TestResult {
+    for trusted in [false, true] {
+        let app = spawn_app_with(|settings| {
+            if trusted {
+                settings.server.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+            }
+        })
+        .await?;
+        app.create_tenant("acme", Plan::Basic, false).await?;
+        let limit = app.settings.auth.login_max_failures_per_client;
+        let attempt = |name: String, forwarded: String| {
+            app.post("acme.localhost", "/api/auth/login/")
+                .header("X-Forwarded-For", forwarded)
+                .json(&serde_json::json!({"username": name, "password": "guess-guess-1"}))
+                .send()
+        };
+        // one failure from each of `limit` forwarded addresses, each on its own name
+        for n in 0..limit {
+            let (status, body) = json(attempt(format!("nobody{n}"), format!("203.0.113.{n}")).await?).await?;
+            assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_credentials")), "{n}");
+        }
+        let (status, body) = json(attempt("newcomer".into(), "198.51.100.9".into()).await?).await?;
+        let expected = if trusted { (401, "invalid_credentials") } else { (429, "rate_limited") };
+        assert_eq!((status, body["error"]["code"].as_str()), (expected.0, Some(expected.1)), "trusted: {trusted}");
+        if trusted {
+            // the forwarded client 198.51.100.9 has its own count: one more
+            // failure than the limit allows, and only it waits
+            for n in 1..limit {
+                let (status, _) = json(attempt(format!("again{n}"), "198.51.100.9".into()).await?).await?;
+                assert_eq!(status, 401, "failure {n} of 198.51.100.9");
+            }
+            let (status, body) = json(attempt("last".into(), "198.51.100.9".into()).await?).await?;
+            assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")));
+            // a client-written address left of the proxy's entry is not the client
+            let (status, body) = json(attempt("other".into(), "198.51.100.9, 203.0.113.200".into()).await?).await?;
+            assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_credentials")));
+        }
     }
     Ok(())
 }
