@@ -93,17 +93,34 @@ fn two_tenants_with_the_same_ids_each_read_only_their_own_rows() -> TestResult {
     // in both scopes and PostgreSQL re-resolves it for each search_path
     let read = |schema| {
         store.in_tenant_scope(schema, |conn| {
-            projects::table
-                .filter(projects::id.eq_any([1_i64, 2]))
-                .order(projects::id)
-                .select(projects::name)
-                .load::<String>(conn)
-                .map_err(StoreError::internal)
+            let read = |conn: &mut PgConnection| -> diesel::QueryResult<_> {
+                let rows = projects::table
+                    .filter(projects::id.eq_any([1_i64, 2]))
+                    .order(projects::id)
+                    .select(projects::name)
+                    .load::<String>(conn)?;
+                // the statements this backend holds prepared for that query
+                let prepared = names(
+                    conn,
+                    "SELECT name FROM pg_prepared_statements \
+                     WHERE statement LIKE 'SELECT \"projects\".\"name\" FROM \"projects\"%' ORDER BY name",
+                )?;
+                let backend = count(conn, "SELECT pg_backend_pid()::bigint AS n")?;
+                Ok((rows, prepared, backend))
+            };
+            read(conn).map_err(StoreError::internal)
         })
     };
+    let (_, first, backend) = read(&a.schema_name)?;
+    assert_eq!(first.len(), 1, "one statement prepared: {first:?}");
     for _ in 0..3 {
-        assert_eq!(read(&a.schema_name)?, vec!["alpha one", "alpha two"]);
-        assert_eq!(read(&b.schema_name)?, vec!["beta one", "beta two"]);
+        for (schema, expected) in
+            [(&a.schema_name, ["alpha one", "alpha two"]), (&b.schema_name, ["beta one", "beta two"])]
+        {
+            let (rows, prepared, on) = read(schema)?;
+            assert_eq!(rows, expected);
+            assert_eq!((&prepared, on), (&first, backend), "the same statement on the same connection");
+        }
     }
     Ok(())
 }
@@ -284,6 +301,7 @@ fn a_waiting_scope_takes_a_connection_another_shard_frees_later() -> TestResult 
     };
     // let the waiting scope find nothing to spare at least once, then free the other shard
     std::thread::sleep(Duration::from_millis(100));
+    assert!(!waiting.is_finished(), "the scope ran (or gave up) while both shards were held");
     other.end()?;
     let (ran_on, _) = waiting.join().map_err(|_| "the waiting scope panicked")??;
     assert_eq!(ran_on, other_pid, "the waiting scope took the freed connection of the other shard");

@@ -329,7 +329,11 @@ async fn open(app: &TestApp, who: &Session, last_event_id: Option<i64>) -> Resul
     if let Some(id) = last_event_id {
         request = request.header("Last-Event-ID", id.to_string());
     }
-    let response = request.send().await?;
+    opened(request.send().await?).await
+}
+
+/// The stream of a `200` answer, once it announced itself.
+async fn opened(response: reqwest::Response) -> Result<Events, Box<dyn std::error::Error>> {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("text/event-stream"));
     let mut events = Events { response, buffer: String::new(), ended: false };
@@ -337,6 +341,65 @@ async fn open(app: &TestApp, who: &Session, last_event_id: Option<i64>) -> Resul
     let opened = events.next(Instant::now() + Duration::from_secs(5)).await?;
     assert_eq!(opened.map(|e| e.0), Some("comment".to_owned()));
     Ok(events)
+}
+
+/// A member of two tenants with a stream open on each hears on each only
+/// that tenant's notifications, although the same user id is behind both;
+/// a ticket opens only the stream of the tenant that issued it.
+#[tokio::test]
+async fn a_member_of_two_tenants_hears_each_tenant_on_its_own_stream() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("alpha", Plan::Enterprise, false).await?;
+    app.create_tenant("beta", Plan::Enterprise, false).await?;
+    let [ann] = app.signed_in("alpha", [("ann", Role::Owner)]).await?;
+    let [bob] = app.signed_in("beta", [("bob", Role::Owner)]).await?;
+    let mia = app.create_user("mia").await?;
+    app.add_member("alpha", "mia", Role::Member).await?;
+    app.add_member("beta", "mia", Role::Member).await?;
+    let (mia_a, mia_b) = (app.login("alpha", "mia").await?, app.login("beta", "mia").await?);
+    let ticket = |slug: &'static str, who: &Session| {
+        let request = app.call_as(Method::POST, slug, &who.access, "/api/notifications/ticket/").send();
+        async move {
+            let (status, body) = json(request.await?).await?;
+            match (status, body["ticket"].as_str()) {
+                (200, Some(ticket)) => Ok::<_, Box<dyn std::error::Error>>(ticket.to_owned()),
+                _ => Err(format!("ticket: {status} {body}").into()),
+            }
+        }
+    };
+    // beta's ticket is worth nothing on alpha's host
+    let from_beta = ticket("beta", &mia_b).await?;
+    let path = |ticket: &str| format!("/api/notifications/stream/?ticket={ticket}");
+    let (status, body) = json(app.get("alpha.localhost", &path(&from_beta)).send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "{body}");
+
+    let mut on_alpha = opened(app.get_as("alpha", &mia_a.access, "/api/notifications/stream/").send().await?).await?;
+    let from_beta = ticket("beta", &mia_b).await?;
+    let mut on_beta = opened(app.get("beta.localhost", &path(&from_beta)).send().await?).await?;
+    let (app, ann, bob) = (&app, &ann, &bob);
+    let task = |slug: &'static str, owner: &'static str, project: i64, title: &'static str| async move {
+        let owner = if owner == "ann" { ann } else { bob };
+        let body = serde_json::json!({"title": title, "assignee_id": mia});
+        post_on(app, slug, owner, &format!("/api/projects/{project}/tasks/"), body).await
+    };
+    let alpha_project = post_on(app, "alpha", ann, "/api/projects/", serde_json::json!({"name": "A"})).await?;
+    let beta_project = post_on(app, "beta", bob, "/api/projects/", serde_json::json!({"name": "B"})).await?;
+    let (alpha_project, beta_project) =
+        (alpha_project["id"].as_i64().ok_or("alpha project")?, beta_project["id"].as_i64().ok_or("beta project")?);
+    // beta first: a leak into alpha's stream would come before alpha's own
+    task("beta", "bob", beta_project, "BETA secret").await?;
+    task("alpha", "ann", alpha_project, "ALPHA news").await?;
+    task("beta", "bob", beta_project, "BETA more").await?;
+    // deadlines for a wait, not a speed claim
+    let message =
+        |event: Option<(i64, serde_json::Value)>| event.and_then(|(_, e)| e["message"].as_str().map(str::to_owned));
+    let alpha_first = message(on_alpha.notification(Duration::from_secs(10)).await?);
+    assert!(alpha_first.as_deref().is_some_and(|m| m.contains("ALPHA news")), "{alpha_first:?}");
+    let beta_first = message(on_beta.notification(Duration::from_secs(10)).await?);
+    let beta_second = message(on_beta.notification(Duration::from_secs(10)).await?);
+    assert!(beta_first.as_deref().is_some_and(|m| m.contains("BETA secret")), "{beta_first:?}");
+    assert!(beta_second.as_deref().is_some_and(|m| m.contains("BETA more")), "{beta_second:?}");
+    Ok(())
 }
 
 #[tokio::test]

@@ -82,6 +82,15 @@ async fn status(
     Ok(status)
 }
 
+/// `path` as the owner reads it.
+async fn read(w: &World, path: &str) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let (status, body) = w.app.answer(Method::GET, "acme", &w.owner.access, path, None).await?;
+    if status != 200 {
+        return Err(format!("GET {path}: {status} {body}").into());
+    }
+    Ok(body)
+}
+
 #[tokio::test]
 async fn reads_are_open_to_every_role_and_the_audit_log_to_admins() -> TestResult {
     let (w, pid, tid, _) = world().await?;
@@ -131,6 +140,9 @@ async fn projects_change_by_their_owner_admins_and_owners_only() -> TestResult {
         assert_eq!(status(&w.app, who, Method::PUT, &path, Some(serde_json::json!({"name": "no"}))).await?, 403);
         assert_eq!(status(&w.app, who, Method::DELETE, &path, None).await?, 403);
     }
+    // the refusals changed nothing
+    let project = read(&w, &path).await?;
+    assert_eq!((project["name"].as_str(), project["description"].as_str()), (Some("Mia's"), Some("")), "{project}");
     for who in [&w.member, &w.admin, &w.owner] {
         assert_eq!(
             status(&w.app, who, Method::PATCH, &path, Some(serde_json::json!({"description": "yes"}))).await?,
@@ -155,6 +167,7 @@ async fn tasks_change_by_creator_or_assignee_and_go_by_creator() -> TestResult {
         status(&w.app, &w.viewer, Method::PATCH, &path, Some(serde_json::json!({"status": "done"}))).await?,
         403
     );
+    assert_eq!(read(&w, &path).await?["status"], "in_progress", "the viewer's refused change stayed out");
     // unassigned, `other` loses the right
     assert_eq!(
         status(&w.app, &w.member, Method::PATCH, &path, Some(serde_json::json!({"assignee_id": null}))).await?,
@@ -178,6 +191,8 @@ async fn comments_are_edited_by_their_author_and_removed_by_author_admin_owner()
     for who in [&w.owner, &w.admin, &w.other, &w.viewer] {
         assert_eq!(status(&w.app, who, Method::PATCH, &path, Some(serde_json::json!({"body": "edited"}))).await?, 403);
     }
+    let comments = read(&w, &format!("/api/tasks/{tid}/comments/")).await?;
+    assert_eq!(comments["results"][0]["body"], "Mia's note", "refused edits changed nothing: {comments}");
     assert_eq!(
         status(&w.app, &w.member, Method::PATCH, &path, Some(serde_json::json!({"body": "edited by me"}))).await?,
         200

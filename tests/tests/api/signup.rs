@@ -1,7 +1,7 @@
 //! `POST /api/signup/`: tenant, schema, domain, owner and tokens in one step.
 
 use taskforce_domain::{Plan, Slug, StoreExt as _};
-use taskforce_tests::{TestResult, json, spawn_app, spawn_app_with};
+use taskforce_tests::{TestResult, answers, json, spawn_app, spawn_app_with};
 
 fn signup_body(slug: &str, username: &str) -> serde_json::Value {
     serde_json::json!({
@@ -119,6 +119,39 @@ async fn bad_slugs_are_field_errors() -> TestResult {
             json(app.post("127.0.0.1", "/api/signup/").json(&signup_body(slug, "sam")).send().await?).await?;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{slug}: {body}");
         assert!(body["error"]["fields"]["slug"].is_array(), "{slug}: {body}");
+    }
+    // nothing was made by any of them
+    assert!(app.admin.list()?.is_empty(), "a tenant was left behind");
+    assert!(app.store.read(|tx| tx.users().by_login("sam"))?.is_none(), "an account was left behind");
+    Ok(())
+}
+
+/// Eight signups racing for one slug, each by its own person: one tenant,
+/// one owner, and the others a clean 409 that leaves no account behind.
+#[tokio::test]
+async fn simultaneous_signups_for_one_slug_make_one_tenant() -> TestResult {
+    let app = spawn_app().await?;
+    let requests =
+        (0..8).map(|i| app.post("127.0.0.1", "/api/signup/").json(&signup_body("rocket", &format!("rita{i}"))).send());
+    let answers = answers(requests).await?;
+    // the answers come in the order asked, so the winner's name is its index's
+    let won: Vec<String> =
+        answers.iter().enumerate().filter(|(_, a)| a.0 == 201).map(|(i, _)| format!("rita{i}")).collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|a| a.0 != 201) {
+        assert_eq!(
+            (*status, &body["error"]),
+            (409, &serde_json::json!({"code": "conflict", "message": "A tenant with this slug already exists."})),
+        );
+    }
+    let tenants = app.admin.list()?;
+    assert_eq!(tenants.iter().map(|t| t.tenant.slug.as_str()).collect::<Vec<_>>(), ["rocket"]);
+    let members = app.admin.members(&Slug::parse("rocket")?)?;
+    assert_eq!(members.iter().map(|m| m.username.as_str()).collect::<Vec<_>>(), won);
+    for i in 0..8 {
+        let name = format!("rita{i}");
+        let stored = app.store.read(|tx| tx.users().by_login(&name))?.is_some();
+        assert_eq!(stored, won.contains(&name), "{name}: only the winner's account is kept");
     }
     Ok(())
 }

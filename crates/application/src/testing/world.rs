@@ -5,7 +5,8 @@ use std::{error::Error, fmt::Debug, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
 use taskforce_domain::{
-    FixedClock, HostName, Membership, NewTenant, Plan, Role, Slug, Store, Tenant, TenantName, User, Username,
+    FixedClock, HostName, Membership, NewTenant, PasswordHasher, Plan, Role, Slug, Store, Tenant, TenantName, User,
+    Username,
 };
 
 use super::{FakeAttempts, FakeBus, FakeCodec, FakeFiles, FakeHasher, FakeMailer, FakeSecrets, FakeStore};
@@ -88,9 +89,14 @@ impl World {
 
     /// Authentication.
     pub fn auth(&self) -> TestResult<Authenticator> {
+        self.auth_with(Arc::new(FakeHasher))
+    }
+
+    /// Authentication with another password hasher.
+    pub fn auth_with(&self, hasher: Arc<dyn PasswordHasher>) -> TestResult<Authenticator> {
         let ports = AuthPorts {
             store: self.store_port(),
-            hasher: Arc::new(FakeHasher),
+            hasher,
             codec: Arc::new(FakeCodec::new(self.clock)),
             secrets: self.secrets.clone(),
             clock: Arc::new(self.clock),

@@ -7,13 +7,16 @@ use std::{
 };
 
 use taskforce_domain::{
-    AccessChange, AccessChangeSink, Cache, CacheHealth, HostName, Plan, Role, Tenant, TokenCodec, TokenHint, Username,
+    AccessChange, AccessChangeSink, Cache, CacheHealth, HashError, HostName, PasswordHasher, Plan, Role, Tenant,
+    TokenCodec, TokenHint, Username,
 };
 
 use crate::{
     AccessCache, AdmitError, AuthError, Authenticator, CacheTtl, ChangeFeedState, ResolveError, TenantDirectory,
     host_key, member_key, session_key,
-    testing::{FAKE_SCHEMA_VERSION, FakeCache, FakeCodec, OLD_PREFIX, PASSWORD, TestResult, World, refused},
+    testing::{
+        FAKE_SCHEMA_VERSION, FakeCache, FakeCodec, FakeHasher, OLD_PREFIX, PASSWORD, TestResult, World, refused,
+    },
 };
 
 /// `acme` with the member `ada`.
@@ -163,6 +166,52 @@ fn unknown_user_wrong_password_non_member_and_inactive_account_look_the_same() -
         assert_eq!(error.to_string(), "Unable to log in with the provided credentials.");
     }
     assert!(world.store.snapshot().sessions.is_empty(), "no session was opened");
+    Ok(())
+}
+
+/// A [`FakeHasher`] that notes each hash it is asked to verify.
+#[derive(Default)]
+struct Witness {
+    verified: Mutex<Vec<String>>,
+}
+
+impl PasswordHasher for Witness {
+    fn hash(&self, password: &str) -> Result<String, HashError> {
+        FakeHasher.hash(password)
+    }
+
+    fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError> {
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner).push(hash.to_owned());
+        FakeHasher.verify(password, hash)
+    }
+
+    fn needs_rehash(&self, hash: &str) -> bool {
+        FakeHasher.needs_rehash(hash)
+    }
+
+    fn recognizes(&self, hash: &str) -> bool {
+        FakeHasher.recognizes(hash)
+    }
+}
+
+/// An unknown name costs a password verification as a known one does (the
+/// time an attacker would measure), against a hash no account holds, so no
+/// password can pass it.
+#[test]
+fn an_unknown_user_s_password_is_verified_against_a_dummy_hash() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let witness = Arc::new(Witness::default());
+    let auth = world.auth_with(witness.clone())?;
+    let stored: Vec<String> = world.store.snapshot().users.iter().map(|u| u.password_hash.clone()).collect();
+    for (login, password) in [("ada", "wrong-password"), ("nobody", "wrong-password"), ("nobody", PASSWORD)] {
+        let before = witness.verified.lock().unwrap_or_else(PoisonError::into_inner).len();
+        assert!(refused(auth.login(&acme, login, password, None)).is_ok(), "{login}");
+        let verified = witness.verified.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assert_eq!(verified.len(), before + 1, "{login}: one verification per attempt");
+        let hash = verified.last().ok_or("nothing verified")?;
+        assert_eq!(stored.contains(hash), login == "ada", "{login} was checked against {hash:?}");
+    }
     Ok(())
 }
 
