@@ -703,7 +703,10 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
     let lines = String::from_utf8_lossy(&again.stdout).into_owned();
     assert!(lines.contains("skipped: tenant 'acme': a tenant with this slug is here already"), "{lines}");
     assert!(lines.contains("refused: account 'nomail': no e-mail address"), "{lines}");
-    assert!(lines.contains("refused: account 'adam': an account with this user name but another e-mail"), "{lines}");
+    assert!(
+        lines.contains("refused: account 'adam': an account here has this user name but another e-mail"),
+        "{lines}"
+    );
     assert!(lines.contains("refused: account 'bert': its password hash is Django's \"bcrypt_sha256\""), "{lines}");
     assert!(lines.contains("django: 0 of 3 tenant(s) and 0 of 7 account(s) imported"), "{lines}");
     assert_eq!(admin.json(&["member", "list", "acme", "--json"])?.as_array().map(Vec::len), Some(2));

@@ -299,6 +299,17 @@ impl TenantAdmin {
             .store
             .read(|tx| tx.tenants().by_slug(slug))?
             .ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+        self.add_member_to(&tenant, username, role)
+    }
+
+    /// [`add_member`](Self::add_member) for a tenant already read.
+    pub(super) fn add_member_to(
+        &self,
+        tenant: &Tenant,
+        username: &Username,
+        role: Role,
+    ) -> Result<Membership, TenantAdminError> {
+        let slug = &tenant.slug;
         self.store.tenant(&tenant.schema_name, |tx| {
             let user =
                 tx.users().by_username(username)?.ok_or_else(|| TenantAdminError::UnknownUser(username.to_string()))?;

@@ -12,10 +12,10 @@
 
 use taskforce_domain::{
     Email, HostName, LegacyAccount, LegacyPlatform, LegacyTenant, NewTenant, NewUser, PasswordHasher, Plan, Role, Slug,
-    StoreExt, TenantChanges, TenantName, Username,
+    StoreExt, Tenant, TenantChanges, TenantName, Username,
 };
 
-use super::{CreateTenantError, TenantAdmin, TenantAdminError};
+use super::{CreateTenantError, TenantAdmin, TenantAdminError, arrivals};
 
 /// What became of one tenant or account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,14 +106,17 @@ impl TenantAdmin {
             let outcome = self.import_legacy_tenant(tenant, platform_domain)?;
             done(LegacyItem { kind: "tenant", name: tenant.slug.clone(), outcome });
         }
-        if let Some(tenant) = members_of {
-            // refuse before any account is made, not after
-            if self.store.read(|tx| tx.tenants().by_slug(tenant))?.is_none() {
-                return Err(TenantAdminError::UnknownTenant(tenant.to_string()));
-            }
-        }
+        // refuse before any account is made, not after
+        let members_of = match members_of {
+            Some(slug) => Some(
+                self.store
+                    .read(|tx| tx.tenants().by_slug(slug))?
+                    .ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?,
+            ),
+            None => None,
+        };
         for account in &data.accounts {
-            let outcome = self.import_legacy_account(account, members_of, hasher)?;
+            let outcome = self.import_legacy_account(account, members_of.as_ref(), hasher)?;
             done(LegacyItem { kind: "account", name: account.username.clone(), outcome });
         }
         Ok(report)
@@ -163,7 +166,7 @@ impl TenantAdmin {
     fn import_legacy_account(
         &self,
         legacy: &LegacyAccount,
-        members_of: Option<&Slug>,
+        members_of: Option<&Tenant>,
         hasher: &dyn PasswordHasher,
     ) -> Result<LegacyOutcome, TenantAdminError> {
         let username = match Username::parse(&legacy.username) {
@@ -180,17 +183,11 @@ impl TenantAdmin {
             }
             Err(error) => return Ok(LegacyOutcome::Refused(format!("e-mail address: {error}"))),
         };
-        let here = self.store.read(|tx| tx.users().by_username(&username))?;
+        let here = self.store.read(|tx| arrivals::account_here(tx.users(), &username, &email))?;
         let outcome = match here {
-            // the same name is not the same person: giving it the Django
-            // role would hand it to whoever registered the name here first
-            Some(user) if user.email.normalized() != email.normalized() => {
-                return Ok(LegacyOutcome::Refused(
-                    "an account with this user name but another e-mail address is here: not the same person, so it gets nothing".into(),
-                ));
-            }
-            Some(_) => LegacyOutcome::Skipped("this account is here already".into()),
-            None => {
+            Err(clash) => return Ok(LegacyOutcome::Refused(format!("{clash}, so it gets nothing"))),
+            Ok(Some(_)) => LegacyOutcome::Skipped("this account is here already".into()),
+            Ok(None) => {
                 if let Some(reason) = unusable_hash(&legacy.password_hash, hasher) {
                     return Ok(reason);
                 }
@@ -200,22 +197,14 @@ impl TenantAdmin {
                     password_hash: legacy.password_hash.clone(),
                     is_staff: legacy.is_staff,
                 };
-                match self.store.platform(|tx| tx.users().create(&new)) {
+                match self.store.platform(|tx| arrivals::create_account(tx.users(), &new))? {
                     Ok(_) => LegacyOutcome::Imported,
-                    Err(error) if error.is_duplicate_of("users_email_key") => {
-                        return Ok(LegacyOutcome::Refused("the e-mail address belongs to another account here".into()));
-                    }
-                    Err(error) if error.is_duplicate_of("users_username_key") => {
-                        return Ok(LegacyOutcome::Refused(
-                            "the user name is another account's user name or e-mail address here".into(),
-                        ));
-                    }
-                    Err(other) => return Err(other.into()),
+                    Err(clash) => return Ok(LegacyOutcome::Refused(clash.into())),
                 }
             }
         };
         if let Some(tenant) = members_of {
-            match self.add_member(tenant, &username, legacy_role(&legacy.role)) {
+            match self.add_member_to(tenant, &username, legacy_role(&legacy.role)) {
                 Ok(_) | Err(TenantAdminError::AlreadyMember(..)) => {}
                 Err(other) => return Err(other),
             }

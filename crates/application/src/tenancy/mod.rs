@@ -1,6 +1,7 @@
 //! Tenants: operator use cases and request-time resolution.
 
 mod admin;
+mod arrivals;
 mod directory;
 mod django;
 mod members;

@@ -19,7 +19,7 @@ use taskforce_domain::{
     TenantName, UserId, Username,
 };
 
-use super::{CreateTenantError, TenantAdmin, TenantAdminError, admin::creation_error};
+use super::{CreateTenantError, TenantAdmin, TenantAdminError, admin::creation_error, arrivals};
 
 /// The version of the export format this build reads and writes.
 pub const EXPORT_FORMAT: u32 = 1;
@@ -238,10 +238,7 @@ impl TenantAdmin {
             for (member, username, email) in &accounts {
                 let clash =
                     |reason| ImportOutcome::Refused(ImportError::Account { username: username.to_string(), reason });
-                let user = match tx.users().by_username(username)? {
-                    Some(user) if user.email.normalized() != email.normalized() => {
-                        return Err(clash("an account here has this user name but another e-mail address"));
-                    }
+                let user = match arrivals::account_here(tx.users(), username, email)?.map_err(clash)? {
                     Some(user) => user,
                     None => {
                         let new = NewUser {
@@ -251,18 +248,7 @@ impl TenantAdmin {
                             is_staff: member.is_staff,
                         };
                         created += 1;
-                        match tx.users().create(&new) {
-                            Ok(user) => user,
-                            Err(error) if error.is_duplicate_of("users_email_key") => {
-                                return Err(clash("the e-mail address belongs to another account here"));
-                            }
-                            Err(error) if error.is_duplicate_of("users_username_key") => {
-                                return Err(clash(
-                                    "the user name is another account's user name or e-mail address here",
-                                ));
-                            }
-                            Err(error) => return Err(error.into()),
-                        }
+                        arrivals::create_account(tx.users(), &new)?.map_err(clash)?
                     }
                 };
                 tx.memberships().add(tenant.id, user.id, member.role)?;
