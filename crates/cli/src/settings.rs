@@ -299,6 +299,29 @@ fn variable_of(key: &str) -> String {
     format!("TASKFORCE__{}", key.to_ascii_uppercase().replace('.', "__"))
 }
 
+/// Whether a variable sets a setting: the `config` crate matches the
+/// `TASKFORCE__` prefix in any case, so `taskforce__server__port` does too.
+fn is_setting(name: &str) -> bool {
+    name.get(..11).is_some_and(|prefix| prefix.eq_ignore_ascii_case("TASKFORCE__"))
+}
+
+/// The variables with every setting's name in upper case, as the list and
+/// URL rules look them up; a setting given under two spellings is refused
+/// rather than one of them winning at random.
+fn canonical(variables: config::Map<String, String>) -> Result<config::Map<String, String>, SettingsError> {
+    let mut canonical = config::Map::new();
+    let mut spelled = config::Map::<String, String>::new();
+    for (name, value) in variables {
+        let upper = if is_setting(&name) { name.to_ascii_uppercase() } else { name.clone() };
+        if let Some(first) = spelled.insert(upper.clone(), name.clone()) {
+            let (a, b) = if first < name { (first, name) } else { (name, first) };
+            return Err(SettingsError::Invalid(format!("{upper} is set twice, as {a} and as {b}; keep one")));
+        }
+        canonical.insert(upper, value);
+    }
+    Ok(canonical)
+}
+
 impl Settings {
     /// What only a server needs besides [`check`](Self::check)'s rules: in
     /// production, a mailer that sends. The log transport sends nothing, so
@@ -324,7 +347,14 @@ impl Settings {
                 return Err(SettingsError::Invalid("TASKFORCE_ENV is not valid UTF-8".into()));
             }
         };
-        Self::load_for(environment, &std::env::var("TASKFORCE_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned()))
+        let config_dir = match std::env::var("TASKFORCE_CONFIG_DIR") {
+            Ok(dir) => dir,
+            Err(std::env::VarError::NotPresent) => "config".to_owned(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(SettingsError::Invalid("TASKFORCE_CONFIG_DIR is not valid UTF-8".into()));
+            }
+        };
+        Self::load_for(environment, &config_dir)
     }
 
     /// Loads the layers of one environment from a configuration folder
@@ -338,7 +368,7 @@ impl Settings {
                 Ok(value) => {
                     variables.insert(name, value);
                 }
-                Err(_) if name.starts_with("TASKFORCE__") || URL_ALIASES.iter().any(|(alias, _)| name == *alias) => {
+                Err(_) if is_setting(&name) || URL_ALIASES.iter().any(|(alias, _)| name == *alias) => {
                     return Err(SettingsError::Invalid(format!("{name} is not valid UTF-8")));
                 }
                 Err(_) => {}
@@ -356,6 +386,7 @@ impl Settings {
         config_dir: &str,
         variables: config::Map<String, String>,
     ) -> Result<Self, SettingsError> {
+        let variables = canonical(variables)?;
         let mut builder = Config::builder();
         for name in ["default", environment.as_str()] {
             let path = PathBuf::from(config_dir).join(format!("{name}.toml"));
@@ -491,6 +522,27 @@ mod tests {
         ])?;
         assert_eq!(specific.database.url.expose_secret(), "postgres://specific/db");
         assert!(specific.server.cors_allowed_origins.is_empty());
+
+        // the prefix matches in any case (as the config crate reads it), and
+        // lists and URLs follow whatever the spelling
+        let lower = with_variables(&[
+            ("taskforce__server__trusted_proxies", "10.0.0.3,10.0.0.4"),
+            ("TaskForce__Database__Url", "postgres://mixed/db"),
+            ("DATABASE_URL", "postgres://generic/db"),
+        ])?;
+        let proxies: Vec<String> = lower.server.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(proxies, ["10.0.0.3", "10.0.0.4"]);
+        assert_eq!(lower.database.url.expose_secret(), "postgres://mixed/db");
+        let twice = with_variables(&[("TASKFORCE__SERVER__PORT", "8001"), ("taskforce__server__port", "8002")])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            twice.as_deref(),
+            Some(
+                "configuration error: TASKFORCE__SERVER__PORT is set twice, as TASKFORCE__SERVER__PORT and as \
+                 taskforce__server__port; keep one"
+            ),
+        );
 
         let error = with_variables(&[("TASKFORCE__DATABASE__POOL_SIZE", "seven")]).err().map(|e| e.to_string());
         assert!(error.as_deref().is_some_and(|e| e.contains("pool_size")), "{error:?}");
