@@ -24,6 +24,16 @@ async fn invitation_refused(app: &TestApp, token: &str, invite: serde_json::Valu
     Ok(())
 }
 
+/// Invites `email` to acme as `role` with `token`; the invitation's token.
+async fn invited(app: &TestApp, token: &str, email: &str, role: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let invite = serde_json::json!({"email": email, "role": role});
+    let (status, body) = app.answer(Method::POST, "acme", token, "/api/tenants/members/", Some(invite)).await?;
+    match (status, body["token"].as_str()) {
+        (201, Some(token)) => Ok(token.to_owned()),
+        _ => Err(format!("invitation of {email}: {status} {body}").into()),
+    }
+}
+
 /// A new account's registration body, with an invitation token.
 fn invited_register_body(username: &str, token: &serde_json::Value) -> serde_json::Value {
     let mut body = register_body(username);
@@ -298,19 +308,7 @@ async fn an_invitation_serves_its_addressee_once_whoever_races_for_it() -> TestR
     app.create_user("existing").await?;
     app.create_user("stranger").await?;
     let (app, owner) = (&app, &owner);
-    let invite = |email: &'static str| async move {
-        let (status, body) = json(
-            app.call_as(Method::POST, "acme", &owner.access, "/api/tenants/members/")
-                .json(&serde_json::json!({"email": email, "role": "admin"}))
-                .send()
-                .await?,
-        )
-        .await?;
-        match (status, body["token"].as_str()) {
-            (201, Some(token)) => Ok::<_, Box<dyn std::error::Error>>(token.to_owned()),
-            _ => Err(format!("invitation: {status} {body}").into()),
-        }
-    };
+    let invite = |email: &'static str| invited(app, &owner.access, email, "admin");
     let accept = |token: &str, username: &str| {
         app.post("acme.localhost", "/api/invitations/accept/")
             .json(&serde_json::json!({"token": token, "username": username, "password": PASSWORD}))
@@ -593,19 +591,7 @@ async fn a_resent_invitation_replaces_the_first_and_takes_no_second_seat() -> Te
     app.create_tenant("acme", Plan::Free, false).await?;
     let [owner] = app.signed_in("acme", [("olga", Role::Owner)]).await?;
     let (app, owner) = (&app, &owner);
-    let invite = |email: &'static str, role: &'static str| async move {
-        let (status, body) = json(
-            app.call_as(Method::POST, "acme", &owner.access, "/api/tenants/members/")
-                .json(&serde_json::json!({"email": email, "role": role}))
-                .send()
-                .await?,
-        )
-        .await?;
-        match (status, body["token"].as_str()) {
-            (201, Some(token)) => Ok::<_, Box<dyn std::error::Error>>(token.to_owned()),
-            _ => Err(format!("invitation of {email}: {status} {body}").into()),
-        }
-    };
+    let invite = |email: &'static str, role: &'static str| invited(app, &owner.access, email, role);
     let seats = || async {
         let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
         overview["usage"]["members"].as_u64().ok_or_else(|| Box::<dyn std::error::Error>::from(overview.to_string()))
