@@ -189,10 +189,10 @@ async fn tenant_b_cannot_list_fetch_download_or_delete_tenant_a_s_attachments() 
         let (status, body) = json(app.get_as("beta", &bob.access, &path).send().await?).await?;
         assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{path}");
     }
-    let (status, _) =
+    let (status, body) =
         json(app.call_as(Method::DELETE, "beta", &bob.access, &format!("/api/attachments/{a_only}/")).send().await?)
             .await?;
-    assert_eq!(status, 404);
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
     // beta's token on alpha's host is refused outright
     let (status, _) =
         json(app.get_as("alpha", &bob.access, &format!("/api/attachments/{a_only}/download/")).send().await?).await?;
@@ -260,8 +260,8 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() -> TestResult {
     )
     .await?;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
-    let (status, _) = upload(&app, "acme", &olga.access, task + 1000, "x.txt", "text/plain", b"x".to_vec()).await?;
-    assert_eq!(status, 404);
+    let (status, body) = upload(&app, "acme", &olga.access, task + 1000, "x.txt", "text/plain", b"x".to_vec()).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
     let (status, body) = json(
         app.call_as(Method::POST, "acme", &olga.access, &path).json(&serde_json::json!({"file": "x"})).send().await?,
     )

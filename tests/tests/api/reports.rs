@@ -250,9 +250,9 @@ async fn reports_are_right_with_no_data_and_refuse_bad_input() -> TestResult {
         let (status, body) = json(app.get_as("acme", &session.access, bad).send().await?).await?;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{bad}");
     }
-    let (status, _) =
+    let (status, body) =
         json(app.get_as("acme", &session.access, "/api/reports/summary/?project=999").send().await?).await?;
-    assert_eq!(status, 404);
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
     Ok(())
 }
 
