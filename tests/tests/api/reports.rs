@@ -157,6 +157,16 @@ async fn reports_match_counts_computed_independently() -> TestResult {
     assert_eq!(summary["tasks"]["unassigned"], expected_unassigned);
     let (_, one) = json(app.get_as("acme", &session.access, "/api/reports/summary/?project=1").send().await?).await?;
     assert_eq!((one["projects"].as_u64(), one["tasks"]["total"].as_u64()), (Some(1), Some(4)));
+    // an empty ?project= is no filter (the whole tenant), an empty ?format= JSON
+    let (status, all) =
+        json(app.get_as("acme", &session.access, "/api/reports/summary/?project=").send().await?).await?;
+    assert_eq!((status, &all), (200, &summary), "{all}");
+    let throughput = |query: &'static str| {
+        let request = app.get_as("acme", &session.access, &format!("/api/reports/throughput/?weeks=8{query}")).send();
+        async move { json(request.await?).await }
+    };
+    let (plain, blank) = (throughput("").await?, throughput("&format=&project=").await?);
+    assert_eq!((blank.0, &blank.1), (200, &plain.1), "{blank:?}");
 
     // throughput: 8 weeks, oldest first, each task counted in its UTC week
     let (status, weeks) =

@@ -336,6 +336,13 @@ async fn task_filters_and_ordering_work_and_bad_values_are_400() -> TestResult {
     assert_eq!(titles(&query("search=%22budget%20beta%22").await?), Vec::<String>::new());
     assert_eq!(titles(&query("search=%22beta%20budget%22").await?), vec!["Beta budget"]);
     assert_eq!(titles(&query("search=alpha%20gamma").await?), Vec::<String>::new(), "both terms, not either");
+    assert_eq!(titles(&query("search=report,Report,REPORT,alpha").await?), vec!["Alpha report"], "repeats count once");
+    let (status, body) = query("search=a%20b%20c%20d%20e%20f%20g%20h%20i%20j%20k").await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["search"][0].as_str()),
+        (400, Some("Ensure the search has no more than 10 terms.")),
+        "{body}"
+    );
     // an empty filter is no filter, as django-filter has it
     assert_eq!(
         titles(&query("status=&priority=&assignee=&due_before=&overdue=&search=&ordering=&page=").await?),
@@ -362,6 +369,26 @@ async fn task_filters_and_ordering_work_and_bad_values_are_400() -> TestResult {
         let (status, body) = query(bad).await?;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{bad}: {body}");
     }
+    // empty is no filter in a query string, but in a body an empty choice is
+    // a bad value, as DRF's ChoiceField has it
+    let (_, listed) = query("search=Gamma").await?;
+    let gamma = format!("/api/tasks/{}/", listed["results"][0]["id"]);
+    for (method, target, body) in [
+        (Method::PATCH, gamma.as_str(), serde_json::json!({"status": ""})),
+        (Method::PUT, gamma.as_str(), serde_json::json!({"title": "Gamma", "priority": ""})),
+        (Method::POST, path.as_str(), serde_json::json!({"title": "Epsilon", "status": ""})),
+    ] {
+        let (status, answer) = call(&app, Method::clone(&method), owner, target, Some(body.clone())).await?;
+        let field = if body.get("priority").is_some() { "priority" } else { "status" };
+        assert_eq!(
+            (status, answer["error"]["fields"][field][0].as_str()),
+            (400, Some("\"\" is not a valid choice.")),
+            "{method} {body}: {answer}"
+        );
+    }
+    assert_eq!(titles(&query("search=Gamma").await?), vec!["Gamma"]);
+    let (_, gamma) = call(&app, Method::GET, owner, &gamma, None).await?;
+    assert_eq!((gamma["status"].as_str(), gamma["priority"].as_str()), (Some("in_progress"), Some("medium")));
     Ok(())
 }
 

@@ -250,9 +250,9 @@ fn the_list_is_newest_first_filtered_and_paged() -> TestResult {
     let second = projects.list(&crew.vic, &ProjectFilter::default(), PageRequest::new(2, 3))?;
     let active = ProjectFilter { status: Some(ProjectStatus::Active), ..ProjectFilter::default() };
     let active = projects.list(&crew.vic, &active, PageRequest::default())?;
-    let moon = ProjectFilter { search: SearchTerms::parse("moon"), ..ProjectFilter::default() };
+    let moon = ProjectFilter { search: SearchTerms::parse("moon")?, ..ProjectFilter::default() };
     let moon = projects.list(&crew.vic, &moon, PageRequest::default())?;
-    let archived_moon = ProjectFilter { status: Some(ProjectStatus::Archived), search: SearchTerms::parse("MOON") };
+    let archived_moon = ProjectFilter { status: Some(ProjectStatus::Archived), search: SearchTerms::parse("MOON")? };
     let archived_moon = projects.list(&crew.vic, &archived_moon, PageRequest::default())?;
 
     assert_eq!((ids(&all.items), all.total), (vec![skylab.id, mercury.id, gemini.id, apollo.id], 4));

@@ -404,8 +404,8 @@ fn the_list_filters_by_status_priority_assignee_dates_and_text() -> TestResult {
         (TaskFilter { assignee: Some(b.crew.mia.user), ..all.clone() }, vec![b.checklist.id, b.fuel.id]),
         (TaskFilter { due_before: Some(date("2026-03-01")?), ..all.clone() }, vec![b.checklist.id, b.fuel.id]),
         (TaskFilter { overdue_as_of: Some(today), ..all.clone() }, vec![b.fuel.id]),
-        (TaskFilter { search: SearchTerms::parse("rocket"), ..all.clone() }, vec![b.engines.id, b.fuel.id]),
-        (TaskFilter { search: SearchTerms::parse("%"), ..all.clone() }, vec![]),
+        (TaskFilter { search: SearchTerms::parse("rocket")?, ..all.clone() }, vec![b.engines.id, b.fuel.id]),
+        (TaskFilter { search: SearchTerms::parse("%")?, ..all.clone() }, vec![]),
         (
             TaskFilter { status: Some(TaskStatus::Todo), assignee: Some(b.crew.mia.user), ..all.clone() },
             vec![b.fuel.id],

@@ -19,5 +19,5 @@ pub use project::{
     free_text,
 };
 pub use report::{CycleTime, ReportScope, Summary, WeekThroughput, Workload};
-pub use search::SearchTerms;
+pub use search::{MAX_SEARCH_TERMS, SearchTerms, TooManyTerms};
 pub use task::{Priority, Task, TaskFields, TaskFilter, TaskId, TaskOrderField, TaskOrdering, TaskStatus, TaskTitle};

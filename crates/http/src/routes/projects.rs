@@ -102,7 +102,7 @@ pub async fn list(
     let mut errors = FieldErrors::new();
     let filter = ProjectFilter {
         status: filter_param(&mut errors, "status", query.status.as_deref(), str::parse::<ProjectStatus>),
-        search: query.search.as_deref().map(SearchTerms::parse).unwrap_or_default(),
+        search: filter_param(&mut errors, "search", query.search.as_deref(), SearchTerms::parse).unwrap_or_default(),
     };
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));

@@ -118,8 +118,8 @@ impl TaskIn {
         let patch = TaskPatch {
             title: parsed(&mut errors, "title", title.as_deref(), TaskTitle::parse),
             description: parsed(&mut errors, "description", self.description.as_deref(), |d| free_text(d, MAX_TEXT)),
-            status: filter_param(&mut errors, "status", self.status.as_deref(), str::parse::<TaskStatus>),
-            priority: filter_param(&mut errors, "priority", self.priority.as_deref(), str::parse::<Priority>),
+            status: parsed(&mut errors, "status", self.status.as_deref(), str::parse::<TaskStatus>),
+            priority: parsed(&mut errors, "priority", self.priority.as_deref(), str::parse::<Priority>),
             assignee_id,
             due_date,
         };
@@ -166,7 +166,7 @@ impl TaskQuery {
             assignee: filter_param(&mut errors, "assignee", self.assignee.as_deref(), id).map(UserId),
             due_before: filter_param(&mut errors, "due_before", self.due_before.as_deref(), date),
             overdue_as_of: overdue.filter(|o| *o).map(|_| today),
-            search: self.search.as_deref().map(SearchTerms::parse).unwrap_or_default(),
+            search: filter_param(&mut errors, "search", self.search.as_deref(), SearchTerms::parse).unwrap_or_default(),
             ordering: filter_param(&mut errors, "ordering", self.ordering.as_deref(), str::parse::<TaskOrdering>)
                 .unwrap_or_default(),
         };
