@@ -39,10 +39,13 @@ pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr
     if !peer_is_trusted(req, trusted_proxies) {
         return peer;
     }
-    let Some(list) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()) else {
+    // every line of the header, in order: a proxy may add a line of its
+    // own rather than append to the last one (HAProxy's `forwardfor`)
+    let lines: Vec<&str> = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect();
+    if lines.is_empty() {
         return peer;
-    };
-    for entry in list.split(',').rev().map(str::trim) {
+    }
+    for entry in lines.iter().rev().flat_map(|line| line.rsplit(',')).map(str::trim) {
         match address(entry) {
             Some(address) if trusted_proxies.contains(&address) => continue,
             Some(address) => return Some(address),
@@ -61,17 +64,44 @@ fn peer_is_trusted(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> bool {
     req.peer_addr().is_some_and(|peer| trusted_proxies.contains(&peer.ip()))
 }
 
-fn forwarded_host(req: &HttpRequest) -> Option<String> {
-    let forwarded =
-        req.headers().get("x-forwarded-host").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next());
-    if let Some(host) = forwarded {
-        return Some(host.trim().to_owned());
+/// The scheme of a request's absolute URLs: `https` when a trusted proxy
+/// says the client used it (`X-Forwarded-Proto`, else `Forwarded: proto=`,
+/// the nearest proxy's entry), otherwise `http`. Nothing but those two
+/// words ever reaches a link.
+pub fn scheme(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> &'static str {
+    if !peer_is_trusted(req, trusted_proxies) {
+        return "http";
     }
-    req.headers().get(header::FORWARDED).and_then(|v| v.to_str().ok()).and_then(|v| {
-        v.split(',').next()?.split(';').find_map(|pair| {
+    let said = last_entry(req, header::HeaderName::from_static("x-forwarded-proto")).map(str::to_owned).or_else(|| {
+        last_entry(req, header::FORWARDED)?.split(';').find_map(|pair| {
             let (key, value) = pair.trim().split_once('=')?;
-            key.eq_ignore_ascii_case("host").then(|| value.trim_matches('"').to_owned())
+            key.eq_ignore_ascii_case("proto").then(|| value.trim_matches('"').to_owned())
         })
+    });
+    match said {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    }
+}
+
+/// The last non-empty entry of the last line of a comma-separated header:
+/// what the nearest proxy wrote.
+fn last_entry(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
+    let lines: Vec<&str> = req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect();
+    lines.into_iter().rev().flat_map(|line| line.rsplit(',')).map(str::trim).find(|entry| !entry.is_empty())
+}
+
+/// The host the nearest trusted proxy names: the last entry of the last
+/// `X-Forwarded-Host` line, else the `host=` of the last `Forwarded`
+/// element. An entry left of it may have been written by the client, if a
+/// proxy appends rather than sets.
+fn forwarded_host(req: &HttpRequest) -> Option<String> {
+    if let Some(host) = last_entry(req, header::HeaderName::from_static("x-forwarded-host")) {
+        return Some(host.to_owned());
+    }
+    last_entry(req, header::FORWARDED)?.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        key.eq_ignore_ascii_case("host").then(|| value.trim_matches('"').to_owned())
     })
 }
 
@@ -90,8 +120,9 @@ mod tests {
         if let Ok(peer) = peer.parse::<SocketAddr>() {
             request = request.peer_addr(peer);
         }
+        // each pair is a header line of its own, as proxies may send them
         for (name, value) in headers {
-            request = request.insert_header((*name, *value));
+            request = request.append_header((*name, *value));
         }
         request.to_http_request()
     }
@@ -106,13 +137,30 @@ mod tests {
 
     #[test]
     fn forwarded_hosts_count_only_from_a_trusted_proxy() {
-        let forwarded = [("x-forwarded-host", "globex.localhost, evil.example")];
+        // the proxy's entry is the last: one the client wrote comes before it
+        let forwarded = [("x-forwarded-host", "evil.example, globex.localhost")];
         assert_eq!(raw_host(&request("203.0.113.5:4000", &forwarded), &trusted()), "acme.localhost");
         assert_eq!(raw_host(&request(PROXY, &forwarded), &trusted()), "globex.localhost");
         assert_eq!(raw_host(&request(PROXY, &[]), &trusted()), "acme.localhost");
-        let standard = [("forwarded", "for=192.0.2.60;proto=https;host=\"globex.localhost\", host=evil.example")];
+        let lines = [("x-forwarded-host", "evil.example"), ("x-forwarded-host", "globex.localhost")];
+        assert_eq!(raw_host(&request(PROXY, &lines), &trusted()), "globex.localhost");
+        let standard = [("forwarded", "host=evil.example, for=192.0.2.60;proto=https;host=\"globex.localhost\"")];
         assert_eq!(raw_host(&request(PROXY, &standard), &trusted()), "globex.localhost");
         assert_eq!(raw_host(&request("203.0.113.5:4000", &standard), &[]), "acme.localhost");
+    }
+
+    #[test]
+    fn links_are_https_only_when_a_trusted_proxy_says_so() {
+        let scheme_of = |peer: &str, headers: &[(&str, &str)]| scheme(&request(peer, headers), &trusted());
+        assert_eq!(scheme_of(PROXY, &[("x-forwarded-proto", "https")]), "https");
+        assert_eq!(scheme_of(PROXY, &[("x-forwarded-proto", "HTTPS")]), "https");
+        assert_eq!(scheme_of("203.0.113.5:4000", &[("x-forwarded-proto", "https")]), "http");
+        // the nearest proxy's entry; anything but https is http
+        assert_eq!(scheme_of(PROXY, &[("x-forwarded-proto", "https, http")]), "http");
+        assert_eq!(scheme_of(PROXY, &[("x-forwarded-proto", "http, https")]), "https");
+        assert_eq!(scheme_of(PROXY, &[("x-forwarded-proto", "javascript")]), "http");
+        assert_eq!(scheme_of(PROXY, &[("forwarded", "for=192.0.2.60;proto=https;host=acme.localhost")]), "https");
+        assert_eq!(scheme_of(PROXY, &[]), "http");
     }
 
     #[test]
@@ -131,6 +179,9 @@ mod tests {
         // address left of it does not become the client
         assert_eq!(client(PROXY, "198.51.100.1, unknown"), Some("10.0.0.1".into()));
         assert_eq!(client(PROXY, "198.51.100.1, , 10.0.0.2"), Some("10.0.0.1".into()));
+        // a line the proxy added after the client's counts, not the client's
+        let lines = [("x-forwarded-for", "198.51.100.1"), ("x-forwarded-for", "203.0.113.7")];
+        assert_eq!(client_ip(&request(PROXY, &lines), &trusted()), ip("203.0.113.7"));
         // only proxies named, or no header: the peer
         assert_eq!(client(PROXY, "10.0.0.2"), Some("10.0.0.1".into()));
         assert_eq!(client_ip(&request(PROXY, &[]), &trusted()), ip("10.0.0.1"));

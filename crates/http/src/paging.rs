@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use taskforce_application::{DEFAULT_PAGE_SIZE, Page, PageRequest};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{ApiError, host::raw_host};
+use crate::{
+    ApiError,
+    host::{raw_host, scheme},
+};
 
 /// The page parameters of list endpoints.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -117,11 +120,7 @@ pub fn page_body<T, U>(
 
 /// The request's URL with `page` set to `number` (dropped for page 1).
 fn absolute_url(req: &HttpRequest, trusted: &[std::net::IpAddr], number: u64) -> String {
-    let scheme = if req.peer_addr().is_some_and(|p| trusted.contains(&p.ip())) {
-        req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http").to_owned()
-    } else {
-        "http".to_owned()
-    };
+    let scheme = scheme(req, trusted);
     let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
         .unwrap_or_default()
         .into_iter()
