@@ -171,8 +171,13 @@ impl TenantMembers {
                 return Err(MembersError::Invalid(fields));
             }
             // asking again replaces the invitation (the old token stops
-            // working), so a resent invitation takes no second seat
-            tx.invitations().withdraw_pending(tenant.id, &email, now)?;
+            // working), so a resent invitation takes no second seat; but
+            // only one the actor could have sent (an admin does not end an
+            // owner's invitation of an owner: that rolls back)
+            let withdrawn = tx.invitations().withdraw_pending(tenant.id, &email, now)?;
+            if !withdrawn.iter().all(|offered| may_invite(actor.role, *offered)) {
+                return Err(Denied.into());
+            }
             room_for_a_member(tx, &tenant, now)?;
             Ok(tx.invitations().create(&new)?)
         })?;

@@ -203,6 +203,49 @@ fn inviting_an_address_again_replaces_its_pending_invitation() -> TestResult {
     Ok(())
 }
 
+/// On the free plan (3 seats): an invitation to someone who then joins
+/// another way stops taking a seat of its own, so the seat they left is free.
+#[test]
+fn an_invitation_to_someone_who_joined_otherwise_takes_no_seat() -> TestResult {
+    let world = World::new();
+    let tenant = world.tenant("tiny", Plan::Free)?;
+    world.member(&tenant, "olga", Role::Owner)?;
+    let olga = world.sign_in(&tenant, "olga")?;
+    let members = world.members();
+    members.invite(&olga, Email::parse("carol@example.com")?, Role::Member)?;
+    world.member(&tenant, "carol", Role::Viewer)?;
+
+    members.invite(&olga, Email::parse("dan@example.com")?, Role::Member)?;
+    let refused = refused(members.invite(&olga, Email::parse("erin@example.com")?, Role::Member))?;
+
+    assert!(matches!(refused, MembersError::PlanLimit { .. }), "olga, carol and dan's invitation: {refused:?}");
+    Ok(())
+}
+
+/// An admin may invite members but not owners, so resending to an address
+/// an owner invited as owner would end an invitation the admin could not
+/// have sent: refused, and the owner's invitation stays pending.
+#[test]
+fn an_admin_cannot_replace_an_owner_s_invitation_of_an_owner() -> TestResult {
+    let world = World::new();
+    let team = team(&world)?;
+    let (olga, adam) = (world.sign_in(&team.tenant, "olga")?, world.sign_in(&team.tenant, "adam")?);
+    let members = world.members();
+    let boss = members.invite(&olga, Email::parse("boss@example.com")?, Role::Owner)?;
+
+    let refused = refused(members.invite(&adam, Email::parse("BOSS@example.com")?, Role::Member))?;
+
+    assert!(matches!(refused, MembersError::Denied(_)), "{refused:?}");
+    let state = world.store.snapshot();
+    let pending: Vec<_> =
+        state.invitations.iter().filter(|i| i.invitation.is_pending(world.now())).map(|i| i.invitation.id).collect();
+    assert_eq!(pending, [boss.invitation.id]);
+    // the owner may replace it
+    let again = members.invite(&olga, Email::parse("boss@example.com")?, Role::Admin)?;
+    assert_eq!(again.invitation.role, Role::Admin);
+    Ok(())
+}
+
 #[test]
 fn an_invitation_stands_when_its_mail_fails() -> TestResult {
     let world = World::new();

@@ -161,13 +161,13 @@ pub trait InvitationRepository {
     /// as a member).
     fn count_pending(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Ends the tenant's pending invitations to `email` (any case) at `now`:
-    /// their tokens stop working. Returns how many there were.
+    /// their tokens stop working. Returns the role each of them offered.
     fn withdraw_pending(
         &mut self,
         tenant: TenantId,
         email: &crate::Email,
         now: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Vec<crate::Role>, StoreError>;
 }
 
 /// One transaction over the shared data.

@@ -6,7 +6,7 @@ use diesel::{
     dsl::{exists, not},
 };
 use taskforce_domain::{
-    Email, Invitation, InvitationId, InvitationRepository, NewInvitation, StoreError, TenantId, UserId,
+    Email, Invitation, InvitationId, InvitationRepository, NewInvitation, Role, StoreError, TenantId, UserId,
 };
 
 use super::{PgTx, users::lower};
@@ -69,8 +69,13 @@ impl InvitationRepository for PgTx<'_> {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    fn withdraw_pending(&mut self, tenant: TenantId, email: &Email, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let ended = diesel::update(
+    fn withdraw_pending(
+        &mut self,
+        tenant: TenantId,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Role>, StoreError> {
+        let roles: Vec<String> = diesel::update(
             invitations::table
                 .filter(invitations::tenant_id.eq(tenant.0))
                 .filter(lower(invitations::email).eq(email.normalized()))
@@ -78,8 +83,12 @@ impl InvitationRepository for PgTx<'_> {
                 .filter(invitations::expires_at.gt(now)),
         )
         .set(invitations::expires_at.eq(now))
-        .execute(self.conn)
+        .returning(invitations::role)
+        .get_results(self.conn)
         .map_err(store_error)?;
-        Ok(u64::try_from(ended).unwrap_or(0))
+        roles
+            .iter()
+            .map(|role| role.parse::<Role>().map_err(|e| StoreError::internal(format!("stored role is invalid: {e}"))))
+            .collect()
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    Email, Invitation, InvitationId, InvitationRepository, NewInvitation, StoreError, TenantId, UserId,
+    Email, Invitation, InvitationId, InvitationRepository, NewInvitation, Role, StoreError, TenantId, UserId,
 };
 
 use super::{state::StoredInvitation, tx::FakeTx};
@@ -62,15 +62,20 @@ impl InvitationRepository for FakeTx<'_> {
         Ok(self.state.invitations.iter().filter(pending).count() as u64)
     }
 
-    fn withdraw_pending(&mut self, tenant: TenantId, email: &Email, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut ended = 0;
+    fn withdraw_pending(
+        &mut self,
+        tenant: TenantId,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Role>, StoreError> {
+        let mut ended = Vec::new();
         for stored in self.state.invitations.iter_mut().filter(|i| {
             i.invitation.tenant_id == tenant
                 && i.invitation.is_pending(now)
                 && i.invitation.email.normalized() == email.normalized()
         }) {
             stored.invitation.expires_at = now;
-            ended += 1;
+            ended.push(stored.invitation.role);
         }
         Ok(ended)
     }
