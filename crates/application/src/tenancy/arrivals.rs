@@ -4,8 +4,35 @@
 
 use taskforce_domain::{Email, NewUser, StoreError, User, UserRepository, Username};
 
-/// Why an arriving account cannot be matched to one here or created.
-pub(super) type Clash = &'static str;
+/// Why an arriving account can be neither matched to one here nor created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AccountClash {
+    /// An account here has the user name but another e-mail address.
+    #[error("an account here has this user name but another e-mail address: not the same person")]
+    OtherAddress,
+    /// The e-mail address is another account's.
+    #[error("the e-mail address belongs to another account here")]
+    AddressTaken,
+    /// The user name is another account's user name or e-mail address.
+    #[error("the user name is another account's user name or e-mail address here")]
+    NameTaken,
+}
+
+/// How meeting an arriving account failed. As the error of a unit of
+/// work, a clash rolls the unit back like any other failure.
+#[derive(Debug)]
+pub(super) enum Arrival {
+    /// It clashes with an account here.
+    Clash(AccountClash),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Arrival {
+    fn from(error: StoreError) -> Self {
+        Arrival::Store(error)
+    }
+}
 
 /// The account here that `username` and `email` name, if any. The same user
 /// name is the same person only with the same e-mail address (case aside):
@@ -15,26 +42,19 @@ pub(super) fn account_here(
     users: &mut dyn UserRepository,
     username: &Username,
     email: &Email,
-) -> Result<Result<Option<User>, Clash>, StoreError> {
-    Ok(match users.by_username(username)? {
-        Some(user) if user.email.normalized() != email.normalized() => {
-            Err("an account here has this user name but another e-mail address: not the same person")
-        }
+) -> Result<Option<User>, Arrival> {
+    match users.by_username(username)? {
+        Some(user) if user.email.normalized() != email.normalized() => Err(Arrival::Clash(AccountClash::OtherAddress)),
         found => Ok(found),
-    })
+    }
 }
 
 /// Creates the arriving account, or says which of its login names is taken
 /// here (the store refuses an address or name that is another account's).
-pub(super) fn create_account(users: &mut dyn UserRepository, new: &NewUser) -> Result<Result<User, Clash>, StoreError> {
-    match users.create(new) {
-        Ok(user) => Ok(Ok(user)),
-        Err(error) if error.is_duplicate_of("users_email_key") => {
-            Ok(Err("the e-mail address belongs to another account here"))
-        }
-        Err(error) if error.is_duplicate_of("users_username_key") => {
-            Ok(Err("the user name is another account's user name or e-mail address here"))
-        }
-        Err(error) => Err(error),
-    }
+pub(super) fn create_account(users: &mut dyn UserRepository, new: &NewUser) -> Result<User, Arrival> {
+    users.create(new).map_err(|error| match error {
+        error if error.is_duplicate_of("users_email_key") => Arrival::Clash(AccountClash::AddressTaken),
+        error if error.is_duplicate_of("users_username_key") => Arrival::Clash(AccountClash::NameTaken),
+        error => Arrival::Store(error),
+    })
 }

@@ -15,7 +15,10 @@ use taskforce_domain::{
     StoreExt, Tenant, TenantChanges, TenantName, Username,
 };
 
-use super::{CreateTenantError, TenantAdmin, TenantAdminError, arrivals};
+use super::{
+    CreateTenantError, TenantAdmin, TenantAdminError,
+    arrivals::{self, Arrival},
+};
 
 /// What became of one tenant or account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,9 +186,10 @@ impl TenantAdmin {
             }
             Err(error) => return Ok(LegacyOutcome::Refused(format!("e-mail address: {error}"))),
         };
-        let here = self.store.read(|tx| arrivals::account_here(tx.users(), &username, &email))?;
+        let here = self.store.read(|tx| arrivals::account_here(tx.users(), &username, &email));
         let outcome = match here {
-            Err(clash) => return Ok(LegacyOutcome::Refused(format!("{clash}, so it gets nothing"))),
+            Err(Arrival::Clash(clash)) => return Ok(LegacyOutcome::Refused(format!("{clash}, so it gets nothing"))),
+            Err(Arrival::Store(error)) => return Err(error.into()),
             Ok(Some(_)) => LegacyOutcome::Skipped("this account is here already".into()),
             Ok(None) => {
                 if let Some(reason) = unusable_hash(&legacy.password_hash, hasher) {
@@ -197,9 +201,10 @@ impl TenantAdmin {
                     password_hash: legacy.password_hash.clone(),
                     is_staff: legacy.is_staff,
                 };
-                match self.store.platform(|tx| arrivals::create_account(tx.users(), &new))? {
+                match self.store.platform(|tx| arrivals::create_account(tx.users(), &new)) {
                     Ok(_) => LegacyOutcome::Imported,
-                    Err(clash) => return Ok(LegacyOutcome::Refused(clash.into())),
+                    Err(Arrival::Clash(clash)) => return Ok(LegacyOutcome::Refused(clash.to_string())),
+                    Err(Arrival::Store(error)) => return Err(error.into()),
                 }
             }
         };

@@ -8,6 +8,7 @@ mod members;
 mod transfer;
 
 pub use admin::{CreateTenantError, DomainListing, EnsureDevTenantError, TenantAdmin, TenantAdminError, TenantDetails};
+pub use arrivals::AccountClash;
 pub use directory::{ResolveError, TenantDirectory};
 pub use django::{LegacyItem, LegacyOutcome, LegacyTarget};
 pub use members::{IssuedInvitation, MembersError, TenantMembers, TenantOverview};

@@ -19,7 +19,11 @@ use taskforce_domain::{
     TenantName, UserId, Username,
 };
 
-use super::{CreateTenantError, TenantAdmin, TenantAdminError, admin::creation_error, arrivals};
+use super::{
+    CreateTenantError, TenantAdmin, TenantAdminError,
+    admin::creation_error,
+    arrivals::{self, AccountClash, Arrival},
+};
 
 /// The version of the export format this build reads and writes.
 pub const EXPORT_FORMAT: u32 = 1;
@@ -125,7 +129,7 @@ pub enum ImportError {
         /// The exported member's user name.
         username: String,
         /// What clashes.
-        reason: &'static str,
+        reason: AccountClash,
     },
     /// Creating the tenant failed (slug or domain taken, …).
     #[error(transparent)]
@@ -236,9 +240,13 @@ impl TenantAdmin {
             }
             let (mut users, mut created) = (Vec::new(), 0);
             for (member, username, email) in &accounts {
-                let clash =
-                    |reason| ImportOutcome::Refused(ImportError::Account { username: username.to_string(), reason });
-                let user = match arrivals::account_here(tx.users(), username, email)?.map_err(clash)? {
+                let refused = |arrival| match arrival {
+                    Arrival::Clash(reason) => {
+                        ImportOutcome::Refused(ImportError::Account { username: username.to_string(), reason })
+                    }
+                    Arrival::Store(error) => ImportOutcome::Store(error),
+                };
+                let user = match arrivals::account_here(tx.users(), username, email).map_err(refused)? {
                     Some(user) => user,
                     None => {
                         let new = NewUser {
@@ -248,7 +256,7 @@ impl TenantAdmin {
                             is_staff: member.is_staff,
                         };
                         created += 1;
-                        arrivals::create_account(tx.users(), &new)?.map_err(clash)?
+                        arrivals::create_account(tx.users(), &new).map_err(refused)?
                     }
                 };
                 tx.memberships().add(tenant.id, user.id, member.role)?;
