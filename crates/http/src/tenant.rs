@@ -96,22 +96,17 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 struct Admission {
     admitted: Result<Actor, ApiError>,
     /// Whether the refusal is the host's (no tenant's, inactive, being
-    /// upgraded), which every tenant endpoint answers, signed in or not.
+    /// upgraded, or the tenant could not be read at all: the database is
+    /// down), which every tenant endpoint answers, signed in or not.
     host_refused: bool,
 }
 
-/// Why a caller was not admitted.
+/// Why a caller was not admitted; each error is filed by hand.
 enum Refusal {
     /// The host serves no tenant that can answer now.
     Host(ApiError),
     /// The host is fine; the caller is not (or the work failed).
     Caller(ApiError),
-}
-
-impl From<ApiError> for Refusal {
-    fn from(error: ApiError) -> Self {
-        Refusal::Caller(error)
-    }
 }
 
 impl From<Refusal> for ApiError {
@@ -128,7 +123,7 @@ async fn admit(
     raw: String,
     token: Result<String, ApiError>,
 ) -> Result<Actor, Refusal> {
-    let state = state?;
+    let state = state.map_err(Refusal::Caller)?;
     let host = HostName::from_header(&raw).map_err(|_| Refusal::Host(ApiError::tenant_not_found(&raw)))?;
     // a malformed header is "not authenticated", but only once the host is known to serve
     let (token, malformed) = match token {
@@ -142,14 +137,16 @@ async fn admit(
         Some(actor) => Ok(actor),
         None => {
             let (auth, directory) = (state.auth.clone(), state.directory.clone());
-            web::block(move || auth.admit(&directory, &host, token.as_deref())).await.map_err(ApiError::from)?
+            web::block(move || auth.admit(&directory, &host, token.as_deref()))
+                .await
+                .map_err(|error| Refusal::Caller(error.into()))?
         }
     };
     let actor = match admitted {
         Ok(actor) => actor,
-        Err(AdmitError::NotAuthenticated) => return Err(malformed.unwrap_or_else(not_authenticated).into()),
+        Err(AdmitError::NotAuthenticated) => return Err(Refusal::Caller(malformed.unwrap_or_else(not_authenticated))),
         Err(AdmitError::Resolve(error)) => return Err(Refusal::Host(error.into())),
-        Err(AdmitError::Auth(error)) => return Err(ApiError::from(error).into()),
+        Err(AdmitError::Auth(error)) => return Err(Refusal::Caller(error.into())),
     };
     let span = tracing::Span::current();
     span.record("tenant", actor.tenant.slug.as_str());
