@@ -111,6 +111,7 @@ fn two_tenants_with_the_same_ids_each_read_only_their_own_rows() -> TestResult {
             read(conn).map_err(StoreError::internal)
         })
     };
+    // a pool of one connection: every scope gets the same backend (pid)
     let (_, first, backend) = read(&a.schema_name)?;
     assert_eq!(first.len(), 1, "one statement prepared: {first:?}");
     for _ in 0..3 {

@@ -258,6 +258,10 @@ async fn the_same_notification_ids_in_two_tenants_never_cross() -> TestResult {
     assert_eq!(all.status().as_u16(), 204);
     let (_, unread) = json(app.get_as("beta", &mia_b.access, "/api/notifications/?unread=true").send().await?).await?;
     assert_eq!(unread["count"], 2, "{unread}");
+    // an empty ?unread= is no filter: alpha's read notification is listed too
+    let (_, every) = json(app.get_as("alpha", &mia_a.access, "/api/notifications/?unread=").send().await?).await?;
+    let (_, unread) = json(app.get_as("alpha", &mia_a.access, "/api/notifications/?unread=1").send().await?).await?;
+    assert_eq!((every["count"].as_u64(), unread["count"].as_u64()), (Some(1), Some(0)), "{every}");
     // alpha's owner holds no notification at all, whatever the id
     let (status, body) = mark_read(&app, "alpha", &ann, shared).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
@@ -390,11 +394,18 @@ async fn a_member_of_two_tenants_hears_each_tenant_on_its_own_stream() -> TestRe
     task("beta", "bob", beta_project, "BETA secret").await?;
     task("alpha", "ann", alpha_project, "ALPHA news").await?;
     task("beta", "bob", beta_project, "BETA more").await?;
+    task("alpha", "ann", alpha_project, "ALPHA last").await?;
     // deadlines for a wait, not a speed claim
     let message =
         |event: Option<(i64, serde_json::Value)>| event.and_then(|(_, e)| e["message"].as_str().map(str::to_owned));
-    let alpha_first = message(on_alpha.notification(Duration::from_secs(10)).await?);
-    assert!(alpha_first.as_deref().is_some_and(|m| m.contains("ALPHA news")), "{alpha_first:?}");
+    // alpha's stream up to its last event, everything between included
+    let mut on_alpha_heard: Vec<String> = Vec::new();
+    while !on_alpha_heard.last().is_some_and(|m| m.contains("ALPHA last")) {
+        let heard = message(on_alpha.notification(Duration::from_secs(10)).await?);
+        on_alpha_heard.push(heard.ok_or_else(|| format!("alpha's stream went quiet after {on_alpha_heard:?}"))?);
+    }
+    assert_eq!(on_alpha_heard.len(), 2, "{on_alpha_heard:?}");
+    assert!(on_alpha_heard[0].contains("ALPHA news"), "{on_alpha_heard:?}");
     let beta_first = message(on_beta.notification(Duration::from_secs(10)).await?);
     let beta_second = message(on_beta.notification(Duration::from_secs(10)).await?);
     assert!(beta_first.as_deref().is_some_and(|m| m.contains("BETA secret")), "{beta_first:?}");

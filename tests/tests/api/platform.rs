@@ -221,13 +221,13 @@ async fn cors_answers_listed_origins_and_leaves_others_to_the_browser() -> TestR
     let headers = header(&listed, "access-control-allow-headers").unwrap_or_default().to_lowercase();
     assert!(headers.contains("authorization") && headers.contains("content-type"), "{headers}");
     assert_eq!(header(&listed, "access-control-max-age").as_deref(), Some("3600"));
-    // a HEAD with a token is preflighted too, and allowed like the GET it mirrors
     // what clients of the Django product send (django-cors-headers' defaults)
     let django = "accept, authorization, content-type, user-agent, x-csrftoken, x-requested-with";
     let from_django = asking("https://app.example.com", "/api/projects/", "GET", django).await?;
     assert_eq!(from_django.status().as_u16(), 200);
     let allowed = header(&from_django, "access-control-allow-headers").unwrap_or_default().to_lowercase();
     assert!(django.split(", ").all(|h| allowed.contains(h)), "{allowed}");
+    // a HEAD with a token is preflighted too, and allowed like the GET it mirrors
     let head = asking("https://app.example.com", "/api/projects/", "HEAD", "authorization").await?;
     assert_eq!(head.status().as_u16(), 200);
     let methods = header(&head, "access-control-allow-methods").unwrap_or_default();

@@ -348,6 +348,8 @@ async fn invalidations_missed_while_redis_was_away_are_sent_when_it_returns() ->
         .and_then(|m| m["id"].as_i64())
         .ok_or("adam")?;
     // Redis freezes with adam's admin entry in it; he is demoted meanwhile
+    let held = redis(&app)?.cli(&["GET", &adam_key])?;
+    assert!(held.contains("\"role\":\"admin\""), "the grant to go stale is in Redis: {held}");
     app.redis.as_ref().ok_or("redis")?.freeze()?;
     let demoted = app
         .call_as(Method::PATCH, "acme", &owner.access, &format!("/api/tenants/members/{adam}/"))
