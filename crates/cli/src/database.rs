@@ -44,7 +44,7 @@ impl Database {
 
     /// The pool over this database.
     pub fn pool(&self, settings: &DatabaseSettings, application_name: &str) -> anyhow::Result<PgPool> {
-        Ok(build_pool(&self.pool_settings(settings, application_name))?)
+        build_pool(&self.pool_settings(settings, application_name)).context("connecting to PostgreSQL")
     }
 
     /// The pools tenant scopes run on when there is more than one shard
@@ -57,7 +57,7 @@ impl Database {
         }
         let mut shard = self.pool_settings(settings, application_name);
         shard.max_size = (settings.pool_size / count).max(1);
-        Ok((0..count).map(|_| build_pool(&shard)).collect::<Result<_, _>>()?)
+        (0..count).map(|_| build_pool(&shard)).collect::<Result<_, _>>().context("connecting to PostgreSQL")
     }
 
     /// Pool settings for this database.

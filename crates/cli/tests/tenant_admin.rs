@@ -406,10 +406,22 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&file)?.permissions().mode() & 0o777, 0o600, "the export holds password hashes");
     }
+    let before = std::fs::read(&file)?;
     assert!(
-        failed(&admin.run(&["tenant", "export", "acme", file_arg])?, 1).contains("creating"),
+        failed(&admin.run(&["tenant", "export", "acme", file_arg])?, 1).contains("exists already"),
         "an existing file is kept"
     );
+    assert_eq!(std::fs::read(&file)?, before);
+    // only the export is left in the folder: no hidden partial file
+    let names: Vec<String> = std::fs::read_dir(admin.files.path())?
+        .filter_map(|entry| entry.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|name| name.contains("acme"))
+        .collect();
+    assert_eq!(names, ["acme.json"]);
+    // a write that fails (a folder that is not there) names the file and leaves nothing
+    let nowhere = admin.files.path().join("missing").join("acme.json");
+    let refused = failed(&admin.run(&["tenant", "export", "acme", nowhere.to_str().ok_or("path")?])?, 1);
+    assert!(refused.contains("writing") && refused.contains("missing/acme.json"), "{refused}");
 
     // a copy beside the original, under a new slug and its own domain
     let copied = ok(&admin.run(&["tenant", "import", file_arg, "--slug", "acme-copy"])?);
@@ -631,6 +643,12 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
         )?);
     }
 
+    // a tenant to join that is neither here nor in Django: refused before anything is made
+    let unknown = admin.run(&["import-django", django.url(), "--members-of", "nope", "--json"])?;
+    assert!(failed(&unknown, 1).contains("no tenant with the slug 'nope'"));
+    let tenants = admin.json(&["tenant", "list", "--json"])?;
+    assert_eq!(tenants.as_array().map(Vec::len), Some(0), "{tenants}");
+
     let first = admin.run(&["import-django", django.url(), "--members-of", "acme", "--json"])?;
     // refused: a slug this product does not take, a name here that is someone else's, no
     // e-mail address, a hash of a kind not verified here; exit 1
@@ -719,10 +737,44 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
     Ok(())
 }
 
+/// Runs `args` with a standard output whose reading end is already closed.
+fn with_stdout_closed(admin: &Admin, args: &[&str]) -> Result<Output, Box<dyn std::error::Error>> {
+    let mut child = admin.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    drop(child.stdout.take());
+    Ok(child.wait_with_output()?)
+}
+
+/// A closed pipe on standard output is an error in the usual format (exit
+/// 1, one line), not a panic; a generated password that could not be shown
+/// there is shown on standard error, or the account could never be used.
+#[test]
+fn an_output_that_cannot_be_written_is_an_error_and_loses_no_password() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
+    for args in [&["tenant", "list"][..], &["tenant", "list", "--json"]] {
+        let out = with_stdout_closed(&admin, args)?;
+        let stderr = failed(&out, 1);
+        assert!(
+            stderr.starts_with("error: the command's work was done, but its output could not be written"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    let out = with_stdout_closed(&admin, &["user", "create", "--username", "pipe", "--email", "pipe@example.com"])?;
+    let stderr = failed(&out, 1);
+    assert!(stderr.contains("generated password (shown once): tf-"), "{stderr}");
+    Ok(())
+}
+
 #[test]
 fn an_unreachable_or_malformed_database_is_one_line_without_its_password() -> TestResult {
     let admin = Admin::new()?;
-    let urls = ["postgres://taskforce:S3cret-pw@127.0.0.1:9/none", "postgres//taskforce:S3cret-pw@127.0.0.1:5432/x"];
+    let urls = [
+        "postgres://taskforce:S3cret-pw@127.0.0.1:9/none",
+        "postgres//taskforce:S3cret-pw@127.0.0.1:5432/x",
+        // a bare '%': libpq's complaint would quote the password
+        "postgres://taskforce:S3cret-pw%zz@127.0.0.1:5432/x",
+    ];
     for (command, url) in [["tenant", "list"], ["migrate", "--shared"]].iter().flat_map(|c| urls.map(|u| (c, u))) {
         let out = admin.command(command).env("TASKFORCE__DATABASE__URL", url).output()?;
         let stderr = String::from_utf8_lossy(&out.stderr);

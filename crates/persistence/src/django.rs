@@ -53,6 +53,7 @@ struct UserRow {
 /// first) and the accounts of the Django database at `url`, each in the
 /// order Django made them.
 pub fn read_django_platform(url: &str) -> Result<LegacyPlatform, StoreError> {
+    crate::error::check_url(url)?;
     let mut conn = PgConnection::establish(url).map_err(|error| {
         StoreError::Unavailable(format!(
             "cannot connect to the Django database: {}",

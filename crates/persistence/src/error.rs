@@ -45,6 +45,26 @@ pub(crate) fn connection_failure(message: &str) -> String {
     without_passwords(&line)
 }
 
+/// Refuses a `postgres://` URL with a `%` that does not begin a
+/// percent-encoded byte, before libpq sees it: libpq's complaint quotes the
+/// token, which may be the password. The refusal quotes nothing.
+pub(crate) fn check_url(url: &str) -> Result<(), StoreError> {
+    let uri = ["postgres://", "postgresql://"].iter().any(|scheme| url.starts_with(scheme));
+    let bytes = url.as_bytes();
+    let bad = bytes.iter().enumerate().any(|(i, b)| {
+        *b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if uri && bad {
+        return Err(StoreError::Unavailable(
+            "the database URL is malformed: a '%' in it must begin a percent-encoded byte (write %25 for a '%' in a password)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// `user:secret@host` → `user:***@host`, `password=secret` → `password=***`.
 fn without_passwords(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -89,6 +109,16 @@ fn without_passwords(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_with_a_bare_percent_is_refused_without_quoting_it() {
+        let refused = check_url("postgres://postgres:S3cret%PW@127.0.0.1/x").err().map(|e| e.to_string());
+        assert!(refused.as_deref().is_some_and(|e| e.contains("%25") && !e.contains("S3cret")), "{refused:?}");
+        assert!(check_url("postgres://u:p%4").is_err());
+        for fine in ["postgres://u:p%40ss@h/db", "postgresql://h/db?sslmode=disable", "host=h password=a%b"] {
+            assert!(check_url(fine).is_ok(), "{fine}");
+        }
+    }
 
     #[test]
     fn connection_failures_are_one_line_without_passwords() {

@@ -107,6 +107,7 @@ impl CustomizeConnection<PgConnection, R2d2Error> for FailClosed {
 /// Builds the pool without connecting: the server may come up later, and
 /// until it does requests are answered `503`.
 pub fn build_pool(settings: &PoolSettings) -> Result<PgPool, StoreError> {
+    crate::error::check_url(&settings.url)?;
     Ok(r2d2::Pool::builder()
         .max_size(settings.max_size)
         .min_idle(settings.min_idle)
@@ -142,6 +143,7 @@ impl r2d2::HandleError<diesel::r2d2::Error> for QuietErrors {
 
 /// Opens a single connection outside the pool, in the same fail-closed state.
 pub fn connect(settings: &PoolSettings) -> Result<PgConnection, StoreError> {
+    crate::error::check_url(&settings.url)?;
     let mut conn = PgConnection::establish(&settings.url).map_err(|error| {
         StoreError::Unavailable(format!(
             "cannot connect to PostgreSQL: {}",

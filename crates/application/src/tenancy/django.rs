@@ -105,11 +105,20 @@ impl TenantAdmin {
             each(&item);
             report.push(item);
         };
+        // a tenant to join that is neither here nor coming from Django is
+        // refused before anything is made
+        if let Some(slug) = members_of {
+            let coming = data.tenants.iter().any(|t| Slug::parse(&t.slug).is_ok_and(|s| &s == slug));
+            if !coming && self.store.read(|tx| tx.tenants().by_slug(slug))?.is_none() {
+                return Err(TenantAdminError::UnknownTenant(slug.to_string()));
+            }
+        }
         for tenant in &data.tenants {
             let outcome = self.import_legacy_tenant(tenant, platform_domain)?;
             done(LegacyItem { kind: "tenant", name: tenant.slug.clone(), outcome });
         }
-        // refuse before any account is made, not after
+        // and one coming from Django that could not be made is refused
+        // before any account is
         let members_of = match members_of {
             Some(slug) => Some(
                 self.store

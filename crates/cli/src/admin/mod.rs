@@ -264,12 +264,13 @@ impl Context {
 /// Runs one parsed command.
 pub fn run(settings: &Settings, cli: Cli) -> anyhow::Result<()> {
     if let Command::Migrate(args) = &cli.command {
-        return migrate(settings, args);
+        return migrate(settings, args).and_then(|()| output::written());
     }
     let ctx = Context::open(settings, 2)?;
     let outcome = dispatch(&ctx, cli, settings);
     ctx.shared.settle();
-    outcome
+    // the command's own failure first; then one of writing its output
+    outcome.and_then(|()| output::written())
 }
 
 fn dispatch(ctx: &Context, cli: Cli, settings: &Settings) -> anyhow::Result<()> {

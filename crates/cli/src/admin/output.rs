@@ -22,23 +22,39 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
         padded.join("  ").trim_end().to_owned()
     };
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", line(headers.to_vec()));
+    let mut text = line(headers.to_vec());
     for row in rows {
-        let _ = writeln!(out, "{}", line(row.iter().map(String::as_str).collect()));
+        text.push('\n');
+        text.push_str(&line(row.iter().map(String::as_str).collect()));
     }
+    say(&text);
 }
 
 /// Prints a JSON value, pretty.
-#[expect(clippy::print_stdout, reason = "printing is this module's job")]
 pub fn json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+    say(&serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
 }
 
-/// Prints one line.
-#[expect(clippy::print_stdout, reason = "printing is this module's job")]
+/// The first failure to write to standard output, if any.
+static UNWRITTEN: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Prints one line (or several). A standard output that cannot be written
+/// (a closed pipe, a full disk) does not stop the command: the failure is
+/// kept for [`written`], which turns it into the command's error.
 pub fn say(text: &str) {
-    println!("{text}");
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        UNWRITTEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(error.to_string());
+    }
+}
+
+/// Whether everything printed reached standard output; the error names
+/// what happened, and that the command's work itself was done.
+pub fn written() -> anyhow::Result<()> {
+    match UNWRITTEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+        Some(error) => anyhow::bail!("the command's work was done, but its output could not be written: {error}"),
+        None => Ok(()),
+    }
 }
 
 /// A tenant as JSON, with its plan's limits as `GET /api/tenants/me/`
@@ -76,6 +92,40 @@ pub fn progress_bar(length: usize, template: &str) -> Option<ProgressBar> {
     let bar = ProgressBar::new(length as u64).with_style(bar_style(template));
     bar.enable_steady_tick(Duration::from_millis(120));
     Some(bar)
+}
+
+/// A spinner with a message and the time spent, drawn on stderr while a
+/// step of unknown length runs (reading or writing a whole tenant), when
+/// stderr is a terminal; nothing otherwise. Dropped, it is cleared.
+pub struct Spinner(Option<ProgressBar>);
+
+/// Starts a [`Spinner`] saying `message`.
+pub fn spinner(message: &str) -> Spinner {
+    if !std::io::stderr().is_terminal() {
+        return Spinner(None);
+    }
+    let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let bar = ProgressBar::new_spinner().with_style(style).with_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Spinner(Some(bar))
+}
+
+impl Spinner {
+    /// Names the next step.
+    pub fn say(&self, message: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(message);
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// tenant-admin's progress bar look, with `template`'s fields.

@@ -182,15 +182,15 @@ pub(super) fn delete(ctx: &Context, slug: &Slug, yes: bool) -> anyhow::Result<()
 
 pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // refused before the tenant is read: an export never replaces a file
+    if file.symlink_metadata().is_ok() {
+        bail!("{} exists already; export to a new file", file.display());
+    }
+    let spinner = output::spinner(&format!("reading tenant '{slug}'"));
     let export = ctx.admin.export(slug, chrono::Utc::now())?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let target = options.open(file).with_context(|| format!("creating {}", file.display()))?;
-    let mut writer = std::io::BufWriter::new(target);
-    serde_json::to_writer(&mut writer, &export)?;
-    writer.flush()?;
+    spinner.say(format!("writing {}", file.display()));
+    write_whole(file, &export).with_context(|| format!("writing {}", file.display()))?;
+    drop(spinner);
     let rows: usize = export.tables.iter().map(|t| t.rows.as_array().map_or(0, Vec::len)).sum();
     output::say(&format!(
         "exported tenant '{slug}' (schema version {}): {} member(s), {rows} row(s) in {} table(s) to {} in {} ms",
@@ -203,13 +203,39 @@ pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyh
     Ok(())
 }
 
+/// Writes `export` to `file` whole or not at all: into a hidden file beside
+/// it (mode 0600: it holds password hashes), synced, then linked under its
+/// name, which must still be free. A failure or an interruption never leaves
+/// a truncated export under the name asked for.
+fn write_whole(file: &std::path::Path, export: &taskforce_application::TenantExport) -> anyhow::Result<()> {
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let partial = file.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = (|| -> anyhow::Result<()> {
+        let mut writer = std::io::BufWriter::new(options.open(&partial)?);
+        serde_json::to_writer(&mut writer, export)?;
+        writer.into_inner().map_err(std::io::IntoInnerError::into_error)?.sync_all()?;
+        std::fs::hard_link(&partial, file)?;
+        Ok(())
+    })();
+    // the hidden file goes whatever happened; the export, if made, keeps its link
+    let _ = std::fs::remove_file(&partial);
+    written
+}
+
 pub(super) fn import(ctx: &Context, file: &std::path::Path, slug: Option<&Slug>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    let spinner = output::spinner(&format!("reading {}", file.display()));
     let reader =
         std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?);
     let export: taskforce_application::TenantExport =
         serde_json::from_reader(reader).with_context(|| format!("{} is not a tenant export", file.display()))?;
+    spinner.say(format!("importing tenant '{}'", slug.map_or(export.tenant.slug.as_str(), Slug::as_str)));
     let imported = ctx.admin.import(&export, slug, &ctx.platform_domain)?;
+    drop(spinner);
     output::say(&format!(
         "imported tenant '{}' (id {}, schema {}): {} member(s), {} new account(s), {} row(s) in {} ms",
         imported.tenant.slug,

@@ -50,7 +50,14 @@ pub(super) fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     };
     output::say(&format!("created user '{}' (id {}, {})", user.username, user.id, user.email));
     if generated {
-        output::say(&format!("generated password (shown once): {}", input.password));
+        let shown = format!("generated password (shown once): {}", input.password);
+        output::say(&shown);
+        // a password that could not be shown where asked is shown where the
+        // error goes: lost, the account could never be logged into
+        if let Err(error) = output::written() {
+            eprintln!("{shown}");
+            return Err(error);
+        }
     }
     Ok(())
 }
