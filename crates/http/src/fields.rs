@@ -23,16 +23,16 @@ pub fn parsed<T, E: std::fmt::Display>(
     value.and_then(|v| errors.check(field, parse(v)))
 }
 
-/// Parses a query filter like [`parsed`], where an empty value is no
-/// filter: django-filter skips empty values, so `?status=&priority=high`
-/// filters on the priority alone.
+/// Parses a query filter like [`parsed`], where an empty (or blank) value
+/// is no filter: django-filter skips empty values, so
+/// `?status=&priority=high` filters on the priority alone.
 pub fn filter_param<T, E: std::fmt::Display>(
     errors: &mut FieldErrors,
     field: &str,
     value: Option<&str>,
     parse: impl Fn(&str) -> Result<T, E>,
 ) -> Option<T> {
-    parsed(errors, field, value.filter(|v| !v.is_empty()), parse)
+    parsed(errors, field, value.filter(|v| !v.trim().is_empty()), parse)
 }
 
 /// A `YYYY-MM-DD` date as DRF's `DateField` reads one: four digits of a

@@ -75,15 +75,17 @@ impl PageQuery {
 }
 
 /// A whole number as Python's `int()` reads one for DRF (spaces around, an
-/// optional `+`), however large: one past `u64` is still a number, and
-/// [`PageRequest::new`] caps it like any other.
+/// optional `+`, single `_` between digits), however large: one past `u64`
+/// is still a number, and [`PageRequest::new`] caps it like any other.
+/// (`int()` also reads non-ASCII digits such as `２`; those are not read.)
 fn whole_number(text: &str) -> Option<u64> {
     let digits = text.trim();
     let digits = digits.strip_prefix('+').unwrap_or(digits);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let grouped = digits.split('_').all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()));
+    if digits.is_empty() || !grouped {
         return None;
     }
-    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
+    Some(digits.replace('_', "").parse::<u64>().unwrap_or(u64::MAX))
 }
 
 /// A page as the API shows it.
@@ -161,8 +163,9 @@ mod tests {
         // the page number is read by the same int(): past u64 it is a page
         // past any last page, which page_body answers with 404
         assert_eq!(ask(Some(" +2 "), None).ok(), Some((2, 20)));
+        assert_eq!(ask(Some("1_0"), Some("2_5")).ok(), Some((10, 25)));
         assert_eq!(ask(Some("99999999999999999999"), None).ok(), Some((u64::MAX, 20)));
-        for bad in ["0", "-1", "abc", "1.5", "LAST", "first", " ", " last", "+", "-0"] {
+        for bad in ["0", "-1", "abc", "1.5", "LAST", "first", " ", " last", "+", "-0", "_1", "1_", "1__0", "２"] {
             assert!(ask(Some(bad), None).is_err(), "{bad}");
         }
     }

@@ -125,6 +125,20 @@ async fn a_project_and_its_tasks_go_through_their_whole_life() -> TestResult {
     assert_eq!(audit["results"][0]["changes"]["name"], serde_json::json!(["Launch", null]));
     let (_, overview) = call(&app, Method::GET, owner, "/api/tenants/me/", None).await?;
     assert_eq!(overview["usage"]["tasks"], 0);
+    // a task made done is completed as it is created, never before
+    let (_, project) =
+        call(&app, Method::POST, mia, "/api/projects/", Some(serde_json::json!({"name": "Next"}))).await?;
+    let (status, born_done) = call(
+        &app,
+        Method::POST,
+        mia,
+        &format!("/api/projects/{}/tasks/", project["id"]),
+        Some(serde_json::json!({"title": "Already done", "status": "done"})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{born_done}");
+    let instant = |field: &str| chrono::DateTime::parse_from_rfc3339(born_done[field].as_str().unwrap_or_default());
+    assert_eq!(instant("completed_at")?, instant("created_at")?, "{born_done}");
     Ok(())
 }
 
@@ -349,6 +363,12 @@ async fn task_filters_and_ordering_work_and_bad_values_are_400() -> TestResult {
         vec!["Delta 100% done_ish", "Gamma", "Beta budget", "Alpha report"]
     );
     assert_eq!(titles(&query("status=&priority=urgent").await?), vec!["Beta budget"]);
+    assert_eq!(titles(&query("status=%20&overdue=%20&priority=urgent").await?), vec!["Beta budget"], "blank too");
+    assert_eq!(
+        titles(&query("ordering=%20-priority%20").await?),
+        vec!["Beta budget", "Delta 100% done_ish", "Gamma", "Alpha report"],
+        "ordering is trimmed"
+    );
     assert_eq!(
         titles(&query("ordering=-priority").await?),
         vec!["Beta budget", "Delta 100% done_ish", "Gamma", "Alpha report"]

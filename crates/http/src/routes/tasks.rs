@@ -167,8 +167,10 @@ impl TaskQuery {
             due_before: filter_param(&mut errors, "due_before", self.due_before.as_deref(), date),
             overdue_as_of: overdue.filter(|o| *o).map(|_| today),
             search: filter_param(&mut errors, "search", self.search.as_deref(), SearchTerms::parse).unwrap_or_default(),
-            ordering: filter_param(&mut errors, "ordering", self.ordering.as_deref(), str::parse::<TaskOrdering>)
-                .unwrap_or_default(),
+            ordering: filter_param(&mut errors, "ordering", self.ordering.as_deref(), |o| {
+                o.trim().parse::<TaskOrdering>()
+            })
+            .unwrap_or_default(),
         };
         errors.into_result(|| filter).map_err(|e| ApiError::validation(&e))
     }

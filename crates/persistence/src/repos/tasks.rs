@@ -64,8 +64,18 @@ impl TaskRepository for PgTenantTx<'_> {
         fields: &TaskFields,
         completed_at: Option<DateTime<Utc>>,
     ) -> Result<Task, StoreError> {
+        // a task made done is completed the instant it is created: its
+        // creation takes the completion's time rather than the database's
+        // clock, which would put it after its completion
+        let created_at =
+            diesel::dsl::sql::<Timestamptz>("COALESCE(").bind::<Nullable<Timestamptz>, _>(completed_at).sql(", now())");
         diesel::insert_into(tasks::table)
-            .values((values(fields, completed_at), tasks::project_id.eq(project.0), tasks::created_by.eq(created_by.0)))
+            .values((
+                values(fields, completed_at),
+                tasks::project_id.eq(project.0),
+                tasks::created_by.eq(created_by.0),
+                tasks::created_at.eq(created_at),
+            ))
             .returning(TaskRow::as_returning())
             .get_result(self.inner.conn)
             .map_err(store_error)
