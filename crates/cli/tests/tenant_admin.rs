@@ -513,7 +513,18 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
     export["tables"][1]["rows"][1]["project_id"] = serde_json::json!(999);
     let broken = admin.files.path().join("broken.json");
     std::fs::write(&broken, export.to_string())?;
-    failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+    let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+    assert!(refused.contains("tasks_project_id_fkey"), "{refused}");
+    assert_eq!(refused.matches("violates").count(), 1, "the cause once, not twice: {refused}");
+    // a new account whose hash this server cannot verify could never log in
+    let fresh = Admin::new()?;
+    export["tables"][1]["rows"][1]["project_id"] = export["tables"][1]["rows"][0]["project_id"].clone();
+    export["members"][0]["password_hash"] = serde_json::json!("plaintext");
+    let unusable = admin.files.path().join("unusable.json");
+    std::fs::write(&unusable, export.to_string())?;
+    let refused = failed(&fresh.run(&["tenant", "import", unusable.to_str().ok_or("path")?])?, 1);
+    assert!(refused.contains("member 'olga': its password hash is not one this server verifies"), "{refused}");
+    assert_eq!(fresh.sql("SELECT count(*) FROM public.users")?, "0", "no account was created");
 
     assert_eq!(admin.sql("SELECT count(*) FROM public.tenants WHERE slug IN ('older', 'broken')")?, "0");
     assert_eq!(admin.sql("SELECT count(*) FROM pg_namespace WHERE nspname IN ('tenant_older', 'tenant_broken')")?, "0");

@@ -15,8 +15,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_domain::{
-    Email, HostName, NewTenant, NewUser, Plan, Role, Slug, StoreError, StoreExt, TableDump, Tenant, TenantChanges,
-    TenantName, UserId, Username,
+    Email, HostName, NewTenant, NewUser, PasswordHasher, Plan, Role, Slug, StoreError, StoreExt, TableDump, Tenant,
+    TenantChanges, TenantName, UserId, Username,
 };
 
 use super::{
@@ -131,6 +131,15 @@ pub enum ImportError {
         /// What clashes.
         reason: AccountClash,
     },
+    /// A member who would get a new account here has a password hash this
+    /// server cannot verify: the account could never log in.
+    #[error(
+        "member '{username}': its password hash is not one this server verifies (argon2, or Django's pbkdf2_sha256 within its cost limits); nothing was imported"
+    )]
+    UnusableHash {
+        /// The exported member's user name.
+        username: String,
+    },
     /// Creating the tenant failed (slug or domain taken, …).
     #[error(transparent)]
     Create(#[from] CreateTenantError),
@@ -198,6 +207,7 @@ impl TenantAdmin {
         export: &TenantExport,
         new_slug: Option<&Slug>,
         platform_domain: &HostName,
+        hasher: &dyn PasswordHasher,
     ) -> Result<Imported, ImportError> {
         if export.format != EXPORT_FORMAT {
             return Err(ImportError::Format(export.format));
@@ -249,6 +259,11 @@ impl TenantAdmin {
                 let user = match arrivals::account_here(tx.users(), username, email).map_err(refused)? {
                     Some(user) => user,
                     None => {
+                        if !hasher.recognizes(&member.password_hash) {
+                            return Err(ImportOutcome::Refused(ImportError::UnusableHash {
+                                username: username.to_string(),
+                            }));
+                        }
                         let new = NewUser {
                             username: username.clone(),
                             email: email.clone(),

@@ -234,7 +234,7 @@ pub(super) fn import(ctx: &Context, file: &std::path::Path, slug: Option<&Slug>)
     let export: taskforce_application::TenantExport =
         serde_json::from_reader(reader).with_context(|| format!("{} is not a tenant export", file.display()))?;
     spinner.say(format!("importing tenant '{}'", slug.map_or(export.tenant.slug.as_str(), Slug::as_str)));
-    let imported = ctx.admin.import(&export, slug, &ctx.platform_domain)?;
+    let imported = ctx.admin.import(&export, slug, &ctx.platform_domain, ctx.hasher.as_ref())?;
     drop(spinner);
     output::say(&format!(
         "imported tenant '{}' (id {}, schema {}): {} member(s), {} new account(s), {} row(s) in {} ms",

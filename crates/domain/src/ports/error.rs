@@ -24,9 +24,11 @@ pub enum StoreError {
     /// `StoreExt`.
     #[error("the unit of work was aborted")]
     Aborted,
-    /// Anything else, with its cause. Never shown to API clients.
+    /// Anything else, with its cause (shown in the message, not chained
+    /// as a source as well, so `{:#}` does not print it twice). Never shown
+    /// to API clients.
     #[error("storage failure: {0}")]
-    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl StoreError {

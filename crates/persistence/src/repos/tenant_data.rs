@@ -35,9 +35,13 @@ impl PgTenantTx<'_> {
     /// The table's columns that can be written (not generated), quoted.
     fn writable_columns(&mut self, table: &str) -> Result<String, StoreError> {
         let found: Json = diesel::sql_query(
-            "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) AS json
-               FROM information_schema.columns
-              WHERE table_schema = current_schema() AND table_name = $1 AND is_generated = 'NEVER'",
+            // pg_attribute, not information_schema.columns: the view checks
+            // privileges on every column of the database, which grows with
+            // the number of tenants (0.47 s a lookup at 400 tenants)
+            "SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS json
+               FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident($1))
+                AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''",
         )
         .bind::<Text, _>(table)
         .get_result(self.inner.conn)
