@@ -10,7 +10,7 @@ use actix_web::{
     web,
 };
 
-use crate::ApiError;
+use crate::{ApiError, tenant::host_refusal};
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT_BYTES: usize = 1 << 20;
@@ -21,10 +21,11 @@ pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_error: PathError, _| ApiError::not_found().into())
 }
 
-/// The answer for a path no route matches.
+/// The answer for a path no route matches: on a host that serves no
+/// tenant (or an inactive one), the host's answer first.
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
     tracing::debug!(path = req.path(), "no route");
-    actix_web::ResponseError::error_response(&ApiError::not_found())
+    actix_web::ResponseError::error_response(&host_refusal(&req).unwrap_or_else(ApiError::not_found))
 }
 
 /// Gives every error response that is not JSON yet (actix's own 404, 405,
@@ -34,6 +35,12 @@ pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
         in_the_error_format(response, |response| {
             let status = response.status();
+            // a wrong method on a host that serves no tenant: the host's answer
+            if status == StatusCode::METHOD_NOT_ALLOWED
+                && let Some(refusal) = host_refusal(response.request())
+            {
+                return actix_web::ResponseError::error_response(&refusal);
+            }
             let mut reply = actix_web::ResponseError::error_response(&for_status(status));
             if let Some(allow) = response.headers().get(header::ALLOW) {
                 reply.headers_mut().insert(header::ALLOW, allow.clone());

@@ -35,18 +35,7 @@ impl FromRequest for CurrentTenant {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // a host the middleware refused is answered at once, before any
         // other extractor (a body, say) can answer first
-        let refused = {
-            let mut extensions = req.extensions_mut();
-            match extensions.remove::<Admission>() {
-                Some(Admission { admitted: Err(error), host_refused: true }) => Some(error),
-                Some(other) => {
-                    extensions.insert(other);
-                    None
-                }
-                None => None,
-            }
-        };
-        if let Some(error) = refused {
+        if let Some(error) = host_refusal(req) {
             return Box::pin(std::future::ready(Err(error)));
         }
         let state = state_of(req);
@@ -99,6 +88,22 @@ struct Admission {
     /// upgraded, or the tenant could not be read at all: the database is
     /// down), which every tenant endpoint answers, signed in or not.
     host_refused: bool,
+}
+
+/// The host's refusal of a request, if the middleware found one (taken:
+/// asked twice, it is there once). For what answers before any handler
+/// (an unknown path, a wrong method), which on a host that serves no
+/// tenant answers for the host first, as django-tenants does.
+pub(crate) fn host_refusal(req: &HttpRequest) -> Option<ApiError> {
+    let mut extensions = req.extensions_mut();
+    match extensions.remove::<Admission>() {
+        Some(Admission { admitted: Err(error), host_refused: true }) => Some(error),
+        Some(other) => {
+            extensions.insert(other);
+            None
+        }
+        None => None,
+    }
 }
 
 /// Why a caller was not admitted; each error is filed by hand.

@@ -75,8 +75,12 @@ async fn readiness_is_503_when_the_database_cannot_be_reached() -> TestResult {
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_answer_in_the_error_format() -> TestResult {
     let app = spawn_app().await?;
-    let (status, body) = json(app.get("localhost", "/api/no-such-thing/").send().await?).await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    let (status, body) = json(app.get("acme.localhost", "/api/no-such-thing/").send().await?).await?;
     assert_eq!((status, body), (404, serde_json::json!({"error": {"code": "not_found", "message": "Not found."}})));
+    // on a host that serves no tenant, the host's answer comes first
+    let (status, body) = json(app.get("localhost", "/api/no-such-thing/").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("tenant_not_found")), "{body}");
 
     let response = app.post("localhost", "/api/health/").send().await?;
     assert_eq!(response.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET, HEAD"));

@@ -107,6 +107,15 @@ async fn host_comes_before_the_body(app: &TestApp, host: &str) -> TestResult {
             );
         }
     }
+    // a wrong method or an unknown path: the host's answer first, as django-tenants
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/auth/login/"),
+        (reqwest::Method::PUT, "/api/projects/"),
+        (reqwest::Method::GET, "/api/no-such-thing/"),
+    ] {
+        let (status, answer) = json(app.request(method.clone(), host, path).send().await?).await?;
+        assert_eq!((status, answer["error"]["code"].as_str()), (expected.0, Some(expected.1)), "{method} {path}");
+    }
     // the stream reads its query string (a ticket) only for a host that serves
     let (status, answer) = json(app.get(host, "/api/notifications/stream/?ticket=x&a%00=1").send().await?).await?;
     assert_eq!((status, answer["error"]["code"].as_str()), (expected.0, Some(expected.1)), "stream: {answer}");

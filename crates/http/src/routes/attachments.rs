@@ -263,9 +263,9 @@ pub async fn upload(
     Ok(tagged(&req, StatusCode::CREATED, &attachment_etag(&attachment), &attachment_out(attachment)))
 }
 
-/// One attachment's metadata.
+/// One attachment's metadata; `If-None-Match` with its `ETag` answers `304`.
 #[utoipa::path(get, path = "/api/attachments/{id}/", tag = "attachments", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = AttachmentOut, headers(("ETag" = String))), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AttachmentOut, headers(("ETag" = String))), (status = 304), (status = 404, body = ErrorBody)))]
 pub async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,

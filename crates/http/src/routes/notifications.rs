@@ -178,7 +178,8 @@ pub async fn stream(
         .or_else(|| query.last_event_id.clone())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .filter(|id| *id >= 0);
-    let actor = match &query.ticket {
+    // an empty ?ticket= is no ticket: a bearer token may still admit
+    let actor = match query.ticket.as_ref().filter(|ticket| !ticket.is_empty()) {
         Some(ticket) => {
             let ticket = ticket.clone();
             let (auth, directory, notifications) =
