@@ -42,6 +42,40 @@ impl Database {
         Ok(Self { url, cluster: Some(running) })
     }
 
+    /// For a command that runs to its end (tenant-admin, `migrate`): an
+    /// interrupt (Ctrl-C) or `SIGTERM` stops the embedded cluster this
+    /// process started, which a drop would not, and exits with 130 (143).
+    /// Every unit of work is a transaction, so the one cut short is rolled
+    /// back. Not for `serve`, which shuts down gracefully by itself.
+    pub fn stop_on_interrupt(&self) {
+        let Some(running) = self.cluster.as_ref().filter(|running| running.owned()) else { return };
+        let cluster = running.cluster().clone();
+        let watch = move || -> std::io::Result<()> {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+            let code = runtime.block_on(async {
+                let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                tokio::select! {
+                    interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| 130),
+                    _ = terminate.recv() => Ok(143),
+                }
+            })?;
+            let stopped = match cluster.stop_server() {
+                Ok(()) => "the embedded PostgreSQL cluster was stopped".to_owned(),
+                Err(error) => format!("the embedded PostgreSQL cluster could not be stopped: {error}"),
+            };
+            eprintln!("error: interrupted; the unit of work under way was rolled back, and {stopped}");
+            std::process::exit(code)
+        };
+        let spawned = std::thread::Builder::new().name("interrupt".into()).spawn(move || {
+            if let Err(error) = watch() {
+                tracing::warn!(%error, "cannot watch for interrupts; the embedded cluster may outlive an interrupted run");
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "cannot watch for interrupts; the embedded cluster may outlive an interrupted run");
+        }
+    }
+
     /// The pool over this database.
     pub fn pool(&self, settings: &DatabaseSettings, application_name: &str) -> anyhow::Result<PgPool> {
         build_pool(&self.pool_settings(settings, application_name)).context("connecting to PostgreSQL")

@@ -118,6 +118,47 @@ fn serve_without_a_database_runs_on_the_embedded_cluster_and_stops_it() -> TestR
     Ok(())
 }
 
+/// Ctrl-C in the middle of a tenant-admin command that started the embedded
+/// cluster stops that cluster (a process killed by a signal runs no drop)
+/// and exits with 130, one line on stderr.
+#[test]
+fn an_interrupted_tenant_admin_stops_the_embedded_cluster_it_started() -> TestResult {
+    if taskforce_pgcluster::PgBinaries::locate().is_err() {
+        return Ok(taskforce_pgcluster::skip_unless_required("no PostgreSQL server binaries on this machine")?);
+    }
+    let data = tempfile_dir()?.join("interrupted");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenant-admin"))
+        .args(["spares", "fill", "--count", "5000"])
+        .env("TASKFORCE_ENV", "development")
+        .env("TASKFORCE_CONFIG_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
+        .env_remove("DATABASE_URL")
+        .env_remove("TASKFORCE__DATABASE__URL")
+        .env("TASKFORCE__REDIS__URL", "")
+        .env("TASKFORCE__DATABASE__EMBEDDED_DIR", &data)
+        .env("TASKFORCE__DATABASE__EMBEDDED_PORT", free_port()?.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // a deadline for the wait, not a speed claim: initdb and the start
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !data.join("postmaster.pid").is_file() {
+        assert!(Instant::now() < deadline && child.try_wait()?.is_none(), "the cluster never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // well into the filling (5,000 spares take far longer than this)
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(child.try_wait()?.is_none(), "the command ended before it was interrupted");
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status()?.success());
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.trim_end().ends_with("the embedded PostgreSQL cluster was stopped"), "{stderr}");
+    assert!(!data.join("postmaster.pid").exists(), "the cluster still runs");
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(())
+}
+
 #[test]
 fn production_refuses_the_default_or_a_short_jwt_secret() -> TestResult {
     for (secret, reason) in [(None, "development default"), (Some("too-short"), "at least 32")] {

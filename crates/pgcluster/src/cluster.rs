@@ -243,8 +243,17 @@ impl RunningCluster {
     }
 
     fn stop_now(&self) -> Result<(), ClusterError> {
-        let mut pg_ctl = self.cluster.command("pg_ctl");
-        pg_ctl.arg("-D").arg(&self.cluster.data_dir).args(["-m", "fast", "-w", "stop"]);
+        self.cluster.stop_server()
+    }
+}
+
+impl Cluster {
+    /// Stops the server running in this folder (fast shutdown: sessions are
+    /// ended, data is kept), for a process that started it and must stop it
+    /// from elsewhere than the [`RunningCluster`]'s owner (a signal handler).
+    pub fn stop_server(&self) -> Result<(), ClusterError> {
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl.arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "stop"]);
         run(pg_ctl, "pg_ctl stop").map(|_| ())
     }
 }

@@ -33,6 +33,7 @@ pub struct MigrateArgs {
 /// tenant failed; the others are migrated regardless.
 pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
     let database = Database::open(&settings.database)?;
+    database.stop_on_interrupt();
     let mut db_settings = settings.database.clone();
     db_settings.pool_size = args.jobs + 1;
     let pool = database.pool(&db_settings, "tenant-admin migrate")?;

@@ -232,6 +232,7 @@ struct Context {
 impl Context {
     fn open(settings: &Settings, pool_size: u32) -> anyhow::Result<Self> {
         let database = Database::open(&settings.database)?;
+        database.stop_on_interrupt();
         let mut db_settings = settings.database.clone();
         db_settings.pool_size = pool_size;
         let pool = database.pool(&db_settings, "tenant-admin")?;
