@@ -748,6 +748,32 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
     Ok(())
 }
 
+/// Four operators making four domains primary at once: each add succeeds
+/// (one at a time, the tenant row locked), and one primary is left.
+#[test]
+fn simultaneous_primary_domains_all_land_and_leave_one_primary() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
+    let children = ["a", "b", "c", "d"]
+        .iter()
+        .map(|name| {
+            admin
+                .command(&["domain", "add", "acme", &format!("{name}.example.com"), "--primary"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for child in children {
+        ok(&child.wait_with_output()?);
+    }
+    let domains = admin.json(&["domain", "list", "acme", "--json"])?;
+    let listed = domains.as_array().ok_or("domains")?;
+    assert_eq!(listed.len(), 5, "{domains}");
+    assert_eq!(listed.iter().filter(|d| d["is_primary"] == true).count(), 1, "{domains}");
+    Ok(())
+}
+
 /// Runs `args` with a standard output whose reading end is already closed.
 fn with_stdout_closed(admin: &Admin, args: &[&str]) -> Result<Output, Box<dyn std::error::Error>> {
     let mut child = admin.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;

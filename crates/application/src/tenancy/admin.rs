@@ -211,9 +211,24 @@ impl TenantAdmin {
     /// Maps a domain to a tenant; `primary` makes it the primary one.
     #[tracing::instrument(skip_all, fields(tenant = %slug, domain = %host))]
     pub fn add_domain(&self, slug: &Slug, host: &HostName, primary: bool) -> Result<TenantDomain, TenantAdminError> {
+        match self.add_domain_once(slug, host, primary) {
+            // lost a race for the name with another tenant's add: once more,
+            // which now finds the winner and names it
+            Err(TenantAdminError::DomainTaken(_, owner)) if owner.is_empty() => {
+                self.add_domain_once(slug, host, primary)
+            }
+            added => added,
+        }
+    }
+
+    fn add_domain_once(&self, slug: &Slug, host: &HostName, primary: bool) -> Result<TenantDomain, TenantAdminError> {
         self.store.platform(|tx| {
             let tenant =
                 tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+            // one change to a tenant's domains at a time: two operators both
+            // making a domain primary would otherwise both clear the old
+            // primary and clash on the new one
+            tx.tenants().lock(tenant.id)?;
             if let Some(existing) = tx.domains().get(host)? {
                 let owner = tx.tenants().get(existing.tenant_id)?.map(|t| t.slug.to_string()).unwrap_or_default();
                 return Err(TenantAdminError::DomainTaken(host.clone(), owner));
