@@ -199,6 +199,22 @@ impl TenantMigrator {
             tenant.0
         ))
         .map_err(store_error)?;
+        // the schema the path names: gone if the tenant was deleted meanwhile
+        // (nothing to do), or if someone dropped it by hand (said so)
+        let schema: Option<String> = diesel::select(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Text>,
+        >("current_schema()"))
+        .get_result(conn)
+        .map_err(store_error)?;
+        if schema.is_none() {
+            let tenant_is_here: bool = diesel::select(diesel::dsl::exists(tenants::table.find(tenant.0)))
+                .get_result(conn)
+                .map_err(store_error)?;
+            if !tenant_is_here {
+                return Ok(Vec::new());
+            }
+            return Err(MigrateError::Migration("the tenant's schema does not exist (was it dropped by hand?)".into()));
+        }
         let applied = self.apply_pending(conn)?;
         diesel::update(tenants::table.find(tenant.0))
             .set(tenants::schema_version.eq(&self.latest))
@@ -314,6 +330,9 @@ impl TenantMigrator {
         });
         for (slug, outcome) in outcomes.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
             match outcome {
+                // behind by its recorded version only (another run got there
+                // first, or the version was stale): nothing was applied
+                Ok(applied) if applied.is_empty() => report.up_to_date += 1,
                 Ok(applied) => report.migrated.push((slug, applied)),
                 Err(error) => report.failed.push((slug, error)),
             }

@@ -82,6 +82,28 @@ fn a_new_migration_reaches_every_tenant_but_the_broken_one_which_is_reported() -
     Ok(())
 }
 
+/// A tenant recorded as behind whose schema has nothing pending counts as
+/// up to date, not migrated; one whose schema was dropped by hand fails with
+/// a reason that says so.
+#[test]
+fn a_stale_version_is_up_to_date_and_a_dropped_schema_is_named() -> TestResult {
+    let (_db, store) = store(2)?;
+    for slug in ["a1", "b2", "c3"] {
+        provision(&store, slug)?;
+    }
+    let mut conn = store.pool().get()?;
+    conn.batch_execute(
+        "UPDATE public.tenants SET schema_version = '00000000000000' WHERE slug IN ('a1', 'b2');
+         DROP SCHEMA tenant_b2 CASCADE;",
+    )?;
+    let report = store.migrator().migrate_all(store.pool(), 2, &|_| {})?;
+    assert_eq!((report.up_to_date, report.migrated.len()), (2, 0), "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].0, "b2");
+    assert!(report.failed[0].1.contains("schema does not exist"), "{}", report.failed[0].1);
+    Ok(())
+}
+
 /// On fresh connections each job connects by itself: with a pool of one
 /// connection and two jobs every tenant is migrated (the pool serves only
 /// the query that finds the schemas behind), and a failing schema is
