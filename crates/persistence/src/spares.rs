@@ -71,6 +71,12 @@ struct Claimed {
 /// transaction holds and whose schema exists (a row left behind by a schema
 /// dropped by hand would fail every rename), and returns its name; `None`
 /// when there is none.
+/// Whether a spare's row still has its schema: a row whose schema was
+/// dropped by hand is no spare, and is neither counted nor claimed.
+fn schema_exists() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = spare_schemas.name)")
+}
+
 pub(crate) fn claim(conn: &mut PgConnection, version: &str) -> Result<Option<SchemaName>, StoreError> {
     take_row(
         conn,
@@ -160,6 +166,7 @@ impl PgStore {
         let mut conn = self.checkout()?;
         let outcome = outside_transaction(&mut conn, |conn| {
             spare_schemas::table
+                .filter(schema_exists())
                 .group_by(spare_schemas::schema_version)
                 .select((spare_schemas::schema_version, diesel::dsl::count_star()))
                 .order(spare_schemas::schema_version)
@@ -225,6 +232,7 @@ impl PgStore {
             if let Some(wanted) = up_to {
                 let ready: i64 = spare_schemas::table
                     .filter(spare_schemas::schema_version.eq(&latest))
+                    .filter(schema_exists())
                     .count()
                     .get_result(conn)
                     .map_err(store_error)?;
