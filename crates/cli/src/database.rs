@@ -76,6 +76,17 @@ impl Database {
         }
     }
 
+    /// Connects once and lets go, so that a command run by hand fails at
+    /// once, with PostgreSQL's reason, when the database cannot be reached
+    /// (a wrong password, no such database): the pool would retry for its
+    /// whole check-out timeout and report a time-out. Not for `serve`, which
+    /// starts whether or not the database is up yet.
+    pub fn reachable(&self, settings: &DatabaseSettings, application_name: &str) -> anyhow::Result<()> {
+        taskforce_persistence::connect(&self.pool_settings(settings, application_name))
+            .map(drop)
+            .context("connecting to PostgreSQL")
+    }
+
     /// The pool over this database.
     pub fn pool(&self, settings: &DatabaseSettings, application_name: &str) -> anyhow::Result<PgPool> {
         build_pool(&self.pool_settings(settings, application_name)).context("connecting to PostgreSQL")

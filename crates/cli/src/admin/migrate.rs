@@ -36,6 +36,7 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
     database.stop_on_interrupt();
     let mut db_settings = settings.database.clone();
     db_settings.pool_size = args.jobs + 1;
+    database.reachable(&db_settings, "tenant-admin migrate")?;
     let pool = database.pool(&db_settings, "tenant-admin migrate")?;
     let migrator = TenantMigrator::embedded()?;
     let everything = !args.shared && !args.tenants && args.tenant.is_none();

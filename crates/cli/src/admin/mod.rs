@@ -235,6 +235,7 @@ impl Context {
         database.stop_on_interrupt();
         let mut db_settings = settings.database.clone();
         db_settings.pool_size = pool_size;
+        database.reachable(&db_settings, "tenant-admin")?;
         let pool = database.pool(&db_settings, "tenant-admin")?;
         if settings.database.auto_migrate {
             migrate_shared(&mut *taskforce_persistence::check_out(&pool).context("connecting to PostgreSQL")?)?;
