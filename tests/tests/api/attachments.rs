@@ -113,6 +113,9 @@ async fn hostile_file_names_are_stored_under_generated_keys_and_shown_sanitised(
         ("form-data; name=\"file\"; filename=\"/etc/passwd\"".into(), "passwd"),
         ("form-data; name=\"file\"; filename*=UTF-8''a%00b%2F..%2Fc.txt".into(), "c.txt"),
         ("form-data; name=\"file\"; filename*=UTF-8''nul%00byte.txt".into(), "nulbyte.txt"),
+        // ISO-8859-1, which RFC 5987 asks every recipient to read
+        ("form-data; name=\"file\"; filename*=ISO-8859-1''r%E9sum%E9.pdf".into(), "résumé.pdf"),
+        ("form-data; name=\"file\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf".into(), "résumé.pdf"),
         (format!("form-data; name=\"file\"; filename=\"{long}\""), ""),
         ("form-data; name=\"file\"; filename=\"..\"".into(), "file"),
     ];

@@ -221,12 +221,16 @@ pub async fn upload(
 
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut part = file_part(&mut multipart).await?;
-    // `filename*` (RFC 5987, UTF-8) wins over `filename`, as browsers do
+    // `filename*` (RFC 5987: UTF-8, or ISO-8859-1, which every recipient
+    // must read) wins over `filename`, as browsers do
     let filename = part
         .content_disposition()
         .and_then(|d| {
             d.get_filename_ext()
-                .map(|ext| String::from_utf8_lossy(&ext.value).into_owned())
+                .map(|ext| match ext.charset {
+                    header::Charset::Iso_8859_1 => ext.value.iter().copied().map(char::from).collect(),
+                    _ => String::from_utf8_lossy(&ext.value).into_owned(),
+                })
                 .or_else(|| d.get_filename().map(str::to_owned))
         })
         .unwrap_or_default();
