@@ -64,22 +64,23 @@ impl TaskRepository for PgTenantTx<'_> {
         fields: &TaskFields,
         completed_at: Option<DateTime<Utc>>,
     ) -> Result<Task, StoreError> {
+        let values =
+            (values(fields, completed_at), tasks::project_id.eq(project.0), tasks::created_by.eq(created_by.0));
         // a task made done is completed the instant it is created: its
         // creation takes the completion's time rather than the database's
-        // clock, which would put it after its completion
-        let created_at =
-            diesel::dsl::sql::<Timestamptz>("COALESCE(").bind::<Nullable<Timestamptz>, _>(completed_at).sql(", now())");
-        diesel::insert_into(tasks::table)
-            .values((
-                values(fields, completed_at),
-                tasks::project_id.eq(project.0),
-                tasks::created_by.eq(created_by.0),
-                tasks::created_at.eq(created_at),
-            ))
-            .returning(TaskRow::as_returning())
-            .get_result(self.inner.conn)
-            .map_err(store_error)
-            .and_then(Task::try_from)
+        // clock, which would put it after its completion (two statements,
+        // each a static query that the statement cache keeps)
+        let row = match completed_at {
+            Some(at) => diesel::insert_into(tasks::table)
+                .values((values, tasks::created_at.eq(at)))
+                .returning(TaskRow::as_returning())
+                .get_result(self.inner.conn),
+            None => diesel::insert_into(tasks::table)
+                .values(values)
+                .returning(TaskRow::as_returning())
+                .get_result(self.inner.conn),
+        };
+        row.map_err(store_error).and_then(Task::try_from)
     }
 
     fn get(&mut self, id: TaskId) -> Result<Option<Task>, StoreError> {
