@@ -131,6 +131,13 @@ pub struct MigrationReport {
     pub spares_dropped: usize,
 }
 
+diesel::define_sql_function! {
+    /// PostgreSQL's `current_schema()`: the first schema of the path that
+    /// exists, or null. A typed function, so the statement is kept in the
+    /// connection's cache like any other.
+    fn current_schema() -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
 /// Runs the tenant migrations of one migration source (the embedded ones in
 /// production; tests substitute their own).
 #[derive(Clone)]
@@ -201,11 +208,7 @@ impl TenantMigrator {
         .map_err(store_error)?;
         // the schema the path names: gone if the tenant was deleted meanwhile
         // (nothing to do), or if someone dropped it by hand (said so)
-        let schema: Option<String> = diesel::select(diesel::dsl::sql::<
-            diesel::sql_types::Nullable<diesel::sql_types::Text>,
-        >("current_schema()"))
-        .get_result(conn)
-        .map_err(store_error)?;
+        let schema: Option<String> = diesel::select(current_schema()).get_result(conn).map_err(store_error)?;
         if schema.is_none() {
             let tenant_is_here: bool = diesel::select(diesel::dsl::exists(tenants::table.find(tenant.0)))
                 .get_result(conn)
