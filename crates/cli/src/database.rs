@@ -1,10 +1,10 @@
 //! Reaching PostgreSQL: the configured URL, or the embedded cluster.
 
-use std::time::Duration;
+use std::{io::Write as _, time::Duration};
 
 use anyhow::Context;
 use taskforce_persistence::{PgPool, PoolSettings, build_pool};
-use taskforce_pgcluster::{Cluster, Durability, PgBinaries, RunningCluster};
+use taskforce_pgcluster::{Cluster, Durability, PgBinaries, RunningCluster, StopHandle};
 
 use crate::settings::DatabaseSettings;
 
@@ -17,10 +17,77 @@ pub struct Database {
     pub cluster: Option<RunningCluster>,
 }
 
+/// How a process that starts the embedded cluster treats an interrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// `serve`: its own graceful shutdown stops the cluster.
+    LeaveToTheProcess,
+    /// A command that runs to its end (tenant-admin, `migrate`): Ctrl-C or
+    /// `SIGTERM` stops the cluster this process started, from the moment it
+    /// is started (a process killed by a signal runs no drop).
+    StopTheCluster,
+}
+
+/// Set once an interrupt is being handled: the main thread then leaves the
+/// exit to the handler (see [`interrupted`]).
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether an interrupt is being handled: its handler stops the cluster,
+/// prints the one line and exits with 130 (143 for `SIGTERM`), so the main
+/// thread, whose work the stop cut short, must print nothing and wait.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// For a main thread whose work is done or failed: when an interrupt is
+/// being handled, waits for its handler, which ends the process (the work
+/// failed because the handler stopped the cluster; its error is not the
+/// story to tell). Returns at once otherwise.
+pub fn await_interrupt_handler() {
+    while interrupted() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Watches for Ctrl-C and `SIGTERM` on a thread of its own; on the first,
+/// marks the process [`interrupted`], stops the cluster (once: its drop
+/// will not stop it again), prints one line and exits. Every unit of work
+/// is a transaction, so the one the stop cut short is rolled back.
+fn stop_on_interrupt(handle: StopHandle) {
+    let watch = move || -> std::io::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+        let code = runtime.block_on(async {
+            let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| 130),
+                _ = terminate.recv() => Ok::<_, std::io::Error>(143),
+            }
+        })?;
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let stopped = match handle.stop() {
+            Ok(_) => "the embedded PostgreSQL cluster was stopped".to_owned(),
+            Err(error) => format!("the embedded PostgreSQL cluster could not be stopped: {error}"),
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: interrupted; the unit of work under way was rolled back, and {stopped}"
+        );
+        std::process::exit(code)
+    };
+    let spawned = std::thread::Builder::new().name("interrupt".into()).spawn(move || {
+        if let Err(error) = watch() {
+            tracing::warn!(%error, "cannot watch for interrupts; the embedded cluster may outlive an interrupted run");
+        }
+    });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot watch for interrupts; the embedded cluster may outlive an interrupted run");
+    }
+}
+
 impl Database {
     /// The configured URL, or the embedded cluster (created, started and its
     /// `taskforce` database made on first use).
-    pub fn open(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+    pub fn open(settings: &DatabaseSettings, on_interrupt: OnInterrupt) -> anyhow::Result<Self> {
         if let Some(url) = settings.url() {
             return Ok(Self { url: url.to_owned(), cluster: None });
         }
@@ -34,46 +101,17 @@ impl Database {
             tracing::info!(dir = %dir.display(), "created the embedded PostgreSQL cluster");
         }
         let running = cluster.start(Some(settings.embedded_port))?;
+        if on_interrupt == OnInterrupt::StopTheCluster
+            && let Some(handle) = running.stop_handle()
+        {
+            stop_on_interrupt(handle);
+        }
         running.ensure_database("taskforce").context("creating the taskforce database in the embedded cluster")?;
         let url = running.url("taskforce");
         if running.owned() {
             tracing::info!(%url, "started the embedded PostgreSQL cluster; it stops when this process exits");
         }
         Ok(Self { url, cluster: Some(running) })
-    }
-
-    /// For a command that runs to its end (tenant-admin, `migrate`): an
-    /// interrupt (Ctrl-C) or `SIGTERM` stops the embedded cluster this
-    /// process started, which a drop would not, and exits with 130 (143).
-    /// Every unit of work is a transaction, so the one cut short is rolled
-    /// back. Not for `serve`, which shuts down gracefully by itself.
-    pub fn stop_on_interrupt(&self) {
-        let Some(running) = self.cluster.as_ref().filter(|running| running.owned()) else { return };
-        let cluster = running.cluster().clone();
-        let watch = move || -> std::io::Result<()> {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
-            let code = runtime.block_on(async {
-                let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-                tokio::select! {
-                    interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| 130),
-                    _ = terminate.recv() => Ok(143),
-                }
-            })?;
-            let stopped = match cluster.stop_server() {
-                Ok(()) => "the embedded PostgreSQL cluster was stopped".to_owned(),
-                Err(error) => format!("the embedded PostgreSQL cluster could not be stopped: {error}"),
-            };
-            eprintln!("error: interrupted; the unit of work under way was rolled back, and {stopped}");
-            std::process::exit(code)
-        };
-        let spawned = std::thread::Builder::new().name("interrupt".into()).spawn(move || {
-            if let Err(error) = watch() {
-                tracing::warn!(%error, "cannot watch for interrupts; the embedded cluster may outlive an interrupted run");
-            }
-        });
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "cannot watch for interrupts; the embedded cluster may outlive an interrupted run");
-        }
     }
 
     /// Connects once and lets go, so that a command run by hand fails at

@@ -10,7 +10,7 @@ use taskforce_http::{AppState, HttpSettings, NotificationHub};
 use taskforce_persistence::{ChangeFeed, ChangeFeedHandle, PgStore, TenantMigrator, migrate_shared};
 
 use crate::{
-    database::Database,
+    database::{Database, OnInterrupt},
     services::{Services, Shared},
     settings::Settings,
 };
@@ -38,7 +38,8 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         settings.check_serving()?;
         let db_settings = settings.database.clone();
-        let database = tokio::task::spawn_blocking(move || Database::open(&db_settings)).await??;
+        let database =
+            tokio::task::spawn_blocking(move || Database::open(&db_settings, OnInterrupt::LeaveToTheProcess)).await??;
         let pool = database.pool(&settings.database, "taskforce")?;
         let migrator = TenantMigrator::embedded()?;
         let pg = PgStore::new(pool.clone(), migrator.clone())

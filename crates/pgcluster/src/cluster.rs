@@ -69,6 +69,27 @@ pub struct RunningCluster {
     cluster: Cluster,
     port: u16,
     owned: bool,
+    /// Set by whoever stops the server first: this value's drop or a
+    /// [`StopHandle`] (a signal handler), so it is stopped once.
+    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Stops a [`RunningCluster`] from elsewhere (a signal handler's thread);
+/// the server is stopped once, whichever of it and the drop comes first.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    cluster: Cluster,
+    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StopHandle {
+    /// Stops the server unless it was stopped already; whether this call did.
+    pub fn stop(&self) -> Result<bool, ClusterError> {
+        if self.stopped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.cluster.stop_server().map(|()| true)
+    }
 }
 
 impl Cluster {
@@ -123,7 +144,7 @@ impl Cluster {
     /// server already running on this folder is reused, not restarted.
     pub fn start(self, port: Option<u16>) -> Result<RunningCluster, ClusterError> {
         if let Some(port) = self.running_port() {
-            return Ok(RunningCluster { cluster: self, port, owned: false });
+            return Ok(RunningCluster { cluster: self, port, owned: false, stopped: Default::default() });
         }
         let port = match port {
             Some(port) if TcpListener::bind(("127.0.0.1", port)).is_ok() => port,
@@ -147,7 +168,7 @@ impl Cluster {
             }
             other => other,
         })?;
-        Ok(RunningCluster { cluster: self, port, owned: true })
+        Ok(RunningCluster { cluster: self, port, owned: true, stopped: Default::default() })
     }
 
     /// The port of a server already running on this folder, if any.
@@ -243,15 +264,23 @@ impl RunningCluster {
     }
 
     fn stop_now(&self) -> Result<(), ClusterError> {
+        if self.stopped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
         self.cluster.stop_server()
+    }
+
+    /// A handle that stops this server (if this process started it) from
+    /// another thread; `None` when it is not this process's to stop.
+    pub fn stop_handle(&self) -> Option<StopHandle> {
+        self.owned.then(|| StopHandle { cluster: self.cluster.clone(), stopped: self.stopped.clone() })
     }
 }
 
 impl Cluster {
     /// Stops the server running in this folder (fast shutdown: sessions are
-    /// ended, data is kept), for a process that started it and must stop it
-    /// from elsewhere than the [`RunningCluster`]'s owner (a signal handler).
-    pub fn stop_server(&self) -> Result<(), ClusterError> {
+    /// ended, data is kept).
+    fn stop_server(&self) -> Result<(), ClusterError> {
         let mut pg_ctl = self.command("pg_ctl");
         pg_ctl.arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "stop"]);
         run(pg_ctl, "pg_ctl stop").map(|_| ())

@@ -179,16 +179,28 @@ fn an_invitation_is_stored_as_a_digest_and_its_token_mailed() -> TestResult {
     Ok(())
 }
 
+/// The ids of the invitations pending now.
+fn pending_invitations(world: &World) -> Vec<taskforce_domain::InvitationId> {
+    let state = world.store.snapshot();
+    state.invitations.iter().filter(|i| i.invitation.is_pending(world.now())).map(|i| i.invitation.id).collect()
+}
+
+/// `tiny` on the free plan (3 seats) with its owner `olga`, signed in.
+fn tiny(world: &World) -> TestResult<(Tenant, crate::Actor)> {
+    let tenant = world.tenant("tiny", Plan::Free)?;
+    world.member(&tenant, "olga", Role::Owner)?;
+    let olga = world.sign_in(&tenant, "olga")?;
+    Ok((tenant, olga))
+}
+
 /// On the free plan (3 seats) with two members: the same address invited
 /// again (in any case) replaces its invitation rather than asking for a
 /// second seat, and the first invitation stops being pending.
 #[test]
 fn inviting_an_address_again_replaces_its_pending_invitation() -> TestResult {
     let world = World::new();
-    let tenant = world.tenant("tiny", Plan::Free)?;
-    world.member(&tenant, "olga", Role::Owner)?;
+    let (tenant, olga) = tiny(&world)?;
     world.member(&tenant, "mia", Role::Member)?;
-    let olga = world.sign_in(&tenant, "olga")?;
     let members = world.members();
 
     let first = members.invite(&olga, Email::parse("carol@example.com")?, Role::Viewer)?;
@@ -196,9 +208,7 @@ fn inviting_an_address_again_replaces_its_pending_invitation() -> TestResult {
     let refused = refused(members.invite(&olga, Email::parse("dan@example.com")?, Role::Member))?;
 
     assert!(matches!(refused, MembersError::PlanLimit { .. }), "the tenant is full: {refused:?}");
-    let state = world.store.snapshot();
-    let pending: Vec<_> =
-        state.invitations.iter().filter(|i| i.invitation.is_pending(world.now())).map(|i| i.invitation.id).collect();
+    let pending = pending_invitations(&world);
     assert_eq!(pending, [again.invitation.id], "the first ({:?}) was withdrawn", first.invitation.id);
     Ok(())
 }
@@ -208,9 +218,7 @@ fn inviting_an_address_again_replaces_its_pending_invitation() -> TestResult {
 #[test]
 fn an_invitation_to_someone_who_joined_otherwise_takes_no_seat() -> TestResult {
     let world = World::new();
-    let tenant = world.tenant("tiny", Plan::Free)?;
-    world.member(&tenant, "olga", Role::Owner)?;
-    let olga = world.sign_in(&tenant, "olga")?;
+    let (tenant, olga) = tiny(&world)?;
     let members = world.members();
     members.invite(&olga, Email::parse("carol@example.com")?, Role::Member)?;
     world.member(&tenant, "carol", Role::Viewer)?;
@@ -236,9 +244,7 @@ fn an_admin_cannot_replace_an_owner_s_invitation_of_an_owner() -> TestResult {
     let refused = refused(members.invite(&adam, Email::parse("BOSS@example.com")?, Role::Member))?;
 
     assert!(matches!(refused, MembersError::Denied(_)), "{refused:?}");
-    let state = world.store.snapshot();
-    let pending: Vec<_> =
-        state.invitations.iter().filter(|i| i.invitation.is_pending(world.now())).map(|i| i.invitation.id).collect();
+    let pending = pending_invitations(&world);
     assert_eq!(pending, [boss.invitation.id]);
     // the owner may replace it
     let again = members.invite(&olga, Email::parse("boss@example.com")?, Role::Admin)?;

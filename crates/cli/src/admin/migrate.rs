@@ -10,7 +10,11 @@ use taskforce_domain::Slug;
 use taskforce_persistence::{MigrationEvent, PgPool, PgStore, TenantMigrator, migrate_shared};
 
 use super::{output, parse_slug};
-use crate::{database::Database, services::Shared, settings::Settings};
+use crate::{
+    database::{Database, OnInterrupt},
+    services::Shared,
+    settings::Settings,
+};
 
 /// What to migrate; by default the shared schema, then every tenant.
 #[derive(Debug, Clone, Args)]
@@ -32,8 +36,7 @@ pub struct MigrateArgs {
 /// Runs the migration the arguments ask for. Fails (exit 1) when any
 /// tenant failed; the others are migrated regardless.
 pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
-    let database = Database::open(&settings.database)?;
-    database.stop_on_interrupt();
+    let database = Database::open(&settings.database, OnInterrupt::StopTheCluster)?;
     let mut db_settings = settings.database.clone();
     db_settings.pool_size = args.jobs + 1;
     database.reachable(&db_settings, "tenant-admin migrate")?;

@@ -22,7 +22,10 @@ use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
 
 pub use migrate::{MigrateArgs, migrate};
 
-use crate::{database::Database, settings::Settings};
+use crate::{
+    database::{Database, OnInterrupt},
+    settings::Settings,
+};
 
 /// The TaskForce operators' tool: tenants, domains, users, members, migrations.
 #[derive(Debug, Parser)]
@@ -231,8 +234,7 @@ struct Context {
 
 impl Context {
     fn open(settings: &Settings, pool_size: u32) -> anyhow::Result<Self> {
-        let database = Database::open(&settings.database)?;
-        database.stop_on_interrupt();
+        let database = Database::open(&settings.database, OnInterrupt::StopTheCluster)?;
         let mut db_settings = settings.database.clone();
         db_settings.pool_size = pool_size;
         database.reachable(&db_settings, "tenant-admin")?;

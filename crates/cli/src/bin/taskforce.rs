@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use taskforce_cli::{Application, Settings, admin, telemetry};
+use taskforce_cli::{Application, Settings, admin, database, telemetry};
 
 /// TaskForce: multi-tenant project management API.
 #[derive(Debug, Parser)]
@@ -47,10 +47,14 @@ async fn main() -> ExitCode {
             settings.server.port = port.unwrap_or(settings.server.port);
             serve(&settings).await
         }
-        Command::Migrate(args) => tokio::task::spawn_blocking(move || admin::migrate(&settings, &args))
-            .await
-            .map_err(Into::into)
-            .and_then(|r| r),
+        Command::Migrate(args) => tokio::task::spawn_blocking(move || {
+            let outcome = admin::migrate(&settings, &args);
+            database::await_interrupt_handler();
+            outcome
+        })
+        .await
+        .map_err(Into::into)
+        .and_then(|r| r),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use taskforce_cli::{Settings, admin, telemetry};
+use taskforce_cli::{Settings, admin, database, telemetry};
 
 fn main() -> ExitCode {
     let cli = admin::Cli::parse();
@@ -19,7 +19,9 @@ fn main() -> ExitCode {
         log.level = "warn".to_owned();
     }
     telemetry::init(&log);
-    match admin::run(&settings, cli) {
+    let outcome = admin::run(&settings, cli);
+    database::await_interrupt_handler();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
