@@ -84,6 +84,18 @@ fn stop_on_interrupt(handle: StopHandle) {
     }
 }
 
+/// `url` with libpq's `connect_timeout` (seconds), unless it names one.
+fn with_connect_timeout(url: &str, seconds: u64) -> String {
+    if url.contains("connect_timeout") {
+        url.to_owned()
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let joint = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{joint}connect_timeout={seconds}")
+    } else {
+        format!("{url} connect_timeout={seconds}")
+    }
+}
+
 impl Database {
     /// The configured URL, or the embedded cluster (created, started and its
     /// `taskforce` database made on first use).
@@ -120,9 +132,10 @@ impl Database {
     /// whole check-out timeout and report a time-out. Not for `serve`, which
     /// starts whether or not the database is up yet.
     pub fn reachable(&self, settings: &DatabaseSettings, application_name: &str) -> anyhow::Result<()> {
-        taskforce_persistence::connect(&self.pool_settings(settings, application_name))
-            .map(drop)
-            .context("connecting to PostgreSQL")
+        let mut once = self.pool_settings(settings, application_name);
+        // a host that drops packets answers nothing: give up as the pool would
+        once.url = with_connect_timeout(&once.url, once.checkout_timeout.as_secs().max(2));
+        taskforce_persistence::connect(&once).map(drop).context("connecting to PostgreSQL")
     }
 
     /// The pool over this database.
@@ -155,5 +168,21 @@ impl Database {
             application_name: application_name.to_owned(),
             statement_cache: settings.statement_cache,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_connect_timeout;
+
+    #[test]
+    fn a_connect_timeout_is_added_unless_one_is_named() {
+        assert_eq!(with_connect_timeout("postgres://h/db", 3), "postgres://h/db?connect_timeout=3");
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=disable", 3),
+            "postgres://h/db?sslmode=disable&connect_timeout=3"
+        );
+        assert_eq!(with_connect_timeout("host=h dbname=db", 3), "host=h dbname=db connect_timeout=3");
+        assert_eq!(with_connect_timeout("postgres://h/db?connect_timeout=9", 3), "postgres://h/db?connect_timeout=9");
     }
 }

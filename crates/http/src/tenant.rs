@@ -106,6 +106,15 @@ pub(crate) fn host_refusal(req: &HttpRequest) -> Option<ApiError> {
     }
 }
 
+/// [`host_refusal`], when the host serves no tenant or an inactive one:
+/// what answers for an unknown path or a wrong method. A tenant being
+/// upgraded or a database that did not answer (also the host's refusal for
+/// a tenant endpoint) does not turn a `404`/`405` into a `503`.
+pub(crate) fn host_is_no_tenant_s(req: &HttpRequest) -> Option<ApiError> {
+    let refusal = host_refusal(req)?;
+    matches!(refusal.code(), "tenant_not_found" | "tenant_inactive").then_some(refusal)
+}
+
 /// Why a caller was not admitted; each error is filed by hand.
 enum Refusal {
     /// The host serves no tenant that can answer now.

@@ -51,14 +51,20 @@ pub(crate) fn connection_failure(message: &str) -> String {
 pub(crate) fn check_url(url: &str) -> Result<(), StoreError> {
     let uri = ["postgres://", "postgresql://"].iter().any(|scheme| url.starts_with(scheme));
     let bytes = url.as_bytes();
+    // a '%' not followed by two hex digits, or one that encodes a NUL
+    // (libpq refuses both, quoting the token)
     let bad = bytes.iter().enumerate().any(|(i, b)| {
         *b == b'%'
-            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            && match (bytes.get(i + 1), bytes.get(i + 2)) {
+                (Some(high), Some(low)) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                    *high == b'0' && *low == b'0'
+                }
+                _ => true,
+            }
     });
     if uri && bad {
         return Err(StoreError::Unavailable(
-            "the database URL is malformed: a '%' in it must begin a percent-encoded byte (write %25 for a '%' in a password)"
+            "the database URL is malformed: a '%' in it must begin a percent-encoded byte other than %00 (write %25 for a '%' in a password)"
                 .into(),
         ));
     }
@@ -115,6 +121,7 @@ mod tests {
         let refused = check_url("postgres://postgres:S3cret%PW@127.0.0.1/x").err().map(|e| e.to_string());
         assert!(refused.as_deref().is_some_and(|e| e.contains("%25") && !e.contains("S3cret")), "{refused:?}");
         assert!(check_url("postgres://u:p%4").is_err());
+        assert!(check_url("postgres://u:p%00w@h/db").is_err(), "a NUL");
         for fine in ["postgres://u:p%40ss@h/db", "postgresql://h/db?sslmode=disable", "host=h password=a%b"] {
             assert!(check_url(fine).is_ok(), "{fine}");
         }

@@ -122,6 +122,10 @@ pub struct MigrationReport {
     pub up_to_date: usize,
     /// Tenants migrated, with the versions applied.
     pub migrated: Vec<(String, Vec<String>)>,
+    /// Tenants recorded as behind with nothing pending in their schema
+    /// (another run got there first, or the record was stale): counted in
+    /// `up_to_date`, their recorded version brought up to date.
+    pub recorded: Vec<String>,
     /// Tenants that failed, with the reason; their schemas are unchanged.
     pub failed: Vec<(String, String)>,
     /// Wall time of the run.
@@ -335,7 +339,10 @@ impl TenantMigrator {
             match outcome {
                 // behind by its recorded version only (another run got there
                 // first, or the version was stale): nothing was applied
-                Ok(applied) if applied.is_empty() => report.up_to_date += 1,
+                Ok(applied) if applied.is_empty() => {
+                    report.up_to_date += 1;
+                    report.recorded.push(slug);
+                }
                 Ok(applied) => report.migrated.push((slug, applied)),
                 Err(error) => report.failed.push((slug, error)),
             }

@@ -67,22 +67,22 @@ struct Claimed {
     name: String,
 }
 
+/// Whether the spare row `s` still has its schema: a row whose schema was
+/// dropped by hand is no spare, and is neither counted nor claimed.
+const SCHEMA_EXISTS: &str = "EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = s.name)";
+
+/// [`SCHEMA_EXISTS`] as a condition on `spare_schemas` (aliased `s`), for
+/// the counts; they run when spares are counted or made, not per request.
+fn schema_exists() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql(&SCHEMA_EXISTS.replace("s.name", "spare_schemas.name"))
+}
+
 /// Inside an open transaction: takes one spare at `version` that no other
 /// transaction holds and whose schema exists (a row left behind by a schema
 /// dropped by hand would fail every rename), and returns its name; `None`
 /// when there is none.
-/// Whether a spare's row still has its schema: a row whose schema was
-/// dropped by hand is no spare, and is neither counted nor claimed.
-fn schema_exists() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql("EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = spare_schemas.name)")
-}
-
 pub(crate) fn claim(conn: &mut PgConnection, version: &str) -> Result<Option<SchemaName>, StoreError> {
-    take_row(
-        conn,
-        "s.schema_version = $1 AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = s.name)",
-        version,
-    )
+    take_row(conn, &format!("s.schema_version = $1 AND {SCHEMA_EXISTS}"), version)
 }
 
 /// Inside an open transaction: deletes the first spare row `s` matching

@@ -139,6 +139,7 @@ async fn a_project_and_its_tasks_go_through_their_whole_life() -> TestResult {
     assert_eq!(status, 201, "{born_done}");
     let instant = |field: &str| chrono::DateTime::parse_from_rfc3339(born_done[field].as_str().unwrap_or_default());
     assert_eq!(instant("completed_at")?, instant("created_at")?, "{born_done}");
+    assert_eq!(instant("updated_at")?, instant("created_at")?, "{born_done}");
     Ok(())
 }
 

@@ -239,7 +239,10 @@ impl TenantAdmin {
             }
             let domain = TenantDomain { domain: host.clone(), tenant_id: tenant.id, is_primary: primary || is_first };
             tx.domains().add(&domain).map_err(|error| match error {
-                StoreError::Duplicate(_) => TenantAdminError::DomainTaken(host.clone(), String::new()),
+                // another tenant's add of the same name won a race
+                error if error.is_duplicate_of("domains_pkey") => {
+                    TenantAdminError::DomainTaken(host.clone(), String::new())
+                }
                 other => other.into(),
             })?;
             Ok(domain)
@@ -255,6 +258,8 @@ impl TenantAdmin {
                 StoreError::NotFound => TenantAdminError::UnknownDomain(host.clone()),
                 other => other.into(),
             })?;
+            // one change to a tenant's domains at a time, as in add_domain
+            tx.tenants().lock(removed.tenant_id)?;
             if removed.is_primary
                 && let Some(next) = tx.domains().list(Some(removed.tenant_id))?.into_iter().next()
             {

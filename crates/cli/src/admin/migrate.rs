@@ -58,7 +58,9 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
             migrator.target(&mut conn, slug.as_str())?.with_context(|| format!("no tenant with the slug '{slug}'"))?;
         let applied = migrator.migrate_one(&mut conn, &target).with_context(|| format!("tenant '{slug}'"))?;
         drop(conn);
-        if !applied.is_empty() {
+        // its recorded version changed (migrations applied, or a stale
+        // record brought up to date): servers must read it again
+        if target.version.as_deref() != Some(migrator.latest_version()) {
             forget_hosts(settings, &pool, std::slice::from_ref(slug));
         }
         output::say(&match applied.len() {
@@ -72,8 +74,14 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
             .with_fresh_provisioning_connections(database.pool_settings(&db_settings, "tenant-admin migrate"));
         let report = store.migrate_tenants(args.jobs as usize, &|event| progress.on(&event))?;
         progress.finish();
-        let migrated: Vec<Slug> = report.migrated.iter().filter_map(|(slug, _)| Slug::parse(slug).ok()).collect();
-        forget_hosts(settings, &pool, &migrated);
+        let changed: Vec<Slug> = report
+            .migrated
+            .iter()
+            .map(|(slug, _)| slug)
+            .chain(&report.recorded)
+            .filter_map(|slug| Slug::parse(slug).ok())
+            .collect();
+        forget_hosts(settings, &pool, &changed);
         output::say(&format!(
             "tenant schemas: {} migrated, {} up to date, {} failed ({:.2} s, {} job(s), target version {})",
             report.migrated.len(),
@@ -102,7 +110,7 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    output::written()
 }
 
 /// Invalidates the migrated tenants' host entries in the shared cache, so

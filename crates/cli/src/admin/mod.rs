@@ -268,7 +268,7 @@ impl Context {
 /// Runs one parsed command.
 pub fn run(settings: &Settings, cli: Cli) -> anyhow::Result<()> {
     if let Command::Migrate(args) = &cli.command {
-        return migrate(settings, args).and_then(|()| output::written());
+        return migrate(settings, args);
     }
     let ctx = Context::open(settings, 2)?;
     let outcome = dispatch(&ctx, cli, settings);

@@ -72,7 +72,7 @@ impl TaskRepository for PgTenantTx<'_> {
         // each a static query that the statement cache keeps)
         let row = match completed_at {
             Some(at) => diesel::insert_into(tasks::table)
-                .values((values, tasks::created_at.eq(at)))
+                .values((values, tasks::created_at.eq(at), tasks::updated_at.eq(at)))
                 .returning(TaskRow::as_returning())
                 .get_result(self.inner.conn),
             None => diesel::insert_into(tasks::table)
