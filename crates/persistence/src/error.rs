@@ -68,7 +68,45 @@ pub(crate) fn check_url(url: &str) -> Result<(), StoreError> {
                 .into(),
         ));
     }
+    if !uri && !settings_are_whole(url) {
+        return Err(StoreError::Unavailable(
+            "the connection string is malformed: every setting must be key=value, and a value with spaces quoted (password='a b')"
+                .into(),
+        ));
+    }
     Ok(())
+}
+
+/// Whether a `key=value …` connection string reads as libpq reads it, each
+/// setting whole: a word without `=` (an unquoted space in a password, say)
+/// makes libpq quote that word in its complaint.
+fn settings_are_whole(text: &str) -> bool {
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let key_end = rest.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(rest.len());
+        if key_end == 0 {
+            return false;
+        }
+        rest = rest[key_end..].trim_start();
+        let Some(after) = rest.strip_prefix('=') else { return false };
+        rest = after.trim_start();
+        if let Some(quoted) = rest.strip_prefix('\'') {
+            // up to the closing quote, skipping escaped characters
+            let mut escaped = false;
+            let Some(close) = quoted.char_indices().find_map(|(i, c)| {
+                let closes = c == '\'' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes.then_some(i)
+            }) else {
+                return false;
+            };
+            rest = &quoted[close + 1..];
+        } else {
+            rest = &rest[rest.find(char::is_whitespace).unwrap_or(rest.len())..];
+        }
+        rest = rest.trim_start();
+    }
+    true
 }
 
 /// `user:secret@host` → `user:***@host`, `password=secret` → `password=***`.
@@ -122,8 +160,23 @@ mod tests {
         assert!(refused.as_deref().is_some_and(|e| e.contains("%25") && !e.contains("S3cret")), "{refused:?}");
         assert!(check_url("postgres://u:p%4").is_err());
         assert!(check_url("postgres://u:p%00w@h/db").is_err(), "a NUL");
-        for fine in ["postgres://u:p%40ss@h/db", "postgresql://h/db?sslmode=disable", "host=h password=a%b"] {
+        for fine in [
+            "postgres://u:p%40ss@h/db",
+            "postgresql://h/db?sslmode=disable",
+            "host=h password=a%b",
+            "host = h  password = 'two words' dbname=d",
+            "password='it\\'s' host=h",
+            "",
+        ] {
             assert!(check_url(fine).is_ok(), "{fine}");
+        }
+        // libpq's complaint about these would quote a word of the password
+        for malformed in ["host=h password=my secret", "host=h password='unclosed", "=x", "host=h junk"] {
+            let refused = check_url(malformed).err().map(|e| e.to_string());
+            assert!(
+                refused.as_deref().is_some_and(|e| e.contains("key=value") && !e.contains("secret")),
+                "{malformed}"
+            );
         }
     }
 
