@@ -13,7 +13,14 @@ const TOP: f64 = 48.0;
 const BOTTOM: f64 = 64.0;
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    // characters XML 1.0 does not allow at all (most controls, U+FFFE, U+FFFF,
+    // lone surrogates cannot occur in a str) are left out: escaping cannot
+    // make them well-formed
+    let allowed: String = text
+        .chars()
+        .filter(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
+        .collect();
+    allowed.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The chart as a standalone SVG document.
@@ -73,4 +80,15 @@ pub fn throughput_csv(weeks: &[WeekThroughput]) -> String {
         let _ = write!(csv, "{},{},{}\r\n", week.week_start.format("%Y-%m-%d"), week.created, week.completed);
     }
     csv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn text_is_escaped_and_what_xml_forbids_is_left_out() {
+        assert_eq!(escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+        assert_eq!(escape("Acme \u{fffe}\u{ffff}\u{1} Corp\tété"), "Acme  Corp\tété");
+    }
 }

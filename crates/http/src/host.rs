@@ -17,10 +17,10 @@ pub fn raw_host(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
     {
         return host;
     }
+    // bytes outside ASCII are no host of ours, but the answer names them
     req.headers()
         .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
         .unwrap_or_default()
 }

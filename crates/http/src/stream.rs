@@ -109,17 +109,20 @@ pub fn notification_stream(
             let (notifications, actor) = (notifications.clone(), actor.clone());
             async move { matches!(actix_web::web::block(move || notifications.still_admitted(&actor)).await, Ok(Ok(true))) }
         };
-        let mut last = match last_seen {
-            Some(id) => id,
-            None => match actix_web::web::block({
-                let (notifications, actor) = (notifications.clone(), actor.clone());
-                move || notifications.latest_id(&actor)
-            })
-            .await
-            {
-                Ok(Ok(id)) => id,
-                _ => return,
-            },
+        let newest = match actix_web::web::block({
+            let (notifications, actor) = (notifications.clone(), actor.clone());
+            move || notifications.latest_id(&actor)
+        })
+        .await
+        {
+            Ok(Ok(id)) => id,
+            _ => return,
+        };
+        // a last event past the newest (from another database, or made up)
+        // would keep the stream silent until ids caught up: start fresh
+        let (mut last, mut wanted) = match last_seen {
+            Some(id) if id <= newest => (id, true),
+            _ => (newest, false),
         };
         // a comment first, so clients and proxies see the stream is open
         if out.send(Bytes::from_static(b": stream open\n\n")).await.is_err() {
@@ -127,7 +130,6 @@ pub fn notification_stream(
         }
         let mut heartbeat = tokio::time::interval(heartbeat_every);
         heartbeat.reset();
-        let mut wanted = last_seen.is_some();
         loop {
             if wanted {
                 wanted = false;

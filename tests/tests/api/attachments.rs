@@ -116,6 +116,9 @@ async fn hostile_file_names_are_stored_under_generated_keys_and_shown_sanitised(
         // ISO-8859-1, which RFC 5987 asks every recipient to read
         ("form-data; name=\"file\"; filename*=ISO-8859-1''r%E9sum%E9.pdf".into(), "résumé.pdf"),
         ("form-data; name=\"file\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf".into(), "résumé.pdf"),
+        // one that cannot be read gives way to filename, as in browsers
+        ("form-data; name=\"file\"; filename=\"good.txt\"; filename*=latin1''r%E9sum%E9.pdf".into(), "good.txt"),
+        ("form-data; name=\"file\"; filename=\"good.txt\"; filename*=UTF-8''%FF.txt".into(), "good.txt"),
         (format!("form-data; name=\"file\"; filename=\"{long}\""), ""),
         ("form-data; name=\"file\"; filename=\"..\"".into(), "file"),
     ];

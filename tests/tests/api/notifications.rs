@@ -492,6 +492,12 @@ async fn a_reconnecting_stream_resumes_after_its_last_event_and_tickets_open_it_
             && b["message"].as_str().is_some_and(|m| m.contains("three"))
     );
     drop(resumed);
+    // a last event past the newest starts fresh rather than waiting for ids to catch up
+    let mut ahead = open(&app, &mia, Some(1_000_000)).await?;
+    post(&app, &olga, &tasks, serde_json::json!({"title": "after a made-up id", "assignee_id": mia.user_id})).await?;
+    let (_, event) = ahead.notification(Duration::from_secs(10)).await?.ok_or("nothing after a made-up id")?;
+    assert!(event["message"].as_str().is_some_and(|m| m.contains("after a made-up id")), "{event}");
+    drop(ahead);
 
     // a browser's EventSource: a single-use ticket instead of the header
     let (status, ticket) =

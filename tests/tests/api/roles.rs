@@ -131,6 +131,20 @@ async fn creating_needs_more_than_viewer() -> TestResult {
     Ok(())
 }
 
+/// DRF's order for deletes too: a role that may never delete is refused
+/// before the object is looked up (403 whether or not it exists), and a
+/// role that may gets 404 for one that does not exist.
+#[tokio::test]
+async fn a_viewer_s_delete_is_refused_before_the_object_is_looked_up() -> TestResult {
+    let (w, _, _, _) = world().await?;
+    for path in ["/api/projects/999999/", "/api/tasks/999999/", "/api/comments/999999/"] {
+        assert_eq!(status(&w.app, &w.viewer, Method::DELETE, path, None).await?, 403, "viewer {path}");
+        let (code, body) = w.app.answer(Method::DELETE, "acme", &w.member.access, path, None).await?;
+        assert_eq!((code, body["error"]["code"].as_str()), (404, Some("not_found")), "member {path}");
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn projects_change_by_their_owner_admins_and_owners_only() -> TestResult {
     let (w, pid, _, _) = world().await?;

@@ -33,7 +33,7 @@ impl SearchTerms {
                     let inner = piece.get(1..piece.len().saturating_sub(1)).unwrap_or("");
                     vec![inner.replace(&format!("\\{quote}"), &quote.to_string()).replace("\\\\", "\\")]
                 }
-                _ => piece.split(',').map(|term| term.trim().to_owned()).collect(),
+                _ => piece.split(',').map(|term| term.trim_matches(is_space).to_owned()).collect(),
             };
             for term in whole {
                 if !term.is_empty() && !terms.iter().any(|t| t.to_lowercase() == term.to_lowercase()) {
@@ -74,7 +74,7 @@ impl SearchTerms {
 fn smart_split(text: &str) -> Vec<&str> {
     let mut pieces = Vec::new();
     let mut at = 0;
-    while let Some(offset) = text[at..].find(|c: char| !c.is_whitespace()) {
+    while let Some(offset) = text[at..].find(|c: char| !is_space(c)) {
         let start = at + offset;
         let end = quoted_piece(text, start).unwrap_or_else(|| next_space(text, start));
         pieces.push(&text[start..end]);
@@ -83,9 +83,15 @@ fn smart_split(text: &str) -> Vec<&str> {
     pieces
 }
 
+/// White space as Python's `\s` has it: Unicode's, and the four
+/// separators `\x1c`–`\x1f` besides.
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
 /// Where white space (or the text) next begins, from `from`.
 fn next_space(text: &str, from: usize) -> usize {
-    text[from..].find(char::is_whitespace).map_or(text.len(), |offset| from + offset)
+    text[from..].find(is_space).map_or(text.len(), |offset| from + offset)
 }
 
 /// The end of a piece from `start` made of plain runs and whole quoted
@@ -94,7 +100,7 @@ fn next_space(text: &str, from: usize) -> usize {
 fn quoted_piece(text: &str, start: usize) -> Option<usize> {
     let (mut at, mut quoted) = (start, false);
     loop {
-        at = text[at..].find(|c: char| c.is_whitespace() || c == '"' || c == '\'').map_or(text.len(), |o| at + o);
+        at = text[at..].find(|c: char| is_space(c) || c == '"' || c == '\'').map_or(text.len(), |o| at + o);
         match text[at..].chars().next() {
             Some(quote @ ('"' | '\'')) => match closing(text, at + 1, quote) {
                 Some(after) => {
@@ -154,6 +160,7 @@ mod tests {
         assert_eq!(terms(r#""moon base"#), [r#""moon"#, "base"]);
         assert_eq!(terms("o'clock"), ["o'clock"]);
         assert_eq!(terms("Münze straße"), ["Münze", "straße"]);
+        assert_eq!(terms("moon\u{1c}base\u{3000}plan"), ["moon", "base", "plan"]);
         // a quoted space is a search for a space, as in DRF
         assert_eq!(terms("' '"), [" "]);
         for blank in ["", "   ", ",", " , ", "\"\"", "\u{3000}", "\"", "'"] {

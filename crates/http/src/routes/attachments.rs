@@ -226,10 +226,16 @@ pub async fn upload(
     let filename = part
         .content_disposition()
         .and_then(|d| {
+            // one it cannot read (another charset, bytes that are no UTF-8)
+            // is passed over for `filename`, as browsers do
             d.get_filename_ext()
-                .map(|ext| match ext.charset {
-                    header::Charset::Iso_8859_1 => ext.value.iter().copied().map(char::from).collect(),
-                    _ => String::from_utf8_lossy(&ext.value).into_owned(),
+                .and_then(|ext| match &ext.charset {
+                    header::Charset::Iso_8859_1 => Some(ext.value.iter().copied().map(char::from).collect()),
+                    header::Charset::Us_Ascii => String::from_utf8(ext.value.clone()).ok(),
+                    header::Charset::Ext(name) if name.eq_ignore_ascii_case("utf-8") => {
+                        String::from_utf8(ext.value.clone()).ok()
+                    }
+                    _ => None,
                 })
                 .or_else(|| d.get_filename().map(str::to_owned))
         })
@@ -355,6 +361,9 @@ pub async fn delete(
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    // a role that may never delete is refused before the object is looked
+    // up, as DRF's view-level permission comes before get_object
+    actor.may_ever(Action::DeleteAttachment)?;
     let id = AttachmentId(id.into_inner());
     let attachments = state.attachments.clone();
     web::block(move || attachments.delete(&actor, id)).await??;

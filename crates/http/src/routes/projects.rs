@@ -204,6 +204,9 @@ pub async fn delete(
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    // a role that may never delete is refused before the object is looked
+    // up, as DRF's view-level permission comes before get_object
+    actor.may_ever(Action::ChangeProject)?;
     let id = ProjectId(id.into_inner());
     let condition = if_match(&req);
     let projects = state.projects.clone();
