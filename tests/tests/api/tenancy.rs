@@ -17,6 +17,12 @@ async fn a_host_that_is_no_tenant_s_domain_gets_tenant_not_found() -> TestResult
         body,
         serde_json::json!({"error": {"code": "tenant_not_found", "message": "No tenant for hostname 'nobody.example.com'"}})
     );
+    // a host with bytes outside ASCII is named too, not left empty
+    let odd = reqwest::header::HeaderValue::from_bytes("nobody.example.com\u{e9}".as_bytes())?;
+    let request = app.client.get(format!("{}/api/auth/me/", app.address)).header(reqwest::header::HOST, odd);
+    let (status, body) = json(request.send().await?).await?;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("nobody.example.com")), "{body}");
     // the same for unauthenticated tenant endpoints
     let (status, body) = json(
         app.post("nobody.example.com", "/api/auth/login/")
