@@ -1,6 +1,9 @@
 //! Reaching PostgreSQL: the configured URL, or the embedded cluster.
 
-use std::{io::Write as _, time::Duration};
+use std::{
+    io::{IsTerminal as _, Write as _},
+    time::Duration,
+};
 
 use anyhow::Context;
 use taskforce_persistence::{PgPool, PoolSettings, build_pool};
@@ -22,9 +25,9 @@ pub struct Database {
 pub enum OnInterrupt {
     /// `serve`: its own graceful shutdown stops the cluster.
     LeaveToTheProcess,
-    /// A command that runs to its end (tenant-admin, `migrate`): Ctrl-C or
-    /// `SIGTERM` stops the cluster this process started, from the moment it
-    /// is started (a process killed by a signal runs no drop).
+    /// A command that runs to its end (tenant-admin, `migrate`): Ctrl-C,
+    /// `SIGTERM` or `SIGHUP` stops the cluster this process started, from the
+    /// moment it is started (a process killed by a signal runs no drop).
     StopTheCluster,
 }
 
@@ -49,7 +52,7 @@ pub fn await_interrupt_handler() {
     }
 }
 
-/// Watches for Ctrl-C and `SIGTERM` on a thread of its own; on the first,
+/// Watches for Ctrl-C, `SIGTERM` and `SIGHUP` on a thread of its own; on the first,
 /// marks the process [`interrupted`], stops the cluster (once: its drop
 /// will not stop it again), prints one line and exits. Every unit of work
 /// is a transaction, so the one the stop cut short is rolled back.
@@ -57,10 +60,12 @@ fn stop_on_interrupt(handle: StopHandle) {
     let watch = move || -> std::io::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
         let code = runtime.block_on(async {
-            let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            use tokio::signal::unix::{SignalKind, signal};
+            let (mut terminate, mut hang_up) = (signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
             tokio::select! {
                 interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| 130),
                 _ = terminate.recv() => Ok::<_, std::io::Error>(143),
+                _ = hang_up.recv() => Ok(129),
             }
         })?;
         INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -68,9 +73,11 @@ fn stop_on_interrupt(handle: StopHandle) {
             Ok(_) => "the embedded PostgreSQL cluster was stopped".to_owned(),
             Err(error) => format!("the embedded PostgreSQL cluster could not be stopped: {error}"),
         };
+        // on a terminal, over whatever a spinner left on the line
+        let clear = if std::io::stderr().is_terminal() { "\r\x1b[2K" } else { "" };
         let _ = writeln!(
             std::io::stderr(),
-            "error: interrupted; the unit of work under way was rolled back, and {stopped}"
+            "{clear}error: interrupted; {stopped} (a unit of work under way, if any, was rolled back)"
         );
         std::process::exit(code)
     };
@@ -85,11 +92,13 @@ fn stop_on_interrupt(handle: StopHandle) {
 }
 
 /// `url` with libpq's `connect_timeout` (seconds), unless it names one.
-fn with_connect_timeout(url: &str, seconds: u64) -> String {
+pub(crate) fn with_connect_timeout(url: &str, seconds: u64) -> String {
     if url.contains("connect_timeout") {
         url.to_owned()
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let joint = if url.contains('?') { '&' } else { '?' };
+        // the query begins after the user name and password, which may hold a '?'
+        let after_credentials = url.rfind('@').map_or(0, |at| at + 1);
+        let joint = if url[after_credentials..].contains('?') { '&' } else { '?' };
         format!("{url}{joint}connect_timeout={seconds}")
     } else {
         format!("{url} connect_timeout={seconds}")
@@ -184,5 +193,6 @@ mod tests {
         );
         assert_eq!(with_connect_timeout("host=h dbname=db", 3), "host=h dbname=db connect_timeout=3");
         assert_eq!(with_connect_timeout("postgres://h/db?connect_timeout=9", 3), "postgres://h/db?connect_timeout=9");
+        assert_eq!(with_connect_timeout("postgres://u:a?b@h/db", 3), "postgres://u:a?b@h/db?connect_timeout=3");
     }
 }

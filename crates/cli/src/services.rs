@@ -135,8 +135,8 @@ impl Shared {
         if let Some(redis) = &self.redis {
             match redis.settle() {
                 0 => {}
-                usize::MAX => eprintln!("warning: Redis was unreachable; cached entries expire on their own"),
-                n => eprintln!("warning: Redis was unreachable; {n} cached entries expire on their own"),
+                usize::MAX => crate::stderr_line!("warning: Redis was unreachable; cached entries expire on their own"),
+                n => crate::stderr_line!("warning: Redis was unreachable; {n} cached entries expire on their own"),
             }
         }
     }

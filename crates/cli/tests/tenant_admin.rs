@@ -797,6 +797,10 @@ fn an_output_that_cannot_be_written_is_an_error_and_loses_no_password() -> TestR
         );
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
+    // nor does a standard error that cannot be written make it panic (101)
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full")?;
+    let out = admin.command(&["tenant", "show", "nosuch"]).stderr(Stdio::from(full)).output()?;
+    assert_eq!(out.status.code(), Some(1), "{:?}", out.status);
     let out = with_stdout_closed(&admin, &["user", "create", "--username", "pipe", "--email", "pipe@example.com"])?;
     let stderr = failed(&out, 1);
     assert!(stderr.contains("generated password (shown once): tf-"), "{stderr}");

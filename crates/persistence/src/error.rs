@@ -68,6 +68,22 @@ pub(crate) fn check_url(url: &str) -> Result<(), StoreError> {
                 .into(),
         ));
     }
+    // libpq ends the user name and password at the first '@' and the host
+    // at the first '/': an unencoded '@' or '/' in a password moves those
+    // splits, and libpq then quotes a piece of the password as a host or a
+    // port
+    if uri && let Some((_, rest)) = url.split_once("://") {
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let path = path.split('?').next().unwrap_or_default();
+        let second_at = authority.matches('@').count() > 1;
+        let slash_in_password = !authority.contains('@') && path.contains('@');
+        if second_at || slash_in_password {
+            return Err(StoreError::Unavailable(
+                "the database URL is malformed: an '@' or '/' in its user name or password must be percent-encoded (%40, %2F)"
+                    .into(),
+            ));
+        }
+    }
     if !uri && !settings_are_whole(url) {
         return Err(StoreError::Unavailable(
             "the connection string is malformed: every setting must be key=value, and a value with spaces quoted (password='a b')"
@@ -160,6 +176,14 @@ mod tests {
         assert!(refused.as_deref().is_some_and(|e| e.contains("%25") && !e.contains("S3cret")), "{refused:?}");
         assert!(check_url("postgres://u:p%4").is_err());
         assert!(check_url("postgres://u:p%00w@h/db").is_err(), "a NUL");
+        for unencoded in ["postgres://u:pa@SECRET@h/db", "postgres://u:SECRET/TAIL@h:5432/db"] {
+            let refused = check_url(unencoded).err().map(|e| e.to_string());
+            assert!(refused.as_deref().is_some_and(|e| e.contains("%40") && !e.contains("SECRET")), "{unencoded}");
+        }
+        // libpq reads these as meant
+        for fine in ["postgres://u:a?b@h/db", "postgres://h/db?application_name=a@b", "postgres://u:p%40ss@h/db"] {
+            assert!(check_url(fine).is_ok(), "{fine}");
+        }
         for fine in [
             "postgres://u:p%40ss@h/db",
             "postgresql://h/db?sslmode=disable",

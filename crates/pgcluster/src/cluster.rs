@@ -106,6 +106,21 @@ impl Cluster {
         &self.data_dir
     }
 
+    /// Removes the staging folders (`<dir>.init-<pid>`) of earlier runs whose
+    /// process is gone: an initdb they interrupted leaves ~40 MB each.
+    fn remove_abandoned_staging(&self) {
+        let (Some(parent), Some(name)) = (self.data_dir.parent(), self.data_dir.file_name()) else { return };
+        let prefix = format!("{}.init-", name.to_string_lossy());
+        let Ok(entries) = fs::read_dir(parent) else { return };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = file_name.strip_prefix(&prefix).and_then(|pid| pid.parse::<u32>().ok()) else { continue };
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
     /// Creates the cluster unless the folder already holds one. Returns
     /// whether it was created. A half-made cluster from an interrupted run is
     /// removed and made again.
@@ -117,6 +132,7 @@ impl Cluster {
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(io(format!("removing {}", staging.display())))?;
         }
+        self.remove_abandoned_staging();
         self.make_dir(&staging)?;
         let mut initdb = self.command("initdb");
         initdb.arg("-D").arg(&staging).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);

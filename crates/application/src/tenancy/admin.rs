@@ -254,12 +254,14 @@ impl TenantAdmin {
     #[tracing::instrument(skip_all, fields(domain = %host))]
     pub fn remove_domain(&self, host: &HostName) -> Result<TenantDomain, TenantAdminError> {
         let removed = self.store.platform(|tx| {
+            // one change to a tenant's domains at a time, the tenant row
+            // locked first as in add_domain (the other order deadlocks)
+            let owner = tx.domains().get(host)?.ok_or_else(|| TenantAdminError::UnknownDomain(host.clone()))?;
+            tx.tenants().lock(owner.tenant_id)?;
             let removed = tx.domains().remove(host).map_err(|error| match error {
                 StoreError::NotFound => TenantAdminError::UnknownDomain(host.clone()),
                 other => other.into(),
             })?;
-            // one change to a tenant's domains at a time, as in add_domain
-            tx.tenants().lock(removed.tenant_id)?;
             if removed.is_primary
                 && let Some(next) = tx.domains().list(Some(removed.tenant_id))?.into_iter().next()
             {

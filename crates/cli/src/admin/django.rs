@@ -26,7 +26,8 @@ pub(super) struct ImportDjangoArgs {
 }
 
 pub(super) fn run(ctx: &Context, args: ImportDjangoArgs) -> anyhow::Result<()> {
-    let data = taskforce_persistence::read_django_platform(&args.from)?;
+    // a Django host that never answers is given up on, as our own database is
+    let data = taskforce_persistence::read_django_platform(&crate::database::with_connect_timeout(&args.from, 5))?;
     let bar = output::progress_bar(
         data.tenants.len() + data.accounts.len(),
         "{spinner} importing from Django [{bar:40}] {pos}/{len} {msg}",

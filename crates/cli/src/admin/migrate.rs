@@ -94,7 +94,7 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
         // on a terminal the bar printed each failure as it came
         if !progress.is_live() {
             for (slug, error) in &report.failed {
-                eprintln!("{}", failed_line(slug, error));
+                crate::stderr_line!("{}", failed_line(slug, error));
             }
         }
         if report.spares_dropped > 0 {
@@ -131,7 +131,7 @@ fn forget_hosts(settings: &Settings, pool: &PgPool, slugs: &[Slug]) {
     match outcome {
         Ok(hosts) => tracing::debug!(hosts, "invalidated the migrated tenants' cached hosts"),
         Err(error) => {
-            eprintln!("warning: could not invalidate cached hosts ({error:#}); they expire on their own");
+            crate::stderr_line!("warning: could not invalidate cached hosts ({error:#}); they expire on their own");
         }
     }
 }

@@ -164,8 +164,9 @@ pub(super) fn delete(ctx: &Context, slug: &Slug, yes: bool) -> anyhow::Result<()
         if !stdin.is_terminal() {
             bail!("refusing to delete '{slug}' without --yes (stdin is not a terminal to confirm on)");
         }
-        eprint!(
-            "This drops schema {} with all of tenant '{slug}''s data, its domains and memberships.\nType the slug to confirm: ",
+        let _ = write!(
+            std::io::stderr(),
+            "This drops schema {} with all of tenant '{slug}' and its data, domains and memberships.\nType the slug to confirm: ",
             details.tenant.schema_name
         );
         let _ = std::io::stderr().flush();
@@ -208,8 +209,8 @@ pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyh
 /// name, which must still be free. A failure or an interruption never leaves
 /// a truncated export under the name asked for.
 fn write_whole(file: &std::path::Path, export: &taskforce_application::TenantExport) -> anyhow::Result<()> {
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let partial = file.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    // a short name, whatever the export's: a long one must not grow past the limit
+    let partial = file.with_file_name(format!(".tenant-export.partial-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -55,7 +55,7 @@ pub(super) fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         // a password that could not be shown where asked is shown where the
         // error goes: lost, the account could never be logged into
         if let Err(error) = output::written() {
-            eprintln!("{shown}");
+            crate::stderr_line!("{shown}");
             return Err(error);
         }
     }

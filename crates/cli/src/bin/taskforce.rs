@@ -36,7 +36,7 @@ async fn main() -> ExitCode {
     let mut settings = match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
-            eprintln!("error: {error}");
+            taskforce_cli::stderr_line!("error: {error}");
             return ExitCode::from(1);
         }
     };
@@ -59,7 +59,7 @@ async fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            taskforce_cli::stderr_line!("error: {error:#}");
             ExitCode::from(1)
         }
     }

@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
-            eprintln!("error: {error}");
+            taskforce_cli::stderr_line!("error: {error}");
             return ExitCode::from(1);
         }
     };
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            taskforce_cli::stderr_line!("error: {error:#}");
             ExitCode::from(1)
         }
     }
