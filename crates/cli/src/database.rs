@@ -95,13 +95,8 @@ fn stop_on_interrupt(handle: StopHandle) {
 pub(crate) fn with_connect_timeout(url: &str, seconds: u64) -> String {
     if url.contains("connect_timeout") {
         url.to_owned()
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        // the query begins after the user name and password, which may hold a '?'
-        let after_credentials = url.rfind('@').map_or(0, |at| at + 1);
-        let joint = if url[after_credentials..].contains('?') { '&' } else { '?' };
-        format!("{url}{joint}connect_timeout={seconds}")
     } else {
-        format!("{url} connect_timeout={seconds}")
+        taskforce_persistence::with_params(url, &format!("connect_timeout={seconds}"))
     }
 }
 
@@ -194,5 +189,9 @@ mod tests {
         assert_eq!(with_connect_timeout("host=h dbname=db", 3), "host=h dbname=db connect_timeout=3");
         assert_eq!(with_connect_timeout("postgres://h/db?connect_timeout=9", 3), "postgres://h/db?connect_timeout=9");
         assert_eq!(with_connect_timeout("postgres://u:a?b@h/db", 3), "postgres://u:a?b@h/db?connect_timeout=3");
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?application_name=a@b", 3),
+            "postgres://h/db?application_name=a@b&connect_timeout=3"
+        );
     }
 }

@@ -296,13 +296,16 @@ const LIST_KEYS: [&str; 3] = ["server.trusted_proxies", "server.cors_allowed_ori
 /// The variable that sets `key`: `server.trusted_proxies` →
 /// `TASKFORCE__SERVER__TRUSTED_PROXIES`.
 fn variable_of(key: &str) -> String {
-    format!("TASKFORCE__{}", key.to_ascii_uppercase().replace('.', "__"))
+    format!("{PREFIX}{}", key.to_ascii_uppercase().replace('.', "__"))
 }
+
+/// What every setting's variable begins with.
+const PREFIX: &str = "TASKFORCE__";
 
 /// Whether a variable sets a setting: the `config` crate matches the
 /// `TASKFORCE__` prefix in any case, so `taskforce__server__port` does too.
 fn is_setting(name: &str) -> bool {
-    name.get(..11).is_some_and(|prefix| prefix.eq_ignore_ascii_case("TASKFORCE__"))
+    name.get(..PREFIX.len()).is_some_and(|prefix| prefix.eq_ignore_ascii_case(PREFIX))
 }
 
 /// The variables with every setting's name in upper case, as the list and

@@ -10,7 +10,7 @@ use actix_web::{
     web,
 };
 
-use crate::{ApiError, tenant::host_is_no_tenant_s};
+use crate::{ApiError, tenant::take_no_tenant_refusal};
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT_BYTES: usize = 1 << 20;
@@ -25,7 +25,7 @@ pub fn path_config() -> web::PathConfig {
 /// tenant (or an inactive one), the host's answer first.
 pub async fn no_route(req: HttpRequest) -> HttpResponse {
     tracing::debug!(path = req.path(), "no route");
-    actix_web::ResponseError::error_response(&host_is_no_tenant_s(&req).unwrap_or_else(ApiError::not_found))
+    actix_web::ResponseError::error_response(&take_no_tenant_refusal(&req).unwrap_or_else(ApiError::not_found))
 }
 
 /// Gives every error response that is not JSON yet (actix's own 404, 405,
@@ -37,7 +37,7 @@ pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
             let status = response.status();
             // a wrong method on a host that serves no tenant: the host's answer
             if status == StatusCode::METHOD_NOT_ALLOWED
-                && let Some(refusal) = host_is_no_tenant_s(response.request())
+                && let Some(refusal) = take_no_tenant_refusal(response.request())
             {
                 return actix_web::ResponseError::error_response(&refusal);
             }

@@ -4,7 +4,7 @@
 use std::{future::Future, pin::Pin};
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
-use taskforce_application::{Actor, AdmitError, AuthError};
+use taskforce_application::{Actor, AdmitError, AuthError, ResolveError};
 use taskforce_domain::{HostName, Tenant};
 
 use crate::{ApiError, AppState, host::raw_host};
@@ -35,7 +35,7 @@ impl FromRequest for CurrentTenant {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // a host the middleware refused is answered at once, before any
         // other extractor (a body, say) can answer first
-        if let Some(error) = host_refusal(req) {
+        if let Some(error) = take_host_refusal(req) {
             return Box::pin(std::future::ready(Err(error)));
         }
         let state = state_of(req);
@@ -81,43 +81,17 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 
 /// The admission of a request, done by [`admit_first`] before any
 /// extractor runs and taken by [`Authenticated`], or by [`CurrentTenant`]
-/// when the host itself was refused.
-struct Admission {
-    admitted: Result<Actor, ApiError>,
-    /// Whether the refusal is the host's (no tenant's, inactive, being
-    /// upgraded, or the tenant could not be read at all: the database is
-    /// down), which every tenant endpoint answers, signed in or not.
-    host_refused: bool,
-}
+/// and the handlers of unknown paths and wrong methods when the host itself
+/// was refused.
+struct Admission(Result<Actor, Refusal>);
 
-/// The host's refusal of a request, if the middleware found one (taken:
-/// asked twice, it is there once). For what answers before any handler
-/// (an unknown path, a wrong method), which on a host that serves no
-/// tenant answers for the host first, as django-tenants does.
-pub(crate) fn host_refusal(req: &HttpRequest) -> Option<ApiError> {
-    let mut extensions = req.extensions_mut();
-    match extensions.remove::<Admission>() {
-        Some(Admission { admitted: Err(error), host_refused: true }) => Some(error),
-        Some(other) => {
-            extensions.insert(other);
-            None
-        }
-        None => None,
-    }
-}
-
-/// [`host_refusal`], when the host serves no tenant or an inactive one:
-/// what answers for an unknown path or a wrong method. A tenant being
-/// upgraded or a database that did not answer (also the host's refusal for
-/// a tenant endpoint) does not turn a `404`/`405` into a `503`.
-pub(crate) fn host_is_no_tenant_s(req: &HttpRequest) -> Option<ApiError> {
-    let refusal = host_refusal(req)?;
-    matches!(refusal.code(), "tenant_not_found" | "tenant_inactive").then_some(refusal)
-}
-
-/// Why a caller was not admitted; each error is filed by hand.
+/// Why a caller was not admitted; each error is filed by hand when it is
+/// made.
 enum Refusal {
-    /// The host serves no tenant that can answer now.
+    /// The host serves no tenant, or an inactive one.
+    NoTenant(ApiError),
+    /// The host's tenant cannot answer now (being upgraded, or the database
+    /// did not answer).
     Host(ApiError),
     /// The host is fine; the caller is not (or the work failed).
     Caller(ApiError),
@@ -126,9 +100,37 @@ enum Refusal {
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
-            Refusal::Host(error) | Refusal::Caller(error) => error,
+            Refusal::NoTenant(error) | Refusal::Host(error) | Refusal::Caller(error) => error,
         }
     }
+}
+
+/// Takes the middleware's admission out of the request when `wanted` says
+/// its refusal is one to answer with; leaves it there otherwise.
+fn take_refusal(req: &HttpRequest, wanted: impl Fn(&Refusal) -> bool) -> Option<ApiError> {
+    let mut extensions = req.extensions_mut();
+    match extensions.remove::<Admission>() {
+        Some(Admission(Err(refusal))) if wanted(&refusal) => Some(refusal.into()),
+        Some(other) => {
+            extensions.insert(other);
+            None
+        }
+        None => None,
+    }
+}
+
+/// Takes the host's refusal of a request (any kind), which every tenant
+/// endpoint answers first, signed in or not.
+fn take_host_refusal(req: &HttpRequest) -> Option<ApiError> {
+    take_refusal(req, |refusal| matches!(refusal, Refusal::NoTenant(_) | Refusal::Host(_)))
+}
+
+/// Takes the refusal of a host that serves no tenant or an inactive one:
+/// what answers for an unknown path or a wrong method, as django-tenants
+/// did. A tenant being upgraded or a database that did not answer does not
+/// turn a `404`/`405` into a `503`.
+pub(crate) fn take_no_tenant_refusal(req: &HttpRequest) -> Option<ApiError> {
+    take_refusal(req, |refusal| matches!(refusal, Refusal::NoTenant(_)))
 }
 
 /// Admits the caller of a request: host, token, session, membership.
@@ -138,7 +140,7 @@ async fn admit(
     token: Result<String, ApiError>,
 ) -> Result<Actor, Refusal> {
     let state = state.map_err(Refusal::Caller)?;
-    let host = HostName::from_header(&raw).map_err(|_| Refusal::Host(ApiError::tenant_not_found(&raw)))?;
+    let host = HostName::from_header(&raw).map_err(|_| Refusal::NoTenant(ApiError::tenant_not_found(&raw)))?;
     // a malformed header is "not authenticated", but only once the host is known to serve
     let (token, malformed) = match token {
         Ok(token) => (Some(token), None),
@@ -159,6 +161,9 @@ async fn admit(
     let actor = match admitted {
         Ok(actor) => actor,
         Err(AdmitError::NotAuthenticated) => return Err(Refusal::Caller(malformed.unwrap_or_else(not_authenticated))),
+        Err(AdmitError::Resolve(error @ (ResolveError::UnknownHost(_) | ResolveError::Inactive))) => {
+            return Err(Refusal::NoTenant(error.into()));
+        }
         Err(AdmitError::Resolve(error)) => return Err(Refusal::Host(error.into())),
         Err(AdmitError::Auth(error)) => return Err(Refusal::Caller(error.into())),
     };
@@ -188,12 +193,8 @@ pub async fn admit_first(
     if !without_admission(req.path()) {
         let state = state_of(req.request());
         let raw = state.as_ref().map(|s| raw_host(req.request(), &s.settings.trusted_proxies)).unwrap_or_default();
-        let (admitted, host_refused) = match admit(state, raw, bearer(req.request())).await {
-            Ok(actor) => (Ok(actor), false),
-            Err(Refusal::Host(error)) => (Err(error), true),
-            Err(Refusal::Caller(error)) => (Err(error), false),
-        };
-        req.extensions_mut().insert(Admission { admitted, host_refused });
+        let admitted = admit(state, raw, bearer(req.request())).await;
+        req.extensions_mut().insert(Admission(admitted));
     }
     next.call(req).await
 }
@@ -205,8 +206,8 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // admitted already by the middleware: ready at once, so its answer
         // comes before any other extractor's
-        if let Some(Admission { admitted, .. }) = req.extensions_mut().remove::<Admission>() {
-            return Box::pin(std::future::ready(admitted.map(Authenticated)));
+        if let Some(Admission(admitted)) = req.extensions_mut().remove::<Admission>() {
+            return Box::pin(std::future::ready(admitted.map(Authenticated).map_err(ApiError::from)));
         }
         let state = state_of(req);
         let raw = state.as_ref().map(|s| raw_host(req, &s.settings.trusted_proxies)).unwrap_or_default();

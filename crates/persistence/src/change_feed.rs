@@ -66,9 +66,8 @@ impl ChangeFeed {
     /// `application_name` shows them in `pg_stat_activity`): reads every
     /// 100 ms, hears itself every [`HEARTBEAT`], reconnects every second.
     pub fn new(mut settings: PoolSettings) -> Self {
-        if settings.url.starts_with("postgres://") || settings.url.starts_with("postgresql://") {
-            let joint = if settings.url.contains('?') { '&' } else { '?' };
-            settings.url = format!("{}{joint}{KEEPALIVES}", settings.url);
+        if crate::pool::is_uri(&settings.url) {
+            settings.url = crate::pool::with_params(&settings.url, KEEPALIVES);
         }
         Self { settings, poll: Duration::from_millis(100), heartbeat: HEARTBEAT, retry: Duration::from_secs(1) }
     }

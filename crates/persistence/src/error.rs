@@ -49,7 +49,7 @@ pub(crate) fn connection_failure(message: &str) -> String {
 /// percent-encoded byte, before libpq sees it: libpq's complaint quotes the
 /// token, which may be the password. The refusal quotes nothing.
 pub(crate) fn check_url(url: &str) -> Result<(), StoreError> {
-    let uri = ["postgres://", "postgresql://"].iter().any(|scheme| url.starts_with(scheme));
+    let uri = crate::pool::is_uri(url);
     let bytes = url.as_bytes();
     // a '%' not followed by two hex digits, or one that encodes a NUL
     // (libpq refuses both, quoting the token)

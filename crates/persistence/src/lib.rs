@@ -32,6 +32,6 @@ pub use migrations::{
     MigrateError, MigrationEvent, MigrationReport, PUBLIC_MIGRATIONS, TENANT_MIGRATIONS, TenantMigrator, TenantTarget,
     migrate_shared,
 };
-pub use pool::{FailClosed, PgPool, PoolSettings, PooledConn, build_pool, check_out, connect};
+pub use pool::{FailClosed, PgPool, PoolSettings, PooledConn, build_pool, check_out, connect, is_uri, with_params};
 pub use spares::{SPARE_PREFIX, SpareFilter, SpareStock};
 pub use store::PgStore;

@@ -123,8 +123,9 @@ pub struct MigrationReport {
     /// Tenants migrated, with the versions applied.
     pub migrated: Vec<(String, Vec<String>)>,
     /// Tenants recorded as behind with nothing pending in their schema
-    /// (another run got there first, or the record was stale): counted in
-    /// `up_to_date`, their recorded version brought up to date.
+    /// (another run got there first, or the record was stale: their
+    /// recorded version is brought up to date; or the tenant was deleted
+    /// while the run went on): counted in `up_to_date`.
     pub recorded: Vec<String>,
     /// Tenants that failed, with the reason; their schemas are unchanged.
     pub failed: Vec<(String, String)>,

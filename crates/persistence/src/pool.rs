@@ -104,6 +104,27 @@ impl CustomizeConnection<PgConnection, R2d2Error> for FailClosed {
     }
 }
 
+/// Whether `url` is in libpq's URI form (`postgres://…`), not `key=value`.
+pub fn is_uri(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` with the libpq parameters `params` (`a=1&b=2`) added: after the
+/// query of a URI (which starts at the first `?` past the host, whatever
+/// the user name, password or query values hold), or as `a=1 b=2` at the
+/// end of a `key=value` string.
+pub fn with_params(url: &str, params: &str) -> String {
+    if !is_uri(url) {
+        return format!("{url} {}", params.replace('&', " "));
+    }
+    let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+    // libpq ends the user name and password at an '@' before the first '/'
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let after_credentials = authority.find('@').map_or(rest, |at| &rest[at + 1..]);
+    let joint = if after_credentials.contains('?') { '&' } else { '?' };
+    format!("{url}{joint}{params}")
+}
+
 /// Builds the pool without connecting: the server may come up later, and
 /// until it does requests are answered `503`.
 pub fn build_pool(settings: &PoolSettings) -> Result<PgPool, StoreError> {
@@ -176,6 +197,26 @@ impl DerefMut for Session {
         match self {
             Session::Fresh(conn) => conn,
             Session::Pooled(conn) => &mut *conn,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_params;
+
+    #[test]
+    fn params_go_after_the_query_whatever_the_credentials_or_values_hold() {
+        let cases = [
+            ("postgres://h/db", "postgres://h/db?a=1&b=2"),
+            ("postgres://h/db?sslmode=disable", "postgres://h/db?sslmode=disable&a=1&b=2"),
+            ("postgres://u:a?b@h/db", "postgres://u:a?b@h/db?a=1&b=2"),
+            ("postgres://h/db?application_name=a@b", "postgres://h/db?application_name=a@b&a=1&b=2"),
+            ("postgres://h?x=1", "postgres://h?x=1&a=1&b=2"),
+            ("host=h dbname=db", "host=h dbname=db a=1 b=2"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(with_params(url, "a=1&b=2"), expected, "{url}");
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::schema::{domains, memberships, tenants, users};
 
 /// A stored value that no longer passes the domain's rules: the row was
 /// written by something other than this code.
-fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::internal(format!("stored {what} is invalid: {error}"))
 }
 

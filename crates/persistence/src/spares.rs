@@ -67,14 +67,17 @@ struct Claimed {
     name: String,
 }
 
-/// Whether the spare row `s` still has its schema: a row whose schema was
-/// dropped by hand is no spare, and is neither counted nor claimed.
-const SCHEMA_EXISTS: &str = "EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = s.name)";
+/// Whether the spare row whose name is `name_column` still has its schema:
+/// a row whose schema was dropped by hand is no spare, and is neither
+/// counted nor claimed.
+fn schema_exists_sql(name_column: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n WHERE n.nspname = {name_column})")
+}
 
-/// [`SCHEMA_EXISTS`] as a condition on `spare_schemas` (aliased `s`), for
-/// the counts; they run when spares are counted or made, not per request.
+/// [`schema_exists_sql`] as a condition on `spare_schemas`, for the counts;
+/// they run when spares are counted or made, not per request.
 fn schema_exists() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-    diesel::dsl::sql(&SCHEMA_EXISTS.replace("s.name", "spare_schemas.name"))
+    diesel::dsl::sql(&schema_exists_sql("spare_schemas.name"))
 }
 
 /// Inside an open transaction: takes one spare at `version` that no other
@@ -82,7 +85,7 @@ fn schema_exists() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
 /// dropped by hand would fail every rename), and returns its name; `None`
 /// when there is none.
 pub(crate) fn claim(conn: &mut PgConnection, version: &str) -> Result<Option<SchemaName>, StoreError> {
-    take_row(conn, &format!("s.schema_version = $1 AND {SCHEMA_EXISTS}"), version)
+    take_row(conn, &format!("s.schema_version = $1 AND {}", schema_exists_sql("s.name")), version)
 }
 
 /// Inside an open transaction: deletes the first spare row `s` matching

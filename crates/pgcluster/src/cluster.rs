@@ -85,10 +85,7 @@ pub struct StopHandle {
 impl StopHandle {
     /// Stops the server unless it was stopped already; whether this call did.
     pub fn stop(&self) -> Result<bool, ClusterError> {
-        if self.stopped.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return Ok(false);
-        }
-        self.cluster.stop_server().map(|()| true)
+        self.cluster.stop_once(&self.stopped)
     }
 }
 
@@ -106,12 +103,30 @@ impl Cluster {
         &self.data_dir
     }
 
-    /// Removes the staging folders (`<dir>.init-<pid>`) of earlier runs whose
-    /// process is gone: an initdb they interrupted leaves ~40 MB each.
+    /// Stops the server running in this folder (fast shutdown: sessions are
+    /// ended, data is kept) unless `stopped` says it was already; whether
+    /// this call stopped it.
+    fn stop_once(&self, stopped: &std::sync::atomic::AtomicBool) -> Result<bool, ClusterError> {
+        if stopped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl.arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "stop"]);
+        run(pg_ctl, "pg_ctl stop").map(|_| true)
+    }
+
+    /// The folder initdb of process `pid` works in before it is renamed to
+    /// the data folder.
+    fn staging_dir(&self, pid: u32) -> PathBuf {
+        self.data_dir.with_extension(format!("init-{pid}"))
+    }
+
+    /// Removes the staging folders ([`Cluster::staging_dir`]) of earlier runs
+    /// whose process is gone: an initdb they interrupted leaves ~40 MB each.
     fn remove_abandoned_staging(&self) {
-        let (Some(parent), Some(name)) = (self.data_dir.parent(), self.data_dir.file_name()) else { return };
-        let prefix = format!("{}.init-", name.to_string_lossy());
-        let Ok(entries) = fs::read_dir(parent) else { return };
+        let Some(parent) = self.data_dir.parent() else { return };
+        let prefix = self.staging_dir(0).file_name().map(|n| n.to_string_lossy().trim_end_matches('0').to_owned());
+        let (Some(prefix), Ok(entries)) = (prefix, fs::read_dir(parent)) else { return };
         for entry in entries.flatten() {
             let file_name = entry.file_name().to_string_lossy().into_owned();
             let Some(pid) = file_name.strip_prefix(&prefix).and_then(|pid| pid.parse::<u32>().ok()) else { continue };
@@ -128,7 +143,7 @@ impl Cluster {
         if self.data_dir.join("PG_VERSION").is_file() && self.data_dir.join("postgresql.conf").is_file() {
             return Ok(false);
         }
-        let staging = self.data_dir.with_extension(format!("init-{}", std::process::id()));
+        let staging = self.staging_dir(std::process::id());
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(io(format!("removing {}", staging.display())))?;
         }
@@ -280,26 +295,13 @@ impl RunningCluster {
     }
 
     fn stop_now(&self) -> Result<(), ClusterError> {
-        if self.stopped.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return Ok(());
-        }
-        self.cluster.stop_server()
+        self.cluster.stop_once(&self.stopped).map(drop)
     }
 
     /// A handle that stops this server (if this process started it) from
     /// another thread; `None` when it is not this process's to stop.
     pub fn stop_handle(&self) -> Option<StopHandle> {
         self.owned.then(|| StopHandle { cluster: self.cluster.clone(), stopped: self.stopped.clone() })
-    }
-}
-
-impl Cluster {
-    /// Stops the server running in this folder (fast shutdown: sessions are
-    /// ended, data is kept).
-    fn stop_server(&self) -> Result<(), ClusterError> {
-        let mut pg_ctl = self.command("pg_ctl");
-        pg_ctl.arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "stop"]);
-        run(pg_ctl, "pg_ctl stop").map(|_| ())
     }
 }
 

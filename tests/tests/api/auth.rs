@@ -427,6 +427,13 @@ async fn a_user_name_may_not_be_another_account_s_address_nor_the_reverse() -> T
     let mut statuses = vec![a?.status().as_u16(), b?.status().as_u16()];
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 400]);
+    // either name finds the one account the winner made (as its user name or its address)
+    let mut stored: Vec<i64> = Vec::new();
+    for login in ["x@one.example", "y@two.example"] {
+        stored.extend(app.store.read(|tx| tx.users().by_login(login))?.map(|(user, _)| user.id.0));
+    }
+    stored.dedup();
+    assert_eq!(stored.len(), 1, "exactly one of the two accounts was stored: {stored:?}");
 
     // ada still logs in by her address, as herself
     let login = serde_json::json!({"username": "ADA@EXAMPLE.COM", "password": PASSWORD});
@@ -440,6 +447,8 @@ async fn a_user_name_may_not_be_another_account_s_address_nor_the_reverse() -> T
         let login = serde_json::json!({"username": refused, "password": "Sturdy-passphrase-42"});
         let (status, body) = json(app.post("open.localhost", "/api/auth/login/").json(&login).send().await?).await?;
         assert_eq!((status, body["error"]["code"].as_str()), (401, Some("invalid_credentials")), "{refused}: {body}");
+        // nor anything at all (an account with no membership fails to log in too)
+        assert!(app.store.read(|tx| tx.users().by_login(refused))?.is_none(), "{refused} was stored");
     }
     Ok(())
 }

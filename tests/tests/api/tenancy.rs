@@ -21,7 +21,7 @@ async fn a_host_that_is_no_tenant_s_domain_gets_tenant_not_found() -> TestResult
     let odd = reqwest::header::HeaderValue::from_bytes("nobody.example.com\u{e9}".as_bytes())?;
     let request = app.client.get(format!("{}/api/auth/me/", app.address)).header(reqwest::header::HOST, odd);
     let (status, body) = json(request.send().await?).await?;
-    assert_eq!(status, 404, "{body}");
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("tenant_not_found")), "{body}");
     assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("nobody.example.com")), "{body}");
     // the same for unauthenticated tenant endpoints
     let (status, body) = json(

@@ -25,6 +25,8 @@ impl SearchTerms {
     /// The terms of `text`.
     pub fn parse(text: &str) -> Result<Self, TooManyTerms> {
         let mut terms: Vec<String> = Vec::new();
+        // each term lower-cased once, to tell repeats
+        let mut seen: Vec<String> = Vec::new();
         for piece in smart_split(text) {
             let piece = piece.trim_matches(',');
             let whole = match piece.chars().next() {
@@ -36,10 +38,12 @@ impl SearchTerms {
                 _ => piece.split(',').map(|term| term.trim_matches(is_space).to_owned()).collect(),
             };
             for term in whole {
-                if !term.is_empty() && !terms.iter().any(|t| t.to_lowercase() == term.to_lowercase()) {
+                let lowered = term.to_lowercase();
+                if !term.is_empty() && !seen.contains(&lowered) {
                     if terms.len() == MAX_SEARCH_TERMS {
                         return Err(TooManyTerms);
                     }
+                    seen.push(lowered);
                     terms.push(term);
                 }
             }

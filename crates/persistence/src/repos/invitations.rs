@@ -12,7 +12,7 @@ use taskforce_domain::{
 use super::{PgTx, users::lower};
 use crate::{
     error::store_error,
-    rows::InvitationRow,
+    rows::{InvitationRow, corrupt},
     schema::{invitations, memberships, users},
 };
 
@@ -86,9 +86,6 @@ impl InvitationRepository for PgTx<'_> {
         .returning(invitations::role)
         .get_results(self.conn)
         .map_err(store_error)?;
-        roles
-            .iter()
-            .map(|role| role.parse::<Role>().map_err(|e| StoreError::internal(format!("stored role is invalid: {e}"))))
-            .collect()
+        roles.iter().map(|role| role.parse::<Role>().map_err(|e| corrupt("role", e))).collect()
     }
 }
