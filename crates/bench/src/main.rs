@@ -12,6 +12,7 @@ mod fixture;
 mod fleet;
 mod stats;
 mod tenants;
+mod transfer;
 mod work;
 
 use clap::{Parser, Subcommand};
@@ -139,6 +140,13 @@ enum Scenario {
         #[arg(long)]
         svg: std::path::PathBuf,
     },
+    /// Tenant export and import at size, by the `tenant-admin` binary built
+    /// beside this one: wall time, file size and peak resident memory.
+    Transfer {
+        /// Tasks to seed (with as many comments and activity rows).
+        #[arg(long, default_value_t = 200_000)]
+        tasks: u64,
+    },
     /// Serves the configuration in the environment (used by `files` and `fleet`).
     #[command(hide = true)]
     Serve,
@@ -191,6 +199,7 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Scenario::Transfer { tasks } => transfer::run(tasks),
         Scenario::Serve => runtime()?.block_on(work::serve()),
         Scenario::Auth { logins, requests } => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(auth::run(logins, requests))
