@@ -54,9 +54,9 @@ pub fn run(tasks: u64) -> anyhow::Result<()> {
     operator.member("big", "member", Role::Member)?;
     let source = SchemaName::parse("tenant_big")?;
     let started = Instant::now();
-    operator
-        .store
-        .in_tenant_scope(&source, |conn| conn.batch_execute(&seed_sql(tasks, owner.id.0)).map_err(StoreError::internal))?;
+    operator.store.in_tenant_scope(&source, |conn| {
+        conn.batch_execute(&seed_sql(tasks, owner.id.0)).map_err(StoreError::internal)
+    })?;
     let before = counts(&operator, &source)?;
     println!(
         "seeded tenant 'big': {} row(s) in {:.1}s ({})",

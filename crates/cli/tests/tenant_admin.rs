@@ -392,6 +392,20 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     let id_of = |name: &str| admin.sql(&format!("SELECT id FROM public.users WHERE username = '{name}'"));
     let (olga, mia) = (id_of("olga")?, id_of("mia")?);
     fill(&admin, "tenant_acme", &olga, &mia)?;
+    // members who joined long ago, and an account that may no longer log in
+    admin.sql(
+        "UPDATE public.memberships SET joined_at = timestamptz '2024-02-20 12:34:56.789+00' + (user_id % 7) * interval '1 day';
+         UPDATE public.users SET is_active = false WHERE username = 'olga'",
+    )?;
+    let joined = |admin: &Admin, slug: &str| {
+        admin.sql(&format!(
+            "SELECT string_agg(u.username || ' ' || m.joined_at, ', ' ORDER BY u.username)
+               FROM public.memberships m JOIN public.users u ON u.id = m.user_id
+               JOIN public.tenants t ON t.id = m.tenant_id WHERE t.slug = '{slug}'"
+        ))
+    };
+    let joined_before = joined(&admin, "acme")?;
+    assert!(joined_before.contains("2024-02-2"), "{joined_before}");
     let original = admin.checksums("tenant_acme")?;
     let file = admin.files.path().join("acme.json");
     let file_arg = file.to_str().ok_or("path")?;
@@ -430,6 +444,30 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
         "{copied}"
     );
     assert_eq!(admin.checksums("tenant_acme_copy")?, original);
+    assert_eq!(joined(&admin, "acme-copy")?, joined_before, "members keep the dates they joined");
+    // what format 2 added: each table's row count, each member's date
+    let document: serde_json::Value = serde_json::from_slice(&before)?;
+    assert_eq!(
+        (&document["format"], &document["tables"][1]["table"], &document["tables"][1]["count"]),
+        (&serde_json::json!(2), &serde_json::json!("tasks"), &serde_json::json!(3))
+    );
+    // a document of format 1, from the builds before, is still read: its
+    // members join at the import
+    let mut older = document.clone();
+    older["format"] = serde_json::json!(1);
+    for member in older["members"].as_array_mut().ok_or("members")? {
+        member.as_object_mut().ok_or("member")?.remove("joined_at").ok_or("joined_at")?;
+    }
+    for table in older["tables"].as_array_mut().ok_or("tables")? {
+        table.as_object_mut().ok_or("table")?.remove("count").ok_or("count")?;
+    }
+    let older_file = admin.files.path().join("acme-format-1.json");
+    std::fs::write(&older_file, older.to_string())?;
+    let imported = ok(&admin.run(&["tenant", "import", older_file.to_str().ok_or("path")?, "--slug", "acme-old"])?);
+    assert!(imported.contains("2 member(s), 0 new account(s), 13 row(s)"), "{imported}");
+    assert_eq!(admin.checksums("tenant_acme_old")?, original);
+    let joined_now = joined(&admin, "acme-old")?;
+    assert!(joined_now.starts_with("mia 20") && !joined_now.contains("2024-02-2"), "{joined_now}");
     let copy = admin.json(&["tenant", "show", "acme-copy", "--json"])?;
     assert_eq!(copy["domains"], serde_json::json!([{"domain": "acme-copy.localhost", "is_primary": true}]));
     // new rows continue after the imported ids
@@ -470,6 +508,9 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
         other.sql("SELECT id FROM public.users WHERE username = 'mia'")?,
     );
     assert_ne!(new_olga, olga, "olga's new account has another id");
+    assert_eq!(joined(&other, "acme")?, joined_before);
+    // olga's account could not log in where it came from: the new one cannot either
+    assert_eq!(other.sql("SELECT is_active FROM public.users WHERE username = 'olga'")?, "f");
     assert_ne!(new_mia, mia, "mia's existing account has another id");
     assert_eq!(other.sql("SELECT string_agg(DISTINCT owner_id::text, ',') FROM tenant_acme.projects")?, new_olga);
     assert_eq!(
@@ -516,6 +557,27 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
     let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
     assert!(refused.contains("tasks_project_id_fkey"), "{refused}");
     assert_eq!(refused.matches("violates").count(), 1, "the cause once, not twice: {refused}");
+    // rows that are not the number the export gives (a list cut short by hand)
+    let schema_version = export["schema_version"].clone();
+    let mut cut = export.clone();
+    cut["tables"][1]["rows"][1]["project_id"] = cut["tables"][1]["rows"][0]["project_id"].clone();
+    cut["tables"][1]["rows"].as_array_mut().ok_or("rows")?.pop();
+    let cut_file = admin.files.path().join("cut.json");
+    std::fs::write(&cut_file, cut.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", cut_file.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+    assert!(refused.contains("the rows of tasks: the export gives 3, the list holds 2"), "{refused}");
+    // rows that are no list
+    cut["tables"][1]["rows"] = serde_json::json!({"id": 1});
+    std::fs::write(&cut_file, cut.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", cut_file.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+    assert!(refused.contains("the export is invalid: the rows of tasks:"), "{refused}");
+    // a format from a later build
+    cut = export.clone();
+    cut["format"] = serde_json::json!(3);
+    std::fs::write(&cut_file, cut.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", cut_file.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+    assert!(refused.contains("the export is in format 3; this build reads formats 1 to 2"), "{refused}");
+    assert_eq!(schema_version, export["schema_version"]);
     // a new account whose hash this server cannot verify could never log in
     let fresh = Admin::new()?;
     export["tables"][1]["rows"][1]["project_id"] = export["tables"][1]["rows"][0]["project_id"].clone();

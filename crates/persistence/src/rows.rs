@@ -112,6 +112,7 @@ pub(crate) struct NewUserRow<'a> {
     pub username: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
+    pub is_active: bool,
     pub is_staff: bool,
 }
 

@@ -16,6 +16,7 @@ fn account(tx: &mut dyn PlatformTx, name: &str) -> Result<UserId, StoreError> {
         username: Username::parse(name).map_err(StoreError::internal)?,
         email: Email::parse(&format!("{name}@example.com")).map_err(StoreError::internal)?,
         password_hash: "x".into(),
+        is_active: true,
         is_staff: false,
     };
     Ok(tx.users().create(&new)?.id)

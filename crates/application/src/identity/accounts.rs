@@ -109,7 +109,13 @@ impl Accounts {
     pub fn create(&self, input: &AccountInput) -> Result<User, CreateAccountError> {
         let checked = check_account(input, None).map_err(CreateAccountError::Invalid)?;
         let password_hash = self.hasher.hash(&input.password).map_err(|e| CreateAccountError::Hash(e.to_string()))?;
-        let new = NewUser { username: checked.username, email: checked.email, password_hash, is_staff: input.is_staff };
+        let new = NewUser {
+            username: checked.username,
+            email: checked.email,
+            password_hash,
+            is_active: true,
+            is_staff: input.is_staff,
+        };
         self.store.platform(|tx| tx.users().create(&new)).map_err(|error| match taken_field(&error) {
             Some(fields) => CreateAccountError::Invalid(fields),
             None => CreateAccountError::Store(error),

@@ -197,6 +197,7 @@ impl Registration {
                     username: checked.username.clone(),
                     email: checked.email.clone(),
                     password_hash,
+                    is_active: true,
                     is_staff: false,
                 };
                 let user = tx.users().create(&new).map_err(|error| match taken_field(&error) {
@@ -286,8 +287,13 @@ impl Registration {
         let (tenant, (user, tokens)) = self
             .store
             .provision(&new, |tx, tenant| {
-                let owner =
-                    NewUser { username: checked.username, email: checked.email, password_hash, is_staff: false };
+                let owner = NewUser {
+                    username: checked.username,
+                    email: checked.email,
+                    password_hash,
+                    is_active: true,
+                    is_staff: false,
+                };
                 let user = tx.users().create(&owner)?;
                 join(tx, tenant, &user, Role::Owner, None, now)?;
                 let tokens = self.auth.open_session(tx, tenant.id, user.id)?;

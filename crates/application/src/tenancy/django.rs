@@ -208,6 +208,8 @@ impl TenantAdmin {
                     username: username.clone(),
                     email,
                     password_hash: legacy.password_hash.clone(),
+                    // inactive Django accounts are skipped above
+                    is_active: true,
                     is_staff: legacy.is_staff,
                 };
                 match self.store.platform(|tx| arrivals::create_account(tx.users(), &new)) {

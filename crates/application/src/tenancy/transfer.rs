@@ -25,11 +25,16 @@ use super::{
     arrivals::{self, AccountClash, Arrival},
 };
 
-/// The version of the export format this build reads and writes.
-pub const EXPORT_FORMAT: u32 = 1;
+/// The version of the export format this build writes. It reads this one
+/// and every one before it, back to [`FIRST_READ_FORMAT`]: format 2 added
+/// the members' `joined_at` and each table's row `count`.
+pub const EXPORT_FORMAT: u32 = 2;
+
+/// The oldest export format this build reads.
+pub const FIRST_READ_FORMAT: u32 = 1;
 
 /// One exported tenant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TenantExport {
     /// [`EXPORT_FORMAT`].
     pub format: u32,
@@ -82,12 +87,17 @@ pub struct ExportedMember {
     pub email: String,
     /// The PHC string of the password hash.
     pub password_hash: String,
-    /// Whether the account may log in.
+    /// Whether the account may log in; an account the import creates
+    /// keeps it.
     pub is_active: bool,
     /// Platform staff flag.
     pub is_staff: bool,
     /// Role in the tenant.
     pub role: Role,
+    /// When they joined the tenant; absent from format 1, whose members
+    /// join at the import.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined_at: Option<DateTime<Utc>>,
 }
 
 /// What an import did.
@@ -107,7 +117,7 @@ pub struct Imported {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// The document is of another format version.
-    #[error("the export is in format {0}; this build reads format {EXPORT_FORMAT}")]
+    #[error("the export is in format {0}; this build reads formats {FIRST_READ_FORMAT} to {EXPORT_FORMAT}")]
     Format(u32),
     /// The schema was exported at another migration than this build's.
     #[error(
@@ -149,9 +159,23 @@ fn invalid(what: &str, error: impl std::fmt::Display) -> ImportError {
     ImportError::Invalid(format!("{what}: {error}"))
 }
 
-/// Rows in a dump.
-fn rows_in(tables: &[TableDump]) -> usize {
-    tables.iter().map(|t| t.rows.as_array().map_or(0, Vec::len)).sum()
+/// Rows in the dumped tables, each checked to be a list that holds the
+/// count the export gives (skipping over the rows, not keeping them).
+fn rows_in(tables: &[TableDump]) -> Result<usize, ImportError> {
+    let mut total = 0;
+    for dump in tables {
+        let rows = serde_json::from_str::<Vec<serde::de::IgnoredAny>>(dump.rows.get())
+            .map_err(|e| invalid(&format!("the rows of {}", dump.table), e))?
+            .len();
+        if let Some(count) = dump.count.filter(|&count| count != rows as u64) {
+            return Err(ImportError::Invalid(format!(
+                "the rows of {}: the export gives {count}, the list holds {rows}",
+                dump.table
+            )));
+        }
+        total += rows;
+    }
+    Ok(total)
 }
 
 impl TenantAdmin {
@@ -173,6 +197,7 @@ impl TenantAdmin {
                     is_active: user.is_active,
                     is_staff: user.is_staff,
                     role: member.membership.role,
+                    joined_at: Some(member.membership.joined_at),
                 });
             }
             Ok::<_, StoreError>(exported)
@@ -209,9 +234,10 @@ impl TenantAdmin {
         platform_domain: &HostName,
         hasher: &dyn PasswordHasher,
     ) -> Result<Imported, ImportError> {
-        if export.format != EXPORT_FORMAT {
+        if !(FIRST_READ_FORMAT..=EXPORT_FORMAT).contains(&export.format) {
             return Err(ImportError::Format(export.format));
         }
+        let rows = rows_in(&export.tables)?;
         let slug = match new_slug {
             Some(slug) => slug.clone(),
             None => Slug::parse(&export.tenant.slug).map_err(|e| invalid("slug", e))?,
@@ -268,13 +294,17 @@ impl TenantAdmin {
                             username: username.clone(),
                             email: email.clone(),
                             password_hash: member.password_hash.clone(),
+                            is_active: member.is_active,
                             is_staff: member.is_staff,
                         };
                         created += 1;
                         arrivals::create_account(tx.users(), &new).map_err(refused)?
                     }
                 };
-                tx.memberships().add(tenant.id, user.id, member.role)?;
+                match member.joined_at {
+                    Some(joined_at) => tx.memberships().add_joined_at(tenant.id, user.id, member.role, joined_at)?,
+                    None => tx.memberships().add(tenant.id, user.id, member.role)?,
+                };
                 users.push((UserId(member.user_id), user.id));
             }
             tx.data().load(&export.tables, &users)?;
@@ -285,9 +315,7 @@ impl TenantAdmin {
             Ok((users.len(), created))
         });
         match provisioned {
-            Ok((tenant, (members, accounts_created))) => {
-                Ok(Imported { tenant, members, accounts_created, rows: rows_in(&export.tables) })
-            }
+            Ok((tenant, (members, accounts_created))) => Ok(Imported { tenant, members, accounts_created, rows }),
             Err(ImportOutcome::Refused(error)) => Err(error),
             Err(ImportOutcome::Store(error)) => Err(creation_error(error, &new).into()),
         }

@@ -192,7 +192,7 @@ pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyh
     spinner.say(format!("writing {}", file.display()));
     write_whole(file, &export).with_context(|| format!("writing {}", file.display()))?;
     drop(spinner);
-    let rows: usize = export.tables.iter().map(|t| t.rows.as_array().map_or(0, Vec::len)).sum();
+    let rows: u64 = export.tables.iter().filter_map(|t| t.count).sum();
     output::say(&format!(
         "exported tenant '{slug}' (schema version {}): {} member(s), {rows} row(s) in {} table(s) to {} in {} ms",
         export.schema_version,
@@ -206,8 +206,9 @@ pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyh
 
 /// Writes `export` to `file` whole or not at all: into a hidden file beside
 /// it (mode 0600: it holds password hashes), synced, then linked under its
-/// name, which must still be free. A failure or an interruption never leaves
-/// a truncated export under the name asked for.
+/// name, which must still be free (renamed there on a filesystem without
+/// hard links). A failure or an interruption never leaves a truncated export
+/// under the name asked for.
 fn write_whole(file: &std::path::Path, export: &taskforce_application::TenantExport) -> anyhow::Result<()> {
     // a short name, whatever the export's: a long one must not grow past the limit
     let partial = file.with_file_name(format!(".tenant-export.partial-{}", std::process::id()));
@@ -219,12 +220,35 @@ fn write_whole(file: &std::path::Path, export: &taskforce_application::TenantExp
         let mut writer = std::io::BufWriter::new(options.open(&partial)?);
         serde_json::to_writer(&mut writer, export)?;
         writer.into_inner().map_err(std::io::IntoInnerError::into_error)?.sync_all()?;
-        std::fs::hard_link(&partial, file)?;
+        publish(&partial, file, |from, to| std::fs::hard_link(from, to))?;
         Ok(())
     })();
     // the hidden file goes whatever happened; the export, if made, keeps its link
     let _ = std::fs::remove_file(&partial);
     written
+}
+
+/// Gives the written `partial` file the name `file` with `link`, which
+/// fails if the name is taken. Filesystems without hard links (FAT, some
+/// network shares) refuse with EPERM or EOPNOTSUPP: there the file is
+/// renamed instead, if the name is still free when looked at (a file made
+/// under it in the instant between would be replaced; links leave no such
+/// instant, so they come first).
+fn publish(
+    partial: &std::path::Path,
+    file: &std::path::Path,
+    link: impl FnOnce(&std::path::Path, &std::path::Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::ErrorKind;
+    match link(partial, file) {
+        Err(error) if matches!(error.kind(), ErrorKind::Unsupported | ErrorKind::PermissionDenied) => {
+            if file.symlink_metadata().is_ok() {
+                return Err(ErrorKind::AlreadyExists.into());
+            }
+            std::fs::rename(partial, file)
+        }
+        linked => linked,
+    }
 }
 
 pub(super) fn import(ctx: &Context, file: &std::path::Path, slug: Option<&Slug>) -> anyhow::Result<()> {
@@ -261,4 +285,54 @@ pub(super) fn dev_tenant(ctx: &Context, args: DevTenantArgs) -> anyhow::Result<(
     let hosts: Vec<&str> = details.domains.iter().map(|d| d.domain.as_str()).collect();
     output::say(&format!("development tenant '{}' is ready on {}", details.tenant.slug, hosts.join(", ")));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::publish;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// A written partial file and the name it is to take, in a new folder.
+    fn written() -> Result<(tempfile::TempDir, std::path::PathBuf, std::path::PathBuf), std::io::Error> {
+        let folder = tempfile::tempdir()?;
+        let (partial, file) = (folder.path().join(".partial"), folder.path().join("export.json"));
+        std::fs::write(&partial, "{}")?;
+        Ok((folder, partial, file))
+    }
+
+    #[test]
+    fn without_hard_links_the_export_is_renamed_into_place() -> TestResult {
+        for refusal in [ErrorKind::Unsupported, ErrorKind::PermissionDenied] {
+            let (_folder, partial, file) = written()?;
+            publish(&partial, &file, |_, _| Err(Error::from(refusal)))?;
+            assert_eq!(std::fs::read_to_string(&file)?, "{}");
+            assert!(!partial.exists(), "{refusal:?}: the partial file was moved, not copied");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn without_hard_links_a_name_taken_meanwhile_is_kept() -> TestResult {
+        let (_folder, partial, file) = written()?;
+        std::fs::write(&file, "someone else's")?;
+        let refused = publish(&partial, &file, |_, _| Err(Error::from(ErrorKind::Unsupported)));
+        assert_eq!(refused.map_err(|e| e.kind()), Err(ErrorKind::AlreadyExists));
+        assert_eq!(std::fs::read_to_string(&file)?, "someone else's");
+        Ok(())
+    }
+
+    #[test]
+    fn other_link_failures_are_reported_as_they_are() -> TestResult {
+        let (_folder, partial, file) = written()?;
+        let failed = publish(&partial, &file, |_, _| Err(Error::from(ErrorKind::StorageFull)));
+        assert_eq!(failed.map_err(|e| e.kind()), Err(ErrorKind::StorageFull));
+        assert!(!file.exists() && partial.exists());
+        // and a real link is made when the filesystem has them
+        publish(&partial, &file, |from, to| std::fs::hard_link(from, to))?;
+        assert_eq!(std::fs::read_to_string(&file)?, "{}");
+        Ok(())
+    }
 }

@@ -54,6 +54,9 @@ pub struct NewUser {
     pub email: Email,
     /// The PHC string of the password hash.
     pub password_hash: String,
+    /// Whether it may log in: true but for an inactive account brought
+    /// over from another database.
+    pub is_active: bool,
     /// Platform staff flag.
     pub is_staff: bool,
 }
@@ -175,6 +178,7 @@ mod tests {
                 username: Username::parse(name)?,
                 email: Email::parse(email)?,
                 password_hash: String::new(),
+                is_active: true,
                 is_staff: false,
             })
         };

@@ -70,6 +70,15 @@ pub trait MembershipRepository {
     /// Adds a member; [`StoreError::Duplicate`] (`memberships_tenant_user_key`)
     /// when the user already belongs to the tenant.
     fn add(&mut self, tenant: TenantId, user: UserId, role: Role) -> Result<Membership, StoreError>;
+    /// [`MembershipRepository::add`] with the date the member joined
+    /// (an imported tenant keeps its members' dates).
+    fn add_joined_at(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        role: Role,
+        joined_at: DateTime<Utc>,
+    ) -> Result<Membership, StoreError>;
     /// The user's membership of the tenant.
     fn find(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError>;
     /// The tenant's members with their accounts, by join date.

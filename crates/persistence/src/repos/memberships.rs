@@ -1,5 +1,6 @@
 //! [`MembershipRepository`] over the shared `memberships` table.
 
+use chrono::{DateTime, Utc};
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods, OptionalExtension, QueryDsl,
     RunQueryDsl, SelectableHelper,
@@ -23,6 +24,26 @@ impl MembershipRepository for PgTx<'_> {
                 memberships::tenant_id.eq(tenant.0),
                 memberships::user_id.eq(user.0),
                 memberships::role.eq(role.as_str()),
+            ))
+            .returning(MembershipRow::as_returning())
+            .get_result(self.conn)
+            .map_err(store_error)
+            .and_then(Membership::try_from)
+    }
+
+    fn add_joined_at(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        role: Role,
+        joined_at: DateTime<Utc>,
+    ) -> Result<Membership, StoreError> {
+        diesel::insert_into(memberships::table)
+            .values((
+                memberships::tenant_id.eq(tenant.0),
+                memberships::user_id.eq(user.0),
+                memberships::role.eq(role.as_str()),
+                memberships::joined_at.eq(joined_at),
             ))
             .returning(MembershipRow::as_returning())
             .get_result(self.conn)

@@ -3,7 +3,7 @@
 
 use diesel::{
     QueryableByName, RunQueryDsl,
-    sql_types::{Nullable, Text},
+    sql_types::{BigInt, Nullable, Text},
 };
 use taskforce_domain::{StoreError, TableDump, TenantDataRepository, UserId};
 
@@ -31,6 +31,14 @@ struct Json {
     json: Option<String>,
 }
 
+#[derive(QueryableByName)]
+struct Rows {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+    #[diesel(sql_type = Text)]
+    json: String,
+}
+
 impl PgTenantTx<'_> {
     /// The table's columns that can be written (not generated), quoted.
     fn writable_columns(&mut self, table: &str) -> Result<String, StoreError> {
@@ -56,15 +64,17 @@ impl TenantDataRepository for PgTenantTx<'_> {
             .iter()
             .map(|table| {
                 // the table names are the constants above, never input
-                let found: Json =
-                    diesel::sql_query(format!("SELECT json_agg(t ORDER BY t.id)::text AS json FROM {table} t"))
-                        .get_result(self.inner.conn)
-                        .map_err(store_error)?;
-                let rows = match found.json {
-                    Some(text) => serde_json::from_str(&text).map_err(StoreError::internal)?,
-                    None => serde_json::Value::Array(Vec::new()),
-                };
-                Ok(TableDump { table: (*table).to_owned(), rows })
+                let found: Rows = diesel::sql_query(format!(
+                    "SELECT count(*) AS count, coalesce(json_agg(t ORDER BY t.id), '[]')::text AS json FROM {table} t"
+                ))
+                .get_result(self.inner.conn)
+                .map_err(store_error)?;
+                Ok(TableDump {
+                    table: (*table).to_owned(),
+                    count: Some(u64::try_from(found.count).map_err(StoreError::internal)?),
+                    // checked, not parsed into values: the text is kept as it is
+                    rows: serde_json::value::RawValue::from_string(found.json).map_err(StoreError::internal)?,
+                })
             })
             .collect()
     }
@@ -75,14 +85,11 @@ impl TenantDataRepository for PgTenantTx<'_> {
         }
         for table in TABLES {
             let Some(dump) = tables.iter().find(|t| t.table == table) else { continue };
-            if !dump.rows.is_array() {
-                return Err(StoreError::internal(format!("the rows of {table} are not a list")));
-            }
             let columns = self.writable_columns(table)?;
             diesel::sql_query(format!(
                 "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, $1::json)"
             ))
-            .bind::<Text, _>(dump.rows.to_string())
+            .bind::<Text, _>(dump.rows.get())
             .execute(self.inner.conn)
             .map_err(store_error)?;
             // new rows continue after the loaded ids

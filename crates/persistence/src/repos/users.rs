@@ -56,6 +56,7 @@ impl UserRepository for PgTx<'_> {
                 username: user.username.as_str(),
                 email: user.email.as_str(),
                 password_hash: &user.password_hash,
+                is_active: user.is_active,
                 is_staff: user.is_staff,
             })
             .returning(UserRow::as_returning())

@@ -1,6 +1,7 @@
 //! [`MembershipRepository`] over the fake's `memberships`: one membership
 //! per user and tenant (`memberships_tenant_user_key`).
 
+use chrono::{DateTime, Utc};
 use taskforce_domain::{
     AccessGrant, FamilyId, Member, Membership, MembershipId, MembershipRepository, Role, StoreError, TenantId, UserId,
     Username,
@@ -31,18 +32,24 @@ impl FakeTx<'_> {
 
 impl MembershipRepository for FakeTx<'_> {
     fn add(&mut self, tenant: TenantId, user: UserId, role: Role) -> Result<Membership, StoreError> {
+        let now = self.now;
+        self.add_joined_at(tenant, user, role, now)
+    }
+
+    fn add_joined_at(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        role: Role,
+        joined_at: DateTime<Utc>,
+    ) -> Result<Membership, StoreError> {
         self.tenant_exists(tenant)?;
         self.user_exists(user)?;
         if self.state.memberships.iter().any(|m| m.tenant_id == tenant && m.user_id == user) {
             return Err(StoreError::Duplicate("memberships_tenant_user_key".into()));
         }
-        let membership = Membership {
-            id: MembershipId(self.state.next_id()),
-            tenant_id: tenant,
-            user_id: user,
-            role,
-            joined_at: self.now,
-        };
+        let membership =
+            Membership { id: MembershipId(self.state.next_id()), tenant_id: tenant, user_id: user, role, joined_at };
         self.state.memberships.push(membership.clone());
         Ok(membership)
     }

@@ -28,7 +28,7 @@ impl UserRepository for FakeTx<'_> {
             id: UserId(self.state.next_id()),
             username: new.username.clone(),
             email: new.email.clone(),
-            is_active: true,
+            is_active: new.is_active,
             is_staff: new.is_staff,
             date_joined: self.now,
             last_login: None,
