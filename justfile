@@ -50,6 +50,10 @@ bench-notify:
 bench-reports:
     cargo run --release -p taskforce-bench -- reports
 
+# benchmark: export and import of a tenant with TASKS tasks (and as many comments and activity rows): time and peak memory
+bench-transfer TASKS="200000":
+    cargo run --release -p taskforce-bench -- transfer --tasks {{TASKS}}
+
 # benchmark: the fleet at 10, 1,000 and 10,000 tenants under wrk, next to pgbench (needs wrk and pgbench)
 bench *ARGS:
     cargo run --release -p taskforce-bench -- fleet --svg docs/fleet-throughput.svg ${1+"$@"}

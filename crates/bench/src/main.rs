@@ -147,6 +147,13 @@ enum Scenario {
         #[arg(long, default_value_t = 200_000)]
         tasks: u64,
     },
+    /// Runs `tenant-admin` with the arguments that follow (used by `transfer`).
+    #[command(hide = true)]
+    TenantAdmin {
+        /// `tenant-admin`'s arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Serves the configuration in the environment (used by `files` and `fleet`).
     #[command(hide = true)]
     Serve,
@@ -200,6 +207,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Scenario::Transfer { tasks } => transfer::run(tasks),
+        Scenario::TenantAdmin { args } => std::process::exit(transfer::tenant_admin(args)),
         Scenario::Serve => runtime()?.block_on(work::serve()),
         Scenario::Auth { logins, requests } => {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(auth::run(logins, requests))

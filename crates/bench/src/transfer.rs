@@ -1,7 +1,8 @@
 //! Tenant export and import at size: a tenant seeded with many rows is
-//! exported, then imported under a new slug, by the `tenant-admin` binary
-//! built beside this one, as an operator runs it. Wall time, the file's size
-//! and each process's peak resident memory.
+//! exported, then imported under a new slug, each in a process of its own
+//! that runs `tenant-admin`'s code with its settings (this binary's hidden
+//! `tenant-admin`, so `cargo run -p taskforce-bench` builds all it needs).
+//! Wall time, the file's size and each process's peak resident memory.
 
 use std::{
     path::{Path, PathBuf},
@@ -24,17 +25,13 @@ const TABLES: [&str; 6] = ["projects", "tasks", "comments", "attachments", "acti
 /// Seeds a tenant with `tasks` tasks (and as many comments and activity
 /// rows, half as many notifications), then exports and imports it.
 pub fn run(tasks: u64) -> anyhow::Result<()> {
-    let admin_binary = std::env::current_exe()?.with_file_name("tenant-admin");
-    anyhow::ensure!(
-        admin_binary.exists(),
-        "{} is missing: build it with the benchmark (cargo build --release -p taskforce-cli)",
-        admin_binary.display()
-    );
+    let this = std::env::current_exe()?;
     let db = TestDatabase::create().context("creating the benchmark database")?;
     let files = tempfile::tempdir()?;
     let admin = |args: &[&str]| {
-        let mut command = Command::new(&admin_binary);
+        let mut command = Command::new(&this);
         command
+            .arg("tenant-admin")
             .args(args)
             .env("TASKFORCE_ENV", "test")
             .env("TASKFORCE_CONFIG_DIR", fixture::config_dir())
@@ -127,6 +124,27 @@ fn counts(operator: &fixture::Operator, schema: &SchemaName) -> anyhow::Result<V
 struct Watched {
     seconds: f64,
     peak_mib: f64,
+}
+
+/// `tenant-admin` with `args`, as its binary runs it: settings from the
+/// environment, warnings only, one `error:` line and exit code 1 on failure.
+pub fn tenant_admin(args: Vec<String>) -> i32 {
+    use clap::Parser;
+    let cli = taskforce_cli::admin::Cli::parse_from(std::iter::once("tenant-admin".to_owned()).chain(args));
+    let outcome = taskforce_cli::Settings::load().map_err(anyhow::Error::from).and_then(|settings| {
+        let mut log = settings.log.clone();
+        log.level = "warn".to_owned();
+        taskforce_cli::telemetry::init(&log);
+        taskforce_cli::admin::run(&settings, cli)
+    });
+    taskforce_cli::database::await_interrupt_handler();
+    match outcome {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            1
+        }
+    }
 }
 
 /// Runs `command` to its end, reading its peak resident memory (`VmHWM`,

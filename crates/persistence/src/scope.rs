@@ -27,6 +27,10 @@ pub enum Scope<'a> {
     Platform,
     /// In one tenant's schema (shared tables stay reachable, qualified).
     Tenant(&'a SchemaName),
+    /// The same, read-only, on one snapshot of the database
+    /// (`REPEATABLE READ`: every statement sees what had committed before
+    /// the first one).
+    Snapshot(&'a SchemaName),
 }
 
 impl Scope<'_> {
@@ -35,6 +39,11 @@ impl Scope<'_> {
             Scope::Platform => "BEGIN".to_owned(),
             Scope::Tenant(schema) => format!(
                 "BEGIN; SELECT pg_catalog.set_config('search_path', '{}', true)",
+                schema.quoted().replace('\'', "''")
+            ),
+            Scope::Snapshot(schema) => format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
+                 SELECT pg_catalog.set_config('search_path', '{}', true)",
                 schema.quoted().replace('\'', "''")
             ),
         }

@@ -348,6 +348,13 @@ impl Store for PgStore {
         self.settle(conn, outcome)
     }
 
+    fn snapshot_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+        let mut conn = self.checkout_for(schema)?;
+        let outcome =
+            transaction(&mut conn, Scope::Snapshot(schema), |conn| work(&mut PgTenantTx { inner: PgTx { conn } }));
+        self.settle(conn, outcome)
+    }
+
     fn read_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
         let mut conn = self.checkout()?;
         let outcome = outside_transaction(&mut conn, |conn| work(&mut PgTx { conn }));

@@ -309,3 +309,40 @@ fn a_waiting_scope_takes_a_connection_another_shard_frees_later() -> TestResult 
     home.end()?;
     Ok(())
 }
+
+#[test]
+fn a_snapshot_scope_sees_the_database_as_of_its_first_read_and_writes_nothing() -> TestResult {
+    use taskforce_domain::StoreExt;
+    let (_db, store) = store(2)?;
+    let acme = provision(&store, "acme")?;
+    let insert = |name: &str| {
+        store.in_tenant_scope(&acme.schema_name, |conn| {
+            conn.batch_execute(&format!("INSERT INTO projects (name, owner_id) VALUES ('{name}', 1)"))
+                .map_err(StoreError::internal)
+        })
+    };
+    insert("before")?;
+    let (first, second) = store.snapshot(&acme.schema_name, |tx| {
+        let first = tx.data().dump()?;
+        // another connection commits a project while the snapshot is open
+        insert("meanwhile")?;
+        Ok::<_, StoreError>((first, tx.data().dump()?))
+    })?;
+    let projects_of = |dump: &[taskforce_domain::TableDump]| {
+        dump.iter().find(|t| t.table == "projects").map(|t| (t.count, t.rows.get().to_owned()))
+    };
+    let (count, rows) = projects_of(&first).ok_or("no projects in the dump")?;
+    assert_eq!(count, Some(1));
+    assert!(rows.contains("\"before\"") && !rows.contains("meanwhile"), "{rows}");
+    assert_eq!(projects_of(&second), projects_of(&first), "the second read saw the same snapshot");
+    // outside it, the project committed meanwhile is there
+    assert_eq!(visit(&store, &acme.schema_name)?.1.len(), 2);
+
+    // a write inside a snapshot is refused, and nothing is written
+    let refused = store.snapshot(&acme.schema_name, |tx| tx.data().load(&first, &[]));
+    let error = refused.err().ok_or("a write in a snapshot succeeded")?;
+    assert!(error.to_string().contains("read-only transaction"), "{error}");
+    assert_eq!(visit(&store, &acme.schema_name)?.1.len(), 2);
+    next_user_sees_no_tenant_tables(&store)?;
+    Ok(())
+}

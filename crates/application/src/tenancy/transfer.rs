@@ -180,11 +180,12 @@ fn rows_in(tables: &[TableDump]) -> Result<usize, ImportError> {
 
 impl TenantAdmin {
     /// Exports a tenant: settings, domains, members with their accounts,
-    /// and every row of its schema (read in one transaction).
+    /// and every row of its schema. Members and rows are read on one
+    /// snapshot, so they agree with each other while the tenant is in use.
     pub fn export(&self, slug: &Slug, now: DateTime<Utc>) -> Result<TenantExport, TenantAdminError> {
         let details = self.show(slug)?;
         let tenant = details.tenant;
-        let members = self.store.read(|tx| {
+        let (members, tables) = self.store.snapshot(&tenant.schema_name, |tx| {
             let mut exported = Vec::new();
             for member in tx.memberships().list(tenant.id)? {
                 let (user, password_hash) =
@@ -200,9 +201,8 @@ impl TenantAdmin {
                     joined_at: Some(member.membership.joined_at),
                 });
             }
-            Ok::<_, StoreError>(exported)
+            Ok::<_, StoreError>((exported, tx.data().dump()?))
         })?;
-        let tables = self.store.tenant(&tenant.schema_name, |tx| tx.data().dump())?;
         Ok(TenantExport {
             format: EXPORT_FORMAT,
             exported_at: now,

@@ -27,6 +27,12 @@ pub trait Store: Send + Sync + 'static {
     /// unqualified tables resolve in that schema alone.
     fn tenant_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError>;
 
+    /// Runs `work` inside the tenant scope of `schema` in one read-only
+    /// transaction that sees the whole database as of its first read: the
+    /// tenant's tables and the shared ones agree with each other, whatever
+    /// commits meanwhile (exports of a tenant in use). Writes fail.
+    fn snapshot_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError>;
+
     /// Runs `work` over the shared data without an explicit transaction:
     /// each statement commits on its own. For single reads on hot paths,
     /// where `BEGIN`/`COMMIT` would only add round trips.
@@ -68,6 +74,17 @@ pub trait StoreExt: Store {
     {
         let mut run = Carrier::new(work);
         let outcome = self.tenant_unit(schema, &mut |tx| run.call(|work| work(tx)));
+        run.finish(outcome)
+    }
+
+    /// Runs `work` on one snapshot inside a tenant's schema; see
+    /// [`Store::snapshot_unit`].
+    fn snapshot<T, E>(&self, schema: &SchemaName, work: impl FnOnce(&mut dyn TenantTx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut run = Carrier::new(work);
+        let outcome = self.snapshot_unit(schema, &mut |tx| run.call(|work| work(tx)));
         run.finish(outcome)
     }
 

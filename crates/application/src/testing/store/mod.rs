@@ -114,6 +114,12 @@ impl Store for FakeStore {
         })
     }
 
+    /// The fake's units run one at a time, so every one sees a single
+    /// state; writes are not refused.
+    fn snapshot_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+        self.tenant_unit(schema, work)
+    }
+
     fn read_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
         let mut state = self.enter()?;
         work(&mut FakeTx { state: &mut state, now: self.now() })
