@@ -149,14 +149,76 @@ async fn a_removed_member_and_a_demoted_admin_lose_their_rights_on_the_next_requ
     assert_eq!(removed.status().as_u16(), 204);
     let (status, body) = json(app.get_as("acme", &member.access, "/api/auth/me/").send().await?).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")));
-    let (status, _) = json(
+    let refresh_of = |session: &taskforce_tests::Session| {
         app.post("acme.localhost", "/api/auth/token/refresh/")
-            .json(&serde_json::json!({"refresh": member.refresh}))
+            .json(&serde_json::json!({"refresh": session.refresh}))
+            .send()
+    };
+    let (status, _) = json(refresh_of(&member).await?).await?;
+    assert_eq!(status, 401);
+
+    // added back, she needs a new login: the tokens of before the removal
+    // stay dead, access and refresh alike (a leaked one does not come back)
+    app.add_member("acme", "mia", Role::Member).await?;
+    let (status, body) = json(app.get_as("acme", &member.access, "/api/auth/me/").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "{body}");
+    let (status, body) = json(refresh_of(&member).await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "{body}");
+    let again = app.login("acme", "mia").await?;
+    let (status, me) = json(app.get_as("acme", &again.access, "/api/auth/me/").send().await?).await?;
+    assert_eq!((status, me["username"].as_str()), (200, Some("mia")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_removal_ends_the_member_s_sessions_on_that_tenant_only() -> TestResult {
+    let app = spawn_app().await?;
+    for slug in ["acme", "globex"] {
+        app.create_tenant(slug, Plan::Basic, false).await?;
+    }
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "mia", Role::Member).await?;
+    app.add_member("globex", "mia", Role::Member).await?;
+    let owner = app.login("acme", "olga").await?;
+    let (on_acme, on_globex) = (app.login("acme", "mia").await?, app.login("globex", "mia").await?);
+    let mia = app.membership_ids("acme", &owner.access).await?["mia"];
+    let removed =
+        app.call_as(Method::DELETE, "acme", &owner.access, &format!("/api/tenants/members/{mia}/")).send().await?;
+    assert_eq!(removed.status().as_u16(), 204);
+
+    // what the store holds: acme's session ended as a removal, globex's lives
+    let ended: Vec<(String, Option<String>)> = app
+        .on_the_database(|conn| {
+            use diesel::{RunQueryDsl, sql_query};
+            #[derive(diesel::QueryableByName)]
+            struct Row {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                slug: String,
+                #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+                reason: Option<String>,
+            }
+            sql_query(
+                "SELECT t.slug, f.revoked_reason::text AS reason FROM public.refresh_families f
+                   JOIN public.tenants t ON t.id = f.tenant_id JOIN public.users u ON u.id = f.user_id
+                  WHERE u.username = 'mia' ORDER BY t.slug",
+            )
+            .load::<Row>(conn)
+            .map(|rows| rows.into_iter().map(|r| (r.slug, r.reason)).collect())
+        })
+        .await?;
+    assert_eq!(ended, [("acme".to_owned(), Some("removed".to_owned())), ("globex".to_owned(), None)]);
+    let (status, _) = json(app.get_as("acme", &on_acme.access, "/api/auth/me/").send().await?).await?;
+    assert_eq!(status, 401);
+    let (status, me) = json(app.get_as("globex", &on_globex.access, "/api/auth/me/").send().await?).await?;
+    assert_eq!((status, me["username"].as_str()), (200, Some("mia")));
+    let (status, _) = json(
+        app.post("globex.localhost", "/api/auth/token/refresh/")
+            .json(&serde_json::json!({"refresh": on_globex.refresh}))
             .send()
             .await?,
     )
     .await?;
-    assert_eq!(status, 401);
+    assert_eq!(status, 200, "the other tenant's session goes on");
     Ok(())
 }
 

@@ -336,6 +336,15 @@ impl AccessCache {
         self.cache.invalidate(&[member_key(tenant, user)], INVALIDATION_HOLD);
     }
 
+    /// Forgets sessions that ended in the store (a member removed): their
+    /// live entries go, so the next request asks the store.
+    pub fn forget_sessions(&self, tenant: TenantId, families: &[FamilyId]) {
+        let keys: Vec<String> = families.iter().map(|&family| session_key(tenant, family)).collect();
+        if !keys.is_empty() {
+            self.cache.invalidate(&keys, INVALIDATION_HOLD);
+        }
+    }
+
     /// Records that a session ended: its live entry goes, and a marker that
     /// lets refreshes of it be refused without the database stays for as
     /// long as its refresh tokens could live. PostgreSQL remains the truth.

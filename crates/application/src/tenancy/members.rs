@@ -240,7 +240,9 @@ impl TenantMembers {
     }
 
     /// Removes a member (any member may leave; removing others needs the
-    /// right role). The last owner cannot go.
+    /// right role). The last owner cannot go. Their sessions on the tenant
+    /// end with the membership: tokens issued before do not come back if
+    /// they are invited again.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
     pub fn remove(&self, actor: &Actor, id: MembershipId) -> Result<(), MembersError> {
         let removed = self.store.tenant(&actor.tenant.schema_name, |tx| {
@@ -260,9 +262,12 @@ impl TenantMembers {
             // as a join names the account, so does a removal
             record_change(&mut changes, "user_id", &Some(member.membership.user_id.0), &None::<i64>);
             log(tx, actor, Verb::Deleted, id, changes)?;
-            Ok(member.membership.user_id)
+            let user = member.membership.user_id;
+            Ok((user, tx.sessions().revoke_all(actor.tenant.id, user, "removed")?))
         })?;
-        self.cache.forget_member(actor.tenant.id, removed);
+        let (user, sessions) = removed;
+        self.cache.forget_member(actor.tenant.id, user);
+        self.cache.forget_sessions(actor.tenant.id, &sessions);
         Ok(())
     }
 }

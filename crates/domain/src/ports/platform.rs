@@ -137,6 +137,9 @@ pub trait SessionRepository {
     fn spend(&mut self, family: FamilyId, token_digest: &str) -> Result<Spend, StoreError>;
     /// Ends the session; every token of it stops working.
     fn revoke(&mut self, family: FamilyId, reason: &str) -> Result<(), StoreError>;
+    /// Ends every live session of the user on the tenant (a member removed):
+    /// the sessions it ended.
+    fn revoke_all(&mut self, tenant: TenantId, user: UserId, reason: &str) -> Result<Vec<FamilyId>, StoreError>;
     /// Records a single-use stream ticket of the session (and forgets
     /// tickets that expired before `now`).
     fn add_ticket(

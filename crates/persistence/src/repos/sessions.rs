@@ -77,6 +77,20 @@ impl SessionRepository for PgTx<'_> {
             .map_err(store_error)
     }
 
+    fn revoke_all(&mut self, tenant: TenantId, user: UserId, reason: &str) -> Result<Vec<FamilyId>, StoreError> {
+        diesel::update(
+            refresh_families::table
+                .filter(refresh_families::tenant_id.eq(tenant.0))
+                .filter(refresh_families::user_id.eq(user.0))
+                .filter(refresh_families::revoked_at.is_null()),
+        )
+        .set((refresh_families::revoked_at.eq(now), refresh_families::revoked_reason.eq(reason)))
+        .returning(refresh_families::id)
+        .get_results::<i64>(self.conn)
+        .map(|ids| ids.into_iter().map(FamilyId).collect())
+        .map_err(store_error)
+    }
+
     fn add_ticket(
         &mut self,
         family: FamilyId,

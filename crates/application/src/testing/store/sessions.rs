@@ -62,6 +62,17 @@ impl SessionRepository for FakeTx<'_> {
         Ok(())
     }
 
+    fn revoke_all(&mut self, tenant: TenantId, user: UserId, reason: &str) -> Result<Vec<FamilyId>, StoreError> {
+        let mut ended = Vec::new();
+        for session in self.state.sessions.iter_mut().filter(|s| s.tenant == tenant && s.user == user) {
+            if session.revoked.is_none() {
+                session.revoked = Some(reason.to_owned());
+                ended.push(session.family);
+            }
+        }
+        Ok(ended)
+    }
+
     fn add_ticket(
         &mut self,
         family: FamilyId,
