@@ -270,3 +270,46 @@ fn tempfile_dir() -> Result<PathBuf, std::io::Error> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
+
+#[test]
+fn every_request_leaves_one_json_log_line_with_its_request_id() -> TestResult {
+    let db = TestDatabase::create()?;
+    let port = free_port()?;
+    let mut child = server(port)
+        .env("TASKFORCE_ENV", "test")
+        .env("TASKFORCE__DATABASE__URL", db.url())
+        .env("TASKFORCE__LOG__FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .spawn()?;
+    wait_until_up(&mut child, port, Duration::from_secs(30))?;
+    let mut ids = Vec::new();
+    for (host, path) in [("localhost", "/api/health/ready/"), ("nowhere.example", "/api/projects/")] {
+        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let id = response
+            .lines()
+            .find_map(|line| line.strip_prefix("x-request-id: "))
+            .ok_or_else(|| format!("no x-request-id in {response}"))?;
+        ids.push((path, id.trim().to_owned()));
+    }
+    assert_eq!(terminate(&mut child, Duration::from_secs(15))?, Some(0));
+    let mut stderr = String::new();
+    child.stderr.take().ok_or("no stderr")?.read_to_string(&mut stderr)?;
+    let lines: Vec<serde_json::Value> = stderr.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    for ((path, id), status) in ids.iter().zip([200, 404]) {
+        let of_request: Vec<&serde_json::Value> = lines
+            .iter()
+            .filter(|line| line["fields"]["message"] == "request" && line["span"]["request_id"] == id.as_str())
+            .collect();
+        assert_eq!(of_request.len(), 1, "{path}: one line per request, with its id {id}: {stderr}");
+        let line = of_request[0];
+        assert_eq!(line["fields"]["status"], status, "{line}");
+        assert_eq!(line["target"], "taskforce::access", "{line}");
+        assert!(line["fields"]["elapsed_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
+        assert_eq!(line["span"]["http.target"], *path, "{line}");
+    }
+    Ok(())
+}

@@ -90,7 +90,7 @@ where
     E: Send + 'static,
     ApiError: From<E>,
 {
-    match web::block(check).await {
+    match crate::block(check).await {
         Ok(Ok(())) => bad_body,
         Ok(Err(refused)) => refused.into(),
         Err(blocking) => blocking.into(),

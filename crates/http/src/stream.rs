@@ -101,15 +101,15 @@ pub fn notification_stream(
     actix_web::rt::spawn(async move {
         let fetch = |after: i64| {
             let (notifications, actor) = (notifications.clone(), actor.clone());
-            actix_web::web::block(move || notifications.after(&actor, after, 100))
+            crate::block(move || notifications.after(&actor, after, 100))
         };
         // a logout, removal or deactivation ends the stream at the next
         // delivery or heartbeat, as it refuses the next request
         let admitted = || {
             let (notifications, actor) = (notifications.clone(), actor.clone());
-            async move { matches!(actix_web::web::block(move || notifications.still_admitted(&actor)).await, Ok(Ok(true))) }
+            async move { matches!(crate::block(move || notifications.still_admitted(&actor)).await, Ok(Ok(true))) }
         };
-        let newest = match actix_web::web::block({
+        let newest = match crate::block({
             let (notifications, actor) = (notifications.clone(), actor.clone());
             move || notifications.latest_id(&actor)
         })

@@ -23,7 +23,7 @@ fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 async fn resolve(state: web::Data<AppState>, raw: String) -> Result<Tenant, ApiError> {
     let host = HostName::from_header(&raw).map_err(|_| ApiError::tenant_not_found(&raw))?;
     let directory = state.directory.clone();
-    let tenant = web::block(move || directory.resolve(&host)).await??;
+    let tenant = crate::block(move || directory.resolve(&host)).await??;
     tracing::Span::current().record("tenant", tenant.slug.as_str());
     Ok(tenant)
 }
@@ -153,7 +153,7 @@ async fn admit(
         Some(actor) => Ok(actor),
         None => {
             let (auth, directory) = (state.auth.clone(), state.directory.clone());
-            web::block(move || auth.admit(&directory, &host, token.as_deref()))
+            crate::block(move || auth.admit(&directory, &host, token.as_deref()))
                 .await
                 .map_err(|error| Refusal::Caller(error.into()))?
         }

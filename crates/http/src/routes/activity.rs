@@ -62,7 +62,7 @@ pub async fn of_project(
     let page = query.request()?;
     let project = ProjectId(project.into_inner());
     let log = state.activity.clone();
-    let found = web::block(move || page.fetch(|page| log.of_project(&actor, project, page))).await??;
+    let found = crate::block(move || page.fetch(|page| log.of_project(&actor, project, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, activity_out)?))
 }
 
@@ -113,6 +113,6 @@ pub async fn tenant_wide(
         return Err(ApiError::validation(&errors));
     }
     let log = state.activity.clone();
-    let found = web::block(move || page.fetch(|page| log.tenant_wide(&actor, &filter, page))).await??;
+    let found = crate::block(move || page.fetch(|page| log.tenant_wide(&actor, &filter, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, activity_out)?))
 }

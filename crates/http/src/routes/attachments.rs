@@ -105,7 +105,7 @@ pub async fn list(
     let page = query.request()?;
     let task = TaskId(task.into_inner());
     let attachments = state.attachments.clone();
-    let found = web::block(move || page.fetch(|page| attachments.list(&actor, task, page))).await??;
+    let found = crate::block(move || page.fetch(|page| attachments.list(&actor, task, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, attachment_out)?))
 }
 
@@ -207,7 +207,7 @@ pub async fn upload(
         return Err(too_large(limit));
     }
     let (checker, checked_actor) = (attachments.clone(), actor.clone());
-    web::block(move || checker.may_upload(&checked_actor, task)).await??;
+    crate::block(move || checker.may_upload(&checked_actor, task)).await??;
     // the body's type is judged once the task is known, as DRF reads the
     // body only after it has found the object
     let is_multipart = req
@@ -243,7 +243,7 @@ pub async fn upload(
     let content_type = part.content_type().map(ToString::to_string);
 
     let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
-    let store = web::block(move || {
+    let store = crate::block(move || {
         let mut incoming = Incoming { chunks: receiver, current: Bytes::new() };
         attachments.upload(&actor, task, &filename, content_type.as_deref(), &mut incoming)
     });
@@ -284,7 +284,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let id = AttachmentId(id.into_inner());
     let attachments = state.attachments.clone();
-    let attachment = web::block(move || attachments.get(&actor, id)).await??;
+    let attachment = crate::block(move || attachments.get(&actor, id)).await??;
     Ok(tagged(&req, StatusCode::OK, &attachment_etag(&attachment), &attachment_out(attachment)))
 }
 
@@ -338,7 +338,7 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let id = AttachmentId(id.into_inner());
     let attachments = state.attachments.clone();
-    let (attachment, bytes) = web::block(move || attachments.open(&actor, id)).await??;
+    let (attachment, bytes) = crate::block(move || attachments.open(&actor, id)).await??;
     let body = futures_util::stream::unfold(chunks_of(bytes), |mut chunks| async move {
         chunks.recv().await.map(|chunk| (chunk, chunks))
     });
@@ -366,6 +366,6 @@ pub async fn delete(
     actor.may_ever(Action::DeleteAttachment)?;
     let id = AttachmentId(id.into_inner());
     let attachments = state.attachments.clone();
-    web::block(move || attachments.delete(&actor, id)).await??;
+    crate::block(move || attachments.delete(&actor, id)).await??;
     Ok(HttpResponse::NoContent().finish())
 }

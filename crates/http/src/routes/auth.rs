@@ -124,7 +124,7 @@ pub async fn register(
     };
     let input = RegisterInput { username, email, password, password_confirm, invitation_token: body.invitation_token };
     let registration = state.registration.clone();
-    let (user, tokens) = web::block(move || registration.register(&tenant, &input)).await??;
+    let (user, tokens) = crate::block(move || registration.register(&tenant, &input)).await??;
     Ok(HttpResponse::Created().json(Registered {
         user_id: user.id.0,
         username: user.username.to_string(),
@@ -152,7 +152,7 @@ pub async fn login(
     };
     let client = client_ip(&req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
     let auth = state.auth.clone();
-    let tokens = web::block(move || auth.login(&tenant, &username, &password, client.as_deref())).await??;
+    let tokens = crate::block(move || auth.login(&tenant, &username, &password, client.as_deref())).await??;
     Ok(web::Json(LoggedIn { access_token: tokens.access, refresh_token: tokens.refresh, user_id: tokens.user.0 }))
 }
 
@@ -167,7 +167,7 @@ pub async fn refresh(
 ) -> Result<web::Json<Refreshed>, ApiError> {
     let token = body.refresh.ok_or_else(|| ApiError::field("refresh", "This field is required."))?;
     let auth = state.auth.clone();
-    let tokens = web::block(move || auth.refresh(&tenant, &token)).await??;
+    let tokens = crate::block(move || auth.refresh(&tenant, &token)).await??;
     Ok(web::Json(Refreshed { access: tokens.access, refresh: tokens.refresh }))
 }
 
@@ -181,7 +181,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let token = body.refresh.ok_or_else(|| ApiError::field("refresh", "This field is required."))?;
     let auth = state.auth.clone();
-    web::block(move || auth.logout(&actor, &token)).await??;
+    crate::block(move || auth.logout(&actor, &token)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -190,7 +190,7 @@ pub async fn logout(
     responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(state: web::Data<AppState>, Authenticated(actor): Authenticated) -> Result<web::Json<Me>, ApiError> {
     let auth = state.auth.clone();
-    let (user, actor) = web::block(move || auth.me(&actor).map(|user| (user, actor))).await??;
+    let (user, actor) = crate::block(move || auth.me(&actor).map(|user| (user, actor))).await??;
     Ok(web::Json(Me {
         id: user.id.0,
         username: user.username.to_string(),

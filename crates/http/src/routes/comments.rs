@@ -75,7 +75,7 @@ pub async fn list(
     let page = query.request()?;
     let task = TaskId(task.into_inner());
     let comments = state.comments.clone();
-    let found = web::block(move || page.fetch(|page| comments.list(&actor, task, page))).await??;
+    let found = crate::block(move || page.fetch(|page| comments.list(&actor, task, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, comment_out)?))
 }
 
@@ -99,7 +99,7 @@ pub async fn create(
         }
     };
     let comments = state.comments.clone();
-    let comment = web::block(move || comments.create(&actor, task, &body)).await??;
+    let comment = crate::block(move || comments.create(&actor, task, &body)).await??;
     Ok(tagged(&req, StatusCode::CREATED, &Comments::etag(&comment), &comment_out(comment)))
 }
 
@@ -121,7 +121,7 @@ pub async fn patch(
         Err(bad) => return Err(refused_after_object(bad, move || comments.may_edit(&actor, id)).await),
     };
     let condition = if_match(&req);
-    let comment = web::block(move || comments.update(&actor, id, &patch, condition.as_ref())).await??;
+    let comment = crate::block(move || comments.update(&actor, id, &patch, condition.as_ref())).await??;
     Ok(tagged(&req, StatusCode::OK, &Comments::etag(&comment), &comment_out(comment)))
 }
 
@@ -140,6 +140,6 @@ pub async fn delete(
     let id = CommentId(id.into_inner());
     let condition = if_match(&req);
     let comments = state.comments.clone();
-    web::block(move || comments.delete(&actor, id, condition.as_ref())).await??;
+    crate::block(move || comments.delete(&actor, id, condition.as_ref())).await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -55,7 +55,7 @@ pub async fn health() -> web::Json<Health> {
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let health = state.health.clone();
     let (database, cache, files) =
-        web::block(move || (health.database().is_ok(), health.cache().as_str(), health.files().is_ok()))
+        crate::block(move || (health.database().is_ok(), health.cache().as_str(), health.files().is_ok()))
             .await
             .unwrap_or((false, "degraded", false));
     let body = Readiness {

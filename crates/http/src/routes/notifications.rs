@@ -86,7 +86,7 @@ pub async fn list(
         return Err(ApiError::validation(&errors));
     }
     let notifications = state.notifications.clone();
-    let found = web::block(move || page.fetch(|page| notifications.list(&actor, unread, page))).await??;
+    let found = crate::block(move || page.fetch(|page| notifications.list(&actor, unread, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, notification_out)?))
 }
 
@@ -101,7 +101,7 @@ pub async fn read(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let notifications = state.notifications.clone();
-    web::block(move || notifications.mark_read(&actor, id)).await??;
+    crate::block(move || notifications.mark_read(&actor, id)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -113,7 +113,7 @@ pub async fn read_all(
     Authenticated(actor): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let notifications = state.notifications.clone();
-    web::block(move || notifications.mark_all_read(&actor)).await??;
+    crate::block(move || notifications.mark_all_read(&actor)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -135,7 +135,7 @@ pub async fn ticket(
     Authenticated(actor): Authenticated,
 ) -> Result<web::Json<TicketOut>, ApiError> {
     let notifications = state.notifications.clone();
-    let ticket = web::block(move || notifications.ticket(&actor)).await??;
+    let ticket = crate::block(move || notifications.ticket(&actor)).await??;
     Ok(web::Json(TicketOut { ticket: ticket.ticket, expires_at: ticket.expires_at }))
 }
 
@@ -184,7 +184,7 @@ pub async fn stream(
             let ticket = ticket.clone();
             let (auth, directory, notifications) =
                 (state.auth.clone(), state.directory.clone(), state.notifications.clone());
-            web::block(move || {
+            crate::block(move || {
                 let tenant = directory.resolve(&host).map_err(AdmitError::from)?;
                 let redeemed = notifications.redeem(tenant.id, &ticket).map_err(|error| match error {
                     taskforce_application::WorkError::Store(store) => AdmitError::from(store),

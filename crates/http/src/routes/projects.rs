@@ -108,7 +108,7 @@ pub async fn list(
         return Err(ApiError::validation(&errors));
     }
     let projects = state.projects.clone();
-    let found = web::block(move || page.fetch(|page| projects.list(&actor, &filter, page))).await??;
+    let found = crate::block(move || page.fetch(|page| projects.list(&actor, &filter, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, project_out)?))
 }
 
@@ -130,7 +130,7 @@ pub async fn create(
         status: patch.status.unwrap_or(ProjectStatus::Active),
     };
     let projects = state.projects.clone();
-    let project = web::block(move || projects.create(&actor, &fields)).await??;
+    let project = crate::block(move || projects.create(&actor, &fields)).await??;
     Ok(tagged(&req, StatusCode::CREATED, &Projects::etag(&project), &project_out(project)))
 }
 
@@ -145,7 +145,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let id = ProjectId(id.into_inner());
     let projects = state.projects.clone();
-    let project = web::block(move || projects.get(&actor, id)).await??;
+    let project = crate::block(move || projects.get(&actor, id)).await??;
     Ok(tagged(&req, StatusCode::OK, &Projects::etag(&project), &project_out(project)))
 }
 
@@ -164,7 +164,7 @@ async fn update(
         Err(bad) => return Err(refused_after_object(bad, move || projects.may_change(&actor, ProjectId(id))).await),
     };
     let condition = if_match(&req);
-    let project = web::block(move || projects.update(&actor, ProjectId(id), &patch, condition.as_ref())).await??;
+    let project = crate::block(move || projects.update(&actor, ProjectId(id), &patch, condition.as_ref())).await??;
     Ok(tagged(&req, StatusCode::OK, &Projects::etag(&project), &project_out(project)))
 }
 
@@ -210,6 +210,6 @@ pub async fn delete(
     let id = ProjectId(id.into_inner());
     let condition = if_match(&req);
     let projects = state.projects.clone();
-    web::block(move || projects.delete(&actor, id, condition.as_ref())).await??;
+    crate::block(move || projects.delete(&actor, id, condition.as_ref())).await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -105,7 +105,7 @@ pub async fn summary(
 ) -> Result<web::Json<SummaryOut>, ApiError> {
     let scope = scope(query.project.as_deref())?;
     let reports = state.reports.clone();
-    let s = web::block(move || reports.summary(&actor, scope)).await??;
+    let s = crate::block(move || reports.summary(&actor, scope)).await??;
     Ok(web::Json(SummaryOut {
         projects: s.projects,
         tasks: TaskCounts {
@@ -163,7 +163,7 @@ pub async fn throughput(
     }
     let tenant_name = actor.tenant.name.as_str().to_owned();
     let reports = state.reports.clone();
-    let data: Vec<WeekThroughput> = web::block(move || reports.throughput(&actor, weeks, scope)).await??;
+    let data: Vec<WeekThroughput> = crate::block(move || reports.throughput(&actor, weeks, scope)).await??;
     Ok(match format.as_str() {
         "svg" => {
             let title = match scope {
@@ -192,7 +192,7 @@ pub async fn workload(
     Authenticated(actor): Authenticated,
 ) -> Result<web::Json<Vec<WorkloadOut>>, ApiError> {
     let reports = state.reports.clone();
-    let rows = web::block(move || reports.workload(&actor)).await??;
+    let rows = crate::block(move || reports.workload(&actor)).await??;
     Ok(web::Json(
         rows.into_iter()
             .map(|w| WorkloadOut {
@@ -216,6 +216,6 @@ pub async fn cycle_time(
 ) -> Result<web::Json<CycleTimeOut>, ApiError> {
     let scope = scope(query.project.as_deref())?;
     let reports = state.reports.clone();
-    let c = web::block(move || reports.cycle_time(&actor, scope)).await??;
+    let c = crate::block(move || reports.cycle_time(&actor, scope)).await??;
     Ok(web::Json(CycleTimeOut { completed: c.completed, median_hours: c.median_hours, p85_hours: c.p85_hours }))
 }

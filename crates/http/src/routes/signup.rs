@@ -79,7 +79,7 @@ pub async fn signup(
     // a tenant's own hosts have no signup endpoint
     if let Ok(host) = HostName::from_header(&raw_host(&req, &state.settings.trusted_proxies)) {
         let directory = state.directory.clone();
-        match web::block(move || directory.resolve(&host)).await? {
+        match crate::block(move || directory.resolve(&host)).await? {
             Err(ResolveError::UnknownHost(_)) => {}
             Err(ResolveError::Store(store)) => return Err(store.into()),
             _ => return Err(ApiError::not_found()),
@@ -104,7 +104,7 @@ pub async fn signup(
     };
     let input = SignupInput { tenant_name, slug, username, email, password, password_confirm };
     let registration = state.registration.clone();
-    let done = web::block(move || registration.signup(&input)).await??;
+    let done = crate::block(move || registration.signup(&input)).await??;
     Ok(HttpResponse::Created().json(SignedUpBody {
         tenant: SignupTenant {
             id: done.tenant.id.0,

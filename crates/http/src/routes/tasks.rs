@@ -190,7 +190,7 @@ pub async fn list(
     let filter = query.filter(state.tasks.today())?;
     let project = ProjectId(project.into_inner());
     let tasks = state.tasks.clone();
-    let found = web::block(move || page.fetch(|page| tasks.list(&actor, project, &filter, page))).await??;
+    let found = crate::block(move || page.fetch(|page| tasks.list(&actor, project, &filter, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, task_out)?))
 }
 
@@ -214,7 +214,7 @@ pub async fn create(
         }
     };
     let tasks = state.tasks.clone();
-    let task = web::block(move || tasks.create(&actor, project, &fields)).await??;
+    let task = crate::block(move || tasks.create(&actor, project, &fields)).await??;
     Ok(tagged(&req, StatusCode::CREATED, &Tasks::etag(&task), &task_out(task)))
 }
 
@@ -229,7 +229,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let id = TaskId(id.into_inner());
     let tasks = state.tasks.clone();
-    let task = web::block(move || tasks.get(&actor, id)).await??;
+    let task = crate::block(move || tasks.get(&actor, id)).await??;
     Ok(tagged(&req, StatusCode::OK, &Tasks::etag(&task), &task_out(task)))
 }
 
@@ -248,7 +248,7 @@ async fn update(
         Err(bad) => return Err(refused_after_object(bad, move || tasks.may_update(&actor, TaskId(id))).await),
     };
     let condition = if_match(&req);
-    let task = web::block(move || tasks.update(&actor, TaskId(id), &patch, condition.as_ref())).await??;
+    let task = crate::block(move || tasks.update(&actor, TaskId(id), &patch, condition.as_ref())).await??;
     Ok(tagged(&req, StatusCode::OK, &Tasks::etag(&task), &task_out(task)))
 }
 
@@ -293,6 +293,6 @@ pub async fn delete(
     let id = TaskId(id.into_inner());
     let condition = if_match(&req);
     let tasks = state.tasks.clone();
-    web::block(move || tasks.delete(&actor, id, condition.as_ref())).await??;
+    crate::block(move || tasks.delete(&actor, id, condition.as_ref())).await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -102,7 +102,7 @@ pub async fn show(
     Authenticated(actor): Authenticated,
 ) -> Result<web::Json<TenantBody>, ApiError> {
     let members = state.members.clone();
-    let overview = web::block(move || members.overview(&actor)).await??;
+    let overview = crate::block(move || members.overview(&actor)).await??;
     Ok(web::Json(tenant_body(overview)))
 }
 
@@ -121,7 +121,7 @@ async fn update(
         return Err(ApiError::validation(&errors));
     }
     let members = state.members.clone();
-    let overview = web::block(move || members.update_settings(&actor, name, body.allow_signup)).await??;
+    let overview = crate::block(move || members.update_settings(&actor, name, body.allow_signup)).await??;
     Ok(web::Json(tenant_body(overview)))
 }
 
@@ -187,7 +187,7 @@ pub async fn list_members(
 ) -> Result<web::Json<PageBody<MemberBody>>, ApiError> {
     let page = query.request()?;
     let members = state.members.clone();
-    let found = web::block(move || page.fetch(|page| members.list(&actor, page))).await??;
+    let found = crate::block(move || page.fetch(|page| members.list(&actor, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, member_body)?))
 }
 
@@ -249,7 +249,7 @@ pub async fn invite(
         return Err(ApiError::validation(&errors));
     };
     let members = state.members.clone();
-    let issued = web::block(move || members.invite(&actor, email, role)).await??;
+    let issued = crate::block(move || members.invite(&actor, email, role)).await??;
     Ok(HttpResponse::Created().json(InvitationBody {
         id: issued.invitation.id.0,
         email: issued.invitation.email.to_string(),
@@ -291,7 +291,7 @@ pub async fn change_role(
         Ok(role) => role,
         Err(bad) => return Err(refused_after_object(bad, move || members.may_change_role(&actor, id)).await),
     };
-    let member = web::block(move || members.change_role(&actor, id, role)).await??;
+    let member = crate::block(move || members.change_role(&actor, id, role)).await??;
     Ok(web::Json(member_body(member)))
 }
 
@@ -306,7 +306,7 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let id = MembershipId(id.into_inner());
     let members = state.members.clone();
-    web::block(move || members.remove(&actor, id)).await??;
+    crate::block(move || members.remove(&actor, id)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -340,7 +340,7 @@ pub async fn accept_invitation(
     let client = client_ip(&req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
     let registration = state.registration.clone();
     let (user, tokens) =
-        web::block(move || registration.accept_invitation(&tenant, &token, &username, &password, client.as_deref()))
+        crate::block(move || registration.accept_invitation(&tenant, &token, &username, &password, client.as_deref()))
             .await??;
     Ok(web::Json(LoggedIn { access_token: tokens.access, refresh_token: tokens.refresh, user_id: user.id.0 }))
 }
