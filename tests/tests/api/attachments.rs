@@ -111,6 +111,9 @@ async fn hostile_file_names_are_stored_under_generated_keys_and_shown_sanitised(
         ("form-data; name=\"file\"; filename=\"../../x\"".into(), "x"),
         ("form-data; name=\"file\"; filename=\"..%2f..%2fx\"".into(), "%2f..%2fx"),
         ("form-data; name=\"file\"; filename=\"/etc/passwd\"".into(), "passwd"),
+        // a Windows path, quoted as old browsers and curl -F send it: the
+        // backslashes are no escapes (Django reads it so)
+        ("form-data; name=\"file\"; filename=\"C:\\Users\\me\\report.pdf\"".into(), "report.pdf"),
         ("form-data; name=\"file\"; filename*=UTF-8''a%00b%2F..%2Fc.txt".into(), "c.txt"),
         ("form-data; name=\"file\"; filename*=UTF-8''nul%00byte.txt".into(), "nulbyte.txt"),
         // ISO-8859-1, which RFC 5987 asks every recipient to read

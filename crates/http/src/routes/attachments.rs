@@ -237,7 +237,7 @@ pub async fn upload(
                     }
                     _ => None,
                 })
-                .or_else(|| d.get_filename().map(str::to_owned))
+                .or_else(|| raw_filename(&part).or_else(|| d.get_filename().map(str::to_owned)))
         })
         .unwrap_or_default();
     let content_type = part.content_type().map(ToString::to_string);
@@ -286,6 +286,45 @@ pub async fn show(
     let attachments = state.attachments.clone();
     let attachment = crate::block(move || attachments.get(&actor, id)).await??;
     Ok(tagged(&req, StatusCode::OK, &attachment_etag(&attachment), &attachment_out(attachment)))
+}
+
+/// The `filename` of a part as Django reads it: in quotes, only `\\` and
+/// `\"` are escapes, so a Windows path sent whole (`"C:\Users\me\r.pdf"`,
+/// as old browsers and `curl -F` send it) keeps the backslashes that naming
+/// cuts at; actix's reading drops every backslash as an escape
+/// (`CUsersmer.pdf`). Parameters are split at `;` outside quotes.
+fn raw_filename(part: &actix_multipart::Field) -> Option<String> {
+    let raw = std::str::from_utf8(part.headers().get(header::CONTENT_DISPOSITION)?.as_bytes()).ok()?;
+    filename_parameter(raw)
+}
+
+fn filename_parameter(disposition: &str) -> Option<String> {
+    let mut params = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in disposition.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                params.push(&disposition[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    params.push(&disposition[start..]);
+    params.into_iter().skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        if !key.trim().eq_ignore_ascii_case("filename") {
+            return None;
+        }
+        let value = value.trim();
+        Some(match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(inner) => inner.replace("\\\\", "\\").replace("\\\"", "\""),
+            None => value.to_owned(),
+        })
+    })
 }
 
 /// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<name>`.
@@ -368,4 +407,26 @@ pub async fn delete(
     let attachments = state.attachments.clone();
     crate::block(move || attachments.delete(&actor, id)).await??;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filename_parameter;
+
+    #[test]
+    fn a_quoted_file_name_keeps_its_backslashes_as_django_reads_it() {
+        let cases = [
+            (r#"form-data; name="file"; filename="C:\Users\me\report.pdf""#, Some(r"C:\Users\me\report.pdf")),
+            (r#"form-data; name="file"; filename="a\\b\"c.txt""#, Some(r#"a\b"c.txt"#)),
+            (r#"form-data; name="file"; filename="semi;colon.txt"; x=1"#, Some("semi;colon.txt")),
+            (r#"form-data; name="file"; filename="quote\";inside.txt""#, Some(r#"quote";inside.txt"#)),
+            ("form-data; name=file; FILENAME=plain.txt", Some("plain.txt")),
+            (r#"form-data; name="filename=x"; filename="y.txt""#, Some("y.txt")),
+            ("form-data; name=\"file\"", None),
+            ("form-data; name=\"file\"; filename*=UTF-8''x.txt", None),
+        ];
+        for (disposition, name) in cases {
+            assert_eq!(filename_parameter(disposition).as_deref(), name, "{disposition}");
+        }
+    }
 }
