@@ -92,17 +92,28 @@ fn last_entry(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
 }
 
 /// The host the nearest trusted proxy names: the last entry of the last
-/// `X-Forwarded-Host` line, else the `host=` of the last `Forwarded`
+/// `X-Forwarded-Host` line, or the `host=` of the last `Forwarded`
 /// element. An entry left of it may have been written by the client, if a
 /// proxy appends rather than sets.
+///
+/// When both headers name a host and the two differ, one of them came from
+/// the client through a proxy that writes only the other, and nothing tells
+/// which: both are returned, comma-separated, which is no host name, so the
+/// request is refused (`404 tenant_not_found` naming both) rather than
+/// served to a tenant the client chose.
 fn forwarded_host(req: &HttpRequest) -> Option<String> {
-    if let Some(host) = last_entry(req, header::HeaderName::from_static("x-forwarded-host")) {
-        return Some(host.to_owned());
+    let x_forwarded = last_entry(req, header::HeaderName::from_static("x-forwarded-host"));
+    let standard = last_entry(req, header::FORWARDED).and_then(|element| {
+        element.split(';').find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            key.eq_ignore_ascii_case("host").then(|| value.trim_matches('"'))
+        })
+    });
+    match (x_forwarded, standard) {
+        (Some(one), Some(other)) if !one.eq_ignore_ascii_case(other) => Some(format!("{one}, {other}")),
+        (Some(host), _) | (None, Some(host)) => Some(host.to_owned()),
+        (None, None) => None,
     }
-    last_entry(req, header::FORWARDED)?.split(';').find_map(|pair| {
-        let (key, value) = pair.trim().split_once('=')?;
-        key.eq_ignore_ascii_case("host").then(|| value.trim_matches('"').to_owned())
-    })
 }
 
 #[cfg(test)]
@@ -147,6 +158,20 @@ mod tests {
         let standard = [("forwarded", "host=evil.example, for=192.0.2.60;proto=https;host=\"globex.localhost\"")];
         assert_eq!(raw_host(&request(PROXY, &standard), &trusted()), "globex.localhost");
         assert_eq!(raw_host(&request("203.0.113.5:4000", &standard), &[]), "acme.localhost");
+    }
+
+    #[test]
+    fn two_forwarded_headers_naming_other_hosts_name_no_tenant() {
+        // a proxy that writes Forwarded and passes the client's X-Forwarded-Host on
+        let both = [("x-forwarded-host", "globex.localhost"), ("forwarded", "for=192.0.2.60;host=acme.localhost")];
+        let named = raw_host(&request(PROXY, &both), &trusted());
+        assert_eq!(named, "globex.localhost, acme.localhost");
+        assert!(taskforce_domain::HostName::from_header(&named).is_err(), "{named} is no host");
+        // the same host in both (any case) is that host
+        let agreeing = [("x-forwarded-host", "Acme.localhost"), ("forwarded", "host=\"acme.localhost\"")];
+        assert_eq!(raw_host(&request(PROXY, &agreeing), &trusted()), "Acme.localhost");
+        // from a peer that is no trusted proxy, neither counts
+        assert_eq!(raw_host(&request("203.0.113.5:4000", &both), &trusted()), "acme.localhost");
     }
 
     #[test]
