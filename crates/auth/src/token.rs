@@ -29,7 +29,7 @@ struct Wire {
 /// Signs and checks HS256 tokens whose audience is `tenant:<id>`.
 ///
 /// Validation requires `exp`, `aud`, `iss` and `sub`, allows no leeway on
-/// `exp`, accepts HS256 only (so `alg: none` and algorithm confusion are
+/// `exp` (nor on an `nbf`, when one is there), accepts HS256 only (so `alg: none` and algorithm confusion are
 /// refused), and checks the token kind (`typ`) after the signature.
 #[derive(Clone)]
 pub struct JwtCodec {
@@ -101,6 +101,8 @@ impl TokenCodec for JwtCodec {
         validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
         validation.leeway = 0;
         validation.validate_exp = true;
+        // this server writes no `nbf`; one that is there is honoured (RFC 7519 §4.1.5)
+        validation.validate_nbf = true;
         let data = jsonwebtoken::decode::<Wire>(token, &self.decoding, &validation).map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => TokenError::Expired,
             ErrorKind::InvalidAudience | ErrorKind::InvalidIssuer => TokenError::WrongAudience,
@@ -207,6 +209,14 @@ mod tests {
             serde_json::json!({"sub": "7", "iss": "taskforce", "exp": far, "iat": 0, "jti": "x", "typ": "access", "fam": 3}),
         )?;
         assert!(codec().decode(&no_aud, TokenKind::Access, TenantId(1)).is_err());
+        // a token not valid before a time still to come, and one whose time has come
+        let with_nbf = |nbf: i64| {
+            forge(serde_json::json!({"sub": "7", "aud": "tenant:1", "iss": "taskforce", "exp": far, "nbf": nbf,
+                "iat": 0, "jti": "x", "typ": "access", "fam": 3}))
+        };
+        let early = codec().decode(&with_nbf(far - 60)?, TokenKind::Access, TenantId(1));
+        assert!(matches!(early, Err(TokenError::Malformed(ref why)) if why.contains("ImmatureSignature")), "{early:?}");
+        assert_eq!(codec().decode(&with_nbf(0)?, TokenKind::Access, TenantId(1))?.user, UserId(7));
         assert!(codec().decode("not-a-token", TokenKind::Access, TenantId(1)).is_err());
         Ok(())
     }
