@@ -105,6 +105,21 @@ async fn taken_slugs_and_names_conflict_and_nothing_is_left_behind() -> TestResu
         (status, &body["error"]),
         (409, &serde_json::json!({"code": "conflict", "message": "A user with that username already exists."}))
     );
+    // a free slug whose host is another tenant's extra domain: the message says so
+    app.admin.add_domain(
+        &taskforce_domain::Slug::parse("taken")?,
+        &taskforce_domain::HostName::parse("billing.localhost")?,
+        false,
+    )?;
+    let (status, body) =
+        json(app.post("127.0.0.1", "/api/signup/").json(&signup_body("billing", "bill")).send().await?).await?;
+    assert_eq!(
+        (status, &body["error"]),
+        (
+            409,
+            &serde_json::json!({"code": "conflict", "message": "The host name of this slug already belongs to another tenant."})
+        )
+    );
     let tenants = app.admin.list()?;
     let slugs: Vec<&str> = tenants.iter().map(|t| t.tenant.slug.as_str()).collect();
     assert_eq!(slugs, vec!["fresh", "taken"]);

@@ -380,9 +380,11 @@ fn signup_conflict(error: StoreError) -> SignupError {
     let mut fields = FieldErrors::new();
     match &error {
         StoreError::Duplicate(rule) => match rule.as_str() {
-            "tenants_slug_key" | "tenants_schema_name_key" | "schema_exists" | "domains_pkey" => {
+            "tenants_slug_key" | "tenants_schema_name_key" | "schema_exists" => {
                 fields.add("slug", "A tenant with this slug already exists.")
             }
+            // the slug is free, but its host is another tenant's extra domain
+            "domains_pkey" => fields.add("slug", "The host name of this slug already belongs to another tenant."),
             "users_username_key" => fields.add("username", "A user with that username already exists."),
             "users_email_key" => fields.add("email", "A user with that email already exists."),
             _ => return SignupError::Store(error),
