@@ -69,6 +69,7 @@ fn stop_on_interrupt(handle: StopHandle) {
             }
         })?;
         INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        crate::telemetry::silence();
         let stopped = match handle.stop() {
             Ok(_) => "the embedded PostgreSQL cluster was stopped".to_owned(),
             Err(error) => format!("the embedded PostgreSQL cluster could not be stopped: {error}"),

@@ -2,14 +2,21 @@
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use std::sync::OnceLock;
+
+use tracing_subscriber::{EnvFilter, Registry, fmt, prelude::*, reload};
 
 use crate::settings::LogSettings;
+
+/// The installed filter, which [`silence`] turns off.
+static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 
 /// Installs the global subscriber; `RUST_LOG` overrides the configured level.
 /// Calling it twice is harmless (the second call does nothing).
 pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
+    let (filter, handle) = reload::Layer::new(filter);
+    let _ = FILTER.set(handle);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if settings.format == "json" {
         registry.with(fmt::layer().json().with_current_span(true).with_writer(std::io::stderr)).try_init()
@@ -18,4 +25,13 @@ pub fn init(settings: &LogSettings) {
         let ansi = std::io::stderr().is_terminal();
         registry.with(fmt::layer().with_ansi(ansi).with_writer(std::io::stderr)).try_init()
     };
+}
+
+/// Stops all logging from now on: an interrupted run's one line is its
+/// last word, not the warnings of the work its interrupt cut short (a
+/// rollback on a connection to the cluster just stopped).
+pub fn silence() {
+    if let Some(handle) = FILTER.get() {
+        let _ = handle.reload(EnvFilter::new("off"));
+    }
 }
