@@ -215,7 +215,7 @@ mod tests {
                 "iat": 0, "jti": "x", "typ": "access", "fam": 3}))
         };
         let early = codec().decode(&with_nbf(far - 60)?, TokenKind::Access, TenantId(1));
-        assert!(matches!(early, Err(TokenError::Malformed(ref why)) if why.contains("ImmatureSignature")), "{early:?}");
+        assert!(matches!(early, Err(TokenError::Malformed(_))), "{early:?}");
         assert_eq!(codec().decode(&with_nbf(0)?, TokenKind::Access, TenantId(1))?.user, UserId(7));
         assert!(codec().decode("not-a-token", TokenKind::Access, TenantId(1)).is_err());
         Ok(())

@@ -13,14 +13,12 @@ use std::{
 use anyhow::Context;
 use diesel::{QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_types::BigInt};
 use taskforce_domain::{Role, SchemaName, StoreError};
+use taskforce_persistence::TENANT_TABLES as TABLES;
 use taskforce_pgcluster::TestDatabase;
 
 use crate::fixture;
 
 const MIB: f64 = 1024.0 * 1024.0;
-
-/// The tables an export carries, parents first.
-const TABLES: [&str; 6] = ["projects", "tasks", "comments", "attachments", "activity", "notifications"];
 
 /// Seeds a tenant with `tasks` tasks (and as many comments and activity
 /// rows, half as many notifications), then exports and imports it.
@@ -126,25 +124,11 @@ struct Watched {
     peak_mib: f64,
 }
 
-/// `tenant-admin` with `args`, as its binary runs it: settings from the
-/// environment, warnings only, one `error:` line and exit code 1 on failure.
+/// `tenant-admin` with `args`, as its binary runs it; its exit code.
 pub fn tenant_admin(args: Vec<String>) -> i32 {
     use clap::Parser;
     let cli = taskforce_cli::admin::Cli::parse_from(std::iter::once("tenant-admin".to_owned()).chain(args));
-    let outcome = taskforce_cli::Settings::load().map_err(anyhow::Error::from).and_then(|settings| {
-        let mut log = settings.log.clone();
-        log.level = "warn".to_owned();
-        taskforce_cli::telemetry::init(&log);
-        taskforce_cli::admin::run(&settings, cli)
-    });
-    taskforce_cli::database::await_interrupt_handler();
-    match outcome {
-        Ok(()) => 0,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            1
-        }
-    }
+    i32::from(taskforce_cli::admin::main(cli))
 }
 
 /// Runs `command` to its end, reading its peak resident memory (`VmHWM`,

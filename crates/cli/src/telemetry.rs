@@ -1,10 +1,8 @@
 //! One logging set-up for every binary: `tracing` to stderr, pretty or JSON.
 
-use std::io::IsTerminal;
+use std::{io::IsTerminal, sync::OnceLock};
 
-use std::sync::OnceLock;
-
-use tracing_subscriber::{EnvFilter, Registry, fmt, prelude::*, reload};
+use tracing_subscriber::{EnvFilter, Layer, Registry, fmt, prelude::*, reload};
 
 use crate::settings::LogSettings;
 
@@ -14,9 +12,24 @@ static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 /// Installs the global subscriber; `RUST_LOG` overrides the configured level.
 /// Calling it twice is harmless (the second call does nothing).
 pub fn init(settings: &LogSettings) {
+    install(settings, false);
+}
+
+/// [`init`] for a tool whose interrupt may [`silence`] it (`tenant-admin`);
+/// the server's filter is fixed, and costs no lock per event.
+pub fn init_silenceable(settings: &LogSettings) {
+    install(settings, true);
+}
+
+fn install(settings: &LogSettings, silenceable: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
-    let (filter, handle) = reload::Layer::new(filter);
-    let _ = FILTER.set(handle);
+    let filter: Box<dyn Layer<Registry> + Send + Sync> = if silenceable {
+        let (filter, handle) = reload::Layer::new(filter);
+        let _ = FILTER.set(handle);
+        Box::new(filter)
+    } else {
+        Box::new(filter)
+    };
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if settings.format == "json" {
         registry.with(fmt::layer().json().with_current_span(true).with_writer(std::io::stderr)).try_init()

@@ -571,6 +571,32 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
     std::fs::write(&cut_file, cut.to_string())?;
     let refused = failed(&admin.run(&["tenant", "import", cut_file.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
     assert!(refused.contains("the export is invalid: the rows of tasks:"), "{refused}");
+    // a format-2 table without its count, and a table given twice (the
+    // second would have been counted and never loaded)
+    for (cut, reason) in [
+        (
+            {
+                let mut cut = export.clone();
+                cut["tables"][0].as_object_mut().ok_or("table")?.remove("count");
+                cut
+            },
+            "the rows of projects: no count (format 2 has one)",
+        ),
+        (
+            {
+                let mut cut = export.clone();
+                let again = cut["tables"][2].clone();
+                cut["tables"].as_array_mut().ok_or("tables")?.push(again);
+                cut
+            },
+            "the table comments is in the export twice",
+        ),
+    ] {
+        std::fs::write(&cut_file, cut.to_string())?;
+        let refused =
+            failed(&admin.run(&["tenant", "import", cut_file.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+        assert!(refused.contains(reason), "{refused}");
+    }
     // a format from a later build
     cut = export.clone();
     cut["format"] = serde_json::json!(3);

@@ -110,9 +110,18 @@ fn forwarded_host(req: &HttpRequest) -> Option<String> {
         })
     });
     match (x_forwarded, standard) {
-        (Some(one), Some(other)) if !one.eq_ignore_ascii_case(other) => Some(format!("{one}, {other}")),
+        (Some(one), Some(other)) if !same_host(one, other) => Some(format!("{one}, {other}")),
         (Some(host), _) | (None, Some(host)) => Some(host.to_owned()),
         (None, None) => None,
+    }
+}
+
+/// Whether two header values name the same host once canonical (case,
+/// port, trailing dot aside).
+fn same_host(one: &str, other: &str) -> bool {
+    match (taskforce_domain::HostName::from_header(one), taskforce_domain::HostName::from_header(other)) {
+        (Ok(one), Ok(other)) => one == other,
+        _ => one.eq_ignore_ascii_case(other),
     }
 }
 
@@ -167,9 +176,9 @@ mod tests {
         let named = raw_host(&request(PROXY, &both), &trusted());
         assert_eq!(named, "globex.localhost, acme.localhost");
         assert!(taskforce_domain::HostName::from_header(&named).is_err(), "{named} is no host");
-        // the same host in both (any case) is that host
-        let agreeing = [("x-forwarded-host", "Acme.localhost"), ("forwarded", "host=\"acme.localhost\"")];
-        assert_eq!(raw_host(&request(PROXY, &agreeing), &trusted()), "Acme.localhost");
+        // the same host in both (any case, a port, a trailing dot) is that host
+        let agreeing = [("x-forwarded-host", "Acme.localhost:443"), ("forwarded", "host=\"acme.localhost.\"")];
+        assert_eq!(raw_host(&request(PROXY, &agreeing), &trusted()), "Acme.localhost:443");
         // from a peer that is no trusted proxy, neither counts
         assert_eq!(raw_host(&request("203.0.113.5:4000", &both), &trusted()), "acme.localhost");
     }

@@ -98,72 +98,76 @@ pub fn notification_stream(
     let mut announcements = hub.register((actor.tenant.id.0, actor.user.0));
     let mut closing = hub.closing.subscribe();
     let (out, body) = mpsc::channel::<Bytes>(64);
-    actix_web::rt::spawn(async move {
-        let fetch = |after: i64| {
-            let (notifications, actor) = (notifications.clone(), actor.clone());
-            crate::block(move || notifications.after(&actor, after, 100))
-        };
-        // a logout, removal or deactivation ends the stream at the next
-        // delivery or heartbeat, as it refuses the next request
-        let admitted = || {
-            let (notifications, actor) = (notifications.clone(), actor.clone());
-            async move { matches!(crate::block(move || notifications.still_admitted(&actor)).await, Ok(Ok(true))) }
-        };
-        let newest = match crate::block({
-            let (notifications, actor) = (notifications.clone(), actor.clone());
-            move || notifications.latest_id(&actor)
-        })
-        .await
-        {
-            Ok(Ok(id)) => id,
-            _ => return,
-        };
-        // a last event past the newest (from another database, or made up)
-        // would keep the stream silent until ids caught up: start fresh
-        let (mut last, mut wanted) = match last_seen {
-            Some(id) if id <= newest => (id, true),
-            _ => (newest, false),
-        };
-        // a comment first, so clients and proxies see the stream is open
-        if out.send(Bytes::from_static(b": stream open\n\n")).await.is_err() {
-            return;
-        }
-        let mut heartbeat = tokio::time::interval(heartbeat_every);
-        heartbeat.reset();
-        loop {
-            if wanted {
-                wanted = false;
-                if !admitted().await {
-                    return;
-                }
-                loop {
-                    let Ok(Ok(batch)) = fetch(last).await else { return };
-                    for notification in &batch {
-                        if out.send(event(notification)).await.is_err() {
-                            return;
-                        }
-                        last = last.max(notification.id);
-                    }
-                    if batch.len() < 100 {
-                        break;
-                    }
-                }
+    // the task keeps the request's span: its work's lines carry the request id
+    actix_web::rt::spawn(tracing::Instrument::instrument(
+        async move {
+            let fetch = |after: i64| {
+                let (notifications, actor) = (notifications.clone(), actor.clone());
+                crate::block(move || notifications.after(&actor, after, 100))
+            };
+            // a logout, removal or deactivation ends the stream at the next
+            // delivery or heartbeat, as it refuses the next request
+            let admitted = || {
+                let (notifications, actor) = (notifications.clone(), actor.clone());
+                async move { matches!(crate::block(move || notifications.still_admitted(&actor)).await, Ok(Ok(true))) }
+            };
+            let newest = match crate::block({
+                let (notifications, actor) = (notifications.clone(), actor.clone());
+                move || notifications.latest_id(&actor)
+            })
+            .await
+            {
+                Ok(Ok(id)) => id,
+                _ => return,
+            };
+            // a last event past the newest (from another database, or made up)
+            // would keep the stream silent until ids caught up: start fresh
+            let (mut last, mut wanted) = match last_seen {
+                Some(id) if id <= newest => (id, true),
+                _ => (newest, false),
+            };
+            // a comment first, so clients and proxies see the stream is open
+            if out.send(Bytes::from_static(b": stream open\n\n")).await.is_err() {
+                return;
             }
-            tokio::select! {
-                announced = announcements.recv() => match announced {
-                    Some(id) if id > last => wanted = true,
-                    Some(_) => {}
-                    None => return,
-                },
-                _ = heartbeat.tick() => {
-                    if !admitted().await || out.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+            let mut heartbeat = tokio::time::interval(heartbeat_every);
+            heartbeat.reset();
+            loop {
+                if wanted {
+                    wanted = false;
+                    if !admitted().await {
                         return;
                     }
+                    loop {
+                        let Ok(Ok(batch)) = fetch(last).await else { return };
+                        for notification in &batch {
+                            if out.send(event(notification)).await.is_err() {
+                                return;
+                            }
+                            last = last.max(notification.id);
+                        }
+                        if batch.len() < 100 {
+                            break;
+                        }
+                    }
                 }
-                _ = closing.changed() => return,
-                _ = out.closed() => return,
+                tokio::select! {
+                    announced = announcements.recv() => match announced {
+                        Some(id) if id > last => wanted = true,
+                        Some(_) => {}
+                        None => return,
+                    },
+                    _ = heartbeat.tick() => {
+                        if !admitted().await || out.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                            return;
+                        }
+                    }
+                    _ = closing.changed() => return,
+                    _ = out.closed() => return,
+                }
             }
-        }
-    });
+        },
+        tracing::Span::current(),
+    ));
     futures_util::stream::unfold(body, |mut body| async move { body.recv().await.map(|bytes| (Ok(bytes), body)) })
 }

@@ -196,6 +196,25 @@ async fn signup_is_not_offered_on_tenant_hosts_nor_when_disabled() -> TestResult
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("signup_closed")), "{body}");
     let (status, body) = json(broken(&app, "acme.localhost").await?).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+
+    // behind a trusted proxy, two forwarded hosts that disagree (one a
+    // tenant's) are no platform host either
+    let proxied =
+        spawn_app_with(|settings| settings.server.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])])
+            .await?;
+    proxied.create_tenant("acme", Plan::Free, true).await?;
+    let (status, body) = json(
+        proxied
+            .post("127.0.0.1", "/api/signup/")
+            .header("x-forwarded-host", "acme.localhost")
+            .header("forwarded", "for=192.0.2.1;host=127.0.0.1")
+            .json(&signup_body("sneaky", "sid"))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+    assert!(proxied.store.read(|tx| tx.users().by_login("sid"))?.is_none(), "the account was created");
     Ok(())
 }
 

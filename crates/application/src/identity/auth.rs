@@ -325,6 +325,10 @@ impl Authenticator {
         let user = self.verify_credentials(tenant, login, password, client)?;
         let now = self.clock.now();
         self.store.platform(|tx| {
+            // removed since the check above, or being removed: no session
+            if tx.memberships().hold(tenant.id, user.id)?.is_none() {
+                return Err(AuthError::InvalidCredentials);
+            }
             tx.users().touch_login(user.id, now)?;
             self.open_session(tx, tenant.id, user.id)
         })

@@ -20,23 +20,24 @@ use taskforce_domain::{
 };
 
 use super::{
-    CreateTenantError, TenantAdmin, TenantAdminError,
+    CreateTenantError, TenantAdmin, TenantAdminError, TenantDetails,
     admin::creation_error,
     arrivals::{self, AccountClash, Arrival},
 };
 
 /// The version of the export format this build writes. It reads this one
-/// and every one before it, back to [`FIRST_READ_FORMAT`]: format 2 added
+/// and every one before it, back to [`OLDEST_READ_FORMAT`]: format 2 added
 /// the members' `joined_at` and each table's row `count`.
 pub const EXPORT_FORMAT: u32 = 2;
 
 /// The oldest export format this build reads.
-pub const FIRST_READ_FORMAT: u32 = 1;
+pub const OLDEST_READ_FORMAT: u32 = 1;
 
 /// One exported tenant.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TenantExport {
-    /// [`EXPORT_FORMAT`].
+    /// Its format: [`EXPORT_FORMAT`] when written by this build; read from
+    /// [`OLDEST_READ_FORMAT`] to [`EXPORT_FORMAT`].
     pub format: u32,
     /// When it was taken.
     pub exported_at: DateTime<Utc>,
@@ -117,7 +118,7 @@ pub struct Imported {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// The document is of another format version.
-    #[error("the export is in format {0}; this build reads formats {FIRST_READ_FORMAT} to {EXPORT_FORMAT}")]
+    #[error("the export is in format {0}; this build reads formats {OLDEST_READ_FORMAT} to {EXPORT_FORMAT}")]
     Format(u32),
     /// The schema was exported at another migration than this build's.
     #[error(
@@ -161,9 +162,18 @@ fn invalid(what: &str, error: impl std::fmt::Display) -> ImportError {
 
 /// Rows in the dumped tables, each checked to be a list that holds the
 /// count the export gives (skipping over the rows, not keeping them).
-fn rows_in(tables: &[TableDump]) -> Result<usize, ImportError> {
+fn rows_in(format: u32, tables: &[TableDump]) -> Result<usize, ImportError> {
     let mut total = 0;
-    for dump in tables {
+    for (i, dump) in tables.iter().enumerate() {
+        if tables[..i].iter().any(|earlier| earlier.table == dump.table) {
+            return Err(ImportError::Invalid(format!("the table {} is in the export twice", dump.table)));
+        }
+        if format >= 2 && dump.count.is_none() {
+            return Err(ImportError::Invalid(format!(
+                "the rows of {}: no count (format {format} has one)",
+                dump.table
+            )));
+        }
         let rows = serde_json::from_str::<Vec<serde::de::IgnoredAny>>(dump.rows.get())
             .map_err(|e| invalid(&format!("the rows of {}", dump.table), e))?
             .len();
@@ -180,12 +190,20 @@ fn rows_in(tables: &[TableDump]) -> Result<usize, ImportError> {
 
 impl TenantAdmin {
     /// Exports a tenant: settings, domains, members with their accounts,
-    /// and every row of its schema. Members and rows are read on one
-    /// snapshot, so they agree with each other while the tenant is in use.
+    /// and every row of its schema. All of it is read on one snapshot
+    /// (the schema found by a look-up before it), so settings, schema
+    /// version, members and rows agree with each other while the tenant is
+    /// in use or being migrated.
     pub fn export(&self, slug: &Slug, now: DateTime<Utc>) -> Result<TenantExport, TenantAdminError> {
-        let details = self.show(slug)?;
-        let tenant = details.tenant;
-        let (members, tables) = self.store.snapshot(&tenant.schema_name, |tx| {
+        let schema = self.show(slug)?.tenant.schema_name;
+        let (details, members, tables) = self.store.snapshot(&schema, |tx| {
+            let tenant =
+                tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
+            if tenant.schema_name != schema {
+                // deleted and created again between the look-up and the snapshot
+                return Err(TenantAdminError::UnknownTenant(slug.to_string()));
+            }
+            let domains = tx.domains().list(Some(tenant.id))?;
             let mut exported = Vec::new();
             for member in tx.memberships().list(tenant.id)? {
                 let (user, password_hash) =
@@ -201,8 +219,10 @@ impl TenantAdmin {
                     joined_at: Some(member.membership.joined_at),
                 });
             }
-            Ok::<_, StoreError>((exported, tx.data().dump()?))
+            let tables = tx.data().dump()?;
+            Ok((TenantDetails { tenant, domains }, exported, tables))
         })?;
+        let tenant = details.tenant;
         Ok(TenantExport {
             format: EXPORT_FORMAT,
             exported_at: now,
@@ -234,10 +254,10 @@ impl TenantAdmin {
         platform_domain: &HostName,
         hasher: &dyn PasswordHasher,
     ) -> Result<Imported, ImportError> {
-        if !(FIRST_READ_FORMAT..=EXPORT_FORMAT).contains(&export.format) {
+        if !(OLDEST_READ_FORMAT..=EXPORT_FORMAT).contains(&export.format) {
             return Err(ImportError::Format(export.format));
         }
-        let rows = rows_in(&export.tables)?;
+        let rows = rows_in(export.format, &export.tables)?;
         let slug = match new_slug {
             Some(slug) => slug.clone(),
             None => Slug::parse(&export.tenant.slug).map_err(|e| invalid("slug", e))?,

@@ -316,3 +316,41 @@ fn inviting_past_the_plan_limit_is_plan_limit() -> TestResult {
     assert_eq!(members.overview(&olga)?.members, 3, "two members and one pending invitation");
     Ok(())
 }
+
+#[test]
+fn a_removal_ends_the_member_s_sessions_there_and_drops_them_from_the_cache() -> TestResult {
+    use std::sync::Arc;
+
+    use taskforce_domain::{AccessGrant, HostName, StoreExt};
+
+    use crate::{AccessCache, CacheTtl, testing::FakeCache};
+
+    let world = World::new();
+    let team = team(&world)?;
+    let globex = world.tenant("globex", Plan::Basic)?;
+    world.admin().add_member(&globex.slug, &taskforce_domain::Username::parse("mia")?, Role::Member)?;
+    let (olga, mia, mia_elsewhere) =
+        (world.sign_in(&team.tenant, "olga")?, world.sign_in(&team.tenant, "mia")?, world.sign_in(&globex, "mia")?);
+    // both of mia's sessions known alive to the cache, as admission leaves them
+    let cache = AccessCache::new(Arc::new(FakeCache::default()), CacheTtl::default());
+    let grant = AccessGrant { role: Role::Member, user_active: true, session_revoked: false };
+    for actor in [&mia, &mia_elsewhere] {
+        cache.put_access(actor.tenant.id, actor.user, actor.session, &grant);
+    }
+    let alive = |actor: &crate::Actor| -> TestResult<bool> {
+        let host = HostName::parse(&format!("{}.localhost", actor.tenant.slug))?;
+        Ok(cache.find(&host, Some((actor.tenant.id, actor.user, actor.session))).session_alive)
+    };
+    assert!(alive(&mia)? && alive(&mia_elsewhere)?);
+
+    world.members().with_cache(cache.clone()).remove(&olga, team.mia.id)?;
+
+    let revoked = |actor: &crate::Actor| -> TestResult<bool> {
+        let state = world.store.platform(|tx| tx.sessions().lock(actor.session))?;
+        Ok(state.ok_or("no session")?.revoked)
+    };
+    assert!(revoked(&mia)? && !alive(&mia)?, "acme's session ended, in the store and in the cache");
+    assert!(!revoked(&mia_elsewhere)? && alive(&mia_elsewhere)?, "globex's session goes on");
+    assert!(!revoked(&olga)?, "the remover's own session goes on");
+    Ok(())
+}

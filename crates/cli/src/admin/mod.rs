@@ -265,6 +265,34 @@ impl Context {
     }
 }
 
+/// `tenant-admin` as its binary runs it: settings from the environment,
+/// warnings only unless `RUST_LOG` says otherwise, the command, then one
+/// `error:` line on failure. The process's exit code: 0, or 1 (2 for a
+/// usage error, which clap reports before this runs).
+pub fn main(cli: Cli) -> u8 {
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            crate::stderr_line!("error: {error}");
+            return 1;
+        }
+    };
+    let mut log = settings.log.clone();
+    if std::env::var_os("RUST_LOG").is_none() {
+        log.level = "warn".to_owned();
+    }
+    crate::telemetry::init_silenceable(&log);
+    let outcome = run(&settings, cli);
+    crate::database::await_interrupt_handler();
+    match outcome {
+        Ok(()) => 0,
+        Err(error) => {
+            crate::stderr_line!("error: {error:#}");
+            1
+        }
+    }
+}
+
 /// Runs one parsed command.
 pub fn run(settings: &Settings, cli: Cli) -> anyhow::Result<()> {
     if let Command::Migrate(args) = &cli.command {

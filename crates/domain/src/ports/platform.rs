@@ -81,6 +81,11 @@ pub trait MembershipRepository {
     ) -> Result<Membership, StoreError>;
     /// The user's membership of the tenant.
     fn find(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError>;
+    /// [`MembershipRepository::find`], holding the membership against its
+    /// removal until the transaction ends: a session opened in the same
+    /// transaction cannot slip past a removal that races it (the removal
+    /// waits, then ends that session too).
+    fn hold(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError>;
     /// The tenant's members with their accounts, by join date.
     fn list(&mut self, tenant: TenantId) -> Result<Vec<Member>, StoreError>;
     /// One page of the tenant's members (by join date) and the total count.

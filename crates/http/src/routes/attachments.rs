@@ -314,7 +314,8 @@ fn filename_parameter(disposition: &str) -> Option<String> {
         }
     }
     params.push(&disposition[start..]);
-    params.into_iter().skip(1).find_map(|param| {
+    // a name given twice: the last one, as Django's dictionary keeps it
+    params.into_iter().skip(1).rev().find_map(|param| {
         let (key, value) = param.split_once('=')?;
         if !key.trim().eq_ignore_ascii_case("filename") {
             return None;
@@ -422,6 +423,7 @@ mod tests {
             (r#"form-data; name="file"; filename="quote\";inside.txt""#, Some(r#"quote";inside.txt"#)),
             ("form-data; name=file; FILENAME=plain.txt", Some("plain.txt")),
             (r#"form-data; name="filename=x"; filename="y.txt""#, Some("y.txt")),
+            (r#"form-data; name="file"; filename="first.txt"; filename="second.txt""#, Some("second.txt")),
             ("form-data; name=\"file\"", None),
             ("form-data; name=\"file\"; filename*=UTF-8''x.txt", None),
         ];

@@ -76,14 +76,16 @@ pub async fn signup(
     if !state.settings.signup_enabled {
         return Err(ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "signup_closed", "Signup is disabled."));
     }
-    // a tenant's own hosts have no signup endpoint
-    if let Ok(host) = HostName::from_header(&raw_host(&req, &state.settings.trusted_proxies)) {
-        let directory = state.directory.clone();
-        match crate::block(move || directory.resolve(&host)).await? {
-            Err(ResolveError::UnknownHost(_)) => {}
-            Err(ResolveError::Store(store)) => return Err(store.into()),
-            _ => return Err(ApiError::not_found()),
-        }
+    // a tenant's own hosts have no signup endpoint; nor has a host that is
+    // no host name (two proxy headers naming different hosts, say), which
+    // might be one of them
+    let host =
+        HostName::from_header(&raw_host(&req, &state.settings.trusted_proxies)).map_err(|_| ApiError::not_found())?;
+    let directory = state.directory.clone();
+    match crate::block(move || directory.resolve(&host)).await? {
+        Err(ResolveError::UnknownHost(_)) => {}
+        Err(ResolveError::Store(store)) => return Err(store.into()),
+        _ => return Err(ApiError::not_found()),
     }
     let JsonBody(body) = body?;
     let mut errors = FieldErrors::new();

@@ -19,16 +19,7 @@ use crate::{
 
 impl MembershipRepository for PgTx<'_> {
     fn add(&mut self, tenant: TenantId, user: UserId, role: Role) -> Result<Membership, StoreError> {
-        diesel::insert_into(memberships::table)
-            .values((
-                memberships::tenant_id.eq(tenant.0),
-                memberships::user_id.eq(user.0),
-                memberships::role.eq(role.as_str()),
-            ))
-            .returning(MembershipRow::as_returning())
-            .get_result(self.conn)
-            .map_err(store_error)
-            .and_then(Membership::try_from)
+        self.insert_membership(tenant, user, role, None)
     }
 
     fn add_joined_at(
@@ -38,17 +29,22 @@ impl MembershipRepository for PgTx<'_> {
         role: Role,
         joined_at: DateTime<Utc>,
     ) -> Result<Membership, StoreError> {
-        diesel::insert_into(memberships::table)
-            .values((
-                memberships::tenant_id.eq(tenant.0),
-                memberships::user_id.eq(user.0),
-                memberships::role.eq(role.as_str()),
-                memberships::joined_at.eq(joined_at),
-            ))
-            .returning(MembershipRow::as_returning())
-            .get_result(self.conn)
-            .map_err(store_error)
-            .and_then(Membership::try_from)
+        self.insert_membership(tenant, user, role, Some(joined_at))
+    }
+
+    fn hold(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError> {
+        // FOR KEY SHARE: a DELETE waits for it, a role change does not
+        optional(
+            memberships::table
+                .filter(memberships::tenant_id.eq(tenant.0))
+                .filter(memberships::user_id.eq(user.0))
+                .select(MembershipRow::as_select())
+                .for_key_share()
+                .first(self.conn),
+        )
+        .map_err(store_error)?
+        .map(Membership::try_from)
+        .transpose()
     }
 
     fn find(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError> {
@@ -188,4 +184,27 @@ fn member(row: MembershipRow, username: &str, email: &str) -> Result<Member, Sto
         username: Username::parse(username).map_err(StoreError::internal)?,
         email: Email::parse(email).map_err(StoreError::internal)?,
     })
+}
+
+impl PgTx<'_> {
+    /// A new membership; `joined_at` is the column's default (now) when not given.
+    fn insert_membership(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        role: Role,
+        joined_at: Option<DateTime<Utc>>,
+    ) -> Result<Membership, StoreError> {
+        diesel::insert_into(memberships::table)
+            .values((
+                memberships::tenant_id.eq(tenant.0),
+                memberships::user_id.eq(user.0),
+                memberships::role.eq(role.as_str()),
+                joined_at.map(|at| memberships::joined_at.eq(at)),
+            ))
+            .returning(MembershipRow::as_returning())
+            .get_result(self.conn)
+            .map_err(store_error)
+            .and_then(Membership::try_from)
+    }
 }

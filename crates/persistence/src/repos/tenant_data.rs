@@ -10,8 +10,8 @@ use taskforce_domain::{StoreError, TableDump, TenantDataRepository, UserId};
 use super::PgTenantTx;
 use crate::error::store_error;
 
-/// The tenant tables, parents before children.
-const TABLES: [&str; 6] = ["projects", "tasks", "comments", "attachments", "activity", "notifications"];
+/// The tenant tables, parents before children: what an export carries.
+pub const TENANT_TABLES: [&str; 6] = ["projects", "tasks", "comments", "attachments", "activity", "notifications"];
 
 /// The columns that hold user ids (accounts live in `public`).
 const USER_COLUMNS: [(&str, &str); 8] = [
@@ -60,7 +60,7 @@ impl PgTenantTx<'_> {
 
 impl TenantDataRepository for PgTenantTx<'_> {
     fn dump(&mut self) -> Result<Vec<TableDump>, StoreError> {
-        TABLES
+        TENANT_TABLES
             .iter()
             .map(|table| {
                 // the table names are the constants above, never input
@@ -80,10 +80,10 @@ impl TenantDataRepository for PgTenantTx<'_> {
     }
 
     fn load(&mut self, tables: &[TableDump], users: &[(UserId, UserId)]) -> Result<(), StoreError> {
-        if let Some(unknown) = tables.iter().find(|t| !TABLES.contains(&t.table.as_str())) {
+        if let Some(unknown) = tables.iter().find(|t| !TENANT_TABLES.contains(&t.table.as_str())) {
             return Err(StoreError::internal(format!("unknown table {:?} in the export", unknown.table)));
         }
-        for table in TABLES {
+        for table in TENANT_TABLES {
             let Some(dump) = tables.iter().find(|t| t.table == table) else { continue };
             let columns = self.writable_columns(table)?;
             diesel::sql_query(format!(

@@ -54,6 +54,11 @@ impl MembershipRepository for FakeTx<'_> {
         Ok(membership)
     }
 
+    /// The fake's units run one at a time: nothing can race the hold.
+    fn hold(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError> {
+        self.find(tenant, user)
+    }
+
     fn find(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError> {
         Ok(self.state.memberships.iter().find(|m| m.tenant_id == tenant && m.user_id == user).cloned())
     }
