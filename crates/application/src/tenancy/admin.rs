@@ -63,6 +63,9 @@ pub enum TenantAdminError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Writing an export failed (the store's work was rolled back).
+    #[error(transparent)]
+    Write(std::io::Error),
 }
 
 /// A tenant with its domains.

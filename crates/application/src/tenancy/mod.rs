@@ -13,6 +13,6 @@ pub use directory::{ResolveError, TenantDirectory};
 pub use django::{LegacyItem, LegacyOutcome, LegacyTarget};
 pub use members::{IssuedInvitation, MembersError, TenantMembers, TenantOverview};
 pub use transfer::{
-    EXPORT_FORMAT, ExportedDomain, ExportedMember, ExportedTenant, ImportError, Imported, OLDEST_READ_FORMAT,
+    EXPORT_FORMAT, Exported, ExportedDomain, ExportedMember, ExportedTenant, ImportError, Imported, OLDEST_READ_FORMAT,
     TenantExport,
 };

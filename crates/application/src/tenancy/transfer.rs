@@ -15,12 +15,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_domain::{
-    Email, HostName, NewTenant, NewUser, PasswordHasher, Plan, Role, Slug, StoreError, StoreExt, TableDump, Tenant,
-    TenantChanges, TenantName, UserId, Username,
+    DumpEvent, Email, HostName, NewTenant, NewUser, PasswordHasher, Plan, Role, Slug, StoreError, StoreExt, TableDump,
+    Tenant, TenantChanges, TenantDataRepository, TenantName, UserId, Username,
 };
 
 use super::{
-    CreateTenantError, TenantAdmin, TenantAdminError, TenantDetails,
+    CreateTenantError, TenantAdmin, TenantAdminError,
     admin::creation_error,
     arrivals::{self, AccountClash, Arrival},
 };
@@ -189,26 +189,39 @@ fn rows_in(format: u32, tables: &[TableDump]) -> Result<usize, ImportError> {
 }
 
 impl TenantAdmin {
-    /// Exports a tenant: settings, domains, members with their accounts,
-    /// and every row of its schema. All of it is read on one snapshot
-    /// (the schema found by a look-up before it), so settings, schema
-    /// version, members and rows agree with each other while the tenant is
-    /// in use or being migrated.
-    pub fn export(&self, slug: &Slug, now: DateTime<Utc>) -> Result<TenantExport, TenantAdminError> {
+    /// Exports a tenant to `out` as one JSON document ([`TenantExport`]'s
+    /// shape): settings, domains, members with their accounts, and every row
+    /// of its schema, written as they are read, a chunk of rows at a time, so
+    /// memory stays bounded whatever the tenant's size. All of it is read on
+    /// one snapshot (the schema found by a look-up before it), so settings,
+    /// schema version, members and rows agree with each other while the
+    /// tenant is in use or being migrated. A failed write ends the export
+    /// with [`TenantAdminError::Write`]; what was written is incomplete.
+    pub fn export_to(
+        &self,
+        slug: &Slug,
+        now: DateTime<Utc>,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Exported, TenantAdminError> {
         let schema = self.show(slug)?.tenant.schema_name;
-        let (details, members, tables) = self.store.snapshot(&schema, |tx| {
+        self.store.snapshot(&schema, |tx| {
             let tenant =
                 tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
             if tenant.schema_name != schema {
                 // deleted and created again between the look-up and the snapshot
                 return Err(TenantAdminError::UnknownTenant(slug.to_string()));
             }
-            let domains = tx.domains().list(Some(tenant.id))?;
-            let mut exported = Vec::new();
+            let domains: Vec<ExportedDomain> = tx
+                .domains()
+                .list(Some(tenant.id))?
+                .iter()
+                .map(|d| ExportedDomain { domain: d.domain.to_string(), is_primary: d.is_primary })
+                .collect();
+            let mut members = Vec::new();
             for member in tx.memberships().list(tenant.id)? {
                 let (user, password_hash) =
                     tx.users().by_login(member.username.as_str())?.ok_or(StoreError::NotFound)?;
-                exported.push(ExportedMember {
+                members.push(ExportedMember {
                     user_id: user.id.0,
                     username: user.username.to_string(),
                     email: user.email.to_string(),
@@ -219,28 +232,25 @@ impl TenantAdmin {
                     joined_at: Some(member.membership.joined_at),
                 });
             }
-            let tables = tx.data().dump()?;
-            Ok((TenantDetails { tenant, domains }, exported, tables))
-        })?;
-        let tenant = details.tenant;
-        Ok(TenantExport {
-            format: EXPORT_FORMAT,
-            exported_at: now,
-            schema_version: tenant.schema_version.clone().unwrap_or_default(),
-            tenant: ExportedTenant {
+            let schema_version = tenant.schema_version.clone().unwrap_or_default();
+            let settings = ExportedTenant {
                 slug: tenant.slug.to_string(),
                 name: tenant.name.as_str().to_owned(),
                 plan: tenant.plan,
                 is_active: tenant.is_active,
                 allow_signup: tenant.allow_signup,
-            },
-            domains: details
-                .domains
-                .iter()
-                .map(|d| ExportedDomain { domain: d.domain.to_string(), is_primary: d.is_primary })
-                .collect(),
-            members,
-            tables,
+            };
+            let mut document = Document { out, first: true };
+            document.open().map_err(TenantAdminError::Write)?;
+            document.field("format", &EXPORT_FORMAT).map_err(TenantAdminError::Write)?;
+            document.field("exported_at", &now).map_err(TenantAdminError::Write)?;
+            document.field("schema_version", &schema_version).map_err(TenantAdminError::Write)?;
+            document.field("tenant", &settings).map_err(TenantAdminError::Write)?;
+            document.field("domains", &domains).map_err(TenantAdminError::Write)?;
+            document.field("members", &members).map_err(TenantAdminError::Write)?;
+            let (tables, rows) = document.tables(tx.data())?;
+            document.close().map_err(TenantAdminError::Write)?;
+            Ok(Exported { schema_version, members: members.len(), tables, rows })
         })
     }
 
@@ -351,5 +361,198 @@ enum ImportOutcome {
 impl From<StoreError> for ImportOutcome {
     fn from(error: StoreError) -> Self {
         ImportOutcome::Store(error)
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    /// The tenant migration its schema was at.
+    pub schema_version: String,
+    /// Members.
+    pub members: usize,
+    /// Tables.
+    pub tables: usize,
+    /// Rows, over all tables.
+    pub rows: u64,
+}
+
+/// Rows handed to the writer at a time.
+const EXPORT_CHUNK: usize = 1000;
+
+/// The export document written as it goes: `{"key": value, …}`, the tables
+/// last, their rows copied as PostgreSQL wrote them.
+struct Document<'a> {
+    out: &'a mut dyn std::io::Write,
+    first: bool,
+}
+
+impl Document<'_> {
+    fn open(&mut self) -> std::io::Result<()> {
+        self.out.write_all(b"{")
+    }
+
+    fn key(&mut self, key: &str) -> std::io::Result<()> {
+        if !std::mem::take(&mut self.first) {
+            self.out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *self.out, key)?;
+        self.out.write_all(b":")
+    }
+
+    fn field(&mut self, key: &str, value: &(impl Serialize + ?Sized)) -> std::io::Result<()> {
+        self.key(key)?;
+        Ok(serde_json::to_writer(&mut *self.out, value)?)
+    }
+
+    /// `"tables": [{"table": …, "rows": […], "count": …}, …]`: how many
+    /// tables and rows.
+    fn tables(&mut self, data: &mut dyn TenantDataRepository) -> Result<(usize, u64), TenantAdminError> {
+        self.key("tables").map_err(TenantAdminError::Write)?;
+        self.out.write_all(b"[").map_err(TenantAdminError::Write)?;
+        let (mut tables, mut rows, mut first_row) = (0, 0, true);
+        let mut failed = None;
+        let out = &mut *self.out;
+        let dumped = data.dump_chunks(EXPORT_CHUNK, &mut |event| {
+            let written = (|| -> std::io::Result<()> {
+                match event {
+                    DumpEvent::Table(name) => {
+                        if tables > 0 {
+                            out.write_all(b",")?;
+                        }
+                        (tables, first_row) = (tables + 1, true);
+                        out.write_all(b"{\"table\":")?;
+                        serde_json::to_writer(&mut *out, name)?;
+                        out.write_all(b",\"rows\":[")
+                    }
+                    DumpEvent::Rows(chunk) => {
+                        for row in chunk {
+                            if !std::mem::take(&mut first_row) {
+                                out.write_all(b",")?;
+                            }
+                            out.write_all(row.as_bytes())?;
+                        }
+                        Ok(())
+                    }
+                    DumpEvent::Done(count) => {
+                        rows += count;
+                        write!(out, "],\"count\":{count}}}")
+                    }
+                }
+            })();
+            written.map_err(|error| {
+                failed = Some(error);
+                StoreError::Aborted
+            })
+        });
+        match (dumped, failed) {
+            (_, Some(error)) => Err(TenantAdminError::Write(error)),
+            (Err(error), None) => Err(error.into()),
+            (Ok(()), None) => {
+                self.out.write_all(b"]").map_err(TenantAdminError::Write)?;
+                Ok((tables, rows))
+            }
+        }
+    }
+
+    fn close(&mut self) -> std::io::Result<()> {
+        self.out.write_all(b"}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use taskforce_domain::{DumpEvent, StoreError, TableDump, TenantDataRepository, UserId};
+
+    use super::{Document, ExportedTenant, TenantAdminError, TenantExport, rows_in};
+
+    /// Tables of made-up rows, dumped as PostgreSQL's cursor would.
+    struct Made(Vec<(&'static str, usize)>);
+
+    impl TenantDataRepository for Made {
+        fn dump_chunks(
+            &mut self,
+            chunk: usize,
+            each: &mut dyn FnMut(DumpEvent<'_>) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError> {
+            for (table, count) in &self.0 {
+                each(DumpEvent::Table(table))?;
+                let rows: Vec<String> = (1..=*count).map(|id| format!("{{\"id\":{id},\"name\":\"n{id}\"}}")).collect();
+                for part in rows.chunks(chunk) {
+                    each(DumpEvent::Rows(part))?;
+                }
+                each(DumpEvent::Done(*count as u64))?;
+            }
+            Ok(())
+        }
+
+        fn load(&mut self, _: &[TableDump], _: &[(UserId, UserId)]) -> Result<(), StoreError> {
+            Err(StoreError::internal("not loaded here"))
+        }
+    }
+
+    fn write(out: &mut dyn std::io::Write, data: &mut Made) -> Result<(usize, u64), TenantAdminError> {
+        let mut document = Document { out, first: true };
+        document.open().map_err(TenantAdminError::Write)?;
+        document.field("format", &2).map_err(TenantAdminError::Write)?;
+        document.field("exported_at", &chrono::Utc::now()).map_err(TenantAdminError::Write)?;
+        document.field("schema_version", "20261126000003").map_err(TenantAdminError::Write)?;
+        let tenant = ExportedTenant {
+            slug: "acme".into(),
+            name: "Acme".into(),
+            plan: taskforce_domain::Plan::Free,
+            is_active: true,
+            allow_signup: false,
+        };
+        document.field("tenant", &tenant).map_err(TenantAdminError::Write)?;
+        document.field("domains", &Vec::<super::ExportedDomain>::new()).map_err(TenantAdminError::Write)?;
+        document.field("members", &Vec::<super::ExportedMember>::new()).map_err(TenantAdminError::Write)?;
+        let written = document.tables(data)?;
+        document.close().map_err(TenantAdminError::Write)?;
+        Ok(written)
+    }
+
+    #[test]
+    fn the_document_written_a_chunk_at_a_time_reads_back_as_an_export() -> Result<(), Box<dyn std::error::Error>> {
+        let mut data = Made(vec![("projects", 0), ("tasks", 2_500), ("comments", 1)]);
+        let mut out = Vec::new();
+        assert_eq!(write(&mut out, &mut data)?, (3, 2_501));
+        let export: TenantExport = serde_json::from_slice(&out)?;
+        let tables: Vec<(&str, Option<u64>)> = export.tables.iter().map(|t| (t.table.as_str(), t.count)).collect();
+        assert_eq!(tables, [("projects", Some(0)), ("tasks", Some(2_500)), ("comments", Some(1))]);
+        // the counts agree with the lists, as an import checks
+        assert_eq!(rows_in(export.format, &export.tables)?, 2_501);
+        assert!(export.tables[1].rows.get().starts_with("[{\"id\":1,") && export.tables[0].rows.get() == "[]");
+        Ok(())
+    }
+
+    /// A file that takes `room` bytes, then refuses.
+    struct Full {
+        room: usize,
+    }
+
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            let taken = buf.len().min(self.room);
+            self.room -= taken;
+            Ok(taken)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_write_that_fails_mid_table_ends_the_export_with_its_error() {
+        let mut data = Made(vec![("projects", 10), ("tasks", 5_000)]);
+        let failed = write(&mut Full { room: 4_096 }, &mut data);
+        assert!(
+            matches!(&failed, Err(TenantAdminError::Write(e)) if e.kind() == std::io::ErrorKind::StorageFull),
+            "{failed:?}"
+        );
     }
 }

@@ -187,29 +187,41 @@ pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyh
     if file.symlink_metadata().is_ok() {
         bail!("{} exists already; export to a new file", file.display());
     }
-    let spinner = output::spinner(&format!("reading tenant '{slug}'"));
-    let export = ctx.admin.export(slug, chrono::Utc::now())?;
-    spinner.say(format!("writing {}", file.display()));
-    write_whole(file, &export).with_context(|| format!("writing {}", file.display()))?;
+    let spinner = output::spinner(&format!("exporting tenant '{slug}' to {}", file.display()));
+    let mut exported = None;
+    write_whole(file, |writer| {
+        let done = ctx.admin.export_to(slug, chrono::Utc::now(), writer).map_err(|error| match error {
+            taskforce_application::TenantAdminError::Write(error) => {
+                anyhow::Error::new(error).context(format!("writing {}", file.display()))
+            }
+            other => other.into(),
+        })?;
+        exported = Some(done);
+        Ok(())
+    })?;
     drop(spinner);
-    let rows: u64 = export.tables.iter().filter_map(|t| t.count).sum();
+    let exported = exported.context("the export wrote nothing")?;
     output::say(&format!(
-        "exported tenant '{slug}' (schema version {}): {} member(s), {rows} row(s) in {} table(s) to {} in {} ms",
-        export.schema_version,
-        export.members.len(),
-        export.tables.len(),
+        "exported tenant '{slug}' (schema version {}): {} member(s), {} row(s) in {} table(s) to {} in {} ms",
+        exported.schema_version,
+        exported.members,
+        exported.rows,
+        exported.tables,
         file.display(),
         started.elapsed().as_millis()
     ));
     Ok(())
 }
 
-/// Writes `export` to `file` whole or not at all: into a hidden file beside
+/// Has `write` write the export to `file`, whole or not at all: into a hidden file beside
 /// it (mode 0600: it holds password hashes), synced, then linked under its
 /// name, which must still be free (renamed there on a filesystem without
 /// hard links). A failure or an interruption never leaves a truncated export
 /// under the name asked for.
-fn write_whole(file: &std::path::Path, export: &taskforce_application::TenantExport) -> anyhow::Result<()> {
+fn write_whole(
+    file: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     // a short name, whatever the export's: a long one must not grow past the limit
     let partial = file.with_file_name(format!(".tenant-export.partial-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
@@ -217,10 +229,13 @@ fn write_whole(file: &std::path::Path, export: &taskforce_application::TenantExp
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let written = (|| -> anyhow::Result<()> {
-        let mut writer = std::io::BufWriter::new(options.open(&partial)?);
-        serde_json::to_writer(&mut writer, export)?;
-        writer.into_inner().map_err(std::io::IntoInnerError::into_error)?.sync_all()?;
-        publish(&partial, file, |from, to| std::fs::hard_link(from, to))?;
+        let mut writer =
+            std::io::BufWriter::new(options.open(&partial).with_context(|| format!("writing {}", file.display()))?);
+        write(&mut writer)?;
+        let written = writer.into_inner().map_err(std::io::IntoInnerError::into_error);
+        written.and_then(|f| f.sync_all()).with_context(|| format!("writing {}", file.display()))?;
+        publish(&partial, file, |from, to| std::fs::hard_link(from, to))
+            .with_context(|| format!("writing {}", file.display()))?;
         Ok(())
     })();
     // the hidden file goes whatever happened; the export, if made, keeps its link

@@ -26,6 +26,6 @@ pub use platform::{
 pub use security::{HashError, PasswordHasher};
 pub use store::{PlatformWork, ProvisionWork, Store, StoreExt, TenantWork};
 pub use tenant::{
-    ActivityRepository, AttachmentRepository, CommentRepository, NotificationRepository, ProjectRepository,
+    ActivityRepository, AttachmentRepository, CommentRepository, DumpEvent, NotificationRepository, ProjectRepository,
     ReportRepository, TableDump, TaskRepository, TenantDataRepository, TenantTx, Usage, UsageRepository,
 };

@@ -25,11 +25,53 @@ pub struct TableDump {
     pub rows: Box<serde_json::value::RawValue>,
 }
 
+/// What [`TenantDataRepository::dump_chunks`] hands over, in this order for
+/// each table: its name, its rows a chunk at a time, then how many there
+/// were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpEvent<'a> {
+    /// The next table (`projects`, `tasks`, …).
+    Table(&'a str),
+    /// Its next rows, ordered by id, each a JSON object's text (column
+    /// names as keys).
+    Rows(&'a [String]),
+    /// The table is done: how many rows it had.
+    Done(u64),
+}
+
 /// Every table of a tenant's schema as data, and back (backup, restore,
 /// moving a tenant).
 pub trait TenantDataRepository {
-    /// Every tenant table's rows, in an order that can be loaded back.
-    fn dump(&mut self) -> Result<Vec<TableDump>, StoreError>;
+    /// Every tenant table's rows, in an order that can be loaded back,
+    /// handed to `each` at most `chunk` rows at a time, so that a tenant of
+    /// any size is exported in bounded memory. An error from `each` ends the
+    /// dump and is returned.
+    fn dump_chunks(
+        &mut self,
+        chunk: usize,
+        each: &mut dyn FnMut(DumpEvent<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    /// Every tenant table's rows at once (a small tenant, tests).
+    fn dump(&mut self) -> Result<Vec<TableDump>, StoreError> {
+        let (mut tables, mut rows) = (Vec::new(), Vec::<String>::new());
+        let mut current = String::new();
+        self.dump_chunks(1000, &mut |event| {
+            match event {
+                DumpEvent::Table(name) => (current, rows) = (name.to_owned(), Vec::new()),
+                DumpEvent::Rows(chunk) => rows.extend_from_slice(chunk),
+                DumpEvent::Done(count) => tables.push(TableDump {
+                    table: std::mem::take(&mut current),
+                    count: Some(count),
+                    rows: serde_json::value::RawValue::from_string(format!("[{}]", rows.join(",")))
+                        .map_err(StoreError::internal)?,
+                }),
+            }
+            Ok(())
+        })?;
+        Ok(tables)
+    }
+
     /// Loads dumped rows into this (new, empty) schema, keeping their ids,
     /// and changes the user ids they hold from each pair's first to its
     /// second (accounts have other ids in another database). The rows

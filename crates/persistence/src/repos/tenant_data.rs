@@ -1,11 +1,12 @@
 //! [`TenantDataRepository`]: a tenant schema's rows as JSON and back, in SQL
-//! (`json_agg` out, `json_populate_recordset` in), inside the tenant scope.
+//! (`row_to_json` through a cursor out, `json_populate_recordset` in),
+//! inside the tenant scope.
 
 use diesel::{
     QueryableByName, RunQueryDsl,
-    sql_types::{BigInt, Nullable, Text},
+    sql_types::{Nullable, Text},
 };
-use taskforce_domain::{StoreError, TableDump, TenantDataRepository, UserId};
+use taskforce_domain::{DumpEvent, StoreError, TableDump, TenantDataRepository, UserId};
 
 use super::PgTenantTx;
 use crate::error::store_error;
@@ -31,10 +32,9 @@ struct Json {
     json: Option<String>,
 }
 
+/// One row as JSON.
 #[derive(QueryableByName)]
-struct Rows {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
+struct Row {
     #[diesel(sql_type = Text)]
     json: String,
 }
@@ -59,24 +59,37 @@ impl PgTenantTx<'_> {
 }
 
 impl TenantDataRepository for PgTenantTx<'_> {
-    fn dump(&mut self) -> Result<Vec<TableDump>, StoreError> {
-        TENANT_TABLES
-            .iter()
-            .map(|table| {
-                // the table names are the constants above, never input
-                let found: Rows = diesel::sql_query(format!(
-                    "SELECT count(*) AS count, coalesce(json_agg(t ORDER BY t.id), '[]')::text AS json FROM {table} t"
-                ))
-                .get_result(self.inner.conn)
-                .map_err(store_error)?;
-                Ok(TableDump {
-                    table: (*table).to_owned(),
-                    count: Some(u64::try_from(found.count).map_err(StoreError::internal)?),
-                    // checked, not parsed into values: the text is kept as it is
-                    rows: serde_json::value::RawValue::from_string(found.json).map_err(StoreError::internal)?,
-                })
-            })
-            .collect()
+    fn dump_chunks(
+        &mut self,
+        chunk: usize,
+        each: &mut dyn FnMut(DumpEvent<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for table in TENANT_TABLES {
+            each(DumpEvent::Table(table))?;
+            // a cursor in the unit's transaction: rows come a chunk at a time,
+            // whatever the table's size (the table names are the constants
+            // above, never input)
+            diesel::sql_query(format!(
+                "DECLARE tf_dump NO SCROLL CURSOR FOR SELECT row_to_json(t)::text AS json FROM {table} t ORDER BY t.id"
+            ))
+            .execute(self.inner.conn)
+            .map_err(store_error)?;
+            let mut count = 0u64;
+            loop {
+                let rows: Vec<Row> = diesel::sql_query(format!("FETCH {} FROM tf_dump", chunk.max(1)))
+                    .load(self.inner.conn)
+                    .map_err(store_error)?;
+                if rows.is_empty() {
+                    break;
+                }
+                count += rows.len() as u64;
+                let texts: Vec<String> = rows.into_iter().map(|row| row.json).collect();
+                each(DumpEvent::Rows(&texts))?;
+            }
+            diesel::sql_query("CLOSE tf_dump").execute(self.inner.conn).map_err(store_error)?;
+            each(DumpEvent::Done(count))?;
+        }
+        Ok(())
     }
 
     fn load(&mut self, tables: &[TableDump], users: &[(UserId, UserId)]) -> Result<(), StoreError> {

@@ -2,8 +2,8 @@
 //! schema.
 
 use taskforce_domain::{
-    Activity, ActivityFilter, ActivityRepository, NewActivity, StoreError, TableDump, TenantDataRepository, Usage,
-    UsageRepository, UserId,
+    Activity, ActivityFilter, ActivityRepository, DumpEvent, NewActivity, StoreError, TableDump, TenantDataRepository,
+    Usage, UsageRepository, UserId,
 };
 
 use super::tx::{FakeTenantTx, page_of};
@@ -45,11 +45,15 @@ impl ActivityRepository for FakeTenantTx<'_> {
     }
 }
 
-/// Export and import are SQL over a real schema (`json_agg`,
-/// `json_populate_recordset`); the fake keeps typed rows and refuses, and
-/// `crates/cli/tests/tenant_admin.rs` tests both against PostgreSQL.
+/// Export and import are SQL over a real schema (`row_to_json` through a
+/// cursor, `json_populate_recordset`); the fake keeps typed rows and refuses,
+/// and `crates/cli/tests/tenant_admin.rs` tests both against PostgreSQL.
 impl TenantDataRepository for FakeTenantTx<'_> {
-    fn dump(&mut self) -> Result<Vec<TableDump>, StoreError> {
+    fn dump_chunks(
+        &mut self,
+        _: usize,
+        _: &mut dyn FnMut(DumpEvent<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         Err(StoreError::internal("the fake store does not export schemas"))
     }
 
