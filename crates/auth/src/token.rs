@@ -109,6 +109,11 @@ impl TokenCodec for JwtCodec {
             other => TokenError::Malformed(format!("{other:?}")),
         })?;
         let wire = data.claims;
+        // the present must be before `exp` (RFC 7519 4.1.4); jsonwebtoken
+        // still accepts the second of `exp` itself
+        if wire.exp <= Utc::now().timestamp() {
+            return Err(TokenError::Expired);
+        }
         if wire.typ != kind {
             return Err(TokenError::WrongKind);
         }
@@ -181,6 +186,9 @@ mod tests {
         assert_eq!(other_issuer.decode(&access, TokenKind::Access, TenantId(1)), Err(TokenError::WrongAudience));
         let expired = codec().encode(&claims(TokenKind::Access, Duration::seconds(-2)))?;
         assert_eq!(codec().decode(&expired, TokenKind::Access, TenantId(1)), Err(TokenError::Expired));
+        // at the second of `exp` itself it is expired already
+        let ending = codec().encode(&claims(TokenKind::Access, Duration::zero()))?;
+        assert_eq!(codec().decode(&ending, TokenKind::Access, TenantId(1)), Err(TokenError::Expired));
         Ok(())
     }
 

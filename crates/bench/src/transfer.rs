@@ -12,8 +12,7 @@ use std::{
 
 use anyhow::Context;
 use diesel::{QueryableByName, RunQueryDsl, connection::SimpleConnection, sql_types::BigInt};
-use taskforce_domain::{Role, SchemaName, StoreError};
-use taskforce_persistence::TENANT_TABLES as TABLES;
+use taskforce_domain::{Role, SchemaName, StoreError, TENANT_TABLES as TABLES};
 use taskforce_pgcluster::TestDatabase;
 
 use crate::fixture;

@@ -33,6 +33,5 @@ pub use migrations::{
     migrate_shared,
 };
 pub use pool::{FailClosed, PgPool, PoolSettings, PooledConn, build_pool, check_out, connect, is_uri, with_params};
-pub use repos::tenant_data::TENANT_TABLES;
 pub use spares::{SPARE_PREFIX, SpareFilter, SpareStock};
 pub use store::PgStore;

@@ -1,6 +1,7 @@
 //! Sessions against a racing removal, on real PostgreSQL: a login holds the
-//! membership while it opens its session, so a removal that races it waits
-//! and then ends that session too.
+//! tenant row and the membership while it opens its session, so a removal
+//! that races it (locking the tenant row, then deleting) waits and then ends
+//! that session too, without a deadlock.
 
 mod support;
 
@@ -40,7 +41,9 @@ fn a_removal_racing_a_login_waits_for_it_and_ends_its_session() -> TestResult {
             assert!(held.is_some(), "the member is there before the removal");
             let removal = scope.spawn(|| {
                 let _ = removal_started.send(());
+                // as TenantMembers::remove: the tenant row first
                 store.platform(|tx| {
+                    tx.tenants().lock(acme.id)?;
                     tx.memberships().remove(acme.id, membership)?;
                     tx.sessions().revoke_all(acme.id, user, "removed")
                 })

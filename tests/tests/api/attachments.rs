@@ -122,6 +122,7 @@ async fn hostile_file_names_are_stored_under_generated_keys_and_shown_sanitised(
         // one that cannot be read gives way to filename, as in browsers
         ("form-data; name=\"file\"; filename=\"good.txt\"; filename*=latin1''r%E9sum%E9.pdf".into(), "good.txt"),
         ("form-data; name=\"file\"; filename=\"good.txt\"; filename*=UTF-8''%FF.txt".into(), "good.txt"),
+        ("form-data; name=\"file\"; filename=\"good.txt\"; filename*=UTF-8''".into(), "good.txt"),
         (format!("form-data; name=\"file\"; filename=\"{long}\""), ""),
         ("form-data; name=\"file\"; filename=\"..\"".into(), "file"),
     ];

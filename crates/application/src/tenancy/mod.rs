@@ -5,6 +5,7 @@ mod arrivals;
 mod directory;
 mod django;
 mod members;
+mod reading;
 mod transfer;
 
 pub use admin::{CreateTenantError, DomainListing, EnsureDevTenantError, TenantAdmin, TenantAdminError, TenantDetails};
@@ -13,6 +14,6 @@ pub use directory::{ResolveError, TenantDirectory};
 pub use django::{LegacyItem, LegacyOutcome, LegacyTarget};
 pub use members::{IssuedInvitation, MembersError, TenantMembers, TenantOverview};
 pub use transfer::{
-    EXPORT_FORMAT, Exported, ExportedDomain, ExportedMember, ExportedTenant, ImportError, Imported, OLDEST_READ_FORMAT,
-    TenantExport,
+    EXPORT_FORMAT, Exported, ExportedAccount, ExportedDomain, ExportedMember, ExportedTenant, ImportError, Imported,
+    OLDEST_READ_FORMAT, OpenExport, TenantExport,
 };

@@ -15,14 +15,15 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_domain::{
-    DumpEvent, Email, HostName, NewTenant, NewUser, PasswordHasher, Plan, Role, Slug, StoreError, StoreExt, TableDump,
-    Tenant, TenantChanges, TenantDataRepository, TenantName, UserId, Username,
+    DumpEvent, Email, HostName, NewTenant, NewUser, PasswordHasher, Plan, Role, Slug, StoreError, StoreExt,
+    TENANT_TABLES, TableDump, Tenant, TenantChanges, TenantDataRepository, TenantName, UserId, Username,
 };
 
 use super::{
     CreateTenantError, TenantAdmin, TenantAdminError,
     admin::creation_error,
     arrivals::{self, AccountClash, Arrival},
+    reading::{self, ExportHead, LoadError, TableSummary},
 };
 
 /// The version of the export format this build writes. It reads this one
@@ -49,8 +50,23 @@ pub struct TenantExport {
     pub domains: Vec<ExportedDomain>,
     /// Members with their accounts.
     pub members: Vec<ExportedMember>,
+    /// The accounts the rows name that are no members (former members):
+    /// matched on import by user name and e-mail address, never created.
+    #[serde(default)]
+    pub other_accounts: Vec<ExportedAccount>,
     /// Every table of the schema.
     pub tables: Vec<TableDump>,
+}
+
+/// An account the rows name that is no member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportedAccount {
+    /// Its id where it was exported.
+    pub user_id: i64,
+    /// User name.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
 }
 
 /// A tenant's settings.
@@ -101,6 +117,9 @@ pub struct ExportedMember {
     pub joined_at: Option<DateTime<Utc>>,
 }
 
+/// Opens an export document for reading, each time from its beginning.
+pub type OpenExport<'a> = dyn Fn() -> std::io::Result<Box<dyn std::io::Read + 'a>> + 'a;
+
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
@@ -111,7 +130,7 @@ pub struct Imported {
     /// Accounts created because the database did not have them.
     pub accounts_created: usize,
     /// Rows loaded, over all tables.
-    pub rows: usize,
+    pub rows: u64,
 }
 
 /// Why an import was refused; nothing was created.
@@ -133,6 +152,16 @@ pub enum ImportError {
     /// A value in the document is not valid.
     #[error("the export is invalid: {0}")]
     Invalid(String),
+    /// The document could not be read.
+    #[error(transparent)]
+    Read(std::io::Error),
+    /// The document is no export (not JSON, a field missing or of a wrong type).
+    #[error("not a tenant export: {0}")]
+    NotAnExport(String),
+    /// The document read otherwise when its rows were loaded than when it
+    /// was checked (changed meanwhile).
+    #[error("the export changed while it was imported ({0}); nothing was imported")]
+    Changed(String),
     /// A member cannot be matched with an account here: the name or the
     /// e-mail address belongs to another person's account.
     #[error("member '{username}': {reason}; nothing was imported")]
@@ -160,24 +189,46 @@ fn invalid(what: &str, error: impl std::fmt::Display) -> ImportError {
     ImportError::Invalid(format!("{what}: {error}"))
 }
 
-/// Rows in the dumped tables, each checked to be a list that holds the
-/// count the export gives (skipping over the rows, not keeping them).
-fn rows_in(format: u32, tables: &[TableDump]) -> Result<usize, ImportError> {
-    let mut total = 0;
-    for (i, dump) in tables.iter().enumerate() {
-        if tables[..i].iter().any(|earlier| earlier.table == dump.table) {
-            return Err(ImportError::Invalid(format!("the table {} is in the export twice", dump.table)));
+/// The members of an export as an import needs them: each with an id of
+/// its own (the rows' user ids are mapped by it), and an owner among them
+/// (a tenant always keeps one).
+fn check_members(members: &[ExportedMember], others: &[ExportedAccount]) -> Result<(), ImportError> {
+    let ids: Vec<(&str, i64)> = members
+        .iter()
+        .map(|m| (m.username.as_str(), m.user_id))
+        .chain(others.iter().map(|a| (a.username.as_str(), a.user_id)))
+        .collect();
+    for (i, (username, id)) in ids.iter().enumerate() {
+        if *id <= 0 || ids[..i].iter().any(|(_, earlier)| earlier == id) {
+            return Err(ImportError::Invalid(format!("account '{username}': the user id {id} is not one of its own")));
         }
+    }
+    if !members.iter().any(|member| member.role == Role::Owner) {
+        return Err(ImportError::Invalid("no member is an owner; a tenant always keeps one".into()));
+    }
+    Ok(())
+}
+
+/// Rows in the export's tables, each checked to hold the count the export
+/// gives (format 2 gives one for every table), every table of a tenant's
+/// schema there once, parents first (they are loaded in that order).
+fn rows_in(format: u32, tables: &[TableSummary]) -> Result<u64, ImportError> {
+    let names: Vec<&str> = tables.iter().map(|t| t.table.as_str()).collect();
+    if names != TENANT_TABLES {
+        return Err(ImportError::Invalid(format!(
+            "its tables are {names:?}; a tenant's are {TENANT_TABLES:?}, in this order"
+        )));
+    }
+    let mut total = 0;
+    for dump in tables {
         if format >= 2 && dump.count.is_none() {
             return Err(ImportError::Invalid(format!(
                 "the rows of {}: no count (format {format} has one)",
                 dump.table
             )));
         }
-        let rows = serde_json::from_str::<Vec<serde::de::IgnoredAny>>(dump.rows.get())
-            .map_err(|e| invalid(&format!("the rows of {}", dump.table), e))?
-            .len();
-        if let Some(count) = dump.count.filter(|&count| count != rows as u64) {
+        let rows = dump.rows;
+        if let Some(count) = dump.count.filter(|&count| count != rows) {
             return Err(ImportError::Invalid(format!(
                 "the rows of {}: the export gives {count}, the list holds {rows}",
                 dump.table
@@ -232,6 +283,22 @@ impl TenantAdmin {
                     joined_at: Some(member.membership.joined_at),
                 });
             }
+            // the rows may name people who are members no more: their
+            // accounts go along, so an import can tell them apart from
+            // whoever has their ids in another database
+            let mut others = Vec::new();
+            for id in tx.data().user_ids()? {
+                if members.iter().any(|m| m.user_id == id.0) {
+                    continue;
+                }
+                if let Some(user) = tx.users().get(id)? {
+                    others.push(ExportedAccount {
+                        user_id: id.0,
+                        username: user.username.to_string(),
+                        email: user.email.to_string(),
+                    });
+                }
+            }
             let schema_version = tenant.schema_version.clone().unwrap_or_default();
             let settings = ExportedTenant {
                 slug: tenant.slug.to_string(),
@@ -248,6 +315,7 @@ impl TenantAdmin {
             document.field("tenant", &settings).map_err(TenantAdminError::Write)?;
             document.field("domains", &domains).map_err(TenantAdminError::Write)?;
             document.field("members", &members).map_err(TenantAdminError::Write)?;
+            document.field("other_accounts", &others).map_err(TenantAdminError::Write)?;
             let (tables, rows) = document.tables(tx.data())?;
             document.close().map_err(TenantAdminError::Write)?;
             Ok(Exported { schema_version, members: members.len(), tables, rows })
@@ -257,17 +325,27 @@ impl TenantAdmin {
     /// Imports an exported tenant as one unit: under its own slug and
     /// domains, or under `new_slug` with only `<new_slug>.<platform_domain>`
     /// (so that a copy can live beside the original).
-    pub fn import(
+    ///
+    /// The document is read twice, each time from a reader `open` gives:
+    /// first all but its rows, which are counted and skipped (the checks
+    /// below need nothing more), then, inside the unit of work, its rows
+    /// alone, loaded a chunk at a time. Memory stays bounded whatever the
+    /// tenant's size. A document that reads otherwise the second time
+    /// (changed meanwhile) is refused and nothing is left.
+    pub fn import_from(
         &self,
-        export: &TenantExport,
+        open: &OpenExport<'_>,
         new_slug: Option<&Slug>,
         platform_domain: &HostName,
         hasher: &dyn PasswordHasher,
     ) -> Result<Imported, ImportError> {
+        let export: ExportHead = serde_json::from_reader(open().map_err(ImportError::Read)?)
+            .map_err(|e| ImportError::NotAnExport(e.to_string()))?;
         if !(OLDEST_READ_FORMAT..=EXPORT_FORMAT).contains(&export.format) {
             return Err(ImportError::Format(export.format));
         }
         let rows = rows_in(export.format, &export.tables)?;
+        check_members(&export.members, &export.other_accounts)?;
         let slug = match new_slug {
             Some(slug) => slug.clone(),
             None => Slug::parse(&export.tenant.slug).map_err(|e| invalid("slug", e))?,
@@ -337,12 +415,39 @@ impl TenantAdmin {
                 };
                 users.push((UserId(member.user_id), user.id));
             }
-            tx.data().load(&export.tables, &users)?;
+            // a former member's rows stay theirs where their account is here
+            // (the same name and address); anyone else's account never gets
+            // them: the ids nobody here matches are mapped to nobody
+            for other in &export.other_accounts {
+                let (Ok(username), Ok(email)) = (Username::parse(&other.username), Email::parse(&other.email)) else {
+                    continue;
+                };
+                match arrivals::account_here(tx.users(), &username, &email) {
+                    Ok(Some(user)) => users.push((UserId(other.user_id), user.id)),
+                    Ok(None) | Err(Arrival::Clash(_)) => {}
+                    Err(Arrival::Store(error)) => return Err(ImportOutcome::Store(error)),
+                }
+            }
+            let reader = open().map_err(|e| ImportOutcome::Refused(ImportError::Read(e)))?;
+            let loaded = match reading::load_tables(reader, tx.data(), &export.tables) {
+                Ok(loaded) => loaded,
+                Err(LoadError::Store(error)) => return Err(ImportOutcome::Store(error)),
+                Err(LoadError::Document(reason)) => {
+                    return Err(ImportOutcome::Refused(ImportError::Changed(reason)));
+                }
+            };
+            let counted: Vec<(String, u64)> = export.tables.iter().map(|t| (t.table.clone(), t.rows)).collect();
+            if loaded != counted {
+                return Err(ImportOutcome::Refused(ImportError::Changed(
+                    "its tables hold other rows than when it was checked".into(),
+                )));
+            }
+            tx.data().finish_load(&users)?;
             if !export.tenant.is_active {
                 let changes = TenantChanges { is_active: Some(false), ..TenantChanges::default() };
                 tx.tenants().update(tenant.id, &changes)?;
             }
-            Ok((users.len(), created))
+            Ok((export.members.len(), created))
         });
         match provisioned {
             Ok((tenant, (members, accounts_created))) => Ok(Imported { tenant, members, accounts_created, rows }),
@@ -462,7 +567,7 @@ impl Document<'_> {
 
 #[cfg(test)]
 mod tests {
-    use taskforce_domain::{DumpEvent, StoreError, TableDump, TenantDataRepository, UserId};
+    use taskforce_domain::{DumpEvent, StoreError, TenantDataRepository, UserId};
 
     use super::{Document, ExportedTenant, TenantAdminError, TenantExport, rows_in};
 
@@ -486,7 +591,15 @@ mod tests {
             Ok(())
         }
 
-        fn load(&mut self, _: &[TableDump], _: &[(UserId, UserId)]) -> Result<(), StoreError> {
+        fn load_rows(&mut self, _: &str, _: &str) -> Result<u64, StoreError> {
+            Err(StoreError::internal("not loaded here"))
+        }
+
+        fn user_ids(&mut self) -> Result<Vec<UserId>, StoreError> {
+            Ok(Vec::new())
+        }
+
+        fn finish_load(&mut self, _: &[(UserId, UserId)]) -> Result<(), StoreError> {
             Err(StoreError::internal("not loaded here"))
         }
     }
@@ -514,14 +627,22 @@ mod tests {
 
     #[test]
     fn the_document_written_a_chunk_at_a_time_reads_back_as_an_export() -> Result<(), Box<dyn std::error::Error>> {
-        let mut data = Made(vec![("projects", 0), ("tasks", 2_500), ("comments", 1)]);
+        let mut data = Made(vec![
+            ("projects", 0),
+            ("tasks", 2_500),
+            ("comments", 1),
+            ("attachments", 0),
+            ("activity", 0),
+            ("notifications", 0),
+        ]);
         let mut out = Vec::new();
-        assert_eq!(write(&mut out, &mut data)?, (3, 2_501));
+        assert_eq!(write(&mut out, &mut data)?, (6, 2_501));
         let export: TenantExport = serde_json::from_slice(&out)?;
         let tables: Vec<(&str, Option<u64>)> = export.tables.iter().map(|t| (t.table.as_str(), t.count)).collect();
-        assert_eq!(tables, [("projects", Some(0)), ("tasks", Some(2_500)), ("comments", Some(1))]);
+        assert_eq!(&tables[..3], [("projects", Some(0)), ("tasks", Some(2_500)), ("comments", Some(1))]);
         // the counts agree with the lists, as an import checks
-        assert_eq!(rows_in(export.format, &export.tables)?, 2_501);
+        let head: super::ExportHead = serde_json::from_slice(&out)?;
+        assert_eq!(rows_in(head.format, &head.tables)?, 2_501);
         assert!(export.tables[1].rows.get().starts_with("[{\"id\":1,") && export.tables[0].rows.get() == "[]");
         Ok(())
     }

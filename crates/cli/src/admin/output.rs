@@ -118,6 +118,62 @@ impl Spinner {
             bar.set_message(message);
         }
     }
+
+    /// Whether it is drawn (stderr is a terminal).
+    pub fn shown(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// Counts the bytes that pass through a reader or a writer, and has the
+/// spinner say `label` with the count (and of how many, when known) every
+/// MiB.
+pub struct Counted<'a, T> {
+    inner: T,
+    bytes: u64,
+    spinner: &'a Spinner,
+    label: String,
+    total: Option<u64>,
+}
+
+impl<'a, T> Counted<'a, T> {
+    /// Counts what passes through `inner`.
+    pub fn new(inner: T, spinner: &'a Spinner, label: String, total: Option<u64>) -> Self {
+        Self { inner, bytes: 0, spinner, label, total }
+    }
+
+    fn count(&mut self, n: usize) {
+        const MIB: u64 = 1024 * 1024;
+        let before = self.bytes;
+        self.bytes += n as u64;
+        if self.spinner.shown() && before / MIB != self.bytes / MIB {
+            let done = self.bytes as f64 / MIB as f64;
+            self.spinner.say(match self.total {
+                Some(total) => format!("{}: {done:.0} of {:.0} MiB", self.label, total as f64 / MIB as f64),
+                None => format!("{}: {done:.0} MiB", self.label),
+            });
+        }
+    }
+}
+
+impl<T: std::io::Read> std::io::Read for Counted<'_, T> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count(n);
+        Ok(n)
+    }
+}
+
+impl<T: std::io::Write> std::io::Write for Counted<'_, T> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count(n);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl Drop for Spinner {

@@ -4,6 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context as _, bail};
 use clap::{ArgGroup, Args};
+use taskforce_application::ImportError;
 use taskforce_domain::{HostName, NewTenant, Plan, Slug, TenantChanges, TenantName};
 
 use super::{Context, DevTenantArgs, output, parse_host, parse_name, parse_plan, parse_slug};
@@ -190,7 +191,9 @@ pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyh
     let spinner = output::spinner(&format!("exporting tenant '{slug}' to {}", file.display()));
     let mut exported = None;
     write_whole(file, |writer| {
-        let done = ctx.admin.export_to(slug, chrono::Utc::now(), writer).map_err(|error| match error {
+        let label = format!("exporting tenant '{slug}' to {}", file.display());
+        let mut writer = output::Counted::new(writer, &spinner, label, None);
+        let done = ctx.admin.export_to(slug, chrono::Utc::now(), &mut writer).map_err(|error| match error {
             taskforce_application::TenantAdminError::Write(error) => {
                 anyhow::Error::new(error).context(format!("writing {}", file.display()))
             }
@@ -268,13 +271,24 @@ fn publish(
 
 pub(super) fn import(ctx: &Context, file: &std::path::Path, slug: Option<&Slug>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let spinner = output::spinner(&format!("reading {}", file.display()));
-    let reader =
-        std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?);
-    let export: taskforce_application::TenantExport =
-        serde_json::from_reader(reader).with_context(|| format!("{} is not a tenant export", file.display()))?;
-    spinner.say(format!("importing tenant '{}'", slug.map_or(export.tenant.slug.as_str(), Slug::as_str)));
-    let imported = ctx.admin.import(&export, slug, &ctx.platform_domain, ctx.hasher.as_ref())?;
+    let spinner = output::spinner(&format!("checking {}", file.display()));
+    // opened twice: once to check it, once to load its rows
+    let opened = std::cell::Cell::new(0);
+    let open = || -> std::io::Result<Box<dyn std::io::Read + '_>> {
+        let reader = std::fs::File::open(file)?;
+        let total = reader.metadata().ok().map(|m| m.len());
+        opened.set(opened.get() + 1);
+        let step = if opened.get() == 1 { "checking" } else { "loading the rows of" };
+        let label = format!("{step} {}", file.display());
+        let counted = output::Counted::new(reader, &spinner, label, total);
+        Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, counted)))
+    };
+    let imported =
+        ctx.admin.import_from(&open, slug, &ctx.platform_domain, ctx.hasher.as_ref()).map_err(|error| match error {
+            ImportError::Read(error) => anyhow::Error::new(error).context(format!("opening {}", file.display())),
+            ImportError::NotAnExport(reason) => anyhow::anyhow!("{} is not a tenant export: {reason}", file.display()),
+            other => other.into(),
+        })?;
     drop(spinner);
     output::say(&format!(
         "imported tenant '{}' (id {}, schema {}): {} member(s), {} new account(s), {} row(s) in {} ms",

@@ -25,6 +25,10 @@ pub struct TableDump {
     pub rows: Box<serde_json::value::RawValue>,
 }
 
+/// The tables of a tenant's schema, parents before children: what an
+/// export carries, in this order.
+pub const TENANT_TABLES: [&str; 6] = ["projects", "tasks", "comments", "attachments", "activity", "notifications"];
+
 /// What [`TenantDataRepository::dump_chunks`] hands over, in this order for
 /// each table: its name, its rows a chunk at a time, then how many there
 /// were.
@@ -52,6 +56,10 @@ pub trait TenantDataRepository {
         each: &mut dyn FnMut(DumpEvent<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
 
+    /// Every user id the rows hold (owners, assignees, authors, actors,
+    /// recipients), 0 aside, in order.
+    fn user_ids(&mut self) -> Result<Vec<UserId>, StoreError>;
+
     /// Every tenant table's rows at once (a small tenant, tests).
     fn dump(&mut self) -> Result<Vec<TableDump>, StoreError> {
         let (mut tables, mut rows) = (Vec::new(), Vec::<String>::new());
@@ -72,11 +80,24 @@ pub trait TenantDataRepository {
         Ok(tables)
     }
 
-    /// Loads dumped rows into this (new, empty) schema, keeping their ids,
-    /// and changes the user ids they hold from each pair's first to its
-    /// second (accounts have other ids in another database). The rows
-    /// must be JSON arrays (the caller checks them first).
-    fn load(&mut self, tables: &[TableDump], users: &[(UserId, UserId)]) -> Result<(), StoreError>;
+    /// Loads rows of `table` (a JSON array of objects, as dumped) into
+    /// this new schema, keeping their ids: how many. Parents come before
+    /// children, as a dump hands them over; an unknown table is refused.
+    fn load_rows(&mut self, table: &str, rows: &str) -> Result<u64, StoreError>;
+
+    /// Ends a load: identity counters continue after the loaded ids, and
+    /// the user ids the rows hold change from each pair's first to its
+    /// second (accounts have other ids in another database).
+    fn finish_load(&mut self, users: &[(UserId, UserId)]) -> Result<(), StoreError>;
+
+    /// Loads whole dumped tables ([`TenantDataRepository::load_rows`] each,
+    /// in the order given, then [`TenantDataRepository::finish_load`]).
+    fn load(&mut self, tables: &[TableDump], users: &[(UserId, UserId)]) -> Result<(), StoreError> {
+        for dump in tables {
+            self.load_rows(&dump.table, dump.rows.get())?;
+        }
+        self.finish_load(users)
+    }
 }
 
 /// How much of its plan a tenant uses.

@@ -237,6 +237,8 @@ pub async fn upload(
                     }
                     _ => None,
                 })
+                // an empty one names nothing: `filename` does
+                .filter(|name: &String| !name.is_empty())
                 .or_else(|| raw_filename(&part).or_else(|| d.get_filename().map(str::to_owned)))
         })
         .unwrap_or_default();

@@ -14,7 +14,7 @@ use super::{PgTx, count_over, optional, users::lower};
 use crate::{
     error::store_error,
     rows::MembershipRow,
-    schema::{memberships, refresh_families, users},
+    schema::{memberships, refresh_families, tenants, users},
 };
 
 impl MembershipRepository for PgTx<'_> {
@@ -33,6 +33,11 @@ impl MembershipRepository for PgTx<'_> {
     }
 
     fn hold(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError> {
+        // the tenant row first, as a removal locks it first: the session this
+        // transaction opens references it, and taking that lock later, behind a
+        // removal that holds the row and waits for the membership, deadlocked
+        optional(tenants::table.find(tenant.0).select(tenants::id).for_key_share().first::<i64>(self.conn))
+            .map_err(store_error)?;
         // FOR KEY SHARE: a DELETE waits for it, a role change does not
         optional(
             memberships::table

@@ -11,7 +11,7 @@ mod projects;
 mod reports;
 mod sessions;
 mod tasks;
-pub(crate) mod tenant_data;
+mod tenant_data;
 mod tenants;
 mod usage;
 mod users;

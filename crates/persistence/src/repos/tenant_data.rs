@@ -6,24 +6,23 @@ use diesel::{
     QueryableByName, RunQueryDsl,
     sql_types::{Nullable, Text},
 };
-use taskforce_domain::{DumpEvent, StoreError, TableDump, TenantDataRepository, UserId};
+use taskforce_domain::{DumpEvent, StoreError, TENANT_TABLES, TenantDataRepository, UserId};
 
 use super::PgTenantTx;
 use crate::error::store_error;
 
-/// The tenant tables, parents before children: what an export carries.
-pub const TENANT_TABLES: [&str; 6] = ["projects", "tasks", "comments", "attachments", "activity", "notifications"];
-
-/// The columns that hold user ids (accounts live in `public`).
-const USER_COLUMNS: [(&str, &str); 8] = [
-    ("projects", "owner_id"),
-    ("tasks", "assignee_id"),
-    ("tasks", "created_by"),
-    ("comments", "author_id"),
-    ("attachments", "uploaded_by"),
-    ("activity", "actor_id"),
-    ("notifications", "recipient_id"),
-    ("notifications", "actor_id"),
+/// The columns that hold user ids (accounts live in `public`), with what
+/// an id of no member becomes on import: nobody (`NULL`) where the column
+/// allows it, else 0, the id no account has (the operator's, in activity).
+const USER_COLUMNS: [(&str, &str, &str); 8] = [
+    ("projects", "owner_id", "0"),
+    ("tasks", "assignee_id", "NULL"),
+    ("tasks", "created_by", "0"),
+    ("comments", "author_id", "0"),
+    ("attachments", "uploaded_by", "0"),
+    ("activity", "actor_id", "0"),
+    ("notifications", "recipient_id", "0"),
+    ("notifications", "actor_id", "0"),
 ];
 
 #[derive(QueryableByName)]
@@ -92,19 +91,40 @@ impl TenantDataRepository for PgTenantTx<'_> {
         Ok(())
     }
 
-    fn load(&mut self, tables: &[TableDump], users: &[(UserId, UserId)]) -> Result<(), StoreError> {
-        if let Some(unknown) = tables.iter().find(|t| !TENANT_TABLES.contains(&t.table.as_str())) {
-            return Err(StoreError::internal(format!("unknown table {:?} in the export", unknown.table)));
+    fn user_ids(&mut self) -> Result<Vec<UserId>, StoreError> {
+        #[derive(QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
         }
+        let named: Vec<String> =
+            USER_COLUMNS.iter().map(|(table, column, _)| format!("SELECT {column} AS id FROM {table}")).collect();
+        let ids: Vec<Id> = diesel::sql_query(format!(
+            "SELECT DISTINCT id FROM ({}) u WHERE id IS NOT NULL AND id <> 0 ORDER BY id",
+            named.join(" UNION ALL ")
+        ))
+        .load(self.inner.conn)
+        .map_err(store_error)?;
+        Ok(ids.into_iter().map(|row| UserId(row.id)).collect())
+    }
+
+    fn load_rows(&mut self, table: &str, rows: &str) -> Result<u64, StoreError> {
+        // the name goes into SQL: only the constants above pass
+        let Some(table) = TENANT_TABLES.iter().find(|known| **known == table) else {
+            return Err(StoreError::internal(format!("unknown table {table:?} in the export")));
+        };
+        let columns = self.writable_columns(table)?;
+        let loaded = diesel::sql_query(format!(
+            "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, $1::json)"
+        ))
+        .bind::<Text, _>(rows)
+        .execute(self.inner.conn)
+        .map_err(store_error)?;
+        Ok(loaded as u64)
+    }
+
+    fn finish_load(&mut self, users: &[(UserId, UserId)]) -> Result<(), StoreError> {
         for table in TENANT_TABLES {
-            let Some(dump) = tables.iter().find(|t| t.table == table) else { continue };
-            let columns = self.writable_columns(table)?;
-            diesel::sql_query(format!(
-                "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, $1::json)"
-            ))
-            .bind::<Text, _>(dump.rows.get())
-            .execute(self.inner.conn)
-            .map_err(store_error)?;
             // new rows continue after the loaded ids
             diesel::sql_query(format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false)::text AS json
@@ -113,24 +133,25 @@ impl TenantDataRepository for PgTenantTx<'_> {
             .execute(self.inner.conn)
             .map_err(store_error)?;
         }
-        let moved: Vec<serde_json::Value> = users
-            .iter()
-            .filter(|(old, new)| old != new)
-            .map(|(old, new)| serde_json::json!({"old": old.0, "new": new.0}))
-            .collect();
-        if !moved.is_empty() {
-            let mapping = serde_json::Value::Array(moved).to_string();
-            for (table, column) in USER_COLUMNS {
-                // each row is changed once, from its value before the statement
-                diesel::sql_query(format!(
-                    "UPDATE {table} t SET {column} = m.new
-                       FROM json_to_recordset($1::json) AS m(old bigint, new bigint)
-                      WHERE t.{column} = m.old"
-                ))
-                .bind::<Text, _>(&mapping)
-                .execute(self.inner.conn)
-                .map_err(store_error)?;
-            }
+        // every id the rows hold changes once, from its value before the
+        // statement: a member's to their account here, any other (a former
+        // member's, whose account may be someone else's here) to nobody
+        let mapping = serde_json::Value::Array(
+            users.iter().map(|(old, new)| serde_json::json!({"old": old.0, "new": new.0})).collect(),
+        )
+        .to_string();
+        for (table, column, nobody) in USER_COLUMNS {
+            diesel::sql_query(format!(
+                "UPDATE {table} t SET {column} = coalesce(v.new, {nobody})
+                   FROM (SELECT d.old, m.new
+                           FROM (SELECT DISTINCT {column} AS old FROM {table} WHERE {column} <> 0) d
+                           LEFT JOIN json_to_recordset($1::json) AS m(old bigint, new bigint) ON m.old = d.old
+                          WHERE m.new IS DISTINCT FROM d.old) v
+                  WHERE t.{column} = v.old"
+            ))
+            .bind::<Text, _>(&mapping)
+            .execute(self.inner.conn)
+            .map_err(store_error)?;
         }
         Ok(())
     }

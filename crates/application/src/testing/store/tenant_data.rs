@@ -2,8 +2,8 @@
 //! schema.
 
 use taskforce_domain::{
-    Activity, ActivityFilter, ActivityRepository, DumpEvent, NewActivity, StoreError, TableDump, TenantDataRepository,
-    Usage, UsageRepository, UserId,
+    Activity, ActivityFilter, ActivityRepository, DumpEvent, NewActivity, StoreError, TenantDataRepository, Usage,
+    UsageRepository, UserId,
 };
 
 use super::tx::{FakeTenantTx, page_of};
@@ -57,7 +57,15 @@ impl TenantDataRepository for FakeTenantTx<'_> {
         Err(StoreError::internal("the fake store does not export schemas"))
     }
 
-    fn load(&mut self, _: &[TableDump], _: &[(UserId, UserId)]) -> Result<(), StoreError> {
+    fn user_ids(&mut self) -> Result<Vec<UserId>, StoreError> {
+        Err(StoreError::internal("the fake store does not export schemas"))
+    }
+
+    fn load_rows(&mut self, _: &str, _: &str) -> Result<u64, StoreError> {
+        Err(StoreError::internal("the fake store does not import schemas"))
+    }
+
+    fn finish_load(&mut self, _: &[(UserId, UserId)]) -> Result<(), StoreError> {
         Err(StoreError::internal("the fake store does not import schemas"))
     }
 }
