@@ -12,24 +12,13 @@ use serde::{
 use serde_json::value::RawValue;
 use taskforce_domain::{StoreError, TenantDataRepository};
 
-use super::{ExportedAccount, ExportedDomain, ExportedMember, ExportedTenant};
+use super::TenantExport;
 
 /// Rows sent to the database at a time.
 const LOAD_CHUNK: usize = 1000;
 
-/// An export without its rows (and without `exported_at`, which an import
-/// does not need).
-#[derive(Debug, Deserialize)]
-pub(super) struct ExportHead {
-    pub format: u32,
-    pub schema_version: String,
-    pub tenant: ExportedTenant,
-    pub domains: Vec<ExportedDomain>,
-    pub members: Vec<ExportedMember>,
-    #[serde(default)]
-    pub other_accounts: Vec<ExportedAccount>,
-    pub tables: Vec<TableSummary>,
-}
+/// An export with each table's rows counted, not kept.
+pub(super) type ExportHead = TenantExport<TableSummary>;
 
 /// A table of an export: its name, the count it gives, the rows it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

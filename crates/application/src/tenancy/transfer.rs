@@ -34,9 +34,10 @@ pub const EXPORT_FORMAT: u32 = 2;
 /// The oldest export format this build reads.
 pub const OLDEST_READ_FORMAT: u32 = 1;
 
-/// One exported tenant.
+/// One exported tenant. An import reads it twice, the first time with
+/// each table's rows counted rather than kept (`Tables` a summary).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TenantExport {
+pub struct TenantExport<Tables = TableDump> {
     /// Its format: [`EXPORT_FORMAT`] when written by this build; read from
     /// [`OLDEST_READ_FORMAT`] to [`EXPORT_FORMAT`].
     pub format: u32,
@@ -55,7 +56,7 @@ pub struct TenantExport {
     #[serde(default)]
     pub other_accounts: Vec<ExportedAccount>,
     /// Every table of the schema.
-    pub tables: Vec<TableDump>,
+    pub tables: Vec<Tables>,
 }
 
 /// An account the rows name that is no member.
