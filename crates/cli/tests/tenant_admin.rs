@@ -456,7 +456,12 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     let document: serde_json::Value = serde_json::from_slice(&before)?;
     assert_eq!(
         (&document["format"], &document["tables"][1]["table"], &document["tables"][1]["count"]),
-        (&serde_json::json!(2), &serde_json::json!("tasks"), &serde_json::json!(4))
+        (&serde_json::json!(3), &serde_json::json!("tasks"), &serde_json::json!(4))
+    );
+    // what format 3 added: the accounts the rows name that are no members
+    assert_eq!(
+        document["other_accounts"],
+        serde_json::json!([{"user_id": kim.parse::<i64>()?, "username": "kim", "email": "kim@example.com"}])
     );
     // a document of format 1, from the builds before, is still read: its
     // members join at the import
@@ -468,11 +473,22 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     for table in older["tables"].as_array_mut().ok_or("tables")? {
         table.as_object_mut().ok_or("table")?.remove("count").ok_or("count")?;
     }
+    older.as_object_mut().ok_or("document")?.remove("other_accounts").ok_or("other_accounts")?;
     let older_file = admin.files.path().join("acme-format-1.json");
     std::fs::write(&older_file, older.to_string())?;
-    let imported = ok(&admin.run(&["tenant", "import", older_file.to_str().ok_or("path")?, "--slug", "acme-old"])?);
-    assert!(imported.contains("2 member(s), 0 new account(s), 15 row(s)"), "{imported}");
+    let older_arg = older_file.to_str().ok_or("path")?;
+    // kim's id, named by no member and no account of the document: restored
+    // into the database it came from, it is kept when asked …
+    let imported = ok(&admin.run(&["tenant", "import", older_arg, "--slug", "acme-old", "--keep-unmatched-ids"])?);
+    assert!(
+        imported.contains("2 member(s), 0 new account(s), 15 row(s), 1 user id(s) no account here matches kept"),
+        "{imported}"
+    );
     assert_eq!(admin.checksums("tenant_acme_old")?, original);
+    // … and set to nobody otherwise (it might be someone else's here)
+    let imported = ok(&admin.run(&["tenant", "import", older_arg, "--slug", "acme-older"])?);
+    assert!(imported.contains("1 user id(s) no account here matches set to nobody"), "{imported}");
+    assert_eq!(admin.sql("SELECT owner_id FROM tenant_acme_older.projects WHERE name = 'Kim''s'")?, "-1");
     let joined_now = joined(&admin, "acme-old")?;
     assert!(joined_now.starts_with("mia 20") && !joined_now.contains("2024-02-2"), "{joined_now}");
     let copy = admin.json(&["tenant", "show", "acme-copy", "--json"])?;
@@ -526,7 +542,7 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     );
     // kim has no account here, and her old id is mia's: her rows go to nobody, not to mia
     assert_eq!(kim, new_mia, "the case this checks: kim's old id is another person's here");
-    assert_eq!(other.sql("SELECT owner_id FROM tenant_acme.projects WHERE name = 'Kim''s'")?, "0");
+    assert_eq!(other.sql("SELECT owner_id FROM tenant_acme.projects WHERE name = 'Kim''s'")?, "-1");
     assert_eq!(
         other.sql("SELECT coalesce(assignee_id::text, 'nobody') FROM tenant_acme.tasks WHERE title = 'Kim''s task'")?,
         "nobody"
@@ -546,6 +562,28 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
         other.sql("SELECT password_hash FROM public.users WHERE username = 'olga'")?,
         admin.sql("SELECT password_hash FROM public.users WHERE username = 'olga'")?
     );
+    Ok(())
+}
+
+#[test]
+fn a_tenant_without_members_and_with_thousands_of_rows_goes_across_in_chunks() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&["tenant", "create", "--slug", "bulk", "--name", "Bulk"])?);
+    // more rows than one fetch or one load takes, made by the operator (id 0)
+    admin.sql(
+        "INSERT INTO tenant_bulk.projects (name, description, owner_id)
+              SELECT 'Project ' || g, repeat('x', g % 300), 0 FROM generate_series(1, 2500) g",
+    )?;
+    let original = admin.checksums("tenant_bulk")?;
+    let file = admin.files.path().join("bulk.json");
+    let file_arg = file.to_str().ok_or("path")?;
+    assert!(ok(&admin.run(&["tenant", "export", "bulk", file_arg])?).contains("0 member(s), 2500 row(s)"));
+    let imported = ok(&admin.run(&["tenant", "import", file_arg, "--slug", "bulk-copy"])?);
+    assert!(imported.contains("0 member(s), 0 new account(s), 2500 row(s) in"), "{imported}");
+    assert_eq!(admin.checksums("tenant_bulk_copy")?, original);
+    // a pipe cannot be read twice: refused before anything is done
+    let refused = failed(&admin.run(&["tenant", "import", "/dev/stdin", "--slug", "piped"])?, 1);
+    assert!(refused.contains("is not a regular file"), "{refused}");
     Ok(())
 }
 
@@ -598,7 +636,7 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
                 cut["tables"][0].as_object_mut().ok_or("table")?.remove("count");
                 cut
             },
-            "the rows of projects: no count (format 2 has one)",
+            "the rows of projects: no count (format 3 has one)",
         ),
         (
             {
@@ -617,10 +655,10 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
     }
     // a format from a later build
     cut = export.clone();
-    cut["format"] = serde_json::json!(3);
+    cut["format"] = serde_json::json!(4);
     std::fs::write(&cut_file, cut.to_string())?;
     let refused = failed(&admin.run(&["tenant", "import", cut_file.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
-    assert!(refused.contains("the export is in format 3; this build reads formats 1 to 2"), "{refused}");
+    assert!(refused.contains("the export is in format 4; this build reads formats 1 to 3"), "{refused}");
     assert_eq!(schema_version, export["schema_version"]);
     // a new account whose hash this server cannot verify could never log in
     let fresh = Admin::new()?;

@@ -14,8 +14,36 @@ use taskforce_domain::{StoreError, TenantDataRepository};
 
 use super::TenantExport;
 
-/// Rows sent to the database at a time.
+/// Rows sent to the database at most at a time, and the bytes after which
+/// a chunk goes sooner (a row may hold a megabyte of text).
 const LOAD_CHUNK: usize = 1000;
+const LOAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// A reader that hashes what passes through it, so that the two readings
+/// of an import can be compared.
+pub(super) struct Hashed<R> {
+    inner: R,
+    hasher: std::collections::hash_map::DefaultHasher,
+}
+
+impl<R> Hashed<R> {
+    pub(super) fn new(inner: R) -> Self {
+        Self { inner, hasher: std::collections::hash_map::DefaultHasher::new() }
+    }
+
+    /// The hash of what was read so far.
+    pub(super) fn digest(&self) -> u64 {
+        std::hash::Hasher::finish(&self.hasher)
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Hashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        std::hash::Hasher::write(&mut self.hasher, &buf[..n]);
+        Ok(n)
+    }
+}
 
 /// An export with each table's rows counted, not kept.
 pub(super) type ExportHead = TenantExport<TableSummary>;
@@ -86,6 +114,8 @@ impl<'de> Deserialize<'de> for Counted {
 pub(super) enum LoadError {
     /// The database refused (a row that breaks a constraint, say).
     Store(StoreError),
+    /// The file could not be read.
+    Read(std::io::Error),
     /// The document did not read as it had the first time.
     Document(String),
 }
@@ -105,9 +135,11 @@ pub(super) fn load_tables(
     let mut loaded = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_reader(reader);
     let loader = DocumentLoader { data, failed: &mut failed, loaded: &mut loaded, tables };
-    let read = deserializer.deserialize_map(loader);
+    // the whole document, to its end (as the first reading went)
+    let read = deserializer.deserialize_map(loader).and_then(|()| deserializer.end());
     match (failed, read) {
         (Some(error), _) => Err(LoadError::Store(error)),
+        (None, Err(error)) if error.is_io() => Err(LoadError::Read(error.into())),
         (None, Err(error)) => Err(LoadError::Document(error.to_string())),
         (None, Ok(())) => Ok(loaded),
     }
@@ -253,7 +285,7 @@ impl<'de> Visitor<'de> for RowsLoader<'_> {
             }
             chunk.push_str(row.get());
             (in_chunk, count) = (in_chunk + 1, count + 1);
-            if in_chunk == LOAD_CHUNK {
+            if in_chunk == LOAD_CHUNK || chunk.len() >= LOAD_BYTES {
                 self.send(&mut chunk)?;
                 in_chunk = 0;
             }

@@ -28,8 +28,9 @@ use super::{
 
 /// The version of the export format this build writes. It reads this one
 /// and every one before it, back to [`OLDEST_READ_FORMAT`]: format 2 added
-/// the members' `joined_at` and each table's row `count`.
-pub const EXPORT_FORMAT: u32 = 2;
+/// the members' `joined_at` and each table's row `count`, format 3 the
+/// `other_accounts` the rows name.
+pub const EXPORT_FORMAT: u32 = 3;
 
 /// The oldest export format this build reads.
 pub const OLDEST_READ_FORMAT: u32 = 1;
@@ -130,6 +131,9 @@ pub struct Imported {
     pub members: usize,
     /// Accounts created because the database did not have them.
     pub accounts_created: usize,
+    /// User ids the rows hold that no account here matched: mapped to
+    /// [`taskforce_domain::UserId::UNKNOWN`] (or kept, when asked).
+    pub unmatched: usize,
     /// Rows loaded, over all tables.
     pub rows: u64,
 }
@@ -161,7 +165,7 @@ pub enum ImportError {
     NotAnExport(String),
     /// The document read otherwise when its rows were loaded than when it
     /// was checked (changed meanwhile).
-    #[error("the export changed while it was imported ({0}); nothing was imported")]
+    #[error("the export changed while it was imported, or is invalid ({0}); nothing was imported")]
     Changed(String),
     /// A member cannot be matched with an account here: the name or the
     /// e-mail address belongs to another person's account.
@@ -190,9 +194,9 @@ fn invalid(what: &str, error: impl std::fmt::Display) -> ImportError {
     ImportError::Invalid(format!("{what}: {error}"))
 }
 
-/// The members of an export as an import needs them: each with an id of
-/// its own (the rows' user ids are mapped by it), and an owner among them
-/// (a tenant always keeps one).
+/// The accounts of an export as an import needs them: each with an id of
+/// its own (the rows' user ids are mapped by it). A tenant may have no
+/// member at all (`tenant create` adds none).
 fn check_members(members: &[ExportedMember], others: &[ExportedAccount]) -> Result<(), ImportError> {
     let ids: Vec<(&str, i64)> = members
         .iter()
@@ -203,9 +207,6 @@ fn check_members(members: &[ExportedMember], others: &[ExportedAccount]) -> Resu
         if *id <= 0 || ids[..i].iter().any(|(_, earlier)| earlier == id) {
             return Err(ImportError::Invalid(format!("account '{username}': the user id {id} is not one of its own")));
         }
-    }
-    if !members.iter().any(|member| member.role == Role::Owner) {
-        return Err(ImportError::Invalid("no member is an owner; a tenant always keeps one".into()));
     }
     Ok(())
 }
@@ -339,9 +340,13 @@ impl TenantAdmin {
         new_slug: Option<&Slug>,
         platform_domain: &HostName,
         hasher: &dyn PasswordHasher,
+        keep_unmatched: bool,
     ) -> Result<Imported, ImportError> {
-        let export: ExportHead = serde_json::from_reader(open().map_err(ImportError::Read)?)
-            .map_err(|e| ImportError::NotAnExport(e.to_string()))?;
+        let mut first = reading::Hashed::new(open().map_err(ImportError::Read)?);
+        let export: ExportHead = serde_json::from_reader(std::io::BufReader::new(&mut first)).map_err(|e| {
+            if e.is_io() { ImportError::Read(e.into()) } else { ImportError::NotAnExport(e.to_string()) }
+        })?;
+        let first = first.digest();
         if !(OLDEST_READ_FORMAT..=EXPORT_FORMAT).contains(&export.format) {
             return Err(ImportError::Format(export.format));
         }
@@ -429,29 +434,33 @@ impl TenantAdmin {
                     Err(Arrival::Store(error)) => return Err(ImportOutcome::Store(error)),
                 }
             }
-            let reader = open().map_err(|e| ImportOutcome::Refused(ImportError::Read(e)))?;
-            let loaded = match reading::load_tables(reader, tx.data(), &export.tables) {
+            let mut second = reading::Hashed::new(open().map_err(|e| ImportOutcome::Refused(ImportError::Read(e)))?);
+            let loaded = match reading::load_tables(std::io::BufReader::new(&mut second), tx.data(), &export.tables) {
                 Ok(loaded) => loaded,
                 Err(LoadError::Store(error)) => return Err(ImportOutcome::Store(error)),
+                Err(LoadError::Read(error)) => return Err(ImportOutcome::Refused(ImportError::Read(error))),
                 Err(LoadError::Document(reason)) => {
                     return Err(ImportOutcome::Refused(ImportError::Changed(reason)));
                 }
             };
             let counted: Vec<(String, u64)> = export.tables.iter().map(|t| (t.table.clone(), t.rows)).collect();
-            if loaded != counted {
-                return Err(ImportOutcome::Refused(ImportError::Changed(
-                    "its tables hold other rows than when it was checked".into(),
-                )));
+            if loaded != counted || second.digest() != first {
+                return Err(ImportOutcome::Refused(ImportError::Changed("its bytes differ from those checked".into())));
             }
-            tx.data().finish_load(&users)?;
+            // ids no account here matches: mapped to nobody, or kept
+            let named = tx.data().user_ids()?;
+            let unmatched = named.iter().filter(|id| !users.iter().any(|(old, _)| old == *id)).count();
+            tx.data().finish_load(&users, keep_unmatched)?;
             if !export.tenant.is_active {
                 let changes = TenantChanges { is_active: Some(false), ..TenantChanges::default() };
                 tx.tenants().update(tenant.id, &changes)?;
             }
-            Ok((export.members.len(), created))
+            Ok((export.members.len(), created, unmatched))
         });
         match provisioned {
-            Ok((tenant, (members, accounts_created))) => Ok(Imported { tenant, members, accounts_created, rows }),
+            Ok((tenant, (members, accounts_created, unmatched))) => {
+                Ok(Imported { tenant, members, accounts_created, rows, unmatched })
+            }
             Err(ImportOutcome::Refused(error)) => Err(error),
             Err(ImportOutcome::Store(error)) => Err(creation_error(error, &new).into()),
         }
@@ -600,7 +609,7 @@ mod tests {
             Ok(Vec::new())
         }
 
-        fn finish_load(&mut self, _: &[(UserId, UserId)]) -> Result<(), StoreError> {
+        fn finish_load(&mut self, _: &[(UserId, UserId)], _: bool) -> Result<(), StoreError> {
             Err(StoreError::internal("not loaded here"))
         }
     }

@@ -106,6 +106,12 @@ enum TenantCommand {
         /// Import under this slug instead (a copy beside the original).
         #[arg(long, value_parser = parse_slug)]
         slug: Option<Slug>,
+        /// Keep the user ids no account here matches instead of mapping them
+        /// to nobody: only for an export of format 1 or 2 (which lacks the
+        /// accounts of former members) restored into the database it came
+        /// from; in another database those ids may be other people's.
+        #[arg(long)]
+        keep_unmatched_ids: bool,
     },
 }
 
@@ -314,7 +320,9 @@ fn dispatch(ctx: &Context, cli: Cli, settings: &Settings) -> anyhow::Result<()> 
         Command::Tenant(TenantCommand::Update(args)) => tenants::update(ctx, args),
         Command::Tenant(TenantCommand::Delete { slug, yes }) => tenants::delete(ctx, &slug, yes),
         Command::Tenant(TenantCommand::Export { slug, file }) => tenants::export(ctx, &slug, &file),
-        Command::Tenant(TenantCommand::Import { file, slug }) => tenants::import(ctx, &file, slug.as_ref()),
+        Command::Tenant(TenantCommand::Import { file, slug, keep_unmatched_ids }) => {
+            tenants::import(ctx, &file, slug.as_ref(), keep_unmatched_ids)
+        }
         Command::Domain(DomainCommand::Add { slug, domain, primary }) => domains::add(ctx, &slug, &domain, primary),
         Command::Domain(DomainCommand::Remove { domain }) => domains::remove(ctx, &domain),
         Command::Domain(DomainCommand::List { slug, json }) => domains::list(ctx, slug.as_ref(), json.json),

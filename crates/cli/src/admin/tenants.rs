@@ -269,29 +269,51 @@ fn publish(
     }
 }
 
-pub(super) fn import(ctx: &Context, file: &std::path::Path, slug: Option<&Slug>) -> anyhow::Result<()> {
+pub(super) fn import(
+    ctx: &Context,
+    file: &std::path::Path,
+    slug: Option<&Slug>,
+    keep_unmatched: bool,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    let opened = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let total = opened.metadata().with_context(|| format!("opening {}", file.display()))?;
+    // read twice: a pipe or a FIFO cannot be
+    if !total.is_file() {
+        bail!(
+            "{} is not a regular file; an import reads its file twice (save the export to a file first)",
+            file.display()
+        );
+    }
     let spinner = output::spinner(&format!("checking {}", file.display()));
-    // opened twice: once to check it, once to load its rows
-    let opened = std::cell::Cell::new(0);
+    // the same open file each time, from its start: a file put under the
+    // name meanwhile is not read
+    let readings = std::cell::Cell::new(0);
     let open = || -> std::io::Result<Box<dyn std::io::Read + '_>> {
-        let reader = std::fs::File::open(file)?;
-        let total = reader.metadata().ok().map(|m| m.len());
-        opened.set(opened.get() + 1);
-        let step = if opened.get() == 1 { "checking" } else { "loading the rows of" };
+        let mut reader = opened.try_clone()?;
+        std::io::Seek::rewind(&mut reader)?;
+        readings.set(readings.get() + 1);
+        let step = if readings.get() == 1 { "checking" } else { "loading the rows of" };
         let label = format!("{step} {}", file.display());
-        let counted = output::Counted::new(reader, &spinner, label, total);
+        let counted = output::Counted::new(reader, &spinner, label, Some(total.len()));
         Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, counted)))
     };
-    let imported =
-        ctx.admin.import_from(&open, slug, &ctx.platform_domain, ctx.hasher.as_ref()).map_err(|error| match error {
-            ImportError::Read(error) => anyhow::Error::new(error).context(format!("opening {}", file.display())),
+    let imported = ctx
+        .admin
+        .import_from(&open, slug, &ctx.platform_domain, ctx.hasher.as_ref(), keep_unmatched)
+        .map_err(|error| match error {
+            ImportError::Read(error) => anyhow::Error::new(error).context(format!("reading {}", file.display())),
             ImportError::NotAnExport(reason) => anyhow::anyhow!("{} is not a tenant export: {reason}", file.display()),
             other => other.into(),
         })?;
     drop(spinner);
+    let unmatched = match (imported.unmatched, keep_unmatched) {
+        (0, _) => String::new(),
+        (n, false) => format!(", {n} user id(s) no account here matches set to nobody"),
+        (n, true) => format!(", {n} user id(s) no account here matches kept as they were"),
+    };
     output::say(&format!(
-        "imported tenant '{}' (id {}, schema {}): {} member(s), {} new account(s), {} row(s) in {} ms",
+        "imported tenant '{}' (id {}, schema {}): {} member(s), {} new account(s), {} row(s){unmatched} in {} ms",
         imported.tenant.slug,
         imported.tenant.id,
         imported.tenant.schema_name,

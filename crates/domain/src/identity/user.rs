@@ -17,6 +17,10 @@ impl UserId {
     /// The actor of changes made by operators with `tenant-admin` (no
     /// account's id is 0).
     pub const OPERATOR: UserId = UserId(0);
+    /// Someone this database has no account of: the former member named
+    /// by the rows of a tenant imported from another database (no
+    /// account's id is negative).
+    pub const UNKNOWN: UserId = UserId(-1);
 }
 
 impl fmt::Display for UserId {

@@ -81,8 +81,9 @@ pub trait MembershipRepository {
     ) -> Result<Membership, StoreError>;
     /// The user's membership of the tenant.
     fn find(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError>;
-    /// [`MembershipRepository::find`], holding the membership against its
-    /// removal until the transaction ends: a session opened in the same
+    /// [`MembershipRepository::find`], holding the tenant row (as a removal
+    /// locks it first) and the membership against its removal until the
+    /// transaction ends: a session opened in the same
     /// transaction cannot slip past a removal that races it (the removal
     /// waits, then ends that session too).
     fn hold(&mut self, tenant: TenantId, user: UserId) -> Result<Option<Membership>, StoreError>;

@@ -87,8 +87,11 @@ pub trait TenantDataRepository {
 
     /// Ends a load: identity counters continue after the loaded ids, and
     /// the user ids the rows hold change from each pair's first to its
-    /// second (accounts have other ids in another database).
-    fn finish_load(&mut self, users: &[(UserId, UserId)]) -> Result<(), StoreError>;
+    /// second (accounts have other ids in another database). An id no pair
+    /// names (0, the operator, aside) becomes [`UserId::UNKNOWN`] (no one,
+    /// for an assignee), or stays as it is with `keep_unmatched` (a backup
+    /// restored into the database it came from).
+    fn finish_load(&mut self, users: &[(UserId, UserId)], keep_unmatched: bool) -> Result<(), StoreError>;
 
     /// Loads whole dumped tables ([`TenantDataRepository::load_rows`] each,
     /// in the order given, then [`TenantDataRepository::finish_load`]).
@@ -96,7 +99,7 @@ pub trait TenantDataRepository {
         for dump in tables {
             self.load_rows(&dump.table, dump.rows.get())?;
         }
-        self.finish_load(users)
+        self.finish_load(users, false)
     }
 }
 

@@ -12,18 +12,23 @@ use super::PgTenantTx;
 use crate::error::store_error;
 
 /// The columns that hold user ids (accounts live in `public`), with what
-/// an id of no member becomes on import: nobody (`NULL`) where the column
-/// allows it, else 0, the id no account has (the operator's, in activity).
+/// an id no account here matches becomes on import: nobody (`NULL`) where
+/// the column allows it, else -1, [`UserId::UNKNOWN`] (0 is the operator's).
 const USER_COLUMNS: [(&str, &str, &str); 8] = [
-    ("projects", "owner_id", "0"),
+    ("projects", "owner_id", "-1"),
     ("tasks", "assignee_id", "NULL"),
-    ("tasks", "created_by", "0"),
-    ("comments", "author_id", "0"),
-    ("attachments", "uploaded_by", "0"),
-    ("activity", "actor_id", "0"),
-    ("notifications", "recipient_id", "0"),
-    ("notifications", "actor_id", "0"),
+    ("tasks", "created_by", "-1"),
+    ("comments", "author_id", "-1"),
+    ("attachments", "uploaded_by", "-1"),
+    ("activity", "actor_id", "-1"),
+    ("notifications", "recipient_id", "-1"),
+    ("notifications", "actor_id", "-1"),
 ];
+
+/// Rows fetched at most at a time, and the bytes a fetch aims at: rows are
+/// usually a few hundred bytes, but one can hold a megabyte of text.
+const FETCH_ROWS: usize = 1000;
+const FETCH_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(QueryableByName)]
 struct Json {
@@ -39,6 +44,29 @@ struct Row {
 }
 
 impl PgTenantTx<'_> {
+    /// Hands the rows of the open cursor `tf_dump` to `each`, at most
+    /// `rows` at a time, and fewer when rows are large (about
+    /// [`FETCH_BYTES`] a fetch): how many there were.
+    fn fetch_all(
+        &mut self,
+        rows: usize,
+        each: &mut dyn FnMut(DumpEvent<'_>) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let (mut count, mut next) = (0u64, rows);
+        loop {
+            let fetched: Vec<Row> =
+                diesel::sql_query(format!("FETCH {next} FROM tf_dump")).load(self.inner.conn).map_err(store_error)?;
+            if fetched.is_empty() {
+                return Ok(count);
+            }
+            count += fetched.len() as u64;
+            let texts: Vec<String> = fetched.into_iter().map(|row| row.json).collect();
+            let average = texts.iter().map(String::len).sum::<usize>() / texts.len();
+            next = (FETCH_BYTES / average.max(1)).clamp(1, rows);
+            each(DumpEvent::Rows(&texts))?;
+        }
+    }
+
     /// The table's columns that can be written (not generated), quoted.
     fn writable_columns(&mut self, table: &str) -> Result<String, StoreError> {
         let found: Json = diesel::sql_query(
@@ -67,25 +95,17 @@ impl TenantDataRepository for PgTenantTx<'_> {
             each(DumpEvent::Table(table))?;
             // a cursor in the unit's transaction: rows come a chunk at a time,
             // whatever the table's size (the table names are the constants
-            // above, never input)
+            // above, never input); closed whatever happens, so the unit may
+            // go on
             diesel::sql_query(format!(
                 "DECLARE tf_dump NO SCROLL CURSOR FOR SELECT row_to_json(t)::text AS json FROM {table} t ORDER BY t.id"
             ))
             .execute(self.inner.conn)
             .map_err(store_error)?;
-            let mut count = 0u64;
-            loop {
-                let rows: Vec<Row> = diesel::sql_query(format!("FETCH {} FROM tf_dump", chunk.max(1)))
-                    .load(self.inner.conn)
-                    .map_err(store_error)?;
-                if rows.is_empty() {
-                    break;
-                }
-                count += rows.len() as u64;
-                let texts: Vec<String> = rows.into_iter().map(|row| row.json).collect();
-                each(DumpEvent::Rows(&texts))?;
-            }
-            diesel::sql_query("CLOSE tf_dump").execute(self.inner.conn).map_err(store_error)?;
+            let dumped = self.fetch_all(chunk.clamp(1, FETCH_ROWS), each);
+            let closed = diesel::sql_query("CLOSE tf_dump").execute(self.inner.conn).map_err(store_error);
+            let count = dumped?;
+            closed?;
             each(DumpEvent::Done(count))?;
         }
         Ok(())
@@ -100,7 +120,7 @@ impl TenantDataRepository for PgTenantTx<'_> {
         let named: Vec<String> =
             USER_COLUMNS.iter().map(|(table, column, _)| format!("SELECT {column} AS id FROM {table}")).collect();
         let ids: Vec<Id> = diesel::sql_query(format!(
-            "SELECT DISTINCT id FROM ({}) u WHERE id IS NOT NULL AND id <> 0 ORDER BY id",
+            "SELECT DISTINCT id FROM ({}) u WHERE id > 0 ORDER BY id",
             named.join(" UNION ALL ")
         ))
         .load(self.inner.conn)
@@ -123,7 +143,7 @@ impl TenantDataRepository for PgTenantTx<'_> {
         Ok(loaded as u64)
     }
 
-    fn finish_load(&mut self, users: &[(UserId, UserId)]) -> Result<(), StoreError> {
+    fn finish_load(&mut self, users: &[(UserId, UserId)], keep_unmatched: bool) -> Result<(), StoreError> {
         for table in TENANT_TABLES {
             // new rows continue after the loaded ids
             diesel::sql_query(format!(
@@ -141,13 +161,14 @@ impl TenantDataRepository for PgTenantTx<'_> {
         )
         .to_string();
         for (table, column, nobody) in USER_COLUMNS {
+            // kept: an id no pair names is left as it is
+            let unmatched = if keep_unmatched { "d.old" } else { nobody };
             diesel::sql_query(format!(
-                "UPDATE {table} t SET {column} = coalesce(v.new, {nobody})
-                   FROM (SELECT d.old, m.new
+                "UPDATE {table} t SET {column} = v.new
+                   FROM (SELECT d.old, coalesce(m.new, {unmatched}) AS new
                            FROM (SELECT DISTINCT {column} AS old FROM {table} WHERE {column} <> 0) d
-                           LEFT JOIN json_to_recordset($1::json) AS m(old bigint, new bigint) ON m.old = d.old
-                          WHERE m.new IS DISTINCT FROM d.old) v
-                  WHERE t.{column} = v.old"
+                           LEFT JOIN json_to_recordset($1::json) AS m(old bigint, new bigint) ON m.old = d.old) v
+                  WHERE t.{column} = v.old AND v.new IS DISTINCT FROM v.old"
             ))
             .bind::<Text, _>(&mapping)
             .execute(self.inner.conn)

@@ -65,7 +65,7 @@ impl TenantDataRepository for FakeTenantTx<'_> {
         Err(StoreError::internal("the fake store does not import schemas"))
     }
 
-    fn finish_load(&mut self, _: &[(UserId, UserId)]) -> Result<(), StoreError> {
+    fn finish_load(&mut self, _: &[(UserId, UserId)], _: bool) -> Result<(), StoreError> {
         Err(StoreError::internal("the fake store does not import schemas"))
     }
 }
