@@ -397,7 +397,9 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     let kim = id_of("kim")?;
     admin.sql(&format!(
         "INSERT INTO tenant_acme.projects (name, description, owner_id) VALUES ('Kim''s', '', {kim});
-         INSERT INTO tenant_acme.tasks (project_id, title, created_by, assignee_id) VALUES (1, 'Kim''s task', {olga}, {kim})"
+         INSERT INTO tenant_acme.tasks (project_id, title, created_by, assignee_id) VALUES (1, 'Kim''s task', {olga}, {kim});
+         INSERT INTO tenant_acme.activity (actor_id, verb, target_type, target_id, project_id, changes)
+              VALUES ({olga}, 'updated', 'task', 4, 1, '{{\"assignee_id\": [{mia}, {kim}]}}')"
     ))?;
     // members who joined long ago, and an account that may no longer log in
     admin.sql(
@@ -419,7 +421,7 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
 
     let exported = ok(&admin.run(&["tenant", "export", "acme", file_arg])?);
     assert!(
-        exported.contains("exported tenant 'acme'") && exported.contains("2 member(s), 15 row(s) in 6 table(s)"),
+        exported.contains("exported tenant 'acme'") && exported.contains("2 member(s), 16 row(s) in 6 table(s)"),
         "{exported}"
     );
     #[cfg(unix)]
@@ -447,7 +449,7 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     // a copy beside the original, under a new slug and its own domain
     let copied = ok(&admin.run(&["tenant", "import", file_arg, "--slug", "acme-copy"])?);
     assert!(
-        copied.contains("imported tenant 'acme-copy'") && copied.contains("2 member(s), 0 new account(s), 15 row(s)"),
+        copied.contains("imported tenant 'acme-copy'") && copied.contains("2 member(s), 0 new account(s), 16 row(s)"),
         "{copied}"
     );
     assert_eq!(admin.checksums("tenant_acme_copy")?, original);
@@ -481,7 +483,7 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     // into the database it came from, it is kept when asked …
     let imported = ok(&admin.run(&["tenant", "import", older_arg, "--slug", "acme-old", "--keep-unmatched-ids"])?);
     assert!(
-        imported.contains("2 member(s), 0 new account(s), 15 row(s), 1 user id(s) no account here matches kept"),
+        imported.contains("2 member(s), 0 new account(s), 16 row(s), 1 user id(s) no account here matches kept"),
         "{imported}"
     );
     assert_eq!(admin.checksums("tenant_acme_old")?, original);
@@ -543,6 +545,11 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     // kim has no account here, and her old id is mia's: her rows go to nobody, not to mia
     assert_eq!(kim, new_mia, "the case this checks: kim's old id is another person's here");
     assert_eq!(other.sql("SELECT owner_id FROM tenant_acme.projects WHERE name = 'Kim''s'")?, "-1");
+    // the activity log's changes follow too: mia's id to her account here, kim's to nobody
+    assert_eq!(
+        other.sql("SELECT changes ->> 'assignee_id' FROM tenant_acme.activity WHERE changes ? 'assignee_id'")?,
+        format!("[{new_mia}, -1]")
+    );
     assert_eq!(
         other.sql("SELECT coalesce(assignee_id::text, 'nobody') FROM tenant_acme.tasks WHERE title = 'Kim''s task'")?,
         "nobody"

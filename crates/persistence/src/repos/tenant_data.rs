@@ -25,6 +25,10 @@ const USER_COLUMNS: [(&str, &str, &str); 8] = [
     ("notifications", "actor_id", "-1"),
 ];
 
+/// The keys of the activity log's `changes` whose `[old, new]` values are
+/// user ids (an assignment, a membership).
+const CHANGED_USER_KEYS: [&str; 2] = ["assignee_id", "user_id"];
+
 /// Rows fetched at most at a time, and the bytes a fetch aims at: rows are
 /// usually a few hundred bytes, but one can hold a megabyte of text.
 const FETCH_ROWS: usize = 1000;
@@ -169,6 +173,22 @@ impl TenantDataRepository for PgTenantTx<'_> {
                            FROM (SELECT DISTINCT {column} AS old FROM {table} WHERE {column} <> 0) d
                            LEFT JOIN json_to_recordset($1::json) AS m(old bigint, new bigint) ON m.old = d.old) v
                   WHERE t.{column} = v.old AND v.new IS DISTINCT FROM v.old"
+            ))
+            .bind::<Text, _>(&mapping)
+            .execute(self.inner.conn)
+            .map_err(store_error)?;
+        }
+        // the activity log's changes name accounts too: `[old, new]` pairs
+        for key in CHANGED_USER_KEYS {
+            let unmatched = if keep_unmatched { "(x.e #>> '{}')::bigint" } else { "-1" };
+            diesel::sql_query(format!(
+                "UPDATE activity a SET changes = a.changes || jsonb_build_object('{key}', (
+                        SELECT jsonb_agg(CASE WHEN jsonb_typeof(x.e) <> 'number' OR (x.e #>> '{{}}')::bigint = 0 THEN x.e
+                                              ELSE to_jsonb(coalesce(m.new, {unmatched})) END ORDER BY x.i)
+                          FROM jsonb_array_elements(a.changes -> '{key}') WITH ORDINALITY AS x(e, i)
+                          LEFT JOIN json_to_recordset($1::json) AS m(old bigint, new bigint)
+                                 ON jsonb_typeof(x.e) = 'number' AND m.old = (x.e #>> '{{}}')::bigint))
+                  WHERE jsonb_typeof(a.changes -> '{key}') = 'array'"
             ))
             .bind::<Text, _>(&mapping)
             .execute(self.inner.conn)
