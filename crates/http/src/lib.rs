@@ -295,6 +295,22 @@ async fn response_headers(
     Ok(response)
 }
 
+/// A request's path and query for the log, with the value of a `ticket`
+/// parameter replaced: a stream ticket opens the stream until it is used
+/// or a minute has passed, and logs are read by more people than that.
+fn without_secrets(uri: &actix_web::http::Uri) -> String {
+    let path = uri.path();
+    let Some(query) = uri.query() else { return path.to_owned() };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("ticket") => format!("{key}=[redacted]"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
 /// The root span of each request, with room for the tenant and user once
 /// they are known.
 struct TenantSpan;
@@ -304,11 +320,34 @@ impl RootSpanBuilder for TenantSpan {
         // the full span (route pattern, client address, user agent …) costs
         // a walk of the routing table per request: only build it for a log
         // that will show it
-        if tracing::enabled!(tracing::Level::INFO) {
-            tracing_actix_web::root_span!(request, tenant = tracing::field::Empty, user = tracing::field::Empty)
-        } else {
-            tracing::Span::none()
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return tracing::Span::none();
         }
+        // the fields of tracing-actix-web's span, made here: the target
+        // leaves a stream ticket out (it would open the stream for its
+        // minute), and the client is the peer, as for throttling, not what
+        // an untrusted `X-Forwarded-For` says
+        let request_id = request.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
+        let route = request.match_pattern().unwrap_or_else(|| "default".to_owned());
+        let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let empty = tracing::field::Empty;
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %without_secrets(request.uri()),
+            http.client_ip = %request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            http.user_agent = %user_agent,
+            http.status_code = empty,
+            otel.name = %format!("{} {route}", request.method()),
+            otel.kind = "server",
+            otel.status_code = empty,
+            request_id = %request_id,
+            exception.message = empty,
+            exception.details = empty,
+            tenant = empty,
+            user = empty,
+        )
     }
 
     fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
@@ -318,6 +357,21 @@ impl RootSpanBuilder for TenantSpan {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stream_ticket_never_reaches_the_log() -> Result<(), Box<dyn std::error::Error>> {
+        let of = |uri: &str| -> Result<String, Box<dyn std::error::Error>> {
+            Ok(super::without_secrets(&uri.parse::<actix_web::http::Uri>()?))
+        };
+        assert_eq!(
+            of("/api/notifications/stream/?ticket=s3cret&last_event_id=4")?,
+            "/api/notifications/stream/?ticket=[redacted]&last_event_id=4"
+        );
+        assert_eq!(of("/x/?TICKET=a&ticket&page=2")?, "/x/?TICKET=[redacted]&ticket&page=2");
+        assert_eq!(of("/api/projects/?page=2")?, "/api/projects/?page=2");
+        assert_eq!(of("/api/projects/")?, "/api/projects/");
+        Ok(())
+    }
+
     #[actix_web::test]
     async fn blocking_work_runs_inside_the_request_s_span() {
         // spans only exist under a subscriber; a bare registry prints nothing
