@@ -14,7 +14,7 @@ use diesel::{
     ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl, connection::SimpleConnection, dsl::sql, sql_types::Integer,
 };
 use support::{TestResult, count, names, provision, store};
-use taskforce_domain::{SchemaName, StoreError};
+use taskforce_domain::{DumpEvent, SchemaName, StoreError};
 use taskforce_persistence::{PgStore, PoolSettings, build_pool, schema::projects};
 use taskforce_pgcluster::TestDatabase;
 
@@ -322,24 +322,36 @@ fn a_snapshot_scope_sees_the_database_as_of_its_first_read_and_writes_nothing() 
         })
     };
     insert("before")?;
+    // the projects' rows and count as a dump hands them over
+    let projects_of = |tx: &mut dyn taskforce_domain::TenantTx| {
+        let (mut table, mut rows, mut count) = (String::new(), Vec::new(), None);
+        tx.data().dump_chunks(1000, &mut |event| {
+            match event {
+                DumpEvent::Table(name) => table = name.to_owned(),
+                DumpEvent::Rows(chunk) if table == "projects" => rows.extend_from_slice(chunk),
+                DumpEvent::Done(n) if table == "projects" => count = Some(n),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        Ok::<_, StoreError>((count, rows))
+    };
     let (first, second) = store.snapshot(&acme.schema_name, |tx| {
-        let first = tx.data().dump()?;
+        let first = projects_of(tx)?;
         // another connection commits a project while the snapshot is open
         insert("meanwhile")?;
-        Ok::<_, StoreError>((first, tx.data().dump()?))
+        Ok::<_, StoreError>((first, projects_of(tx)?))
     })?;
-    let projects_of = |dump: &[taskforce_domain::TableDump]| {
-        dump.iter().find(|t| t.table == "projects").map(|t| (t.count, t.rows.get().to_owned()))
-    };
-    let (count, rows) = projects_of(&first).ok_or("no projects in the dump")?;
-    assert_eq!(count, Some(1));
-    assert!(rows.contains("\"before\"") && !rows.contains("meanwhile"), "{rows}");
-    assert_eq!(projects_of(&second), projects_of(&first), "the second read saw the same snapshot");
+    let (count, rows) = &first;
+    assert_eq!(*count, Some(1));
+    assert!(rows.concat().contains("\"before\"") && !rows.concat().contains("meanwhile"), "{rows:?}");
+    assert_eq!(second, first, "the second read saw the same snapshot");
     // outside it, the project committed meanwhile is there
     assert_eq!(visit(&store, &acme.schema_name)?.1.len(), 2);
 
     // a write inside a snapshot is refused, and nothing is written
-    let refused = store.snapshot(&acme.schema_name, |tx| tx.data().load(&first, &[]));
+    let refused =
+        store.snapshot(&acme.schema_name, |tx| tx.data().load_rows("projects", &format!("[{}]", rows.join(","))));
     let error = refused.err().ok_or("a write in a snapshot succeeded")?;
     assert!(error.to_string().contains("read-only transaction"), "{error}");
     assert_eq!(visit(&store, &acme.schema_name)?.1.len(), 2);

@@ -15,5 +15,5 @@ pub use django::{LegacyItem, LegacyOutcome, LegacyTarget};
 pub use members::{IssuedInvitation, MembersError, TenantMembers, TenantOverview};
 pub use transfer::{
     EXPORT_FORMAT, Exported, ExportedAccount, ExportedDomain, ExportedMember, ExportedTenant, ImportError, Imported,
-    OLDEST_READ_FORMAT, OpenExport, TenantExport,
+    OLDEST_READ_FORMAT, OpenExport, TableDump, TenantExport,
 };

@@ -121,8 +121,7 @@ pub(super) enum LoadError {
 }
 
 /// Reads the document at `reader` again and loads every table's rows into
-/// `data`, a chunk at a time, in the document's order: the tables and how
-/// many rows each had. `tables` are the document's tables as the first
+/// `data`, a chunk at a time, in the document's order. `tables` are the document's tables as the first
 /// reading found them: a table's rows may come before its name (keys in
 /// any order, as a JSON tool that sorts them writes them), so its name is
 /// taken from there, and checked when it comes.
@@ -130,26 +129,36 @@ pub(super) fn load_tables(
     reader: impl std::io::Read,
     data: &mut dyn TenantDataRepository,
     tables: &[TableSummary],
-) -> Result<Vec<(String, u64)>, LoadError> {
+) -> Result<(), LoadError> {
     let mut failed = None;
-    let mut loaded = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_reader(reader);
-    let loader = DocumentLoader { data, failed: &mut failed, loaded: &mut loaded, tables };
+    let loader = DocumentLoader { sink: Sink { data, failed: &mut failed }, tables };
     // the whole document, to its end (as the first reading went)
     let read = deserializer.deserialize_map(loader).and_then(|()| deserializer.end());
     match (failed, read) {
         (Some(error), _) => Err(LoadError::Store(error)),
         (None, Err(error)) if error.is_io() => Err(LoadError::Read(error.into())),
         (None, Err(error)) => Err(LoadError::Document(error.to_string())),
-        (None, Ok(())) => Ok(loaded),
+        (None, Ok(())) => Ok(()),
     }
 }
 
-/// The shared state of the loaders below.
-struct DocumentLoader<'a> {
+/// Where the loaders below send rows, and keep the database's refusal
+/// (a serde error carries only text).
+struct Sink<'a> {
     data: &'a mut dyn TenantDataRepository,
     failed: &'a mut Option<StoreError>,
-    loaded: &'a mut Vec<(String, u64)>,
+}
+
+impl Sink<'_> {
+    fn reborrow(&mut self) -> Sink<'_> {
+        Sink { data: &mut *self.data, failed: &mut *self.failed }
+    }
+}
+
+/// The whole document: only its tables are read.
+struct DocumentLoader<'a> {
+    sink: Sink<'a>,
     tables: &'a [TableSummary],
 }
 
@@ -159,11 +168,10 @@ impl<'de> Visitor<'de> for DocumentLoader<'_> {
         f.write_str("a tenant export")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let DocumentLoader { data, failed, loaded, tables } = self;
+        let DocumentLoader { mut sink, tables } = self;
         while let Some(key) = map.next_key::<String>()? {
             if key == "tables" {
-                let loader = DocumentLoader { data: &mut *data, failed: &mut *failed, loaded: &mut *loaded, tables };
-                map.next_value_seed(TablesLoader(loader))?;
+                map.next_value_seed(TablesLoader(DocumentLoader { sink: sink.reborrow(), tables }))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -187,10 +195,9 @@ impl<'de> Visitor<'de> for TablesLoader<'_> {
         f.write_str("a list of tables")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let DocumentLoader { data, failed, loaded, tables } = self.0;
+        let DocumentLoader { mut sink, tables } = self.0;
         for expected in tables {
-            let table = TableLoader { data: &mut *data, failed: &mut *failed, loaded: &mut *loaded, expected };
-            if seq.next_element_seed(table)?.is_none() {
+            if seq.next_element_seed(TableLoader { sink: sink.reborrow(), expected })?.is_none() {
                 return Err(de::Error::custom("fewer tables than before"));
             }
         }
@@ -202,9 +209,7 @@ impl<'de> Visitor<'de> for TablesLoader<'_> {
 }
 
 struct TableLoader<'a> {
-    data: &'a mut dyn TenantDataRepository,
-    failed: &'a mut Option<StoreError>,
-    loaded: &'a mut Vec<(String, u64)>,
+    sink: Sink<'a>,
     expected: &'a TableSummary,
 }
 
@@ -220,7 +225,7 @@ impl<'de> Visitor<'de> for TableLoader<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a table")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let name = self.expected.table.as_str();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
@@ -229,11 +234,7 @@ impl<'de> Visitor<'de> for TableLoader<'_> {
                         return Err(de::Error::custom(format!("the table {name} has another name")));
                     }
                 }
-                "rows" => {
-                    let rows =
-                        map.next_value_seed(RowsLoader { table: name, data: &mut *self.data, failed: self.failed })?;
-                    self.loaded.push((name.to_owned(), rows));
-                }
+                "rows" => map.next_value_seed(RowsLoader { table: name, sink: self.sink.reborrow() })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -243,16 +244,15 @@ impl<'de> Visitor<'de> for TableLoader<'_> {
     }
 }
 
-/// A table's rows, sent to the database a chunk at a time: how many.
+/// A table's rows, sent to the database a chunk at a time.
 struct RowsLoader<'a> {
     table: &'a str,
-    data: &'a mut dyn TenantDataRepository,
-    failed: &'a mut Option<StoreError>,
+    sink: Sink<'a>,
 }
 
 impl<'de> DeserializeSeed<'de> for RowsLoader<'_> {
-    type Value = u64;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
@@ -262,29 +262,29 @@ impl RowsLoader<'_> {
     /// the caller and stops the reading.
     fn send<E: de::Error>(&mut self, chunk: &mut String) -> Result<(), E> {
         chunk.push(']');
-        let sent = self.data.load_rows(self.table, chunk);
+        let sent = self.sink.data.load_rows(self.table, chunk);
         chunk.clear();
         chunk.push('[');
         sent.map(|_| ()).map_err(|error| {
-            *self.failed = Some(error);
+            *self.sink.failed = Some(error);
             E::custom("the database refused the rows")
         })
     }
 }
 
 impl<'de> Visitor<'de> for RowsLoader<'_> {
-    type Value = u64;
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a list of rows")
     }
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<u64, A::Error> {
-        let (mut chunk, mut in_chunk, mut count) = (String::from("["), 0, 0);
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let (mut chunk, mut in_chunk) = (String::from("["), 0);
         while let Some(row) = seq.next_element::<Box<RawValue>>()? {
             if in_chunk > 0 {
                 chunk.push(',');
             }
             chunk.push_str(row.get());
-            (in_chunk, count) = (in_chunk + 1, count + 1);
+            in_chunk += 1;
             if in_chunk == LOAD_CHUNK || chunk.len() >= LOAD_BYTES {
                 self.send(&mut chunk)?;
                 in_chunk = 0;
@@ -293,6 +293,109 @@ impl<'de> Visitor<'de> for RowsLoader<'_> {
         if in_chunk > 0 {
             self.send(&mut chunk)?;
         }
-        Ok(count)
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use taskforce_domain::{DumpEvent, StoreError, TenantDataRepository, UserId};
+
+    use super::{ExportHead, Hashed, LoadError, load_tables};
+
+    /// Records what it is asked to load: the table and the rows of each
+    /// chunk; refuses the table `refused`.
+    #[derive(Default)]
+    struct Recorder {
+        chunks: Vec<(String, usize)>,
+        refused: Option<&'static str>,
+    }
+
+    impl TenantDataRepository for Recorder {
+        fn dump_chunks(
+            &mut self,
+            _: usize,
+            _: &mut dyn FnMut(DumpEvent<'_>) -> Result<(), StoreError>,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::internal("not dumped here"))
+        }
+        fn user_ids(&mut self) -> Result<Vec<UserId>, StoreError> {
+            Ok(Vec::new())
+        }
+        fn load_rows(&mut self, table: &str, rows: &str) -> Result<u64, StoreError> {
+            if self.refused == Some(table) {
+                return Err(StoreError::internal("refused"));
+            }
+            let n = serde_json::from_str::<Vec<serde::de::IgnoredAny>>(rows).map_err(StoreError::internal)?.len();
+            self.chunks.push((table.to_owned(), n));
+            Ok(n as u64)
+        }
+        fn finish_load(&mut self, _: &[(UserId, UserId)], _: bool) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    /// A format-3 document with `tasks` rows in `tasks`, its keys sorted as
+    /// a JSON tool writes them (a table's `rows` before its name).
+    fn document(tasks: usize) -> String {
+        let rows = |n: usize| serde_json::Value::Array((1..=n).map(|id| serde_json::json!({"id": id})).collect());
+        let tables: Vec<serde_json::Value> = taskforce_domain::TENANT_TABLES
+            .iter()
+            .map(|&table| {
+                let n = if table == "tasks" { tasks } else { 1 };
+                serde_json::json!({"table": table, "count": n, "rows": rows(n)})
+            })
+            .collect();
+        serde_json::json!({
+            "format": 3, "exported_at": "2026-11-28T00:00:00Z", "schema_version": "1",
+            "tenant": {"slug": "acme", "name": "Acme", "plan": "free", "is_active": true, "allow_signup": false},
+            "domains": [], "members": [], "tables": tables,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn rows_are_loaded_a_chunk_at_a_time_under_the_names_the_first_reading_found()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let text = document(2_500);
+        assert!(text.find("\"rows\"") < text.find("\"table\""), "the keys come sorted");
+        let head: ExportHead = serde_json::from_str(&text)?;
+        let mut recorder = Recorder::default();
+        if load_tables(text.as_bytes(), &mut recorder, &head.tables).is_err() {
+            return Err("the document did not load".into());
+        }
+        let tasks: Vec<usize> = recorder.chunks.iter().filter(|(t, _)| t == "tasks").map(|(_, n)| *n).collect();
+        assert_eq!(tasks, [1000, 1000, 500]);
+        let tables: Vec<&str> = recorder.chunks.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            tables,
+            ["projects", "tasks", "tasks", "tasks", "comments", "attachments", "activity", "notifications"]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_second_reading_that_differs_or_a_refusal_stops_the_load() -> Result<(), Box<dyn std::error::Error>> {
+        let head: ExportHead = serde_json::from_str(&document(3))?;
+        // a table renamed since the first reading
+        let renamed = document(3).replace("\"comments\"", "\"remarks\"");
+        let read = load_tables(renamed.as_bytes(), &mut Recorder::default(), &head.tables);
+        assert!(matches!(&read, Err(LoadError::Document(why)) if why.contains("another name")));
+        // the database refuses a chunk: its error comes back as it was
+        let mut refusing = Recorder { refused: Some("comments"), ..Recorder::default() };
+        let read = load_tables(document(3).as_bytes(), &mut refusing, &head.tables);
+        assert!(matches!(&read, Err(LoadError::Store(StoreError::Internal(_)))));
+        assert_eq!(refusing.chunks.len(), 2, "nothing after the refusal is loaded");
+        // the readings' hashes tell one byte apart
+        let digest = |text: &str| -> std::io::Result<u64> {
+            let mut hashed = Hashed::new(text.as_bytes());
+            std::io::copy(&mut hashed.by_ref(), &mut std::io::sink())?;
+            Ok(hashed.digest())
+        };
+        assert_eq!(digest(&document(3))?, digest(&document(3))?);
+        assert_ne!(digest(&document(3))?, digest(&document(3).replace("\"id\":3", "\"id\":4"))?);
+        Ok(())
     }
 }

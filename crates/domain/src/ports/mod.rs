@@ -27,5 +27,5 @@ pub use security::{HashError, PasswordHasher};
 pub use store::{PlatformWork, ProvisionWork, Store, StoreExt, TenantWork};
 pub use tenant::{
     ActivityRepository, AttachmentRepository, CommentRepository, DumpEvent, NotificationRepository, ProjectRepository,
-    ReportRepository, TENANT_TABLES, TableDump, TaskRepository, TenantDataRepository, TenantTx, Usage, UsageRepository,
+    ReportRepository, TENANT_TABLES, TaskRepository, TenantDataRepository, TenantTx, Usage, UsageRepository,
 };

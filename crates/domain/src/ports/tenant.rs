@@ -10,21 +10,6 @@ use crate::{
     work::{NewAttachment, StorageKey},
 };
 
-/// The rows of one tenant table, for export and import: a JSON array of
-/// the rows as objects, column names as keys, kept as the text PostgreSQL
-/// wrote (parsing a large tenant into values took seven times its size).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct TableDump {
-    /// The table (`projects`, `tasks`, …).
-    pub table: String,
-    /// How many rows [`TableDump::rows`] holds: set by a dump; documents of
-    /// export format 1 do not carry it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u64>,
-    /// Its rows, ordered by id.
-    pub rows: Box<serde_json::value::RawValue>,
-}
-
 /// The tables of a tenant's schema, parents before children: what an
 /// export carries, in this order.
 pub const TENANT_TABLES: [&str; 6] = ["projects", "tasks", "comments", "attachments", "activity", "notifications"];
@@ -57,28 +42,8 @@ pub trait TenantDataRepository {
     ) -> Result<(), StoreError>;
 
     /// Every user id the rows hold (owners, assignees, authors, actors,
-    /// recipients), 0 aside, in order.
+    /// recipients) that may be an account's (above 0), in order.
     fn user_ids(&mut self) -> Result<Vec<UserId>, StoreError>;
-
-    /// Every tenant table's rows at once (a small tenant, tests).
-    fn dump(&mut self) -> Result<Vec<TableDump>, StoreError> {
-        let (mut tables, mut rows) = (Vec::new(), Vec::<String>::new());
-        let mut current = String::new();
-        self.dump_chunks(1000, &mut |event| {
-            match event {
-                DumpEvent::Table(name) => (current, rows) = (name.to_owned(), Vec::new()),
-                DumpEvent::Rows(chunk) => rows.extend_from_slice(chunk),
-                DumpEvent::Done(count) => tables.push(TableDump {
-                    table: std::mem::take(&mut current),
-                    count: Some(count),
-                    rows: serde_json::value::RawValue::from_string(format!("[{}]", rows.join(",")))
-                        .map_err(StoreError::internal)?,
-                }),
-            }
-            Ok(())
-        })?;
-        Ok(tables)
-    }
 
     /// Loads rows of `table` (a JSON array of objects, as dumped) into
     /// this new schema, keeping their ids: how many. Parents come before
@@ -92,15 +57,6 @@ pub trait TenantDataRepository {
     /// for an assignee), or stays as it is with `keep_unmatched` (a backup
     /// restored into the database it came from).
     fn finish_load(&mut self, users: &[(UserId, UserId)], keep_unmatched: bool) -> Result<(), StoreError>;
-
-    /// Loads whole dumped tables ([`TenantDataRepository::load_rows`] each,
-    /// in the order given, then [`TenantDataRepository::finish_load`]).
-    fn load(&mut self, tables: &[TableDump], users: &[(UserId, UserId)]) -> Result<(), StoreError> {
-        for dump in tables {
-            self.load_rows(&dump.table, dump.rows.get())?;
-        }
-        self.finish_load(users, false)
-    }
 }
 
 /// How much of its plan a tenant uses.
