@@ -206,23 +206,22 @@ impl TenantMigrator {
         conn: &mut PgConnection,
         tenant: TenantId,
     ) -> Result<Vec<String>, MigrateError> {
+        Self::lock_tenant(conn, tenant)?;
+        self.apply_and_record(conn, tenant)
+    }
+
+    /// Takes the tenant's migration lock for the open transaction, with no
+    /// statement timeout for what follows.
+    fn lock_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<(), MigrateError> {
         conn.batch_execute(&format!(
             "SELECT pg_advisory_xact_lock({LOCK_CLASS}, {}); SET LOCAL statement_timeout = 0",
             tenant.0
         ))
         .map_err(store_error)?;
-        // the schema the path names: gone if the tenant was deleted meanwhile
-        // (nothing to do), or if someone dropped it by hand (said so)
-        let schema: Option<String> = diesel::select(current_schema()).get_result(conn).map_err(store_error)?;
-        if schema.is_none() {
-            let tenant_is_here: bool = diesel::select(diesel::dsl::exists(tenants::table.find(tenant.0)))
-                .get_result(conn)
-                .map_err(store_error)?;
-            if !tenant_is_here {
-                return Ok(Vec::new());
-            }
-            return Err(MigrateError::Migration("the tenant's schema does not exist (was it dropped by hand?)".into()));
-        }
+        Ok(())
+    }
+
+    fn apply_and_record(&self, conn: &mut PgConnection, tenant: TenantId) -> Result<Vec<String>, MigrateError> {
         let applied = self.apply_pending(conn)?;
         diesel::update(tenants::table.find(tenant.0))
             .set(tenants::schema_version.eq(&self.latest))
@@ -246,7 +245,26 @@ impl TenantMigrator {
     /// Migrates one tenant's schema in one transaction: all pending
     /// migrations apply, or none.
     pub fn migrate_one(&self, conn: &mut PgConnection, target: &TenantTarget) -> Result<Vec<String>, MigrateError> {
-        transaction(conn, Scope::Tenant(&target.schema), |conn| self.apply_in_scope(conn, target.id))
+        transaction(conn, Scope::Tenant(&target.schema), |conn| {
+            Self::lock_tenant(conn, target.id)?;
+            // the schema the path names: gone if the tenant was deleted
+            // meanwhile (nothing to do), or if someone dropped it by hand
+            // (said so); provisioning, which made it a statement before,
+            // does not ask
+            let schema: Option<String> = diesel::select(current_schema()).get_result(conn).map_err(store_error)?;
+            if schema.is_none() {
+                let tenant_is_here: bool = diesel::select(diesel::dsl::exists(tenants::table.find(target.id.0)))
+                    .get_result(conn)
+                    .map_err(store_error)?;
+                if !tenant_is_here {
+                    return Ok(Vec::new());
+                }
+                return Err(MigrateError::Migration(
+                    "the tenant's schema does not exist (was it dropped by hand?)".into(),
+                ));
+            }
+            self.apply_and_record(conn, target.id)
+        })
     }
 
     /// The tenants whose schema is behind, in id order, and the number of
