@@ -71,7 +71,8 @@ fn stop_on_interrupt(handle: StopHandle) {
         INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         crate::telemetry::silence();
         let stopped = match handle.stop() {
-            Ok(_) => "the embedded PostgreSQL cluster was stopped".to_owned(),
+            Ok(true) => "the embedded PostgreSQL cluster was stopped".to_owned(),
+            Ok(false) => "the embedded PostgreSQL cluster keeps running for the other processes using it".to_owned(),
             Err(error) => format!("the embedded PostgreSQL cluster could not be stopped: {error}"),
         };
         // on a terminal, over whatever a spinner left on the line
@@ -118,15 +119,13 @@ impl Database {
             tracing::info!(dir = %dir.display(), "created the embedded PostgreSQL cluster");
         }
         let running = cluster.start(Some(settings.embedded_port))?;
-        if on_interrupt == OnInterrupt::StopTheCluster
-            && let Some(handle) = running.stop_handle()
-        {
-            stop_on_interrupt(handle);
+        if on_interrupt == OnInterrupt::StopTheCluster {
+            stop_on_interrupt(running.stop_handle());
         }
         running.ensure_database("taskforce").context("creating the taskforce database in the embedded cluster")?;
         let url = running.url("taskforce");
-        if running.owned() {
-            tracing::info!(%url, "started the embedded PostgreSQL cluster; it stops when this process exits");
+        if running.started() {
+            tracing::info!(%url, "started the embedded PostgreSQL cluster; the last process using it stops it");
         }
         Ok(Self { url, cluster: Some(running) })
     }

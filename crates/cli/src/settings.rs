@@ -2,7 +2,7 @@
 //! `config/<TASKFORCE_ENV>.toml` → `.env` → `TASKFORCE__SECTION__KEY`
 //! environment variables (plus `DATABASE_URL` and `REDIS_URL`).
 
-use std::{net::IpAddr, path::PathBuf, str::FromStr};
+use std::{collections::HashSet, net::IpAddr, path::PathBuf, str::FromStr};
 
 use config::{Config, Environment as EnvSource, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
@@ -325,12 +325,91 @@ fn canonical(variables: config::Map<String, String>) -> Result<config::Map<Strin
     Ok(canonical)
 }
 
+/// Reads the `.env` file of the working directory or of the nearest parent
+/// that has one: its variables fill in those the environment does not set.
+/// Returns the names it set. A line it cannot read stops the program with its
+/// place in the file (not its text, which may hold a secret); a missing file
+/// is no error.
+fn read_dotenv() -> Result<HashSet<String>, SettingsError> {
+    let Some(path) = std::env::current_dir()
+        .ok()
+        .and_then(|dir| dir.ancestors().map(|d| d.join(".env")).find(|candidate| candidate.is_file()))
+    else {
+        return Ok(HashSet::new());
+    };
+    let before: HashSet<std::ffi::OsString> = std::env::vars_os().map(|(name, _)| name).collect();
+    dotenvy::from_path(&path).map_err(|error| {
+        let place = match &error {
+            // dotenvy names the line, or only its value, by its text
+            dotenvy::Error::LineParse(text, _) if !text.trim().is_empty() => std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|whole| whole.lines().position(|line| line.contains(text.trim())))
+                .map_or_else(String::new, |index| format!(":{}", index + 1)),
+            _ => String::new(),
+        };
+        let reason = match error {
+            dotenvy::Error::LineParse(..) => "not NAME=value (quote a value with spaces or #: NAME=\"a b\")".to_owned(),
+            other => other.to_string(),
+        };
+        SettingsError::Invalid(format!("{}{place}: {reason}", path.display()))
+    })?;
+    Ok(std::env::vars_os()
+        .filter(|(name, _)| !before.contains(name))
+        .filter_map(|(name, _)| name.into_string().ok())
+        .collect())
+}
+
+/// Drops what a `.env` file set where the environment sets the same
+/// setting itself, under another spelling (`taskforce__server__port`) or
+/// as the other name of a URL (`DATABASE_URL` exported in the shell against
+/// `TASKFORCE__DATABASE__URL` in the file): the environment wins, as its
+/// layer comes last.
+fn yield_to_the_environment(
+    mut variables: config::Map<String, String>,
+    from_dotenv: &HashSet<String>,
+) -> config::Map<String, String> {
+    if from_dotenv.is_empty() {
+        return variables;
+    }
+    let setting = |name: &str| {
+        let upper = if is_setting(name) { name.to_ascii_uppercase() } else { name.to_owned() };
+        // a URL's two names are one setting
+        URL_ALIASES.iter().find(|(alias, _)| *alias == upper).map_or(upper.clone(), |(_, key)| variable_of(key))
+    };
+    let from_the_environment: HashSet<String> =
+        variables.keys().filter(|name| !from_dotenv.contains(*name)).map(|name| setting(name)).collect();
+    variables.retain(|name, _| !from_dotenv.contains(name) || !from_the_environment.contains(&setting(name)));
+    variables
+}
+
 impl Settings {
     /// What only a server needs besides [`check`](Self::check)'s rules: in
-    /// production, a mailer that sends. The log transport sends nothing, so
-    /// invitations would be answered `201` and never arrive. (`migrate` and
-    /// `tenant-admin` send no mail and are not held to it.)
+    /// production, a JWT secret of its own of at least 32 bytes, and a mailer
+    /// that sends (the log transport sends nothing, so invitations would be
+    /// answered `201` and never arrive). `migrate` and `tenant-admin` sign
+    /// no token and send no mail, so an operator's shell or a migration job
+    /// need not hold the signing key.
     pub fn check_serving(&self) -> Result<(), SettingsError> {
+        if self.environment == Environment::Production {
+            let secret = self.auth.jwt_secret.expose_secret();
+            if secret.is_empty() {
+                return Err(SettingsError::Invalid(
+                    "TASKFORCE__AUTH__JWT_SECRET is not set; production needs a random secret of at least 32 bytes"
+                        .into(),
+                ));
+            }
+            if secret == DEFAULT_JWT_SECRET {
+                return Err(SettingsError::Invalid(
+                    "the JWT secret is the development default; set TASKFORCE__AUTH__JWT_SECRET to a random value of at least 32 bytes".into(),
+                ));
+            }
+            if secret.len() < MIN_JWT_SECRET_BYTES {
+                return Err(SettingsError::Invalid(format!(
+                    "the JWT secret is {} bytes long; production needs at least {MIN_JWT_SECRET_BYTES}",
+                    secret.len()
+                )));
+            }
+        }
         if self.environment == Environment::Production && self.mail.transport == "log" {
             return Err(SettingsError::Invalid(
                 "mail.transport = \"log\" sends no mail; production needs TASKFORCE__MAIL__TRANSPORT=smtp (with TASKFORCE__MAIL__SMTP_URL) or file".into(),
@@ -342,7 +421,7 @@ impl Settings {
     /// Loads every layer for the environment named by `TASKFORCE_ENV`.
     pub fn load() -> Result<Self, SettingsError> {
         // a .env file fills in variables the environment does not set
-        let _ = dotenvy::dotenv();
+        let from_dotenv = read_dotenv()?;
         let environment = match std::env::var("TASKFORCE_ENV") {
             Ok(name) => name.parse()?,
             Err(std::env::VarError::NotPresent) => Environment::Development,
@@ -357,12 +436,22 @@ impl Settings {
                 return Err(SettingsError::Invalid("TASKFORCE_CONFIG_DIR is not valid UTF-8".into()));
             }
         };
-        Self::load_for(environment, &config_dir)
+        Self::load_from_environment(environment, &config_dir, &from_dotenv)
     }
 
     /// Loads the layers of one environment from a configuration folder
     /// (falling back to the copies compiled in when it does not exist).
     pub fn load_for(environment: Environment, config_dir: &str) -> Result<Self, SettingsError> {
+        Self::load_from_environment(environment, config_dir, &HashSet::new())
+    }
+
+    /// [`load_for`](Self::load_for) with the names of the variables a `.env`
+    /// file set, which yield to the environment's own.
+    fn load_from_environment(
+        environment: Environment,
+        config_dir: &str,
+        from_dotenv: &HashSet<String>,
+    ) -> Result<Self, SettingsError> {
         let mut variables = config::Map::new();
         for (name, value) in std::env::vars_os() {
             // a name that is not text names no setting
@@ -377,7 +466,7 @@ impl Settings {
                 Err(_) => {}
             }
         }
-        Self::load_with(environment, config_dir, variables)
+        Self::load_with(environment, config_dir, yield_to_the_environment(variables, from_dotenv))
     }
 
     /// Loads the layers of one environment with `variables` as the
@@ -424,24 +513,6 @@ impl Settings {
     /// Refuses settings that would be unsafe or cannot work.
     pub fn check(&self) -> Result<(), SettingsError> {
         if self.environment == Environment::Production {
-            let secret = self.auth.jwt_secret.expose_secret();
-            if secret.is_empty() {
-                return Err(SettingsError::Invalid(
-                    "TASKFORCE__AUTH__JWT_SECRET is not set; production needs a random secret of at least 32 bytes"
-                        .into(),
-                ));
-            }
-            if secret == DEFAULT_JWT_SECRET {
-                return Err(SettingsError::Invalid(
-                    "the JWT secret is the development default; set TASKFORCE__AUTH__JWT_SECRET to a random value of at least 32 bytes".into(),
-                ));
-            }
-            if secret.len() < MIN_JWT_SECRET_BYTES {
-                return Err(SettingsError::Invalid(format!(
-                    "the JWT secret is {} bytes long; production needs at least {MIN_JWT_SECRET_BYTES}",
-                    secret.len()
-                )));
-            }
             // the embedded cluster is the developer's default; a production
             // server on it would keep its tenants in the working directory
             if self.database.url().is_none() {
@@ -576,6 +647,65 @@ mod tests {
         let dev = with_variables(&[])?;
         assert_eq!(dev.mail.transport, "log");
         assert!(dev.check_serving().is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn what_a_dotenv_file_set_yields_to_the_environment_under_any_of_its_names() -> Result<(), SettingsError> {
+        let variables = |pairs: &[(&str, &str)]| -> config::Map<String, String> {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        };
+        let from_dotenv: HashSet<String> =
+            ["TASKFORCE__DATABASE__URL", "taskforce__server__port", "TASKFORCE__AUTH__ISSUER", "REDIS_URL"]
+                .map(str::to_owned)
+                .into();
+        let kept = yield_to_the_environment(
+            variables(&[
+                // the file's canonical URL against the shell's DATABASE_URL
+                ("TASKFORCE__DATABASE__URL", "postgres://from-the-file/db"),
+                ("DATABASE_URL", "postgres://from-the-shell/db"),
+                // another spelling of the same setting
+                ("taskforce__server__port", "8100"),
+                ("TASKFORCE__SERVER__PORT", "8200"),
+                // set by the file alone: kept
+                ("TASKFORCE__AUTH__ISSUER", "from-the-file"),
+                // the file's alias against the shell's canonical name
+                ("REDIS_URL", "redis://from-the-file"),
+                ("TASKFORCE__REDIS__URL", "redis://from-the-shell"),
+            ]),
+            &from_dotenv,
+        );
+        let settings = Settings::load_with(Environment::Development, CONFIG_DIR, kept)?;
+        assert_eq!(settings.database.url.expose_secret(), "postgres://from-the-shell/db");
+        assert_eq!(settings.server.port, 8200);
+        assert_eq!(settings.auth.issuer, "from-the-file");
+        assert_eq!(settings.redis.url.expose_secret(), "redis://from-the-shell");
+        Ok(())
+    }
+
+    #[test]
+    fn only_a_production_server_needs_the_jwt_secret() -> Result<(), SettingsError> {
+        let production = |secret: &str| {
+            loaded(
+                Environment::Production,
+                &[
+                    ("TASKFORCE__AUTH__JWT_SECRET", secret),
+                    ("TASKFORCE__DATABASE__URL", "postgres://db.example.com/taskforce"),
+                    ("TASKFORCE__MAIL__TRANSPORT", "smtp"),
+                ],
+            )
+        };
+        for (secret, reason) in [
+            ("", "TASKFORCE__AUTH__JWT_SECRET is not set"),
+            (DEFAULT_JWT_SECRET, "the development default"),
+            ("short", "5 bytes long"),
+        ] {
+            // the tools load them
+            let settings = production(secret)?;
+            let error = settings.check_serving().err().map(|e| e.to_string());
+            assert!(error.as_deref().is_some_and(|e| e.contains(reason)), "{secret:?}: {error:?}");
+        }
+        assert!(production("a-production-secret-of-more-than-32-bytes")?.check_serving().is_ok());
         Ok(())
     }
 

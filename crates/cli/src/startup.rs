@@ -134,9 +134,8 @@ impl Application {
             tokio::task::spawn_blocking(move || drop(feed)).await?;
         }
         if let Some(cluster) = self.database.cluster
-            && cluster.owned()
+            && tokio::task::spawn_blocking(move || cluster.stop()).await??
         {
-            tokio::task::spawn_blocking(move || cluster.stop()).await??;
             tracing::info!("stopped the embedded PostgreSQL cluster");
         }
         Ok(())

@@ -5,7 +5,7 @@
 use std::{
     io::{Read, Write},
     net::TcpStream,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -135,7 +135,6 @@ impl Drop for Reaped {
 /// and exits with 130, one line on stderr.
 #[test]
 fn an_interrupted_tenant_admin_stops_the_embedded_cluster_it_started() -> TestResult {
-    use diesel::{Connection, RunQueryDsl};
     if taskforce_pgcluster::PgBinaries::locate().is_err() {
         return Ok(taskforce_pgcluster::skip_unless_required("no PostgreSQL server binaries on this machine")?);
     }
@@ -143,36 +142,7 @@ fn an_interrupted_tenant_admin_stops_the_embedded_cluster_it_started() -> TestRe
     let folder = tempfile::tempdir()?;
     let data = folder.path().join("postgres");
     let port = free_port()?;
-    let child = Command::new(env!("CARGO_BIN_EXE_tenant-admin"))
-        .args(["spares", "fill", "--count", "5000"])
-        .env("TASKFORCE_ENV", "development")
-        .env("TASKFORCE_CONFIG_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
-        .env_remove("DATABASE_URL")
-        .env_remove("TASKFORCE__DATABASE__URL")
-        .env("TASKFORCE__REDIS__URL", "")
-        .env("TASKFORCE__STORAGE__ROOT", folder.path().join("files"))
-        .env("TASKFORCE__DATABASE__EMBEDDED_DIR", &data)
-        .env("TASKFORCE__DATABASE__EMBEDDED_PORT", port.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut child = Reaped(Some(child));
-    // filling has begun once a spare is recorded (a deadline for the wait,
-    // not a speed claim: initdb and the start come first)
-    let url = format!("postgres://postgres@127.0.0.1:{port}/taskforce");
-    let spares = || -> Option<i64> {
-        let mut conn = diesel::PgConnection::establish(&url).ok()?;
-        diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM public.spare_schemas")
-            .get_result(&mut conn)
-            .ok()
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while spares().unwrap_or(0) == 0 {
-        let running = child.0.as_mut().ok_or("child")?.try_wait()?.is_none();
-        assert!(Instant::now() < deadline && running, "the command never began filling");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = Reaped(Some(filling_spares(folder.path(), port)?));
     let pid = child.0.as_ref().ok_or("child")?.id();
     assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status()?.success());
     let out = child.0.take().ok_or("child")?.wait_with_output()?;
@@ -192,11 +162,104 @@ fn an_interrupted_tenant_admin_stops_the_embedded_cluster_it_started() -> TestRe
     Ok(())
 }
 
+/// `tenant-admin` on the embedded cluster in `folder/postgres` on `port`.
+fn tenant_admin(folder: &Path, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenant-admin"));
+    command
+        .env("TASKFORCE_ENV", "development")
+        .env("TASKFORCE_CONFIG_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
+        .env_remove("DATABASE_URL")
+        .env_remove("TASKFORCE__DATABASE__URL")
+        .env("TASKFORCE__REDIS__URL", "")
+        .env("TASKFORCE__STORAGE__ROOT", folder.join("files"))
+        .env("TASKFORCE__DATABASE__EMBEDDED_DIR", folder.join("postgres"))
+        .env("TASKFORCE__DATABASE__EMBEDDED_PORT", port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// `tenant-admin spares fill` started on the embedded cluster, once it has
+/// begun filling (it started the cluster if none ran).
+fn filling_spares(folder: &Path, port: u16) -> Result<Child, Box<dyn std::error::Error>> {
+    use diesel::{Connection, RunQueryDsl};
+    let mut child = Reaped(Some(tenant_admin(folder, port).args(["spares", "fill", "--count", "5000"]).spawn()?));
+    // filling has begun once a spare is recorded (a deadline for the wait,
+    // not a speed claim: initdb and the start come first)
+    let url = format!("postgres://postgres@127.0.0.1:{port}/taskforce");
+    let spares = || -> Option<i64> {
+        let mut conn = diesel::PgConnection::establish(&url).ok()?;
+        diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM public.spare_schemas")
+            .get_result(&mut conn)
+            .ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while spares().unwrap_or(0) == 0 {
+        let running = child.0.as_mut().ok_or("child")?.try_wait()?.is_none();
+        assert!(Instant::now() < deadline && running, "the command never began filling");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(child.0.take().ok_or("child")?)
+}
+
+/// The embedded cluster is stopped by the last process that uses it, not by
+/// the one that started it: a `tenant-admin` interrupted while a later
+/// `serve` runs on its cluster leaves it running, and a server killed
+/// outright (no drop, no handler) leaves its cluster to the next process,
+/// which stops it on its way out.
+#[test]
+fn the_embedded_cluster_is_stopped_by_the_last_process_using_it() -> TestResult {
+    if taskforce_pgcluster::PgBinaries::locate().is_err() {
+        return Ok(taskforce_pgcluster::skip_unless_required("no PostgreSQL server binaries on this machine")?);
+    }
+    let folder = tempfile::tempdir()?;
+    let data = folder.path().join("postgres");
+    let cluster_port = free_port()?;
+    let mut admin = Reaped(Some(filling_spares(folder.path(), cluster_port)?));
+
+    // a server on the cluster the tool started
+    let port = free_port()?;
+    let serving = server(port)
+        .env("TASKFORCE_ENV", "development")
+        .env("TASKFORCE__DATABASE__EMBEDDED_DIR", &data)
+        .env("TASKFORCE__DATABASE__EMBEDDED_PORT", cluster_port.to_string())
+        .spawn()?;
+    let mut serving = Reaped(Some(serving));
+    wait_until_up(serving.0.as_mut().ok_or("server")?, port, Duration::from_secs(60))?;
+
+    // the tool interrupted: it lets go, and the cluster stays for the server
+    let pid = admin.0.as_ref().ok_or("tool")?.id();
+    assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status()?.success());
+    let out = admin.0.take().ok_or("tool")?.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("keeps running for the other processes using it"), "{stderr}");
+    let (status, body) = get(port, "localhost", "/api/health/ready/")?;
+    assert_eq!(status, 200, "the server lost its database: {body}");
+    let (status, body) = get(port, "dev.localhost", "/api/auth/me/")?;
+    assert_eq!(status, 401, "{body}");
+
+    // the server killed outright: nothing of it stops the cluster
+    let mut killed = serving.0.take().ok_or("server")?;
+    killed.kill()?;
+    killed.wait()?;
+    assert!(data.join("postmaster.pid").is_file(), "the cluster runs on after a killed server");
+
+    // the next process adopts it, and stops it as the last to let go
+    let out = tenant_admin(folder.path(), cluster_port).args(["tenant", "list", "--json"]).output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!data.join("postmaster.pid").exists(), "the last process left the cluster running: {stderr}");
+    Ok(())
+}
+
 #[test]
 fn production_refuses_the_default_or_a_short_jwt_secret() -> TestResult {
     for (secret, reason) in [(None, "development default"), (Some("too-short"), "at least 32")] {
         let mut command = server(free_port()?);
-        command.env("TASKFORCE_ENV", "production");
+        // a database the refusal comes before
+        command.env("TASKFORCE_ENV", "production").env("TASKFORCE__DATABASE__URL", "postgres://127.0.0.1:9/none");
         if let Some(secret) = secret {
             command.env("TASKFORCE__AUTH__JWT_SECRET", secret);
         } else {
@@ -207,6 +270,36 @@ fn production_refuses_the_default_or_a_short_jwt_secret() -> TestResult {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(reason), "{stderr}");
     }
+    // tenant-admin signs nothing: the default secret does not stop it (it
+    // goes on to its database, which is not there)
+    let folder = tempfile::tempdir()?;
+    let out = tenant_admin(folder.path(), free_port()?)
+        .args(["tenant", "list"])
+        .env("TASKFORCE_ENV", "production")
+        .env("TASKFORCE__DATABASE__URL", "postgres://127.0.0.1:9/none")
+        .env_remove("TASKFORCE__AUTH__JWT_SECRET")
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("connecting to PostgreSQL") && !stderr.contains("JWT"), "{stderr}");
+    Ok(())
+}
+
+/// A `.env` line that cannot be read stops the program at its place in the
+/// file, without quoting it (it may hold a secret); before, it was passed
+/// over without a word, and every line after it with it.
+#[test]
+fn a_dotenv_line_that_cannot_be_read_is_named_by_its_place_not_its_text() -> TestResult {
+    let folder = tempfile::tempdir()?;
+    std::fs::write(
+        folder.path().join(".env"),
+        "# settings\nTASKFORCE__SERVER__PORT=8123\nTASKFORCE__AUTH__JWT_SECRET=hunter2 xyzzy\nTASKFORCE_ENV=test\n",
+    )?;
+    let out = tenant_admin(folder.path(), free_port()?).current_dir(folder.path()).args(["tenant", "list"]).output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/.env:3: not NAME=value"), "{stderr}");
+    assert!(!stderr.contains("hunter2") && !stderr.contains("xyzzy"), "{stderr}");
     Ok(())
 }
 
@@ -256,6 +349,7 @@ fn a_variable_that_is_not_text_is_refused_if_it_is_a_setting_and_ignored_otherwi
     // refusal (no secret) is what stops it
     let out = server(free_port()?)
         .env("TASKFORCE_ENV", "production")
+        .env("TASKFORCE__DATABASE__URL", "postgres://127.0.0.1:9/none")
         .env_remove("TASKFORCE__AUTH__JWT_SECRET")
         .env("SOME_OTHER_PROGRAM", not_text)
         .output()?;

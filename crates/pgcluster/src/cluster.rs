@@ -61,31 +61,47 @@ pub struct Cluster {
     owner: Option<(u32, u32)>,
 }
 
-/// A started cluster. Dropping it stops the server, unless it was already
-/// running before (another `serve` owns it) or [`RunningCluster::detach`] was
-/// called.
+/// A started cluster, used by this process until it is dropped, stopped or
+/// [detached](RunningCluster::detach). Every process that uses a cluster's
+/// folder holds a lease on it (a shared lock on `<folder>.users`), whoever
+/// started the server: the last one to let go stops it, so a `tenant-admin`
+/// that started the cluster does not stop it under a `serve` that came
+/// later, and a server left running by a process that was killed is
+/// stopped by the next one that uses it and lets go last.
 #[derive(Debug)]
 pub struct RunningCluster {
     cluster: Cluster,
     port: u16,
-    owned: bool,
-    /// Set by whoever stops the server first: this value's drop or a
-    /// [`StopHandle`] (a signal handler), so it is stopped once.
-    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Whether this process started the server (rather than found it running).
+    started: bool,
+    /// Whether letting go stops the server when this is the last lease;
+    /// false once detached.
+    stops: bool,
+    lease: std::sync::Arc<Lease>,
 }
 
-/// Stops a [`RunningCluster`] from elsewhere (a signal handler's thread);
-/// the server is stopped once, whichever of it and the drop comes first.
+/// One process's lease on a cluster; let go once, by whoever comes first:
+/// the [`RunningCluster`]'s drop or a [`StopHandle`] (a signal handler).
+#[derive(Debug)]
+struct Lease {
+    /// `<folder>.users`, locked shared while the lease is held.
+    users: fs::File,
+    released: std::sync::atomic::AtomicBool,
+}
+
+/// Lets go of a [`RunningCluster`]'s lease from elsewhere (a signal
+/// handler's thread), stopping the server if no other process holds one.
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     cluster: Cluster,
-    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    lease: std::sync::Arc<Lease>,
 }
 
 impl StopHandle {
-    /// Stops the server unless it was stopped already; whether this call did.
+    /// Lets go of the lease unless that was done already, and stops the
+    /// server if it was the last one; whether this call stopped it.
     pub fn stop(&self) -> Result<bool, ClusterError> {
-        self.cluster.stop_once(&self.stopped)
+        self.cluster.release(&self.lease, true)
     }
 }
 
@@ -103,16 +119,51 @@ impl Cluster {
         &self.data_dir
     }
 
-    /// Stops the server running in this folder (fast shutdown: sessions are
-    /// ended, data is kept) unless `stopped` says it was already; whether
-    /// this call stopped it.
-    fn stop_once(&self, stopped: &std::sync::atomic::AtomicBool) -> Result<bool, ClusterError> {
-        if stopped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+    /// Lets go of `lease` unless that was done already and, when `stop` and
+    /// no other process holds a lease, stops the server running in this
+    /// folder (fast shutdown: sessions are ended, data is kept); whether
+    /// this call stopped it. The gate is held throughout, so no other
+    /// process starts using the server while it is being stopped.
+    fn release(&self, lease: &Lease, stop: bool) -> Result<bool, ClusterError> {
+        if lease.released.swap(true, std::sync::atomic::Ordering::SeqCst) {
             return Ok(false);
         }
-        let mut pg_ctl = self.command("pg_ctl");
-        pg_ctl.arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "stop"]);
-        run(pg_ctl, "pg_ctl stop").map(|_| true)
+        let _gate = self.gate()?;
+        lease.users.unlock().map_err(io(format!("letting go of {}", self.users_path().display())))?;
+        if !stop {
+            return Ok(false);
+        }
+        match lease.users.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Ok(false),
+            Err(fs::TryLockError::Error(error)) => {
+                return Err(io(format!("locking {}", self.users_path().display()))(error));
+            }
+        }
+        let stopped = if self.running_port().is_some() {
+            let mut pg_ctl = self.command("pg_ctl");
+            pg_ctl.arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "stop"]);
+            run(pg_ctl, "pg_ctl stop").map(|_| true)
+        } else {
+            Ok(false)
+        };
+        let _ = lease.users.unlock();
+        stopped
+    }
+
+    /// `<folder>.lock`, held exclusively while a process creates, starts or
+    /// stops the cluster, so that two never do at once (two first runs
+    /// making the folder would each remove the other's).
+    fn gate(&self) -> Result<fs::File, ClusterError> {
+        let path = self.data_dir.with_extension("lock");
+        let file = lock_file(&path)?;
+        file.lock().map_err(io(format!("locking {}", path.display())))?;
+        Ok(file)
+    }
+
+    /// `<folder>.users`: a shared lock on it is a process's lease.
+    fn users_path(&self) -> PathBuf {
+        self.data_dir.with_extension("users")
     }
 
     /// The folder initdb of process `pid` works in before it is renamed to
@@ -140,6 +191,7 @@ impl Cluster {
     /// whether it was created. A half-made cluster from an interrupted run is
     /// removed and made again.
     pub fn init_if_needed(&self, durability: Durability) -> Result<bool, ClusterError> {
+        let _gate = self.gate()?;
         if self.data_dir.join("PG_VERSION").is_file() && self.data_dir.join("postgresql.conf").is_file() {
             return Ok(false);
         }
@@ -173,9 +225,14 @@ impl Cluster {
     /// Starts the server on `127.0.0.1` — on `port` if given and free,
     /// otherwise on a free one — and waits until it accepts connections. A
     /// server already running on this folder is reused, not restarted.
+    /// Either way this process holds a lease on it from now on.
     pub fn start(self, port: Option<u16>) -> Result<RunningCluster, ClusterError> {
+        let _gate = self.gate()?;
+        let users = lock_file(&self.users_path())?;
+        users.lock_shared().map_err(io(format!("locking {}", self.users_path().display())))?;
+        let lease = std::sync::Arc::new(Lease { users, released: Default::default() });
         if let Some(port) = self.running_port() {
-            return Ok(RunningCluster { cluster: self, port, owned: false, stopped: Default::default() });
+            return Ok(RunningCluster { cluster: self, port, started: false, stops: true, lease });
         }
         let port = match port {
             Some(port) if TcpListener::bind(("127.0.0.1", port)).is_ok() => port,
@@ -199,7 +256,7 @@ impl Cluster {
             }
             other => other,
         })?;
-        Ok(RunningCluster { cluster: self, port, owned: true, stopped: Default::default() })
+        Ok(RunningCluster { cluster: self, port, started: true, stops: true, lease })
     }
 
     /// The port of a server already running on this folder, if any.
@@ -256,9 +313,10 @@ impl RunningCluster {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
-    /// Whether this process started the server (and will stop it).
-    pub fn owned(&self) -> bool {
-        self.owned
+    /// Whether this process started the server, rather than found it
+    /// running.
+    pub fn started(&self) -> bool {
+        self.started
     }
 
     /// The cluster.
@@ -282,37 +340,44 @@ impl RunningCluster {
         Ok(())
     }
 
-    /// Leaves the server running when this value is dropped.
+    /// Lets go of the lease and leaves the server running, whoever else
+    /// uses it: its stopping is someone else's (a watchdog's) business.
     pub fn detach(mut self) -> Cluster {
-        self.owned = false;
+        self.stops = false;
         self.cluster.clone()
     }
 
-    /// Stops the server (fast shutdown: sessions are ended, data is kept).
-    pub fn stop(mut self) -> Result<(), ClusterError> {
-        self.owned = false;
-        self.stop_now()
+    /// Lets go of the lease and stops the server (fast shutdown: sessions
+    /// are ended, data is kept) unless another process still holds one;
+    /// whether it was stopped.
+    pub fn stop(mut self) -> Result<bool, ClusterError> {
+        let stops = std::mem::replace(&mut self.stops, false);
+        self.cluster.release(&self.lease, stops)
     }
 
-    fn stop_now(&self) -> Result<(), ClusterError> {
-        self.cluster.stop_once(&self.stopped).map(drop)
-    }
-
-    /// A handle that stops this server (if this process started it) from
-    /// another thread; `None` when it is not this process's to stop.
-    pub fn stop_handle(&self) -> Option<StopHandle> {
-        self.owned.then(|| StopHandle { cluster: self.cluster.clone(), stopped: self.stopped.clone() })
+    /// A handle that lets go of this lease (stopping the server if it is
+    /// the last) from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle { cluster: self.cluster.clone(), lease: self.lease.clone() }
     }
 }
 
 impl Drop for RunningCluster {
     fn drop(&mut self) {
-        if self.owned
-            && let Err(error) = self.stop_now()
-        {
+        if let Err(error) = self.cluster.release(&self.lease, self.stops) {
             tracing::warn!(%error, "could not stop the private PostgreSQL cluster");
         }
     }
+}
+
+/// Opens (creating) a lock file.
+fn lock_file(path: &Path) -> Result<fs::File, ClusterError> {
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io(format!("opening {}", path.display())))
 }
 
 fn run(mut command: Command, name: &str) -> Result<Output, ClusterError> {

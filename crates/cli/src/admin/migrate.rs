@@ -91,11 +91,10 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
             args.jobs,
             migrator.latest_version()
         ));
-        // on a terminal the bar printed each failure as it came
-        if !progress.is_live() {
-            for (slug, error) in &report.failed {
-                crate::stderr_line!("{}", failed_line(slug, error));
-            }
+        // the summary of failures, after the count (on a terminal the bar
+        // also printed each as it came, now scrolled away)
+        for (slug, error) in &report.failed {
+            crate::stderr_line!("{}", failed_line(slug, error));
         }
         if report.spares_dropped > 0 {
             output::say(&format!(
@@ -167,11 +166,6 @@ impl Progress {
                 bar.inc(1);
             }
         }
-    }
-
-    /// Whether there is a bar, which prints each failure as it comes.
-    fn is_live(&self) -> bool {
-        self.0.is_some()
     }
 
     fn finish(&self) {

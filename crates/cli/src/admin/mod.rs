@@ -276,6 +276,13 @@ impl Context {
 /// `error:` line on failure. The process's exit code: 0, or 1 (2 for a
 /// usage error, which clap reports before this runs).
 pub fn main(cli: Cli) -> u8 {
+    main_with(|settings| run(settings, cli))
+}
+
+/// Runs `work` as `tenant-admin` runs its commands ([`main`]); `taskforce
+/// migrate` runs `tenant-admin migrate` through it, so that both log,
+/// draw their progress and answer an interrupt alike.
+pub fn main_with(work: impl FnOnce(&Settings) -> anyhow::Result<()>) -> u8 {
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
@@ -288,7 +295,7 @@ pub fn main(cli: Cli) -> u8 {
         log.level = "warn".to_owned();
     }
     crate::telemetry::init_silenceable(&log);
-    let outcome = run(&settings, cli);
+    let outcome = work(&settings);
     crate::database::await_interrupt_handler();
     match outcome {
         Ok(()) => 0,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use taskforce_cli::{Application, Settings, admin, database, telemetry};
+use taskforce_cli::{Application, Settings, admin, telemetry};
 
 /// TaskForce: multi-tenant project management API.
 #[derive(Debug, Parser)]
@@ -32,7 +32,15 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (host, port) = match Cli::parse().command {
+        Command::Serve { host, port } => (host, port),
+        Command::Migrate(args) => {
+            // exactly as `tenant-admin migrate`: its log level, its progress
+            // bar, its answer to an interrupt
+            let migrate = move || admin::main_with(|settings| admin::migrate(settings, &args));
+            return ExitCode::from(tokio::task::spawn_blocking(migrate).await.unwrap_or(1));
+        }
+    };
     let mut settings = match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
@@ -41,21 +49,9 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings.log);
-    let outcome = match cli.command {
-        Command::Serve { host, port } => {
-            settings.server.host = host.unwrap_or(settings.server.host);
-            settings.server.port = port.unwrap_or(settings.server.port);
-            serve(&settings).await
-        }
-        Command::Migrate(args) => tokio::task::spawn_blocking(move || {
-            let outcome = admin::migrate(&settings, &args);
-            database::await_interrupt_handler();
-            outcome
-        })
-        .await
-        .map_err(Into::into)
-        .and_then(|r| r),
-    };
+    settings.server.host = host.unwrap_or(settings.server.host);
+    settings.server.port = port.unwrap_or(settings.server.port);
+    let outcome = serve(&settings).await;
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
