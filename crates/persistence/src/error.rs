@@ -11,6 +11,10 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
             StoreError::Duplicate(info.constraint_name().unwrap_or("unique").to_owned())
         }
+        // a row that names a parent another transaction deleted since it
+        // was read (a task created in a project being deleted): the row the
+        // operation needs does not exist
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => StoreError::NotFound,
         DieselError::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
             info,

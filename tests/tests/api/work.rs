@@ -565,6 +565,161 @@ async fn two_task_updates_with_one_etag_let_exactly_one_through() -> TestResult 
     Ok(())
 }
 
+/// The answer to `request` sent while another transaction holds `sql`
+/// uncommitted in `acme`'s schema; the change commits once the request waits
+/// on one of its locks (or after 30 s, should it never).
+async fn answer_while_held(
+    app: &TestApp,
+    sql: String,
+    request: reqwest::RequestBuilder,
+) -> Result<Answer, Box<dyn std::error::Error>> {
+    use diesel::{RunQueryDsl, connection::SimpleConnection, sql_types::BigInt};
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let (locked, is_locked) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = app.in_tenant("acme", move |conn| {
+        conn.batch_execute(&sql)?;
+        let _ = locked.send(());
+        let _ = released.recv();
+        Ok(())
+    });
+    let asker = async {
+        is_locked.await?;
+        let watch = async {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                let waiting = app
+                    .on_the_database(|conn| {
+                        diesel::sql_query(
+                            "SELECT count(*) AS n FROM pg_stat_activity \
+                             WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                        )
+                        .get_result::<Waiting>(conn)
+                    })
+                    .await?;
+                if waiting.n > 0 || std::time::Instant::now() > deadline {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            release.send(())?;
+            Ok::<_, Box<dyn std::error::Error>>(())
+        };
+        let (answer, watched) = tokio::join!(request.send(), watch);
+        watched?;
+        json(answer?).await
+    };
+    let (held, answer) = tokio::join!(holder, asker);
+    held?;
+    answer
+}
+
+/// A task or comment created while its parent is being deleted answers
+/// `404` once the deletion commits (the parent it names is gone), not `500`,
+/// and nothing is created.
+#[tokio::test]
+async fn a_create_under_a_parent_deleted_meanwhile_is_not_found() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[]).await?;
+    let owner = &people[0];
+    let (_, doomed) =
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "Doomed"}))).await?;
+    let (_, kept) =
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "Kept"}))).await?;
+    let (_, task) = call(
+        &app,
+        Method::POST,
+        owner,
+        &format!("/api/projects/{}/tasks/", kept["id"]),
+        Some(serde_json::json!({"title": "Doomed task"})),
+    )
+    .await?;
+    for (sql, path, body) in [
+        (
+            format!("DELETE FROM projects WHERE id = {}", doomed["id"]),
+            format!("/api/projects/{}/tasks/", doomed["id"]),
+            serde_json::json!({"title": "Orphan"}),
+        ),
+        (
+            format!("DELETE FROM tasks WHERE id = {}", task["id"]),
+            format!("/api/tasks/{}/comments/", task["id"]),
+            serde_json::json!({"body": "Orphan"}),
+        ),
+    ] {
+        let create = app.call_as(Method::POST, "acme", &owner.access, &path).json(&body);
+        let (status, answer) = answer_while_held(&app, sql, create).await?;
+        assert_eq!(status, 404, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "not_found", "{path}: {answer}");
+    }
+    let orphans = app
+        .in_tenant("acme", |conn| {
+            use diesel::{RunQueryDsl, sql_types::BigInt};
+            diesel::dsl::sql::<BigInt>(
+                "SELECT (SELECT count(*) FROM tasks WHERE title = 'Orphan') + (SELECT count(*) FROM comments WHERE body = 'Orphan')",
+            )
+            .get_result::<i64>(conn)
+        })
+        .await?;
+    assert_eq!(orphans, 0);
+    Ok(())
+}
+
+/// A `DELETE` whose `If-Match` was current when it arrived, while another
+/// transaction held an uncommitted change of the row, answers `412` once that
+/// change commits, and deletes nothing: the delete reads the row locked, so
+/// it judges the version it would delete (reading it unlocked, it judged the
+/// old one and then deleted the new one unseen).
+#[tokio::test]
+async fn a_delete_that_waited_for_a_concurrent_write_judges_its_if_match_against_it() -> TestResult {
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[]).await?;
+    let owner = &people[0];
+    // each created row with the ETag its creation answered
+    let create = |path: String, body: serde_json::Value| {
+        let request = app.call_as(Method::POST, "acme", &owner.access, &path).json(&body).send();
+        async move {
+            let created = request.await?;
+            let etag = created.headers().get("etag").and_then(|v| v.to_str().ok()).ok_or("no etag")?.to_owned();
+            let (status, row) = json(created).await?;
+            assert_eq!(status, 201, "{row}");
+            Ok::<_, Box<dyn std::error::Error>>((row, etag))
+        }
+    };
+    let project = create("/api/projects/".into(), serde_json::json!({"name": "P"})).await?;
+    let task = create(format!("/api/projects/{}/tasks/", project.0["id"]), serde_json::json!({"title": "T"})).await?;
+    let comment = create(format!("/api/tasks/{}/comments/", task.0["id"]), serde_json::json!({"body": "C"})).await?;
+    let comments = format!("/api/tasks/{}/comments/", task.0["id"]);
+    for (table, column, (row, etag), url, read_back) in [
+        ("comments", "body", &comment, format!("/api/comments/{}/", comment.0["id"]), comments.clone()),
+        ("tasks", "title", &task, format!("/api/tasks/{}/", task.0["id"]), format!("/api/tasks/{}/", task.0["id"])),
+        (
+            "projects",
+            "name",
+            &project,
+            format!("/api/projects/{}/", project.0["id"]),
+            format!("/api/projects/{}/", project.0["id"]),
+        ),
+    ] {
+        let id = &row["id"];
+        // another transaction changes the row and holds it uncommitted
+        let sql = format!("UPDATE {table} SET {column} = 'Changed', version = version + 1 WHERE id = {id}");
+        let delete = app.call_as(Method::DELETE, "acme", &owner.access, &url).header("if-match", etag);
+        let (status, body) = answer_while_held(&app, sql, delete).await?;
+        assert_eq!(status, 412, "{table}: {body}");
+        assert_eq!(body["error"]["code"], "precondition_failed", "{table}: {body}");
+        let (status, now) = call(&app, Method::GET, owner, &read_back, None).await?;
+        assert_eq!(status, 200, "{table}: {now}");
+        // the comments' list holds it, or the row is read itself
+        let now = now["results"].as_array().and_then(|all| all.iter().find(|c| &c["id"] == id)).unwrap_or(&now);
+        assert_eq!(now[column], "Changed", "{table}: the row was deleted: {now}");
+    }
+    Ok(())
+}
+
 /// API.md §8: read-only fields never change through the API, whatever an
 /// update's body says; the stored rows are read back.
 #[tokio::test]

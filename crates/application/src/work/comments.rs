@@ -180,7 +180,9 @@ impl Comments {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, comment = %id))]
     pub fn delete(&self, actor: &Actor, id: CommentId, if_match: Option<&IfMatch>) -> Result<(), WorkError> {
         self.store.tenant(&actor.tenant.schema_name, |tx| {
-            let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;
+            // locked: an edit that commits between this read and the delete
+            // would otherwise be deleted unseen, past `If-Match`
+            let current = tx.comments().lock(id)?.ok_or(WorkError::NotFound)?;
             actor.may(Action::DeleteComment, authored(actor, &current))?;
             if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                 return Err(WorkError::PreconditionFailed);

@@ -198,7 +198,9 @@ impl Projects {
     pub fn delete(&self, actor: &Actor, id: ProjectId, if_match: Option<&IfMatch>) -> Result<Project, WorkError> {
         let area = &actor.tenant.schema_name;
         let (project, files) = self.store.tenant(area, |tx| {
-            let current = tx.projects().get(id)?.ok_or(WorkError::NotFound)?;
+            // locked: a write that commits between this read and the
+            // delete would otherwise be deleted unseen, past `If-Match`
+            let current = tx.projects().lock(id)?.ok_or(WorkError::NotFound)?;
             actor.may(Action::ChangeProject, owned(actor, &current))?;
             if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                 return Err(WorkError::PreconditionFailed);

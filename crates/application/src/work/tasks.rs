@@ -325,7 +325,9 @@ impl Tasks {
     pub fn delete(&self, actor: &Actor, id: TaskId, if_match: Option<&IfMatch>) -> Result<Task, WorkError> {
         let area = &actor.tenant.schema_name;
         let (task, files) = self.store.tenant(area, |tx| {
-            let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;
+            // locked: a write that commits between this read and the
+            // delete would otherwise be deleted unseen, past `If-Match`
+            let current = tx.tasks().lock(id)?.ok_or(WorkError::NotFound)?;
             actor.may(
                 Action::DeleteTask,
                 Relation { creator: current.created_by == actor.user, ..Default::default() },
