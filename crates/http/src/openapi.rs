@@ -93,6 +93,73 @@ impl Modify for StandardResponses {
     }
 }
 
+/// The fields each request body must carry. The handlers read every field
+/// as an option so that a missing one is answered field by field ("This
+/// field is required."), which utoipa would document as optional and
+/// nullable; a client generated from the document must send these.
+const REQUIRED: [(&str, &[&str]); 11] = [
+    ("RegisterBody", &["username", "email", "password", "password_confirm"]),
+    ("LoginBody", &["username", "password"]),
+    ("RefreshBody", &["refresh"]),
+    ("SignupBody", &["tenant_name", "slug", "username", "email", "password", "password_confirm"]),
+    ("InviteBody", &["email", "role"]),
+    ("RoleBody", &["role"]),
+    ("AcceptBody", &["token", "username", "password"]),
+    ("CommentIn", &["body"]),
+    ("ProjectIn", &["name"]),
+    ("TaskIn", &["title"]),
+    ("TenantSettingsBody", &["name"]),
+];
+
+/// The bodies a `PATCH` sends in part: every field optional, under a
+/// schema of its own (`ProjectPatch`, …) so that `POST` and `PUT` keep
+/// their required fields.
+const PARTIAL: [(&str, &str); 3] =
+    [("ProjectIn", "ProjectPatch"), ("TaskIn", "TaskPatch"), ("TenantSettingsBody", "TenantSettingsPatch")];
+
+/// Applies [`REQUIRED`] and [`PARTIAL`].
+#[derive(Debug)]
+struct RequiredFields;
+
+impl Modify for RequiredFields {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Schema, SchemaType, Type};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (full, partial) in PARTIAL {
+            if let Some(schema) = components.schemas.get(full).cloned() {
+                components.schemas.insert(partial.to_owned(), schema);
+            }
+        }
+        for (name, fields) in REQUIRED {
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) else { continue };
+            object.required = fields.iter().map(|f| (*f).to_owned()).collect();
+            for field in fields {
+                // sent, and not as null: null reads as missing
+                if let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(*field)
+                    && let SchemaType::Array(types) = &property.schema_type
+                {
+                    let types: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+                    property.schema_type = match types.as_slice() {
+                        [one] => SchemaType::Type(one.clone()),
+                        _ => SchemaType::Array(types),
+                    };
+                }
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            let Some(body) = item.patch.as_mut().and_then(|patch| patch.request_body.as_mut()) else { continue };
+            for content in body.content.values_mut() {
+                if let Some(RefOr::Ref(reference)) = content.schema.as_mut()
+                    && let Some((_, partial)) =
+                        PARTIAL.iter().find(|(full, _)| reference.ref_location.ends_with(&format!("/{full}")))
+                {
+                    *reference = Ref::from_schema_name(*partial);
+                }
+            }
+        }
+    }
+}
+
 /// The whole API's OpenAPI 3 document.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -151,7 +218,7 @@ impl Modify for StandardResponses {
         routes::notifications::ticket,
         routes::notifications::stream,
     ),
-    modifiers(&BearerAuth, &StandardResponses),
+    modifiers(&BearerAuth, &StandardResponses, &RequiredFields),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "platform", description = "Endpoints that work on any host"),
@@ -167,3 +234,56 @@ impl Modify for StandardResponses {
     )
 )]
 pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema `name`'s required fields, and whether `field` may be null.
+    fn schema(document: &serde_json::Value, name: &str, field: &str) -> (Vec<String>, bool) {
+        let schema = &document["components"]["schemas"][name];
+        let required =
+            schema["required"].as_array().into_iter().flatten().filter_map(|f| f.as_str()).map(str::to_owned);
+        let nullable = schema["properties"][field]["type"].as_array().is_some_and(|t| t.iter().any(|t| t == "null"));
+        (required.collect(), nullable)
+    }
+
+    fn body_of<'a>(document: &'a serde_json::Value, path: &str, method: &str) -> &'a serde_json::Value {
+        &document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    }
+
+    #[test]
+    fn required_fields_are_documented_required_and_patches_as_partial() -> Result<(), serde_json::Error> {
+        let document = serde_json::to_value(ApiDoc::openapi())?;
+        assert_eq!(
+            schema(&document, "RegisterBody", "password"),
+            (vec!["username".into(), "email".into(), "password".into(), "password_confirm".into()], false)
+        );
+        assert_eq!(schema(&document, "RefreshBody", "refresh"), (vec!["refresh".into()], false));
+        // an optional field stays optional, null allowed (null reads as absent)
+        let (required, nullable) = schema(&document, "TaskIn", "description");
+        assert_eq!((required, nullable), (vec!["title".into()], true));
+        assert_eq!(schema(&document, "TaskIn", "title"), (vec!["title".into()], false));
+        // POST and PUT send the whole object, PATCH a part of it
+        for (path, full, partial) in [
+            ("/api/projects/{id}/", "ProjectIn", "ProjectPatch"),
+            ("/api/tasks/{id}/", "TaskIn", "TaskPatch"),
+            ("/api/tenants/me/", "TenantSettingsBody", "TenantSettingsPatch"),
+        ] {
+            assert_eq!(body_of(&document, path, "put"), &format!("#/components/schemas/{full}"), "{path}");
+            assert_eq!(body_of(&document, path, "patch"), &format!("#/components/schemas/{partial}"), "{path}");
+            assert_eq!(schema(&document, partial, "name").0, Vec::<String>::new(), "{partial}");
+            assert!(
+                document["components"]["schemas"][partial]["properties"].as_object().is_some_and(|p| !p.is_empty())
+            );
+        }
+        assert_eq!(body_of(&document, "/api/projects/", "post"), "#/components/schemas/ProjectIn");
+        // every schema named in the tables exists: a renamed struct is caught here
+        for (name, fields) in REQUIRED {
+            for field in fields {
+                assert!(document["components"]["schemas"][name]["properties"][field].is_object(), "{name}.{field}");
+            }
+        }
+        Ok(())
+    }
+}
