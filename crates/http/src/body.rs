@@ -1,5 +1,5 @@
 //! [`JsonBody`]: JSON request bodies with the contract's errors — `415` for
-//! another content type, `413` over 1 MiB, `400 invalid_json` for what is
+//! a body of another content type (no body at all reads as `{}`), `413` over 1 MiB, `400 invalid_json` for what is
 //! not a JSON object, `400 validation_failed` naming the field whose value
 //! has the wrong type, or naming where a NUL character is (in any field:
 //! PostgreSQL cannot store one). Other unknown fields are ignored.
@@ -33,10 +33,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            if essence != "application/json" && !essence.ends_with("+json") {
-                return Err(ApiError::unsupported_media_type(format!(
+            let unsupported = || {
+                ApiError::unsupported_media_type(format!(
                     "Unsupported media type \"{content_type}\" in request; send application/json."
-                )));
+                ))
+            };
+            let is_json = essence == "application/json" || essence.ends_with("+json");
+            // no body at all reads as `{}` whatever the type, as DRF reads
+            // one (each required field is then named); only a body that is
+            // there can be of a type the endpoint does not take
+            if declared == Some(0) {
+                return parse(b"{}").map(JsonBody);
+            }
+            if !is_json && declared.is_some() {
+                return Err(unsupported());
             }
             if declared.is_some_and(|length| length > JSON_LIMIT_BYTES) {
                 return Err(ApiError::payload_too_large("The request body is larger than 1 MiB."));
@@ -48,6 +58,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     ApiError::invalid_json(format!("The body could not be read: {error}"))
                 }
             })?;
+            if bytes.is_empty() {
+                return parse(b"{}").map(JsonBody);
+            }
+            if !is_json {
+                return Err(unsupported());
+            }
             parse(&bytes).map(JsonBody)
         })
     }

@@ -299,6 +299,18 @@ async fn bad_bodies_answer_in_the_error_format() -> TestResult {
         json(app.post("acme.localhost", url).header("content-type", "text/plain").body("username=a").send().await?)
             .await?;
     assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    // no body at all, whatever its declared type, reads as `{}` (as DRF
+    // reads it): each required field is named
+    for content_type in [None, Some("application/json"), Some("text/plain")] {
+        let mut request = app.post("acme.localhost", url);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let (status, body) = json(request.send().await?).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{content_type:?}");
+        assert_eq!(body["error"]["fields"]["username"][0], "This field is required.", "{body}");
+        assert_eq!(body["error"]["fields"]["password"][0], "This field is required.", "{body}");
+    }
     // just over 1 MiB is refused; just under is read (and judged on its content)
     let over = format!("{{\"username\": \"{}\"}}", "a".repeat((1 << 20) + 10));
     let (status, body) =
