@@ -157,6 +157,21 @@ async fn password_and_field_rules_answer_field_by_field() -> TestResult {
         (status, answer["error"]["fields"]["username"][0].as_str()),
         (400, Some("A user with that username already exists."))
     );
+    // spaces around a name are trimmed, as DRF's CharField trims them: the
+    // name is taken already, and the trimmed one is stored
+    let mut padded = register_body("carol");
+    padded["username"] = " carol\t".into();
+    padded["email"] = "padded@example.com".into();
+    let (status, answer) = json(app.post("open.localhost", "/api/auth/register/").json(&padded).send().await?).await?;
+    assert_eq!(
+        (status, answer["error"]["fields"]["username"][0].as_str()),
+        (400, Some("A user with that username already exists.")),
+        "{answer}"
+    );
+    let mut padded = register_body("erin");
+    padded["username"] = "  erin ".into();
+    let (status, answer) = json(app.post("open.localhost", "/api/auth/register/").json(&padded).send().await?).await?;
+    assert_eq!((status, answer["username"].as_str()), (201, Some("erin")), "{answer}");
     let mut same_mail = register_body("dave");
     same_mail["email"] = "CAROL@EXAMPLE.COM".into();
     let (status, answer) =

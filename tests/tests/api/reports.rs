@@ -248,6 +248,12 @@ async fn reports_are_right_with_no_data_and_refuse_bad_input() -> TestResult {
     let weeks = weeks.as_array().ok_or("not a list")?;
     assert_eq!(weeks.len(), 12);
     assert!(weeks.iter().all(|w| w["created"] == 0 && w["completed"] == 0));
+    // a form that sends every field, blank ones too: a blank is no filter
+    let (status, blank) =
+        json(app.get_as("acme", &session.access, "/api/reports/throughput/?weeks=&project=&format=").send().await?)
+            .await?;
+    assert_eq!(status, 200, "{blank}");
+    assert_eq!(blank.as_array().map(Vec::len), Some(12), "{blank}");
     let (_, cycle) = json(app.get_as("acme", &session.access, "/api/reports/cycle-time/").send().await?).await?;
     assert_eq!(cycle, serde_json::json!({"completed": 0, "median_hours": null, "p85_hours": null}));
     for bad in [

@@ -57,9 +57,11 @@ pub struct CheckedAccount {
 /// match.
 pub fn check_account(input: &AccountInput, password_confirm: Option<&str>) -> Result<CheckedAccount, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let username = errors.check("username", Username::parse(&input.username));
+    // DRF's CharField trims what it reads, as Email::parse does
+    let name = input.username.trim();
+    let username = errors.check("username", Username::parse(name));
     let email = errors.check("email", Email::parse(&input.email));
-    for problem in password_problems(&input.password, &input.username, &input.email) {
+    for problem in password_problems(&input.password, name, &input.email) {
         errors.add("password", problem);
     }
     if password_confirm.is_some_and(|confirm| confirm != input.password) {

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     chart::{throughput_csv, throughput_svg},
-    fields::{filter_param, id, parsed},
+    fields::{filter_param, id},
     query::Query,
 };
 
@@ -149,7 +149,7 @@ pub async fn throughput(
     query: Query<ThroughputQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = FieldErrors::new();
-    let weeks = parsed(&mut errors, "weeks", query.weeks.as_deref(), |w| {
+    let weeks = filter_param(&mut errors, "weeks", query.weeks.as_deref(), |w| {
         w.trim().parse::<u32>().map_err(|_| "A valid integer is required.")
     })
     .unwrap_or(12);
