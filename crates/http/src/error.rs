@@ -203,7 +203,8 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound => Self::not_found(),
+            // no such row, or the parent the request named went since it was read
+            StoreError::NotFound | StoreError::MissingReference(_) => Self::not_found(),
             StoreError::Duplicate(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", "This conflicts with existing data.").with_cause(error)
             }

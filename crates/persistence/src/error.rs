@@ -12,9 +12,10 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
             StoreError::Duplicate(info.constraint_name().unwrap_or("unique").to_owned())
         }
         // a row that names a parent another transaction deleted since it
-        // was read (a task created in a project being deleted): the row the
-        // operation needs does not exist
-        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => StoreError::NotFound,
+        // was read (a task created in a project being deleted)
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+            StoreError::MissingReference(info.message().to_owned())
+        }
         DieselError::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
             info,

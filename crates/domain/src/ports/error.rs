@@ -11,6 +11,12 @@ pub enum StoreError {
     /// `domains_domain_key`) so the caller can tell which.
     #[error("duplicate value violates {0}")]
     Duplicate(String),
+    /// A row refers to another that does not exist: a task or comment
+    /// written under a parent another transaction deleted since it was
+    /// read, or an imported row naming no row of its table. Carries the
+    /// store's own sentence, which names the reference.
+    #[error("{0}")]
+    MissingReference(String),
     /// The store cannot be reached right now (connection refused, pool
     /// exhausted, server shutting down). Retrying later may succeed.
     #[error("storage unavailable: {0}")]
