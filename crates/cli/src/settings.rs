@@ -73,6 +73,7 @@ pub enum SettingsError {
 
 /// All settings.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Set from `TASKFORCE_ENV`, not from files.
     #[serde(skip)]
@@ -99,6 +100,7 @@ pub struct Settings {
 
 /// `[server]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     /// Address to bind.
     pub host: String,
@@ -118,6 +120,7 @@ pub struct ServerSettings {
 
 /// `[database]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `postgres://` URL; empty = the embedded cluster.
     pub url: SecretString,
@@ -167,6 +170,7 @@ impl DatabaseSettings {
 
 /// `[cache]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CacheSettings {
     /// Whether the request path caches at all.
     pub enabled: bool,
@@ -185,6 +189,7 @@ pub struct CacheSettings {
 
 /// `[redis]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     /// `redis://` URL; empty = in-process cache.
     pub url: SecretString,
@@ -203,6 +208,7 @@ impl RedisSettings {
 
 /// `[auth]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// HMAC key for tokens.
     pub jwt_secret: SecretString,
@@ -224,6 +230,7 @@ pub struct AuthSettings {
 
 /// `[mail]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MailSettings {
     /// `log`, `file` or `smtp`.
     pub transport: String,
@@ -237,6 +244,7 @@ pub struct MailSettings {
 
 /// `[storage]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StorageSettings {
     /// Folder of the local file store (one subfolder per tenant).
     pub root: PathBuf,
@@ -255,6 +263,7 @@ impl StorageSettings {
 
 /// `[tenancy]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TenancySettings {
     /// Every tenant gets `<slug>.<platform_domain>`.
     pub platform_domain: String,
@@ -268,6 +277,7 @@ pub struct TenancySettings {
 
 /// `[tenancy.dev_tenant]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DevTenantSettings {
     /// Its slug.
     pub slug: String,
@@ -279,6 +289,7 @@ pub struct DevTenantSettings {
 
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// Default filter (`RUST_LOG` wins).
     pub level: String,
@@ -504,7 +515,18 @@ impl Settings {
                 builder = builder.set_override_option(key, variables.get(variable).cloned())?;
             }
         }
-        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        let mut settings: Settings = builder.build()?.try_deserialize().map_err(|error| {
+            // a typo would otherwise be a setting silently left at its default
+            let text = error.to_string();
+            if text.contains("unknown field") {
+                SettingsError::Invalid(format!(
+                    "{text}: a key in config/*.toml or a TASKFORCE__<SECTION>__<KEY> variable names no setting \
+                     (docs/operations.md lists them)"
+                ))
+            } else {
+                error.into()
+            }
+        })?;
         settings.environment = environment;
         settings.check()?;
         Ok(settings)
@@ -681,6 +703,20 @@ mod tests {
         assert_eq!(settings.auth.issuer, "from-the-file");
         assert_eq!(settings.redis.url.expose_secret(), "redis://from-the-shell");
         Ok(())
+    }
+
+    #[test]
+    fn a_variable_or_key_that_names_no_setting_is_refused_by_name() {
+        for (name, unknown) in [
+            ("TASKFORCE__DATABASE__POOLSIZE", "poolsize"),
+            ("TASKFORCE__DATABSE__URL", "databse"),
+            ("taskforce__server__prot", "prot"),
+        ] {
+            let error = with_variables(&[(name, "7")]).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains(unknown) && error.contains("names no setting"), "{name}: {error}");
+        }
+        // another program's variables, and ours with one underscore, are not settings
+        assert!(with_variables(&[("TASKFORCE_TEST_TOOLS", "required"), ("DB_HOST", "x")]).is_ok());
     }
 
     #[test]
