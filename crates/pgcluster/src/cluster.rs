@@ -202,7 +202,8 @@ impl Cluster {
         self.remove_abandoned_staging();
         self.make_dir(&staging)?;
         let mut initdb = self.command("initdb");
-        initdb.arg("-D").arg(&staging).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
+        initdb.arg("-D").arg(&staging).args(["-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+        initdb.arg(format!("--locale={}", utf8_locale()));
         if durability == Durability::Ephemeral {
             initdb.arg("--no-sync");
         }
@@ -273,7 +274,7 @@ impl Cluster {
 
     fn command(&self, tool: &str) -> Command {
         let mut command = Command::new(self.bins.bin(tool));
-        command.stdin(Stdio::null()).env("LC_ALL", "C.UTF-8");
+        command.stdin(Stdio::null()).env("LC_ALL", utf8_locale());
         if let Some((uid, gid)) = self.owner {
             command.uid(uid).gid(gid);
         }
@@ -370,6 +371,32 @@ impl Drop for RunningCluster {
     }
 }
 
+/// The locale the cluster is made and run with: `C.UTF-8` where the machine
+/// has it (glibc, musl, recent macOS), else `en_US.UTF-8` (older macOS),
+/// else `C` (initdb's `-E UTF8` still stores UTF-8; only case folding past
+/// ASCII, as in `ILIKE`, is lost). Without `locale -a`, `C.UTF-8`.
+fn utf8_locale() -> &'static str {
+    static CHOSEN: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    CHOSEN.get_or_init(|| {
+        Command::new("locale")
+            .arg("-a")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map_or("C.UTF-8", |out| pick_locale(&String::from_utf8_lossy(&out.stdout)))
+    })
+}
+
+/// [`utf8_locale`]'s choice among the names `locale -a` printed, which
+/// spell the code set in several ways (`C.utf8`, `C.UTF-8`).
+fn pick_locale(available: &str) -> &'static str {
+    let normal = |name: &str| name.trim().to_ascii_lowercase().replace('-', "");
+    let have: std::collections::HashSet<String> = available.lines().map(normal).collect();
+    ["C.UTF-8", "en_US.UTF-8"].into_iter().find(|wanted| have.contains(&normal(wanted))).unwrap_or("C")
+}
+
 /// Opens (creating) a lock file.
 fn lock_file(path: &Path) -> Result<fs::File, ClusterError> {
     fs::OpenOptions::new()
@@ -421,4 +448,19 @@ fn service_account() -> Option<(u32, u32)> {
         })
     };
     find("postgres").or_else(|| find("nobody"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick_locale;
+
+    #[test]
+    fn the_locale_is_a_utf_8_one_the_machine_has() {
+        // Debian's glibc
+        assert_eq!(pick_locale("C\nC.utf8\nPOSIX\n"), "C.UTF-8");
+        // an older macOS: no C.UTF-8
+        assert_eq!(pick_locale("C\nPOSIX\nen_GB.UTF-8\nen_US.UTF-8\nUTF-8\n"), "en_US.UTF-8");
+        // a minimal container
+        assert_eq!(pick_locale("C\nPOSIX\n"), "C");
+    }
 }
