@@ -156,6 +156,8 @@ pub fn routes_config(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/tenants/me/").read(tenants::show).put(tenants::replace).patch(tenants::patch))
         .service(resource("/api/tenants/members/").read(tenants::list_members).post(tenants::invite))
         .service(resource("/api/tenants/members/{id}/").patch(tenants::change_role).delete(tenants::remove_member))
+        .service(resource("/api/tenants/invitations/").read(tenants::list_invitations))
+        .service(resource("/api/tenants/invitations/{id}/").delete(tenants::withdraw_invitation))
         .service(resource("/api/invitations/accept/").post(tenants::accept_invitation))
         .service(resource("/api/projects/").read(projects::list).post(projects::create))
         .service(

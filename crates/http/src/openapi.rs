@@ -184,6 +184,8 @@ impl Modify for RequiredFields {
         routes::tenants::invite,
         routes::tenants::change_role,
         routes::tenants::remove_member,
+        routes::tenants::list_invitations,
+        routes::tenants::withdraw_invitation,
         routes::tenants::accept_invitation,
         routes::projects::list,
         routes::projects::create,

@@ -765,3 +765,126 @@ async fn another_tenant_s_membership_ids_answer_404_and_stay_unchanged() -> Test
     assert_eq!(beta_members["count"], 1, "{beta_members}");
     Ok(())
 }
+
+/// Registers `username` on acme with an invitation token: its status and the
+/// `invitation_token` problem, if any.
+async fn register_invited(
+    app: &TestApp,
+    username: &str,
+    token: &str,
+) -> Result<(u16, Option<String>), Box<dyn std::error::Error>> {
+    let body = invited_register_body(username, &serde_json::json!(token));
+    let (status, answer) = json(app.post("acme.localhost", "/api/auth/register/").json(&body).send().await?).await?;
+    Ok((status, answer["error"]["fields"]["invitation_token"][0].as_str().map(str::to_owned)))
+}
+
+/// An invitation does not outlive its sender's right to send it: an admin
+/// about to be removed could otherwise invite an account of their own as
+/// admin and come back through it. Removal ends all they sent; a demotion
+/// ends what the new role may not offer (an owner made admin keeps their
+/// invitations of admins, loses those of owners).
+#[tokio::test]
+async fn an_invitation_ends_with_its_sender_s_right_to_send_it() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Premium, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "otto", Role::Owner).await?;
+    app.member("acme", "adam", Role::Admin).await?;
+    app.member("acme", "ada", Role::Admin).await?;
+    let owner = app.login("acme", "olga").await?;
+    let (otto, adam, ada) =
+        (app.login("acme", "otto").await?, app.login("acme", "adam").await?, app.login("acme", "ada").await?);
+    let backdoor = invited(&app, &adam.access, "adam-alt@example.com", "admin").await?;
+    let helper = invited(&app, &adam.access, "helper@example.com", "member").await?;
+    let by_ada = invited(&app, &ada.access, "ada-friend@example.com", "member").await?;
+    let boss = invited(&app, &otto.access, "boss@example.com", "owner").await?;
+    let deputy = invited(&app, &otto.access, "deputy@example.com", "admin").await?;
+    let seats = |body: serde_json::Value| body["usage"]["members"].as_i64();
+    let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(seats(overview), Some(4 + 5));
+
+    let ids = app.membership_ids("acme", &owner.access).await?;
+    let change = |id: i64, role: &str| {
+        app.call_as(Method::PATCH, "acme", &owner.access, &format!("/api/tenants/members/{id}/"))
+            .json(&serde_json::json!({"role": role}))
+            .send()
+    };
+    // adam removed: both of his end
+    let removed = app.call_as(Method::DELETE, "acme", &owner.access, &format!("/api/tenants/members/{}/", ids["adam"]));
+    assert_eq!(removed.send().await?.status().as_u16(), 204);
+    // otto made admin: his invitation of an owner ends, that of an admin stays
+    assert_eq!(change(ids["otto"], "admin").await?.status().as_u16(), 200);
+    // ada made a member, who invites no one: hers ends
+    assert_eq!(change(ids["ada"], "member").await?.status().as_u16(), 200);
+
+    let gone = Some("This invitation is invalid or has expired.".to_owned());
+    for (username, token) in [("adamalt", &backdoor), ("helper", &helper), ("friend", &by_ada), ("boss", &boss)] {
+        assert_eq!(register_invited(&app, username, token).await?, (400, gone.clone()), "{username}");
+    }
+    assert_eq!(register_invited(&app, "deputy", &deputy).await?, (201, None));
+    let names = app.membership_ids("acme", &owner.access).await?;
+    assert!(!names.contains_key("adamalt") && names.contains_key("deputy"), "{names:?}");
+    // the ended ones hold no seat: olga, otto, ada and the deputy
+    let (_, overview) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!(seats(overview), Some(4));
+    Ok(())
+}
+
+/// Owners and admins see the pending invitations (never their tokens) and
+/// may withdraw one, which frees its seat at once; an admin may not
+/// withdraw an invitation to be an owner, a member sees none, and another
+/// tenant's invitation is not found.
+#[tokio::test]
+async fn pending_invitations_are_listed_without_tokens_and_can_be_withdrawn() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Free, false).await?;
+    app.create_tenant("beta", Plan::Free, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "adam", Role::Admin).await?;
+    app.member("beta", "bob", Role::Owner).await?;
+    let (owner, admin) = (app.login("acme", "olga").await?, app.login("acme", "adam").await?);
+    let beta_owner = app.login("beta", "bob").await?;
+    let boss = invited(&app, &owner.access, "boss@example.com", "owner").await?;
+    // the free plan's third and last seat
+    let (status, full) = app
+        .answer(
+            Method::POST,
+            "acme",
+            &admin.access,
+            "/api/tenants/members/",
+            Some(serde_json::json!({"email": "mia@example.com", "role": "member"})),
+        )
+        .await?;
+    assert_eq!((status, full["error"]["code"].as_str()), (403, Some("plan_limit_exceeded")), "{full}");
+
+    let (status, listed) = json(app.get_as("acme", &admin.access, "/api/tenants/invitations/").send().await?).await?;
+    assert_eq!((status, listed["count"].as_i64()), (200, Some(1)), "{listed}");
+    let item = &listed["results"][0];
+    assert_eq!((item["email"].as_str(), item["role"].as_str()), (Some("boss@example.com"), Some("owner")));
+    assert!(item.get("token").is_none() && !listed.to_string().contains(&boss), "a token is shown: {listed}");
+    let url = format!("/api/tenants/invitations/{}/", item["id"]);
+    let delete = |token: &str, slug: &str| app.call_as(Method::DELETE, slug, token, &url).send();
+
+    // an admin may not end an owner's invitation of an owner; nor may another tenant
+    let (status, body) = json(delete(&admin.access, "acme").await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
+    let (status, body) = json(delete(&beta_owner.access, "beta").await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+    // the owner may; then it is gone, its token dead and its seat free
+    assert_eq!(delete(&owner.access, "acme").await?.status().as_u16(), 204);
+    let (status, _) = json(delete(&owner.access, "acme").await?).await?;
+    assert_eq!(status, 404);
+    let gone = Some("This invitation is invalid or has expired.".to_owned());
+    assert_eq!(register_invited(&app, "boss", &boss).await?, (400, gone));
+    let (_, listed) = json(app.get_as("acme", &admin.access, "/api/tenants/invitations/").send().await?).await?;
+    assert_eq!(listed["count"], 0, "{listed}");
+    let mia = invited(&app, &admin.access, "mia@example.com", "member").await?;
+    assert!(!mia.is_empty());
+
+    // a member sees none of it
+    app.member("acme", "max", Role::Member).await?;
+    let member = app.login("acme", "max").await?;
+    let (status, body) = json(app.get_as("acme", &member.access, "/api/tenants/invitations/").send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
+    Ok(())
+}

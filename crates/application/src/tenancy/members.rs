@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    Changes, Clock, Email, Invitation, Mailer, Member, MembershipId, NewActivity, NewInvitation, OutgoingMail,
-    PlanLimits, Role, Secrets, Store, StoreError, StoreExt, TargetType, Tenant, TenantChanges, TenantDomain,
-    TenantName, TenantTx, Usage, Verb, record_change,
+    Changes, Clock, Email, Invitation, InvitationId, Mailer, Member, MembershipId, NewActivity, NewInvitation,
+    OutgoingMail, PlanLimits, Role, Secrets, Store, StoreError, StoreExt, TargetType, Tenant, TenantChanges,
+    TenantDomain, TenantName, TenantTx, Usage, Verb, record_change,
 };
 
 use crate::{
@@ -200,6 +200,33 @@ impl TenantMembers {
         Ok(IssuedInvitation { invitation, token })
     }
 
+    /// One page of the tenant's pending invitations, newest first: what
+    /// holds seats of the member limit until it is used, expires or is
+    /// withdrawn. Their tokens are not shown again.
+    pub fn invitations(&self, actor: &Actor, page: PageRequest) -> Result<Page<Invitation>, MembersError> {
+        actor.may(Action::ManageMembers, Relation::default())?;
+        let now = self.clock.now();
+        let (items, total) =
+            self.store.read(|tx| tx.invitations().pending_page(actor.tenant.id, now, page.offset(), page.size))?;
+        Ok(Page { items, total, request: page })
+    }
+
+    /// Withdraws a pending invitation: its token stops working and its seat
+    /// is free at once. Only one the actor could have sent (an admin does not
+    /// withdraw an invitation to be an owner).
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, invitation = %id.0))]
+    pub fn withdraw_invitation(&self, actor: &Actor, id: InvitationId) -> Result<(), MembersError> {
+        actor.may(Action::ManageMembers, Relation::default())?;
+        let now = self.clock.now();
+        self.store.platform(|tx| {
+            let invitation = tx.invitations().pending(actor.tenant.id, id, now)?.ok_or(MembersError::NotFound)?;
+            if !may_invite(actor.role, invitation.role) {
+                return Err(Denied.into());
+            }
+            Ok(tx.invitations().withdraw(id, now)?)
+        })
+    }
+
     /// Whether the membership exists and the actor may change it at all, as
     /// [`TenantMembers::change_role`] would judge before it looks at the new
     /// role: asked when a request's new role cannot be judged, so that a
@@ -230,6 +257,10 @@ impl TenantMembers {
                 return Ok(member);
             }
             let updated = tx.memberships().set_role(actor.tenant.id, id, role)?;
+            // what they sent and may no longer send ends with the right
+            let no_longer: Vec<Role> = Role::ALL.into_iter().filter(|offered| !may_invite(role, *offered)).collect();
+            let user = updated.user_id;
+            tx.invitations().withdraw_sent_by(actor.tenant.id, user, &no_longer, self.clock.now())?;
             let mut changes = Changes::new();
             record_change(&mut changes, "role", &current, &role);
             log(tx, actor, Verb::Updated, id, changes)?;
@@ -257,6 +288,10 @@ impl TenantMembers {
                 return Err(MembersError::LastOwner);
             }
             tx.memberships().remove(actor.tenant.id, id)?;
+            // an invitation they sent does not outlive their membership: it
+            // would let a removed admin back in under another account
+            let inviter = member.membership.user_id;
+            tx.invitations().withdraw_sent_by(actor.tenant.id, inviter, &Role::ALL, self.clock.now())?;
             let mut changes = Changes::new();
             record_change(&mut changes, "role", &Some(current), &None::<Role>);
             // as a join names the account, so does a removal

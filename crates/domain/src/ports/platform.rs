@@ -186,6 +186,35 @@ pub trait InvitationRepository {
         email: &crate::Email,
         now: DateTime<Utc>,
     ) -> Result<Vec<crate::Role>, StoreError>;
+    /// Ends at `now` the tenant's pending invitations that `inviter` sent
+    /// offering one of `roles`: a removed or demoted member's invitations
+    /// do not outlive the right to send them. Returns how many.
+    fn withdraw_sent_by(
+        &mut self,
+        tenant: TenantId,
+        inviter: UserId,
+        roles: &[crate::Role],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// One page of the tenant's invitations pending at `now`, newest first,
+    /// with their total.
+    fn pending_page(
+        &mut self,
+        tenant: TenantId,
+        now: DateTime<Utc>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Invitation>, u64), StoreError>;
+    /// The tenant's invitation `id` if it is pending at `now`, locked until
+    /// the transaction ends.
+    fn pending(
+        &mut self,
+        tenant: TenantId,
+        id: crate::InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError>;
+    /// Ends the invitation `id` at `now`: its token stops working.
+    fn withdraw(&mut self, id: crate::InvitationId, now: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 /// One transaction over the shared data.

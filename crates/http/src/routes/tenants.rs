@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_application::{Action, FieldErrors, TenantOverview, parse_email};
-use taskforce_domain::{Member, MembershipId, Role, TenantName};
+use taskforce_domain::{Invitation, InvitationId, Member, MembershipId, Role, TenantName};
 use utoipa::ToSchema;
 
 use crate::{
@@ -257,6 +257,67 @@ pub async fn invite(
         token: issued.token,
         expires_at: issued.invitation.expires_at,
     }))
+}
+
+/// A pending invitation as its list shows it: no token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingInvitationBody {
+    /// Id.
+    pub id: i64,
+    /// Invitee.
+    pub email: String,
+    /// The role it offers.
+    pub role: String,
+    /// The member who sent it.
+    pub invited_by: i64,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+    /// Unusable after this.
+    pub expires_at: DateTime<Utc>,
+}
+
+fn pending_body(invitation: Invitation) -> PendingInvitationBody {
+    PendingInvitationBody {
+        id: invitation.id.0,
+        email: invitation.email.to_string(),
+        role: invitation.role.to_string(),
+        invited_by: invitation.invited_by.0,
+        created_at: invitation.created_at,
+        expires_at: invitation.expires_at,
+    }
+}
+
+/// The tenant's pending invitations, newest first (owners and admins): each
+/// holds a seat of the member limit until it is used, expires or is withdrawn.
+#[utoipa::path(get, path = "/api/tenants/invitations/", tag = "tenant", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = PageBody<PendingInvitationBody>), (status = 403, body = ErrorBody)))]
+pub async fn list_invitations(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    query: Query<PageQuery>,
+) -> Result<web::Json<PageBody<PendingInvitationBody>>, ApiError> {
+    actor.may_ever(Action::ManageMembers)?;
+    let page = query.request()?;
+    let members = state.members.clone();
+    let found = crate::block(move || page.fetch(|page| members.invitations(&actor, page))).await??;
+    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, pending_body)?))
+}
+
+/// Withdraws a pending invitation: its token stops working and its seat is
+/// free. An admin cannot withdraw an invitation to be an owner.
+#[utoipa::path(delete, path = "/api/tenants/invitations/{id}/", tag = "tenant", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Invitation id")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn withdraw_invitation(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = InvitationId(id.into_inner());
+    let members = state.members.clone();
+    crate::block(move || members.withdraw_invitation(&actor, id)).await??;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `PATCH /api/tenants/members/{id}/`.

@@ -9,7 +9,7 @@ use taskforce_domain::{
     Email, Invitation, InvitationId, InvitationRepository, NewInvitation, Role, StoreError, TenantId, UserId,
 };
 
-use super::{PgTx, users::lower};
+use super::{PgTx, count_over, users::lower};
 use crate::{
     error::store_error,
     rows::{InvitationRow, corrupt},
@@ -87,5 +87,85 @@ impl InvitationRepository for PgTx<'_> {
         .get_results(self.conn)
         .map_err(store_error)?;
         roles.iter().map(|role| role.parse::<Role>().map_err(|e| corrupt("role", e))).collect()
+    }
+
+    fn withdraw_sent_by(
+        &mut self,
+        tenant: TenantId,
+        inviter: UserId,
+        roles: &[Role],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let roles: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+        let ended = diesel::update(
+            invitations::table
+                .filter(invitations::tenant_id.eq(tenant.0))
+                .filter(invitations::invited_by.eq(inviter.0))
+                .filter(invitations::role.eq_any(roles))
+                .filter(invitations::accepted_at.is_null())
+                .filter(invitations::expires_at.gt(now)),
+        )
+        .set(invitations::expires_at.eq(now))
+        .execute(self.conn)
+        .map_err(store_error)?;
+        Ok(u64::try_from(ended).unwrap_or(0))
+    }
+
+    fn pending_page(
+        &mut self,
+        tenant: TenantId,
+        now: DateTime<Utc>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Invitation>, u64), StoreError> {
+        let pending = invitations::table
+            .filter(invitations::tenant_id.eq(tenant.0))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::expires_at.gt(now));
+        let rows: Vec<(InvitationRow, i64)> = pending
+            .order((invitations::created_at.desc(), invitations::id.desc()))
+            .select((InvitationRow::as_select(), count_over()))
+            .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load(self.conn)
+            .map_err(store_error)?;
+        let total = match rows.first() {
+            Some((_, total)) => u64::try_from(*total).unwrap_or(0),
+            // past the last page the window has no row to count on
+            None if offset > 0 => {
+                u64::try_from(pending.count().get_result::<i64>(self.conn).map_err(store_error)?).unwrap_or(0)
+            }
+            None => 0,
+        };
+        let items = rows.into_iter().map(|(row, _)| Invitation::try_from(row)).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, total))
+    }
+
+    fn pending(
+        &mut self,
+        tenant: TenantId,
+        id: InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError> {
+        invitations::table
+            .filter(invitations::id.eq(id.0))
+            .filter(invitations::tenant_id.eq(tenant.0))
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::expires_at.gt(now))
+            .select(InvitationRow::as_select())
+            .for_update()
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?
+            .map(Invitation::try_from)
+            .transpose()
+    }
+
+    fn withdraw(&mut self, id: InvitationId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        diesel::update(invitations::table.find(id.0))
+            .set(invitations::expires_at.eq(now))
+            .execute(self.conn)
+            .map(drop)
+            .map_err(store_error)
     }
 }

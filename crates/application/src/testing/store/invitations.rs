@@ -79,4 +79,65 @@ impl InvitationRepository for FakeTx<'_> {
         }
         Ok(ended)
     }
+
+    fn withdraw_sent_by(
+        &mut self,
+        tenant: TenantId,
+        inviter: UserId,
+        roles: &[Role],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut ended = 0;
+        for stored in self.state.invitations.iter_mut().filter(|i| {
+            i.invitation.tenant_id == tenant
+                && i.invitation.invited_by == inviter
+                && roles.contains(&i.invitation.role)
+                && i.invitation.is_pending(now)
+        }) {
+            stored.invitation.expires_at = now;
+            ended += 1;
+        }
+        Ok(ended)
+    }
+
+    fn pending_page(
+        &mut self,
+        tenant: TenantId,
+        now: DateTime<Utc>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Invitation>, u64), StoreError> {
+        let mut pending: Vec<Invitation> = self
+            .state
+            .invitations
+            .iter()
+            .filter(|i| i.invitation.tenant_id == tenant && i.invitation.is_pending(now))
+            .map(|i| i.invitation.clone())
+            .collect();
+        pending.sort_by_key(|i| std::cmp::Reverse((i.created_at, i.id.0)));
+        let total = pending.len() as u64;
+        let page = pending.into_iter().skip(offset as usize).take(limit as usize).collect();
+        Ok((page, total))
+    }
+
+    fn pending(
+        &mut self,
+        tenant: TenantId,
+        id: InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>, StoreError> {
+        Ok(self
+            .state
+            .invitations
+            .iter()
+            .find(|i| i.invitation.id == id && i.invitation.tenant_id == tenant && i.invitation.is_pending(now))
+            .map(|i| i.invitation.clone()))
+    }
+
+    fn withdraw(&mut self, id: InvitationId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(stored) = self.state.invitations.iter_mut().find(|i| i.invitation.id == id) {
+            stored.invitation.expires_at = now;
+        }
+        Ok(())
+    }
 }
