@@ -871,3 +871,34 @@ async fn odd_filters_names_and_dates_are_answered_in_the_contract_s_terms() -> T
     assert_eq!((&now["due_date"], &now["updated_at"]), (&serde_json::Value::Null, &task["updated_at"]));
     Ok(())
 }
+
+/// The audit log's `actor` filter takes the two ids that name no account of
+/// this database: `0`, the operator, and `-1`, a former member of a tenant
+/// brought over from another database; other non-positive ids are refused.
+#[tokio::test]
+async fn the_audit_log_filters_by_the_operator_and_by_an_unknown_account() -> TestResult {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app().await?;
+    let people = team(&app, Plan::Premium, &[]).await?;
+    let owner = &people[0];
+    call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "Mine"}))).await?;
+    app.in_tenant("acme", |conn| {
+        conn.batch_execute(
+            "INSERT INTO activity (actor_id, verb, target_type, target_id) VALUES \
+             (-1, 'created', 'task', 41), (-1, 'updated', 'task', 41), (0, 'created', 'project', 7)",
+        )
+    })
+    .await?;
+    // the operator also added olga (a membership row of actor 0)
+    for (actor, expected) in [("-1", vec![41, 41]), ("0", vec![7, 1]), (&*owner.user_id.to_string(), vec![1])] {
+        let (status, log) = call(&app, Method::GET, owner, &format!("/api/activity/?actor={actor}"), None).await?;
+        assert_eq!(status, 200, "{actor}: {log}");
+        let targets: Vec<i64> =
+            log["results"].as_array().into_iter().flatten().filter_map(|r| r["target_id"].as_i64()).collect();
+        assert_eq!(targets, expected, "{actor}: {log}");
+        assert!(log["results"].as_array().into_iter().flatten().all(|r| r["actor_id"].as_i64() == actor.parse().ok()));
+    }
+    let (status, body) = call(&app, Method::GET, owner, "/api/activity/?actor=-2", None).await?;
+    assert_eq!((status, body["error"]["fields"]["actor"][0].as_str()), (400, Some("A valid integer is required.")));
+    Ok(())
+}

@@ -98,17 +98,19 @@ pub async fn tenant_wide(
     actor.may_ever(Action::ReadAuditLog)?;
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();
-    let filter =
-        ActivityFilter {
-            actor: filter_param(&mut errors, "actor", query.actor.as_deref(), |a| {
-                if a.trim() == "0" { Ok(0) } else { id(a) }
-            })
-            .map(UserId),
-            target_type: filter_param(&mut errors, "target_type", query.target_type.as_deref(), |t| {
-                TargetType::parse(t).ok_or_else(|| format!("\"{t}\" is not a valid choice."))
-            }),
-            project: filter_param(&mut errors, "project", query.project.as_deref(), id),
-        };
+    let filter = ActivityFilter {
+        // 0 is the operator, -1 someone this database has no account of
+        actor: filter_param(&mut errors, "actor", query.actor.as_deref(), |a| match a.trim() {
+            "0" => Ok(0),
+            "-1" => Ok(UserId::UNKNOWN.0),
+            _ => id(a),
+        })
+        .map(UserId),
+        target_type: filter_param(&mut errors, "target_type", query.target_type.as_deref(), |t| {
+            TargetType::parse(t).ok_or_else(|| format!("\"{t}\" is not a valid choice."))
+        }),
+        project: filter_param(&mut errors, "project", query.project.as_deref(), id),
+    };
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));
     }
