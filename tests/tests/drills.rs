@@ -125,8 +125,8 @@ async fn postgresql_restarted_or_cut_off_under_load_loses_nothing_and_recovers()
     // 1. stopped (fast shutdown ends every session) for two seconds, started again
     let down = Instant::now();
     tokio::task::spawn_blocking(move || match running.stop() {
-        Ok(true) => Ok(()),
-        Ok(false) => Err("the cluster was left running".to_owned()),
+        Ok(taskforce_pgcluster::Released::Stopped) => Ok(()),
+        Ok(other) => Err(format!("the cluster was not stopped: {other:?}")),
         Err(error) => Err(error.to_string()),
     })
     .await??;

@@ -7,16 +7,17 @@ use std::{
 
 use anyhow::Context;
 use taskforce_persistence::{PgPool, PoolSettings, build_pool};
-use taskforce_pgcluster::{Cluster, Durability, PgBinaries, RunningCluster, StopHandle};
+use taskforce_pgcluster::{Cluster, Durability, PgBinaries, Released, RunningCluster, StopHandle};
 
 use crate::settings::DatabaseSettings;
 
-/// The database to use, and the embedded cluster when this process started it.
+/// The database to use, and this process's lease on the embedded cluster when it uses one.
 #[derive(Debug)]
 pub struct Database {
     /// Connection URL.
     pub url: String,
-    /// The embedded cluster, stopped when dropped if this process started it.
+    /// The embedded cluster; dropped, the lease is let go, and the cluster
+    /// stopped if no other process holds one.
     pub cluster: Option<RunningCluster>,
 }
 
@@ -26,8 +27,9 @@ pub enum OnInterrupt {
     /// `serve`: its own graceful shutdown stops the cluster.
     LeaveToTheProcess,
     /// A command that runs to its end (tenant-admin, `migrate`): Ctrl-C,
-    /// `SIGTERM` or `SIGHUP` stops the cluster this process started, from the
-    /// moment it is started (a process killed by a signal runs no drop).
+    /// `SIGTERM` or `SIGHUP` lets go of its lease and stops the cluster if
+    /// no other process holds one, from the moment it has the lease (a
+    /// process killed by a signal runs no drop).
     StopTheCluster,
 }
 
@@ -71,8 +73,14 @@ fn stop_on_interrupt(handle: StopHandle) {
         INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         crate::telemetry::silence();
         let stopped = match handle.stop() {
-            Ok(true) => "the embedded PostgreSQL cluster was stopped".to_owned(),
-            Ok(false) => "the embedded PostgreSQL cluster keeps running for the other processes using it".to_owned(),
+            Ok(Released::Stopped) => "the embedded PostgreSQL cluster was stopped".to_owned(),
+            Ok(Released::InUse) => {
+                "the embedded PostgreSQL cluster keeps running for the other processes using it".to_owned()
+            }
+            Ok(Released::Busy) => {
+                "the embedded PostgreSQL cluster was left running (another process was starting it)".to_owned()
+            }
+            Ok(Released::NotRunning | Released::Already) => "the embedded PostgreSQL cluster is not running".to_owned(),
             Err(error) => format!("the embedded PostgreSQL cluster could not be stopped: {error}"),
         };
         // on a terminal, over whatever a spinner left on the line

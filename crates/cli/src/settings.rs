@@ -351,10 +351,14 @@ fn read_dotenv() -> Result<HashSet<String>, SettingsError> {
     let before: HashSet<std::ffi::OsString> = std::env::vars_os().map(|(name, _)| name).collect();
     dotenvy::from_path(&path).map_err(|error| {
         let place = match &error {
-            // dotenvy names the line, or only its value, by its text
+            // dotenvy names the line, or only its value, by its text: the
+            // line is the first that holds it and fails read on its own
             dotenvy::Error::LineParse(text, _) if !text.trim().is_empty() => std::fs::read_to_string(&path)
                 .ok()
-                .and_then(|whole| whole.lines().position(|line| line.contains(text.trim())))
+                .and_then(|whole| {
+                    let fails = |line: &str| dotenvy::from_read_iter(line.as_bytes()).any(|item| item.is_err());
+                    whole.lines().position(|line| line.contains(text.trim()) && fails(line))
+                })
                 .map_or_else(String::new, |index| format!(":{}", index + 1)),
             _ => String::new(),
         };

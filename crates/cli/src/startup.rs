@@ -114,8 +114,8 @@ impl Application {
     }
 
     /// Serves until SIGTERM/SIGINT (or [`Self::handle`]'s stop), lets
-    /// in-flight requests finish, then stops the embedded cluster if this
-    /// process started it.
+    /// in-flight requests finish, then lets go of the embedded cluster,
+    /// stopping it if no other process uses it.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let hub = self.hub.clone();
@@ -134,7 +134,7 @@ impl Application {
             tokio::task::spawn_blocking(move || drop(feed)).await?;
         }
         if let Some(cluster) = self.database.cluster
-            && tokio::task::spawn_blocking(move || cluster.stop()).await??
+            && tokio::task::spawn_blocking(move || cluster.stop()).await?? == taskforce_pgcluster::Released::Stopped
         {
             tracing::info!("stopped the embedded PostgreSQL cluster");
         }

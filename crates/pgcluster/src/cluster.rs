@@ -89,6 +89,23 @@ struct Lease {
     released: std::sync::atomic::AtomicBool,
 }
 
+/// What letting go of a lease did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Released {
+    /// This process was the last user, and stopped the server.
+    Stopped,
+    /// Another process holds a lease: the server keeps running for it.
+    InUse,
+    /// No server was running on the folder any more.
+    NotRunning,
+    /// The lease had been let go already (by the other of the drop and a
+    /// [`StopHandle`]), or was [detached](RunningCluster::detach).
+    Already,
+    /// Another process kept the folder's gate (creating or starting the
+    /// cluster) past the wait: the lease is let go, the server left running.
+    Busy,
+}
+
 /// Lets go of a [`RunningCluster`]'s lease from elsewhere (a signal
 /// handler's thread), stopping the server if no other process holds one.
 #[derive(Debug, Clone)]
@@ -99,8 +116,8 @@ pub struct StopHandle {
 
 impl StopHandle {
     /// Lets go of the lease unless that was done already, and stops the
-    /// server if it was the last one; whether this call stopped it.
-    pub fn stop(&self) -> Result<bool, ClusterError> {
+    /// server if it was the last one.
+    pub fn stop(&self) -> Result<Released, ClusterError> {
         self.cluster.release(&self.lease, true)
     }
 }
@@ -121,21 +138,26 @@ impl Cluster {
 
     /// Lets go of `lease` unless that was done already and, when `stop` and
     /// no other process holds a lease, stops the server running in this
-    /// folder (fast shutdown: sessions are ended, data is kept); whether
-    /// this call stopped it. The gate is held throughout, so no other
-    /// process starts using the server while it is being stopped.
-    fn release(&self, lease: &Lease, stop: bool) -> Result<bool, ClusterError> {
+    /// folder (fast shutdown: sessions are ended, data is kept). The gate is
+    /// held throughout, so no other process starts using the server while it
+    /// is being stopped; it is waited for [`RELEASE_WAIT`] at most (another
+    /// process's initdb or start holds it), so an interrupted command does
+    /// not hang behind another.
+    fn release(&self, lease: &Lease, stop: bool) -> Result<Released, ClusterError> {
         if lease.released.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return Ok(false);
+            return Ok(Released::Already);
         }
-        let _gate = self.gate()?;
+        let Some(_gate) = self.gate_within(RELEASE_WAIT)? else {
+            let _ = lease.users.unlock();
+            return Ok(Released::Busy);
+        };
         lease.users.unlock().map_err(io(format!("letting go of {}", self.users_path().display())))?;
         if !stop {
-            return Ok(false);
+            return Ok(Released::Already);
         }
         match lease.users.try_lock() {
             Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Ok(false),
+            Err(fs::TryLockError::WouldBlock) => return Ok(Released::InUse),
             Err(fs::TryLockError::Error(error)) => {
                 return Err(io(format!("locking {}", self.users_path().display()))(error));
             }
@@ -143,9 +165,9 @@ impl Cluster {
         let stopped = if self.running_port().is_some() {
             let mut pg_ctl = self.command("pg_ctl");
             pg_ctl.arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "stop"]);
-            run(pg_ctl, "pg_ctl stop").map(|_| true)
+            run(pg_ctl, "pg_ctl stop").map(|_| Released::Stopped)
         } else {
-            Ok(false)
+            Ok(Released::NotRunning)
         };
         let _ = lease.users.unlock();
         stopped
@@ -155,15 +177,40 @@ impl Cluster {
     /// stops the cluster, so that two never do at once (two first runs
     /// making the folder would each remove the other's).
     fn gate(&self) -> Result<fs::File, ClusterError> {
-        let path = self.data_dir.with_extension("lock");
+        let path = self.beside("lock");
         let file = lock_file(&path)?;
         file.lock().map_err(io(format!("locking {}", path.display())))?;
         Ok(file)
     }
 
+    /// [`gate`](Self::gate), or `None` if another process keeps it longer
+    /// than `wait`.
+    fn gate_within(&self, wait: std::time::Duration) -> Result<Option<fs::File>, ClusterError> {
+        let path = self.beside("lock");
+        let file = lock_file(&path)?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(file)),
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(fs::TryLockError::Error(error)) => return Err(io(format!("locking {}", path.display()))(error)),
+            }
+        }
+    }
+
     /// `<folder>.users`: a shared lock on it is a process's lease.
     fn users_path(&self) -> PathBuf {
-        self.data_dir.with_extension("users")
+        self.beside("users")
+    }
+
+    /// `<folder>.<suffix>`, beside the data folder: the whole name with a
+    /// suffix (`pg.a` and `pg.b` have locks of their own).
+    fn beside(&self, suffix: &str) -> PathBuf {
+        let name = self.data_dir.file_name().map_or_else(|| "cluster".into(), |n| n.to_string_lossy().into_owned());
+        self.data_dir.with_file_name(format!("{name}.{suffix}"))
     }
 
     /// The folder initdb of process `pid` works in before it is renamed to
@@ -349,9 +396,8 @@ impl RunningCluster {
     }
 
     /// Lets go of the lease and stops the server (fast shutdown: sessions
-    /// are ended, data is kept) unless another process still holds one;
-    /// whether it was stopped.
-    pub fn stop(mut self) -> Result<bool, ClusterError> {
+    /// are ended, data is kept) unless another process still holds one.
+    pub fn stop(mut self) -> Result<Released, ClusterError> {
         let stops = std::mem::replace(&mut self.stops, false);
         self.cluster.release(&self.lease, stops)
     }
@@ -397,8 +443,15 @@ fn pick_locale(available: &str) -> &'static str {
     ["C.UTF-8", "en_US.UTF-8"].into_iter().find(|wanted| have.contains(&normal(wanted))).unwrap_or("C")
 }
 
-/// Opens (creating) a lock file.
+/// How long letting go of a lease waits for another process's creation or
+/// start of the cluster before leaving the server running.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Opens (creating, and the folders above it) a lock file.
 fn lock_file(path: &Path) -> Result<fs::File, ClusterError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
+    }
     fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -14,6 +14,6 @@ mod test_db;
 mod url;
 
 pub use binaries::PgBinaries;
-pub use cluster::{Cluster, ClusterError, Durability, RunningCluster, StopHandle, free_port};
+pub use cluster::{Cluster, ClusterError, Durability, Released, RunningCluster, StopHandle, free_port};
 pub use test_db::{TestDatabase, TestDbError, skip_unless_required, start_ephemeral, test_server_url};
 pub use url::{with_database, without_tls_on_loopback};

@@ -234,7 +234,8 @@ struct Context {
     hasher: Arc<Argon2Hasher>,
     platform_domain: HostName,
     shared: crate::services::Shared,
-    /// Kept so the embedded cluster (if this process started it) stops at the end.
+    /// Kept so the lease on the embedded cluster is let go (and the cluster
+    /// stopped, if no other process uses it) at the end.
     _database: Database,
 }
 
