@@ -203,15 +203,16 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            // no such row, or the parent the request named went since it was read
-            StoreError::NotFound | StoreError::MissingReference(_) => Self::not_found(),
+            StoreError::NotFound => Self::not_found(),
             StoreError::Duplicate(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", "This conflicts with existing data.").with_cause(error)
             }
             StoreError::Unavailable(_) | StoreError::Timeout => {
                 Self::unavailable("The service is temporarily unavailable; try again shortly.").with_cause(error)
             }
-            StoreError::Aborted | StoreError::Internal(_) => Self::internal(error),
+            // where a parent may go meanwhile the use case says not found;
+            // anywhere else a row naming no row is a fault
+            StoreError::Aborted | StoreError::Internal(_) | StoreError::MissingReference(_) => Self::internal(error),
         }
     }
 }

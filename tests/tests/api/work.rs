@@ -567,7 +567,8 @@ async fn two_task_updates_with_one_etag_let_exactly_one_through() -> TestResult 
 
 /// The answer to `request` sent while another transaction holds `sql`
 /// uncommitted in `acme`'s schema; the change commits once the request waits
-/// on one of its locks (or after 30 s, should it never).
+/// on a row it locked. A request that never waits on one within 30 s is a
+/// failure: the race was not run.
 async fn answer_while_held(
     app: &TestApp,
     sql: String,
@@ -594,15 +595,21 @@ async fn answer_while_held(
             loop {
                 let waiting = app
                     .on_the_database(|conn| {
+                        // a row lock: waiting for the holder's transaction
                         diesel::sql_query(
                             "SELECT count(*) AS n FROM pg_stat_activity \
-                             WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                             WHERE wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple') \
+                             AND datname = current_database()",
                         )
                         .get_result::<Waiting>(conn)
                     })
                     .await?;
-                if waiting.n > 0 || std::time::Instant::now() > deadline {
+                if waiting.n > 0 {
                     break;
+                }
+                if std::time::Instant::now() > deadline {
+                    release.send(())?;
+                    return Err("the request never waited on the held row".into());
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }

@@ -143,7 +143,7 @@ impl Attachments {
         let recorded = self.store.tenant(area, |tx| {
             // the task may have gone while the bytes were arriving
             tx.tasks().get(task)?.ok_or(WorkError::NotFound)?;
-            let attachment = tx.attachments().insert(&new)?;
+            let attachment = tx.attachments().insert(&new).map_err(WorkError::parent_gone)?;
             log(tx, actor, Verb::Created, &attachment)?;
             Ok(attachment)
         });

@@ -101,7 +101,7 @@ impl Comments {
         self.store
             .tenant(&actor.tenant.schema_name, |tx| {
                 let parent = tx.tasks().get(task)?.ok_or(WorkError::NotFound)?;
-                let comment = tx.comments().insert(task, actor.user, body)?;
+                let comment = tx.comments().insert(task, actor.user, body).map_err(WorkError::parent_gone)?;
                 let mut changes = Changes::new();
                 record_change(&mut changes, "body", &None::<&str>, &Some(body.as_str()));
                 record_change(&mut changes, "task_id", &None::<i64>, &Some(task.0));

@@ -85,6 +85,16 @@ impl From<FileError> for WorkError {
 }
 
 impl WorkError {
+    /// A store error of an insert under a parent read before: a
+    /// [`StoreError::MissingReference`] says another transaction deleted the
+    /// parent since, so the object the request named is not found.
+    pub(crate) fn parent_gone(error: StoreError) -> Self {
+        match error {
+            StoreError::MissingReference(_) => WorkError::NotFound,
+            other => other.into(),
+        }
+    }
+
     /// A single field problem.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let mut fields = FieldErrors::new();

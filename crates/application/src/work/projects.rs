@@ -205,6 +205,9 @@ impl Projects {
             if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                 return Err(WorkError::PreconditionFailed);
             }
+            // its tasks too: a comment or file added to one meanwhile is in
+            // the list below or, waiting, finds its task gone (404)
+            tx.tasks().lock_of_project(id)?;
             let files = tx.attachments().keys_of_project(id)?;
             if !tx.projects().delete(id)? {
                 return Err(WorkError::NotFound);

@@ -238,7 +238,10 @@ impl Tasks {
                     return Err(WorkError::PlanLimit { resource: LimitedResource::Tasks, limit });
                 }
                 check_assignee(tx, actor, fields)?;
-                let task = tx.tasks().insert(project, actor.user, fields, completion(None, fields.status, now))?;
+                let task = tx
+                    .tasks()
+                    .insert(project, actor.user, fields, completion(None, fields.status, now))
+                    .map_err(WorkError::parent_gone)?;
                 log(tx, actor, Verb::Created, &task, whole(fields, true))?;
                 let mut tidings =
                     Tidings::new(actor.user, TargetType::Task, task.id.0, Some(project.0), task.title.as_str());

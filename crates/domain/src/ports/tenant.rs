@@ -115,6 +115,10 @@ pub trait TaskRepository {
     /// The task with this id, locked until the transaction ends, so
     /// that an update based on it cannot lose a concurrent one.
     fn lock(&mut self, id: TaskId) -> Result<Option<Task>, StoreError>;
+    /// Locks every task of a project until the transaction ends (in id
+    /// order): a comment or attachment being added to one of them is either
+    /// committed first or waits, and then finds its task gone.
+    fn lock_of_project(&mut self, project: ProjectId) -> Result<(), StoreError>;
     /// One page of a project's tasks and the total count.
     fn page(
         &mut self,

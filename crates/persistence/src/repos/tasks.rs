@@ -106,6 +106,17 @@ impl TaskRepository for PgTenantTx<'_> {
             .transpose()
     }
 
+    fn lock_of_project(&mut self, project: ProjectId) -> Result<(), StoreError> {
+        tasks::table
+            .filter(tasks::project_id.eq(project.0))
+            .order(tasks::id)
+            .select(tasks::id)
+            .for_update()
+            .load::<i64>(self.inner.conn)
+            .map(drop)
+            .map_err(store_error)
+    }
+
     fn page(
         &mut self,
         project: ProjectId,

@@ -80,6 +80,11 @@ impl TaskRepository for FakeTenantTx<'_> {
         self.get(id)
     }
 
+    fn lock_of_project(&mut self, _project: ProjectId) -> Result<(), StoreError> {
+        // one unit of work at a time: nothing else can add to them meanwhile
+        Ok(())
+    }
+
     fn page(
         &mut self,
         project: ProjectId,
