@@ -293,10 +293,11 @@ async fn the_throughput_chart_is_well_formed_svg_with_one_group_per_week_and_csv
     )
     .await?;
     let response = app.get_as("acme", &session.access, "/api/reports/throughput/?weeks=6&format=svg").send().await?;
-    assert_eq!(
-        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
-        Some("image/svg+xml; charset=utf-8")
-    );
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(header("content-type").as_deref(), Some("image/svg+xml; charset=utf-8"));
+    // opened on its own it is a document: nothing runs, nothing is sniffed
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert!(header("content-security-policy").is_some_and(|csp| csp.starts_with("default-src 'none'")));
     let svg = response.text().await?;
     let document = roxmltree::Document::parse(&svg)?;
     assert_eq!(document.root_element().tag_name().name(), "svg");
