@@ -224,8 +224,11 @@ impl Read for Resource {
 /// A resource answering at `path` and at `path` without its trailing slash,
 /// as the contract asks.
 fn resource(path: &str) -> Resource {
-    let trimmed = path.trim_end_matches('/');
-    web::resource([path.to_owned(), trimmed.to_owned()])
+    // an id is digits, as Django's `<int:pk>` matches: `/api/tasks/+1/` and
+    // `/api/tenants/members/abc/` name no resource (404), whatever the method
+    let path = path.replace("{id}", "{id:[0-9]+}");
+    let trimmed = path.trim_end_matches('/').to_owned();
+    web::resource([path, trimmed])
 }
 
 /// The request headers a listed origin may send: ours (`Authorization`,
@@ -294,6 +297,9 @@ async fn response_headers(
     if json && !headers.contains_key(header::CONTENT_DISPOSITION) {
         headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON_CONTENT_TYPE));
     }
+    // every answer is what its type says, as Django's SecurityMiddleware
+    // declares on each response (a JSON error read as HTML, a chart as a page)
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
     Ok(response)
 }
 

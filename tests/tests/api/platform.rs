@@ -168,6 +168,10 @@ async fn json_bodies_are_declared_utf_8_successes_errors_and_the_document_alike(
         (reqwest::Method::POST, "127.0.0.1", "/api/signup/", 400),
     ] {
         let response = app.request(method.clone(), host, path).send().await?;
+        // every answer, refusals too, is what its type says (Django's
+        // SecurityMiddleware sent this on each response)
+        let sniffing = response.headers().get("x-content-type-options").and_then(|v| v.to_str().ok());
+        assert_eq!(sniffing, Some("nosniff"), "{method} {host}{path}");
         let declared = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
         assert_eq!(
             (response.status().as_u16(), declared.as_deref()),
@@ -254,5 +258,40 @@ async fn cors_answers_listed_origins_and_leaves_others_to_the_browser() -> TestR
     // its preflight is refused, in the contract's format
     let (status, body) = json(preflight("https://evil.example").await?).await?;
     assert_eq!((status, &body["error"]["code"]), (403, &serde_json::json!("permission_denied")), "{body}");
+    Ok(())
+}
+
+/// A path id is digits, as Django's `<int:pk>` matched: anything else names
+/// no resource (`404`, whatever the method), where a known path with an
+/// unknown method is `405`.
+#[tokio::test]
+async fn a_path_id_that_is_not_digits_names_no_resource() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", taskforce_domain::Plan::Basic, false).await?;
+    app.member("acme", "olga", taskforce_domain::Role::Owner).await?;
+    let olga = app.login("acme", "olga").await?;
+    let (_, project) = json(
+        app.call_as(reqwest::Method::POST, "acme", &olga.access, "/api/projects/")
+            .json(&serde_json::json!({"name": "P"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    let id = project["id"].as_i64().ok_or("no id")?;
+    for (method, path, status) in [
+        (reqwest::Method::GET, format!("/api/projects/{id}/"), 200),
+        (reqwest::Method::GET, format!("/api/projects/+{id}/"), 404),
+        (reqwest::Method::GET, format!("/api/projects/{id}.0/"), 404),
+        (reqwest::Method::GET, "/api/projects/99999999999999999999/".to_owned(), 404),
+        (reqwest::Method::GET, "/api/tenants/members/abc/".to_owned(), 404),
+        (reqwest::Method::GET, "/api/tenants/members/1/".to_owned(), 405),
+        (reqwest::Method::POST, format!("/api/projects/+{id}/tasks/"), 404),
+    ] {
+        let (answered, body) = json(app.call_as(method.clone(), "acme", &olga.access, &path).send().await?).await?;
+        assert_eq!(answered, status, "{method} {path}: {body}");
+        if status == 404 {
+            assert_eq!(body["error"]["code"], "not_found", "{method} {path}: {body}");
+        }
+    }
     Ok(())
 }
