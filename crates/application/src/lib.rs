@@ -25,5 +25,5 @@ pub use health::HealthCheck;
 pub use identity::*;
 pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 pub use tenancy::*;
-pub use validation::FieldErrors;
+pub use validation::{FieldErrors, slug_field, tenant_name_field};
 pub use work::*;

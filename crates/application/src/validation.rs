@@ -2,6 +2,8 @@
 
 use std::{collections::BTreeMap, fmt};
 
+use taskforce_domain::{SLUG_MAX_LEN, Slug, SlugError, TENANT_NAME_MAX_LEN, TenantName, TenantNameError};
+
 /// Problems per input field, each a user-facing sentence.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldErrors(BTreeMap<String, Vec<String>>);
@@ -36,6 +38,50 @@ impl FieldErrors {
     pub fn fields(&self) -> &BTreeMap<String, Vec<String>> {
         &self.0
     }
+}
+
+/// A tenant's name read from an API body, its problems in DRF's sentences
+/// (the domain's own sentences are an operator's: "the name is empty").
+pub fn tenant_name_field(errors: &mut FieldErrors, field: &str, input: &str) -> Option<TenantName> {
+    TenantName::parse(input)
+        .map_err(|error| {
+            errors.add(
+                field,
+                match error {
+                    TenantNameError::Empty => "This field may not be blank.".to_owned(),
+                    TenantNameError::TooLong => {
+                        format!("Ensure this field has no more than {TENANT_NAME_MAX_LEN} characters.")
+                    }
+                    TenantNameError::ControlChar => {
+                        "Enter a name without control characters, direction marks or line separators.".to_owned()
+                    }
+                },
+            );
+        })
+        .ok()
+}
+
+/// A slug read from an API body, its problems in DRF's sentences (Django's
+/// `SlugField` for the characters; ours is stricter: lower case, a letter
+/// first, some names reserved).
+pub fn slug_field(errors: &mut FieldErrors, field: &str, input: &str) -> Option<Slug> {
+    Slug::parse(input)
+        .map_err(|error| {
+            errors.add(
+                field,
+                match error {
+                    SlugError::Empty => "This field may not be blank.".to_owned(),
+                    SlugError::TooLong(_) => format!("Ensure this field has no more than {SLUG_MAX_LEN} characters."),
+                    SlugError::BadStart(_) => "Enter a valid “slug” that starts with a lower-case letter.".to_owned(),
+                    SlugError::BadChar(_) => {
+                        "Enter a valid “slug” consisting of lower-case letters, numbers, underscores or hyphens."
+                            .to_owned()
+                    }
+                    SlugError::Reserved(slug) => format!("“{slug}” is reserved; choose another slug."),
+                },
+            );
+        })
+        .ok()
 }
 
 impl fmt::Display for FieldErrors {

@@ -84,11 +84,34 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let message = error.inner().to_string();
         let message = message.split(" at line").next().unwrap_or(&message);
-        let mut sentence = message.to_owned();
-        if let Some(first) = sentence.get(..1) {
-            sentence.replace_range(..1, &first.to_uppercase());
-        }
-        ApiError::field(if path == "." { "non_field_errors" } else { &path }, format!("{sentence}."))
+        let sentence = drf_sentence(message).map_or_else(
+            || {
+                let mut sentence = format!("{message}.");
+                if let Some(first) = sentence.get(..1) {
+                    sentence.replace_range(..1, &first.to_uppercase());
+                }
+                sentence
+            },
+            str::to_owned,
+        );
+        ApiError::field(if path == "." { "non_field_errors" } else { &path }, sentence)
+    })
+}
+
+/// DRF's sentence for a value of the wrong type, from what serde says it
+/// expected ("invalid type: floating point `1e20`, expected i64"): clients
+/// of the Django product match these, and Rust's type names are no business
+/// of theirs.
+fn drf_sentence(message: &str) -> Option<&'static str> {
+    let expected = message.rsplit_once("expected ")?.1.trim();
+    let integer = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize", "isize"];
+    Some(match expected {
+        _ if integer.contains(&expected) => "A valid integer is required.",
+        "a boolean" => "Must be a valid boolean.",
+        "a string" | "a borrowed string" => "Not a valid string.",
+        "a sequence" => "Expected a list of items.",
+        _ if expected.starts_with("struct ") || expected == "a map" => "Invalid data. Expected a dictionary.",
+        _ => return None,
     })
 }
 
@@ -158,6 +181,32 @@ mod tests {
         assert_eq!(bad, Some("validation_failed"));
         assert_eq!(parse::<Probe>(b"[1]").err().map(|e| e.code()), Some("invalid_json"));
         assert_eq!(parse::<Probe>(b"{").err().map(|e| e.code()), Some("invalid_json"));
+    }
+
+    #[test]
+    fn type_errors_are_told_in_drf_s_sentences() {
+        #[derive(Debug, serde::Deserialize)]
+        #[expect(dead_code, reason = "only the refusal matters")]
+        struct Typed {
+            count: Option<i64>,
+            limit: Option<u32>,
+            flag: Option<bool>,
+            name: Option<String>,
+            tags: Option<Vec<String>>,
+        }
+        for (body, field, sentence) in [
+            (r#"{"count": 1e20}"#, "count", "A valid integer is required."),
+            (r#"{"count": 1.5}"#, "count", "A valid integer is required."),
+            (r#"{"count": "7"}"#, "count", "A valid integer is required."),
+            (r#"{"limit": -1}"#, "limit", "A valid integer is required."),
+            (r#"{"flag": "yes"}"#, "flag", "Must be a valid boolean."),
+            (r#"{"name": 5}"#, "name", "Not a valid string."),
+            (r#"{"name": {"a": 1}}"#, "name", "Not a valid string."),
+            (r#"{"tags": "x"}"#, "tags", "Expected a list of items."),
+        ] {
+            let error = parse::<Typed>(body.as_bytes()).err().map(|e| e.body().to_string()).unwrap_or_default();
+            assert!(error.contains(&format!("\"{field}\":[\"{sentence}\"]")), "{body}: {error}");
+        }
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl ApiError {
         self.0.fields.iter().flat_map(|fields| fields.keys().map(String::as_str)).collect()
     }
 
-    fn body(&self) -> serde_json::Value {
+    pub(crate) fn body(&self) -> serde_json::Value {
         let inner = &self.0;
         let mut error = serde_json::Map::new();
         error.insert("code".into(), inner.code.into());

@@ -129,11 +129,30 @@ async fn taken_slugs_and_names_conflict_and_nothing_is_left_behind() -> TestResu
 #[tokio::test]
 async fn bad_slugs_are_field_errors() -> TestResult {
     let app = spawn_app().await?;
-    for slug in ["1abc", "admin", "pg_x", "a b", ""] {
+    // in DRF's sentences (Django's SlugField for the characters)
+    let characters = "Enter a valid “slug” consisting of lower-case letters, numbers, underscores or hyphens.";
+    for (slug, message) in [
+        ("1abc", "Enter a valid “slug” that starts with a lower-case letter."),
+        ("admin", "“admin” is reserved; choose another slug."),
+        ("pg_x", "“pg_x” is reserved; choose another slug."),
+        ("a b", characters),
+        ("Acme!", characters),
+        ("", "This field may not be blank."),
+        (&"a".repeat(51), "Ensure this field has no more than 50 characters."),
+    ] {
         let (status, body) =
             json(app.post("127.0.0.1", "/api/signup/").json(&signup_body(slug, "sam")).send().await?).await?;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation_failed")), "{slug}: {body}");
-        assert!(body["error"]["fields"]["slug"].is_array(), "{slug}: {body}");
+        assert_eq!(body["error"]["fields"]["slug"][0], message, "{slug}: {body}");
+    }
+    for (name, message) in [
+        (" ", "This field may not be blank."),
+        (&"n".repeat(101), "Ensure this field has no more than 100 characters."),
+    ] {
+        let mut body = signup_body("fine", "sam");
+        body["tenant_name"] = name.into();
+        let (status, body) = json(app.post("127.0.0.1", "/api/signup/").json(&body).send().await?).await?;
+        assert_eq!((status, body["error"]["fields"]["tenant_name"][0].as_str()), (400, Some(message)), "{body}");
     }
     // nothing was made by any of them
     assert!(app.admin.list()?.is_empty(), "a tenant was left behind");

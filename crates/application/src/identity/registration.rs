@@ -3,8 +3,7 @@
 
 use taskforce_domain::{
     Email, HostName, Invitation, LimitedResource, NewActivity, NewTenant, NewUser, Notification, NotificationKind,
-    Plan, Role, Slug, StoreError, StoreExt, TargetType, Tenant, TenantDomain, TenantName, TenantTx, User, Verb,
-    record_change,
+    Plan, Role, StoreError, StoreExt, TargetType, Tenant, TenantDomain, TenantTx, User, Verb, record_change,
 };
 
 use super::{
@@ -12,7 +11,7 @@ use super::{
     accounts::{check_account, taken_field},
 };
 use crate::{
-    FieldErrors, Notifier,
+    FieldErrors, Notifier, slug_field, tenant_name_field,
     work::{ACTOR, Tidings},
 };
 
@@ -255,8 +254,8 @@ impl Registration {
     #[tracing::instrument(skip_all, fields(tenant = %input.slug))]
     pub fn signup(&self, input: &SignupInput) -> Result<SignedUp, SignupError> {
         let mut errors = FieldErrors::new();
-        let slug = errors.check("slug", Slug::parse(&input.slug));
-        let name = errors.check("tenant_name", TenantName::parse(&input.tenant_name));
+        let slug = slug_field(&mut errors, "slug", &input.slug);
+        let name = tenant_name_field(&mut errors, "tenant_name", &input.tenant_name);
         let account = AccountInput {
             username: input.username.clone(),
             email: input.email.clone(),

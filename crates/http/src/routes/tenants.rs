@@ -4,8 +4,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskforce_application::{Action, FieldErrors, TenantOverview, parse_email};
-use taskforce_domain::{Invitation, InvitationId, Member, MembershipId, Role, TenantName};
+use taskforce_application::{Action, FieldErrors, TenantOverview, parse_email, tenant_name_field};
+use taskforce_domain::{Invitation, InvitationId, Member, MembershipId, Role};
 use utoipa::ToSchema;
 
 use crate::{
@@ -116,7 +116,7 @@ async fn update(
     let JsonBody(body) = body?;
     let mut errors = FieldErrors::new();
     let name = if full { required(&mut errors, "name", body.name) } else { body.name };
-    let name = name.and_then(|name| errors.check("name", TenantName::parse(&name)));
+    let name = name.and_then(|name| tenant_name_field(&mut errors, "name", &name));
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));
     }
