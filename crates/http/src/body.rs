@@ -156,6 +156,14 @@ fn nul_path(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// A password as DRF's `CharField` (and simplejwt's `PasswordField`) reads
+/// one: without the white space around it. The Django product stored and
+/// checked passwords so, so an account brought over with its hash logs in
+/// with what its owner types there, spaces and all.
+pub fn trimmed_password(value: Option<String>) -> Option<String> {
+    value.map(|text| text.trim().to_owned())
+}
+
 /// `Some(value)` or a "This field is required." problem.
 pub fn required<T>(errors: &mut taskforce_application::FieldErrors, field: &str, value: Option<T>) -> Option<T> {
     if value.is_none() {

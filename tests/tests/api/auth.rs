@@ -479,3 +479,27 @@ async fn a_user_name_may_not_be_another_account_s_address_nor_the_reverse() -> T
     }
     Ok(())
 }
+
+/// Passwords are read without the white space around them, as DRF's
+/// `CharField` and simplejwt's `PasswordField` read them: what a user typed
+/// on the Django product (whose hashes are brought over) logs in here too.
+#[tokio::test]
+async fn a_password_is_read_without_the_white_space_around_it() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("open", taskforce_domain::Plan::Basic, true).await?;
+    let mut body = register_body("padded");
+    body["password"] = "  Sturdy-passphrase-42 ".into();
+    body["password_confirm"] = "Sturdy-passphrase-42\t".into();
+    let (status, created) = json(app.post("open.localhost", "/api/auth/register/").json(&body).send().await?).await?;
+    assert_eq!(status, 201, "{created}");
+    for typed in ["Sturdy-passphrase-42", " Sturdy-passphrase-42 ", "\tSturdy-passphrase-42\n"] {
+        let login = serde_json::json!({"username": "padded", "password": typed});
+        let (status, answer) = json(app.post("open.localhost", "/api/auth/login/").json(&login).send().await?).await?;
+        assert_eq!(status, 200, "{typed:?}: {answer}");
+    }
+    // inside the password a space counts
+    let login = serde_json::json!({"username": "padded", "password": "Sturdy- passphrase-42"});
+    let (status, _) = json(app.post("open.localhost", "/api/auth/login/").json(&login).send().await?).await?;
+    assert_eq!(status, 401);
+    Ok(())
+}

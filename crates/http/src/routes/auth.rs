@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState, Authenticated, CurrentTenant, ErrorBody,
-    body::{JsonBody, required},
+    body::{JsonBody, required, trimmed_password},
     host::client_ip,
 };
 
@@ -115,8 +115,8 @@ pub async fn register(
     let mut errors = FieldErrors::new();
     let username = required(&mut errors, "username", body.username);
     let email = required(&mut errors, "email", body.email);
-    let password = required(&mut errors, "password", body.password);
-    let password_confirm = required(&mut errors, "password_confirm", body.password_confirm);
+    let password = required(&mut errors, "password", trimmed_password(body.password));
+    let password_confirm = required(&mut errors, "password_confirm", trimmed_password(body.password_confirm));
     let (Some(username), Some(email), Some(password), Some(password_confirm)) =
         (username, email, password, password_confirm)
     else {
@@ -146,7 +146,7 @@ pub async fn login(
 ) -> Result<web::Json<LoggedIn>, ApiError> {
     let mut errors = FieldErrors::new();
     let username = required(&mut errors, "username", body.username);
-    let password = required(&mut errors, "password", body.password);
+    let password = required(&mut errors, "password", trimmed_password(body.password));
     let (Some(username), Some(password)) = (username, password) else {
         return Err(ApiError::validation(&errors));
     };

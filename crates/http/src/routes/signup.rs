@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState, ErrorBody,
-    body::{JsonBody, required},
+    body::{JsonBody, required, trimmed_password},
     host::raw_host,
 };
 
@@ -94,8 +94,8 @@ pub async fn signup(
         ("slug", body.slug),
         ("username", body.username),
         ("email", body.email),
-        ("password", body.password),
-        ("password_confirm", body.password_confirm),
+        ("password", trimmed_password(body.password)),
+        ("password_confirm", trimmed_password(body.password_confirm)),
     ];
     let [tenant_name, slug, username, email, password, password_confirm] =
         fields.map(|(name, value)| required(&mut errors, name, value));
