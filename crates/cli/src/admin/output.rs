@@ -10,24 +10,42 @@ use indicatif::{ProgressBar, ProgressStyle};
 use taskforce_application::TenantDetails;
 use taskforce_domain::TenantDomain;
 
-/// Prints rows under headers, columns aligned.
+/// Prints rows under headers, columns aligned by the width each cell takes
+/// on a terminal (`日本語` takes six columns, an emoji two). The last column
+/// is not padded, and padding is written by hand: a cell of any length
+/// (a tenant with thousands of domains) is printed, where `format!`'s
+/// width stops at 65,535.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    say(&render(headers, rows));
+}
+
+fn render(headers: &[&str], rows: &[Vec<String>]) -> String {
+    use unicode_width::UnicodeWidthStr as _;
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(cell.width());
         }
     }
     let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
-        padded.join("  ").trim_end().to_owned()
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            if i + 1 < cells.len() {
+                text.extend(std::iter::repeat_n(' ', width.saturating_sub(cell.width())));
+            }
+        }
+        text.trim_end().to_owned()
     };
     let mut text = line(headers.to_vec());
     for row in rows {
         text.push('\n');
         text.push_str(&line(row.iter().map(String::as_str).collect()));
     }
-    say(&text);
+    text
 }
 
 /// Prints a JSON value, pretty.
@@ -187,4 +205,24 @@ impl Drop for Spinner {
 /// tenant-admin's progress bar look, with `template`'s fields.
 pub fn bar_style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn columns_align_by_terminal_width_and_a_cell_of_any_length_is_printed() {
+        let rows = vec![
+            vec!["1".to_owned(), "日本語".to_owned(), "x".to_owned()],
+            vec!["22".to_owned(), "abc".to_owned(), "y".to_owned()],
+        ];
+        assert_eq!(render(&["ID", "NAME", "LAST"], &rows), "ID  NAME    LAST\n1   日本語  x\n22  abc     y");
+        // past format!'s width limit of 65,535, in a middle column and the last
+        let long = "d".repeat(70_000);
+        let text = render(&["A", "B"], &[vec![long.clone(), "z".to_owned()], vec!["q".to_owned(), long.clone()]]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], format!("{long}  z"));
+        assert_eq!(lines[2], format!("q{}  {long}", " ".repeat(69_999)));
+    }
 }
