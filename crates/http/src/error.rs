@@ -332,6 +332,12 @@ impl From<taskforce_application::WorkError> for ApiError {
             }
             WorkError::UploadInterrupted => Self::field("file", "The upload was interrupted before the file ended."),
             WorkError::Store(store) => store.into(),
+            // a record whose bytes are gone: the client can do nothing about
+            // it but delete the record; the operator is told in the log
+            WorkError::FileMissing => {
+                tracing::warn!("an attachment's bytes are missing from the file store");
+                Self::new(StatusCode::NOT_FOUND, "not_found", "This attachment's file is no longer stored.")
+            }
             WorkError::Files(cause) => Self::internal(format!("file store: {cause}")),
         }
     }

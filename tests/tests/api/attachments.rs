@@ -426,3 +426,30 @@ async fn s3_compatible_storage_round_trips_isolates_and_cleans_up() -> TestResul
     assert!(s3.keys("files/tenant_beta/").await?.is_empty());
     Ok(())
 }
+
+/// An attachment whose bytes are gone from the file store (a tenant restored
+/// from an export, which carries no files; a file removed by hand) keeps its
+/// record, and its download answers `404` saying so, not `500`; deleting the
+/// record still works.
+#[tokio::test]
+async fn an_attachment_whose_bytes_are_gone_answers_404_on_download() -> TestResult {
+    let app = spawn_app().await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Report").await?;
+    let (status, attachment) =
+        upload(&app, "acme", &olga.access, task, "notes.txt", "text/plain", content(64, 3)).await?;
+    assert_eq!(status, 201, "{attachment}");
+    for file in files_under(app.files_dir.path()) {
+        std::fs::remove_file(app.files_dir.path().join(file))?;
+    }
+    let url = format!("/api/attachments/{}/", attachment["id"]);
+    let (status, _) = json(app.get_as("acme", &olga.access, &url).send().await?).await?;
+    assert_eq!(status, 200);
+    let (status, body) = json(app.get_as("acme", &olga.access, &format!("{url}download/")).send().await?).await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str(), body["error"]["message"].as_str()),
+        (404, Some("not_found"), Some("This attachment's file is no longer stored.")),
+        "{body}"
+    );
+    assert_eq!(app.call_as(Method::DELETE, "acme", &olga.access, &url).send().await?.status().as_u16(), 204);
+    Ok(())
+}

@@ -68,6 +68,11 @@ pub enum WorkError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An attachment's record is there but its bytes are not (a tenant
+    /// restored from an export, which carries no files; a file removed by
+    /// hand).
+    #[error("This attachment's file is no longer stored.")]
+    FileMissing,
     /// The file store failed.
     #[error("file store: {0}")]
     Files(String),
@@ -78,7 +83,7 @@ impl From<FileError> for WorkError {
         match error {
             FileError::TooLarge { limit } => WorkError::FileTooLarge { limit },
             FileError::Interrupted(_) => WorkError::UploadInterrupted,
-            FileError::NotFound => WorkError::Files("the stored bytes are missing".into()),
+            FileError::NotFound => WorkError::FileMissing,
             FileError::Io(message) => WorkError::Files(message),
         }
     }
