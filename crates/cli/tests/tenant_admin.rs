@@ -247,6 +247,9 @@ fn spare_schemas_are_filled_taken_by_new_tenants_dropped_when_outdated_and_clear
         Ok(admin.json(&["spares", "status", "--json"])?["ready"].clone())
     };
     assert_eq!(ready(&admin)?, 0);
+    // a count past what anyone means is bad usage, before anything is made
+    let refused = failed(&admin.run(&["spares", "fill", "--count", "99999999999"])?, 2);
+    assert!(refused.contains("99999999999"), "{refused}");
     let out = ok(&admin.run(&["spares", "fill", "--count", "3"])?);
     assert!(out.contains("spare schemas: made 3; 3 ready"), "{out}");
     assert_eq!(ready(&admin)?, 3);

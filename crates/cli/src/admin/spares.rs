@@ -15,9 +15,10 @@ pub enum SparesCommand {
     /// Make spare schemas until COUNT are ready (servers keep
     /// database.spare_schemas ready by themselves).
     Fill {
-        /// How many should be ready; default: database.spare_schemas.
-        #[arg(long)]
-        count: Option<usize>,
+        /// How many should be ready, at most 10,000 (each is a whole
+        /// schema, about 0.4 MB); default: database.spare_schemas.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+        count: Option<u64>,
     },
     /// Drop every spare schema, whatever its version (before going back to
     /// a build with older migrations, or to give the space back).
@@ -49,7 +50,7 @@ pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::
             Ok(())
         }
         SparesCommand::Fill { count } => {
-            let count = count.unwrap_or(configured);
+            let count = count.and_then(|count| usize::try_from(count).ok()).unwrap_or(configured);
             let missing = count.saturating_sub(ctx.store.spare_stock()?.ready);
             let bar = output::progress_bar(
                 missing,
