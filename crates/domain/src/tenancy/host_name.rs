@@ -31,9 +31,12 @@ pub enum HostNameError {
     /// Longer than [`HOST_MAX_LEN`] bytes.
     #[error("the host name is longer than 253 bytes")]
     TooLong,
-    /// A label is empty or longer than 63 bytes.
-    #[error("the host name has an empty or over-long label")]
+    /// A label is empty, longer than 63 bytes, or begins or ends with `-`.
+    #[error("the host name has an empty or over-long label, or one that begins or ends with '-'")]
     BadLabel,
+    /// It ends in a number (`1.2.3`, `999.1.1.1`) but is no IPv4 address.
+    #[error("the host name ends in a number but is no IPv4 address")]
+    NotAnAddress,
     /// A character that no host name holds.
     #[error("the host name may only hold a-z, 0-9, '-', '_' and '.'; {0:?} is not allowed")]
     BadChar(char),
@@ -78,8 +81,16 @@ impl HostName {
         {
             return Err(HostNameError::BadChar(bad));
         }
-        if host.split('.').any(|label| label.is_empty() || label.len() > 63) {
+        if host
+            .split('.')
+            .any(|label| label.is_empty() || label.len() > 63 || label.starts_with('-') || label.ends_with('-'))
+        {
             return Err(HostNameError::BadLabel);
+        }
+        // no top-level domain is a number: such a name is an address or nothing
+        let numeric_end = host.rsplit('.').next().is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()));
+        if numeric_end && host.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(HostNameError::NotAnAddress);
         }
         Ok(Self(host.to_owned()))
     }
@@ -151,5 +162,16 @@ mod tests {
         assert_eq!(canon(&"a.".repeat(130)), Err(HostNameError::TooLong));
         assert!(canon("[::1]x").is_err());
         assert!(canon("[zz]").is_err());
+        // RFC 1123: a label begins and ends with a letter or digit
+        for bad in ["-lead.example", "end-.example", "a.-b.c", "a.b-"] {
+            assert_eq!(canon(bad), Err(HostNameError::BadLabel), "{bad}");
+        }
+        assert_eq!(canon("mid-dle.example"), Ok("mid-dle.example".into()));
+        // a name ending in a number is an IPv4 address or nothing
+        for bad in ["999.1.1.1", "1.2.3", "example.123", "01.2.3.4"] {
+            assert_eq!(canon(bad), Err(HostNameError::NotAnAddress), "{bad}");
+        }
+        assert_eq!(canon("10.0.0.1:8001"), Ok("10.0.0.1".into()));
+        assert_eq!(canon("123.example"), Ok("123.example".into()));
     }
 }
