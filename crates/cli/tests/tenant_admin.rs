@@ -107,7 +107,7 @@ fn tenants_are_created_listed_shown_updated_and_deleted() -> TestResult {
     );
     assert!(acme["schema_version"].as_str().is_some_and(|v| v.len() == 14));
 
-    ok(&admin.run(&["tenant", "update", "acme", "--plan", "premium", "--active", "false", "--name", "Acme Ltd"])?);
+    ok(&admin.run(&["tenant", "update", "acme", "--plan", "Premium", "--active", "false", "--name", "Acme Ltd"])?);
     let shown = admin.json(&["tenant", "show", "acme", "--json"])?;
     assert_eq!(
         (shown["plan"].as_str(), shown["is_active"].as_bool(), shown["name"].as_str()),
@@ -137,6 +137,19 @@ fn bad_input_gets_a_clear_message_and_changes_nothing() -> TestResult {
     assert!(bad_char.contains("'.' is not allowed"), "{bad_char}");
     failed(&admin.run(&["tenant", "create", "--slug", "x", "--name", "X", "--plan", "gold"])?, 2);
     failed(&admin.run(&["no-such-command"])?, 2);
+    // domains no DNS name is, each told what is wrong, with the likely fix
+    for (domain, told) in [
+        ("-lead.example", "begins or ends with '-'"),
+        ("end-.example", "begins or ends with '-'"),
+        ("999.1.1.1", "no IPv4 address"),
+        ("1.2.3", "no IPv4 address"),
+        ("acme.com:8080", "without its port"),
+        ("bücher.example", "xn--"),
+    ] {
+        let flag = format!("--domain={domain}");
+        let refused = failed(&admin.run(&["tenant", "create", "--slug", "x", "--name", "X", &flag])?, 2);
+        assert!(refused.contains(told), "{domain}: {refused}");
+    }
 
     ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme", "--domain", "shared.example.com"])?);
     // a taken domain: exit 1, one line, nothing created

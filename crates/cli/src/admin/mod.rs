@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use taskforce_application::{Accounts, TenantAdmin};
 use taskforce_auth::{Argon2Hasher, HashCost};
-use taskforce_domain::{Email, HostName, Plan, Role, Slug, TenantName, Username};
+use taskforce_domain::{Email, HostName, HostNameError, Plan, Role, Slug, TenantName, Username};
 use taskforce_persistence::{PgStore, TenantMigrator, migrate_shared};
 
 pub use migrate::{MigrateArgs, migrate};
@@ -202,7 +202,14 @@ pub(super) fn parse_slug(s: &str) -> Result<Slug, String> {
 }
 
 fn parse_host(s: &str) -> Result<HostName, String> {
-    HostName::parse(s).map_err(|e| e.to_string())
+    HostName::parse(s).map_err(|error| match error {
+        // what an operator most likely meant
+        HostNameError::BadChar(':') => format!("{error} (a domain is given without its port)"),
+        HostNameError::BadChar(c) if !c.is_ascii() => {
+            format!("{error} (write an international name in its ASCII form, xn--…)")
+        }
+        other => other.to_string(),
+    })
 }
 
 fn parse_name(s: &str) -> Result<TenantName, String> {
@@ -217,12 +224,14 @@ pub(super) fn parse_email(s: &str) -> Result<Email, String> {
     Email::parse(s).map_err(|e| e.to_string())
 }
 
+/// A plan in any case (`BASIC`), as slugs and domains are lowered.
 fn parse_plan(s: &str) -> Result<Plan, String> {
-    s.parse().map_err(|e: taskforce_domain::UnknownPlan| e.to_string())
+    s.trim().to_ascii_lowercase().parse().map_err(|e: taskforce_domain::UnknownPlan| e.to_string())
 }
 
+/// A role in any case (`Admin`).
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse().map_err(|e: taskforce_domain::UnknownRole| e.to_string())
+    s.trim().to_ascii_lowercase().parse().map_err(|e: taskforce_domain::UnknownRole| e.to_string())
 }
 
 /// What commands work with: the store and the use cases over it.
