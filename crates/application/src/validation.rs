@@ -84,17 +84,15 @@ pub fn slug_field(errors: &mut FieldErrors, field: &str, input: &str) -> Option<
         .ok()
 }
 
+/// `password: This password is too short. … This password is too common.;
+/// email: …`: each field once, its sentences after it.
 impl fmt::Display for FieldErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for (field, messages) in &self.0 {
-            for message in messages {
-                if !first {
-                    f.write_str("; ")?;
-                }
-                first = false;
-                write!(f, "{field}: {message}")?;
+        for (i, (field, messages)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
             }
+            write!(f, "{field}: {}", messages.join(" "))?;
         }
         Ok(())
     }

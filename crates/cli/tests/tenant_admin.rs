@@ -115,6 +115,14 @@ fn tenants_are_created_listed_shown_updated_and_deleted() -> TestResult {
     );
     assert_eq!(shown["limits"], serde_json::json!({"projects": 50, "tasks": 500, "members": 100}));
     assert!(ok(&admin.run(&["tenant", "show", "acme"])?).contains("premium (projects 50, tasks 500, members 100)"));
+    // a cheaper plan than what the tenant holds: done, with a warning per resource over
+    admin.sql("INSERT INTO tenant_acme.projects (name, owner_id) VALUES ('One', 1), ('Two', 1)")?;
+    let out = admin.run(&["tenant", "update", "acme", "--plan", "free"])?;
+    ok(&out);
+    let warned = text(&out.stderr);
+    assert!(warned.contains("warning: 'acme' has 2 projects, over the free plan's 1"), "{warned}");
+    assert!(!warned.contains("tasks") && !warned.contains("members"), "{warned}");
+    ok(&admin.run(&["tenant", "update", "acme", "--plan", "premium"])?);
 
     // deleting asks, and without a terminal it refuses unless --yes
     let refused = failed(&admin.run(&["tenant", "delete", "acme"])?, 1);
@@ -223,7 +231,9 @@ fn domains_users_and_members_are_managed() -> TestResult {
     assert!(!created.contains("Sturdy"), "the password is not echoed");
     let generated = ok(&admin.run(&["user", "create", "--username", "bob", "--email", "bob@example.com"])?);
     assert!(generated.contains("generated password (shown once): tf-"), "{generated}");
-    ok(&admin.run(&["member", "add", "acme", "ann", "--role", "admin"])?);
+    // the account's own spelling in the answer, whatever was typed
+    let added = ok(&admin.run(&["member", "add", "acme", "ANN", "--role", "Admin"])?);
+    assert!(added.contains("'ann' is now admin of 'acme'"), "{added}");
     let again = failed(&admin.run(&["member", "add", "acme", "ANN", "--role", "viewer"])?, 1);
     assert!(again.contains("already a member"), "{again}");
     let members = admin.json(&["member", "list", "acme", "--json"])?;

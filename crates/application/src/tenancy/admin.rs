@@ -6,8 +6,9 @@ use std::sync::Arc;
 use crate::{AccessCache, NoFiles};
 
 use taskforce_domain::{
-    Changes, FileStore, HostName, Member, Membership, NewActivity, NewTenant, Role, Slug, Store, StoreError, StoreExt,
-    TargetType, Tenant, TenantChanges, TenantDomain, TenantName, TenantTx, UserId, Username, Verb, record_change,
+    Changes, FileStore, HostName, LimitedResource, Member, Membership, NewActivity, NewTenant, Role, Slug, Store,
+    StoreError, StoreExt, TargetType, Tenant, TenantChanges, TenantDomain, TenantName, TenantTx, UserId, Username,
+    Verb, record_change,
 };
 
 /// Why a tenant could not be created. Nothing was created in any case.
@@ -179,6 +180,27 @@ impl TenantAdmin {
             let domains = tx.domains().list(Some(tenant.id))?;
             Ok(TenantDetails { tenant, domains })
         })
+    }
+
+    /// What the tenant holds beyond its plan's limits, as (resource, held,
+    /// limit): after a change to a cheaper plan nothing is removed, but
+    /// creating more is refused until it is under. Members are counted
+    /// without pending invitations.
+    pub fn over_limits(&self, tenant: &Tenant) -> Result<Vec<(LimitedResource, u64, u32)>, TenantAdminError> {
+        let (usage, members) = self.store.snapshot(&tenant.schema_name, |tx| {
+            Ok::<_, StoreError>((tx.usage().usage()?, tx.memberships().count(tenant.id, None)?))
+        })?;
+        let limits = tenant.plan.limits();
+        Ok([
+            (LimitedResource::Projects, usage.projects, limits.projects),
+            (LimitedResource::Tasks, usage.tasks, limits.tasks),
+            (LimitedResource::Members, members, limits.members),
+        ]
+        .into_iter()
+        .filter_map(|(resource, held, limit)| {
+            limit.filter(|limit| held > u64::from(*limit)).map(|limit| (resource, held, limit))
+        })
+        .collect())
     }
 
     /// Changes name, plan, active flag or signup flag.

@@ -5,8 +5,15 @@ use taskforce_domain::{Role, Slug, Username};
 use super::{Context, output};
 
 pub(super) fn add(ctx: &Context, slug: &Slug, username: &Username, role: Role) -> anyhow::Result<()> {
-    ctx.admin.add_member(slug, username, role)?;
-    output::say(&format!("'{username}' is now {role} of '{slug}'"));
+    let membership = ctx.admin.add_member(slug, username, role)?;
+    // the account's own spelling (`BOB` finds `bob`)
+    let name = ctx
+        .admin
+        .members(slug)?
+        .into_iter()
+        .find(|m| m.membership.user_id == membership.user_id)
+        .map_or_else(|| username.to_string(), |m| m.username.to_string());
+    output::say(&format!("'{name}' is now {role} of '{slug}'"));
     Ok(())
 }
 

@@ -155,6 +155,17 @@ pub(super) fn update(ctx: &Context, args: UpdateArgs) -> anyhow::Result<()> {
         tenant.is_active,
         tenant.allow_signup
     ));
+    if changes.plan.is_some() {
+        for (resource, held, limit) in ctx.admin.over_limits(&tenant)? {
+            crate::stderr_line!(
+                "warning: '{}' has {held} {}, over the {} plan's {limit}: nothing is removed, and creating more is \
+                 refused until it is under",
+                tenant.slug,
+                resource.as_str(),
+                tenant.plan
+            );
+        }
+    }
     Ok(())
 }
 
