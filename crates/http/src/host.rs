@@ -17,12 +17,15 @@ pub fn raw_host(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> String {
     {
         return host;
     }
+    // a request target in absolute form (`GET http://beta.example/…`), or
+    // HTTP/2's `:authority`, names the host over `Host` (RFC 9112 §3.2.2,
+    // RFC 9113 §8.3.1): a proxy that routes by the one is not answered for
+    // another tenant named by the other
+    if let Some(authority) = req.uri().authority() {
+        return authority.as_str().to_owned();
+    }
     // bytes outside ASCII are no host of ours, but the answer names them
-    req.headers()
-        .get(header::HOST)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
-        .unwrap_or_default()
+    req.headers().get(header::HOST).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default()
 }
 
 /// The client's address: the peer, or with a trusted proxy in front, the
@@ -167,6 +170,23 @@ mod tests {
         let standard = [("forwarded", "host=evil.example, for=192.0.2.60;proto=https;host=\"globex.localhost\"")];
         assert_eq!(raw_host(&request(PROXY, &standard), &trusted()), "globex.localhost");
         assert_eq!(raw_host(&request("203.0.113.5:4000", &standard), &[]), "acme.localhost");
+    }
+
+    #[test]
+    fn an_absolute_request_target_names_the_host_over_the_host_header() {
+        let absolute = TestRequest::default()
+            .uri("http://beta.localhost:8001/api/auth/me/")
+            .insert_header((header::HOST, "acme.localhost"))
+            .to_http_request();
+        assert_eq!(raw_host(&absolute, &[]), "beta.localhost:8001");
+        assert_eq!(raw_host(&request("203.0.113.5:4000", &[]), &[]), "acme.localhost");
+        // a trusted proxy's forwarded host still comes first
+        let proxied = TestRequest::default()
+            .uri("http://internal.local/api/auth/me/")
+            .peer_addr(PROXY.parse().expect("an address"))
+            .insert_header(("x-forwarded-host", "globex.localhost"))
+            .to_http_request();
+        assert_eq!(raw_host(&proxied, &trusted()), "globex.localhost");
     }
 
     #[test]
