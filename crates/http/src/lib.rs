@@ -297,6 +297,11 @@ async fn response_headers(
     if json && !headers.contains_key(header::CONTENT_DISPOSITION) {
         headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(JSON_CONTENT_TYPE));
     }
+    // a download asks the compressor to leave it alone with `identity`,
+    // which RFC 9110 says is not to be sent as a content coding
+    if headers.get(header::CONTENT_ENCODING).is_some_and(|value| value.as_bytes() == b"identity") {
+        headers.remove(header::CONTENT_ENCODING);
+    }
     // every answer is what its type says, as Django's SecurityMiddleware
     // declares on each response (a JSON error read as HTML, a chart as a page)
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
