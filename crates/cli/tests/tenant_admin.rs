@@ -257,6 +257,9 @@ fn dev_tenant_and_migrate_are_idempotent() -> TestResult {
         assert!(out.contains("tenant schemas: 0 migrated, 1 up to date, 0 failed"), "{out}");
     }
     assert!(ok(&admin.run(&["migrate", "--tenant", "dev"])?).contains("tenant 'dev': up to date"));
+    // it opens a tenant to self-signup: never in production
+    let refused = failed(&admin.command(&["dev-tenant"]).env("TASKFORCE_ENV", "production").output()?, 1);
+    assert!(refused.contains("dev-tenant is for development"), "{refused}");
     assert!(failed(&admin.run(&["migrate", "--tenant", "nope"])?, 1).contains("no tenant with the slug 'nope'"));
     failed(&admin.run(&["migrate", "--shared", "--tenants"])?, 2);
     Ok(())
@@ -461,6 +464,12 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
         "an existing file is kept"
     );
     assert_eq!(std::fs::read(&file)?, before);
+    // `-` writes it to standard output (to pipe it on), the summary to stderr
+    let piped = admin.run(&["tenant", "export", "acme", "-"])?;
+    let document: serde_json::Value = serde_json::from_str(&ok(&piped))?;
+    let saved: serde_json::Value = serde_json::from_slice(&before)?;
+    assert_eq!((&document["tables"], &document["members"]), (&saved["tables"], &saved["members"]));
+    assert!(text(&piped.stderr).contains("to standard output"), "{}", text(&piped.stderr));
     // only the export is left in the folder: no hidden partial file
     let names: Vec<String> = std::fs::read_dir(admin.files.path())?
         .filter_map(|entry| entry.ok().map(|e| e.file_name().to_string_lossy().into_owned()))

@@ -95,7 +95,9 @@ enum TenantCommand {
         /// The tenant's slug.
         #[arg(value_parser = parse_slug)]
         slug: Slug,
-        /// Where to write (created with mode 0600; an existing file is refused).
+        /// Where to write (created with mode 0600; an existing file is
+        /// refused), or `-` for standard output (not a terminal: the export
+        /// holds password hashes), to pipe it on (`| gzip`).
         file: std::path::PathBuf,
     },
     /// Import an exported tenant as one unit, under its slug and domains or
@@ -320,6 +322,12 @@ pub fn main_with(work: impl FnOnce(&Settings) -> anyhow::Result<()>) -> u8 {
 pub fn run(settings: &Settings, cli: Cli) -> anyhow::Result<()> {
     if let Command::Migrate(args) = &cli.command {
         return migrate(settings, args);
+    }
+    // it turns self-signup on and reactivates whatever tenant it is given:
+    // a development convenience, never wanted on a production fleet
+    if matches!(cli.command, Command::DevTenant(_)) && settings.environment == crate::settings::Environment::Production
+    {
+        anyhow::bail!("dev-tenant is for development; in production use `tenant create` and `tenant update`");
     }
     let ctx = Context::open(settings, 2)?;
     let outcome = dispatch(&ctx, cli, settings);

@@ -194,6 +194,9 @@ pub(super) fn delete(ctx: &Context, slug: &Slug, yes: bool) -> anyhow::Result<()
 }
 
 pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyhow::Result<()> {
+    if file.as_os_str() == "-" {
+        return export_to_stdout(ctx, slug);
+    }
     let started = std::time::Instant::now();
     // refused before the tenant is read: an export never replaces a file
     if file.symlink_metadata().is_ok() {
@@ -224,6 +227,38 @@ pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyh
         file.display(),
         started.elapsed().as_millis()
     ));
+    Ok(())
+}
+
+/// `tenant export SLUG -`: the export on standard output, its summary on
+/// standard error. A terminal is refused: the export holds password hashes.
+fn export_to_stdout(ctx: &Context, slug: &Slug) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    if std::io::stdout().is_terminal() {
+        bail!("refusing to write an export (it holds password hashes) to a terminal; redirect or pipe it");
+    }
+    let label = format!("exporting tenant '{slug}' to standard output");
+    let spinner = output::spinner(&label);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let exported = {
+        let mut writer = output::Counted::new(&mut out, &spinner, label, None);
+        ctx.admin.export_to(slug, chrono::Utc::now(), &mut writer).map_err(|error| match error {
+            taskforce_application::TenantAdminError::Write(error) => {
+                anyhow::Error::new(error).context("writing to standard output")
+            }
+            other => other.into(),
+        })?
+    };
+    out.flush().context("writing to standard output")?;
+    drop(spinner);
+    crate::stderr_line!(
+        "exported tenant '{slug}' (schema version {}): {} member(s), {} row(s) in {} table(s) to standard output in {} ms",
+        exported.schema_version,
+        exported.members,
+        exported.rows,
+        exported.tables,
+        started.elapsed().as_millis()
+    );
     Ok(())
 }
 
