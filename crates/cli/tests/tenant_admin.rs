@@ -209,6 +209,17 @@ fn domains_users_and_members_are_managed() -> TestResult {
             {"domain": "acme.localhost", "tenant": "acme", "is_primary": false}
         ])
     );
+    // another slug's platform address is refused: signup would never get it back
+    let squat = failed(&admin.run(&["domain", "add", "acme", "gamma.localhost"])?, 1);
+    assert!(squat.contains("the platform's address for the slug 'gamma'"), "{squat}");
+    let squat = failed(
+        &admin.run(&["tenant", "create", "--slug", "beta", "--name", "Beta", "--domain", "gamma.localhost"])?,
+        1,
+    );
+    assert!(squat.contains("slug 'gamma'"), "{squat}");
+    // deeper names under it, and the tenant's own, are fine
+    ok(&admin.run(&["domain", "add", "acme", "eu.acme.localhost"])?);
+    ok(&admin.run(&["domain", "remove", "eu.acme.localhost"])?);
     ok(&admin.run(&["domain", "remove", "acme.example.com"])?);
     assert_eq!(
         admin.json(&["domain", "list", "--json"])?,

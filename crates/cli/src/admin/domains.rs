@@ -4,7 +4,26 @@ use taskforce_domain::{HostName, Slug};
 
 use super::{Context, output};
 
+/// Refuses `<other>.<platform domain>` for the tenant `slug`: it is the
+/// address signup and `tenant create` give the slug `other`, which a tenant
+/// holding it would keep from ever being made (and would answer for).
+pub(super) fn not_another_slugs_address(ctx: &Context, slug: &Slug, domain: &HostName) -> anyhow::Result<()> {
+    let suffix = format!(".{}", ctx.platform_domain.as_str());
+    if let Some(label) = domain.as_str().strip_suffix(&suffix)
+        && !label.contains('.')
+        && label != slug.as_str()
+    {
+        anyhow::bail!(
+            "'{domain}' is the platform's address for the slug '{label}'; the tenant '{slug}' has {slug}{suffix}, \
+             and may take any domain outside {}",
+            ctx.platform_domain
+        );
+    }
+    Ok(())
+}
+
 pub(super) fn add(ctx: &Context, slug: &Slug, domain: &HostName, primary: bool) -> anyhow::Result<()> {
+    not_another_slugs_address(ctx, slug, domain)?;
     let added = ctx.admin.add_domain(slug, domain, primary)?;
     let note = if added.is_primary { " as its primary domain" } else { "" };
     output::say(&format!("'{domain}' now leads to tenant '{slug}'{note}"));

@@ -51,6 +51,9 @@ pub(super) struct UpdateArgs {
 
 /// The given domains, then `<slug>.<platform domain>`, without repeats.
 fn with_platform_domain(ctx: &Context, slug: &Slug, mut domains: Vec<HostName>) -> anyhow::Result<Vec<HostName>> {
+    for domain in &domains {
+        super::domains::not_another_slugs_address(ctx, slug, domain)?;
+    }
     let own = ctx.platform_domain.subdomain(slug.as_str())?;
     if !domains.contains(&own) {
         domains.push(own);
