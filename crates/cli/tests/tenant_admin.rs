@@ -217,6 +217,19 @@ fn domains_users_and_members_are_managed() -> TestResult {
         1,
     );
     assert!(squat.contains("slug 'gamma'"), "{squat}");
+    // --primary on a domain the tenant has already moves the flag to it
+    let moved = ok(&admin.run(&["domain", "add", "acme", "acme.localhost", "--primary"])?);
+    assert!(moved.contains("as its primary domain"), "{moved}");
+    let domains = admin.json(&["domain", "list", "acme", "--json"])?;
+    assert_eq!(
+        domains,
+        serde_json::json!([
+            {"domain": "acme.localhost", "tenant": "acme", "is_primary": true},
+            {"domain": "acme.example.com", "tenant": "acme", "is_primary": false}
+        ])
+    );
+    let again = failed(&admin.run(&["domain", "add", "acme", "acme.localhost"])?, 1);
+    assert!(again.contains("already belongs"), "{again}");
     // deeper names under it, and the tenant's own, are fine
     ok(&admin.run(&["domain", "add", "acme", "eu.acme.localhost"])?);
     ok(&admin.run(&["domain", "remove", "eu.acme.localhost"])?);

@@ -255,6 +255,14 @@ impl TenantAdmin {
             // primary and clash on the new one
             tx.tenants().lock(tenant.id)?;
             if let Some(existing) = tx.domains().get(host)? {
+                // the tenant's own domain made primary: the flag moves to it
+                if existing.tenant_id == tenant.id && primary {
+                    tx.domains().clear_primary(tenant.id)?;
+                    tx.domains().remove(host)?;
+                    let domain = TenantDomain { is_primary: true, ..existing };
+                    tx.domains().add(&domain)?;
+                    return Ok(domain);
+                }
                 let owner = tx.tenants().get(existing.tenant_id)?.map(|t| t.slug.to_string()).unwrap_or_default();
                 return Err(TenantAdminError::DomainTaken(host.clone(), owner));
             }
