@@ -148,13 +148,19 @@ impl Modify for RequiredFields {
         }
         for item in openapi.paths.paths.values_mut() {
             let Some(body) = item.patch.as_mut().and_then(|patch| patch.request_body.as_mut()) else { continue };
+            let mut partial_body = false;
             for content in body.content.values_mut() {
                 if let Some(RefOr::Ref(reference)) = content.schema.as_mut()
                     && let Some((_, partial)) =
                         PARTIAL.iter().find(|(full, _)| reference.ref_location.ends_with(&format!("/{full}")))
                 {
                     *reference = Ref::from_schema_name(*partial);
+                    partial_body = true;
                 }
+            }
+            // no body at all reads as `{}`: such a PATCH changes nothing, and is answered 200
+            if partial_body {
+                body.required = Some(utoipa::openapi::Required::False);
             }
         }
     }
@@ -274,6 +280,8 @@ mod tests {
         ] {
             assert_eq!(body_of(&document, path, "put"), &format!("#/components/schemas/{full}"), "{path}");
             assert_eq!(body_of(&document, path, "patch"), &format!("#/components/schemas/{partial}"), "{path}");
+            assert_eq!(document["paths"][path]["patch"]["requestBody"]["required"], false, "{path}");
+            assert_eq!(document["paths"][path]["put"]["requestBody"]["required"], true, "{path}");
             assert_eq!(schema(&document, partial, "name").0, Vec::<String>::new(), "{partial}");
             assert!(
                 document["components"]["schemas"][partial]["properties"].as_object().is_some_and(|p| !p.is_empty())
