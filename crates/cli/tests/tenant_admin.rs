@@ -1036,3 +1036,30 @@ fn an_unreachable_or_malformed_database_is_one_line_without_its_password() -> Te
     }
     Ok(())
 }
+
+/// An import under the export's own slug names a domain problem in the
+/// export's terms, before anything is made: one listed twice, or one another
+/// tenant has taken meanwhile (not the database's `domains_pkey`).
+#[test]
+fn an_import_names_a_domain_listed_twice_or_taken_meanwhile() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme", "--domain", "acme.example.com"])?);
+    let file = admin.files.path().join("acme.json");
+    ok(&admin.run(&["tenant", "export", "acme", file.to_str().ok_or("path")?])?);
+    ok(&admin.run(&["tenant", "delete", "acme", "--yes"])?);
+    let mut export: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+
+    let domains = export["domains"].as_array_mut().ok_or("domains")?;
+    let first = domains[0].clone();
+    domains.push(first);
+    let twice = admin.files.path().join("twice.json");
+    std::fs::write(&twice, export.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", twice.to_str().ok_or("path")?])?, 1);
+    assert!(refused.contains("is listed twice"), "{refused}");
+
+    ok(&admin.run(&["tenant", "create", "--slug", "other", "--name", "Other", "--domain", "acme.example.com"])?);
+    let refused = failed(&admin.run(&["tenant", "import", file.to_str().ok_or("path")?])?, 1);
+    assert!(refused.contains("'acme.example.com' already belongs to the tenant 'other'"), "{refused}");
+    assert_eq!(admin.sql("SELECT count(*) FROM public.tenants WHERE slug = 'acme'")?, "0");
+    Ok(())
+}

@@ -382,6 +382,29 @@ impl TenantAdmin {
                     .collect::<Result<_, _>>()?
             }
         };
+        // said in the export's terms, before anything is made (a clash
+        // found while provisioning only names the database's rule)
+        if let Some(twice) = domains.iter().enumerate().find_map(|(i, d)| domains[..i].contains(d).then_some(d)) {
+            return Err(invalid("domains", format!("'{twice}' is listed twice")));
+        }
+        let owners = self.store.read(|tx| {
+            let mut owners = Vec::new();
+            // a taken slug is the first thing to say (importing a tenant that is still there)
+            if tx.tenants().by_slug(&slug)?.is_some() {
+                return Ok(owners);
+            }
+            for domain in &domains {
+                if let Some(existing) = tx.domains().get(domain)? {
+                    let owner = tx.tenants().get(existing.tenant_id)?.map(|t| t.slug.to_string()).unwrap_or_default();
+                    owners.push((domain.clone(), owner));
+                }
+            }
+            Ok::<_, StoreError>(owners)
+        });
+        let owners = owners.map_err(|error| ImportError::Create(CreateTenantError::Store(error)))?;
+        if let Some((domain, owner)) = owners.first() {
+            return Err(invalid("domains", format!("'{domain}' already belongs to the tenant '{owner}'")));
+        }
         let new = NewTenant {
             slug,
             name: TenantName::parse(&export.tenant.name).map_err(|e| invalid("name", e))?,
