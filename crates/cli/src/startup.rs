@@ -133,10 +133,12 @@ impl Application {
             // joins the feed's thread, which notices within one poll
             tokio::task::spawn_blocking(move || drop(feed)).await?;
         }
-        if let Some(cluster) = self.database.cluster
-            && tokio::task::spawn_blocking(move || cluster.stop()).await?? == taskforce_pgcluster::Released::Stopped
-        {
-            tracing::info!("stopped the embedded PostgreSQL cluster");
+        if let Some(cluster) = self.database.cluster {
+            // let go of the lease; the last process using the cluster stops it
+            let released = tokio::task::spawn_blocking(move || cluster.stop()).await??;
+            if released == taskforce_pgcluster::Released::Stopped {
+                tracing::info!("stopped the embedded PostgreSQL cluster");
+            }
         }
         Ok(())
     }

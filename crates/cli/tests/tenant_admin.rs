@@ -166,7 +166,7 @@ fn bad_input_gets_a_clear_message_and_changes_nothing() -> TestResult {
         1,
     );
     assert_eq!(taken.lines().count(), 1, "{taken}");
-    assert!(taken.contains("the domain 'shared.example.com' already belongs to another tenant"), "{taken}");
+    assert!(taken.contains("the domain 'shared.example.com' already belongs to the tenant 'acme'"), "{taken}");
     let clash = failed(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Again"])?, 1);
     assert!(clash.contains("already exists"), "{clash}");
     ok(&admin.run(&["tenant", "create", "--slug", "my-team", "--name", "A"])?);

@@ -40,12 +40,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             };
             let is_json = essence == "application/json" || essence.ends_with("+json");
             // no body at all reads as `{}` whatever the type, as DRF reads
-            // one (each required field is then named); only a body that is
-            // there can be of a type the endpoint does not take
-            if declared == Some(0) {
-                return parse(b"{}").map(JsonBody);
-            }
-            if !is_json && declared.is_some() {
+            // one (each required field is then named, below); only a body
+            // that is there can be of a type the endpoint does not take
+            if !is_json && declared.is_some_and(|length| length > 0) {
                 return Err(unsupported());
             }
             if declared.is_some_and(|length| length > JSON_LIMIT_BYTES) {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use crate::{AccessCache, NoFiles};
 
 use taskforce_domain::{
-    Changes, FileStore, HostName, LimitedResource, Member, Membership, NewActivity, NewTenant, Role, Slug, Store,
-    StoreError, StoreExt, TargetType, Tenant, TenantChanges, TenantDomain, TenantName, TenantTx, UserId, Username,
-    Verb, record_change,
+    Changes, FileStore, HostName, LimitedResource, Member, NewActivity, NewTenant, PlatformTx, Role, Slug, Store,
+    StoreError, StoreExt, TargetType, Tenant, TenantChanges, TenantDomain, TenantId, TenantName, TenantTx, UserId,
+    Username, Verb, record_change,
 };
 
 /// Why a tenant could not be created. Nothing was created in any case.
@@ -25,9 +25,10 @@ pub enum CreateTenantError {
         /// The schema name both slugs map to.
         schema: String,
     },
-    /// A domain is mapped to another tenant already.
-    #[error("the domain '{0}' already belongs to another tenant")]
-    DomainTaken(HostName),
+    /// A domain is mapped to another tenant already (named when it was
+    /// read; empty when a race was lost to it).
+    #[error("the domain '{0}' already belongs to {owner}", owner = taken_by(.1))]
+    DomainTaken(HostName, String),
     /// The same domain was given twice.
     #[error("the domain '{0}' is listed twice")]
     DuplicateDomain(HostName),
@@ -134,25 +135,7 @@ impl TenantAdmin {
         new: &NewTenant,
         then: impl FnOnce(&mut dyn TenantTx, &Tenant) -> Result<(), StoreError>,
     ) -> Result<Tenant, CreateTenantError> {
-        if let Some(twice) = new.domains.iter().enumerate().find_map(|(i, d)| new.domains[..i].contains(d).then_some(d))
-        {
-            return Err(CreateTenantError::DuplicateDomain(twice.clone()));
-        }
-        // name what is taken precisely; the unique keys still guard the race
-        let taken = self.store.read(|tx| {
-            if tx.tenants().by_slug(&new.slug)?.is_some() {
-                return Err(CreateTenantError::SlugTaken(new.slug.clone()));
-            }
-            for domain in &new.domains {
-                if tx.domains().get(domain)?.is_some() {
-                    return Ok(Some(domain.clone()));
-                }
-            }
-            Ok(None)
-        })?;
-        if let Some(domain) = taken {
-            return Err(CreateTenantError::DomainTaken(domain));
-        }
+        self.check_new(new)?;
         self.store.provision(new, then).map(|(tenant, ())| tenant).map_err(|error| creation_error(error, new))
     }
 
@@ -191,16 +174,19 @@ impl TenantAdmin {
             Ok::<_, StoreError>((tx.usage().usage()?, tx.memberships().count(tenant.id, None)?))
         })?;
         let limits = tenant.plan.limits();
-        Ok([
-            (LimitedResource::Projects, usage.projects, limits.projects),
-            (LimitedResource::Tasks, usage.tasks, limits.tasks),
-            (LimitedResource::Members, members, limits.members),
-        ]
-        .into_iter()
-        .filter_map(|(resource, held, limit)| {
-            limit.filter(|limit| held > u64::from(*limit)).map(|limit| (resource, held, limit))
-        })
-        .collect())
+        // members without pending invitations (unlike the API's usage): an
+        // operator's "over" is about people who hold seats, not offers
+        let held = [
+            (LimitedResource::Projects, usage.projects),
+            (LimitedResource::Tasks, usage.tasks),
+            (LimitedResource::Members, members),
+        ];
+        Ok(held
+            .into_iter()
+            .filter_map(|(resource, held)| {
+                limits.of(resource).filter(|limit| held > u64::from(*limit)).map(|limit| (resource, held, limit))
+            })
+            .collect())
     }
 
     /// Changes name, plan, active flag or signup flag.
@@ -263,8 +249,7 @@ impl TenantAdmin {
                     tx.domains().add(&domain)?;
                     return Ok(domain);
                 }
-                let owner = tx.tenants().get(existing.tenant_id)?.map(|t| t.slug.to_string()).unwrap_or_default();
-                return Err(TenantAdminError::DomainTaken(host.clone(), owner));
+                return Err(TenantAdminError::DomainTaken(host.clone(), slug_of(tx, existing.tenant_id)?));
             }
             let is_first = tx.domains().list(Some(tenant.id))?.is_empty();
             if primary {
@@ -349,7 +334,7 @@ impl TenantAdmin {
     /// Adds an existing account to a tenant with a role (recorded in the
     /// tenant's activity log as done by the operator).
     #[tracing::instrument(skip_all, fields(tenant = %slug, user = %username))]
-    pub fn add_member(&self, slug: &Slug, username: &Username, role: Role) -> Result<Membership, TenantAdminError> {
+    pub fn add_member(&self, slug: &Slug, username: &Username, role: Role) -> Result<Member, TenantAdminError> {
         let tenant = self
             .store
             .read(|tx| tx.tenants().by_slug(slug))?
@@ -363,7 +348,7 @@ impl TenantAdmin {
         tenant: &Tenant,
         username: &Username,
         role: Role,
-    ) -> Result<Membership, TenantAdminError> {
+    ) -> Result<Member, TenantAdminError> {
         let slug = &tenant.slug;
         self.store.tenant(&tenant.schema_name, |tx| {
             let user =
@@ -383,7 +368,8 @@ impl TenantAdmin {
                 project_id: None,
                 changes,
             })?;
-            Ok(membership)
+            // the account as it is spelt (`ADA` finds `ada`)
+            Ok(Member { membership, username: user.username, email: user.email })
         })
     }
 
@@ -455,6 +441,45 @@ pub enum EnsureDevTenantError {
     Store(#[from] StoreError),
 }
 
+impl TenantAdmin {
+    /// What a new tenant would clash with, named precisely before anything is
+    /// made (a domain listed twice, a taken slug, a domain another tenant
+    /// holds); the unique keys still guard the race. Tenant creation and
+    /// import both ask it.
+    pub(super) fn check_new(&self, new: &NewTenant) -> Result<(), CreateTenantError> {
+        if let Some(twice) = new.domains.iter().enumerate().find_map(|(i, d)| new.domains[..i].contains(d).then_some(d))
+        {
+            return Err(CreateTenantError::DuplicateDomain(twice.clone()));
+        }
+        let taken = self.store.read(|tx| {
+            if tx.tenants().by_slug(&new.slug)?.is_some() {
+                return Err(CreateTenantError::SlugTaken(new.slug.clone()));
+            }
+            for domain in &new.domains {
+                if let Some(existing) = tx.domains().get(domain)? {
+                    return Ok(Some((domain.clone(), slug_of(tx, existing.tenant_id)?)));
+                }
+            }
+            Ok(None)
+        })?;
+        match taken {
+            Some((domain, owner)) => Err(CreateTenantError::DomainTaken(domain, owner)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// "the tenant 'acme'", or "another tenant" when the owner is not known.
+fn taken_by(owner: &str) -> String {
+    if owner.is_empty() { "another tenant".to_owned() } else { format!("the tenant '{owner}'") }
+}
+
+/// The slug of a tenant a domain leads to, for a message; empty if the
+/// tenant went meanwhile.
+pub(super) fn slug_of(tx: &mut dyn PlatformTx, tenant: TenantId) -> Result<String, StoreError> {
+    Ok(tx.tenants().get(tenant)?.map(|t| t.slug.to_string()).unwrap_or_default())
+}
+
 /// Reads which uniqueness rule a failed provisioning broke.
 pub(super) fn creation_error(error: StoreError, new: &NewTenant) -> CreateTenantError {
     match error {
@@ -465,7 +490,7 @@ pub(super) fn creation_error(error: StoreError, new: &NewTenant) -> CreateTenant
             }
             "schema_exists" => CreateTenantError::OrphanSchema(new.slug.schema_name().to_string()),
             "domains_pkey" => match new.domains.as_slice() {
-                [only] => CreateTenantError::DomainTaken(only.clone()),
+                [only] => CreateTenantError::DomainTaken(only.clone(), String::new()),
                 _ => CreateTenantError::Store(error),
             },
             _ => CreateTenantError::Store(error),

@@ -304,8 +304,9 @@ impl TenantAdmin {
             // accounts go along, so an import can tell them apart from
             // whoever has their ids in another database
             let mut others = Vec::new();
+            let member_ids: std::collections::HashSet<i64> = members.iter().map(|m| m.user_id).collect();
             for id in tx.data().user_ids()? {
-                if members.iter().any(|m| m.user_id == id.0) {
+                if member_ids.contains(&id.0) {
                     continue;
                 }
                 if let Some(user) = tx.users().get(id)? {
@@ -382,29 +383,6 @@ impl TenantAdmin {
                     .collect::<Result<_, _>>()?
             }
         };
-        // said in the export's terms, before anything is made (a clash
-        // found while provisioning only names the database's rule)
-        if let Some(twice) = domains.iter().enumerate().find_map(|(i, d)| domains[..i].contains(d).then_some(d)) {
-            return Err(invalid("domains", format!("'{twice}' is listed twice")));
-        }
-        let owners = self.store.read(|tx| {
-            let mut owners = Vec::new();
-            // a taken slug is the first thing to say (importing a tenant that is still there)
-            if tx.tenants().by_slug(&slug)?.is_some() {
-                return Ok(owners);
-            }
-            for domain in &domains {
-                if let Some(existing) = tx.domains().get(domain)? {
-                    let owner = tx.tenants().get(existing.tenant_id)?.map(|t| t.slug.to_string()).unwrap_or_default();
-                    owners.push((domain.clone(), owner));
-                }
-            }
-            Ok::<_, StoreError>(owners)
-        });
-        let owners = owners.map_err(|error| ImportError::Create(CreateTenantError::Store(error)))?;
-        if let Some((domain, owner)) = owners.first() {
-            return Err(invalid("domains", format!("'{domain}' already belongs to the tenant '{owner}'")));
-        }
         let new = NewTenant {
             slug,
             name: TenantName::parse(&export.tenant.name).map_err(|e| invalid("name", e))?,
@@ -412,6 +390,9 @@ impl TenantAdmin {
             allow_signup: export.tenant.allow_signup,
             domains,
         };
+        // named before anything is made, as tenant creation names them (a
+        // clash found while provisioning only names the database's rule)
+        self.check_new(&new)?;
         let mut accounts = Vec::with_capacity(export.members.len());
         for member in &export.members {
             let username = Username::parse(&member.username).map_err(|e| invalid("username", e))?;
@@ -473,21 +454,15 @@ impl TenantAdmin {
                 }
             }
             let mut second = reading::Hashed::new(open().map_err(|e| ImportOutcome::Refused(ImportError::Read(e)))?);
-            match reading::load_tables(std::io::BufReader::new(&mut second), tx.data(), &export.tables) {
-                Ok(()) => {}
-                Err(LoadError::Store(error)) => return Err(ImportOutcome::Store(error)),
-                Err(LoadError::Read(error)) => return Err(ImportOutcome::Refused(ImportError::Read(error))),
-                Err(LoadError::Document(reason)) => {
-                    return Err(ImportOutcome::Refused(ImportError::Changed(reason)));
-                }
-            }
+            reading::load_tables(std::io::BufReader::new(&mut second), tx.data(), &export.tables)?;
             // the same bytes as the checked ones, so the same rows as counted
             if second.digest() != first {
                 return Err(ImportOutcome::Refused(ImportError::Changed("its bytes differ from those checked".into())));
             }
             // ids no account here matches: mapped to nobody, or kept
             let named = tx.data().user_ids()?;
-            let unmatched = named.iter().filter(|id| !users.iter().any(|(old, _)| old == *id)).count();
+            let mapped: std::collections::HashSet<UserId> = users.iter().map(|(old, _)| *old).collect();
+            let unmatched = named.iter().filter(|id| !mapped.contains(id)).count();
             tx.data().finish_load(&users, keep_unmatched)?;
             if !export.tenant.is_active {
                 let changes = TenantChanges { is_active: Some(false), ..TenantChanges::default() };
@@ -509,6 +484,17 @@ impl TenantAdmin {
 enum ImportOutcome {
     Refused(ImportError),
     Store(StoreError),
+}
+
+impl From<LoadError> for ImportOutcome {
+    fn from(error: LoadError) -> Self {
+        match error {
+            LoadError::Store(error) => ImportOutcome::Store(error),
+            LoadError::Read(error) => ImportOutcome::Refused(ImportError::Read(error)),
+            // the second reading met another document than the first
+            LoadError::Document(reason) => ImportOutcome::Refused(ImportError::Changed(reason)),
+        }
+    }
 }
 
 impl From<StoreError> for ImportOutcome {

@@ -194,7 +194,7 @@ impl World {
     /// A new account that an operator adds to the tenant with a role.
     pub fn member(&self, tenant: &Tenant, username: &str, role: Role) -> TestResult<Membership> {
         self.user(username)?;
-        Ok(self.admin().add_member(&tenant.slug, &Username::parse(username)?, role)?)
+        Ok(self.admin().add_member(&tenant.slug, &Username::parse(username)?, role)?.membership)
     }
 
     /// The member as a request of theirs is authenticated: logged in with

@@ -5,15 +5,9 @@ use taskforce_domain::{Role, Slug, Username};
 use super::{Context, output};
 
 pub(super) fn add(ctx: &Context, slug: &Slug, username: &Username, role: Role) -> anyhow::Result<()> {
-    let membership = ctx.admin.add_member(slug, username, role)?;
-    // the account's own spelling (`BOB` finds `bob`)
-    let name = ctx
-        .admin
-        .members(slug)?
-        .into_iter()
-        .find(|m| m.membership.user_id == membership.user_id)
-        .map_or_else(|| username.to_string(), |m| m.username.to_string());
-    output::say(&format!("'{name}' is now {role} of '{slug}'"));
+    // the account's own spelling in the answer (`BOB` finds `bob`)
+    let member = ctx.admin.add_member(slug, username, role)?;
+    output::say(&format!("'{}' is now {role} of '{slug}'", member.username));
     Ok(())
 }
 

@@ -101,7 +101,7 @@ pub async fn tenant_wide(
     let filter = ActivityFilter {
         // 0 is the operator, -1 someone this database has no account of
         actor: filter_param(&mut errors, "actor", query.actor.as_deref(), |a| match a.trim() {
-            "0" => Ok(0),
+            "0" => Ok(UserId::OPERATOR.0),
             "-1" => Ok(UserId::UNKNOWN.0),
             _ => id(a),
         })
