@@ -320,6 +320,16 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() -> TestResult {
             "cut at {cut}: {body}"
         );
     }
+    // other fields after the file count toward the same 64 KiB
+    let trailing =
+        Form::new().part("file", Part::bytes(b"kept?".to_vec()).file_name("a.txt")).text("note", "n".repeat(65 * 1024));
+    let (status, body) =
+        json(app.call_as(Method::POST, "acme", &olga.access, &path).multipart(trailing).send().await?).await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["file"][0].as_str()),
+        (400, Some("Fields other than `file` are limited to 64 KiB.")),
+        "{body}"
+    );
     // a task that does not exist is 404 whatever the body's type, as DRF finds the object first
     let missing = format!("/api/tasks/{}/attachments/", task + 1000);
     let (status, body) = json(
@@ -337,6 +347,38 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() -> TestResult {
     let (_, log) =
         json(app.get_as("acme", &olga.access, "/api/activity/?target_type=attachment").send().await?).await?;
     assert_eq!(log["count"], 0, "{log}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_form_with_two_files_keeps_the_last_as_django_did() -> TestResult {
+    let app = spawn_app().await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;
+    let path = format!("/api/tasks/{task}/attachments/");
+    let (first, last) = (content(200 * 1024, 1), content(70 * 1024, 2));
+    let form = Form::new()
+        .part("file", Part::bytes(first).file_name("first.bin").mime_str("application/pdf")?)
+        .text("note", "between the two")
+        .part("file", Part::bytes(last.clone()).file_name("last.txt").mime_str("text/plain")?);
+    let (status, created) =
+        json(app.call_as(Method::POST, "acme", &olga.access, &path).multipart(form).send().await?).await?;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        (&created["filename"], &created["content_type"], &created["size"]),
+        (&serde_json::json!("last.txt"), &serde_json::json!("text/plain"), &serde_json::json!(last.len()))
+    );
+    let id = created["id"].as_i64().ok_or("id")?;
+    let download = app.get_as("acme", &olga.access, &format!("/api/attachments/{id}/download/")).send().await?;
+    assert!(download.bytes().await?.as_ref() == last.as_slice(), "the last file's bytes were kept");
+
+    // nothing of the first: no record, no activity, no bytes
+    let (_, listed) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
+    assert_eq!((listed["count"].as_i64(), listed["results"][0]["id"].as_i64()), (Some(1), Some(id)), "{listed}");
+    let (_, log) =
+        json(app.get_as("acme", &olga.access, "/api/activity/?target_type=attachment").send().await?).await?;
+    assert_eq!(log["count"], 1, "{log}");
+    let on_disk = files_under(app.files_dir.path());
+    assert_eq!(on_disk.len(), 1, "{on_disk:?}");
     Ok(())
 }
 

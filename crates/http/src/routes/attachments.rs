@@ -139,22 +139,119 @@ fn not_a_file() -> ApiError {
     ApiError::field("file", "The submitted data was not a file. Check the encoding type on the form.")
 }
 
-/// The part named `file`; other parts (up to the slack) are skipped.
-async fn file_part(multipart: &mut Multipart) -> Result<Field, ApiError> {
-    let mut skipped: u64 = 0;
+/// Why the parts around the file could not be taken.
+enum PartsError {
+    /// The multipart framing is broken.
+    Unreadable,
+    /// The other parts hold more than the slack.
+    TooLarge,
+}
+
+impl From<PartsError> for ApiError {
+    fn from(error: PartsError) -> Self {
+        match error {
+            PartsError::Unreadable => not_a_file(),
+            PartsError::TooLarge => ApiError::field("file", "Fields other than `file` are limited to 64 KiB."),
+        }
+    }
+}
+
+/// The next part named `file`, or `None` at the end of the body; other
+/// parts are read and dropped, `skipped` bytes of them in all up to the
+/// slack.
+async fn next_file_part(multipart: &mut Multipart, skipped: &mut u64) -> Result<Option<Field>, PartsError> {
     while let Some(part) = multipart.next().await {
-        let mut part = part.map_err(|_| not_a_file())?;
+        let mut part = part.map_err(|_| PartsError::Unreadable)?;
         if part.name() == Some("file") {
-            return Ok(part);
+            return Ok(Some(part));
         }
         while let Some(chunk) = part.next().await {
-            skipped += chunk.map_err(|_| not_a_file())?.len() as u64;
-            if skipped > MULTIPART_SLACK {
-                return Err(ApiError::field("file", "Fields other than `file` are limited to 64 KiB."));
+            *skipped += chunk.map_err(|_| PartsError::Unreadable)?.len() as u64;
+            if *skipped > MULTIPART_SLACK {
+                return Err(PartsError::TooLarge);
             }
         }
     }
-    Err(ApiError::field("file", "No file was submitted."))
+    Ok(None)
+}
+
+/// How a file part's bytes reached the store.
+enum Fed {
+    /// To its end, and the body holds no other file: the store may keep it.
+    Whole,
+    /// Another `file` part follows: this one is dropped for it, as Django
+    /// keeps the last file of a name.
+    Superseded(Box<Field>),
+    /// The store stopped reading (limit passed, failure), or the body broke
+    /// off: the store's answer says why.
+    Stopped,
+    /// The parts after the file are refused: this answer, nothing kept.
+    Refused(ApiError),
+}
+
+/// The name and type a file part declares.
+fn described(part: &Field) -> (String, Option<String>) {
+    // `filename*` (RFC 5987: UTF-8, or ISO-8859-1, which every recipient
+    // must read) wins over `filename`, as browsers do
+    let filename = part
+        .content_disposition()
+        .and_then(|d| {
+            // one it cannot read (another charset, bytes that are no UTF-8)
+            // is passed over for `filename`, as browsers do
+            d.get_filename_ext()
+                .and_then(|ext| match &ext.charset {
+                    header::Charset::Iso_8859_1 => Some(ext.value.iter().copied().map(char::from).collect()),
+                    header::Charset::Us_Ascii => String::from_utf8(ext.value.clone()).ok(),
+                    header::Charset::Ext(name) if name.eq_ignore_ascii_case("utf-8") => {
+                        String::from_utf8(ext.value.clone()).ok()
+                    }
+                    _ => None,
+                })
+                // an empty one names nothing: `filename` does
+                .filter(|name: &String| !name.is_empty())
+                .or_else(|| raw_filename(part).or_else(|| d.get_filename().map(str::to_owned)))
+        })
+        .unwrap_or_default();
+    (filename, part.content_type().map(ToString::to_string))
+}
+
+/// Sends a file part's bytes to the store, then reads the rest of the body
+/// before the store may see the file's end.
+async fn feed(
+    mut part: Field,
+    multipart: &mut Multipart,
+    skipped: &mut u64,
+    sender: mpsc::Sender<io::Result<Bytes>>,
+) -> Fed {
+    while let Some(chunk) = part.next().await {
+        // a body that ends before the file does (the client went away,
+        // broken framing) reaches the store as an error, so that it keeps
+        // nothing: the end of the stream would read as a whole file
+        let chunk = chunk.map_err(|e| io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()));
+        let failed = chunk.is_err();
+        // the store stopped reading (limit passed, failure): drop what
+        // follows for a while, so the client gets to read the answer
+        if sender.send(chunk).await.is_err() {
+            drain(&mut part).await;
+            return Fed::Stopped;
+        }
+        if failed {
+            return Fed::Stopped;
+        }
+    }
+    // the multipart reads no further while a field of it is alive
+    drop(part);
+    let (fed, reason) = match next_file_part(multipart, skipped).await {
+        // framing broken after a whole file (the body cut after the
+        // delimiter that ends it): the file stands, as Django's parser
+        // keeps what it has read
+        Ok(None) | Err(PartsError::Unreadable) => return Fed::Whole,
+        Ok(Some(next)) => (Fed::Superseded(Box::new(next)), "another file part follows"),
+        Err(error @ PartsError::TooLarge) => (Fed::Refused(error.into()), "the fields after the file are too large"),
+    };
+    // the store keeps nothing of a file that ends in an error
+    let _ = sender.send(Err(io::Error::other(reason))).await;
+    fed
 }
 
 /// A [`Read`] over chunks sent from the connection's task: the file store
@@ -220,59 +317,36 @@ pub async fn upload(
     }
 
     let mut multipart = Multipart::new(req.headers(), payload);
-    let mut part = file_part(&mut multipart).await?;
-    // `filename*` (RFC 5987: UTF-8, or ISO-8859-1, which every recipient
-    // must read) wins over `filename`, as browsers do
-    let filename = part
-        .content_disposition()
-        .and_then(|d| {
-            // one it cannot read (another charset, bytes that are no UTF-8)
-            // is passed over for `filename`, as browsers do
-            d.get_filename_ext()
-                .and_then(|ext| match &ext.charset {
-                    header::Charset::Iso_8859_1 => Some(ext.value.iter().copied().map(char::from).collect()),
-                    header::Charset::Us_Ascii => String::from_utf8(ext.value.clone()).ok(),
-                    header::Charset::Ext(name) if name.eq_ignore_ascii_case("utf-8") => {
-                        String::from_utf8(ext.value.clone()).ok()
-                    }
-                    _ => None,
-                })
-                // an empty one names nothing: `filename` does
-                .filter(|name: &String| !name.is_empty())
-                .or_else(|| raw_filename(&part).or_else(|| d.get_filename().map(str::to_owned)))
-        })
-        .unwrap_or_default();
-    let content_type = part.content_type().map(ToString::to_string);
-
-    let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
-    let store = crate::block(move || {
-        let mut incoming = Incoming { chunks: receiver, current: Bytes::new() };
-        attachments.upload(&actor, task, &filename, content_type.as_deref(), &mut incoming)
-    });
-    let feed = async move {
-        while let Some(chunk) = part.next().await {
-            // a body that ends before the file does (the client went away,
-            // broken framing) reaches the store as an error, so that it keeps
-            // nothing: the end of the stream would read as a whole file
-            let chunk = chunk.map_err(|e| io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()));
-            let failed = chunk.is_err();
-            // the store stopped reading (limit passed, failure): drop what
-            // follows for a while, so the client gets to read the answer
-            if sender.send(chunk).await.is_err() {
-                drain(&mut part).await;
-                break;
+    let mut skipped = 0;
+    let mut part = next_file_part(&mut multipart, &mut skipped)
+        .await?
+        .ok_or_else(|| ApiError::field("file", "No file was submitted."))?;
+    loop {
+        let (filename, content_type) = described(&part);
+        let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
+        let (attachments, actor) = (attachments.clone(), actor.clone());
+        let store = crate::block(move || {
+            let mut incoming = Incoming { chunks: receiver, current: Bytes::new() };
+            attachments.upload(&actor, task, &filename, content_type.as_deref(), &mut incoming)
+        });
+        let (stored, fed) = tokio::join!(store, feed(part, &mut multipart, &mut skipped, sender));
+        part = match fed {
+            Fed::Superseded(next) => *next,
+            Fed::Refused(error) => return Err(error),
+            Fed::Whole | Fed::Stopped => {
+                let attachment = stored?.map_err(|error| match error {
+                    taskforce_application::WorkError::FileTooLarge { limit } => too_large(limit),
+                    other => other.into(),
+                })?;
+                return Ok(tagged(
+                    &req,
+                    StatusCode::CREATED,
+                    &attachment_etag(&attachment),
+                    &attachment_out(attachment),
+                ));
             }
-            if failed {
-                break;
-            }
-        }
-    };
-    let (stored, ()) = tokio::join!(store, feed);
-    let attachment = stored?.map_err(|error| match error {
-        taskforce_application::WorkError::FileTooLarge { limit } => too_large(limit),
-        other => other.into(),
-    })?;
-    Ok(tagged(&req, StatusCode::CREATED, &attachment_etag(&attachment), &attachment_out(attachment)))
+        };
+    }
 }
 
 /// One attachment's metadata; `If-None-Match` with its `ETag` answers `304`.
