@@ -28,6 +28,18 @@ impl MemoryAttemptCounter {
         Self { windows: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
     }
 
+    /// The count in the current window and the seconds until it ends,
+    /// without recording anything.
+    pub fn peek(&self, key: &str) -> (u32, u64) {
+        let now = Instant::now();
+        match self.lock().get(key) {
+            Some((count, started, window)) if now.duration_since(*started) < *window => {
+                (*count, remaining(*started, *window, now))
+            }
+            _ => (0, 0),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant, Duration)>> {
         self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -58,13 +70,12 @@ impl AttemptCounter for MemoryAttemptCounter {
         (entry.0, remaining(entry.1, entry.2, now))
     }
 
-    fn peek(&self, key: &str) -> (u32, u64) {
+    fn forgive(&self, key: &str) {
         let now = Instant::now();
-        match self.lock().get(key) {
-            Some((count, started, window)) if now.duration_since(*started) < *window => {
-                (*count, remaining(*started, *window, now))
-            }
-            _ => (0, 0),
+        if let Some((count, started, window)) = self.lock().get_mut(key)
+            && now.duration_since(*started) < *window
+        {
+            *count = count.saturating_sub(1);
         }
     }
 

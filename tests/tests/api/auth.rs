@@ -292,6 +292,72 @@ async fn brute_force_is_throttled_with_retry_after_and_forwarded_for_does_not_re
     Ok(())
 }
 
+/// Guesses sent all at once: each is counted before its password is
+/// checked, so no more than the limit get an answer about the password.
+#[tokio::test]
+async fn a_burst_of_simultaneous_guesses_gets_no_more_answers_than_the_limit() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Member).await?;
+    let limit = app.settings.auth.login_max_failures;
+    let guess = |n: u32| {
+        app.post("acme.localhost", "/api/auth/login/")
+            .json(&serde_json::json!({"username": "ann", "password": format!("guess-guess-{n}")}))
+            .send()
+    };
+    let burst = answers((0..limit * 3).map(guess)).await?;
+    let judged = burst.iter().filter(|(status, _)| *status == 401).count();
+    let throttled =
+        burst.iter().filter(|(status, body)| *status == 429 && body["error"]["code"] == "rate_limited").count();
+    assert_eq!((judged, throttled), (limit as usize, 2 * limit as usize), "{burst:?}");
+
+    let right = app
+        .post("acme.localhost", "/api/auth/login/")
+        .json(&serde_json::json!({"username": "ann", "password": PASSWORD}))
+        .send()
+        .await?;
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    Ok(())
+}
+
+/// `POST /api/invitations/accept/` on a tenant an attacker made is no way
+/// to test someone's password: a token that is no pending invitation there
+/// is refused before any password is looked at, and counts nothing.
+#[tokio::test]
+async fn accepting_without_an_invitation_tests_no_password() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.create_tenant("evil", Plan::Basic, false).await?;
+    app.member("acme", "ann", Role::Member).await?;
+    let accept = |password: &str| {
+        app.post("evil.localhost", "/api/invitations/accept/")
+            .json(&serde_json::json!({"token": "made-up", "username": "ann", "password": password}))
+            .send()
+    };
+    let limit = app.settings.auth.login_max_failures;
+    let mut seen = Vec::new();
+    for n in 0..=limit {
+        let password = if n == limit { PASSWORD.to_owned() } else { format!("guess-guess-{n}") };
+        seen.push(json(accept(&password).await?).await?);
+    }
+    for (status, body) in &seen {
+        assert_eq!(
+            (*status, body["error"]["fields"]["token"][0].as_str()),
+            (400, Some("This invitation is invalid or has expired.")),
+            "{body}"
+        );
+    }
+    let (status, body) = json(
+        app.post("acme.localhost", "/api/auth/login/")
+            .json(&serde_json::json!({"username": "ann", "password": PASSWORD}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, 200, "nothing was counted against ann: {body}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn bad_bodies_answer_in_the_error_format() -> TestResult {
     let app = spawn_app().await?;

@@ -394,7 +394,8 @@ async fn an_invitation_serves_its_addressee_once_whoever_races_for_it() -> TestR
     assert_eq!(members.keys().map(String::as_str).collect::<std::collections::BTreeSet<_>>(), ["olga"].into());
 
     // the refusals left it usable by its addressee, once, however many race
-    let accepted = answers((0..8).map(|_| accept(&token, "existing"))).await?;
+    // (as many as an account's login limit lets in at once)
+    let accepted = answers((0..5).map(|_| accept(&token, "existing"))).await?;
     assert_eq!(accepted.iter().filter(|a| a.0 == 200).count(), 1, "{accepted:?}");
     for (status, body) in accepted.iter().filter(|a| a.0 != 200) {
         assert_eq!(

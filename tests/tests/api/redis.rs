@@ -11,7 +11,7 @@ use taskforce_domain::{
     AccessGrant, FamilyId, HostName, INVALIDATED, Plan, Role, SchemaName, Slug, Tenant, TenantChanges, TenantId,
     TenantName, UserId,
 };
-use taskforce_tests::{TestApp, TestRedis, TestResult, json, spawn_app_with};
+use taskforce_tests::{PASSWORD, TestApp, TestRedis, TestResult, json, spawn_app_with};
 
 /// A server on a Redis of its own; `None` (test skipped) where the machine
 /// has no redis-server.
@@ -127,7 +127,9 @@ async fn every_key_is_in_a_tenant_namespace_or_a_documented_global_one() -> Test
     for key in &keys {
         let parts: Vec<&str> = key.splitn(4, ':').collect();
         let tenant_scoped = parts.len() == 4 && parts[0] == "tf" && parts[1].parse::<i64>().is_ok();
-        let global = key.starts_with("tf:global:host:") || key.starts_with("tf:global:login-client:");
+        let global = ["tf:global:host:", "tf:global:login-client:", "tf:global:login-account:"]
+            .iter()
+            .any(|namespace| key.starts_with(namespace));
         assert!(tenant_scoped || global, "{key} is outside the documented namespaces");
         let ttl: i64 = redis(&app)?.cli(&["TTL", key])?.parse()?;
         assert!(ttl > 0, "{key} has no expiry ({ttl})");
@@ -235,6 +237,29 @@ async fn failed_logins_count_across_instances() -> TestResult {
         assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
         assert!(retry.and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s >= 1), "Retry-After");
     }
+    Ok(())
+}
+
+/// Every attempt is counted in Redis before it is judged; a success clears
+/// the account's count and takes its own attempt off the client's.
+#[tokio::test]
+async fn a_success_takes_its_attempt_back_from_the_shared_counters() -> TestResult {
+    let Some(app) = app_with_redis().await? else { return Ok(()) };
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    let user = app.member("acme", "ann", Role::Member).await?;
+    let login = |password: &str| {
+        app.post("acme.localhost", "/api/auth/login/")
+            .json(&serde_json::json!({"username": "ann", "password": password}))
+            .send()
+    };
+    assert_eq!(login("guess-guess-1").await?.status().as_u16(), 401);
+    for _ in 0..2 {
+        assert_eq!(login(PASSWORD).await?.status().as_u16(), 200);
+    }
+
+    let redis = redis(&app)?;
+    assert_eq!(redis.cli(&["GET", "tf:global:login-client:127.0.0.1"])?, "1", "the one failure stays");
+    assert_eq!(redis.cli(&["EXISTS", &format!("tf:global:login-account:user:{user}")])?, "0");
     Ok(())
 }
 

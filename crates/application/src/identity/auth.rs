@@ -205,29 +205,47 @@ impl Authenticator {
         self.clock.as_ref()
     }
 
-    fn login_key(tenant: TenantId, account: &str) -> String {
-        format!("tf:{tenant}:login:{account}")
+    /// Per account across all tenants (an account and its password are the
+    /// platform's, not a tenant's): a documented global key. `account` is
+    /// `user:<id>`, or `name:<login name>` for a name no account has.
+    fn account_key(account: &str) -> String {
+        format!("tf:global:login-account:{account}")
     }
 
-    /// Per client address across all tenants: a documented global key.
+    /// Per client address across all tenants: a documented global key. An
+    /// IPv6 client counts by its /64, the block one subscriber gets.
     fn client_key(client: &str) -> String {
-        format!("tf:global:login-client:{client}")
+        match client.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+                let network = u128::from(v6) & !((1_u128 << 64) - 1);
+                format!("tf:global:login-client:{}/64", std::net::Ipv6Addr::from(network))
+            }
+            _ => format!("tf:global:login-client:{client}"),
+        }
     }
 
-    /// Refuses early when this login name or client is over its limit.
-    fn check_throttle(&self, keys: &[(String, u32)]) -> Result<(), AuthError> {
+    /// Counts this attempt on every key before it is judged; refuses it
+    /// when that passes a key's limit. Counting first, in one atomic step
+    /// with the read, is what keeps a burst of attempts sent at once from
+    /// all passing a check none of them had been counted in yet.
+    fn count_attempt(&self, keys: &[(String, u32)]) -> Result<(), AuthError> {
         for (key, limit) in keys {
-            let (count, remaining) = self.attempts.peek(key);
-            if count >= *limit {
+            let (count, remaining) = self.attempts.hit(key, self.config.failure_window_secs);
+            if count > *limit {
                 return Err(AuthError::Throttled { retry_after: remaining.max(1) });
             }
         }
         Ok(())
     }
 
-    fn record_failure(&self, keys: &[(String, u32)]) {
-        for (key, _) in keys {
-            self.attempts.hit(key, self.config.failure_window_secs);
+    /// A success: the account's failures are forgotten, and the client's
+    /// count loses this attempt again.
+    fn count_success(&self, keys: &[(String, u32)]) {
+        if let Some(((account, _), clients)) = keys.split_first() {
+            self.attempts.reset(account);
+            for (client, _) in clients {
+                self.attempts.forgive(client);
+            }
         }
     }
 
@@ -265,31 +283,30 @@ impl Authenticator {
         require_membership: bool,
     ) -> Result<User, AuthError> {
         let found = self.store.read(|tx| tx.users().by_login(login.trim()))?;
-        // one counter per account, whether it is named by user name or e-mail
-        let account =
-            found.as_ref().map_or_else(|| login.trim().to_lowercase(), |(user, _)| format!("user:{}", user.id));
-        let mut keys = vec![(Self::login_key(tenant.id, &account), self.config.max_failures_per_login)];
+        // one counter per account, whether it is named by user name or
+        // e-mail, and whichever tenant's host is asked
+        let account = found
+            .as_ref()
+            .map_or_else(|| format!("name:{}", login.trim().to_lowercase()), |(user, _)| format!("user:{}", user.id));
+        let mut keys = vec![(Self::account_key(&account), self.config.max_failures_per_login)];
         if let Some(client) = client {
             keys.push((Self::client_key(client), self.config.max_failures_per_client));
         }
-        self.check_throttle(&keys)?;
+        self.count_attempt(&keys)?;
         let hash = found.as_ref().map_or(&*self.dummy_hash, |(_, hash)| hash.as_str());
         let password_ok = self.hasher.verify(password, hash).unwrap_or(false);
         let stale_hash = (password_ok && self.hasher.needs_rehash(hash)).then(|| hash.to_owned());
         let user = match found {
             Some((user, _)) if password_ok && user.is_active => user,
-            _ => {
-                self.record_failure(&keys);
-                return Err(AuthError::InvalidCredentials);
-            }
+            // counted already, as every attempt is
+            _ => return Err(AuthError::InvalidCredentials),
         };
         let member =
             if require_membership { self.store.read(|tx| tx.memberships().find(tenant.id, user.id))? } else { None };
         if require_membership && member.is_none() {
-            self.record_failure(&keys);
             return Err(AuthError::InvalidCredentials);
         }
-        self.attempts.reset(&keys[0].0);
+        self.count_success(&keys);
         if let Some(old) = stale_hash {
             self.rehash(user.id, &old, password);
         }

@@ -174,8 +174,13 @@ impl Registration {
             is_staff: false,
         };
         let checked = check_account(&account, Some(&input.password_confirm)).map_err(JoinError::Invalid)?;
-        let password_hash = self.auth.hasher().hash(&input.password).map_err(|e| AuthError::Internal(e.to_string()))?;
         let now = self.auth.clock().now();
+        // an invitation that cannot be used costs no password hash
+        if let Some(digest) = &digest {
+            self.store
+                .tenant(&tenant.schema_name, |tx| pending_invitation(tx, digest, tenant, now, "invitation_token"))?;
+        }
+        let password_hash = self.auth.hasher().hash(&input.password).map_err(|e| AuthError::Internal(e.to_string()))?;
         self.store
             .tenant(&tenant.schema_name, |tx| {
                 let locked = tx.tenants().lock(tenant.id)?;
@@ -225,9 +230,12 @@ impl Registration {
         password: &str,
         client: Option<&str>,
     ) -> Result<(User, Tokens), JoinError> {
-        let user = self.auth.verify_credentials_of_anyone(tenant, login, password, client)?;
         let digest = self.auth.secrets().digest(token.trim());
         let now = self.auth.clock().now();
+        // the invitation first: a token that is no pending invitation of this
+        // tenant tests no password (and costs no hash)
+        self.store.tenant(&tenant.schema_name, |tx| pending_invitation(tx, &digest, tenant, now, "token"))?;
+        let user = self.auth.verify_credentials_of_anyone(tenant, login, password, client)?;
         self.store
             .tenant(&tenant.schema_name, |tx| {
                 let locked = tx.tenants().lock(tenant.id)?;

@@ -22,8 +22,10 @@ impl AttemptCounter for FakeAttempts {
         *entry
     }
 
-    fn peek(&self, key: &str) -> (u32, u64) {
-        self.counts.lock().unwrap_or_else(PoisonError::into_inner).get(key).copied().unwrap_or_default()
+    fn forgive(&self, key: &str) {
+        if let Some(entry) = self.counts.lock().unwrap_or_else(PoisonError::into_inner).get_mut(key) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
     }
 
     fn reset(&self, key: &str) {

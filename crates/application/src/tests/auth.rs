@@ -255,6 +255,86 @@ fn too_many_failures_from_one_client_address_throttle_every_login_name() -> Test
 }
 
 #[test]
+fn an_account_s_failures_count_on_every_tenant_s_host() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let globex = world.tenant("globex", Plan::Basic)?;
+    world.admin().add_member(&globex.slug, &Username::parse("ada")?, Role::Member)?;
+    let auth = world.auth()?;
+
+    // guesses spread over tenants (one of them the guesser's own) add up
+    for n in 0..world.config.max_failures_per_login {
+        let tenant = if n % 2 == 0 { &acme } else { &globex };
+        refused(auth.login(tenant, "ada", "wrong-password", None))?;
+    }
+    let error = refused(auth.login(&globex, "ada", PASSWORD, None))?;
+
+    assert!(matches!(error, AuthError::Throttled { .. }), "{error:?}");
+    Ok(())
+}
+
+#[test]
+fn a_login_name_shaped_like_an_account_key_counts_apart_from_that_account() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let ada = world
+        .store
+        .snapshot()
+        .users
+        .iter()
+        .find(|u| u.user.username.as_str() == "ada")
+        .map(|u| u.user.id)
+        .ok_or("ada")?;
+    let auth = world.auth()?;
+
+    for _ in 0..world.config.max_failures_per_login {
+        refused(auth.login(&acme, &format!("user:{}", ada.0), "wrong-password", None))?;
+    }
+
+    assert!(auth.login(&acme, "ada", PASSWORD, None).is_ok(), "ada's own counter is untouched");
+    Ok(())
+}
+
+#[test]
+fn ipv6_clients_count_by_their_64_bit_prefix() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let auth = world.auth()?;
+
+    for n in 0..world.config.max_failures_per_client {
+        let client = format!("2001:db8:1:2::{:x}", n + 1);
+        refused(auth.login(&acme, &format!("guess{n}"), "wrong-password", Some(&client)))?;
+    }
+    let error = refused(auth.login(&acme, "ada", PASSWORD, Some("2001:db8:1:2:ffff:ffff:ffff:fffe")))?;
+
+    assert!(matches!(error, AuthError::Throttled { .. }), "{error:?}");
+    assert!(auth.login(&acme, "ada", PASSWORD, Some("2001:db8:1:3::1")).is_ok(), "the next /64 is someone else");
+    Ok(())
+}
+
+#[test]
+fn a_client_s_successful_logins_do_not_use_up_its_failures() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let auth = world.auth()?;
+    let client = Some("203.0.113.9");
+    let limit = world.config.max_failures_per_client;
+
+    for attempt in 1..limit {
+        refused(auth.login(&acme, &format!("guess{attempt}"), "wrong-password", client))?;
+    }
+    for _ in 0..3 {
+        auth.login(&acme, "ada", PASSWORD, client)?;
+    }
+    let last = refused(auth.login(&acme, "guess", "wrong-password", client))?;
+    assert!(matches!(last, AuthError::InvalidCredentials), "failure {limit} is still allowed: {last:?}");
+    let error = refused(auth.login(&acme, "ada", PASSWORD, client))?;
+
+    assert!(matches!(error, AuthError::Throttled { .. }), "{error:?}");
+    Ok(())
+}
+
+#[test]
 fn a_successful_login_clears_the_failures() -> TestResult {
     let world = World::new();
     let acme = acme_with_ada(&world)?;

@@ -10,7 +10,9 @@ use crate::MemoryAttemptCounter;
 
 /// Fixed-window counters in Redis (`INCR`, `EXPIRE … NX`). While Redis is
 /// away the counting goes on in this process (limits then hold per
-/// instance rather than across all of them; see docs/operations.md).
+/// instance rather than across all of them; see docs/operations.md), and
+/// what was counted there still counts once Redis is back, until its
+/// window ends.
 #[derive(Debug)]
 pub struct RedisAttemptCounter {
     redis: Arc<Redis>,
@@ -46,23 +48,28 @@ impl AttemptCounter for RedisAttemptCounter {
                 .await?;
             Ok((count, remaining(ttl)))
         });
-        counted.unwrap_or_else(|| self.fallback.hit(key, window_secs))
-    }
-
-    fn peek(&self, key: &str) -> (u32, u64) {
-        let owned = key.to_owned();
-        let seen = self.redis.call("GET", |mut conn| async move {
-            let (count, ttl): (Option<u32>, i64) =
-                pipe().cmd("GET").arg(&owned).cmd("TTL").arg(&owned).query_async(&mut conn).await?;
-            Ok(count.map_or((0, 0), |count| (count, remaining(ttl))))
-        });
-        match seen {
+        match counted {
             Some(redis) => {
                 let local = self.fallback.peek(key);
                 if local.0 > redis.0 { local } else { redis }
             }
-            None => self.fallback.peek(key),
+            None => self.fallback.hit(key, window_secs),
         }
+    }
+
+    fn forgive(&self, key: &str) {
+        self.fallback.forgive(key);
+        let owned = key.to_owned();
+        // only a count that exists goes down: `DECR` alone would make a
+        // missing key -1, without an expiry
+        let _ = self.redis.call("DECR", |mut conn| async move {
+            cmd("EVAL")
+                .arg("if redis.call('GET', KEYS[1]) then return redis.call('DECR', KEYS[1]) end return 0")
+                .arg(1)
+                .arg(&owned)
+                .query_async::<i64>(&mut conn)
+                .await
+        });
     }
 
     fn reset(&self, key: &str) {

@@ -186,15 +186,19 @@ pub trait Mailer: Send + Sync + 'static {
     fn send(&self, mail: &OutgoingMail) -> Result<(), MailError>;
 }
 
-/// Counts events per key within a time window (failed logins); the
+/// Counts events per key within a time window (login attempts); the
 /// counters may live in process or in a shared store.
+///
+/// An attempt is counted before it is judged, in one atomic step that
+/// also reads the count, so that attempts sent all at once cannot all pass
+/// a check made before any of them was counted; one that succeeds is then
+/// taken back ([`Self::forgive`]) or its key cleared ([`Self::reset`]).
 pub trait AttemptCounter: Send + Sync + 'static {
     /// Records one event; returns the count in the current window and the
     /// seconds until that window ends.
     fn hit(&self, key: &str, window_secs: u64) -> (u32, u64);
-    /// The count in the current window and the seconds until it ends,
-    /// without recording anything.
-    fn peek(&self, key: &str) -> (u32, u64);
+    /// Takes back one event of the current window, if it holds any.
+    fn forgive(&self, key: &str);
     /// Forgets the key.
     fn reset(&self, key: &str);
 }
