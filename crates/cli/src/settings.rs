@@ -220,7 +220,7 @@ pub struct AuthSettings {
     pub refresh_ttl_secs: u64,
     /// Invitation lifetime.
     pub invitation_ttl_secs: u64,
-    /// Failed logins allowed per (tenant, login name) within the window.
+    /// Failed logins allowed per account (all tenants) within the window.
     pub login_max_failures: u32,
     /// Failed logins allowed per client address within the window.
     pub login_max_failures_per_client: u32,

@@ -227,11 +227,17 @@ impl Authenticator {
     /// Counts this attempt on every key before it is judged; refuses it
     /// when that passes a key's limit. Counting first, in one atomic step
     /// with the read, is what keeps a burst of attempts sent at once from
-    /// all passing a check none of them had been counted in yet.
+    /// all passing a check none of them had been counted in yet. A refused
+    /// attempt is taken back again: the counts are the failures and the
+    /// attempts still being judged, so a login refused only because others
+    /// were under way gets in once they have succeeded.
     fn count_attempt(&self, keys: &[(String, u32)]) -> Result<(), AuthError> {
-        for (key, limit) in keys {
+        for (n, (key, limit)) in keys.iter().enumerate() {
             let (count, remaining) = self.attempts.hit(key, self.config.failure_window_secs);
             if count > *limit {
+                for (counted, _) in &keys[..=n] {
+                    self.attempts.forgive(counted);
+                }
                 return Err(AuthError::Throttled { retry_after: remaining.max(1) });
             }
         }
