@@ -3,7 +3,7 @@
 //! written for whom.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -84,10 +84,25 @@ fn event(notification: &Notification) -> Bytes {
     Bytes::from(format!("id: {}\nevent: notification\ndata: {data}\n\n", notification.id))
 }
 
+/// How many of the newest ids a stream sent it remembers, to send none
+/// twice when it reads again below the newest.
+const REMEMBERED: usize = 256;
+/// How far back, in the stream's own notifications, a heartbeat reads
+/// again: a notification whose announcement was lost (Redis away, the
+/// subscriber reconnecting) reaches the stream at the next heartbeat.
+const REREAD: usize = 16;
+
 /// The body of a stream: first what was missed after `last_seen` (or nothing
 /// when the client starts fresh), then each new notification as the bus
 /// announces it, with a heartbeat when idle. Subscribing comes before
 /// catching up, so nothing written in between is lost.
+///
+/// Ids are taken in insert order but become visible in commit order: a
+/// notification can commit after one with a higher id was sent. So the
+/// stream does not stop at the highest id it sent: an announced id it has
+/// not sent is read whatever its place, and each heartbeat reads again from
+/// a little below the newest it sent; the ids it sent are remembered, so
+/// none goes out twice.
 pub fn notification_stream(
     hub: Arc<NotificationHub>,
     notifications: Notifications,
@@ -122,10 +137,14 @@ pub fn notification_stream(
             };
             // a last event past the newest (from another database, or made up)
             // would keep the stream silent until ids caught up: start fresh
-            let (mut last, mut wanted) = match last_seen {
+            let (start, mut wanted) = match last_seen {
                 Some(id) if id <= newest => (id, true),
                 _ => (newest, false),
             };
+            // what the client has (at or below `start`), what it was sent,
+            // and where the next reading begins
+            let mut sent = BTreeSet::new();
+            let mut from = start;
             // a comment first, so clients and proxies see the stream is open
             if out.send(Bytes::from_static(b": stream open\n\n")).await.is_err() {
                 return;
@@ -139,28 +158,41 @@ pub fn notification_stream(
                         return;
                     }
                     loop {
-                        let Ok(Ok(batch)) = fetch(last).await else { return };
+                        let Ok(Ok(batch)) = fetch(from).await else { return };
                         for notification in &batch {
+                            from = from.max(notification.id);
+                            if !sent.insert(notification.id) {
+                                continue;
+                            }
                             if out.send(event(notification)).await.is_err() {
                                 return;
                             }
-                            last = last.max(notification.id);
                         }
                         if batch.len() < 100 {
                             break;
                         }
                     }
+                    while sent.len() > REMEMBERED {
+                        sent.pop_first();
+                    }
                 }
                 tokio::select! {
                     announced = announcements.recv() => match announced {
-                        Some(id) if id > last => wanted = true,
+                        Some(id) if id > start && !sent.contains(&id) => {
+                            from = from.min(id - 1);
+                            wanted = true;
+                        }
                         Some(_) => {}
                         None => return,
                     },
                     _ = heartbeat.tick() => {
-                        if !admitted().await || out.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                        if out.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
                             return;
                         }
+                        // reading again checks the caller is still admitted
+                        let below = sent.iter().rev().nth(REREAD - 1).map_or(start, |id| id - 1);
+                        from = from.min(below.max(start));
+                        wanted = true;
                     }
                     _ = closing.changed() => return,
                     _ = out.closed() => return,

@@ -523,6 +523,57 @@ async fn a_reconnecting_stream_resumes_after_its_last_event_and_tickets_open_it_
     Ok(())
 }
 
+/// Ids are taken at insert and seen at commit: a notification that commits
+/// after a newer one was streamed still reaches the stream, once.
+#[tokio::test]
+async fn a_notification_that_commits_after_a_newer_one_still_reaches_the_stream() -> TestResult {
+    use diesel::connection::SimpleConnection;
+    use secrecy::ExposeSecret;
+
+    let app = spawn_app_with(|settings| settings.server.sse_heartbeat_secs = 1).await?;
+    app.create_tenant("acme", Plan::Enterprise, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "mia", Role::Member).await?;
+    let (olga, mia) = (app.login("acme", "olga").await?, app.login("acme", "mia").await?);
+    let project = post(&app, &olga, "/api/projects/", serde_json::json!({"name": "P"})).await?;
+    let tasks = format!("/api/projects/{}/tasks/", project["id"]);
+    let mut stream = open(&app, &mia, None).await?;
+
+    // written first, in a transaction that stays open meanwhile
+    let url = app.settings.database.url.expose_secret().to_owned();
+    let held = format!(
+        "BEGIN; SET LOCAL search_path TO tenant_acme; INSERT INTO notifications \
+         (recipient_id, kind, actor_id, target_type, target_id, message) \
+         VALUES ({}, 'mentioned', {}, 'task', 1, 'held back')",
+        mia.user_id, olga.user_id
+    );
+    let (inserted, commit) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let writer = std::thread::spawn(move || -> Result<(), String> {
+        let mut conn = taskforce_persistence::connect(&taskforce_persistence::PoolSettings::new(&url))
+            .map_err(|e| e.to_string())?;
+        conn.batch_execute(&held).map_err(|e| e.to_string())?;
+        inserted.0.send(()).map_err(|e| e.to_string())?;
+        commit.1.recv().map_err(|e| e.to_string())?;
+        conn.batch_execute("COMMIT").map_err(|e| e.to_string())
+    });
+    let waited = tokio::task::spawn_blocking(move || inserted.1.recv_timeout(Duration::from_secs(10))).await?;
+    waited.map_err(|_| "the held-back insert did not happen")?;
+    // a newer one commits first and is streamed
+    post(&app, &olga, &tasks, serde_json::json!({"title": "newer", "assignee_id": mia.user_id})).await?;
+    let (newer, event) = stream.notification(Duration::from_secs(5)).await?.ok_or("the newer one")?;
+    assert!(event["message"].as_str().is_some_and(|m| m.contains("newer")), "{event}");
+    commit.0.send(())?;
+    tokio::task::spawn_blocking(move || writer.join()).await?.map_err(|_| "the writer panicked")??;
+
+    let (late, event) =
+        stream.notification(Duration::from_secs(5)).await?.ok_or("the one committed late never came")?;
+    assert!(late < newer, "{late} {newer}");
+    assert_eq!(event["message"], "held back", "{event}");
+    // and nothing is sent twice: heartbeats read again below the newest
+    assert_eq!(stream.notification(Duration::from_millis(2500)).await?, None);
+    Ok(())
+}
+
 #[tokio::test]
 async fn an_open_stream_ends_when_its_session_ends_or_its_member_is_removed() -> TestResult {
     let app = spawn_app_with(|settings| settings.server.sse_heartbeat_secs = 1).await?;
