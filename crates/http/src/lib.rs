@@ -317,11 +317,21 @@ fn without_secrets(uri: &actix_web::http::Uri) -> String {
     let query: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("ticket") => format!("{key}=[redacted]"),
+            // the name as the query reader decodes it (`%74icket` is `ticket`)
+            Some((key, _)) if decoded(key).eq_ignore_ascii_case("ticket") => format!("{key}=[redacted]"),
             _ => pair.to_owned(),
         })
         .collect();
     format!("{path}?{}", query.join("&"))
+}
+
+/// A query parameter's name, percent- and plus-decoded; as sent when it
+/// does not decode.
+fn decoded(key: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(key)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().next())
+        .map_or_else(|| key.to_owned(), |(name, _)| name)
 }
 
 /// The root span of each request, with room for the tenant and user once
@@ -380,6 +390,9 @@ mod tests {
             "/api/notifications/stream/?ticket=[redacted]&last_event_id=4"
         );
         assert_eq!(of("/x/?TICKET=a&ticket&page=2")?, "/x/?TICKET=[redacted]&ticket&page=2");
+        // a name the query reader decodes to `ticket`
+        assert_eq!(of("/x/?%74icket=abc&page=2")?, "/x/?%74icket=[redacted]&page=2");
+        assert_eq!(of("/x/?tick%65t=abc")?, "/x/?tick%65t=[redacted]");
         assert_eq!(of("/api/projects/?page=2")?, "/api/projects/?page=2");
         assert_eq!(of("/api/projects/")?, "/api/projects/");
         Ok(())

@@ -56,6 +56,21 @@ fn an_assignment_tells_the_assignee_and_is_announced_with_its_id() -> TestResult
 }
 
 #[test]
+fn a_title_that_spells_the_actor_placeholder_is_kept_as_typed() -> TestResult {
+    let world = World::new();
+    let crew = crew(&world, Plan::Basic)?;
+    let apollo = world.projects().create(&crew.olga, &project("Apollo")?)?;
+
+    world.tasks().create(&crew.olga, apollo.id, &assigned_to(&crew.mia, "\u{1}actor\u{1} approved")?)?;
+
+    assert_eq!(
+        told(&world, &crew),
+        [(crew.mia.user, NotificationKind::TaskAssigned, "olga assigned you “\u{1}actor\u{1} approved”".into())]
+    );
+    Ok(())
+}
+
+#[test]
 fn nobody_is_told_of_their_own_action() -> TestResult {
     let world = World::new();
     let crew = crew(&world, Plan::Basic)?;

@@ -165,12 +165,15 @@ impl Tidings {
                 target_type: self.target_type,
                 target_id: self.target_id,
                 project_id: self.project_id,
-                message: message.replace(ACTOR, &name),
+                // every message begins with the actor; a title or comment
+                // that spells the placeholder further on stays as typed
+                message: message.strip_prefix(ACTOR).map_or(message.clone(), |rest| format!("{name}{rest}")),
             })
             .collect();
         tx.notifications().insert(&new)
     }
 }
 
-/// Where messages name the actor; filled in when they are written.
+/// Where messages name the actor, at their start; filled in when they are
+/// written.
 pub(crate) const ACTOR: &str = "\u{1}actor\u{1}";
