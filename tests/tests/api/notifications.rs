@@ -262,6 +262,10 @@ async fn the_same_notification_ids_in_two_tenants_never_cross() -> TestResult {
     let (_, every) = json(app.get_as("alpha", &mia_a.access, "/api/notifications/?unread=").send().await?).await?;
     let (_, unread) = json(app.get_as("alpha", &mia_a.access, "/api/notifications/?unread=1").send().await?).await?;
     assert_eq!((every["count"].as_u64(), unread["count"].as_u64()), (Some(1), Some(0)), "{every}");
+    // a filter that cannot be read is judged before the page, as DRF filters first
+    let (status, body) =
+        json(app.get_as("alpha", &mia_a.access, "/api/notifications/?page=0&unread=maybe").send().await?).await?;
+    assert_eq!((status, body["error"]["fields"]["unread"][0].is_string()), (400, true), "{body}");
     // alpha's owner holds no notification at all, whatever the id
     let (status, body) = mark_read(&app, "alpha", &ann, shared).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");

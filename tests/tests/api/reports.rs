@@ -269,6 +269,24 @@ async fn reports_are_right_with_no_data_and_refuse_bad_input() -> TestResult {
     let (status, body) =
         json(app.get_as("acme", &session.access, "/api/reports/summary/?project=999").send().await?).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+    // every field's problem in one answer
+    let all_wrong = "/api/reports/throughput/?weeks=-1&format=pdf&project=x";
+    let (status, body) = json(app.get_as("acme", &session.access, all_wrong).send().await?).await?;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (
+            body["error"]["fields"]["weeks"][0].as_str(),
+            body["error"]["fields"]["format"][0].as_str(),
+            body["error"]["fields"]["project"][0].is_string()
+        ),
+        (Some("Ensure this value is between 1 and 104."), Some("\"pdf\" is not a valid choice."), true),
+        "{body}"
+    );
+    // DRF's integer reading: `12.0` is 12; a blank format is no filter
+    let (status, weeks) =
+        json(app.get_as("acme", &session.access, "/api/reports/throughput/?weeks=3.0&format=%20").send().await?)
+            .await?;
+    assert_eq!((status, weeks.as_array().map(Vec::len)), (200, Some(3)), "{weeks}");
     Ok(())
 }
 

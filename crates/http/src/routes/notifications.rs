@@ -79,12 +79,13 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     Query(query): Query<NotificationQuery>,
 ) -> Result<web::Json<PageBody<NotificationOut>>, ApiError> {
-    let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
+    // the filter before the page, as DRF filters the queryset first
     let mut errors = FieldErrors::new();
     let unread = filter_param(&mut errors, "unread", query.unread.as_deref(), boolean).unwrap_or(false);
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));
     }
+    let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let notifications = state.notifications.clone();
     let found = crate::block(move || page.fetch(|page| notifications.list(&actor, unread, page))).await??;
     Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, notification_out)?))

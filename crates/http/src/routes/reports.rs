@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use actix_web::{HttpResponse, http::header, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use taskforce_application::FieldErrors;
+use taskforce_application::{FieldErrors, MAX_WEEKS};
 use taskforce_domain::{ProjectId, WeekThroughput};
 use utoipa::{IntoParams, ToSchema};
 
@@ -148,16 +148,14 @@ pub async fn throughput(
     Authenticated(actor): Authenticated,
     query: Query<ThroughputQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    // every field's problem in one answer, as DRF's filter form gives them
     let mut errors = FieldErrors::new();
-    let weeks = filter_param(&mut errors, "weeks", query.weeks.as_deref(), |w| {
-        w.trim().parse::<u32>().map_err(|_| "A valid integer is required.")
-    })
-    .unwrap_or(12);
-    let format = query.format.as_deref().filter(|f| !f.is_empty()).unwrap_or("json").to_owned();
+    let weeks = filter_param(&mut errors, "weeks", query.weeks.as_deref(), weeks).unwrap_or(12);
+    let format = query.format.as_deref().map(str::trim).filter(|f| !f.is_empty()).unwrap_or("json").to_owned();
     if !["json", "svg", "csv"].contains(&format.as_str()) {
         errors.add("format", format!("\"{format}\" is not a valid choice."));
     }
-    let scope = scope(query.project.as_deref())?;
+    let scope = filter_param(&mut errors, "project", query.project.as_deref(), id).map(ProjectId);
     if !errors.is_empty() {
         return Err(ApiError::validation(&errors));
     }
@@ -190,6 +188,25 @@ pub async fn throughput(
                 .collect::<Vec<_>>(),
         ),
     })
+}
+
+/// `?weeks=` as DRF's `IntegerField` reads it (a whole number, `12.0`
+/// too), within 1 to [`MAX_WEEKS`].
+fn weeks(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    // DRF drops a decimal point followed only by zeros
+    let whole =
+        text.find('.').filter(|&dot| text[dot + 1..].bytes().all(|b| b == b'0')).map_or(text, |dot| &text[..dot]);
+    let digits = whole.strip_prefix(['+', '-']).unwrap_or(whole);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("A valid integer is required.".to_owned());
+    }
+    whole
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| (1..=MAX_WEEKS).contains(n))
+        .ok_or_else(|| format!("Ensure this value is between 1 and {MAX_WEEKS}."))
 }
 
 /// Each member's open, overdue and recently completed tasks.
@@ -226,4 +243,21 @@ pub async fn cycle_time(
     let reports = state.reports.clone();
     let c = crate::block(move || reports.cycle_time(&actor, scope)).await??;
     Ok(web::Json(CycleTimeOut { completed: c.completed, median_hours: c.median_hours, p85_hours: c.p85_hours }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn weeks_are_read_as_drf_reads_an_integer_and_kept_in_range() {
+        for (text, read) in [("12", Ok(12)), (" 8 ", Ok(8)), ("12.0", Ok(12)), ("+3", Ok(3)), ("104", Ok(104))] {
+            assert_eq!(super::weeks(text), read, "{text}");
+        }
+        let range = Err(format!("Ensure this value is between 1 and {}.", super::MAX_WEEKS));
+        for text in ["0", "-1", "105", "4294967296", "99999999999999999999"] {
+            assert_eq!(super::weeks(text), range, "{text}");
+        }
+        for text in ["x", "12.5", "1e3", "", "+", "0x10", "١٢"] {
+            assert_eq!(super::weeks(text), Err("A valid integer is required.".to_owned()), "{text}");
+        }
+    }
 }
