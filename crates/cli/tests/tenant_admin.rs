@@ -784,6 +784,44 @@ fn an_import_refuses_to_hand_a_member_s_place_to_another_person_s_account() -> T
     Ok(())
 }
 
+/// An account that made itself through the API (its address typed, never
+/// proven) is a member's account only with the member's password hash too:
+/// a restore into the same database finds it; someone who registered the
+/// member's name and address elsewhere first does not get the place.
+#[test]
+fn an_import_takes_a_self_registered_account_for_a_member_only_with_the_same_password() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
+    admin.member("acme", "olga", "owner")?;
+    admin.member("acme", "mia", "admin")?;
+    admin.sql("UPDATE public.users SET registered_themselves = true WHERE username = 'mia'")?;
+    let file = admin.files.path().join("acme.json");
+    let file_arg = file.to_str().ok_or("path")?;
+    ok(&admin.run(&["tenant", "export", "acme", file_arg])?);
+
+    // elsewhere, someone registered mia's name and address first
+    let other = Admin::new()?;
+    other.member_less_account("mia")?;
+    other.sql("UPDATE public.users SET registered_themselves = true WHERE username = 'mia'")?;
+    let refused = failed(&other.run(&["tenant", "import", file_arg])?, 1);
+    assert!(refused.contains("member 'mia'") && refused.contains("registered itself"), "{refused}");
+    assert_eq!(other.sql("SELECT count(*) FROM public.memberships")?, "0");
+    assert_eq!(other.sql("SELECT count(*) FROM public.tenants WHERE slug = 'acme'")?, "0");
+
+    // restored where it came from: mia's own account, same password, same role
+    ok(&admin.run(&["tenant", "delete", "acme", "--yes"])?);
+    ok(&admin.run(&["tenant", "import", file_arg])?);
+    assert_eq!(
+        admin.sql(
+            "SELECT m.role FROM public.memberships m JOIN public.users u ON u.id = m.user_id \
+             JOIN public.tenants t ON t.id = m.tenant_id WHERE t.slug = 'acme' AND u.username = 'mia'"
+        )?,
+        "admin"
+    );
+    assert_eq!(admin.sql("SELECT count(*) FROM public.users WHERE username = 'mia'")?, "1");
+    Ok(())
+}
+
 impl Admin {
     /// An account that belongs to no tenant (so ids differ between
     /// databases), with the address [`Admin::member`] gives the same name.

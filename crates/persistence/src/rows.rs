@@ -88,6 +88,7 @@ pub(crate) struct UserRow {
     pub is_staff: bool,
     pub date_joined: DateTime<Utc>,
     pub last_login: Option<DateTime<Utc>>,
+    pub registered_themselves: bool,
 }
 
 impl TryFrom<UserRow> for User {
@@ -102,6 +103,7 @@ impl TryFrom<UserRow> for User {
             is_staff: row.is_staff,
             date_joined: row.date_joined,
             last_login: row.last_login,
+            registered_themselves: row.registered_themselves,
         })
     }
 }
@@ -114,6 +116,7 @@ pub(crate) struct NewUserRow<'a> {
     pub password_hash: &'a str,
     pub is_active: bool,
     pub is_staff: bool,
+    pub registered_themselves: bool,
 }
 
 #[derive(Debug, Queryable, Selectable)]

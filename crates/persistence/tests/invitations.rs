@@ -18,6 +18,7 @@ fn account(tx: &mut dyn PlatformTx, name: &str) -> Result<UserId, StoreError> {
         password_hash: "x".into(),
         is_active: true,
         is_staff: false,
+        registered_themselves: false,
     };
     Ok(tx.users().create(&new)?.id)
 }

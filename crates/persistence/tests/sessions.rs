@@ -28,6 +28,7 @@ fn a_removal_racing_a_login_waits_for_it_and_ends_its_session() -> TestResult {
             password_hash: "x".into(),
             is_active: true,
             is_staff: false,
+            registered_themselves: false,
         })?;
         Ok::<_, StoreError>((user.id, tx.memberships().add(acme.id, user.id, Role::Member)?.id))
     })?;

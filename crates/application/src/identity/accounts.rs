@@ -117,6 +117,7 @@ impl Accounts {
             password_hash,
             is_active: true,
             is_staff: input.is_staff,
+            registered_themselves: false,
         };
         self.store.platform(|tx| tx.users().create(&new)).map_err(|error| match taken_field(&error) {
             Some(fields) => CreateAccountError::Invalid(fields),

@@ -203,6 +203,7 @@ impl Registration {
                     password_hash,
                     is_active: true,
                     is_staff: false,
+                    registered_themselves: true,
                 };
                 let user = tx.users().create(&new).map_err(|error| match taken_field(&error) {
                     Some(fields) => JoinError::Invalid(fields),
@@ -300,6 +301,7 @@ impl Registration {
                     password_hash,
                     is_active: true,
                     is_staff: false,
+                    registered_themselves: true,
                 };
                 let user = tx.users().create(&owner)?;
                 join(tx, tenant, &user, Role::Owner, None, now)?;

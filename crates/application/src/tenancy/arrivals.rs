@@ -16,6 +16,15 @@ pub enum AccountClash {
     /// The user name is another account's user name or e-mail address.
     #[error("the user name is another account's user name or e-mail address here")]
     NameTaken,
+    /// An account here has the user name and address, but made itself
+    /// through the API (the address never proven) and holds another
+    /// password: it may be someone who registered the name first.
+    #[error(
+        "an account here registered itself with this user name and e-mail address, which were never proven to be \
+         its holder's, and has another password: not taken for the same person; check who holds it, then \
+         `tenant-admin member add`"
+    )]
+    Unproven,
 }
 
 /// How meeting an arriving account failed. As the error of a unit of
@@ -35,18 +44,29 @@ impl From<StoreError> for Arrival {
 }
 
 /// The account here that `username` and `email` name, if any. The same user
-/// name is the same person only with the same e-mail address (case aside):
-/// anything else would hand the arriving account's role and rows to whoever
-/// registered the name here first.
+/// name is the same person only with the same e-mail address (case aside),
+/// and, for an account that registered itself through the API (whose
+/// address nobody proved), only with the arriving password hash as well
+/// (`None`: the arrival has none): anything else would hand the arriving
+/// account's role and rows to whoever registered the name here first.
 pub(super) fn account_here(
     users: &mut dyn UserRepository,
     username: &Username,
     email: &Email,
+    arriving_hash: Option<&str>,
 ) -> Result<Option<User>, Arrival> {
-    match users.by_username(username)? {
-        Some(user) if user.email.normalized() != email.normalized() => Err(Arrival::Clash(AccountClash::OtherAddress)),
-        found => Ok(found),
+    let Some((user, hash)) =
+        users.by_login(username.as_str())?.filter(|(user, _)| user.username.normalized() == username.normalized())
+    else {
+        return Ok(None);
+    };
+    if user.email.normalized() != email.normalized() {
+        return Err(Arrival::Clash(AccountClash::OtherAddress));
     }
+    if user.registered_themselves && arriving_hash != Some(hash.as_str()) {
+        return Err(Arrival::Clash(AccountClash::Unproven));
+    }
+    Ok(Some(user))
 }
 
 /// Creates the arriving account, or says which of its login names is taken

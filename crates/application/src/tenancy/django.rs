@@ -195,7 +195,8 @@ impl TenantAdmin {
             }
             Err(error) => return Ok(LegacyOutcome::Refused(format!("e-mail address: {error}"))),
         };
-        let here = self.store.read(|tx| arrivals::account_here(tx.users(), &username, &email));
+        let here =
+            self.store.read(|tx| arrivals::account_here(tx.users(), &username, &email, Some(&legacy.password_hash)));
         let outcome = match here {
             Err(Arrival::Clash(clash)) => return Ok(LegacyOutcome::Refused(format!("{clash}, so it gets nothing"))),
             Err(Arrival::Store(error)) => return Err(error.into()),
@@ -211,6 +212,7 @@ impl TenantAdmin {
                     // inactive Django accounts are skipped above
                     is_active: true,
                     is_staff: legacy.is_staff,
+                    registered_themselves: false,
                 };
                 match self.store.platform(|tx| arrivals::create_account(tx.users(), &new)) {
                     Ok(_) => LegacyOutcome::Imported,

@@ -415,7 +415,9 @@ impl TenantAdmin {
                     }
                     Arrival::Store(error) => ImportOutcome::Store(error),
                 };
-                let user = match arrivals::account_here(tx.users(), username, email).map_err(refused)? {
+                let user = match arrivals::account_here(tx.users(), username, email, Some(&member.password_hash))
+                    .map_err(refused)?
+                {
                     Some(user) => user,
                     None => {
                         if !hasher.recognizes(&member.password_hash) {
@@ -429,6 +431,7 @@ impl TenantAdmin {
                             password_hash: member.password_hash.clone(),
                             is_active: member.is_active,
                             is_staff: member.is_staff,
+                            registered_themselves: false,
                         };
                         created += 1;
                         arrivals::create_account(tx.users(), &new).map_err(refused)?
@@ -447,7 +450,7 @@ impl TenantAdmin {
                 let (Ok(username), Ok(email)) = (Username::parse(&other.username), Email::parse(&other.email)) else {
                     continue;
                 };
-                match arrivals::account_here(tx.users(), &username, &email) {
+                match arrivals::account_here(tx.users(), &username, &email, None) {
                     Ok(Some(user)) => users.push((UserId(other.user_id), user.id)),
                     Ok(None) | Err(Arrival::Clash(_)) => {}
                     Err(Arrival::Store(error)) => return Err(ImportOutcome::Store(error)),

@@ -348,3 +348,53 @@ fn a_django_account_comes_over_only_with_a_hash_its_hasher_reads() -> TestResult
     assert_eq!(users.iter().map(|u| u.user.username.as_str()).collect::<Vec<_>>(), ["ada"]);
     Ok(())
 }
+
+/// Someone who registered a Django user's name and address here first (the
+/// address is typed, never proven) is not taken for that user: no role,
+/// and the report says why. An account an operator made, or one imported
+/// before, is.
+#[test]
+fn an_account_that_registered_itself_with_a_django_user_s_name_is_not_that_user() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+    let legacy = |username: &str, password_hash: &str| taskforce_domain::LegacyAccount {
+        username: username.into(),
+        email: format!("{username}@example.com"),
+        password_hash: password_hash.into(),
+        role: "owner".into(),
+        is_active: true,
+        is_staff: false,
+    };
+    // the squatter signs up a tenant of their own with the victim's name and address
+    world.registration()?.signup(&crate::SignupInput {
+        tenant_name: "Squat".into(),
+        slug: "squat".into(),
+        username: "victim".into(),
+        email: "victim@example.com".into(),
+        password: crate::testing::PASSWORD.into(),
+        password_confirm: crate::testing::PASSWORD.into(),
+    })?;
+    // an operator made this one
+    world.user("olga")?;
+    let platform = taskforce_domain::LegacyPlatform {
+        tenants: Vec::new(),
+        accounts: vec![legacy("victim", "hashed:django-pw"), legacy("olga", "hashed:other-pw")],
+    };
+
+    let report = world.admin().import_legacy(&platform, &to(&host("localhost")?, Some(&acme.slug)), &mut |_| {})?;
+
+    assert!(
+        matches!(&report[0].outcome, crate::LegacyOutcome::Refused(why) if why.contains("registered itself")),
+        "{report:?}"
+    );
+    assert!(matches!(&report[1].outcome, crate::LegacyOutcome::Skipped(_)), "{report:?}");
+    let state = world.store.snapshot();
+    let members: Vec<(&str, Role)> = state
+        .memberships
+        .iter()
+        .filter(|m| m.tenant_id == acme.id)
+        .filter_map(|m| state.users.iter().find(|u| u.user.id == m.user_id).map(|u| (u.user.username.as_str(), m.role)))
+        .collect();
+    assert_eq!(members, [("olga", Role::Owner)], "the squatter got no role in acme");
+    Ok(())
+}

@@ -47,6 +47,11 @@ pub struct User {
     pub date_joined: DateTime<Utc>,
     /// When the user last logged in.
     pub last_login: Option<DateTime<Utc>>,
+    /// Made by its holder through the API (registration, signup): its
+    /// e-mail address was typed, never proven to be theirs. An import takes
+    /// such an account for the arriving person of the same user name and
+    /// address only if the password hash is the same too.
+    pub registered_themselves: bool,
 }
 
 /// What it takes to create an account; the password arrives already hashed.
@@ -63,6 +68,8 @@ pub struct NewUser {
     pub is_active: bool,
     /// Platform staff flag.
     pub is_staff: bool,
+    /// Made by its holder through the API (see [`User::registered_themselves`]).
+    pub registered_themselves: bool,
 }
 
 impl NewUser {
@@ -184,6 +191,7 @@ mod tests {
                 password_hash: String::new(),
                 is_active: true,
                 is_staff: false,
+                registered_themselves: false,
             })
         };
         let cases = [

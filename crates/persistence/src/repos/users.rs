@@ -58,6 +58,7 @@ impl UserRepository for PgTx<'_> {
                 password_hash: &user.password_hash,
                 is_active: user.is_active,
                 is_staff: user.is_staff,
+                registered_themselves: user.registered_themselves,
             })
             .returning(UserRow::as_returning())
             .get_result(self.conn)

@@ -41,6 +41,7 @@ diesel::table! {
         is_staff -> Bool,
         date_joined -> Timestamptz,
         last_login -> Nullable<Timestamptz>,
+        registered_themselves -> Bool,
     }
 }
 

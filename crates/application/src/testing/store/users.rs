@@ -32,6 +32,7 @@ impl UserRepository for FakeTx<'_> {
             is_staff: new.is_staff,
             date_joined: self.now,
             last_login: None,
+            registered_themselves: new.registered_themselves,
         };
         self.state.users.push(StoredUser { user: user.clone(), password_hash: new.password_hash.clone() });
         Ok(user)
