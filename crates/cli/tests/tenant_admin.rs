@@ -281,6 +281,19 @@ fn dev_tenant_and_migrate_are_idempotent() -> TestResult {
         assert!(out.contains("tenant schemas: 0 migrated, 1 up to date, 0 failed"), "{out}");
     }
     assert!(ok(&admin.run(&["migrate", "--tenant", "dev"])?).contains("tenant 'dev': up to date"));
+    // a warning of the work reads as one of the tool's own lines
+    ok(&admin.run(&["tenant", "create", "--slug", "other", "--name", "Other"])?);
+    ok(&admin.run(&["domain", "remove", "localhost"])?);
+    ok(&admin.run(&["domain", "add", "other", "localhost"])?);
+    let out = admin.run(&["dev-tenant"])?;
+    ok(&out);
+    assert!(
+        text(&out.stderr).lines().any(|line| line.starts_with(
+            "warning: the dev tenant's domain belongs to another tenant; left there domain=localhost owner=other"
+        )),
+        "{}",
+        text(&out.stderr)
+    );
     // it opens a tenant to self-signup: never in production
     let refused = failed(&admin.command(&["dev-tenant"]).env("TASKFORCE_ENV", "production").output()?, 1);
     assert!(refused.contains("dev-tenant is for development"), "{refused}");
