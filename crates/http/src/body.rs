@@ -161,6 +161,22 @@ pub fn trimmed_password(value: Option<String>) -> Option<String> {
     value.map(|text| text.trim().to_owned())
 }
 
+/// A text field as DRF's `CharField` judges one before anything else:
+/// absent is "This field is required.", nothing but white space "This field
+/// may not be blank." (both `None`); the text as sent otherwise.
+pub fn required_text(
+    errors: &mut taskforce_application::FieldErrors,
+    field: &str,
+    value: Option<String>,
+) -> Option<String> {
+    let value = required(errors, field, value)?;
+    if value.trim().is_empty() {
+        errors.add(field, "This field may not be blank.");
+        return None;
+    }
+    Some(value)
+}
+
 /// `Some(value)` or a "This field is required." problem.
 pub fn required<T>(errors: &mut taskforce_application::FieldErrors, field: &str, value: Option<T>) -> Option<T> {
     if value.is_none() {

@@ -412,6 +412,39 @@ async fn bad_bodies_answer_in_the_error_format() -> TestResult {
         json(app.post("acme.localhost", url).json(&serde_json::json!({"username": "a"})).send().await?).await?;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["fields"]["password"][0], "This field is required.");
+    // blank fields are refused as DRF refuses them, before any account is
+    // looked up: they cost no attempt of the limit
+    app.member("acme", "bea", Role::Member).await?;
+    for _ in 0..app.settings.auth.login_max_failures + 1 {
+        for blank in [
+            serde_json::json!({"username": "bea", "password": "   "}),
+            serde_json::json!({"username": " ", "password": PASSWORD}),
+        ] {
+            let (status, body) = json(app.post("acme.localhost", url).json(&blank).send().await?).await?;
+            let field = if blank["username"] == "bea" { "password" } else { "username" };
+            assert_eq!(
+                (status, body["error"]["fields"][field][0].as_str()),
+                (400, Some("This field may not be blank.")),
+                "{blank}: {body}"
+            );
+        }
+    }
+    let (status, body) = json(
+        app.post("acme.localhost", url)
+            .json(&serde_json::json!({"username": "bea", "password": PASSWORD}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let register = serde_json::json!({"username": "newbie", "email": "", "password": "Sturdy-passphrase-42",
+        "password_confirm": " "});
+    let (status, body) = json(app.post("acme.localhost", "/api/auth/register/").json(&register).send().await?).await?;
+    assert_eq!(
+        (status, &body["error"]["fields"]["email"][0], &body["error"]["fields"]["password_confirm"][0]),
+        (400, &serde_json::json!("This field may not be blank."), &serde_json::json!("This field may not be blank.")),
+        "{body}"
+    );
     Ok(())
 }
 

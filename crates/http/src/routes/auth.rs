@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState, Authenticated, CurrentTenant, ErrorBody,
-    body::{JsonBody, required, trimmed_password},
+    body::{JsonBody, required_text, trimmed_password},
     host::client_ip,
 };
 
@@ -113,10 +113,10 @@ pub async fn register(
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = FieldErrors::new();
-    let username = required(&mut errors, "username", body.username);
-    let email = required(&mut errors, "email", body.email);
-    let password = required(&mut errors, "password", trimmed_password(body.password));
-    let password_confirm = required(&mut errors, "password_confirm", trimmed_password(body.password_confirm));
+    let username = required_text(&mut errors, "username", body.username);
+    let email = required_text(&mut errors, "email", body.email);
+    let password = required_text(&mut errors, "password", trimmed_password(body.password));
+    let password_confirm = required_text(&mut errors, "password_confirm", trimmed_password(body.password_confirm));
     let (Some(username), Some(email), Some(password), Some(password_confirm)) =
         (username, email, password, password_confirm)
     else {
@@ -145,8 +145,9 @@ pub async fn login(
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<web::Json<LoggedIn>, ApiError> {
     let mut errors = FieldErrors::new();
-    let username = required(&mut errors, "username", body.username);
-    let password = required(&mut errors, "password", trimmed_password(body.password));
+    // a blank field is refused before anything is looked up or counted
+    let username = required_text(&mut errors, "username", body.username);
+    let password = required_text(&mut errors, "password", trimmed_password(body.password));
     let (Some(username), Some(password)) = (username, password) else {
         return Err(ApiError::validation(&errors));
     };

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState, Authenticated, CurrentTenant, ErrorBody,
-    body::{JsonBody, refused_after_object, required, trimmed_password},
+    body::{JsonBody, refused_after_object, required, required_text, trimmed_password},
     host::client_ip,
     paging::{PageBody, PageQuery, page_body},
     query::Query,
@@ -392,9 +392,9 @@ pub async fn accept_invitation(
     JsonBody(body): JsonBody<AcceptBody>,
 ) -> Result<web::Json<LoggedIn>, ApiError> {
     let mut errors = FieldErrors::new();
-    let token = required(&mut errors, "token", body.token);
-    let username = required(&mut errors, "username", body.username);
-    let password = required(&mut errors, "password", trimmed_password(body.password));
+    let token = required_text(&mut errors, "token", body.token);
+    let username = required_text(&mut errors, "username", body.username);
+    let password = required_text(&mut errors, "password", trimmed_password(body.password));
     let (Some(token), Some(username), Some(password)) = (token, username, password) else {
         return Err(ApiError::validation(&errors));
     };
