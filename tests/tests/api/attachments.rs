@@ -320,6 +320,25 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() -> TestResult {
             "cut at {cut}: {body}"
         );
     }
+    // a whole multipart body that stops short of its declared length is an
+    // interrupted upload too: the request never ended
+    let (content_type, whole) = raw_multipart(r#"form-data; name="file"; filename="short.txt""#, b"all of it");
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        olga.access,
+        whole.len() + 10
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes()).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut stream, &whole).await?;
+    tokio::io::AsyncWriteExt::shutdown(&mut stream).await?;
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await?;
+    assert!(
+        answer.starts_with("HTTP/1.1 400") && answer.contains("The upload was interrupted before the file ended."),
+        "{answer}"
+    );
     // other fields after the file count toward the same 64 KiB
     let trailing =
         Form::new().part("file", Part::bytes(b"kept?".to_vec()).file_name("a.txt")).text("note", "n".repeat(65 * 1024));

@@ -143,6 +143,9 @@ fn not_a_file() -> ApiError {
 enum PartsError {
     /// The multipart framing is broken.
     Unreadable,
+    /// The body ended before its end: the client went away, or sent less
+    /// than its `Content-Length` said.
+    CutShort,
     /// The other parts hold more than the slack.
     TooLarge,
 }
@@ -151,6 +154,7 @@ impl From<PartsError> for ApiError {
     fn from(error: PartsError) -> Self {
         match error {
             PartsError::Unreadable => not_a_file(),
+            PartsError::CutShort => ApiError::field("file", "The upload was interrupted before the file ended."),
             PartsError::TooLarge => ApiError::field("file", "Fields other than `file` are limited to 64 KiB."),
         }
     }
@@ -161,7 +165,14 @@ impl From<PartsError> for ApiError {
 /// slack.
 async fn next_file_part(multipart: &mut Multipart, skipped: &mut u64) -> Result<Option<Field>, PartsError> {
     while let Some(part) = multipart.next().await {
-        let mut part = part.map_err(|_| PartsError::Unreadable)?;
+        let mut part = part.map_err(|error| match error {
+            // the body, not its framing, broke off (the multipart reader
+            // reports it as soon as it reads on, before a part it holds whole)
+            actix_multipart::MultipartError::Incomplete | actix_multipart::MultipartError::Payload(_) => {
+                PartsError::CutShort
+            }
+            _ => PartsError::Unreadable,
+        })?;
         if part.name() == Some("file") {
             return Ok(Some(part));
         }
@@ -246,6 +257,9 @@ async fn feed(
         // delimiter that ends it): the file stands, as Django's parser
         // keeps what it has read
         Ok(None) | Err(PartsError::Unreadable) => return Fed::Whole,
+        // the body broke off: the request is incomplete, whatever of the
+        // file had arrived
+        Err(error @ PartsError::CutShort) => (Fed::Refused(error.into()), "the body broke off after the file"),
         Ok(Some(next)) => (Fed::Superseded(Box::new(next)), "another file part follows"),
         Err(error @ PartsError::TooLarge) => (Fed::Refused(error.into()), "the fields after the file are too large"),
     };
