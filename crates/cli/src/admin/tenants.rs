@@ -205,31 +205,16 @@ pub(super) fn export(ctx: &Context, slug: &Slug, file: &std::path::Path) -> anyh
     if file.symlink_metadata().is_ok() {
         bail!("{} exists already; export to a new file", file.display());
     }
-    let spinner = output::spinner(&format!("exporting tenant '{slug}' to {}", file.display()));
+    let target = file.display().to_string();
+    let spinner = output::spinner(&format!("exporting tenant '{slug}' to {target}"));
     let mut exported = None;
     write_whole(file, |writer| {
-        let label = format!("exporting tenant '{slug}' to {}", file.display());
-        let mut writer = output::Counted::new(writer, &spinner, label, None);
-        let done = ctx.admin.export_to(slug, chrono::Utc::now(), &mut writer).map_err(|error| match error {
-            taskforce_application::TenantAdminError::Write(error) => {
-                anyhow::Error::new(error).context(format!("writing {}", file.display()))
-            }
-            other => other.into(),
-        })?;
-        exported = Some(done);
+        exported = Some(export_counted(ctx, slug, writer, &spinner, &target)?);
         Ok(())
     })?;
     drop(spinner);
     let exported = exported.context("the export wrote nothing")?;
-    output::say(&format!(
-        "exported tenant '{slug}' (schema version {}): {} member(s), {} row(s) in {} table(s) to {} in {} ms",
-        exported.schema_version,
-        exported.members,
-        exported.rows,
-        exported.tables,
-        file.display(),
-        started.elapsed().as_millis()
-    ));
+    output::say(&exported_line(slug, &exported, &target, started));
     Ok(())
 }
 
@@ -240,29 +225,49 @@ fn export_to_stdout(ctx: &Context, slug: &Slug) -> anyhow::Result<()> {
     if std::io::stdout().is_terminal() {
         bail!("refusing to write an export (it holds password hashes) to a terminal; redirect or pipe it");
     }
-    let label = format!("exporting tenant '{slug}' to standard output");
-    let spinner = output::spinner(&label);
+    let target = "standard output";
+    let spinner = output::spinner(&format!("exporting tenant '{slug}' to {target}"));
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let exported = {
-        let mut writer = output::Counted::new(&mut out, &spinner, label, None);
-        ctx.admin.export_to(slug, chrono::Utc::now(), &mut writer).map_err(|error| match error {
-            taskforce_application::TenantAdminError::Write(error) => {
-                anyhow::Error::new(error).context("writing to standard output")
-            }
-            other => other.into(),
-        })?
-    };
+    let exported = export_counted(ctx, slug, &mut out, &spinner, target)?;
     out.flush().context("writing to standard output")?;
     drop(spinner);
-    crate::stderr_line!(
-        "exported tenant '{slug}' (schema version {}): {} member(s), {} row(s) in {} table(s) to standard output in {} ms",
+    crate::stderr_line!("{}", exported_line(slug, &exported, target, started));
+    Ok(())
+}
+
+/// The export written to `writer`, its bytes counted on the spinner; a
+/// failed write names `target`.
+fn export_counted(
+    ctx: &Context,
+    slug: &Slug,
+    writer: &mut dyn Write,
+    spinner: &output::Spinner,
+    target: &str,
+) -> anyhow::Result<taskforce_application::Exported> {
+    let mut writer = output::Counted::new(writer, spinner, format!("exporting tenant '{slug}' to {target}"), None);
+    ctx.admin.export_to(slug, chrono::Utc::now(), &mut writer).map_err(|error| match error {
+        taskforce_application::TenantAdminError::Write(error) => {
+            anyhow::Error::new(error).context(format!("writing to {target}"))
+        }
+        other => other.into(),
+    })
+}
+
+/// The line that reports an export.
+fn exported_line(
+    slug: &Slug,
+    exported: &taskforce_application::Exported,
+    target: &str,
+    started: std::time::Instant,
+) -> String {
+    format!(
+        "exported tenant '{slug}' (schema version {}): {} member(s), {} row(s) in {} table(s) to {target} in {} ms",
         exported.schema_version,
         exported.members,
         exported.rows,
         exported.tables,
         started.elapsed().as_millis()
-    );
-    Ok(())
+    )
 }
 
 /// Has `write` write the export to `file`, whole or not at all: into a hidden file beside
