@@ -6,7 +6,7 @@ use std::{
     collections::BTreeSet,
     future::Future,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
@@ -50,7 +50,10 @@ pub struct Redis {
     /// One multiplexed connection serves every call concurrently; taken out
     /// of the pool so that calls do not pay the pool's PING on check-out,
     /// and replaced from the pool when it breaks.
-    shared: Mutex<Option<MultiplexedConnection>>,
+    shared: Arc<Mutex<Option<MultiplexedConnection>>>,
+    /// Held while the shared connection is being made: calls that find
+    /// none wait for that one rather than each opening its own.
+    making: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -79,10 +82,16 @@ impl Redis {
             config.create_pool(Some(Runtime::Tokio1)).map_err(|e| RedisError(e.to_string()))?
         };
         // connect in the background, with more patience than a request has,
-        // so that the first requests find a connection waiting
-        let warm = pool.clone();
+        // so that the first requests find the shared connection waiting (a
+        // burst of first requests would otherwise each open one, within
+        // their short time-out)
+        let (warm, shared) = (pool.clone(), Arc::new(Mutex::new(None)));
+        let warmed = shared.clone();
         runtime.spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_secs(2), pooled(&warm)).await;
+            if let Ok(Ok(conn)) = tokio::time::timeout(Duration::from_secs(2), pooled(&warm)).await {
+                let conn = deadpool_redis::Connection::take(conn);
+                warmed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(conn);
+            }
         });
         Ok(Self {
             runtime: Some(runtime),
@@ -92,7 +101,8 @@ impl Redis {
             healthy: AtomicBool::new(true),
             retry_at: Mutex::new(None),
             pending: Mutex::new(Pending::default()),
-            shared: Mutex::new(None),
+            shared,
+            making: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -132,6 +142,11 @@ impl Redis {
 
     /// The shared connection, or a new one from the pool.
     async fn connection(&self) -> RedisResult<MultiplexedConnection> {
+        if let Some(conn) = self.shared.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(conn);
+        }
+        let _making = self.making.lock().await;
+        // made meanwhile by the call that held the lock
         if let Some(conn) = self.shared.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             return Ok(conn);
         }
