@@ -141,6 +141,7 @@ pub fn notification_stream(
                 Some(id) if id <= newest => (id, true),
                 _ => (newest, false),
             };
+            let resumed = wanted;
             // what the client has (at or below `start`), what it was sent,
             // and where the next reading begins
             let mut sent = BTreeSet::new();
@@ -168,17 +169,20 @@ pub fn notification_stream(
                                 return;
                             }
                         }
+                        // a long catch-up remembers no more than the newest
+                        while sent.len() > REMEMBERED {
+                            sent.pop_first();
+                        }
                         if batch.len() < 100 {
                             break;
                         }
                     }
-                    while sent.len() > REMEMBERED {
-                        sent.pop_first();
-                    }
                 }
                 tokio::select! {
                     announced = announcements.recv() => match announced {
-                        Some(id) if id > start && !sent.contains(&id) => {
+                        // below `start` only for a fresh stream: a resumed one's
+                        // client had everything up to its last event
+                        Some(id) if (id > start || !resumed) && !sent.contains(&id) => {
                             from = from.min(id - 1);
                             wanted = true;
                         }

@@ -10,7 +10,7 @@ use reqwest::{
 use taskforce_domain::Role;
 use taskforce_tests::{
     TestApp, TestResult,
-    files::{content, files_under, streamed_multipart, task_of, upload},
+    files::{content, files_under, streamed, streamed_multipart, task_of, upload},
     json, spawn_app, spawn_app_with,
 };
 
@@ -398,6 +398,66 @@ async fn a_form_with_two_files_keeps_the_last_as_django_did() -> TestResult {
     assert_eq!(log["count"], 1, "{log}");
     let on_disk = files_under(app.files_dir.path());
     assert_eq!(on_disk.len(), 1, "{on_disk:?}");
+    Ok(())
+}
+
+/// Keeping the last file is no way around the limits: the whole body holds
+/// one file's allowance however it is split, at most 100 parts may be named
+/// `file`, and a body cut off inside a field after the file is interrupted.
+#[tokio::test]
+async fn many_file_parts_are_held_to_one_body_s_allowance() -> TestResult {
+    let app = spawn_app_with(|s| s.storage.max_upload_bytes = 1024 * 1024).await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;
+    let path = format!("/api/tasks/{task}/attachments/");
+
+    // two streamed files, each under the limit, together well over it
+    let split = Form::new()
+        .part("file", Part::stream(streamed(700 * 1024)).file_name("one.bin"))
+        .part("file", Part::stream(streamed(700 * 1024)).file_name("two.bin"));
+    let (status, body) =
+        json(app.call_as(Method::POST, "acme", &olga.access, &path).multipart(split).send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
+
+    let mut crowd = Form::new();
+    for n in 0..101 {
+        crowd = crowd.part("file", Part::bytes(vec![b'x'; 10]).file_name(format!("{n}.txt")));
+    }
+    let (status, body) =
+        json(app.call_as(Method::POST, "acme", &olga.access, &path).multipart(crowd).send().await?).await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["file"][0].as_str()),
+        (400, Some("Too many files: a form may hold at most 100 parts named `file`.")),
+        "{body}"
+    );
+
+    // the file whole, then a field the body breaks off in
+    let boundary = "----taskforce-test-boundary";
+    let mut sent = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\nall of it\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhalf a no"
+    )
+    .into_bytes();
+    let declared = sent.len() + 40;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n",
+        olga.access
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+    let mut request = head.into_bytes();
+    request.append(&mut sent);
+    tokio::io::AsyncWriteExt::write_all(&mut stream, &request).await?;
+    tokio::io::AsyncWriteExt::shutdown(&mut stream).await?;
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await?;
+    assert!(
+        answer.starts_with("HTTP/1.1 400") && answer.contains("The upload was interrupted before the file ended."),
+        "{answer}"
+    );
+
+    let (_, listed) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
+    assert_eq!(listed["count"], 0, "{listed}");
+    assert!(files_under(app.files_dir.path()).is_empty());
     Ok(())
 }
 

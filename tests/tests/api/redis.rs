@@ -486,3 +486,34 @@ async fn migrated_tenants_host_entries_are_invalidated() -> TestResult {
     assert!(redis(&app)?.cli(&["GET", beta_key])?.contains("\"slug\":\"beta\""));
     Ok(())
 }
+
+/// A count taken back never goes below zero, nor makes a key that was
+/// cleared meanwhile: a key reset between an attempt and its taking back
+/// (a success of the same account) stays cleared, and the next attempt is
+/// one.
+#[test]
+fn a_count_taken_back_never_goes_below_zero() -> TestResult {
+    use taskforce_domain::AttemptCounter as _;
+    let Some(redis) = TestRedis::start()? else {
+        return Ok(());
+    };
+    let counter =
+        taskforce_cache::RedisAttemptCounter::new(Arc::new(Redis::new(&redis.url(), Duration::from_millis(500), 4)?));
+    let key = "tf:global:login-account:user:7";
+
+    assert_eq!(counter.hit(key, 60).0, 1);
+    counter.reset(key);
+    counter.forgive(key);
+    assert_eq!(redis.cli(&["EXISTS", key])?, "0", "the cleared key was made again");
+    redis.cli(&["SET", key, "0"])?;
+    counter.forgive(key);
+    assert_eq!(redis.cli(&["GET", key])?, "0");
+    // a key below zero (from an older server) still counts this attempt
+    redis.cli(&["SET", key, "-5"])?;
+    assert_eq!(counter.hit(key, 60).0, 1);
+    redis.cli(&["DEL", key])?;
+    assert_eq!((counter.hit(key, 60).0, counter.hit(key, 60).0), (1, 2));
+    counter.forgive(key);
+    assert_eq!(redis.cli(&["GET", key])?, "1");
+    Ok(())
+}

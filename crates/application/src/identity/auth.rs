@@ -256,8 +256,8 @@ impl Authenticator {
     }
 
     /// Checks a password for a login name (user name or e-mail) and that
-    /// the account is an active member of the tenant. Throttled per (tenant,
-    /// login name) and per client address.
+    /// the account is an active member of the tenant. Throttled per account
+    /// (across tenants) and per client address.
     pub fn verify_credentials(
         &self,
         tenant: &Tenant,

@@ -34,7 +34,7 @@ impl AttemptCounter for RedisAttemptCounter {
     fn hit(&self, key: &str, window_secs: u64) -> (u32, u64) {
         let owned = key.to_owned();
         let counted = self.redis.call("INCR", |mut conn| async move {
-            let (count, _, ttl): (u32, Value, i64) = pipe()
+            let (count, _, ttl): (i64, Value, i64) = pipe()
                 .atomic()
                 .cmd("INCR")
                 .arg(&owned)
@@ -46,30 +46,33 @@ impl AttemptCounter for RedisAttemptCounter {
                 .arg(&owned)
                 .query_async(&mut conn)
                 .await?;
-            Ok((count, remaining(ttl)))
+            // this attempt is one at least, whatever the key held
+            Ok((u32::try_from(count.max(1)).unwrap_or(u32::MAX), remaining(ttl)))
         });
         match counted {
-            Some(redis) => {
-                let local = self.fallback.peek(key);
-                if local.0 > redis.0 { local } else { redis }
-            }
+            // what this instance counted while Redis was away adds to what
+            // Redis counts now, until its window ends
+            Some((count, left)) => (count.saturating_add(self.fallback.peek(key).0), left),
             None => self.fallback.hit(key, window_secs),
         }
     }
 
     fn forgive(&self, key: &str) {
-        self.fallback.forgive(key);
         let owned = key.to_owned();
-        // only a count that exists goes down: `DECR` alone would make a
-        // missing key -1, without an expiry
-        let _ = self.redis.call("DECR", |mut conn| async move {
+        // only a count above zero goes down: `DECR` alone would make a key
+        // reset meanwhile (or never made) -1, without an expiry
+        let taken = self.redis.call("DECR", |mut conn| async move {
             cmd("EVAL")
-                .arg("if redis.call('GET', KEYS[1]) then return redis.call('DECR', KEYS[1]) end return 0")
+                .arg("local n = tonumber(redis.call('GET', KEYS[1])) if n and n > 0 then return redis.call('DECR', KEYS[1]) end return 0")
                 .arg(1)
                 .arg(&owned)
                 .query_async::<i64>(&mut conn)
                 .await
         });
+        // counted in this process while Redis was away
+        if taken.is_none() {
+            self.fallback.forgive(key);
+        }
     }
 
     fn reset(&self, key: &str) {

@@ -4,7 +4,7 @@
 
 use std::io::{self, Read};
 
-use actix_multipart::{Field, Multipart};
+use actix_multipart::Multipart;
 use actix_web::{
     HttpRequest, HttpResponse,
     http::{
@@ -20,6 +20,8 @@ use taskforce_application::{Action, Attachments, etag};
 use taskforce_domain::{Attachment, AttachmentId, TaskId};
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
+
+mod upload;
 
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
@@ -135,160 +137,6 @@ fn too_large(limit: u64) -> ApiError {
     ApiError::payload_too_large(format!("The file is larger than the limit of {limit} bytes."))
 }
 
-fn not_a_file() -> ApiError {
-    ApiError::field("file", "The submitted data was not a file. Check the encoding type on the form.")
-}
-
-/// Why the parts around the file could not be taken.
-enum PartsError {
-    /// The multipart framing is broken.
-    Unreadable,
-    /// The body ended before its end: the client went away, or sent less
-    /// than its `Content-Length` said.
-    CutShort,
-    /// The other parts hold more than the slack.
-    TooLarge,
-}
-
-impl From<PartsError> for ApiError {
-    fn from(error: PartsError) -> Self {
-        match error {
-            PartsError::Unreadable => not_a_file(),
-            PartsError::CutShort => ApiError::field("file", "The upload was interrupted before the file ended."),
-            PartsError::TooLarge => ApiError::field("file", "Fields other than `file` are limited to 64 KiB."),
-        }
-    }
-}
-
-/// The next part named `file`, or `None` at the end of the body; other
-/// parts are read and dropped, `skipped` bytes of them in all up to the
-/// slack.
-async fn next_file_part(multipart: &mut Multipart, skipped: &mut u64) -> Result<Option<Field>, PartsError> {
-    while let Some(part) = multipart.next().await {
-        let mut part = part.map_err(|error| match error {
-            // the body, not its framing, broke off (the multipart reader
-            // reports it as soon as it reads on, before a part it holds whole)
-            actix_multipart::MultipartError::Incomplete | actix_multipart::MultipartError::Payload(_) => {
-                PartsError::CutShort
-            }
-            _ => PartsError::Unreadable,
-        })?;
-        if part.name() == Some("file") {
-            return Ok(Some(part));
-        }
-        while let Some(chunk) = part.next().await {
-            *skipped += chunk.map_err(|_| PartsError::Unreadable)?.len() as u64;
-            if *skipped > MULTIPART_SLACK {
-                return Err(PartsError::TooLarge);
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// How a file part's bytes reached the store.
-enum Fed {
-    /// To its end, and the body holds no other file: the store may keep it.
-    Whole,
-    /// Another `file` part follows: this one is dropped for it, as Django
-    /// keeps the last file of a name.
-    Superseded(Box<Field>),
-    /// The store stopped reading (limit passed, failure), or the body broke
-    /// off: the store's answer says why.
-    Stopped,
-    /// The parts after the file are refused: this answer, nothing kept.
-    Refused(ApiError),
-}
-
-/// The name and type a file part declares.
-fn described(part: &Field) -> (String, Option<String>) {
-    // `filename*` (RFC 5987: UTF-8, or ISO-8859-1, which every recipient
-    // must read) wins over `filename`, as browsers do
-    let filename = part
-        .content_disposition()
-        .and_then(|d| {
-            // one it cannot read (another charset, bytes that are no UTF-8)
-            // is passed over for `filename`, as browsers do
-            d.get_filename_ext()
-                .and_then(|ext| match &ext.charset {
-                    header::Charset::Iso_8859_1 => Some(ext.value.iter().copied().map(char::from).collect()),
-                    header::Charset::Us_Ascii => String::from_utf8(ext.value.clone()).ok(),
-                    header::Charset::Ext(name) if name.eq_ignore_ascii_case("utf-8") => {
-                        String::from_utf8(ext.value.clone()).ok()
-                    }
-                    _ => None,
-                })
-                // an empty one names nothing: `filename` does
-                .filter(|name: &String| !name.is_empty())
-                .or_else(|| raw_filename(part).or_else(|| d.get_filename().map(str::to_owned)))
-        })
-        .unwrap_or_default();
-    (filename, part.content_type().map(ToString::to_string))
-}
-
-/// Sends a file part's bytes to the store, then reads the rest of the body
-/// before the store may see the file's end.
-async fn feed(
-    mut part: Field,
-    multipart: &mut Multipart,
-    skipped: &mut u64,
-    sender: mpsc::Sender<io::Result<Bytes>>,
-) -> Fed {
-    while let Some(chunk) = part.next().await {
-        // a body that ends before the file does (the client went away,
-        // broken framing) reaches the store as an error, so that it keeps
-        // nothing: the end of the stream would read as a whole file
-        let chunk = chunk.map_err(|e| io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()));
-        let failed = chunk.is_err();
-        // the store stopped reading (limit passed, failure): drop what
-        // follows for a while, so the client gets to read the answer
-        if sender.send(chunk).await.is_err() {
-            drain(&mut part).await;
-            return Fed::Stopped;
-        }
-        if failed {
-            return Fed::Stopped;
-        }
-    }
-    // the multipart reads no further while a field of it is alive
-    drop(part);
-    let (fed, reason) = match next_file_part(multipart, skipped).await {
-        // framing broken after a whole file (the body cut after the
-        // delimiter that ends it): the file stands, as Django's parser
-        // keeps what it has read
-        Ok(None) | Err(PartsError::Unreadable) => return Fed::Whole,
-        // the body broke off: the request is incomplete, whatever of the
-        // file had arrived
-        Err(error @ PartsError::CutShort) => (Fed::Refused(error.into()), "the body broke off after the file"),
-        Ok(Some(next)) => (Fed::Superseded(Box::new(next)), "another file part follows"),
-        Err(error @ PartsError::TooLarge) => (Fed::Refused(error.into()), "the fields after the file are too large"),
-    };
-    // the store keeps nothing of a file that ends in an error
-    let _ = sender.send(Err(io::Error::other(reason))).await;
-    fed
-}
-
-/// A [`Read`] over chunks sent from the connection's task: the file store
-/// reads it on a blocking thread while the connection keeps filling it.
-struct Incoming {
-    chunks: mpsc::Receiver<io::Result<Bytes>>,
-    current: Bytes,
-}
-
-impl Read for Incoming {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.chunks.blocking_recv() {
-                Some(chunk) => self.current = chunk?,
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
-}
-
 /// Attaches a file to a task: `multipart/form-data` with the part `file`.
 /// A declared length over the limit is refused before anything is read,
 /// an undeclared one as soon as the limit is passed; nothing is kept then.
@@ -330,37 +178,9 @@ pub async fn upload(
         return Err(ApiError::unsupported_media_type("Uploads must be sent as multipart/form-data."));
     }
 
-    let mut multipart = Multipart::new(req.headers(), payload);
-    let mut skipped = 0;
-    let mut part = next_file_part(&mut multipart, &mut skipped)
-        .await?
-        .ok_or_else(|| ApiError::field("file", "No file was submitted."))?;
-    loop {
-        let (filename, content_type) = described(&part);
-        let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
-        let (attachments, actor) = (attachments.clone(), actor.clone());
-        let store = crate::block(move || {
-            let mut incoming = Incoming { chunks: receiver, current: Bytes::new() };
-            attachments.upload(&actor, task, &filename, content_type.as_deref(), &mut incoming)
-        });
-        let (stored, fed) = tokio::join!(store, feed(part, &mut multipart, &mut skipped, sender));
-        part = match fed {
-            Fed::Superseded(next) => *next,
-            Fed::Refused(error) => return Err(error),
-            Fed::Whole | Fed::Stopped => {
-                let attachment = stored?.map_err(|error| match error {
-                    taskforce_application::WorkError::FileTooLarge { limit } => too_large(limit),
-                    other => other.into(),
-                })?;
-                return Ok(tagged(
-                    &req,
-                    StatusCode::CREATED,
-                    &attachment_etag(&attachment),
-                    &attachment_out(attachment),
-                ));
-            }
-        };
-    }
+    let multipart = Multipart::new(req.headers(), payload);
+    let attachment = upload::store_last_file(multipart, attachments, actor, task, limit).await?;
+    Ok(tagged(&req, StatusCode::CREATED, &attachment_etag(&attachment), &attachment_out(attachment)))
 }
 
 /// One attachment's metadata; `If-None-Match` with its `ETag` answers `304`.
@@ -376,46 +196,6 @@ pub async fn show(
     let attachments = state.attachments.clone();
     let attachment = crate::block(move || attachments.get(&actor, id)).await??;
     Ok(tagged(&req, StatusCode::OK, &attachment_etag(&attachment), &attachment_out(attachment)))
-}
-
-/// The `filename` of a part as Django reads it: in quotes, only `\\` and
-/// `\"` are escapes, so a Windows path sent whole (`"C:\Users\me\r.pdf"`,
-/// as old browsers and `curl -F` send it) keeps the backslashes that naming
-/// cuts at; actix's reading drops every backslash as an escape
-/// (`CUsersmer.pdf`). Parameters are split at `;` outside quotes.
-fn raw_filename(part: &actix_multipart::Field) -> Option<String> {
-    let raw = std::str::from_utf8(part.headers().get(header::CONTENT_DISPOSITION)?.as_bytes()).ok()?;
-    filename_parameter(raw)
-}
-
-fn filename_parameter(disposition: &str) -> Option<String> {
-    let mut params = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, c) in disposition.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            ';' if !quoted => {
-                params.push(&disposition[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    params.push(&disposition[start..]);
-    // a name given twice: the last one, as Django's dictionary keeps it
-    params.into_iter().skip(1).rev().find_map(|param| {
-        let (key, value) = param.split_once('=')?;
-        if !key.trim().eq_ignore_ascii_case("filename") {
-            return None;
-        }
-        let value = value.trim();
-        Some(match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            Some(inner) => inner.replace("\\\\", "\\").replace("\\\"", "\""),
-            None => value.to_owned(),
-        })
-    })
 }
 
 /// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<name>`.
@@ -498,27 +278,4 @@ pub async fn delete(
     let attachments = state.attachments.clone();
     crate::block(move || attachments.delete(&actor, id)).await??;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::filename_parameter;
-
-    #[test]
-    fn a_quoted_file_name_keeps_its_backslashes_as_django_reads_it() {
-        let cases = [
-            (r#"form-data; name="file"; filename="C:\Users\me\report.pdf""#, Some(r"C:\Users\me\report.pdf")),
-            (r#"form-data; name="file"; filename="a\\b\"c.txt""#, Some(r#"a\b"c.txt"#)),
-            (r#"form-data; name="file"; filename="semi;colon.txt"; x=1"#, Some("semi;colon.txt")),
-            (r#"form-data; name="file"; filename="quote\";inside.txt""#, Some(r#"quote";inside.txt"#)),
-            ("form-data; name=file; FILENAME=plain.txt", Some("plain.txt")),
-            (r#"form-data; name="filename=x"; filename="y.txt""#, Some("y.txt")),
-            (r#"form-data; name="file"; filename="first.txt"; filename="second.txt""#, Some("second.txt")),
-            ("form-data; name=\"file\"", None),
-            ("form-data; name=\"file\"; filename*=UTF-8''x.txt", None),
-        ];
-        for (disposition, name) in cases {
-            assert_eq!(filename_parameter(disposition).as_deref(), name, "{disposition}");
-        }
-    }
 }

@@ -1,0 +1,326 @@
+//! An upload's multipart body: the parts named `file` streamed to the file
+//! store one after another, the last one kept (as Django's
+//! `request.FILES["file"]` kept it), and the other parts read and dropped
+//! within their allowance. The whole body may hold no more than one file's
+//! limit and the slack for framing and other fields, however it is split.
+
+use std::io::{self, Read};
+
+use actix_multipart::{Field, Multipart, MultipartError};
+use actix_web::{http::header, web::Bytes};
+use futures_util::StreamExt as _;
+use taskforce_application::{Actor, Attachments, WorkError};
+use taskforce_domain::{Attachment, TaskId};
+use tokio::sync::mpsc;
+
+use super::{IN_FLIGHT, MULTIPART_SLACK, drain, too_large};
+use crate::ApiError;
+
+/// At most this many parts named `file` in one form (Django's
+/// `DATA_UPLOAD_MAX_NUMBER_FILES`).
+const MAX_FILE_PARTS: u32 = 100;
+
+fn not_a_file() -> ApiError {
+    ApiError::field("file", "The submitted data was not a file. Check the encoding type on the form.")
+}
+
+/// Why the parts around the file could not be taken.
+enum PartsError {
+    /// The multipart framing is broken.
+    Unreadable,
+    /// The body ended before its end: the client went away, or sent less
+    /// than its `Content-Length` said.
+    CutShort,
+    /// The other parts hold more than the slack.
+    FieldsTooLarge,
+    /// More parts named `file` than [`MAX_FILE_PARTS`].
+    TooManyFiles,
+    /// The body passed one file's limit and the slack.
+    BodyTooLarge(u64),
+}
+
+impl From<PartsError> for ApiError {
+    fn from(error: PartsError) -> Self {
+        match error {
+            PartsError::Unreadable => not_a_file(),
+            PartsError::CutShort => ApiError::field("file", "The upload was interrupted before the file ended."),
+            PartsError::FieldsTooLarge => ApiError::field("file", "Fields other than `file` are limited to 64 KiB."),
+            PartsError::TooManyFiles => ApiError::field(
+                "file",
+                format!("Too many files: a form may hold at most {MAX_FILE_PARTS} parts named `file`."),
+            ),
+            PartsError::BodyTooLarge(limit) => too_large(limit),
+        }
+    }
+}
+
+impl From<MultipartError> for PartsError {
+    fn from(error: MultipartError) -> Self {
+        match error {
+            // the body, not its framing, broke off (the multipart reader
+            // reports it as soon as it reads on, even before a part it
+            // already holds whole)
+            MultipartError::Incomplete | MultipartError::Payload(_) => PartsError::CutShort,
+            _ => PartsError::Unreadable,
+        }
+    }
+}
+
+/// What the body has held so far besides the file being stored.
+struct Tally {
+    /// The file limit (`storage.max_upload_bytes`).
+    limit: u64,
+    /// Bytes of parts not named `file`.
+    other_bytes: u64,
+    /// Bytes of the `file` parts a later one replaced.
+    dropped_bytes: u64,
+    /// Parts named `file` so far.
+    file_parts: u32,
+}
+
+impl Tally {
+    /// Whether `more` bytes of the current file still fit the body's
+    /// allowance: one file's limit and the slack.
+    fn fits(&self, more: u64) -> Result<(), PartsError> {
+        let body = self.other_bytes.saturating_add(self.dropped_bytes).saturating_add(more);
+        if body > self.limit.saturating_add(MULTIPART_SLACK) {
+            return Err(PartsError::BodyTooLarge(self.limit));
+        }
+        Ok(())
+    }
+}
+
+/// The next part named `file`, or `None` at the end of the body; other
+/// parts are read and dropped, up to the slack in all.
+async fn next_file_part(multipart: &mut Multipart, tally: &mut Tally) -> Result<Option<Field>, PartsError> {
+    while let Some(part) = multipart.next().await {
+        let mut part = part?;
+        if part.name() == Some("file") {
+            tally.file_parts += 1;
+            if tally.file_parts > MAX_FILE_PARTS {
+                return Err(PartsError::TooManyFiles);
+            }
+            return Ok(Some(part));
+        }
+        while let Some(chunk) = part.next().await {
+            tally.other_bytes += chunk?.len() as u64;
+            if tally.other_bytes > MULTIPART_SLACK {
+                return Err(PartsError::FieldsTooLarge);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// How a file part's bytes reached the store.
+enum Fed {
+    /// To its end, and the body holds no other file: the store may keep it.
+    Whole,
+    /// Another `file` part follows: this one is dropped for it.
+    Superseded(Box<Field>),
+    /// The store stopped reading (limit passed, failure), or the body broke
+    /// off inside the file: the store's answer says why.
+    Stopped,
+    /// The body is refused: this answer, nothing kept.
+    Refused(PartsError),
+}
+
+/// The name and type a file part declares.
+fn described(part: &Field) -> (String, Option<String>) {
+    // `filename*` (RFC 5987: UTF-8, or ISO-8859-1, which every recipient
+    // must read) wins over `filename`, as browsers do
+    let filename = part
+        .content_disposition()
+        .and_then(|d| {
+            // one it cannot read (another charset, bytes that are no UTF-8)
+            // is passed over for `filename`, as browsers do
+            d.get_filename_ext()
+                .and_then(|ext| match &ext.charset {
+                    header::Charset::Iso_8859_1 => Some(ext.value.iter().copied().map(char::from).collect()),
+                    header::Charset::Us_Ascii => String::from_utf8(ext.value.clone()).ok(),
+                    header::Charset::Ext(name) if name.eq_ignore_ascii_case("utf-8") => {
+                        String::from_utf8(ext.value.clone()).ok()
+                    }
+                    _ => None,
+                })
+                // an empty one names nothing: `filename` does
+                .filter(|name: &String| !name.is_empty())
+                .or_else(|| raw_filename(part).or_else(|| d.get_filename().map(str::to_owned)))
+        })
+        .unwrap_or_default();
+    (filename, part.content_type().map(ToString::to_string))
+}
+
+/// Sends a file part's bytes to the store, then reads the rest of the body
+/// before the store may see the file's end.
+async fn feed(
+    mut part: Field,
+    multipart: &mut Multipart,
+    tally: &mut Tally,
+    sender: mpsc::Sender<io::Result<Bytes>>,
+) -> Fed {
+    let mut fed: u64 = 0;
+    while let Some(chunk) = part.next().await {
+        if let Ok(bytes) = &chunk {
+            fed += bytes.len() as u64;
+            if let Err(refused) = tally.fits(fed) {
+                // the store keeps nothing of a file that ends in an error
+                let _ = sender.send(Err(io::Error::other("the body passed its allowance"))).await;
+                drain(&mut part).await;
+                return Fed::Refused(refused);
+            }
+        }
+        // a body that ends before the file does (the client went away,
+        // broken framing) reaches the store as an error, so that it keeps
+        // nothing: the end of the stream would read as a whole file
+        let chunk = chunk.map_err(|e| io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()));
+        let failed = chunk.is_err();
+        // the store stopped reading (limit passed, failure): drop what
+        // follows for a while, so the client gets to read the answer
+        if sender.send(chunk).await.is_err() {
+            drain(&mut part).await;
+            return Fed::Stopped;
+        }
+        if failed {
+            return Fed::Stopped;
+        }
+    }
+    // the multipart reads no further while a field of it is alive
+    drop(part);
+    let outcome = match next_file_part(multipart, tally).await {
+        // the multipart framing breaks after a whole file, in a body that
+        // arrived whole: the file stands, as Django's parser keeps what it
+        // has read
+        Ok(None) | Err(PartsError::Unreadable) => return Fed::Whole,
+        Ok(Some(next)) => {
+            tally.dropped_bytes += fed;
+            Fed::Superseded(Box::new(next))
+        }
+        // the body broke off, or holds too much: refused, whatever of the
+        // file had arrived
+        Err(refused) => Fed::Refused(refused),
+    };
+    // the store keeps nothing of a file that ends in an error
+    let _ = sender.send(Err(io::Error::other("the file is not the one kept"))).await;
+    outcome
+}
+
+/// A [`Read`] over chunks sent from the connection's task: the file store
+/// reads it on a blocking thread while the connection keeps filling it.
+struct Incoming {
+    chunks: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for Incoming {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk?,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Streams the form's `file` parts to the store one after another and
+/// keeps the last: the attachment made of it. Each earlier one is dropped
+/// (nothing of it stays) when the next begins.
+pub(super) async fn store_last_file(
+    mut multipart: Multipart,
+    attachments: Attachments,
+    actor: Actor,
+    task: TaskId,
+    limit: u64,
+) -> Result<Attachment, ApiError> {
+    let mut tally = Tally { limit, other_bytes: 0, dropped_bytes: 0, file_parts: 0 };
+    let mut part = next_file_part(&mut multipart, &mut tally)
+        .await?
+        .ok_or_else(|| ApiError::field("file", "No file was submitted."))?;
+    loop {
+        let (filename, content_type) = described(&part);
+        let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
+        let (attachments, actor) = (attachments.clone(), actor.clone());
+        let store = crate::block(move || {
+            let mut incoming = Incoming { chunks: receiver, current: Bytes::new() };
+            attachments.upload(&actor, task, &filename, content_type.as_deref(), &mut incoming)
+        });
+        let (stored, fed) = tokio::join!(store, feed(part, &mut multipart, &mut tally, sender));
+        part = match fed {
+            Fed::Superseded(next) => *next,
+            Fed::Refused(refused) => return Err(refused.into()),
+            Fed::Whole | Fed::Stopped => {
+                return stored?.map_err(|error| match error {
+                    WorkError::FileTooLarge { limit } => too_large(limit),
+                    other => other.into(),
+                });
+            }
+        };
+    }
+}
+
+/// The `filename` of a part as Django reads it: in quotes, only `\\` and
+/// `\"` are escapes, so a Windows path sent whole (`"C:\Users\me\r.pdf"`,
+/// as old browsers and `curl -F` send it) keeps the backslashes that naming
+/// cuts at; actix's reading drops every backslash as an escape
+/// (`CUsersmer.pdf`). Parameters are split at `;` outside quotes.
+fn raw_filename(part: &actix_multipart::Field) -> Option<String> {
+    let raw = std::str::from_utf8(part.headers().get(header::CONTENT_DISPOSITION)?.as_bytes()).ok()?;
+    filename_parameter(raw)
+}
+
+fn filename_parameter(disposition: &str) -> Option<String> {
+    let mut params = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in disposition.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                params.push(&disposition[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    params.push(&disposition[start..]);
+    // a name given twice: the last one, as Django's dictionary keeps it
+    params.into_iter().skip(1).rev().find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        if !key.trim().eq_ignore_ascii_case("filename") {
+            return None;
+        }
+        let value = value.trim();
+        Some(match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(inner) => inner.replace("\\\\", "\\").replace("\\\"", "\""),
+            None => value.to_owned(),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filename_parameter;
+
+    #[test]
+    fn a_quoted_file_name_keeps_its_backslashes_as_django_reads_it() {
+        let cases = [
+            (r#"form-data; name="file"; filename="C:\Users\me\report.pdf""#, Some(r"C:\Users\me\report.pdf")),
+            (r#"form-data; name="file"; filename="a\\b\"c.txt""#, Some(r#"a\b"c.txt"#)),
+            (r#"form-data; name="file"; filename="semi;colon.txt"; x=1"#, Some("semi;colon.txt")),
+            (r#"form-data; name="file"; filename="quote\";inside.txt""#, Some(r#"quote";inside.txt"#)),
+            ("form-data; name=file; FILENAME=plain.txt", Some("plain.txt")),
+            (r#"form-data; name="filename=x"; filename="y.txt""#, Some("y.txt")),
+            (r#"form-data; name="file"; filename="first.txt"; filename="second.txt""#, Some("second.txt")),
+            ("form-data; name=\"file\"", None),
+            ("form-data; name=\"file\"; filename*=UTF-8''x.txt", None),
+        ];
+        for (disposition, name) in cases {
+            assert_eq!(filename_parameter(disposition).as_deref(), name, "{disposition}");
+        }
+    }
+}
