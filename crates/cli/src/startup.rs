@@ -198,7 +198,13 @@ fn ensure_dev_tenant(
     let platform = HostName::parse(&tenancy.platform_domain).context("tenancy.platform_domain")?;
     let mut domains = vec![platform.subdomain(slug.as_str())?];
     for domain in &dev.domains {
-        domains.push(HostName::parse(domain).with_context(|| format!("tenancy.dev_tenant.domains: {domain}"))?);
+        let host = HostName::parse(domain).with_context(|| format!("tenancy.dev_tenant.domains: {domain}"))?;
+        if let Some(other) = host.platform_slug(&platform).filter(|other| *other != slug.as_str()) {
+            anyhow::bail!(
+                "tenancy.dev_tenant.domains: '{host}' is the platform's address for the slug '{other}', not the dev tenant's"
+            );
+        }
+        domains.push(host);
     }
     let details = TenantAdmin::new(store).with_cache(cache).ensure_dev_tenant(&slug, &name, &domains)?;
     let hosts: Vec<&str> = details.domains.iter().map(|d| d.domain.as_str()).collect();

@@ -1108,6 +1108,17 @@ fn an_import_names_a_domain_listed_twice_or_taken_meanwhile() -> TestResult {
     let refused = failed(&admin.run(&["tenant", "import", twice.to_str().ok_or("path")?])?, 1);
     assert!(refused.contains("is listed twice"), "{refused}");
 
+    // another slug's platform address would keep that slug from ever being made
+    let mut squatting = export.clone();
+    squatting["domains"] = serde_json::json!([{"domain": "zzz.localhost", "is_primary": true}]);
+    let squat = admin.files.path().join("squat.json");
+    std::fs::write(&squat, squatting.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", squat.to_str().ok_or("path")?])?, 1);
+    assert!(refused.contains("'zzz.localhost' is this platform's address for the slug 'zzz'"), "{refused}");
+    let refused = failed(&admin.run(&["dev-tenant", "--domain", "zzz.localhost"])?, 1);
+    assert!(refused.contains("the platform's address for the slug 'zzz'"), "{refused}");
+    ok(&admin.run(&["tenant", "create", "--slug", "zzz", "--name", "Z"])?);
+
     ok(&admin.run(&["tenant", "create", "--slug", "other", "--name", "Other", "--domain", "acme.example.com"])?);
     let refused = failed(&admin.run(&["tenant", "import", file.to_str().ok_or("path")?])?, 1);
     assert!(refused.contains("'acme.example.com' already belongs to the tenant 'other'"), "{refused}");

@@ -145,7 +145,12 @@ impl TenantAdmin {
             let plan: Plan = legacy.plan.parse().map_err(|e| format!("plan: {e}"))?;
             let mut domains = Vec::with_capacity(legacy.domains.len() + 1);
             for domain in &legacy.domains {
-                domains.push(HostName::parse(domain).map_err(|e| format!("domain '{domain}': {e}"))?);
+                let host = HostName::parse(domain).map_err(|e| format!("domain '{domain}': {e}"))?;
+                // it would keep that slug from ever being made here
+                if let Some(other) = host.platform_slug(platform_domain).filter(|other| *other != slug.as_str()) {
+                    return Err(format!("domain '{domain}': this platform's address for the slug '{other}'"));
+                }
+                domains.push(host);
             }
             let own = platform_domain.subdomain(slug.as_str()).map_err(|e| format!("slug: {e}"))?;
             if !domains.contains(&own) {

@@ -377,10 +377,21 @@ impl TenantAdmin {
             None => {
                 let mut ordered: Vec<&ExportedDomain> = export.domains.iter().collect();
                 ordered.sort_by_key(|d| !d.is_primary);
-                ordered
+                let domains: Vec<HostName> = ordered
                     .iter()
                     .map(|d| HostName::parse(&d.domain).map_err(|e| invalid("domain", e)))
-                    .collect::<Result<_, _>>()?
+                    .collect::<Result<_, _>>()?;
+                // the export's own slug: another slug's platform address
+                // would keep that slug from ever being made here
+                if let Some((domain, other)) = domains.iter().find_map(|d| {
+                    d.platform_slug(platform_domain).filter(|other| *other != export.tenant.slug).map(|o| (d, o))
+                }) {
+                    return Err(ImportError::Invalid(format!(
+                        "domain '{domain}' is this platform's address for the slug '{other}'; import with --slug, \
+                         which gives the tenant only its own address"
+                    )));
+                }
+                domains
             }
         };
         let new = NewTenant {

@@ -304,6 +304,27 @@ fn an_inactive_django_tenant_is_never_here_active() -> TestResult {
 }
 
 #[test]
+fn a_django_tenant_may_not_bring_another_slug_s_platform_address() -> TestResult {
+    let world = World::new();
+    let grab = taskforce_domain::LegacyTenant {
+        domains: vec!["grab.example.com".into(), "nobody.localhost".into()],
+        is_active: true,
+        ..inactive_legacy("grab")
+    };
+    let platform = taskforce_domain::LegacyPlatform { tenants: vec![grab], accounts: Vec::new() };
+
+    let report = world.admin().import_legacy(&platform, &to(&host("localhost")?, None), &mut |_| {})?;
+
+    assert!(
+        matches!(&report[0].outcome, crate::LegacyOutcome::Refused(why)
+            if why == "domain 'nobody.localhost': this platform's address for the slug 'nobody'"),
+        "{report:?}"
+    );
+    assert!(world.store.snapshot().tenants.is_empty());
+    Ok(())
+}
+
+#[test]
 fn an_unknown_members_of_tenant_is_refused_before_any_account_is_made() -> TestResult {
     let world = World::new();
     let account = taskforce_domain::LegacyAccount {

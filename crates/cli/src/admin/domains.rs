@@ -8,15 +8,13 @@ use super::{Context, output};
 /// address signup and `tenant create` give the slug `other`, which a tenant
 /// holding it would keep from ever being made (and would answer for).
 pub(super) fn not_another_slugs_address(ctx: &Context, slug: &Slug, domain: &HostName) -> anyhow::Result<()> {
-    let suffix = format!(".{}", ctx.platform_domain.as_str());
-    if let Some(label) = domain.as_str().strip_suffix(&suffix)
-        && !label.contains('.')
+    if let Some(label) = domain.platform_slug(&ctx.platform_domain)
         && label != slug.as_str()
     {
         anyhow::bail!(
-            "'{domain}' is the platform's address for the slug '{label}'; the tenant '{slug}' has {slug}{suffix}, \
-             and may take any domain outside {}",
-            ctx.platform_domain
+            "'{domain}' is the platform's address for the slug '{label}'; the tenant '{slug}' has {slug}.{platform}, \
+             and may take any domain outside {platform}",
+            platform = ctx.platform_domain
         );
     }
     Ok(())

@@ -381,6 +381,9 @@ pub(super) fn import(
 
 pub(super) fn dev_tenant(ctx: &Context, args: DevTenantArgs) -> anyhow::Result<()> {
     let mut domains = vec![ctx.platform_domain.subdomain(args.slug.as_str())?];
+    for domain in &args.domains {
+        super::domains::not_another_slugs_address(ctx, &args.slug, domain)?;
+    }
     for domain in args.domains {
         if !domains.contains(&domain) {
             domains.push(domain);

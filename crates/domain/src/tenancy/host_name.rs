@@ -122,6 +122,16 @@ impl HostName {
     pub fn subdomain(&self, label: &str) -> Result<Self, HostNameError> {
         Self::parse(&format!("{label}.{}", self.0))
     }
+
+    /// The slug whose platform address this is, `<label>` of
+    /// `<label>.<platform_domain>`, when it is one: signup and tenant
+    /// creation give that address to the slug, so no other tenant may hold
+    /// it. Names deeper under the platform domain (`eu.acme.localhost`)
+    /// and outside it are no slug's.
+    pub fn platform_slug(&self, platform_domain: &HostName) -> Option<&str> {
+        let label = self.0.strip_suffix(platform_domain.as_str())?.strip_suffix('.')?;
+        (!label.is_empty() && !label.contains('.')).then_some(label)
+    }
 }
 
 impl fmt::Display for HostName {
@@ -133,6 +143,21 @@ impl fmt::Display for HostName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_platform_address_names_its_slug() -> Result<(), HostNameError> {
+        let platform = HostName::parse("localhost")?;
+        for (host, slug) in [
+            ("acme.localhost", Some("acme")),
+            ("eu.acme.localhost", None),
+            ("localhost", None),
+            ("notlocalhost", None),
+            ("acme.example.com", None),
+        ] {
+            assert_eq!(HostName::parse(host)?.platform_slug(&platform), slug, "{host}");
+        }
+        Ok(())
+    }
 
     fn canon(raw: &str) -> Result<String, HostNameError> {
         HostName::from_header(raw).map(|h| h.0)
