@@ -812,14 +812,32 @@ fn an_import_takes_a_self_registered_account_for_a_member_only_with_the_same_pas
     let file_arg = file.to_str().ok_or("path")?;
     ok(&admin.run(&["tenant", "export", "acme", file_arg])?);
 
-    // elsewhere, someone registered mia's name and address first
+    // elsewhere, someone registered mia's and olga's names and addresses first
     let other = Admin::new()?;
     other.member_less_account("mia")?;
-    other.sql("UPDATE public.users SET registered_themselves = true WHERE username = 'mia'")?;
+    other.member_less_account("olga")?;
+    other.sql("UPDATE public.users SET registered_themselves = true")?;
     let refused = failed(&other.run(&["tenant", "import", file_arg])?, 1);
-    assert!(refused.contains("member 'mia'") && refused.contains("registered itself"), "{refused}");
+    // every member that cannot come over, in one answer
+    for name in ["mia", "olga"] {
+        assert!(refused.contains(&format!("member '{name}': an account here registered itself")), "{refused}");
+    }
+    assert!(refused.contains("`tenant-admin user confirm <name>`"), "{refused}");
     assert_eq!(other.sql("SELECT count(*) FROM public.memberships")?, "0");
     assert_eq!(other.sql("SELECT count(*) FROM public.tenants WHERE slug = 'acme'")?, "0");
+    // an operator who checked vouches for both: the import takes them
+    for name in ["mia", "olga"] {
+        let confirmed = ok(&other.run(&["user", "confirm", name])?);
+        assert!(confirmed.contains(&format!("confirmed user '{name}'")), "{confirmed}");
+    }
+    failed(&other.run(&["user", "confirm", "nobody"])?, 1);
+    ok(&other.run(&["tenant", "import", file_arg])?);
+    assert_eq!(
+        other.sql(
+            "SELECT m.role FROM public.memberships m JOIN public.users u ON u.id = m.user_id WHERE u.username = 'mia'"
+        )?,
+        "admin"
+    );
 
     // restored where it came from: mia's own account, same password, same role
     ok(&admin.run(&["tenant", "delete", "acme", "--yes"])?);

@@ -124,4 +124,12 @@ impl Accounts {
             None => CreateAccountError::Store(error),
         })
     }
+
+    /// An operator vouches that the account is its holder's (they checked
+    /// who registered it): imports then take it for the arriving member of
+    /// the same user name and address. `None` if no account has the name.
+    #[tracing::instrument(skip_all, fields(user = %username))]
+    pub fn confirm(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.store.platform(|tx| tx.users().confirm(username))
+    }
 }

@@ -21,8 +21,8 @@ pub enum AccountClash {
     /// password: it may be someone who registered the name first.
     #[error(
         "an account here registered itself with this user name and e-mail address, which were never proven to be \
-         its holder's, and has another password: not taken for the same person; check who holds it, then \
-         `tenant-admin member add`"
+         its holder's, and has another password: not taken for the same person; if it is theirs, \
+         `tenant-admin user confirm <name>` and import again"
     )]
     Unproven,
 }

@@ -191,6 +191,10 @@ pub enum ImportError {
         /// What clashes.
         reason: AccountClash,
     },
+    /// Members that cannot be matched with an account here or be given one,
+    /// every one of them, found before anything is made.
+    #[error("{}nothing was imported", members_refused(.0))]
+    Members(Vec<(String, String)>),
     /// A member who would get a new account here has a password hash this
     /// server cannot verify: the account could never log in.
     #[error(
@@ -203,6 +207,11 @@ pub enum ImportError {
     /// Creating the tenant failed (slug or domain taken, …).
     #[error(transparent)]
     Create(#[from] CreateTenantError),
+}
+
+/// `member 'a': why; member 'b': why; ` for [`ImportError::Members`].
+fn members_refused(members: &[(String, String)]) -> String {
+    members.iter().map(|(username, why)| format!("member '{username}': {why}; ")).collect()
 }
 
 fn invalid(what: &str, error: impl std::fmt::Display) -> ImportError {
@@ -405,10 +414,38 @@ impl TenantAdmin {
         // clash found while provisioning only names the database's rule)
         self.check_new(&new)?;
         let mut accounts = Vec::with_capacity(export.members.len());
+        let mut refused = Vec::new();
         for member in &export.members {
-            let username = Username::parse(&member.username).map_err(|e| invalid("username", e))?;
-            let email = Email::parse(&member.email).map_err(|e| invalid("email", e))?;
-            accounts.push((member, username, email));
+            // a value the export should not hold names its member
+            match (Username::parse(&member.username), Email::parse(&member.email)) {
+                (Ok(username), Ok(email)) => accounts.push((member, username, email)),
+                (Err(error), _) => refused.push((member.username.clone(), format!("user name: {error}"))),
+                (_, Err(error)) => refused.push((member.username.clone(), format!("e-mail address: {error}"))),
+            }
+        }
+        // every member that cannot come over, named at once rather than one
+        // a run (the unit below checks again, under its locks)
+        self.store
+            .read(|tx| {
+                for (member, username, email) in &accounts {
+                    match arrivals::account_here(tx.users(), username, email, Some(&member.password_hash)) {
+                        Ok(Some(_)) => {}
+                        Ok(None) if !hasher.recognizes(&member.password_hash) => refused.push((
+                            username.to_string(),
+                            "its password hash is not one this server verifies (argon2, or Django's pbkdf2_sha256 \
+                         within its cost limits)"
+                                .to_owned(),
+                        )),
+                        Ok(None) => {}
+                        Err(Arrival::Clash(clash)) => refused.push((username.to_string(), clash.to_string())),
+                        Err(Arrival::Store(error)) => return Err(error),
+                    }
+                }
+                Ok(())
+            })
+            .map_err(CreateTenantError::from)?;
+        if !refused.is_empty() {
+            return Err(ImportError::Members(refused));
         }
         let provisioned = self.store.provision(&new, |tx, tenant| {
             let current = tenant.schema_version.clone().unwrap_or_default();

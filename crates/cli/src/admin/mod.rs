@@ -152,6 +152,14 @@ enum UserCommand {
     /// Create an account. Without --password-stdin a strong password is
     /// generated and printed once.
     Create(users::CreateArgs),
+    /// Vouch that an account which registered itself is its holder's (you
+    /// checked who registered it): imports then take it for the member of
+    /// the same user name and e-mail address.
+    Confirm {
+        /// The account's user name.
+        #[arg(value_parser = parse_username)]
+        username: Username,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,6 +360,7 @@ fn dispatch(ctx: &Context, cli: Cli, settings: &Settings) -> anyhow::Result<()> 
         Command::Domain(DomainCommand::Remove { domain }) => domains::remove(ctx, &domain),
         Command::Domain(DomainCommand::List { slug, json }) => domains::list(ctx, slug.as_ref(), json.json),
         Command::User(UserCommand::Create(args)) => users::create(ctx, args),
+        Command::User(UserCommand::Confirm { username }) => users::confirm(ctx, &username),
         Command::Member(MemberCommand::Add { slug, username, role }) => members::add(ctx, &slug, &username, role),
         Command::Member(MemberCommand::List { slug, json }) => members::list(ctx, &slug, json.json),
         Command::DevTenant(args) => tenants::dev_tenant(ctx, args),

@@ -25,6 +25,17 @@ pub(super) struct CreateArgs {
     staff: bool,
 }
 
+pub(super) fn confirm(ctx: &Context, username: &Username) -> anyhow::Result<()> {
+    let Some(user) = ctx.accounts.confirm(username)? else {
+        bail!("no account with the user name '{username}'");
+    };
+    output::say(&format!(
+        "confirmed user '{}' (id {}, {}): imports take it for the member of the same user name and e-mail address",
+        user.username, user.id, user.email
+    ));
+    Ok(())
+}
+
 pub(super) fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let (password, generated) = if args.password_stdin {
         let mut line = String::new();

@@ -102,6 +102,18 @@ impl UserRepository for PgTx<'_> {
             .map_err(store_error)
     }
 
+    fn confirm(&mut self, username: &Username) -> Result<Option<User>, StoreError> {
+        optional(
+            diesel::update(users::table.filter(lower(users::username).eq(lower(username.as_str()))))
+                .set(users::registered_themselves.eq(false))
+                .returning(UserRow::as_returning())
+                .get_result(self.conn),
+        )
+        .map_err(store_error)?
+        .map(User::try_from)
+        .transpose()
+    }
+
     fn by_username(&mut self, username: &Username) -> Result<Option<User>, StoreError> {
         optional(
             users::table

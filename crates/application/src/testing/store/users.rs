@@ -42,6 +42,14 @@ impl UserRepository for FakeTx<'_> {
         Ok(self.state.users.iter().find(|u| u.user.id == id).map(|u| u.user.clone()))
     }
 
+    fn confirm(&mut self, username: &Username) -> Result<Option<User>, StoreError> {
+        let found = self.state.users.iter_mut().find(|u| u.user.username.normalized() == username.normalized());
+        Ok(found.map(|stored| {
+            stored.user.registered_themselves = false;
+            stored.user.clone()
+        }))
+    }
+
     fn by_username(&mut self, username: &Username) -> Result<Option<User>, StoreError> {
         Ok(self.state.user_named(username.as_str()).map(|u| u.user.clone()))
     }
