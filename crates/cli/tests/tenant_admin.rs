@@ -551,6 +551,21 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     let older_file = admin.files.path().join("acme-format-1.json");
     std::fs::write(&older_file, older.to_string())?;
     let older_arg = older_file.to_str().ok_or("path")?;
+    // a document of format 3 names its former members: keeping ids is refused
+    let current = admin.files.path().join("acme-format-3.json");
+    std::fs::write(&current, document.to_string())?;
+    let refused = failed(
+        &admin.run(&[
+            "tenant",
+            "import",
+            current.to_str().ok_or("path")?,
+            "--slug",
+            "acme-k",
+            "--keep-unmatched-ids",
+        ])?,
+        1,
+    );
+    assert!(refused.contains("--keep-unmatched-ids is for exports of format 1 or 2"), "{refused}");
     // kim's id, named by no member and no account of the document: restored
     // into the database it came from, it is kept when asked …
     let imported = ok(&admin.run(&["tenant", "import", older_arg, "--slug", "acme-old", "--keep-unmatched-ids"])?);

@@ -172,6 +172,13 @@ pub enum ImportError {
     /// A value in the document is not valid.
     #[error("the export is invalid: {0}")]
     Invalid(String),
+    /// Unmatched user ids were to be kept, but the export names its former
+    /// members' accounts (format 3 on), so none needs keeping.
+    #[error(
+        "--keep-unmatched-ids is for exports of format 1 or 2; this one is of format {0} and names its former \
+         members' accounts, whose ids map to their accounts here or to nobody (import without it)"
+    )]
+    KeepUnmatched(u32),
     /// The document could not be read.
     #[error(transparent)]
     Read(std::io::Error),
@@ -374,6 +381,11 @@ impl TenantAdmin {
         let first = first.digest();
         if !(OLDEST_READ_FORMAT..=EXPORT_FORMAT).contains(&export.format) {
             return Err(ImportError::Format(export.format));
+        }
+        // from format 3 on, a former member's id maps to their account here
+        // or to nobody: kept, it would be whoever holds that id here
+        if keep_unmatched && export.format >= 3 {
+            return Err(ImportError::KeepUnmatched(export.format));
         }
         let rows = rows_in(export.format, &export.tables)?;
         check_members(&export.members, &export.other_accounts)?;

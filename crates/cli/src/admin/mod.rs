@@ -112,6 +112,7 @@ enum TenantCommand {
         /// to nobody: only for an export of format 1 or 2 (which lacks the
         /// accounts of former members) restored into the database it came
         /// from; in another database those ids may be other people's.
+        /// Refused for later formats, which need no such thing.
         #[arg(long)]
         keep_unmatched_ids: bool,
     },
