@@ -51,9 +51,10 @@ pub struct Redis {
     /// of the pool so that calls do not pay the pool's PING on check-out,
     /// and replaced from the pool when it breaks.
     shared: Arc<Mutex<Option<MultiplexedConnection>>>,
-    /// Held while the shared connection is being made: calls that find
-    /// none wait for that one rather than each opening its own.
-    making: tokio::sync::Mutex<()>,
+    /// Held while the shared connection is being made (from the start by
+    /// the start-up connection): calls that find none wait for that one
+    /// rather than each opening its own.
+    making: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -86,8 +87,11 @@ impl Redis {
         // burst of first requests would otherwise each open one, within
         // their short time-out)
         let (warm, shared) = (pool.clone(), Arc::new(Mutex::new(None)));
-        let warmed = shared.clone();
+        let (warmed, making) = (shared.clone(), Arc::new(tokio::sync::Mutex::new(())));
+        // taken here, before any call can look: the first calls wait for it
+        let warming = making.clone().try_lock_owned().map_err(|e| RedisError(e.to_string()))?;
         runtime.spawn(async move {
+            let _warming = warming;
             if let Ok(Ok(conn)) = tokio::time::timeout(Duration::from_secs(2), pooled(&warm)).await {
                 let conn = deadpool_redis::Connection::take(conn);
                 warmed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(conn);
@@ -102,7 +106,7 @@ impl Redis {
             retry_at: Mutex::new(None),
             pending: Mutex::new(Pending::default()),
             shared,
-            making: tokio::sync::Mutex::new(()),
+            making,
         })
     }
 
@@ -169,8 +173,10 @@ impl Redis {
         if !self.flush_pending(runtime) {
             return None;
         }
+        let connected = AtomicBool::new(false);
         let attempt = async {
             let conn = self.connection().await?;
+            connected.store(true, Ordering::Relaxed);
             operation(conn).await
         };
         // the timer is made inside the adapter's runtime: callers need none
@@ -186,7 +192,11 @@ impl Redis {
                 None
             }
             Err(_) => {
-                self.reconnect();
+                // a call that timed out waiting for the connection to be
+                // made leaves that connection to the others
+                if connected.load(Ordering::Relaxed) {
+                    self.reconnect();
+                }
                 self.failed(what, "timed out");
                 None
             }
