@@ -136,6 +136,7 @@ impl Shared {
             match redis.settle() {
                 0 => {}
                 usize::MAX => crate::stderr_line!("warning: Redis was unreachable; cached entries expire on their own"),
+                1 => crate::stderr_line!("warning: Redis was unreachable; 1 cached entry expires on its own"),
                 n => crate::stderr_line!("warning: Redis was unreachable; {n} cached entries expire on their own"),
             }
         }

@@ -154,7 +154,7 @@ impl Progress {
             MigrationEvent::Planned { pending, .. } => {
                 bar.set_length(*pending as u64);
                 bar.set_style(output::bar_style(
-                    "{spinner} migrating tenants [{bar:40}] {pos}/{len} {per_sec} eta {eta} {msg}",
+                    "{spinner} migrating tenants [{bar:40}] {pos}/{len} {rate} eta {eta} {msg}",
                 ));
                 bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 bar.enable_steady_tick(Duration::from_millis(120));

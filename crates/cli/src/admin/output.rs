@@ -204,7 +204,13 @@ impl Drop for Spinner {
 
 /// tenant-admin's progress bar look, with `template`'s fields.
 pub fn bar_style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> ")
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+        // `{rate}`: whole items a second (`{per_sec}` shows four decimals)
+        .with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+            let _ = write!(out, "{:.0}/s", state.per_sec());
+        })
 }
 
 #[cfg(test)]

@@ -52,10 +52,8 @@ pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::
         SparesCommand::Fill { count } => {
             let count = count.and_then(|count| usize::try_from(count).ok()).unwrap_or(configured);
             let missing = count.saturating_sub(ctx.store.spare_stock()?.ready);
-            let bar = output::progress_bar(
-                missing,
-                "{spinner} making spare schemas [{bar:40}] {pos}/{len} {per_sec} eta {eta}",
-            );
+            let bar =
+                output::progress_bar(missing, "{spinner} making spare schemas [{bar:40}] {pos}/{len} {rate} eta {eta}");
             let made = ctx.store.top_up_spares(count, &|_| {
                 if let Some(bar) = &bar {
                     bar.inc(1);
