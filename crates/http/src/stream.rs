@@ -146,6 +146,9 @@ pub fn notification_stream(
             // and where the next reading begins
             let mut sent = BTreeSet::new();
             let mut from = start;
+            // ids at or below `start` announced to a fresh stream (committed
+            // late): of what lies below `start`, only these are sent
+            let mut late = BTreeSet::new();
             // a comment first, so clients and proxies see the stream is open
             if out.send(Bytes::from_static(b": stream open\n\n")).await.is_err() {
                 return;
@@ -162,6 +165,9 @@ pub fn notification_stream(
                         let Ok(Ok(batch)) = fetch(from).await else { return };
                         for notification in &batch {
                             from = from.max(notification.id);
+                            if notification.id <= start && !late.remove(&notification.id) {
+                                continue;
+                            }
                             if !sent.insert(notification.id) {
                                 continue;
                             }
@@ -183,6 +189,9 @@ pub fn notification_stream(
                         // below `start` only for a fresh stream: a resumed one's
                         // client had everything up to its last event
                         Some(id) if (id > start || !resumed) && !sent.contains(&id) => {
+                            if id <= start {
+                                late.insert(id);
+                            }
                             from = from.min(id - 1);
                             wanted = true;
                         }

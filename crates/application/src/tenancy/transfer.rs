@@ -405,7 +405,7 @@ impl TenantAdmin {
                 // the export's own slug: another slug's platform address
                 // would keep that slug from ever being made here
                 if let Some((domain, other)) = domains.iter().find_map(|d| {
-                    d.platform_slug(platform_domain).filter(|other| *other != export.tenant.slug).map(|o| (d, o))
+                    d.platform_slug(platform_domain).filter(|other| *other != slug.as_str()).map(|o| (d, o))
                 }) {
                     return Err(ImportError::Invalid(format!(
                         "domain '{domain}' is this platform's address for the slug '{other}'; import with --slug, \

@@ -52,7 +52,11 @@ impl AttemptCounter for RedisAttemptCounter {
         match counted {
             // what this instance counted while Redis was away adds to what
             // Redis counts now, until its window ends
-            Some((count, left)) => (count.saturating_add(self.fallback.peek(key).0), left),
+            Some((count, left)) => match self.fallback.peek(key) {
+                (0, _) => (count, left),
+                // the wait is the nearer of the two windows' ends
+                (local, local_left) => (count.saturating_add(local), left.min(local_left)),
+            },
             None => self.fallback.hit(key, window_secs),
         }
     }

@@ -64,7 +64,9 @@ impl std::fmt::Debug for Redis {
 }
 
 impl Redis {
-    /// A pool for `url` (`redis://host:port/db`); connects lazily.
+    /// A pool for `url` (`redis://host:port/db`); connects in the background
+    /// at once (calls meanwhile wait for that connection, within their
+    /// time-out), and again after a failure.
     pub fn new(url: &str, timeout: Duration, max_connections: usize) -> Result<Self, RedisError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -245,8 +247,10 @@ impl Redis {
             (pending.keys.iter().cloned().collect::<Vec<_>>(), pending.overflowed)
         };
         let to_send = keys.clone();
-        let send = async move {
+        let connected = AtomicBool::new(false);
+        let send = async {
             let mut conn = self.connection().await?;
+            connected.store(true, Ordering::Relaxed);
             if overflowed {
                 clear_keyspace(&mut conn).await
             } else {
@@ -271,7 +275,11 @@ impl Redis {
                 true
             }
             _ => {
-                self.reconnect();
+                // one that timed out waiting for the connection to be made
+                // leaves that connection to the others
+                if connected.load(Ordering::Relaxed) {
+                    self.reconnect();
+                }
                 self.failed("flush", "deferred invalidations not sent");
                 false
             }

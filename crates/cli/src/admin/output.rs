@@ -207,9 +207,11 @@ pub fn bar_style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
-        // `{rate}`: whole items a second (`{per_sec}` shows four decimals)
+        // `{rate}`: items a second, whole from 10 on, one decimal below
+        // (`{per_sec}` shows four)
         .with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
-            let _ = write!(out, "{:.0}/s", state.per_sec());
+            let rate = state.per_sec();
+            let _ = if rate >= 10.0 { write!(out, "{rate:.0}/s") } else { write!(out, "{rate:.1}/s") };
         })
 }
 

@@ -52,12 +52,12 @@ pub trait UserRepository {
     fn create(&mut self, user: &NewUser) -> Result<User, StoreError>;
     /// The account with this id.
     fn get(&mut self, id: UserId) -> Result<Option<User>, StoreError>;
-    /// The account with this user name (case-insensitive).
     /// Marks the account as its holder's, proven by an operator: imports
     /// take it for an arriving person of the same user name and address
     /// ([`User::registered_themselves`] becomes false). `None` if no account
     /// has the name.
     fn confirm(&mut self, username: &Username) -> Result<Option<User>, StoreError>;
+    /// The account with this user name (case-insensitive).
     fn by_username(&mut self, username: &Username) -> Result<Option<User>, StoreError>;
     /// The account whose user name or e-mail address (both case-insensitive)
     /// is `login`, with its password hash.
