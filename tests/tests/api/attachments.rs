@@ -24,6 +24,31 @@ fn raw_multipart(disposition: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// Sends `body` as an upload whose `Content-Length` claims `missing` bytes
+/// more, then closes the sending side: the raw answer.
+async fn cut_short(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    missing: usize,
+) -> Result<String, Box<dyn std::error::Error>> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len() + missing
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&body).await?;
+    stream.shutdown().await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    Ok(answer)
+}
+
 #[tokio::test]
 async fn an_upload_comes_back_byte_for_byte_with_safe_headers_and_leaves_with_delete() -> TestResult {
     let app = spawn_app().await?;
@@ -323,18 +348,7 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() -> TestResult {
     // a whole multipart body that stops short of its declared length is an
     // interrupted upload too: the request never ended
     let (content_type, whole) = raw_multipart(r#"form-data; name="file"; filename="short.txt""#, b"all of it");
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        olga.access,
-        whole.len() + 10
-    );
-    tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes()).await?;
-    tokio::io::AsyncWriteExt::write_all(&mut stream, &whole).await?;
-    tokio::io::AsyncWriteExt::shutdown(&mut stream).await?;
-    let mut answer = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await?;
+    let answer = cut_short(&app, &path, &olga.access, &content_type, whole, 10).await?;
     assert!(
         answer.starts_with("HTTP/1.1 400") && answer.contains("The upload was interrupted before the file ended."),
         "{answer}"
@@ -432,24 +446,13 @@ async fn many_file_parts_are_held_to_one_body_s_allowance() -> TestResult {
 
     // the file whole, then a field the body breaks off in
     let boundary = "----taskforce-test-boundary";
-    let mut sent = format!(
+    let sent = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.txt\"\r\n\r\nall of it\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhalf a no"
     )
     .into_bytes();
-    let declared = sent.len() + 40;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n",
-        olga.access
-    );
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
-    let mut request = head.into_bytes();
-    request.append(&mut sent);
-    tokio::io::AsyncWriteExt::write_all(&mut stream, &request).await?;
-    tokio::io::AsyncWriteExt::shutdown(&mut stream).await?;
-    let mut answer = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await?;
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let answer = cut_short(&app, &path, &olga.access, &content_type, sent, 40).await?;
     assert!(
         answer.starts_with("HTTP/1.1 400") && answer.contains("The upload was interrupted before the file ended."),
         "{answer}"
