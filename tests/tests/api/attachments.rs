@@ -458,6 +458,28 @@ async fn many_file_parts_are_held_to_one_body_s_allowance() -> TestResult {
         "{answer}"
     );
 
+    // the allowance counts what lies outside the parts too: an epilogue past
+    // it is refused, sent chunked as much as declared; a long preamble is
+    // refused by the multipart reader as framing it cannot read
+    for (before, after, answer) in
+        [(0, 1200 * 1024, (413, "payload_too_large")), (1200 * 1024, 0, (400, "validation_failed"))]
+    {
+        let (content_type, form) = raw_multipart(r#"form-data; name="file"; filename="f.txt""#, b"small");
+        let mut body = vec![b'P'; before];
+        if before > 0 {
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(&form);
+        body.extend(std::iter::repeat_n(b'E', after));
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+        let sent = app
+            .call_as(Method::POST, "acme", &olga.access, &path)
+            .header("content-type", content_type)
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)));
+        let (status, body) = json(sent.send().await?).await?;
+        assert_eq!((status, body["error"]["code"].as_str()), (answer.0, Some(answer.1)), "{before} {after}: {body}");
+    }
+
     let (_, listed) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
     assert_eq!(listed["count"], 0, "{listed}");
     assert!(files_under(app.files_dir.path()).is_empty());

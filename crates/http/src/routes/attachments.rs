@@ -4,7 +4,6 @@
 
 use std::io::{self, Read};
 
-use actix_multipart::Multipart;
 use actix_web::{
     HttpRequest, HttpResponse,
     http::{
@@ -178,8 +177,7 @@ pub async fn upload(
         return Err(ApiError::unsupported_media_type("Uploads must be sent as multipart/form-data."));
     }
 
-    let multipart = Multipart::new(req.headers(), payload);
-    let attachment = upload::store_last_file(multipart, attachments, actor, task, limit).await?;
+    let attachment = upload::store_last_file(req.headers(), payload, attachments, actor, task, limit).await?;
     Ok(tagged(&req, StatusCode::CREATED, &attachment_etag(&attachment), &attachment_out(attachment)))
 }
 

@@ -1,19 +1,29 @@
 //! An upload's multipart body: the parts named `file` streamed to the file
 //! store one after another, the last one kept (as Django's
 //! `request.FILES["file"]` kept it), and the other parts read and dropped
-//! within their allowance. The whole body may hold no more than one file's
-//! limit and the slack for framing and other fields, however it is split.
+//! within their allowance. The whole body, preamble and epilogue included,
+//! may hold no more than one file's limit and the slack for framing and
+//! other fields, however it is split; it is read to its end before the
+//! file is kept.
 
-use std::io::{self, Read};
+use std::{
+    cell::Cell,
+    io::{self, Read},
+    rc::Rc,
+};
 
-use actix_multipart::{Field, Multipart, MultipartError};
-use actix_web::{http::header, web::Bytes};
-use futures_util::StreamExt as _;
+use actix_multipart::{Field, Multipart};
+use actix_web::{
+    error::PayloadError,
+    http::header::{self, HeaderMap},
+    web::{self, Bytes},
+};
+use futures_util::{Stream, StreamExt as _};
 use taskforce_application::{Actor, Attachments, WorkError};
 use taskforce_domain::{Attachment, TaskId};
 use tokio::sync::mpsc;
 
-use super::{IN_FLIGHT, MULTIPART_SLACK, drain, too_large};
+use super::{DRAIN_FOR, IN_FLIGHT, MULTIPART_SLACK, too_large};
 use crate::ApiError;
 
 /// At most this many parts named `file` in one form (Django's
@@ -36,12 +46,94 @@ enum PartsError {
     /// More parts named `file` than [`MAX_FILE_PARTS`].
     TooManyFiles,
     /// The body passed one file's limit and the slack.
-    BodyTooLarge(u64),
+    BodyTooLarge,
 }
 
-impl From<PartsError> for ApiError {
-    fn from(error: PartsError) -> Self {
-        match error {
+/// What the body brought so far, shared by the stream the multipart reader
+/// takes and the upload that judges it.
+#[derive(Default)]
+struct BodyState {
+    read: Cell<u64>,
+    /// It passed its allowance: the reader got an error instead of more.
+    over: Cell<bool>,
+    /// The connection broke off before the body's end.
+    broke_off: Cell<bool>,
+}
+
+/// The request body, counted as the multipart reader takes it, and kept
+/// at hand to read what the reader leaves after the form's end.
+struct Body {
+    payload: Rc<tokio::sync::Mutex<web::Payload>>,
+    state: Rc<BodyState>,
+    allowance: u64,
+}
+
+impl Body {
+    fn new(payload: web::Payload, limit: u64) -> Self {
+        Self {
+            payload: Rc::new(tokio::sync::Mutex::new(payload)),
+            state: Rc::default(),
+            allowance: limit.saturating_add(MULTIPART_SLACK),
+        }
+    }
+
+    /// Counts `chunk` against the allowance.
+    fn count(&self, chunk: Result<Bytes, PayloadError>) -> Result<Bytes, PayloadError> {
+        let bytes = chunk.inspect_err(|_| self.state.broke_off.set(true))?;
+        let read = self.state.read.get().saturating_add(bytes.len() as u64);
+        self.state.read.set(read);
+        if read > self.allowance {
+            self.state.over.set(true);
+            return Err(PayloadError::Overflow);
+        }
+        Ok(bytes)
+    }
+
+    /// The stream the multipart reader takes: the body, counted.
+    fn stream(&self) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static {
+        let (payload, body) = (self.payload.clone(), self.share());
+        // fused: the multipart reader polls again after the end
+        futures_util::stream::unfold((payload, body), |(payload, body)| async move {
+            let next = payload.lock().await.next().await?;
+            Some((body.count(next), (payload, body)))
+        })
+        .fuse()
+    }
+
+    fn share(&self) -> Self {
+        Self { payload: self.payload.clone(), state: self.state.clone(), allowance: self.allowance }
+    }
+
+    /// Reads what follows the form's end (an epilogue), counted, for up to
+    /// [`DRAIN_FOR`]: a body is taken whole or not at all.
+    async fn rest(&self) -> Result<(), PartsError> {
+        let mut payload = self.payload.lock().await;
+        let read = tokio::time::timeout(DRAIN_FOR, async {
+            while let Some(chunk) = payload.next().await {
+                self.count(chunk).map_err(|_| self.error())?;
+            }
+            Ok(())
+        });
+        // a client that trickles an epilogue on keeps its file
+        read.await.unwrap_or(Ok(()))
+    }
+
+    /// What a reading error means for this body.
+    fn error(&self) -> PartsError {
+        if self.state.over.get() {
+            PartsError::BodyTooLarge
+        } else if self.state.broke_off.get() {
+            PartsError::CutShort
+        } else {
+            // the body arrived whole (as declared) but its framing broke
+            PartsError::Unreadable
+        }
+    }
+}
+
+impl PartsError {
+    fn answer(self, limit: u64) -> ApiError {
+        match self {
             PartsError::Unreadable => not_a_file(),
             PartsError::CutShort => ApiError::field("file", "The upload was interrupted before the file ended."),
             PartsError::FieldsTooLarge => ApiError::field("file", "Fields other than `file` are limited to 64 KiB."),
@@ -49,67 +141,43 @@ impl From<PartsError> for ApiError {
                 "file",
                 format!("Too many files: a form may hold at most {MAX_FILE_PARTS} parts named `file`."),
             ),
-            PartsError::BodyTooLarge(limit) => too_large(limit),
+            PartsError::BodyTooLarge => too_large(limit),
         }
     }
 }
 
-impl From<MultipartError> for PartsError {
-    fn from(error: MultipartError) -> Self {
-        match error {
-            // the body, not its framing, broke off (the multipart reader
-            // reports it as soon as it reads on, even before a part it
-            // already holds whole)
-            MultipartError::Incomplete | MultipartError::Payload(_) => PartsError::CutShort,
-            _ => PartsError::Unreadable,
-        }
-    }
-}
-
-/// What the body has held so far besides the file being stored.
-struct Tally {
-    /// The file limit (`storage.max_upload_bytes`).
-    limit: u64,
+/// The form as it is read: the multipart reader over the counted body.
+struct Form {
+    multipart: Multipart,
+    body: Body,
     /// Bytes of parts not named `file`.
     other_bytes: u64,
-    /// Bytes of the `file` parts a later one replaced.
-    dropped_bytes: u64,
     /// Parts named `file` so far.
     file_parts: u32,
 }
 
-impl Tally {
-    /// Whether `more` bytes of the current file still fit the body's
-    /// allowance: one file's limit and the slack.
-    fn fits(&self, more: u64) -> Result<(), PartsError> {
-        let body = self.other_bytes.saturating_add(self.dropped_bytes).saturating_add(more);
-        if body > self.limit.saturating_add(MULTIPART_SLACK) {
-            return Err(PartsError::BodyTooLarge(self.limit));
-        }
-        Ok(())
-    }
-}
-
-/// The next part named `file`, or `None` at the end of the body; other
-/// parts are read and dropped, up to the slack in all.
-async fn next_file_part(multipart: &mut Multipart, tally: &mut Tally) -> Result<Option<Field>, PartsError> {
-    while let Some(part) = multipart.next().await {
-        let mut part = part?;
-        if part.name() == Some("file") {
-            tally.file_parts += 1;
-            if tally.file_parts > MAX_FILE_PARTS {
-                return Err(PartsError::TooManyFiles);
+impl Form {
+    /// The next part named `file`, or `None` at the end of the form; other
+    /// parts are read and dropped, up to the slack in all.
+    async fn next_file_part(&mut self) -> Result<Option<Field>, PartsError> {
+        while let Some(part) = self.multipart.next().await {
+            let mut part = part.map_err(|_| self.body.error())?;
+            if part.name() == Some("file") {
+                self.file_parts += 1;
+                if self.file_parts > MAX_FILE_PARTS {
+                    return Err(PartsError::TooManyFiles);
+                }
+                return Ok(Some(part));
             }
-            return Ok(Some(part));
-        }
-        while let Some(chunk) = part.next().await {
-            tally.other_bytes += chunk?.len() as u64;
-            if tally.other_bytes > MULTIPART_SLACK {
-                return Err(PartsError::FieldsTooLarge);
+            while let Some(chunk) = part.next().await {
+                self.other_bytes += chunk.map_err(|_| self.body.error())?.len() as u64;
+                if self.other_bytes > MULTIPART_SLACK {
+                    return Err(PartsError::FieldsTooLarge);
+                }
             }
         }
+        Ok(None)
     }
-    Ok(None)
 }
 
 /// How a file part's bytes reached the store.
@@ -153,49 +221,34 @@ fn described(part: &Field) -> (String, Option<String>) {
 
 /// Sends a file part's bytes to the store, then reads the rest of the body
 /// before the store may see the file's end.
-async fn feed(
-    mut part: Field,
-    multipart: &mut Multipart,
-    tally: &mut Tally,
-    sender: mpsc::Sender<io::Result<Bytes>>,
-) -> Fed {
-    let mut fed: u64 = 0;
+async fn feed(mut part: Field, form: &mut Form, sender: mpsc::Sender<io::Result<Bytes>>) -> Fed {
     while let Some(chunk) = part.next().await {
-        if let Ok(bytes) = &chunk {
-            fed += bytes.len() as u64;
-            if let Err(refused) = tally.fits(fed) {
-                // the store keeps nothing of a file that ends in an error
-                let _ = sender.send(Err(io::Error::other("the body passed its allowance"))).await;
-                drain(&mut part).await;
-                return Fed::Refused(refused);
-            }
-        }
         // a body that ends before the file does (the client went away,
-        // broken framing) reaches the store as an error, so that it keeps
-        // nothing: the end of the stream would read as a whole file
+        // broken framing, past its allowance) reaches the store as an
+        // error, so that it keeps nothing: the end of the stream would
+        // read as a whole file
         let chunk = chunk.map_err(|e| io::Error::new(io::ErrorKind::UnexpectedEof, e.to_string()));
         let failed = chunk.is_err();
-        // the store stopped reading (limit passed, failure): drop what
-        // follows for a while, so the client gets to read the answer
-        if sender.send(chunk).await.is_err() {
-            drain(&mut part).await;
-            return Fed::Stopped;
-        }
-        if failed {
+        // the store stopped reading (limit passed, failure): what follows
+        // is read away by the handler, so the client gets to read the answer
+        if sender.send(chunk).await.is_err() || failed {
             return Fed::Stopped;
         }
     }
     // the multipart reads no further while a field of it is alive
     drop(part);
-    let outcome = match next_file_part(multipart, tally).await {
+    let outcome = match form.next_file_part().await {
+        // the end of the form: the body is read to its end before the file
+        // is kept
+        Ok(None) => match form.body.rest().await {
+            Ok(()) => return Fed::Whole,
+            Err(refused) => Fed::Refused(refused),
+        },
         // the multipart framing breaks after a whole file, in a body that
         // arrived whole: the file stands, as Django's parser keeps what it
         // has read
-        Ok(None) | Err(PartsError::Unreadable) => return Fed::Whole,
-        Ok(Some(next)) => {
-            tally.dropped_bytes += fed;
-            Fed::Superseded(Box::new(next))
-        }
+        Err(PartsError::Unreadable) => return Fed::Whole,
+        Ok(Some(next)) => Fed::Superseded(Box::new(next)),
         // the body broke off, or holds too much: refused, whatever of the
         // file had arrived
         Err(refused) => Fed::Refused(refused),
@@ -228,18 +281,53 @@ impl Read for Incoming {
 
 /// Streams the form's `file` parts to the store one after another and
 /// keeps the last: the attachment made of it. Each earlier one is dropped
-/// (nothing of it stays) when the next begins.
+/// (nothing of it stays) when the next begins. A body past its allowance
+/// is `413` however far its reading got.
 pub(super) async fn store_last_file(
-    mut multipart: Multipart,
+    headers: &HeaderMap,
+    payload: web::Payload,
     attachments: Attachments,
     actor: Actor,
     task: TaskId,
     limit: u64,
 ) -> Result<Attachment, ApiError> {
-    let mut tally = Tally { limit, other_bytes: 0, dropped_bytes: 0, file_parts: 0 };
-    let mut part = next_file_part(&mut multipart, &mut tally)
-        .await?
-        .ok_or_else(|| ApiError::field("file", "No file was submitted."))?;
+    let body = Body::new(payload, limit);
+    let state = body.state.clone();
+    let multipart = Multipart::new(headers, body.stream());
+    let mut form = Form { multipart, body, other_bytes: 0, file_parts: 0 };
+    let stored = store_in_turn(&mut form, attachments, actor, task).await;
+    // what a refusal left of the body is read away (up to the drain's
+    // bound) before the answer, so that a client still sending reads it
+    drop(form.multipart);
+    super::drain(&mut *form.body.payload.lock().await).await;
+    if state.over.get() {
+        return Err(too_large(limit));
+    }
+    stored.map_err(|error| match error {
+        Stored::Refused(refused) => refused.answer(limit),
+        Stored::Failed(error) => error,
+    })
+}
+
+/// Why no attachment was made.
+enum Stored {
+    /// The body was refused.
+    Refused(PartsError),
+    /// The store or the use case said no.
+    Failed(ApiError),
+}
+
+async fn store_in_turn(
+    form: &mut Form,
+    attachments: Attachments,
+    actor: Actor,
+    task: TaskId,
+) -> Result<Attachment, Stored> {
+    let mut part = form
+        .next_file_part()
+        .await
+        .map_err(Stored::Refused)?
+        .ok_or_else(|| Stored::Failed(ApiError::field("file", "No file was submitted.")))?;
     loop {
         let (filename, content_type) = described(&part);
         let (sender, receiver) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
@@ -248,14 +336,17 @@ pub(super) async fn store_last_file(
             let mut incoming = Incoming { chunks: receiver, current: Bytes::new() };
             attachments.upload(&actor, task, &filename, content_type.as_deref(), &mut incoming)
         });
-        let (stored, fed) = tokio::join!(store, feed(part, &mut multipart, &mut tally, sender));
+        let (stored, fed) = tokio::join!(store, feed(part, form, sender));
         part = match fed {
             Fed::Superseded(next) => *next,
-            Fed::Refused(refused) => return Err(refused.into()),
+            Fed::Refused(refused) => return Err(Stored::Refused(refused)),
             Fed::Whole | Fed::Stopped => {
-                return stored?.map_err(|error| match error {
-                    WorkError::FileTooLarge { limit } => too_large(limit),
-                    other => other.into(),
+                let stored = stored.map_err(|error| Stored::Failed(error.into()))?;
+                return stored.map_err(|error| {
+                    Stored::Failed(match error {
+                        WorkError::FileTooLarge { limit } => too_large(limit),
+                        other => other.into(),
+                    })
                 });
             }
         };
