@@ -486,6 +486,41 @@ async fn many_file_parts_are_held_to_one_body_s_allowance() -> TestResult {
     Ok(())
 }
 
+/// An epilogue after the closing delimiter (which the multipart reader
+/// never reads) is read away: the file is kept, and a client that asked
+/// for `Connection: close` gets its answer and the end of the connection.
+#[tokio::test]
+async fn an_epilogue_within_the_allowance_is_read_away_and_the_file_kept() -> TestResult {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_app().await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;
+    let path = format!("/api/tasks/{task}/attachments/");
+    let (content_type, mut body) = raw_multipart(r#"form-data; name="file"; filename="e.txt""#, b"kept");
+    body.extend(std::iter::repeat_n(b'E', 300 * 1024));
+    // chunked, as a client that does not know the length sends it
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        olga.access
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+    stream.write_all(head.as_bytes()).await?;
+    for chunk in body.chunks(16 * 1024) {
+        stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await?;
+        stream.write_all(chunk).await?;
+        stream.write_all(b"\r\n").await?;
+    }
+    stream.write_all(b"0\r\n\r\n").await?;
+    let mut answer = String::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .map_err(|_| "the connection stayed open after the answer")??;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let (_, listed) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
+    assert_eq!((listed["count"].as_i64(), listed["results"][0]["size"].as_i64()), (Some(1), Some(4)), "{listed}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn files_leave_with_their_task_project_and_tenant() -> TestResult {
     let app = spawn_app().await?;
