@@ -148,7 +148,10 @@ impl PartsError {
 
 /// The form as it is read: the multipart reader over the counted body.
 struct Form {
-    multipart: Multipart,
+    /// Dropped once the form has ended: the reader's stream may still hold
+    /// the body (a read it began and no longer needs), which the rest of
+    /// the body is then read from.
+    multipart: Option<Multipart>,
     body: Body,
     /// Bytes of parts not named `file`.
     other_bytes: u64,
@@ -160,7 +163,8 @@ impl Form {
     /// The next part named `file`, or `None` at the end of the form; other
     /// parts are read and dropped, up to the slack in all.
     async fn next_file_part(&mut self) -> Result<Option<Field>, PartsError> {
-        while let Some(part) = self.multipart.next().await {
+        let Some(multipart) = self.multipart.as_mut() else { return Ok(None) };
+        while let Some(part) = multipart.next().await {
             let mut part = part.map_err(|_| self.body.error())?;
             if part.name() == Some("file") {
                 self.file_parts += 1;
@@ -238,16 +242,17 @@ async fn feed(mut part: Field, form: &mut Form, sender: mpsc::Sender<io::Result<
     // the multipart reads no further while a field of it is alive
     drop(part);
     let outcome = match form.next_file_part().await {
-        // the end of the form: the body is read to its end before the file
-        // is kept
-        Ok(None) => match form.body.rest().await {
-            Ok(()) => return Fed::Whole,
-            Err(refused) => Fed::Refused(refused),
-        },
-        // the multipart framing breaks after a whole file, in a body that
-        // arrived whole: the file stands, as Django's parser keeps what it
-        // has read
-        Err(PartsError::Unreadable) => return Fed::Whole,
+        // the end of the form, or multipart framing that breaks after a
+        // whole file in a body that arrived whole (the file stands, as
+        // Django's parser keeps what it has read): the body is read to its
+        // end before the file is kept, once the reader has let go of it
+        Ok(None) | Err(PartsError::Unreadable) => {
+            form.multipart = None;
+            match form.body.rest().await {
+                Ok(()) => return Fed::Whole,
+                Err(refused) => Fed::Refused(refused),
+            }
+        }
         Ok(Some(next)) => Fed::Superseded(Box::new(next)),
         // the body broke off, or holds too much: refused, whatever of the
         // file had arrived
@@ -294,11 +299,12 @@ pub(super) async fn store_last_file(
     let body = Body::new(payload, limit);
     let state = body.state.clone();
     let multipart = Multipart::new(headers, body.stream());
-    let mut form = Form { multipart, body, other_bytes: 0, file_parts: 0 };
+    let mut form = Form { multipart: Some(multipart), body, other_bytes: 0, file_parts: 0 };
     let stored = store_in_turn(&mut form, attachments, actor, task).await;
     // what a refusal left of the body is read away (up to the drain's
-    // bound) before the answer, so that a client still sending reads it
-    drop(form.multipart);
+    // bound) before the answer, so that a client still sending reads it;
+    // the reader lets go of the body first
+    form.multipart = None;
     super::drain(&mut *form.body.payload.lock().await).await;
     if state.over.get() {
         return Err(too_large(limit));
