@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use taskforce_domain::{Plan, Role, StoreExt as _, UserId};
-use taskforce_tests::{PASSWORD, TestResult, answers, json, register_body, spawn_app, spawn_app_with};
+use taskforce_tests::{Answer, PASSWORD, TestApp, TestResult, answers, json, register_body, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn registration_on_an_open_tenant_makes_a_member_and_signs_in() -> TestResult {
@@ -292,6 +292,16 @@ async fn brute_force_is_throttled_with_retry_after_and_forwarded_for_does_not_re
     Ok(())
 }
 
+/// The answer to a login on `acme.localhost`.
+async fn login_answer(app: &TestApp, username: &str, password: &str) -> Result<Answer, Box<dyn std::error::Error>> {
+    let sent = app
+        .post("acme.localhost", "/api/auth/login/")
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await?;
+    json(sent).await
+}
+
 /// Guesses sent all at once: each is counted before its password is
 /// checked, so no more than the limit get an answer about the password.
 #[tokio::test]
@@ -311,13 +321,7 @@ async fn a_burst_of_simultaneous_guesses_gets_no_more_answers_than_the_limit() -
         burst.iter().filter(|(status, body)| *status == 429 && body["error"]["code"] == "rate_limited").count();
     assert_eq!((judged, throttled), (limit as usize, 2 * limit as usize), "{burst:?}");
     // the right password waits for the window too
-    let (status, body) = json(
-        app.post("acme.localhost", "/api/auth/login/")
-            .json(&serde_json::json!({"username": "ann", "password": PASSWORD}))
-            .send()
-            .await?,
-    )
-    .await?;
+    let (status, body) = login_answer(&app, "ann", PASSWORD).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
     Ok(())
 }
@@ -349,13 +353,7 @@ async fn accepting_without_an_invitation_tests_no_password() -> TestResult {
             "{body}"
         );
     }
-    let (status, body) = json(
-        app.post("acme.localhost", "/api/auth/login/")
-            .json(&serde_json::json!({"username": "ann", "password": PASSWORD}))
-            .send()
-            .await?,
-    )
-    .await?;
+    let (status, body) = login_answer(&app, "ann", PASSWORD).await?;
     assert_eq!(status, 200, "nothing was counted against ann: {body}");
     Ok(())
 }
@@ -431,13 +429,7 @@ async fn bad_bodies_answer_in_the_error_format() -> TestResult {
             );
         }
     }
-    let (status, body) = json(
-        app.post("acme.localhost", url)
-            .json(&serde_json::json!({"username": "bea", "password": PASSWORD}))
-            .send()
-            .await?,
-    )
-    .await?;
+    let (status, body) = login_answer(&app, "bea", PASSWORD).await?;
     assert_eq!(status, 200, "{body}");
     let register = serde_json::json!({"username": "newbie", "email": "", "password": "Sturdy-passphrase-42",
         "password_confirm": " "});

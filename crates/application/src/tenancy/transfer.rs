@@ -204,9 +204,7 @@ pub enum ImportError {
     Members(Vec<(String, String)>),
     /// A member who would get a new account here has a password hash this
     /// server cannot verify: the account could never log in.
-    #[error(
-        "member '{username}': its password hash is not one this server verifies (argon2, or Django's pbkdf2_sha256 within its cost limits); nothing was imported"
-    )]
+    #[error("member '{username}': {UNUSABLE_HASH}; nothing was imported")]
     UnusableHash {
         /// The exported member's user name.
         username: String,
@@ -215,6 +213,10 @@ pub enum ImportError {
     #[error(transparent)]
     Create(#[from] CreateTenantError),
 }
+
+/// Why a member whose account would be made here cannot come over.
+const UNUSABLE_HASH: &str =
+    "its password hash is not one this server verifies (argon2, or Django's pbkdf2_sha256 within its cost limits)";
 
 /// `member 'a': why; member 'b': why; ` for [`ImportError::Members`].
 fn members_refused(members: &[(String, String)]) -> String {
@@ -442,12 +444,9 @@ impl TenantAdmin {
                 for (member, username, email) in &accounts {
                     match arrivals::account_here(tx.users(), username, email, Some(&member.password_hash)) {
                         Ok(Some(_)) => {}
-                        Ok(None) if !hasher.recognizes(&member.password_hash) => refused.push((
-                            username.to_string(),
-                            "its password hash is not one this server verifies (argon2, or Django's pbkdf2_sha256 \
-                         within its cost limits)"
-                                .to_owned(),
-                        )),
+                        Ok(None) if !hasher.recognizes(&member.password_hash) => {
+                            refused.push((username.to_string(), UNUSABLE_HASH.to_owned()));
+                        }
                         Ok(None) => {}
                         Err(Arrival::Clash(clash)) => refused.push((username.to_string(), clash.to_string())),
                         Err(Arrival::Store(error)) => return Err(error),

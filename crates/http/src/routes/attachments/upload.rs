@@ -62,6 +62,7 @@ struct BodyState {
 
 /// The request body, counted as the multipart reader takes it, and kept
 /// at hand to read what the reader leaves after the form's end.
+#[derive(Clone)]
 struct Body {
     payload: Rc<tokio::sync::Mutex<web::Payload>>,
     state: Rc<BodyState>,
@@ -91,17 +92,12 @@ impl Body {
 
     /// The stream the multipart reader takes: the body, counted.
     fn stream(&self) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static {
-        let (payload, body) = (self.payload.clone(), self.share());
         // fused: the multipart reader polls again after the end
-        futures_util::stream::unfold((payload, body), |(payload, body)| async move {
-            let next = payload.lock().await.next().await?;
-            Some((body.count(next), (payload, body)))
+        futures_util::stream::unfold(self.clone(), |body| async move {
+            let next = body.payload.lock().await.next().await?;
+            Some((body.count(next), body))
         })
         .fuse()
-    }
-
-    fn share(&self) -> Self {
-        Self { payload: self.payload.clone(), state: self.state.clone(), allowance: self.allowance }
     }
 
     /// Reads what follows the form's end (an epilogue), counted, for up to
