@@ -705,8 +705,99 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
     let broken = admin.files.path().join("broken.json");
     std::fs::write(&broken, export.to_string())?;
     let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+    assert!(refused.contains("the rows of tasks: row 2, id 2: "), "the row is named: {refused}");
     assert!(refused.contains("tasks_project_id_fkey"), "{refused}");
+    assert!(refused.contains("Key (project_id)=(999)"), "the database's detail: {refused}");
     assert_eq!(refused.matches("violates").count(), 1, "the cause once, not twice: {refused}");
+    // rows that would lose a value or take one they were not given, and
+    // values the table refuses: each named by its row and id
+    let mut export_ok = export.clone();
+    export_ok["tables"][1]["rows"][1]["project_id"] = export["tables"][1]["rows"][0]["project_id"].clone();
+    let task = export["tables"][1]["rows"][2].clone();
+    for (change, reason) in [
+        (
+            serde_json::json!({"titel": "Orbit"}),
+            "the rows of tasks: row 3, id 3: the key 'titel' is no column of tasks",
+        ),
+        (serde_json::json!({"title": null}), "the rows of tasks: row 3, id 3: null value in column \"title\""),
+        (
+            serde_json::json!({"id": 1}),
+            "the rows of tasks: row 3, id 1: duplicate key value violates unique constraint \"tasks_pkey\"",
+        ),
+        (
+            serde_json::json!({"due_date": "soon"}),
+            "the rows of tasks: row 3, id 3: 'due_date' is 'soon', where a date is written YYYY-MM-DD",
+        ),
+        (serde_json::json!({"due_date": "infinity"}), "row 3, id 3: 'due_date' is 'infinity', where"),
+        (serde_json::json!({"created_at": "yesterday"}), "row 3, id 3: 'created_at' is 'yesterday', where"),
+        (serde_json::json!({"project_id": "one"}), "row 3, id 3: invalid input syntax for type bigint: \"one\""),
+    ] {
+        let mut changed = export_ok.clone();
+        let mut row = task.clone();
+        for (key, value) in change.as_object().ok_or("change")? {
+            row[key] = value.clone();
+        }
+        changed["tables"][1]["rows"][2] = row;
+        std::fs::write(&broken, changed.to_string())?;
+        let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+        assert!(refused.contains(reason), "{change}: {refused}");
+    }
+    for (row, reason) in [
+        (serde_json::json!(7), "the rows of tasks: row 3, a JSON number, where a row is an object"),
+        (
+            {
+                let mut row = task.clone();
+                row.as_object_mut().ok_or("row")?.remove("title");
+                row
+            },
+            "the rows of tasks: row 3, id 3: the column 'title' of tasks is missing",
+        ),
+    ] {
+        let mut changed = export_ok.clone();
+        changed["tables"][1]["rows"][2] = row;
+        std::fs::write(&broken, changed.to_string())?;
+        let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+        assert!(refused.contains(reason), "{refused}");
+    }
+    // a key given twice in a row: JSON allows it, the load would keep one
+    let twice = export_ok.to_string().replacen("\"title\":\"Orbit\"", "\"title\":\"Orbit\",\"title\":\"Moon\"", 1);
+    assert_ne!(twice, export_ok.to_string());
+    std::fs::write(&broken, twice)?;
+    let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+    assert!(refused.contains("the rows of tasks: row 3, id 3: the key 'title' is given twice"), "{refused}");
+    // keys the export's head does not have, and two primary domains
+    for (path, reason) in [
+        ("/tenant", "unknown field `colour`"),
+        ("/members/0", "unknown field `colour`"),
+        ("/tables/2", "unknown field `colour`"),
+        ("", "unknown field `colour`"),
+    ] {
+        let mut changed = export_ok.clone();
+        changed.pointer_mut(path).ok_or("path")?["colour"] = serde_json::json!("red");
+        std::fs::write(&broken, changed.to_string())?;
+        let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+        assert!(refused.contains(reason), "{path}: {refused}");
+    }
+    let mut none = export_ok.clone();
+    none["domains"] = serde_json::json!([]);
+    std::fs::write(&broken, none.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?])?, 1);
+    assert!(refused.contains("domains: the export gives none, so no host would lead to the tenant"), "{refused}");
+    let mut undated = export_ok.clone();
+    undated["members"][0].as_object_mut().ok_or("member")?.remove("joined_at");
+    std::fs::write(&broken, undated.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?])?, 1);
+    assert!(refused.contains("member 'olga': no joined_at (format 3 gives every member's)"), "{refused}");
+    let mut two = export.clone();
+    two["domains"] = serde_json::json!([
+        {"domain": "one.example.com", "is_primary": true}, {"domain": "two.example.com", "is_primary": true}
+    ]);
+    std::fs::write(&broken, two.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?])?, 1);
+    assert!(
+        refused.contains(r#"a tenant has one primary domain; the export marks ["one.example.com", "two.example.com"]"#),
+        "{refused}"
+    );
     // rows that are not the number the export gives (a list cut short by hand)
     let schema_version = export["schema_version"].clone();
     let mut cut = export.clone();

@@ -212,7 +212,10 @@ impl From<StoreError> for ApiError {
             }
             // where a parent may go meanwhile the use case says not found;
             // anywhere else a row naming no row is a fault
-            StoreError::Aborted | StoreError::Internal(_) | StoreError::MissingReference(_) => Self::internal(error),
+            StoreError::Aborted
+            | StoreError::Internal(_)
+            | StoreError::MissingReference(_)
+            | StoreError::Refused { .. } => Self::internal(error),
         }
     }
 }

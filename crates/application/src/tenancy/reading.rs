@@ -71,9 +71,7 @@ impl<'de> Deserialize<'de> for TableSummary {
                         "table" => table = Some(map.next_value::<String>()?),
                         "count" => count = map.next_value::<Option<u64>>()?,
                         "rows" => rows = Some(map.next_value::<Counted>()?.0),
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
+                        other => return Err(de::Error::unknown_field(other, &["table", "count", "rows"])),
                     }
                 }
                 Ok(TableSummary {
@@ -112,8 +110,18 @@ impl<'de> Deserialize<'de> for Counted {
 
 /// Why loading the rows stopped.
 pub(super) enum LoadError {
-    /// The database refused (a row that breaks a constraint, say).
+    /// The database failed.
     Store(StoreError),
+    /// The database refused a table's rows: a row that is no object, a key
+    /// that is no column, a value of the wrong type, a rule broken.
+    Refused {
+        /// The table.
+        table: String,
+        /// The row to blame: its place in the table's list, from 1.
+        row: Option<u64>,
+        /// Why, naming the row's id where it has one.
+        reason: String,
+    },
     /// The file could not be read.
     Read(std::io::Error),
     /// The document did not read as it had the first time.
@@ -136,7 +144,7 @@ pub(super) fn load_tables(
     // the whole document, to its end (as the first reading went)
     let read = deserializer.deserialize_map(loader).and_then(|()| deserializer.end());
     match (failed, read) {
-        (Some(error), _) => Err(LoadError::Store(error)),
+        (Some(error), _) => Err(error),
         (None, Err(error)) if error.is_io() => Err(LoadError::Read(error.into())),
         (None, Err(error)) => Err(LoadError::Document(error.to_string())),
         (None, Ok(())) => Ok(()),
@@ -147,7 +155,7 @@ pub(super) fn load_tables(
 /// (a serde error carries only text).
 struct Sink<'a> {
     data: &'a mut dyn TenantDataRepository,
-    failed: &'a mut Option<StoreError>,
+    failed: &'a mut Option<LoadError>,
 }
 
 impl Sink<'_> {
@@ -234,7 +242,7 @@ impl<'de> Visitor<'de> for TableLoader<'_> {
                         return Err(de::Error::custom(format!("the table {name} has another name")));
                     }
                 }
-                "rows" => map.next_value_seed(RowsLoader { table: name, sink: self.sink.reborrow() })?,
+                "rows" => map.next_value_seed(RowsLoader { table: name, sink: self.sink.reborrow(), loaded: 0 })?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -248,6 +256,8 @@ impl<'de> Visitor<'de> for TableLoader<'_> {
 struct RowsLoader<'a> {
     table: &'a str,
     sink: Sink<'a>,
+    /// Rows sent before the chunk being sent.
+    loaded: u64,
 }
 
 impl<'de> DeserializeSeed<'de> for RowsLoader<'_> {
@@ -265,10 +275,23 @@ impl RowsLoader<'_> {
         let sent = self.sink.data.load_rows(self.table, chunk);
         chunk.clear();
         chunk.push('[');
-        sent.map(|_| ()).map_err(|error| {
-            *self.sink.failed = Some(error);
-            E::custom("the database refused the rows")
-        })
+        match sent {
+            Ok(rows) => {
+                self.loaded += rows;
+                Ok(())
+            }
+            Err(error) => {
+                *self.sink.failed = Some(match error {
+                    StoreError::Refused { row, reason } => LoadError::Refused {
+                        table: self.table.to_owned(),
+                        row: row.map(|row| self.loaded + row),
+                        reason,
+                    },
+                    other => LoadError::Store(other),
+                });
+                Err(E::custom("the database refused the rows"))
+            }
+        }
     }
 }
 
@@ -306,11 +329,13 @@ mod tests {
     use super::{ExportHead, Hashed, LoadError, load_tables};
 
     /// Records what it is asked to load: the table and the rows of each
-    /// chunk; refuses the table `refused`.
+    /// chunk; refuses the table `refused`: as a failure, or, with
+    /// `refused_row`, that row of its second chunk.
     #[derive(Default)]
     struct Recorder {
         chunks: Vec<(String, usize)>,
         refused: Option<&'static str>,
+        refused_row: Option<u64>,
     }
 
     impl TenantDataRepository for Recorder {
@@ -326,7 +351,13 @@ mod tests {
         }
         fn load_rows(&mut self, table: &str, rows: &str) -> Result<u64, StoreError> {
             if self.refused == Some(table) {
-                return Err(StoreError::internal("refused"));
+                match self.refused_row {
+                    None => return Err(StoreError::internal("refused")),
+                    Some(row) if self.chunks.iter().any(|(t, _)| t == table) => {
+                        return Err(StoreError::Refused { row: Some(row), reason: "id 7: why".into() });
+                    }
+                    Some(_) => {}
+                }
             }
             let n = serde_json::from_str::<Vec<serde::de::IgnoredAny>>(rows).map_err(StoreError::internal)?.len();
             self.chunks.push((table.to_owned(), n));
@@ -388,6 +419,14 @@ mod tests {
         let read = load_tables(document(3).as_bytes(), &mut refusing, &head.tables);
         assert!(matches!(&read, Err(LoadError::Store(StoreError::Internal(_)))));
         assert_eq!(refusing.chunks.len(), 2, "nothing after the refusal is loaded");
+        // a row it blames is named by its place in the table's whole list
+        let head: ExportHead = serde_json::from_str(&document(2_500))?;
+        let mut blaming = Recorder { refused: Some("tasks"), refused_row: Some(7), ..Recorder::default() };
+        let read = load_tables(document(2_500).as_bytes(), &mut blaming, &head.tables);
+        assert!(
+            matches!(&read, Err(LoadError::Refused { table, row: Some(1007), reason }) if table == "tasks" && reason == "id 7: why"),
+            "the 7th row of the second chunk of 1,000"
+        );
         // the readings' hashes tell one byte apart
         let digest = |text: &str| -> std::io::Result<u64> {
             let mut hashed = Hashed::new(text.as_bytes());

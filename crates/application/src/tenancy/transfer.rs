@@ -38,6 +38,7 @@ pub const OLDEST_READ_FORMAT: u32 = 1;
 /// One exported tenant. An import reads it twice, the first time with
 /// each table's rows counted rather than kept (`Tables` a summary).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TenantExport<Tables = TableDump> {
     /// Its format: [`EXPORT_FORMAT`] when written by this build; read from
     /// [`OLDEST_READ_FORMAT`] to [`EXPORT_FORMAT`].
@@ -64,6 +65,7 @@ pub struct TenantExport<Tables = TableDump> {
 /// column names as keys, kept as the text it was written in (parsing a
 /// large tenant into values took seven times its size).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TableDump {
     /// The table (`projects`, `tasks`, …).
     pub table: String,
@@ -77,6 +79,7 @@ pub struct TableDump {
 
 /// An account the rows name that is no member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExportedAccount {
     /// Its id where it was exported.
     pub user_id: i64,
@@ -88,6 +91,7 @@ pub struct ExportedAccount {
 
 /// A tenant's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExportedTenant {
     /// Slug.
     pub slug: String,
@@ -103,6 +107,7 @@ pub struct ExportedTenant {
 
 /// A domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExportedDomain {
     /// Host name.
     pub domain: String,
@@ -112,6 +117,7 @@ pub struct ExportedDomain {
 
 /// A member and their account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExportedMember {
     /// The account's id where it was exported.
     pub user_id: i64,
@@ -378,7 +384,16 @@ impl TenantAdmin {
     ) -> Result<Imported, ImportError> {
         let mut first = reading::Hashed::new(open().map_err(ImportError::Read)?);
         let export: ExportHead = serde_json::from_reader(std::io::BufReader::new(&mut first)).map_err(|e| {
-            if e.is_io() { ImportError::Read(e.into()) } else { ImportError::NotAnExport(e.to_string()) }
+            if e.is_io() {
+                ImportError::Read(e.into())
+            } else if e.to_string().starts_with("unknown field") {
+                // a key a later format may have added
+                ImportError::NotAnExport(format!(
+                    "{e} (an export of a later build? this one reads formats {OLDEST_READ_FORMAT} to {EXPORT_FORMAT})"
+                ))
+            } else {
+                ImportError::NotAnExport(e.to_string())
+            }
         })?;
         let first = first.digest();
         if !(OLDEST_READ_FORMAT..=EXPORT_FORMAT).contains(&export.format) {
@@ -389,6 +404,12 @@ impl TenantAdmin {
         if keep_unmatched && export.format >= 3 {
             return Err(ImportError::KeepUnmatched(export.format));
         }
+        if let Some(member) = export.members.iter().find(|m| export.format >= 2 && m.joined_at.is_none()) {
+            return Err(ImportError::Invalid(format!(
+                "member '{}': no joined_at (format {} gives every member's)",
+                member.username, export.format
+            )));
+        }
         let rows = rows_in(export.format, &export.tables)?;
         check_members(&export.members, &export.other_accounts)?;
         let slug = match new_slug {
@@ -398,6 +419,24 @@ impl TenantAdmin {
         let domains = match new_slug {
             Some(slug) => vec![platform_domain.subdomain(slug.as_str()).map_err(|e| invalid("domain", e))?],
             None => {
+                // a domain listed twice is named as such below
+                let mut primary: Vec<&str> =
+                    export.domains.iter().filter(|d| d.is_primary).map(|d| d.domain.as_str()).collect();
+                primary.sort_unstable();
+                primary.dedup();
+                if export.domains.is_empty() {
+                    return Err(ImportError::Invalid(
+                        "domains: the export gives none, so no host would lead to the tenant; import with --slug, \
+                         which gives it its platform address"
+                            .into(),
+                    ));
+                }
+                if primary.len() != 1 {
+                    return Err(ImportError::Invalid(format!(
+                        "domains: a tenant has one primary domain; the export marks {}",
+                        if primary.is_empty() { "none".to_owned() } else { format!("{primary:?}") }
+                    )));
+                }
                 let mut ordered: Vec<&ExportedDomain> = export.domains.iter().collect();
                 ordered.sort_by_key(|d| !d.is_primary);
                 let domains: Vec<HostName> = ordered
@@ -552,6 +591,10 @@ impl From<LoadError> for ImportOutcome {
     fn from(error: LoadError) -> Self {
         match error {
             LoadError::Store(error) => ImportOutcome::Store(error),
+            LoadError::Refused { table, row, reason } => {
+                let row = row.map(|row| format!("row {row}, ")).unwrap_or_default();
+                ImportOutcome::Refused(ImportError::Invalid(format!("the rows of {table}: {row}{reason}")))
+            }
             LoadError::Read(error) => ImportOutcome::Refused(ImportError::Read(error)),
             // the second reading met another document than the first
             LoadError::Document(reason) => ImportOutcome::Refused(ImportError::Changed(reason)),

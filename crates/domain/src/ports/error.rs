@@ -17,6 +17,18 @@ pub enum StoreError {
     /// store's own sentence, which names the reference.
     #[error("{0}")]
     MissingReference(String),
+    /// Data handed over to be loaded as it stands (an import's rows) that
+    /// the store refused: a row that is no object, a key that is no column,
+    /// a column missing, a value of the wrong type, a rule of the table
+    /// broken. Carries the row (its place among the rows handed over, from
+    /// 1, where one row is to blame) and why, for the operator.
+    #[error("{}{reason}", row.map(|n| format!("row {n}: ")).unwrap_or_default())]
+    Refused {
+        /// The row's place among those handed over, from 1.
+        row: Option<u64>,
+        /// Why, naming the row's id where it has one.
+        reason: String,
+    },
     /// The store cannot be reached right now (connection refused, pool
     /// exhausted, server shutting down). Retrying later may succeed.
     #[error("storage unavailable: {0}")]

@@ -3,8 +3,8 @@
 //! inside the tenant scope.
 
 use diesel::{
-    QueryableByName, RunQueryDsl,
-    sql_types::{Nullable, Text},
+    OptionalExtension, QueryableByName, RunQueryDsl,
+    sql_types::{Array, BigInt, Bool, Nullable, Text},
 };
 use taskforce_domain::{DumpEvent, StoreError, TENANT_TABLES, TenantDataRepository, UserId};
 
@@ -33,12 +33,6 @@ const CHANGED_USER_KEYS: [&str; 2] = ["assignee_id", "user_id"];
 /// usually a few hundred bytes, but one can hold a megabyte of text.
 const FETCH_ROWS: usize = 1000;
 const FETCH_BYTES: usize = 16 * 1024 * 1024;
-
-#[derive(QueryableByName)]
-struct Json {
-    #[diesel(sql_type = Nullable<Text>)]
-    json: Option<String>,
-}
 
 /// One row as JSON.
 #[derive(QueryableByName)]
@@ -71,22 +65,150 @@ impl PgTenantTx<'_> {
         }
     }
 
-    /// The table's columns that can be written (not generated), quoted.
-    fn writable_columns(&mut self, table: &str) -> Result<String, StoreError> {
-        let found: Json = diesel::sql_query(
+    /// The table's columns, in order.
+    fn columns(&mut self, table: &str) -> Result<Vec<Column>, StoreError> {
+        let found: Vec<Column> = diesel::sql_query(
             // pg_attribute, not information_schema.columns: the view checks
             // privileges on every column of the database, which grows with
             // the number of tenants (0.47 s a lookup at 400 tenants)
-            "SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS json
+            "SELECT a.attname::text AS name, quote_ident(a.attname) AS quoted, a.attgenerated <> '' AS generated,
+                    a.atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) AS dated
                FROM pg_catalog.pg_attribute a
               WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident($1))
-                AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''",
+                AND a.attnum > 0 AND NOT a.attisdropped
+              ORDER BY a.attnum",
         )
         .bind::<Text, _>(table)
-        .get_result(self.inner.conn)
+        .load(self.inner.conn)
         .map_err(store_error)?;
-        found.json.ok_or_else(|| StoreError::internal(format!("the schema has no table {table}")))
+        if found.is_empty() {
+            return Err(StoreError::internal(format!("the schema has no table {table}")));
+        }
+        Ok(found)
     }
+
+    /// The first of `rows` (a JSON array) that is no object with exactly
+    /// the table's columns as keys, each once (a generated column may be
+    /// there, as a dump writes it, and is not loaded), or whose dates are
+    /// no calendar dates: `json_populate_recordset` would drop a key that
+    /// is no column, load a missing one as `NULL`, and take `now`,
+    /// `yesterday` or `infinity` for a date (which the server cannot show).
+    fn misfit(&mut self, table: &str, rows: &str, columns: &[Column]) -> Result<Option<StoreError>, StoreError> {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let written: Vec<&str> = columns.iter().filter(|c| !c.generated).map(|c| c.name.as_str()).collect();
+        let dated: Vec<&str> = columns.iter().filter(|c| c.dated).map(|c| c.name.as_str()).collect();
+        let found: Option<Misfit> = diesel::sql_query(
+            "SELECT x.i AS position, x.e ->> 'id' AS id, json_typeof(x.e) AS kind, k.unknown, k.missing, k.repeated,
+                    k.undated
+               FROM json_array_elements($1::json) WITH ORDINALITY AS x(e, i)
+              CROSS JOIN LATERAL (
+                    SELECT (SELECT string_agg(DISTINCT quote_literal(key), ', ')
+                              FROM json_object_keys(o.e) key WHERE key <> ALL ($2)) AS unknown,
+                           (SELECT string_agg(quote_literal(c), ', ' ORDER BY n)
+                              FROM unnest($3::text[]) WITH ORDINALITY AS w(c, n)
+                             WHERE c NOT IN (SELECT json_object_keys(o.e))) AS missing,
+                           (SELECT string_agg(quote_literal(key), ', ')
+                              FROM (SELECT key FROM json_object_keys(o.e) key GROUP BY key HAVING count(*) > 1) d)
+                               AS repeated,
+                           (SELECT string_agg(quote_literal(c) || ' is ' || quote_literal(o.e ->> c), ', ')
+                              FROM unnest($4::text[]) c
+                             WHERE o.e ->> c !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}') AS undated
+                      FROM (SELECT CASE WHEN json_typeof(x.e) = 'object' THEN x.e ELSE '{}'::json END AS e) o) k
+              WHERE json_typeof(x.e) <> 'object' OR k.unknown IS NOT NULL OR k.missing IS NOT NULL
+                 OR k.repeated IS NOT NULL OR k.undated IS NOT NULL
+              ORDER BY x.i
+              LIMIT 1",
+        )
+        .bind::<Text, _>(rows)
+        .bind::<Array<Text>, _>(&names)
+        .bind::<Array<Text>, _>(&written)
+        .bind::<Array<Text>, _>(&dated)
+        .get_result(self.inner.conn)
+        .optional()
+        .map_err(store_error)?;
+        Ok(found.map(|misfit| {
+            let reason = match (misfit.kind.as_str(), misfit.unknown, misfit.missing, misfit.repeated, misfit.undated) {
+                ("object", Some(unknown), ..) => format!("the key {unknown} is no column of {table}"),
+                ("object", None, Some(missing), ..) => format!("the column {missing} of {table} is missing"),
+                ("object", None, None, Some(repeated), _) => format!("the key {repeated} is given twice"),
+                ("object", None, None, None, Some(undated)) => {
+                    format!("{undated}, where a date is written YYYY-MM-DD")
+                }
+                (kind, ..) => format!("a JSON {kind}, where a row is an object"),
+            };
+            let reason = match misfit.id {
+                Some(id) => format!("id {id}: {reason}"),
+                None => reason,
+            };
+            StoreError::Refused { row: Some(misfit.position as u64), reason }
+        }))
+    }
+
+    /// After `insert` refused the chunk `rows`, the first row it refuses
+    /// alone (loaded one by one from the savepoint before the chunk), with
+    /// the database's reason; the chunk's own error when none is refused
+    /// alone.
+    fn culprit(&mut self, insert: &str, rows: &str, refused: StoreError) -> StoreError {
+        if diesel::sql_query("ROLLBACK TO SAVEPOINT tf_load").execute(self.inner.conn).is_err() {
+            return refused;
+        }
+        let Ok(each) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(rows) else {
+            return refused;
+        };
+        for (position, row) in each.into_iter().enumerate() {
+            let alone = format!("[{}]", row.get());
+            if let Err(diesel::result::Error::DatabaseError(_, info)) =
+                diesel::sql_query(insert).bind::<Text, _>(&alone).execute(self.inner.conn)
+            {
+                let id = serde_json::from_str::<serde_json::Value>(row.get())
+                    .ok()
+                    .and_then(|row| row.get("id").map(ToString::to_string));
+                let mut reason = info.message().to_owned();
+                if let Some(detail) = info.details() {
+                    reason = format!("{reason} ({detail})");
+                }
+                let reason = match id {
+                    Some(id) => format!("id {id}: {reason}"),
+                    None => reason,
+                };
+                return StoreError::Refused { row: Some(position as u64 + 1), reason };
+            }
+        }
+        refused
+    }
+}
+
+/// A column of a tenant table.
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    quoted: String,
+    #[diesel(sql_type = Bool)]
+    generated: bool,
+    /// A date or a timestamp.
+    #[diesel(sql_type = Bool)]
+    dated: bool,
+}
+
+/// The first row of a chunk that does not fit its table.
+#[derive(QueryableByName)]
+struct Misfit {
+    #[diesel(sql_type = BigInt)]
+    position: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    id: Option<String>,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    unknown: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    missing: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    repeated: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    undated: Option<String>,
 }
 
 impl TenantDataRepository for PgTenantTx<'_> {
@@ -137,14 +259,30 @@ impl TenantDataRepository for PgTenantTx<'_> {
         let Some(table) = TENANT_TABLES.iter().find(|known| **known == table) else {
             return Err(StoreError::internal(format!("unknown table {table:?} in the export")));
         };
-        let columns = self.writable_columns(table)?;
-        let loaded = diesel::sql_query(format!(
-            "INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, $1::json)"
-        ))
-        .bind::<Text, _>(rows)
-        .execute(self.inner.conn)
-        .map_err(store_error)?;
-        Ok(loaded as u64)
+        let columns = self.columns(table)?;
+        if let Some(misfit) = self.misfit(table, rows, &columns)? {
+            return Err(misfit);
+        }
+        let written: Vec<&str> = columns.iter().filter(|c| !c.generated).map(|c| c.quoted.as_str()).collect();
+        let written = written.join(", ");
+        let insert = format!(
+            "INSERT INTO {table} ({written}) SELECT {written} FROM json_populate_recordset(NULL::{table}, $1::json)"
+        );
+        // a savepoint, so that a refused chunk can be loaded again a row
+        // at a time to name the row to blame
+        diesel::sql_query("SAVEPOINT tf_load").execute(self.inner.conn).map_err(store_error)?;
+        match diesel::sql_query(&insert).bind::<Text, _>(rows).execute(self.inner.conn) {
+            Ok(loaded) => {
+                diesel::sql_query("RELEASE SAVEPOINT tf_load").execute(self.inner.conn).map_err(store_error)?;
+                Ok(loaded as u64)
+            }
+            Err(error) => match store_error(error) {
+                refused @ (StoreError::Duplicate(_) | StoreError::MissingReference(_) | StoreError::Internal(_)) => {
+                    Err(self.culprit(&insert, rows, refused))
+                }
+                other => Err(other),
+            },
+        }
     }
 
     fn finish_load(&mut self, users: &[(UserId, UserId)], keep_unmatched: bool) -> Result<(), StoreError> {
