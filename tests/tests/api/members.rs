@@ -889,3 +889,70 @@ async fn pending_invitations_are_listed_without_tokens_and_can_be_withdrawn() ->
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")), "{body}");
     Ok(())
 }
+
+/// An admin's requests racing their own demotion: whatever waited for the
+/// demotion to commit is judged by the role committed then, so no
+/// invitation of theirs stays pending (a member may send none) and no
+/// promotion of theirs lands after the demotion.
+#[tokio::test]
+async fn an_admin_s_requests_racing_their_demotion_act_on_the_role_committed_first() -> TestResult {
+    use diesel::{RunQueryDsl, dsl::sql, sql_types::BigInt};
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Enterprise, false).await?;
+    let adam_id = {
+        app.member("acme", "olga", Role::Owner).await?;
+        app.member("acme", "adam", Role::Admin).await?
+    };
+    for i in 0..6 {
+        app.member("acme", &format!("m{i}"), Role::Member).await?;
+    }
+    let owner = app.login("acme", "olga").await?;
+    let admin = app.login("acme", "adam").await?;
+    let ids = app.membership_ids("acme", &owner.access).await?;
+
+    let demotion = app
+        .call_as(Method::PATCH, "acme", &owner.access, &format!("/api/tenants/members/{}/", ids["adam"]))
+        .json(&serde_json::json!({"role": "member"}))
+        .send();
+    let invitations = (0..8).map(|i| {
+        app.call_as(Method::POST, "acme", &admin.access, "/api/tenants/members/")
+            .json(&serde_json::json!({"email": format!("crony{i}@example.com"), "role": "admin"}))
+            .send()
+    });
+    let promotions = (0..6).map(|i| {
+        app.call_as(Method::PATCH, "acme", &admin.access, &format!("/api/tenants/members/{}/", ids[&format!("m{i}")]))
+            .json(&serde_json::json!({"role": "admin"}))
+            .send()
+    });
+    let (demoted, invited, promoted) = tokio::join!(demotion, answers(invitations), answers(promotions));
+    assert_eq!(demoted?.status().as_u16(), 200);
+    let (invited, promoted) = (invited?, promoted?);
+    for (status, body) in invited.iter().chain(&promoted) {
+        assert!(*status == 200 || *status == 201 || *status == 403 || *status == 401, "{status} {body}");
+    }
+
+    let pending = app
+        .on_the_database(move |conn| {
+            diesel::select(sql::<BigInt>(&format!(
+                "(SELECT count(*) FROM public.invitations
+                   WHERE invited_by = {adam_id} AND accepted_at IS NULL AND expires_at > now())"
+            )))
+            .get_result::<i64>(conn)
+        })
+        .await?;
+    assert_eq!(pending, 0, "an invitation of the demoted admin is pending: {invited:?}");
+    let late = app
+        .on_the_database(move |conn| {
+            diesel::select(sql::<BigInt>(&format!(
+                "(SELECT count(*) FROM tenant_acme.activity a
+                   WHERE a.actor_id = {adam_id} AND a.target_type = 'membership'
+                     AND a.id > (SELECT max(d.id) FROM tenant_acme.activity d
+                                  WHERE d.target_type = 'membership' AND d.changes -> 'role' ->> 1 = 'member'
+                                    AND d.actor_id <> {adam_id}))"
+            )))
+            .get_result::<i64>(conn)
+        })
+        .await?;
+    assert_eq!(late, 0, "a promotion by the demoted admin landed after the demotion: {promoted:?}");
+    Ok(())
+}

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
     Changes, Clock, Email, Invitation, InvitationId, Mailer, Member, MembershipId, NewActivity, NewInvitation,
-    OutgoingMail, PlanLimits, Role, Secrets, Store, StoreError, StoreExt, TargetType, Tenant, TenantChanges,
-    TenantDomain, TenantName, TenantTx, Usage, Verb, record_change,
+    OutgoingMail, PlanLimits, PlatformTx, Role, Secrets, Store, StoreError, StoreExt, TargetType, Tenant,
+    TenantChanges, TenantDomain, TenantName, TenantTx, Usage, Verb, record_change,
 };
 
 use crate::{
@@ -129,6 +129,8 @@ impl TenantMembers {
         actor.may(Action::UpdateTenant, Relation::default())?;
         let now = self.clock.now();
         let overview = self.store.tenant(&actor.tenant.schema_name, |tx| {
+            tx.tenants().lock(actor.tenant.id)?;
+            as_committed(tx, actor)?.may(Action::UpdateTenant, Relation::default())?;
             let changes = TenantChanges { name, allow_signup, ..Default::default() };
             tx.tenants().update(actor.tenant.id, &changes)?;
             overview(tx, actor.tenant.id, now)
@@ -163,6 +165,10 @@ impl TenantMembers {
         };
         let invitation = self.store.tenant(&actor.tenant.schema_name, |tx| {
             let tenant = tx.tenants().lock(actor.tenant.id)?;
+            let actor = &as_committed(tx, actor)?;
+            if !may_invite(actor.role, role) {
+                return Err(Denied.into());
+            }
             if let Some((user, _)) = tx.users().by_login(email.as_str())?
                 && tx.memberships().find(tenant.id, user.id)?.is_some()
             {
@@ -219,6 +225,9 @@ impl TenantMembers {
         actor.may(Action::ManageMembers, Relation::default())?;
         let now = self.clock.now();
         self.store.platform(|tx| {
+            tx.tenants().lock(actor.tenant.id)?;
+            let actor = &as_committed(tx, actor)?;
+            actor.may(Action::ManageMembers, Relation::default())?;
             let invitation = tx.invitations().pending(actor.tenant.id, id, now)?.ok_or(MembersError::NotFound)?;
             if !may_invite(actor.role, invitation.role) {
                 return Err(Denied.into());
@@ -244,6 +253,8 @@ impl TenantMembers {
         actor.may(Action::ManageMembers, Relation::default())?;
         let member = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
+            let actor = &as_committed(tx, actor)?;
+            actor.may(Action::ManageMembers, Relation::default())?;
             let member = managed(tx, actor, id, Some(role))?;
             let current = member.membership.role;
             if current == Role::Owner
@@ -279,6 +290,7 @@ impl TenantMembers {
         let removed = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
             let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
+            let actor = &as_committed(tx, actor)?;
             let current = member.membership.role;
             let leaving = member.membership.user_id == actor.user;
             if !leaving && !may_manage_member(actor.role, current, None) {
@@ -305,6 +317,16 @@ impl TenantMembers {
         self.cache.forget_sessions(actor.tenant.id, &sessions);
         Ok(())
     }
+}
+
+/// The actor with their role as committed now, read after the tenant row's
+/// lock: a request authenticated before the actor was demoted or removed
+/// may have waited on that lock for the demotion to commit, and must not
+/// then act on the role it began with (a removed admin's invitation would
+/// let them back in). Gone from the tenant: denied.
+fn as_committed<T: PlatformTx + ?Sized>(tx: &mut T, actor: &Actor) -> Result<Actor, MembersError> {
+    let membership = tx.memberships().find(actor.tenant.id, actor.user)?.ok_or(Denied)?;
+    Ok(Actor { role: membership.role, ..actor.clone() })
 }
 
 /// The membership `id` of the actor's tenant, if the actor's role may change

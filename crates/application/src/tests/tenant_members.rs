@@ -354,3 +354,45 @@ fn a_removal_ends_the_member_s_sessions_there_and_drops_them_from_the_cache() ->
     assert!(!revoked(&olga)?, "the remover's own session goes on");
     Ok(())
 }
+
+/// A request authenticated while its admin still was one acts on the role
+/// committed when it takes the tenant's lock, not on the one it began with:
+/// the demotion or removal it waited for wins (a removed admin's invitation
+/// would let them back in under an account of their own).
+#[test]
+fn an_admin_demoted_or_removed_meanwhile_acts_with_the_role_committed_now() -> TestResult {
+    let world = World::new();
+    let team = team(&world)?;
+    let olga = world.sign_in(&team.tenant, "olga")?;
+    let adam = world.sign_in(&team.tenant, "adam")?;
+    let members = world.members();
+    let invited = members.invite(&olga, Email::parse("carol@example.com")?, Role::Member)?;
+
+    // adam's request was authenticated as an admin; olga demotes him first
+    members.change_role(&olga, team.adam.id, Role::Member)?;
+    let attempts = [
+        refused(members.invite(&adam, Email::parse("crony@example.com")?, Role::Admin)).map(drop),
+        refused(members.change_role(&adam, team.mia.id, Role::Admin)).map(drop),
+        refused(members.remove(&adam, team.mia.id)).map(drop),
+        refused(members.withdraw_invitation(&adam, invited.invitation.id)).map(drop),
+        refused(members.update_settings(&adam, Some(taskforce_domain::TenantName::parse("Mine")?), Some(true)))
+            .map(drop),
+    ];
+    assert!(attempts.iter().all(Result::is_ok), "every one refused: {attempts:?}");
+    assert_eq!(
+        roles(&world, &team.tenant)?,
+        expected(&[("olga", Role::Owner), ("adam", Role::Member), ("mia", Role::Member)])
+    );
+    assert_eq!(pending_invitations(&world), [invited.invitation.id], "none made, none withdrawn");
+    assert_eq!(members.overview(&olga)?.tenant.name, team.tenant.name, "the name is not changed");
+
+    // removed after being made admin again: refused too, though the stale
+    // actor's role would allow it
+    members.change_role(&olga, team.adam.id, Role::Admin)?;
+    let adam = world.sign_in(&team.tenant, "adam")?;
+    members.remove(&olga, team.adam.id)?;
+    let error = refused(members.invite(&adam, Email::parse("crony@example.com")?, Role::Member))?;
+    assert!(matches!(error, MembersError::Denied(_)), "{error:?}");
+    assert_eq!(pending_invitations(&world), [invited.invitation.id]);
+    Ok(())
+}
