@@ -58,7 +58,11 @@ pub fn date(text: &str) -> Result<NaiveDate, String> {
 
 /// A positive id.
 pub fn id(text: &str) -> Result<i64, String> {
-    text.trim().parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| "A valid integer is required.".to_owned())
+    match text.trim().parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        Ok(_) => Err("Ensure this value is greater than or equal to 1.".to_owned()),
+        Err(_) => Err("A valid integer is required.".to_owned()),
+    }
 }
 
 /// `true` / `false` (also `1`/`0`, `yes`/`no`), as DRF's boolean filter.

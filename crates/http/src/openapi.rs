@@ -93,17 +93,39 @@ impl Modify for StandardResponses {
     }
 }
 
+/// Operation ids unique over the document, as OpenAPI requires (utoipa
+/// takes the handler's name: five `list`s, four `show`s): the tag, then
+/// the handler, `projects_list`, `tasks_show`.
+#[derive(Debug)]
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
+            for operation in operations.into_iter().flatten() {
+                let tag = operation.tags.as_ref().and_then(|tags| tags.first()).cloned();
+                if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut())
+                    && !id.starts_with(&format!("{tag}_"))
+                {
+                    *id = format!("{tag}_{id}");
+                }
+            }
+        }
+    }
+}
+
 /// The fields each request body must carry. The handlers read every field
 /// as an option so that a missing one is answered field by field ("This
 /// field is required."), which utoipa would document as optional and
 /// nullable; a client generated from the document must send these.
-const REQUIRED: [(&str, &[&str]); 11] = [
+const REQUIRED: [(&str, &[&str]); 10] = [
     ("RegisterBody", &["username", "email", "password", "password_confirm"]),
     ("LoginBody", &["username", "password"]),
     ("RefreshBody", &["refresh"]),
     ("SignupBody", &["tenant_name", "slug", "username", "email", "password", "password_confirm"]),
     ("InviteBody", &["email", "role"]),
-    ("RoleBody", &["role"]),
     ("AcceptBody", &["token", "username", "password"]),
     ("CommentIn", &["body"]),
     ("ProjectIn", &["name"]),
@@ -114,8 +136,12 @@ const REQUIRED: [(&str, &[&str]); 11] = [
 /// The bodies a `PATCH` sends in part: every field optional, under a
 /// schema of its own (`ProjectPatch`, …) so that `POST` and `PUT` keep
 /// their required fields.
-const PARTIAL: [(&str, &str); 3] =
-    [("ProjectIn", "ProjectPatch"), ("TaskIn", "TaskPatch"), ("TenantSettingsBody", "TenantSettingsPatch")];
+const PARTIAL: [(&str, &str); 4] = [
+    ("ProjectIn", "ProjectPatch"),
+    ("TaskIn", "TaskPatch"),
+    ("TenantSettingsBody", "TenantSettingsPatch"),
+    ("CommentIn", "CommentPatch"),
+];
 
 /// Applies [`REQUIRED`] and [`PARTIAL`].
 #[derive(Debug)]
@@ -148,20 +174,16 @@ impl Modify for RequiredFields {
         }
         for item in openapi.paths.paths.values_mut() {
             let Some(body) = item.patch.as_mut().and_then(|patch| patch.request_body.as_mut()) else { continue };
-            let mut partial_body = false;
             for content in body.content.values_mut() {
                 if let Some(RefOr::Ref(reference)) = content.schema.as_mut()
                     && let Some((_, partial)) =
                         PARTIAL.iter().find(|(full, _)| reference.ref_location.ends_with(&format!("/{full}")))
                 {
                     *reference = Ref::from_schema_name(*partial);
-                    partial_body = true;
                 }
             }
             // no body at all reads as `{}`: such a PATCH changes nothing, and is answered 200
-            if partial_body {
-                body.required = Some(utoipa::openapi::Required::False);
-            }
+            body.required = Some(utoipa::openapi::Required::False);
         }
     }
 }
@@ -226,7 +248,7 @@ impl Modify for RequiredFields {
         routes::notifications::ticket,
         routes::notifications::stream,
     ),
-    modifiers(&BearerAuth, &StandardResponses, &RequiredFields),
+    modifiers(&BearerAuth, &StandardResponses, &RequiredFields, &UniqueOperationIds),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "platform", description = "Endpoints that work on any host"),
@@ -258,6 +280,29 @@ mod tests {
 
     fn body_of<'a>(document: &'a serde_json::Value, path: &str, method: &str) -> &'a serde_json::Value {
         &document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    }
+
+    /// What a validator (openapi-spec-validator) refuses: an operation id
+    /// given twice, a path parameter the path does not have.
+    #[test]
+    fn operation_ids_are_unique_and_path_parameters_are_in_their_paths() -> Result<(), serde_json::Error> {
+        let document = serde_json::to_value(ApiDoc::openapi())?;
+        let mut ids = std::collections::HashSet::new();
+        let paths = document["paths"].as_object().into_iter().flatten();
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                let id = operation["operationId"].as_str().unwrap_or_default();
+                assert!(!id.is_empty() && ids.insert(id.to_owned()), "{method} {path}: operation id {id:?} again");
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    let name = parameter["name"].as_str().unwrap_or_default();
+                    let in_path = path.contains(&format!("{{{name}}}"));
+                    assert_eq!(parameter["in"] == "path", in_path, "{method} {path}: the parameter {name}");
+                }
+            }
+        }
+        assert!(ids.contains("projects_list") && ids.contains("notifications_stream"), "{ids:?}");
+        assert!(ids.len() >= 50, "{}", ids.len());
+        Ok(())
     }
 
     #[test]

@@ -906,6 +906,60 @@ async fn the_audit_log_filters_by_the_operator_and_by_an_unknown_account() -> Te
         assert!(log["results"].as_array().into_iter().flatten().all(|r| r["actor_id"].as_i64() == actor.parse().ok()));
     }
     let (status, body) = call(&app, Method::GET, owner, "/api/activity/?actor=-2", None).await?;
-    assert_eq!((status, body["error"]["fields"]["actor"][0].as_str()), (400, Some("A valid integer is required.")));
+    assert_eq!(
+        (status, body["error"]["fields"]["actor"][0].as_str()),
+        (400, Some("Ensure this value is greater than or equal to -1."))
+    );
+    let (status, body) = call(&app, Method::GET, owner, "/api/activity/?actor=x&project=0", None).await?;
+    assert_eq!(
+        (status, body["error"]["fields"]["actor"][0].as_str(), body["error"]["fields"]["project"][0].as_str()),
+        (400, Some("A valid integer is required."), Some("Ensure this value is greater than or equal to 1."))
+    );
+    Ok(())
+}
+
+/// A `PATCH` gives what it changes, as DRF's partial update: without the
+/// comment's text or the member's role it changes nothing and answers the
+/// object as it is (a blank text is still refused, and a viewer still may
+/// not manage members).
+#[tokio::test]
+async fn a_patch_without_fields_changes_nothing_on_comments_and_members() -> TestResult {
+    let app = spawn_app().await?;
+    let sessions = team(&app, Plan::Basic, &[("mia", Role::Member), ("vic", Role::Viewer)]).await?;
+    let (owner, mia, vic) = (&sessions[0], &sessions[1], &sessions[2]);
+    let (_, project) =
+        call(&app, Method::POST, owner, "/api/projects/", Some(serde_json::json!({"name": "P"}))).await?;
+    let tasks = format!("/api/projects/{}/tasks/", project["id"]);
+    let (_, task) = call(&app, Method::POST, owner, &tasks, Some(serde_json::json!({"title": "T"}))).await?;
+    let comments = format!("/api/tasks/{}/comments/", task["id"]);
+    let (status, comment) =
+        call(&app, Method::POST, mia, &comments, Some(serde_json::json!({"body": "first"}))).await?;
+    assert_eq!(status, 201);
+    let path = format!("/api/comments/{}/", comment["id"]);
+
+    let (status, same) = call(&app, Method::PATCH, mia, &path, Some(serde_json::json!({}))).await?;
+    assert_eq!((status, &same), (200, &comment));
+    let (status, body) = call(&app, Method::PATCH, mia, &path, Some(serde_json::json!({"body": " "}))).await?;
+    assert_eq!((status, body["error"]["fields"]["body"][0].as_str()), (400, Some("This field may not be blank.")));
+    let (status, _) = call(&app, Method::PATCH, vic, &path, Some(serde_json::json!({}))).await?;
+    assert_eq!(status, 403, "not the author");
+    let (status, edited) = call(&app, Method::PATCH, mia, &path, Some(serde_json::json!({"body": "second"}))).await?;
+    assert_eq!((status, edited["body"].as_str()), (200, Some("second")));
+
+    let ids = app.membership_ids("acme", &owner.access).await?;
+    let member = format!("/api/tenants/members/{}/", ids["mia"]);
+    let (status, unchanged) = call(&app, Method::PATCH, owner, &member, Some(serde_json::json!({}))).await?;
+    assert_eq!(
+        (status, unchanged["role"].as_str(), unchanged["username"].as_str()),
+        (200, Some("member"), Some("mia"))
+    );
+    let (status, body) = call(&app, Method::PATCH, vic, &member, Some(serde_json::json!({}))).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("permission_denied")));
+    let (status, body) = call(&app, Method::PATCH, owner, &member, Some(serde_json::json!({"role": "boss"}))).await?;
+    assert_eq!((status, body["error"]["fields"]["role"][0].as_str()), (400, Some("\"boss\" is not a valid choice.")));
+    let (status, log) = call(&app, Method::GET, owner, "/api/activity/?target_type=membership", None).await?;
+    assert_eq!(status, 200);
+    let changed = log["results"].as_array().into_iter().flatten().filter(|e| e["verb"] == "updated").count();
+    assert_eq!(changed, 0, "nothing logged: {log}");
     Ok(())
 }

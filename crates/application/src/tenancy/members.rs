@@ -246,6 +246,13 @@ impl TenantMembers {
         self.store.tenant(&actor.tenant.schema_name, |tx| managed(tx, actor, id, None).map(drop))
     }
 
+    /// A member the actor may manage, as it is: a `PATCH` that changes
+    /// nothing.
+    pub fn member(&self, actor: &Actor, id: MembershipId) -> Result<Member, MembersError> {
+        actor.may(Action::ManageMembers, Relation::default())?;
+        self.store.tenant(&actor.tenant.schema_name, |tx| managed(tx, actor, id, None))
+    }
+
     /// Changes a member's role; a tenant always keeps an owner, and admins
     /// never touch owners nor grant owner.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]

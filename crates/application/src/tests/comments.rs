@@ -24,7 +24,7 @@ fn body(text: &str) -> TestResult<CommentBody> {
 }
 
 fn patch(text: &str) -> TestResult<CommentPatch> {
-    Ok(CommentPatch { body: body(text)? })
+    Ok(CommentPatch { body: Some(body(text)?) })
 }
 
 fn stored(world: &World, crew: &Crew) -> Vec<Comment> {

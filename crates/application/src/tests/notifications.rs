@@ -126,7 +126,7 @@ fn comments_tell_creator_assignee_and_the_members_they_newly_mention() -> TestRe
     let comment =
         world.comments().create(&crew.max, launch.id, &CommentBody::parse("@ADAM, @nobody and @olga: go?")?)?;
     let after_create = told(&world, &crew)[before..].to_vec();
-    let patch = CommentPatch { body: CommentBody::parse("@adam, @olga and @vic: go?")? };
+    let patch = CommentPatch { body: Some(CommentBody::parse("@adam, @olga and @vic: go?")?) };
     world.comments().update(&crew.max, comment.id, &patch, None)?;
     let after_edit = told(&world, &crew)[before + after_create.len()..].to_vec();
 

@@ -78,7 +78,7 @@ fn each_probe_judges_every_caller_and_object_as_its_write_does() -> TestResult {
         }
         for id in comment_ids {
             let probe = work(comments.may_edit(actor, id))?;
-            let unchanged = CommentPatch { body: said.clone() };
+            let unchanged = CommentPatch { body: Some(said.clone()) };
             assert_eq!(probe, work(comments.update(actor, id, &unchanged, None))?, "{id:?}");
             verdicts.push(probe);
         }

@@ -13,8 +13,8 @@ use crate::{Action, Actor, Page, PageRequest, Relation};
 /// A new body for a comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentPatch {
-    /// The text.
-    pub body: CommentBody,
+    /// The text; `None` leaves it (a `PATCH` without it).
+    pub body: Option<CommentBody>,
 }
 
 fn log(
@@ -148,22 +148,21 @@ impl Comments {
                 if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
                     return Err(WorkError::PreconditionFailed);
                 }
-                if current.body == patch.body {
+                let Some(body) = patch.body.as_ref().filter(|body| **body != current.body) else {
                     return Ok((current, Vec::new()));
-                }
-                let updated =
-                    tx.comments().update(id, current.version, &patch.body)?.ok_or(WorkError::PreconditionFailed)?;
+                };
+                let updated = tx.comments().update(id, current.version, body)?.ok_or(WorkError::PreconditionFailed)?;
                 let parent = tx.tasks().get(current.task_id)?;
                 let project = parent.as_ref().map(|t| t.project_id.0);
                 let mut changes = Changes::new();
-                record_change(&mut changes, "body", &current.body, &patch.body);
+                record_change(&mut changes, "body", &current.body, body);
                 log(tx, actor, Verb::Updated, &updated, project, changes)?;
                 // only members newly mentioned by the edit hear of it
                 let notes = match parent {
                     Some(task) => {
                         let title = task.title.as_str();
                         let mut tidings = Tidings::new(actor.user, TargetType::Task, task.id.0, project, title);
-                        tidings.mentioned_in(tx, actor.tenant.id, patch.body.as_str(), current.body.as_str())?;
+                        tidings.mentioned_in(tx, actor.tenant.id, body.as_str(), current.body.as_str())?;
                         tidings.write(tx, actor.tenant.id)?
                     }
                     None => Vec::new(),

@@ -95,7 +95,8 @@ impl Notifications {
         let ticket = self.secrets.random_token();
         let now = self.clock.now();
         let lifetime = chrono::Duration::from_std(TICKET_TTL).unwrap_or_else(|_| chrono::Duration::seconds(60));
-        let expires_at = now + lifetime;
+        // microseconds, as every other time the API gives
+        let expires_at = chrono::SubsecRound::trunc_subsecs(now + lifetime, 6);
         let digest = self.secrets.digest(&ticket);
         self.store.platform(|tx| tx.sessions().add_ticket(actor.session, &digest, expires_at, now))?;
         Ok(Ticket { ticket, expires_at })

@@ -103,7 +103,13 @@ pub async fn tenant_wide(
         actor: filter_param(&mut errors, "actor", query.actor.as_deref(), |a| match a.trim() {
             "0" => Ok(UserId::OPERATOR.0),
             "-1" => Ok(UserId::UNKNOWN.0),
-            _ => id(a),
+            _ => id(a).map_err(|error| {
+                if a.trim().parse::<i64>().is_ok() {
+                    "Ensure this value is greater than or equal to -1.".into()
+                } else {
+                    error
+                }
+            }),
         })
         .map(UserId),
         target_type: filter_param(&mut errors, "target_type", query.target_type.as_deref(), |t| {

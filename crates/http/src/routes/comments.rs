@@ -51,6 +51,11 @@ pub struct CommentIn {
 }
 
 impl CommentIn {
+    /// For a `PATCH`: the text if it is given (DRF's partial update).
+    fn patch(self) -> Result<Option<CommentBody>, ApiError> {
+        if self.body.is_none() { Ok(None) } else { self.body().map(Some) }
+    }
+
     fn body(self) -> Result<CommentBody, ApiError> {
         let mut errors = FieldErrors::new();
         let text = required(&mut errors, "body", self.body);
@@ -116,7 +121,7 @@ pub async fn patch(
     actor.may_ever(Action::EditComment)?;
     let id = CommentId(id.into_inner());
     let comments = state.comments.clone();
-    let patch = match body.and_then(|JsonBody(body)| body.body()) {
+    let patch = match body.and_then(|JsonBody(body)| body.patch()) {
         Ok(body) => CommentPatch { body },
         Err(bad) => return Err(refused_after_object(bad, move || comments.may_edit(&actor, id)).await),
     };

@@ -142,6 +142,7 @@ pub async fn ticket(
 
 /// `?ticket=` and `?last_event_id=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// A ticket from `POST /api/notifications/ticket/`, instead of a bearer token.
     pub ticket: Option<String>,

@@ -328,10 +328,13 @@ pub struct RoleBody {
 }
 
 impl RoleBody {
-    fn role(self) -> Result<Role, ApiError> {
+    /// The new role, if the body gives one (a `PATCH` may give none).
+    fn role(self) -> Result<Option<Role>, ApiError> {
         let mut errors = FieldErrors::new();
-        let role = required(&mut errors, "role", self.role);
-        parse_role(&mut errors, role).ok_or_else(|| ApiError::validation(&errors))
+        match self.role {
+            None => Ok(None),
+            role => parse_role(&mut errors, role).map(Some).ok_or_else(|| ApiError::validation(&errors)),
+        }
     }
 }
 
@@ -352,7 +355,11 @@ pub async fn change_role(
         Ok(role) => role,
         Err(bad) => return Err(refused_after_object(bad, move || members.may_change_role(&actor, id)).await),
     };
-    let member = crate::block(move || members.change_role(&actor, id, role)).await??;
+    let member = crate::block(move || match role {
+        Some(role) => members.change_role(&actor, id, role),
+        None => members.member(&actor, id),
+    })
+    .await??;
     Ok(web::Json(member_body(member)))
 }
 
