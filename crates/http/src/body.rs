@@ -30,8 +30,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
+        let coding = content_coding(req);
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
+            let coding = coding?;
             let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             let unsupported = || {
                 ApiError::unsupported_media_type(format!(
@@ -52,7 +54,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 if error.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::payload_too_large("The request body is larger than 1 MiB.")
                 } else {
-                    ApiError::invalid_json(format!("The body could not be read: {error}"))
+                    unreadable(coding)
                 }
             })?;
             if bytes.is_empty() {
@@ -64,6 +66,43 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             parse(&bytes).map(JsonBody)
         })
     }
+}
+
+/// How a request body is encoded (`Content-Encoding`), of the codings the
+/// server decodes; nothing else is read as if it were plain: an unknown
+/// coding, or several (`gzip, gzip`), is `415`, where reading the bytes as
+/// they come would read another body than a proxy that honours the header.
+pub fn content_coding(req: &HttpRequest) -> Result<Option<&'static str>, ApiError> {
+    let mut codings = req.headers().get_all(header::CONTENT_ENCODING);
+    let (Some(value), None) = (codings.next(), codings.next()) else {
+        return if req.headers().contains_key(header::CONTENT_ENCODING) {
+            Err(unsupported_coding("several Content-Encoding headers"))
+        } else {
+            Ok(None)
+        };
+    };
+    let text = value.to_str().unwrap_or("").trim().to_ascii_lowercase();
+    match text.as_str() {
+        "" | "identity" => Ok(None),
+        "gzip" | "x-gzip" => Ok(Some("gzip")),
+        "deflate" => Ok(Some("deflate")),
+        _ => Err(unsupported_coding(&format!("the content encoding \"{}\"", value.to_str().unwrap_or("?")))),
+    }
+}
+
+fn unsupported_coding(what: &str) -> ApiError {
+    ApiError::unsupported_media_type(format!(
+        "Unsupported {what} in request; send the body as it is, or compressed with gzip or deflate."
+    ))
+}
+
+/// A body that could not be read to its end: for a compressed one, most
+/// likely not the coding its header names.
+pub fn unreadable(coding: Option<&str>) -> ApiError {
+    ApiError::invalid_json(match coding {
+        Some(coding) => format!("The body could not be read: it is not {coding} data, as its Content-Encoding says."),
+        None => "The body could not be read to its end.".to_owned(),
+    })
 }
 
 /// Parses a JSON object into `T`, naming the field of a type error.

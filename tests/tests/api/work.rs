@@ -963,3 +963,47 @@ async fn a_patch_without_fields_changes_nothing_on_comments_and_members() -> Tes
     assert_eq!(changed, 0, "nothing logged: {log}");
     Ok(())
 }
+
+/// A body is read as its `Content-Encoding` says or refused: gzip and
+/// deflate are decoded, an unknown coding or a list of them is `415`
+/// (reading the bytes as plain would read another body than a proxy that
+/// honours the header), and a body that is not the coding it claims is
+/// `400 invalid_json` in a sentence, not a decoder's debug output.
+#[tokio::test]
+async fn a_body_is_read_as_its_content_encoding_says_or_refused() -> TestResult {
+    use std::io::Write as _;
+    let app = spawn_app().await?;
+    let sessions = team(&app, Plan::Basic, &[]).await?;
+    let owner = &sessions[0];
+    let plain = br#"{"name": "Zipped"}"#.to_vec();
+    let gzipped = {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&plain)?;
+        encoder.finish()?
+    };
+    let send = |coding: &'static str, body: Vec<u8>| {
+        app.call_as(Method::POST, "acme", &owner.access, "/api/projects/")
+            .header("content-type", "application/json")
+            .header("content-encoding", coding)
+            .body(body)
+            .send()
+    };
+    let (status, project) = json(send("gzip", gzipped.clone()).await?).await?;
+    assert_eq!((status, project["name"].as_str()), (201, Some("Zipped")));
+    for (coding, body) in [("foo", plain.clone()), ("br", plain.clone()), ("gzip, gzip", gzipped.clone())] {
+        let (status, answer) = json(send(coding, body).await?).await?;
+        assert_eq!((status, answer["error"]["code"].as_str()), (415, Some("unsupported_media_type")), "{coding}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains(coding)), "{coding}: {answer}");
+    }
+    for coding in ["deflate", "gzip"] {
+        let (status, answer) = json(send(coding, plain.clone()).await?).await?;
+        assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_json")), "{coding}");
+        assert_eq!(
+            answer["error"]["message"].as_str(),
+            Some(&*format!("The body could not be read: it is not {coding} data, as its Content-Encoding says.")),
+        );
+    }
+    let (status, list) = json(app.get_as("acme", &owner.access, "/api/projects/").send().await?).await?;
+    assert_eq!((status, list["count"].as_u64()), (200, Some(1)), "only the gzip one was made: {list}");
+    Ok(())
+}

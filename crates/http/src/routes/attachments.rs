@@ -166,6 +166,7 @@ pub async fn upload(
     }
     let (checker, checked_actor) = (attachments.clone(), actor.clone());
     crate::block(move || checker.may_upload(&checked_actor, task)).await??;
+    crate::body::content_coding(&req)?;
     // the body's type is judged once the task is known, as DRF reads the
     // body only after it has found the object
     let is_multipart = req
