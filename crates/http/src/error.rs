@@ -89,6 +89,15 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_json", message)
     }
 
+    /// `412 precondition_failed`: `If-Match` names another version.
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition_failed",
+            "The object has changed since you read it; fetch it again (see its ETag).",
+        )
+    }
+
     /// `404 not_found`.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
@@ -312,6 +321,7 @@ impl From<taskforce_application::MembersError> for ApiError {
             }
             MembersError::Invalid(fields) => Self::validation(&fields),
             MembersError::PlanLimit { limit } => Self::plan_limit(taskforce_domain::LimitedResource::Members, limit),
+            MembersError::PreconditionFailed => Self::precondition_failed(),
             MembersError::Store(store) => store.into(),
         }
     }
@@ -325,11 +335,7 @@ impl From<taskforce_application::WorkError> for ApiError {
             WorkError::NotFound => Self::not_found(),
             WorkError::Invalid(fields) => Self::validation(&fields),
             WorkError::PlanLimit { resource, limit } => Self::plan_limit(resource, limit),
-            WorkError::PreconditionFailed => Self::new(
-                StatusCode::PRECONDITION_FAILED,
-                "precondition_failed",
-                "The object has changed since you read it; fetch it again (see its ETag).",
-            ),
+            WorkError::PreconditionFailed => Self::precondition_failed(),
             WorkError::FileTooLarge { limit } => {
                 Self::payload_too_large(format!("The file is larger than the limit of {limit} bytes."))
             }

@@ -104,7 +104,14 @@ async fn an_upload_comes_back_byte_for_byte_with_safe_headers_and_leaves_with_de
     let on_disk = files_under(app.files_dir.path());
     assert_eq!(on_disk.len(), 1, "{on_disk:?}");
     assert!(on_disk[0].starts_with("tenant_acme"), "{on_disk:?}");
-    let deleted = app.call_as(Method::DELETE, "acme", &olga.access, &format!("/api/attachments/{id}/")).send().await?;
+    // a delete with an If-Match that names another version changes nothing
+    let path = format!("/api/attachments/{id}/");
+    let stale = app.call_as(Method::DELETE, "acme", &olga.access, &path).header("if-match", "\"attachment-9-v9\"");
+    let (status, body) = json(stale.send().await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (412, Some("precondition_failed")));
+    assert_eq!(files_under(app.files_dir.path()).len(), 1, "still there");
+    let etag = app.get_as("acme", &olga.access, &path).send().await?.headers()["etag"].to_str()?.to_owned();
+    let deleted = app.call_as(Method::DELETE, "acme", &olga.access, &path).header("if-match", etag).send().await?;
     assert_eq!(deleted.status().as_u16(), 204);
     assert!(files_under(app.files_dir.path()).is_empty(), "the bytes went with the record");
     let gone = app.get_as("acme", &olga.access, &format!("/api/attachments/{id}/download/")).send().await?;

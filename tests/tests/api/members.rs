@@ -956,3 +956,77 @@ async fn an_admin_s_requests_racing_their_demotion_act_on_the_role_committed_fir
     assert_eq!(late, 0, "a promotion by the demoted admin landed after the demotion: {promoted:?}");
     Ok(())
 }
+
+/// The tenant's settings and a membership carry ETags like every single
+/// object (API.md §8): `If-None-Match` answers `304`, and a write whose
+/// `If-Match` names another version is `412` and changes nothing.
+#[tokio::test]
+async fn the_tenant_and_its_members_are_conditional_like_every_object() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    app.member("acme", "mia", Role::Member).await?;
+    let owner = app.login("acme", "olga").await?;
+    let ids = app.membership_ids("acme", &owner.access).await?;
+    let etag_of = |response: &reqwest::Response| -> Result<String, Box<dyn std::error::Error>> {
+        Ok(response.headers().get("etag").ok_or("no ETag")?.to_str()?.to_owned())
+    };
+
+    let first = app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?;
+    let tag = etag_of(&first)?;
+    let cached = app.get_as("acme", &owner.access, "/api/tenants/me/").header("if-none-match", &tag).send().await?;
+    assert_eq!(cached.status().as_u16(), 304);
+    // anything the answer shows changes the tag, a new project too
+    let (status, _) = app
+        .answer(Method::POST, "acme", &owner.access, "/api/projects/", Some(serde_json::json!({"name": "P"})))
+        .await?;
+    assert_eq!(status, 201);
+    let now = app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?;
+    let current = etag_of(&now)?;
+    assert_ne!(current, tag);
+    let rename = |tag: &str| {
+        app.call_as(Method::PATCH, "acme", &owner.access, "/api/tenants/me/")
+            .header("if-match", tag)
+            .json(&serde_json::json!({"name": "Renamed"}))
+            .send()
+    };
+    let (status, body) = json(rename(&tag).await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (412, Some("precondition_failed")));
+    let (_, unchanged) = json(app.get_as("acme", &owner.access, "/api/tenants/me/").send().await?).await?;
+    assert_ne!(unchanged["name"], "Renamed");
+    let renamed = rename(&current).await?;
+    let renamed_tag = etag_of(&renamed)?;
+    let (status, body) = json(renamed).await?;
+    assert_eq!((status, body["name"].as_str()), (200, Some("Renamed")));
+    assert_ne!(renamed_tag, current);
+
+    // a membership: its role is its version
+    let member = format!("/api/tenants/members/{}/", ids["mia"]);
+    let promote = |tag: &str| {
+        app.call_as(Method::PATCH, "acme", &owner.access, &member)
+            .header("if-match", tag)
+            .json(&serde_json::json!({"role": "admin"}))
+            .send()
+    };
+    let looked = app.call_as(Method::PATCH, "acme", &owner.access, &member).json(&serde_json::json!({})).send().await?;
+    let as_member = etag_of(&looked)?;
+    let (status, body) = json(promote("\"membership-1-owner\"").await?).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (412, Some("precondition_failed")));
+    let promoted = promote(&as_member).await?;
+    let as_admin = etag_of(&promoted)?;
+    let (status, body) = json(promoted).await?;
+    assert_eq!((status, body["role"].as_str()), (200, Some("admin")));
+    assert_ne!(as_admin, as_member);
+    let (status, body) = json(promote(&as_member).await?).await?;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (412, Some("precondition_failed")),
+        "the tag went with the role"
+    );
+    let remove = |tag: &str| app.call_as(Method::DELETE, "acme", &owner.access, &member).header("if-match", tag).send();
+    let (status, _) = json(remove(&as_member).await?).await?;
+    assert_eq!(status, 412);
+    assert!(app.membership_ids("acme", &owner.access).await?.contains_key("mia"), "still a member");
+    assert_eq!(remove(&as_admin).await?.status().as_u16(), 204);
+    Ok(())
+}

@@ -11,7 +11,7 @@ use taskforce_domain::{
 };
 
 use crate::{
-    AccessCache, Action, Actor, Denied, FieldErrors, JoinError, Page, PageRequest, Relation,
+    AccessCache, Action, Actor, Denied, ETag, FieldErrors, IfMatch, JoinError, Page, PageRequest, Relation,
     identity::room_for_a_member,
     policy::{may_invite, may_manage_member},
 };
@@ -52,6 +52,9 @@ pub enum MembersError {
         /// The limit reached.
         limit: u32,
     },
+    /// `If-Match` names another version than the current one.
+    #[error("The object has changed since you read it; fetch it again (see its ETag).")]
+    PreconditionFailed,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -113,6 +116,22 @@ impl TenantMembers {
     }
 
     /// The tenant with its limits and usage.
+    /// The entity tag of `GET /api/tenants/me/`'s answer: it changes with
+    /// anything that answer shows (settings, domains, usage), so a cached
+    /// copy is never stale and an `If-Match` on a write holds only for the
+    /// state it was read in.
+    pub fn etag(overview: &TenantOverview) -> ETag {
+        let mut hasher = std::hash::DefaultHasher::new();
+        let shown = (&overview.tenant, &overview.domains, &overview.usage, overview.members);
+        std::hash::Hasher::write(&mut hasher, format!("{shown:?}").as_bytes());
+        format!("\"tenant-{}-{:016x}\"", overview.tenant.id.0, std::hash::Hasher::finish(&hasher))
+    }
+
+    /// A membership's entity tag: its role is all that changes.
+    pub fn member_etag(member: &Member) -> ETag {
+        format!("\"membership-{}-{}\"", member.membership.id.0, member.membership.role)
+    }
+
     pub fn overview(&self, actor: &Actor) -> Result<TenantOverview, MembersError> {
         let now = self.clock.now();
         self.store.tenant(&actor.tenant.schema_name, |tx| overview(tx, actor.tenant.id, now))
@@ -125,12 +144,18 @@ impl TenantMembers {
         actor: &Actor,
         name: Option<TenantName>,
         allow_signup: Option<bool>,
+        if_match: Option<&IfMatch>,
     ) -> Result<TenantOverview, MembersError> {
         actor.may(Action::UpdateTenant, Relation::default())?;
         let now = self.clock.now();
         let overview = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
             as_committed(tx, actor)?.may(Action::UpdateTenant, Relation::default())?;
+            if let Some(condition) = if_match
+                && !condition.matches(&Self::etag(&overview(tx, actor.tenant.id, now)?))
+            {
+                return Err(MembersError::PreconditionFailed);
+            }
             let changes = TenantChanges { name, allow_signup, ..Default::default() };
             tx.tenants().update(actor.tenant.id, &changes)?;
             overview(tx, actor.tenant.id, now)
@@ -256,13 +281,22 @@ impl TenantMembers {
     /// Changes a member's role; a tenant always keeps an owner, and admins
     /// never touch owners nor grant owner.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
-    pub fn change_role(&self, actor: &Actor, id: MembershipId, role: Role) -> Result<Member, MembersError> {
+    pub fn change_role(
+        &self,
+        actor: &Actor,
+        id: MembershipId,
+        role: Role,
+        if_match: Option<&IfMatch>,
+    ) -> Result<Member, MembersError> {
         actor.may(Action::ManageMembers, Relation::default())?;
         let member = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
             let actor = &as_committed(tx, actor)?;
             actor.may(Action::ManageMembers, Relation::default())?;
             let member = managed(tx, actor, id, Some(role))?;
+            if if_match.is_some_and(|condition| !condition.matches(&Self::member_etag(&member))) {
+                return Err(MembersError::PreconditionFailed);
+            }
             let current = member.membership.role;
             if current == Role::Owner
                 && role != Role::Owner
@@ -293,7 +327,7 @@ impl TenantMembers {
     /// end with the membership: tokens issued before do not come back if
     /// they are invited again.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
-    pub fn remove(&self, actor: &Actor, id: MembershipId) -> Result<(), MembersError> {
+    pub fn remove(&self, actor: &Actor, id: MembershipId, if_match: Option<&IfMatch>) -> Result<(), MembersError> {
         let removed = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
             let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
@@ -302,6 +336,9 @@ impl TenantMembers {
             let leaving = member.membership.user_id == actor.user;
             if !leaving && !may_manage_member(actor.role, current, None) {
                 return Err(Denied.into());
+            }
+            if if_match.is_some_and(|condition| !condition.matches(&Self::member_etag(&member))) {
+                return Err(MembersError::PreconditionFailed);
             }
             if current == Role::Owner && tx.memberships().count(actor.tenant.id, Some(Role::Owner))? <= 1 {
                 return Err(MembersError::LastOwner);

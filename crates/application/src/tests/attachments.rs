@@ -89,11 +89,11 @@ fn the_uploader_an_admin_or_an_owner_deletes_and_the_bytes_go() -> TestResult {
     let mias = attachments.upload(&crew.mia, launch.id, "mia.txt", None, &mut bytes(5))?;
     let maxs = attachments.upload(&crew.max, launch.id, "max.txt", None, &mut bytes(6))?;
 
-    let by_other_member = refused(attachments.delete(&crew.max, mias.id))?;
-    let by_viewer = refused(attachments.delete(&crew.vic, mias.id))?;
-    attachments.delete(&crew.mia, mias.id)?;
-    attachments.delete(&crew.adam, maxs.id)?;
-    let again = refused(attachments.delete(&crew.adam, maxs.id))?;
+    let by_other_member = refused(attachments.delete(&crew.max, mias.id, None))?;
+    let by_viewer = refused(attachments.delete(&crew.vic, mias.id, None))?;
+    attachments.delete(&crew.mia, mias.id, None)?;
+    attachments.delete(&crew.adam, maxs.id, None)?;
+    let again = refused(attachments.delete(&crew.adam, maxs.id, None))?;
 
     assert!(matches!(by_other_member, WorkError::Denied(_)), "{by_other_member:?}");
     assert!(matches!(by_viewer, WorkError::Denied(_)), "{by_viewer:?}");

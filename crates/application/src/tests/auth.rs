@@ -453,10 +453,10 @@ fn authenticate_reads_the_current_role_and_refuses_a_removed_member() -> TestRes
     let owner = world.sign_in(&acme, "olga")?;
     let members = world.members();
 
-    members.change_role(&owner, ada.id, Role::Viewer)?;
+    members.change_role(&owner, ada.id, Role::Viewer, None)?;
     assert_eq!(auth.authenticate(acme.clone(), &tokens.access)?.role, Role::Viewer, "demoted at once");
 
-    members.remove(&owner, ada.id)?;
+    members.remove(&owner, ada.id, None)?;
     let access = refused(auth.authenticate(acme.clone(), &tokens.access))?;
     let refresh = refused(auth.refresh(&acme, &tokens.refresh))?;
 

@@ -274,7 +274,7 @@ fn a_creator_or_assignee_who_has_left_is_told_nothing() -> TestResult {
     for who in [&crew.mia, &crew.max] {
         let members = world.admin().members(&crew.tenant.slug)?;
         let own = members.iter().find(|m| m.membership.user_id == who.user).ok_or("a membership")?;
-        world.members().remove(who, own.membership.id)?;
+        world.members().remove(who, own.membership.id, None)?;
     }
     let secret =
         TaskPatch { title: Some(taskforce_domain::TaskTitle::parse("Secret plan")?), ..moved(TaskStatus::InReview) };

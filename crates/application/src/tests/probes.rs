@@ -86,7 +86,7 @@ fn each_probe_judges_every_caller_and_object_as_its_write_does() -> TestResult {
             let probe = members(team.may_change_role(actor, id))?;
             let current = world.admin().members(&crew.tenant.slug)?.into_iter().find(|m| m.membership.id == id);
             let role = current.map_or(taskforce_domain::Role::Member, |m| m.membership.role);
-            assert_eq!(probe, members(team.change_role(actor, id, role))?, "{id:?}");
+            assert_eq!(probe, members(team.change_role(actor, id, role, None))?, "{id:?}");
             verdicts.push(probe);
         }
     }

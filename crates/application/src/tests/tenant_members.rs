@@ -44,9 +44,9 @@ fn an_admin_can_neither_touch_an_owner_nor_grant_owner() -> TestResult {
     let adam = world.sign_in(&team.tenant, "adam")?;
     let members = world.members();
 
-    let demote_owner = refused(members.change_role(&adam, team.olga.id, Role::Member))?;
-    let grant_owner = refused(members.change_role(&adam, team.mia.id, Role::Owner))?;
-    let remove_owner = refused(members.remove(&adam, team.olga.id))?;
+    let demote_owner = refused(members.change_role(&adam, team.olga.id, Role::Member, None))?;
+    let grant_owner = refused(members.change_role(&adam, team.mia.id, Role::Owner, None))?;
+    let remove_owner = refused(members.remove(&adam, team.olga.id, None))?;
 
     for error in [demote_owner, grant_owner, remove_owner] {
         assert!(matches!(error, MembersError::Denied(_)), "{error:?}");
@@ -56,7 +56,7 @@ fn an_admin_can_neither_touch_an_owner_nor_grant_owner() -> TestResult {
         expected(&[("olga", Role::Owner), ("adam", Role::Admin), ("mia", Role::Member)])
     );
     // what admins may do
-    let promoted = members.change_role(&adam, team.mia.id, Role::Admin)?;
+    let promoted = members.change_role(&adam, team.mia.id, Role::Admin, None)?;
     assert_eq!((promoted.username.as_str(), promoted.membership.role), ("mia", Role::Admin));
     Ok(())
 }
@@ -68,16 +68,16 @@ fn the_last_owner_can_be_neither_demoted_nor_removed() -> TestResult {
     let olga = world.sign_in(&team.tenant, "olga")?;
     let members = world.members();
 
-    let demoted = refused(members.change_role(&olga, team.olga.id, Role::Admin))?;
-    let removed = refused(members.remove(&olga, team.olga.id))?;
+    let demoted = refused(members.change_role(&olga, team.olga.id, Role::Admin, None))?;
+    let removed = refused(members.remove(&olga, team.olga.id, None))?;
 
     assert!(matches!(demoted, MembersError::LastOwner), "{demoted:?}");
     assert!(matches!(removed, MembersError::LastOwner), "{removed:?}");
     assert_eq!(roles(&world, &team.tenant)?[0], ("olga".to_owned(), Role::Owner));
 
     // with a second owner, the first may step down
-    members.change_role(&olga, team.adam.id, Role::Owner)?;
-    members.change_role(&olga, team.olga.id, Role::Admin)?;
+    members.change_role(&olga, team.adam.id, Role::Owner, None)?;
+    members.change_role(&olga, team.olga.id, Role::Admin, None)?;
     assert_eq!(
         roles(&world, &team.tenant)?,
         expected(&[("olga", Role::Admin), ("adam", Role::Owner), ("mia", Role::Member)])
@@ -92,12 +92,12 @@ fn a_member_can_leave_but_not_remove_others() -> TestResult {
     let mia = world.sign_in(&team.tenant, "mia")?;
     let members = world.members();
 
-    let error = refused(members.remove(&mia, team.adam.id))?;
-    members.remove(&mia, team.mia.id)?;
+    let error = refused(members.remove(&mia, team.adam.id, None))?;
+    members.remove(&mia, team.mia.id, None)?;
 
     assert!(matches!(error, MembersError::Denied(_)), "{error:?}");
     assert_eq!(roles(&world, &team.tenant)?, expected(&[("olga", Role::Owner), ("adam", Role::Admin)]));
-    let gone = refused(members.remove(&mia, team.mia.id))?;
+    let gone = refused(members.remove(&mia, team.mia.id, None))?;
     assert!(matches!(gone, MembersError::NotFound), "{gone:?}");
     Ok(())
 }
@@ -110,7 +110,7 @@ fn a_member_of_another_tenant_is_not_found() -> TestResult {
     let stranger = world.member(&globex, "sam", Role::Member)?;
     let olga = world.sign_in(&team.tenant, "olga")?;
 
-    let error = refused(world.members().change_role(&olga, stranger.id, Role::Viewer))?;
+    let error = refused(world.members().change_role(&olga, stranger.id, Role::Viewer, None))?;
 
     assert!(matches!(error, MembersError::NotFound), "{error:?}");
     assert_eq!(roles(&world, &globex)?, expected(&[("sam", Role::Member)]));
@@ -125,8 +125,8 @@ fn role_changes_and_removals_are_logged_with_old_and_new_role() -> TestResult {
     let members = world.members();
     let logged_before = world.store.snapshot().activity(&team.tenant.schema_name).len();
 
-    members.change_role(&olga, team.mia.id, Role::Admin)?;
-    members.remove(&olga, team.mia.id)?;
+    members.change_role(&olga, team.mia.id, Role::Admin, None)?;
+    members.remove(&olga, team.mia.id, None)?;
 
     let state = world.store.snapshot();
     let log = &state.activity(&team.tenant.schema_name)[logged_before..];
@@ -153,7 +153,7 @@ fn a_refused_change_is_not_logged() -> TestResult {
     let olga = world.sign_in(&team.tenant, "olga")?;
     let logged_before = world.store.snapshot().activity(&team.tenant.schema_name).len();
 
-    refused(world.members().remove(&olga, team.olga.id))?;
+    refused(world.members().remove(&olga, team.olga.id, None))?;
 
     assert_eq!(world.store.snapshot().activity(&team.tenant.schema_name).len(), logged_before);
     Ok(())
@@ -343,7 +343,7 @@ fn a_removal_ends_the_member_s_sessions_there_and_drops_them_from_the_cache() ->
     };
     assert!(alive(&mia)? && alive(&mia_elsewhere)?);
 
-    world.members().with_cache(cache.clone()).remove(&olga, team.mia.id)?;
+    world.members().with_cache(cache.clone()).remove(&olga, team.mia.id, None)?;
 
     let revoked = |actor: &crate::Actor| -> TestResult<bool> {
         let state = world.store.platform(|tx| tx.sessions().lock(actor.session))?;
@@ -369,13 +369,13 @@ fn an_admin_demoted_or_removed_meanwhile_acts_with_the_role_committed_now() -> T
     let invited = members.invite(&olga, Email::parse("carol@example.com")?, Role::Member)?;
 
     // adam's request was authenticated as an admin; olga demotes him first
-    members.change_role(&olga, team.adam.id, Role::Member)?;
+    members.change_role(&olga, team.adam.id, Role::Member, None)?;
     let attempts = [
         refused(members.invite(&adam, Email::parse("crony@example.com")?, Role::Admin)).map(drop),
-        refused(members.change_role(&adam, team.mia.id, Role::Admin)).map(drop),
-        refused(members.remove(&adam, team.mia.id)).map(drop),
+        refused(members.change_role(&adam, team.mia.id, Role::Admin, None)).map(drop),
+        refused(members.remove(&adam, team.mia.id, None)).map(drop),
         refused(members.withdraw_invitation(&adam, invited.invitation.id)).map(drop),
-        refused(members.update_settings(&adam, Some(taskforce_domain::TenantName::parse("Mine")?), Some(true)))
+        refused(members.update_settings(&adam, Some(taskforce_domain::TenantName::parse("Mine")?), Some(true), None))
             .map(drop),
     ];
     assert!(attempts.iter().all(Result::is_ok), "every one refused: {attempts:?}");
@@ -388,9 +388,9 @@ fn an_admin_demoted_or_removed_meanwhile_acts_with_the_role_committed_now() -> T
 
     // removed after being made admin again: refused too, though the stale
     // actor's role would allow it
-    members.change_role(&olga, team.adam.id, Role::Admin)?;
+    members.change_role(&olga, team.adam.id, Role::Admin, None)?;
     let adam = world.sign_in(&team.tenant, "adam")?;
-    members.remove(&olga, team.adam.id)?;
+    members.remove(&olga, team.adam.id, None)?;
     let error = refused(members.invite(&adam, Email::parse("crony@example.com")?, Role::Member))?;
     assert!(matches!(error, MembersError::Denied(_)), "{error:?}");
     assert_eq!(pending_invitations(&world), [invited.invitation.id]);

@@ -12,7 +12,7 @@ use taskforce_domain::{
 };
 
 use super::WorkError;
-use crate::{Action, Actor, Page, PageRequest, Relation};
+use crate::{Action, Actor, IfMatch, Page, PageRequest, Relation, etag};
 
 /// A file store that keeps nothing: uploads are refused and deletions have
 /// nothing to do. The default of the use cases until a store is given.
@@ -95,6 +95,11 @@ impl std::fmt::Debug for Attachments {
 }
 
 impl Attachments {
+    /// An attachment's entity tag: attachments never change, so one version.
+    pub fn etag(attachment: &Attachment) -> String {
+        etag("attachment", attachment.id.0, 1)
+    }
+
     /// The use cases over a store and a file store, accepting files of up
     /// to `max_upload_bytes`.
     pub fn new(store: Arc<dyn Store>, files: Arc<dyn FileStore>, max_upload_bytes: u64) -> Self {
@@ -182,12 +187,15 @@ impl Attachments {
     /// Deletes an attachment: its uploader, an admin or an owner. The bytes
     /// go once the record is gone.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, attachment = %id))]
-    pub fn delete(&self, actor: &Actor, id: AttachmentId) -> Result<Attachment, WorkError> {
+    pub fn delete(&self, actor: &Actor, id: AttachmentId, if_match: Option<&IfMatch>) -> Result<Attachment, WorkError> {
         let area = &actor.tenant.schema_name;
         let deleted = self.store.tenant(area, |tx| {
             let current = tx.attachments().get(id)?.ok_or(WorkError::NotFound)?;
             let relation = Relation { author: current.uploaded_by == actor.user, ..Default::default() };
             actor.may(Action::DeleteAttachment, relation)?;
+            if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                return Err(WorkError::PreconditionFailed);
+            }
             log(tx, actor, Verb::Deleted, &current)?;
             if !tx.attachments().delete(id)? {
                 return Err(WorkError::NotFound);

@@ -15,7 +15,7 @@ use actix_web::{
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use serde::Serialize;
-use taskforce_application::{Action, Attachments, etag};
+use taskforce_application::{Action, Attachments};
 use taskforce_domain::{Attachment, AttachmentId, TaskId};
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
@@ -80,8 +80,7 @@ fn attachment_out(a: Attachment) -> AttachmentOut {
 }
 
 fn attachment_etag(a: &Attachment) -> String {
-    // attachments never change: one version
-    etag("attachment", a.id.0, 1)
+    Attachments::etag(a)
 }
 
 /// The multipart upload: one part named `file`.
@@ -262,10 +261,12 @@ pub async fn download(
         .streaming(body))
 }
 
-/// Deletes an attachment and its bytes (its uploader, an admin or an owner).
+/// Deletes an attachment and its bytes (its uploader, an admin or an owner);
+/// conditional with `If-Match`.
 #[utoipa::path(delete, path = "/api/attachments/{id}/", tag = "attachments", params(("id" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn delete(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
@@ -275,6 +276,7 @@ pub async fn delete(
     actor.may_ever(Action::DeleteAttachment)?;
     let id = AttachmentId(id.into_inner());
     let attachments = state.attachments.clone();
-    crate::block(move || attachments.delete(&actor, id)).await??;
+    let condition = crate::conditional::if_match(&req);
+    crate::block(move || attachments.delete(&actor, id, condition.as_ref())).await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,16 +1,17 @@
 //! `/api/tenants/…` and `/api/invitations/accept/`: the tenant's own
 //! settings, its members and invitations.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use taskforce_application::{Action, FieldErrors, TenantOverview, parse_email, tenant_name_field};
+use taskforce_application::{Action, FieldErrors, TenantMembers, TenantOverview, parse_email, tenant_name_field};
 use taskforce_domain::{Invitation, InvitationId, Member, MembershipId, Role};
 use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState, Authenticated, CurrentTenant, ErrorBody,
     body::{JsonBody, refused_after_object, required, required_text, trimmed_password},
+    conditional::{if_match, tagged},
     host::client_ip,
     paging::{PageBody, PageQuery, page_body},
     query::Query,
@@ -96,22 +97,30 @@ pub struct TenantSettingsBody {
 
 /// The tenant, its limits and usage.
 #[utoipa::path(get, path = "/api/tenants/me/", tag = "tenant", security(("bearer" = [])),
-    responses((status = 200, body = TenantBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TenantBody, headers(("ETag" = String))), (status = 304), (status = 401, body = ErrorBody)))]
 pub async fn show(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-) -> Result<web::Json<TenantBody>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let members = state.members.clone();
     let overview = crate::block(move || members.overview(&actor)).await??;
-    Ok(web::Json(tenant_body(overview)))
+    Ok(tenant_answer(&req, overview))
+}
+
+/// The tenant's body with its `ETag` (`304` for a matching `If-None-Match`).
+fn tenant_answer(req: &HttpRequest, overview: TenantOverview) -> HttpResponse {
+    let etag = TenantMembers::etag(&overview);
+    tagged(req, StatusCode::OK, &etag, &tenant_body(overview))
 }
 
 async fn update(
+    req: HttpRequest,
     state: web::Data<AppState>,
     actor: taskforce_application::Actor,
     body: Result<JsonBody<TenantSettingsBody>, ApiError>,
     full: bool,
-) -> Result<web::Json<TenantBody>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::UpdateTenant)?;
     let JsonBody(body) = body?;
     let mut errors = FieldErrors::new();
@@ -121,31 +130,35 @@ async fn update(
         return Err(ApiError::validation(&errors));
     }
     let members = state.members.clone();
-    let overview = crate::block(move || members.update_settings(&actor, name, body.allow_signup)).await??;
-    Ok(web::Json(tenant_body(overview)))
+    let condition = if_match(&req);
+    let overview =
+        crate::block(move || members.update_settings(&actor, name, body.allow_signup, condition.as_ref())).await??;
+    Ok(tenant_answer(&req, overview))
 }
 
 /// Replaces the tenant's settings (`name` required); plan, slug and the
 /// active flag never change here.
 #[utoipa::path(put, path = "/api/tenants/me/", tag = "tenant", request_body = TenantSettingsBody, security(("bearer" = [])),
-    responses((status = 200, body = TenantBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = TenantBody, headers(("ETag" = String))), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn replace(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     body: Result<JsonBody<TenantSettingsBody>, ApiError>,
-) -> Result<web::Json<TenantBody>, ApiError> {
-    update(state, actor, body, true).await
+) -> Result<HttpResponse, ApiError> {
+    update(req, state, actor, body, true).await
 }
 
 /// Changes some of the tenant's settings.
 #[utoipa::path(patch, path = "/api/tenants/me/", tag = "tenant", request_body = TenantSettingsBody, security(("bearer" = [])),
-    responses((status = 200, body = TenantBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = TenantBody, headers(("ETag" = String))), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn patch(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     body: Result<JsonBody<TenantSettingsBody>, ApiError>,
-) -> Result<web::Json<TenantBody>, ApiError> {
-    update(state, actor, body, false).await
+) -> Result<HttpResponse, ApiError> {
+    update(req, state, actor, body, false).await
 }
 
 /// A member.
@@ -341,13 +354,14 @@ impl RoleBody {
 /// Changes a member's role.
 #[utoipa::path(patch, path = "/api/tenants/members/{id}/", tag = "tenant", request_body = RoleBody, security(("bearer" = [])),
     params(("id" = i64, Path, description = "Membership id")),
-    responses((status = 200, body = MemberBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = MemberBody, headers(("ETag" = String))), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn change_role(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
     body: Result<JsonBody<RoleBody>, ApiError>,
-) -> Result<web::Json<MemberBody>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::ManageMembers)?;
     let id = MembershipId(id.into_inner());
     let members = state.members.clone();
@@ -355,26 +369,33 @@ pub async fn change_role(
         Ok(role) => role,
         Err(bad) => return Err(refused_after_object(bad, move || members.may_change_role(&actor, id)).await),
     };
+    let condition = if_match(&req);
     let member = crate::block(move || match role {
-        Some(role) => members.change_role(&actor, id, role),
+        Some(role) => members.change_role(&actor, id, role, condition.as_ref()),
         None => members.member(&actor, id),
     })
     .await??;
-    Ok(web::Json(member_body(member)))
+    let etag = TenantMembers::member_etag(&member);
+    if role.is_none() && if_match(&req).is_some_and(|condition| !condition.matches(&etag)) {
+        return Err(ApiError::precondition_failed());
+    }
+    Ok(tagged(&req, StatusCode::OK, &etag, &member_body(member)))
 }
 
 /// Removes a member (or leaves, for one's own membership).
 #[utoipa::path(delete, path = "/api/tenants/members/{id}/", tag = "tenant", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Membership id")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)))]
 pub async fn remove_member(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = MembershipId(id.into_inner());
     let members = state.members.clone();
-    crate::block(move || members.remove(&actor, id)).await??;
+    let condition = if_match(&req);
+    crate::block(move || members.remove(&actor, id, condition.as_ref())).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
