@@ -253,6 +253,17 @@ fn domains_users_and_members_are_managed() -> TestResult {
     )?);
     assert!(created.contains("created user 'ann'"), "{created}");
     assert!(!created.contains("Sturdy"), "the password is not echoed");
+    // the white space around a password is dropped, as the API drops it at
+    // login: kept, it could never be typed in
+    ok(&admin.run_with_stdin(
+        &["user", "create", "--username", "cid", "--email", "cid@example.com", "--password-stdin"],
+        "  Spacious-passphrase-7 \t\n",
+    )?);
+    let hash = admin.sql("SELECT password_hash FROM public.users WHERE username = 'cid'")?;
+    let hasher = taskforce_auth::Argon2Hasher::new(taskforce_auth::HashCost::OWASP_MINIMUM)?;
+    use taskforce_domain::PasswordHasher as _;
+    assert!(hasher.verify("Spacious-passphrase-7", &hash)?, "the password as login reads it");
+    assert!(!hasher.verify("  Spacious-passphrase-7 \t", &hash)?);
     let generated = ok(&admin.run(&["user", "create", "--username", "bob", "--email", "bob@example.com"])?);
     assert!(generated.contains("generated password (shown once): tf-"), "{generated}");
     // the account's own spelling in the answer, whatever was typed

@@ -40,7 +40,9 @@ pub(super) fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let (password, generated) = if args.password_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
-        let password = line.trim_end_matches(['\n', '\r']).to_owned();
+        // without the white space around it, as the API reads a password
+        // at registration and login: kept, it could never be typed in
+        let password = line.trim().to_owned();
         if password.is_empty() {
             bail!("no password on stdin");
         }
