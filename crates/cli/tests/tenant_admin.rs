@@ -324,8 +324,20 @@ fn spare_schemas_are_filled_taken_by_new_tenants_dropped_when_outdated_and_clear
     // a count past what anyone means is bad usage, before anything is made
     let refused = failed(&admin.run(&["spares", "fill", "--count", "99999999999"])?, 2);
     assert!(refused.contains("99999999999"), "{refused}");
-    let out = ok(&admin.run(&["spares", "fill", "--count", "3"])?);
-    assert!(out.contains("spare schemas: made 3; 3 ready"), "{out}");
+    // two fills at once: one waits for the other's lock and both succeed
+    let (first, second) = std::thread::scope(|scope| {
+        let one = scope.spawn(|| admin.run(&["spares", "fill", "--count", "3"]));
+        let two = scope.spawn(|| admin.run(&["spares", "fill", "--count", "3"]));
+        (one.join(), two.join())
+    });
+    let (first, second) = (first.map_err(|_| "panicked")??, second.map_err(|_| "panicked")??);
+    let (first, second) = (ok(&first), ok(&second));
+    let made = |out: &str| -> Result<usize, Box<dyn std::error::Error>> {
+        let count = out.split("made ").nth(1).and_then(|rest| rest.split(';').next()).ok_or("no count")?;
+        Ok(count.parse()?)
+    };
+    assert_eq!(made(&first)? + made(&second)?, 3, "{first} / {second}");
+    assert!(first.contains("3 ready") && second.contains("3 ready"), "{first} / {second}");
     assert_eq!(ready(&admin)?, 3);
     let spares = admin.sql("SELECT string_agg(name, ',' ORDER BY name) FROM public.spare_schemas")?;
 

@@ -25,6 +25,9 @@ pub enum SparesCommand {
     Clear,
 }
 
+/// How long `spares fill` waits for another filler that makes no progress.
+const SPARES_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Runs one `spares` command.
 pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::Result<()> {
     match command {
@@ -51,23 +54,48 @@ pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::
         }
         SparesCommand::Fill { count } => {
             let count = count.and_then(|count| usize::try_from(count).ok()).unwrap_or(configured);
-            let missing = count.saturating_sub(ctx.store.spare_stock()?.ready);
-            let bar =
-                output::progress_bar(missing, "{spinner} making spare schemas [{bar:40}] {pos}/{len} {rate} eta {eta}");
-            let made = ctx.store.top_up_spares(count, &|_| {
+            let before = ctx.store.spare_stock()?.ready;
+            let initial = u64::try_from(before).unwrap_or(u64::MAX);
+            let missing = count.saturating_sub(before);
+            let bar = output::progress_bar(
+                missing,
+                "{spinner} making spare schemas [{bar:40}] {pos}/{len} {rate} eta {eta} {msg}",
+            );
+            let on_made = |_: &_| {
                 if let Some(bar) = &bar {
                     bar.inc(1);
                 }
-            })?;
+            };
+            // another process filling (a server topping up, another `fill`)
+            // holds the filler's lock: wait for it and go on, as long as
+            // someone makes progress
+            let (mut made, mut ready, mut progress) = (0, 0, std::time::Instant::now());
+            loop {
+                made += ctx.store.top_up_spares(count, &on_made)?;
+                let now_ready = ctx.store.spare_stock()?.ready;
+                if now_ready >= count {
+                    ready = now_ready;
+                    break;
+                }
+                if now_ready > ready {
+                    progress = std::time::Instant::now();
+                }
+                ready = now_ready;
+                if progress.elapsed() > SPARES_STALL {
+                    anyhow::bail!(
+                        "made {made}; {ready} of {count} spare schemas are ready, and another process holding the \
+                         filler's lock has made none for {} s; try again when it is done",
+                        SPARES_STALL.as_secs()
+                    );
+                }
+                if let Some(bar) = &bar {
+                    bar.set_position(u64::try_from(ready).unwrap_or(u64::MAX).saturating_sub(initial));
+                    bar.set_message("another process is making spares too: waiting for it");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
             if let Some(bar) = bar {
                 bar.finish_and_clear();
-            }
-            let ready = ctx.store.spare_stock()?.ready;
-            if ready < count {
-                anyhow::bail!(
-                    "made {made}; {ready} of {count} spare schemas are ready: another process is making them right \
-                     now; try again when it is done"
-                );
             }
             output::say(&format!("spare schemas: made {made}; {ready} ready"));
             Ok(())
