@@ -159,9 +159,13 @@ impl Shared {
         }
     }
 
-    /// Whether this process's cache should listen for change notices.
-    pub fn listens(&self) -> bool {
-        self.feed.is_some()
+    /// Whether this server should listen for the database's change
+    /// notices: the in-process cache to drop its copies (and then keep
+    /// entries longer), a Redis one to delete the shared entries a change
+    /// made by hand in SQL leaves stale (their times to live stay short;
+    /// every server deletes them, which costs a `DEL` each).
+    pub fn listens(&self, settings: &Settings) -> bool {
+        self.feed.is_some() || (self.redis.is_some() && settings.cache.enabled && settings.cache.listen)
     }
 }
 

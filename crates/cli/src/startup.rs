@@ -59,7 +59,7 @@ impl Application {
             tokio::task::spawn_blocking(move || ensure_dev_tenant(store, cache, &tenancy)).await??;
         }
         // after migrating: the triggers that send the notices come with the shared schema
-        let feed = if shared.listens() {
+        let feed = if shared.listens(settings) {
             let connection = database.pool_settings(&settings.database, "taskforce-change-feed");
             Some(ChangeFeed::new(connection).start(Arc::new(shared.access_cache(settings)))?)
         } else {

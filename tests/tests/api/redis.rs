@@ -16,6 +16,12 @@ use taskforce_tests::{PASSWORD, TestApp, TestRedis, TestResult, json, spawn_app_
 /// A server on a Redis of its own; `None` (test skipped) where the machine
 /// has no redis-server.
 async fn app_with_redis() -> Result<Option<TestApp>, Box<dyn std::error::Error>> {
+    redis_app(true).await
+}
+
+/// The same, listening for the database's change notices or not (a test
+/// of what the server itself deletes, which the notices would repeat).
+async fn redis_app(listen: bool) -> Result<Option<TestApp>, Box<dyn std::error::Error>> {
     let Some(redis) = TestRedis::start()? else {
         return Ok(None);
     };
@@ -23,6 +29,7 @@ async fn app_with_redis() -> Result<Option<TestApp>, Box<dyn std::error::Error>>
     let mut app = spawn_app_with(|settings| {
         settings.redis.url = url.into();
         settings.redis.timeout_ms = 50;
+        settings.cache.listen = listen;
     })
     .await?;
     app.redis = Some(redis);
@@ -467,7 +474,9 @@ fn an_answer_read_before_a_change_is_not_cached_after_it() -> TestResult {
 /// hold the schema version they read); other tenants' entries stay.
 #[tokio::test]
 async fn migrated_tenants_host_entries_are_invalidated() -> TestResult {
-    let Some(app) = app_with_redis().await? else { return Ok(()) };
+    // without the notices, which would keep a new tenant's host out of the
+    // cache for a while (their invalidation holds off refills)
+    let Some(app) = redis_app(false).await? else { return Ok(()) };
     app.create_tenant("acme", Plan::Basic, false).await?;
     app.create_tenant("beta", Plan::Basic, false).await?;
     for slug in ["acme", "beta"] {
@@ -515,5 +524,35 @@ fn a_count_taken_back_never_goes_below_zero() -> TestResult {
     assert_eq!((counter.hit(key, 60).0, counter.hit(key, 60).0), (1, 2));
     counter.forgive(key);
     assert_eq!(redis.cli(&["GET", key])?, "1");
+    Ok(())
+}
+
+/// With Redis too, a change made by hand in SQL reaches the shared entries
+/// through the database's change notices: an account deactivated there is
+/// refused on its next requests, not after the membership entry's minute.
+#[tokio::test]
+async fn an_account_deactivated_in_sql_is_refused_without_waiting_for_the_cache() -> TestResult {
+    use diesel::RunQueryDsl;
+    let Some(app) = app_with_redis().await? else { return Ok(()) };
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "mia", Role::Member).await?;
+    let mia = app.login("acme", "mia").await?;
+    // her membership is cached in Redis now
+    assert_eq!(app.get_as("acme", &mia.access, "/api/auth/me/").send().await?.status().as_u16(), 200);
+    assert!(redis(&app)?.keys()?.iter().any(|k| k.contains("member")), "cached");
+    app.on_the_database(|conn| {
+        diesel::sql_query("UPDATE public.users SET is_active = false WHERE username = 'mia'").execute(conn)
+    })
+    .await?;
+    // the notice arrives within a fraction of a second; a few seconds at most on a busy machine
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        let status = app.get_as("acme", &mia.access, "/api/auth/me/").send().await?.status().as_u16();
+        if status != 200 || std::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, 401, "still admitted 10 s after the change (entries live 60 s)");
     Ok(())
 }
