@@ -22,7 +22,8 @@ async fn signup_creates_a_working_tenant_whose_tokens_work_on_its_host() -> Test
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["tenant"]["slug"], "rocket");
     assert_eq!(body["tenant"]["plan"], "free");
-    assert_eq!(body["tenant"]["domains"], serde_json::json!(["rocket.localhost"]));
+    // the shape `GET /api/tenants/me/` gives: one type for one field name
+    assert_eq!(body["tenant"]["domains"], serde_json::json!([{"domain": "rocket.localhost", "is_primary": true}]));
     let access = body["access_token"].as_str().ok_or("no token")?;
     let (status, me) = json(app.get_as("rocket", access, "/api/auth/me/").send().await?).await?;
     assert_eq!(status, 200, "{me}");
@@ -48,7 +49,7 @@ async fn signup_ignores_plan_flags_and_domains_in_the_body() -> TestResult {
     assert_eq!(status, 201, "{created}");
     assert_eq!(
         (created["tenant"]["plan"].as_str(), &created["tenant"]["domains"]),
-        (Some("free"), &serde_json::json!(["rocket.localhost"]))
+        (Some("free"), &serde_json::json!([{"domain": "rocket.localhost", "is_primary": true}]))
     );
     // as stored
     let rocket = app.admin.show(&Slug::parse("rocket")?)?;

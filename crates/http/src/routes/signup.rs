@@ -40,8 +40,8 @@ pub struct SignupTenant {
     pub slug: String,
     /// Plan (`free`).
     pub plan: String,
-    /// Host names that lead to it.
-    pub domains: Vec<String>,
+    /// Host names that lead to it, as `GET /api/tenants/me/` gives them.
+    pub domains: Vec<crate::routes::tenants::DomainBody>,
 }
 
 /// A new tenant and its signed-in owner.
@@ -113,7 +113,11 @@ pub async fn signup(
             name: done.tenant.name.as_str().to_owned(),
             slug: done.tenant.slug.to_string(),
             plan: done.tenant.plan.to_string(),
-            domains: done.domains.iter().map(|d| d.domain.to_string()).collect(),
+            domains: done
+                .domains
+                .iter()
+                .map(|d| crate::routes::tenants::DomainBody { domain: d.domain.to_string(), is_primary: d.is_primary })
+                .collect(),
         },
         user_id: done.user.id.0,
         access_token: done.tokens.access,
