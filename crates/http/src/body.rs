@@ -18,7 +18,16 @@ use crate::{ApiError, JSON_LIMIT_BYTES};
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+/// A request body's fields that may be `null` (DRF's `allow_null`): any
+/// other field given as `null` is "This field may not be null.", as DRF
+/// says, rather than read as if it were absent (a client sending `null` to
+/// clear a field would otherwise get `200` and an unchanged field).
+pub trait Nullable {
+    /// The fields, by name.
+    const NULLABLE: &'static [&'static str] = &[];
+}
+
+impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
@@ -105,8 +114,9 @@ pub fn unreadable(coding: Option<&str>) -> ApiError {
     })
 }
 
-/// Parses a JSON object into `T`, naming the field of a type error.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// Parses a JSON object into `T`, naming the field of a type error, and
+/// each of its fields given as `null` that may not be.
+pub fn parse<T: DeserializeOwned + Nullable>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| ApiError::invalid_json(format!("JSON parse error: {e}")))?;
     if !value.is_object() {
@@ -115,6 +125,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // PostgreSQL text cannot hold NUL, so no use case ever sees one
     if let Some(path) = nul_path(&value) {
         return Err(ApiError::field(path.trim_start_matches('.'), "Null characters are not allowed."));
+    }
+    let known = field_names::<T>();
+    let mut nulls = taskforce_application::FieldErrors::new();
+    for (key, _) in value.as_object().into_iter().flatten().filter(|(_, v)| v.is_null()) {
+        // a field the body does not have is ignored, null or not
+        if known.contains(&key.as_str()) && !T::NULLABLE.contains(&key.as_str()) {
+            nulls.add(key, "This field may not be null.");
+        }
+    }
+    if !nulls.is_empty() {
+        return Err(ApiError::validation(&nulls));
     }
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
@@ -132,6 +153,35 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         );
         ApiError::field(if path == "." { "non_field_errors" } else { &path }, sentence)
     })
+}
+
+/// The names of the fields `T` reads, as serde's derive lists them (it
+/// hands them to the deserializer, which is all this one takes).
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Names<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Names<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(serde::de::Error::custom("only the names were asked for"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut names: &'static [&'static str] = &[];
+    // the error is the point: the names were taken before it
+    let _ = T::deserialize(Names(&mut names));
+    names
 }
 
 /// DRF's sentence for a value of the wrong type, from what serde says it
@@ -231,6 +281,24 @@ mod tests {
     #[derive(Debug, serde::Deserialize)]
     struct Probe {
         name: Option<String>,
+        #[serde(default, deserialize_with = "crate::fields::double_option")]
+        due: Option<Option<String>>,
+    }
+
+    impl Nullable for Probe {
+        const NULLABLE: &'static [&'static str] = &["due"];
+    }
+
+    #[test]
+    fn null_is_refused_but_where_a_field_may_be_null_and_ignored_on_unknown_fields() {
+        assert_eq!(field_names::<Probe>(), ["name", "due"]);
+        let refused = parse::<Probe>(br#"{"name": null}"#).err().map(|e| e.body());
+        assert_eq!(
+            refused.map(|body| body["error"]["fields"].clone()),
+            Some(serde_json::json!({"name": ["This field may not be null."]}))
+        );
+        let cleared = parse::<Probe>(br#"{"name": "x", "due": null, "other": null}"#).ok().map(|p| p.due);
+        assert_eq!(cleared, Some(Some(None)), "a nullable field takes null, an unknown one is ignored");
     }
 
     #[test]
@@ -254,6 +322,7 @@ mod tests {
             name: Option<String>,
             tags: Option<Vec<String>>,
         }
+        impl Nullable for Typed {}
         for (body, field, sentence) in [
             (r#"{"count": 1e20}"#, "count", "A valid integer is required."),
             (r#"{"count": 1.5}"#, "count", "A valid integer is required."),
@@ -293,6 +362,8 @@ mod tests {
         flag: Option<bool>,
         tags: Option<Vec<String>>,
     }
+
+    impl Nullable for Shaped {}
 
     use proptest::prelude::*;
 

@@ -133,6 +133,26 @@ const REQUIRED: [(&str, &[&str]); 10] = [
     ("TenantSettingsBody", &["name"]),
 ];
 
+/// Every request body with the fields that may be `null` (`body::Nullable`):
+/// the others are documented without `null`, as the server refuses it.
+const NULLABLE: [(&str, &[&str]); 11] = {
+    use crate::body::Nullable;
+    use routes::{auth, comments, projects, signup, tasks, tenants};
+    [
+        ("RegisterBody", auth::RegisterBody::NULLABLE),
+        ("LoginBody", auth::LoginBody::NULLABLE),
+        ("RefreshBody", auth::RefreshBody::NULLABLE),
+        ("SignupBody", signup::SignupBody::NULLABLE),
+        ("InviteBody", tenants::InviteBody::NULLABLE),
+        ("RoleBody", tenants::RoleBody::NULLABLE),
+        ("AcceptBody", tenants::AcceptBody::NULLABLE),
+        ("TenantSettingsBody", tenants::TenantSettingsBody::NULLABLE),
+        ("CommentIn", comments::CommentIn::NULLABLE),
+        ("ProjectIn", projects::ProjectIn::NULLABLE),
+        ("TaskIn", tasks::TaskIn::NULLABLE),
+    ]
+};
+
 /// The bodies a `PATCH` sends in part: every field optional, under a
 /// schema of its own (`ProjectPatch`, …) so that `POST` and `PUT` keep
 /// their required fields.
@@ -151,6 +171,16 @@ impl Modify for RequiredFields {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::schema::{Schema, SchemaType, Type};
         let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, nullable) in NULLABLE {
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) else { continue };
+            for (field, property) in object.properties.iter_mut() {
+                if let RefOr::T(Schema::Object(property)) = property
+                    && !nullable.contains(&field.as_str())
+                {
+                    without_null(property);
+                }
+            }
+        }
         for (full, partial) in PARTIAL {
             if let Some(schema) = components.schemas.get(full).cloned() {
                 components.schemas.insert(partial.to_owned(), schema);
@@ -160,15 +190,9 @@ impl Modify for RequiredFields {
             let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) else { continue };
             object.required = fields.iter().map(|f| (*f).to_owned()).collect();
             for field in fields {
-                // sent, and not as null: null reads as missing
-                if let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(*field)
-                    && let SchemaType::Array(types) = &property.schema_type
-                {
-                    let types: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
-                    property.schema_type = match types.as_slice() {
-                        [one] => SchemaType::Type(one.clone()),
-                        _ => SchemaType::Array(types),
-                    };
+                // sent, and not as null
+                if let Some(RefOr::T(Schema::Object(property))) = object.properties.get_mut(*field) {
+                    without_null(property);
                 }
             }
         }
@@ -185,6 +209,18 @@ impl Modify for RequiredFields {
             // no body at all reads as `{}`: such a PATCH changes nothing, and is answered 200
             body.required = Some(utoipa::openapi::Required::False);
         }
+    }
+}
+
+/// A property's type without `null`.
+fn without_null(property: &mut utoipa::openapi::schema::Object) {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    if let SchemaType::Array(types) = &property.schema_type {
+        let types: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+        property.schema_type = match types.as_slice() {
+            [one] => SchemaType::Type(one.clone()),
+            _ => SchemaType::Array(types),
+        };
     }
 }
 
@@ -313,9 +349,13 @@ mod tests {
             (vec!["username".into(), "email".into(), "password".into(), "password_confirm".into()], false)
         );
         assert_eq!(schema(&document, "RefreshBody", "refresh"), (vec!["refresh".into()], false));
-        // an optional field stays optional, null allowed (null reads as absent)
+        // an optional field stays optional, and takes null only where the
+        // server does (anything else given as null is refused)
         let (required, nullable) = schema(&document, "TaskIn", "description");
-        assert_eq!((required, nullable), (vec!["title".into()], true));
+        assert_eq!((required, nullable), (vec!["title".into()], false));
+        assert_eq!(schema(&document, "TaskIn", "due_date").1, true);
+        assert_eq!(schema(&document, "TaskPatch", "assignee_id").1, true);
+        assert_eq!(schema(&document, "ProjectPatch", "description").1, false);
         assert_eq!(schema(&document, "TaskIn", "title"), (vec!["title".into()], false));
         // POST and PUT send the whole object, PATCH a part of it
         for (path, full, partial) in [

@@ -946,6 +946,32 @@ async fn a_patch_without_fields_changes_nothing_on_comments_and_members() -> Tes
     let (status, edited) = call(&app, Method::PATCH, mia, &path, Some(serde_json::json!({"body": "second"}))).await?;
     assert_eq!((status, edited["body"].as_str()), (200, Some("second")));
 
+    // null is a value DRF refuses where a field may not be null, not an
+    // absent field: nothing changes (the task's assignee and due date take it)
+    let project_path = format!("/api/projects/{}/", project["id"]);
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        owner,
+        &project_path,
+        Some(serde_json::json!({"description": null, "status": null, "name": "Q", "unknown": null})),
+    )
+    .await?;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"]["fields"],
+        serde_json::json!({"description": ["This field may not be null."], "status": ["This field may not be null."]})
+    );
+    let (_, unchanged) = call(&app, Method::GET, owner, &project_path, None).await?;
+    assert_eq!(unchanged["name"], "P");
+    let task_path = format!("/api/tasks/{}/", task["id"]);
+    let (status, cleared) =
+        call(&app, Method::PATCH, owner, &task_path, Some(serde_json::json!({"assignee_id": null, "due_date": null})))
+            .await?;
+    assert_eq!((status, cleared["due_date"].is_null()), (200, true), "{cleared}");
+    let (status, body) = call(&app, Method::PATCH, mia, &path, Some(serde_json::json!({"body": null}))).await?;
+    assert_eq!((status, body["error"]["fields"]["body"][0].as_str()), (400, Some("This field may not be null.")));
+
     let ids = app.membership_ids("acme", &owner.access).await?;
     let member = format!("/api/tenants/members/{}/", ids["mia"]);
     let (status, unchanged) = call(&app, Method::PATCH, owner, &member, Some(serde_json::json!({}))).await?;

@@ -26,6 +26,8 @@ pub struct RegisterBody {
     pub invitation_token: Option<String>,
 }
 
+impl crate::body::Nullable for RegisterBody {}
+
 /// A registered user, signed in.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Registered {
@@ -50,6 +52,8 @@ pub struct LoginBody {
     pub password: Option<String>,
 }
 
+impl crate::body::Nullable for LoginBody {}
+
 /// A successful login.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoggedIn {
@@ -67,6 +71,8 @@ pub struct RefreshBody {
     /// A refresh token.
     pub refresh: Option<String>,
 }
+
+impl crate::body::Nullable for RefreshBody {}
 
 /// A new token pair.
 #[derive(Debug, Serialize, ToSchema)]

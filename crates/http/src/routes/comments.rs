@@ -50,6 +50,8 @@ pub struct CommentIn {
     pub body: Option<String>,
 }
 
+impl crate::body::Nullable for CommentIn {}
+
 impl CommentIn {
     /// For a `PATCH`: the text if it is given (DRF's partial update).
     fn patch(self) -> Result<Option<CommentBody>, ApiError> {

@@ -60,6 +60,8 @@ pub struct ProjectIn {
     pub status: Option<String>,
 }
 
+impl crate::body::Nullable for ProjectIn {}
+
 impl ProjectIn {
     fn patch(self, full: bool) -> Result<ProjectPatch, ApiError> {
         let mut errors = FieldErrors::new();

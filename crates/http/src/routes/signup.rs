@@ -29,6 +29,8 @@ pub struct SignupBody {
     pub password_confirm: Option<String>,
 }
 
+impl crate::body::Nullable for SignupBody {}
+
 /// The new tenant, as signup shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignupTenant {

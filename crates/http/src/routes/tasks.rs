@@ -86,6 +86,10 @@ pub struct TaskIn {
     pub due_date: Option<Option<String>>,
 }
 
+impl crate::body::Nullable for TaskIn {
+    const NULLABLE: &'static [&'static str] = &["assignee_id", "due_date"];
+}
+
 impl TaskIn {
     /// A new task's fields: a `PUT`-like patch with the defaults filled in.
     fn fields(self) -> Result<TaskFields, ApiError> {

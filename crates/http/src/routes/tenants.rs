@@ -95,6 +95,8 @@ pub struct TenantSettingsBody {
     pub allow_signup: Option<bool>,
 }
 
+impl crate::body::Nullable for TenantSettingsBody {}
+
 /// The tenant, its limits and usage.
 #[utoipa::path(get, path = "/api/tenants/me/", tag = "tenant", security(("bearer" = [])),
     responses((status = 200, body = TenantBody, headers(("ETag" = String))), (status = 304), (status = 401, body = ErrorBody)))]
@@ -212,6 +214,8 @@ pub struct InviteBody {
     /// The role they will have.
     pub role: Option<String>,
 }
+
+impl crate::body::Nullable for InviteBody {}
 
 /// A new invitation.
 #[derive(Debug, Serialize, ToSchema)]
@@ -340,6 +344,8 @@ pub struct RoleBody {
     pub role: Option<String>,
 }
 
+impl crate::body::Nullable for RoleBody {}
+
 impl RoleBody {
     /// The new role, if the body gives one (a `PATCH` may give none).
     fn role(self) -> Result<Option<Role>, ApiError> {
@@ -409,6 +415,8 @@ pub struct AcceptBody {
     /// Its password.
     pub password: Option<String>,
 }
+
+impl crate::body::Nullable for AcceptBody {}
 
 /// An existing account accepts an invitation; answers like login.
 #[utoipa::path(post, path = "/api/invitations/accept/", tag = "auth", request_body = AcceptBody,
