@@ -530,6 +530,12 @@ fn a_tenant_exported_and_imported_comes_back_row_for_row() -> TestResult {
     let saved: serde_json::Value = serde_json::from_slice(&before)?;
     assert_eq!((&document["tables"], &document["members"]), (&saved["tables"], &saved["members"]));
     assert!(text(&piped.stderr).contains("to standard output"), "{}", text(&piped.stderr));
+    // and `tenant import -` reads one from standard input
+    let from_stdin = ok(&admin.run_with_stdin(&["tenant", "import", "-", "--slug", "acme-piped"], &ok(&piped))?);
+    assert!(from_stdin.contains("imported tenant 'acme-piped'"), "{from_stdin}");
+    let refused = failed(&admin.run_with_stdin(&["tenant", "import", "-", "--slug", "nothing"], "{\"tables\": 1")?, 1);
+    assert!(refused.contains("stdin is not a tenant export"), "{refused}");
+    ok(&admin.run(&["tenant", "delete", "acme-piped", "--yes"])?);
     // only the export is left in the folder: no hidden partial file
     let names: Vec<String> = std::fs::read_dir(admin.files.path())?
         .filter_map(|entry| entry.ok().map(|e| e.file_name().to_string_lossy().into_owned()))

@@ -103,7 +103,8 @@ enum TenantCommand {
     /// Import an exported tenant as one unit, under its slug and domains or
     /// under a new slug (then with <new slug>.<platform_domain> only).
     Import {
-        /// A file written by `tenant export`.
+        /// A file written by `tenant export`, or `-` for stdin (kept in a
+        /// temporary file: an import reads its document twice).
         file: std::path::PathBuf,
         /// Import under this slug instead (a copy beside the original).
         #[arg(long, value_parser = parse_slug)]

@@ -330,16 +330,25 @@ pub(super) fn import(
     keep_unmatched: bool,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let opened = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let total = opened.metadata().with_context(|| format!("opening {}", file.display()))?;
+    // `-`: stdin, kept in an unnamed temporary file, since an import reads
+    // its document twice and a pipe can be read once
+    let (opened, shown) = if file.as_os_str() == "-" {
+        if std::io::stdin().is_terminal() {
+            bail!("`tenant import -` reads the export from stdin: pipe or redirect it there");
+        }
+        let mut spooled = tempfile::tempfile().context("making a temporary file for stdin")?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut spooled).context("reading the export from stdin")?;
+        (spooled, "stdin".to_owned())
+    } else {
+        let opened = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+        (opened, file.display().to_string())
+    };
+    let total = opened.metadata().with_context(|| format!("opening {shown}"))?;
     // read twice: a pipe or a FIFO cannot be
     if !total.is_file() {
-        bail!(
-            "{} is not a regular file; an import reads its file twice (save the export to a file first)",
-            file.display()
-        );
+        bail!("{shown} is not a regular file; an import reads its file twice (save the export to a file, or use -)");
     }
-    let spinner = output::spinner(&format!("checking {}", file.display()));
+    let spinner = output::spinner(&format!("checking {shown}"));
     // the same open file each time, from its start: a file put under the
     // name meanwhile is not read
     let readings = std::cell::Cell::new(0);
@@ -348,7 +357,7 @@ pub(super) fn import(
         std::io::Seek::rewind(&mut reader)?;
         readings.set(readings.get() + 1);
         let step = if readings.get() == 1 { "checking" } else { "loading the rows of" };
-        let label = format!("{step} {}", file.display());
+        let label = format!("{step} {shown}");
         let counted = output::Counted::new(reader, &spinner, label, Some(total.len()));
         Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, counted)))
     };
@@ -356,8 +365,8 @@ pub(super) fn import(
         .admin
         .import_from(&open, slug, &ctx.platform_domain, ctx.hasher.as_ref(), keep_unmatched)
         .map_err(|error| match error {
-            ImportError::Read(error) => anyhow::Error::new(error).context(format!("reading {}", file.display())),
-            ImportError::NotAnExport(reason) => anyhow::anyhow!("{} is not a tenant export: {reason}", file.display()),
+            ImportError::Read(error) => anyhow::Error::new(error).context(format!("reading {shown}")),
+            ImportError::NotAnExport(reason) => anyhow::anyhow!("{shown} is not a tenant export: {reason}"),
             other => other.into(),
         })?;
     drop(spinner);
