@@ -59,6 +59,10 @@ impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
             if declared.is_some_and(|length| length > JSON_LIMIT_BYTES) {
                 return Err(ApiError::payload_too_large("The request body is larger than 1 MiB."));
             }
+            if declared == Some(0) {
+                // no body at all, whatever its coding says
+                return parse(b"{}").map(JsonBody);
+            }
             let bytes = bytes.await.map_err(|error| {
                 if error.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::payload_too_large("The request body is larger than 1 MiB.")
@@ -77,15 +81,17 @@ impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-/// How a request body is encoded (`Content-Encoding`), of the codings the
-/// server decodes; nothing else is read as if it were plain: an unknown
+/// How a JSON request body is encoded (`Content-Encoding`), of the codings
+/// the server decodes; nothing else is read as if it were plain: an unknown
 /// coding, or several (`gzip, gzip`), is `415`, where reading the bytes as
 /// they come would read another body than a proxy that honours the header.
 pub fn content_coding(req: &HttpRequest) -> Result<Option<&'static str>, ApiError> {
     let mut codings = req.headers().get_all(header::CONTENT_ENCODING);
     let (Some(value), None) = (codings.next(), codings.next()) else {
         return if req.headers().contains_key(header::CONTENT_ENCODING) {
-            Err(unsupported_coding("several Content-Encoding headers"))
+            Err(ApiError::unsupported_media_type(
+                "Several Content-Encoding headers in request; send one, gzip or deflate, or none.",
+            ))
         } else {
             Ok(None)
         };
@@ -93,16 +99,16 @@ pub fn content_coding(req: &HttpRequest) -> Result<Option<&'static str>, ApiErro
     let text = value.to_str().unwrap_or("").trim().to_ascii_lowercase();
     match text.as_str() {
         "" | "identity" => Ok(None),
-        "gzip" | "x-gzip" => Ok(Some("gzip")),
+        // not `x-gzip`: actix's decoder does not know it and would read such
+        // a body as plain
+        "gzip" => Ok(Some("gzip")),
         "deflate" => Ok(Some("deflate")),
-        _ => Err(unsupported_coding(&format!("the content encoding \"{}\"", value.to_str().unwrap_or("?")))),
+        _ => Err(ApiError::unsupported_media_type(format!(
+            "Unsupported content encoding \"{}\" in request; send the body as it is, or compressed with gzip or \
+             deflate.",
+            value.to_str().unwrap_or("?")
+        ))),
     }
-}
-
-fn unsupported_coding(what: &str) -> ApiError {
-    ApiError::unsupported_media_type(format!(
-        "Unsupported {what} in request; send the body as it is, or compressed with gzip or deflate."
-    ))
 }
 
 /// A body that could not be read to its end: for a compressed one, most

@@ -1016,7 +1016,9 @@ async fn a_body_is_read_as_its_content_encoding_says_or_refused() -> TestResult 
     };
     let (status, project) = json(send("gzip", gzipped.clone()).await?).await?;
     assert_eq!((status, project["name"].as_str()), (201, Some("Zipped")));
-    for (coding, body) in [("foo", plain.clone()), ("br", plain.clone()), ("gzip, gzip", gzipped.clone())] {
+    for (coding, body) in
+        [("foo", plain.clone()), ("br", plain.clone()), ("gzip, gzip", gzipped.clone()), ("x-gzip", gzipped.clone())]
+    {
         let (status, answer) = json(send(coding, body).await?).await?;
         assert_eq!((status, answer["error"]["code"].as_str()), (415, Some("unsupported_media_type")), "{coding}");
         assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains(coding)), "{coding}: {answer}");
@@ -1029,6 +1031,15 @@ async fn a_body_is_read_as_its_content_encoding_says_or_refused() -> TestResult 
             Some(&*format!("The body could not be read: it is not {coding} data, as its Content-Encoding says.")),
         );
     }
+    // no body at all is `{}`, whatever its coding says
+    let empty = app
+        .call_as(Method::PATCH, "acme", &owner.access, &format!("/api/projects/{}/", project["id"]))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .header("content-length", "0")
+        .send()
+        .await?;
+    assert_eq!(empty.status().as_u16(), 200);
     let (status, list) = json(app.get_as("acme", &owner.access, "/api/projects/").send().await?).await?;
     assert_eq!((status, list["count"].as_u64()), (200, Some(1)), "only the gzip one was made: {list}");
     Ok(())

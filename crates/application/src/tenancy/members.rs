@@ -115,16 +115,37 @@ impl TenantMembers {
         self
     }
 
-    /// The tenant with its limits and usage.
     /// The entity tag of `GET /api/tenants/me/`'s answer: it changes with
-    /// anything that answer shows (settings, domains, usage), so a cached
-    /// copy is never stale and an `If-Match` on a write holds only for the
-    /// state it was read in.
+    /// anything that answer shows (settings, domains, limits, usage, and
+    /// members with pending invitations, which an expiry changes), so a
+    /// cached copy is never stale and an `If-Match` on a write holds only
+    /// for the state it was read in. FNV-1a over those values, written out:
+    /// the same on every server and every build.
     pub fn etag(overview: &TenantOverview) -> ETag {
-        let mut hasher = std::hash::DefaultHasher::new();
-        let shown = (&overview.tenant, &overview.domains, &overview.usage, overview.members);
-        std::hash::Hasher::write(&mut hasher, format!("{shown:?}").as_bytes());
-        format!("\"tenant-{}-{:016x}\"", overview.tenant.id.0, std::hash::Hasher::finish(&hasher))
+        let tenant = &overview.tenant;
+        let domains: Vec<String> = overview.domains.iter().map(|d| format!("{}:{}", d.domain, d.is_primary)).collect();
+        let limits = &overview.limits;
+        let shown = format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}|{:?}|{:?}|{:?}|{}|{}|{}",
+            tenant.id.0,
+            tenant.name.as_str(),
+            tenant.slug,
+            tenant.plan,
+            tenant.is_active,
+            tenant.allow_signup,
+            tenant.created_at.to_rfc3339(),
+            domains.join(","),
+            limits.projects,
+            limits.tasks,
+            limits.members,
+            overview.usage.projects,
+            overview.usage.tasks,
+            overview.members,
+        );
+        let hash = shown
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+        format!("\"tenant-{}-{hash:016x}\"", tenant.id.0)
     }
 
     /// A membership's entity tag: its role is all that changes.
@@ -132,6 +153,7 @@ impl TenantMembers {
         format!("\"membership-{}-{}\"", member.membership.id.0, member.membership.role)
     }
 
+    /// The tenant with its limits and usage.
     pub fn overview(&self, actor: &Actor) -> Result<TenantOverview, MembersError> {
         let now = self.clock.now();
         self.store.tenant(&actor.tenant.schema_name, |tx| overview(tx, actor.tenant.id, now))
@@ -272,10 +294,15 @@ impl TenantMembers {
     }
 
     /// A member the actor may manage, as it is: a `PATCH` that changes
-    /// nothing.
-    pub fn member(&self, actor: &Actor, id: MembershipId) -> Result<Member, MembersError> {
+    /// nothing (and still answers `412` to an `If-Match` of another role).
+    #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
+    pub fn member(&self, actor: &Actor, id: MembershipId, if_match: Option<&IfMatch>) -> Result<Member, MembersError> {
         actor.may(Action::ManageMembers, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| managed(tx, actor, id, None))
+        let member = self.store.tenant(&actor.tenant.schema_name, |tx| managed(tx, actor, id, None))?;
+        if if_match.is_some_and(|condition| !condition.matches(&Self::member_etag(&member))) {
+            return Err(MembersError::PreconditionFailed);
+        }
+        Ok(member)
     }
 
     /// Changes a member's role; a tenant always keeps an owner, and admins

@@ -92,7 +92,8 @@ pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::
                     bar.set_position(u64::try_from(ready).unwrap_or(u64::MAX).saturating_sub(initial));
                     bar.set_message("another process is making spares too: waiting for it");
                 }
-                std::thread::sleep(std::time::Duration::from_millis(200));
+                // each round opens a connection of its own: once a second, not more
+                std::thread::sleep(std::time::Duration::from_secs(1));
             }
             if let Some(bar) = bar {
                 bar.finish_and_clear();

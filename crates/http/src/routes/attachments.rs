@@ -165,7 +165,13 @@ pub async fn upload(
     }
     let (checker, checked_actor) = (attachments.clone(), actor.clone());
     crate::block(move || checker.may_upload(&checked_actor, task)).await??;
-    crate::body::content_coding(&req)?;
+    // the upload is read as it comes (a file is stored byte for byte): a
+    // compressed one would be stored compressed, or its framing misread
+    if let Some(coding) = crate::body::content_coding(&req)? {
+        return Err(ApiError::unsupported_media_type(format!(
+            "Uploads are not decoded: send the file without a Content-Encoding (this one is {coding})."
+        )));
+    }
     // the body's type is judged once the task is known, as DRF reads the
     // body only after it has found the object
     let is_multipart = req

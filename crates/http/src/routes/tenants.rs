@@ -378,14 +378,10 @@ pub async fn change_role(
     let condition = if_match(&req);
     let member = crate::block(move || match role {
         Some(role) => members.change_role(&actor, id, role, condition.as_ref()),
-        None => members.member(&actor, id),
+        None => members.member(&actor, id, condition.as_ref()),
     })
     .await??;
-    let etag = TenantMembers::member_etag(&member);
-    if role.is_none() && if_match(&req).is_some_and(|condition| !condition.matches(&etag)) {
-        return Err(ApiError::precondition_failed());
-    }
-    Ok(tagged(&req, StatusCode::OK, &etag, &member_body(member)))
+    Ok(tagged(&req, StatusCode::OK, &TenantMembers::member_etag(&member), &member_body(member)))
 }
 
 /// Removes a member (or leaves, for one's own membership).

@@ -4,6 +4,7 @@
 
 use diesel::{
     OptionalExtension, QueryableByName, RunQueryDsl,
+    result::DatabaseErrorKind,
     sql_types::{Array, BigInt, Bool, Nullable, Text},
 };
 use taskforce_domain::{DumpEvent, StoreError, TENANT_TABLES, TenantDataRepository, UserId};
@@ -112,7 +113,7 @@ impl PgTenantTx<'_> {
                                AS repeated,
                            (SELECT string_agg(quote_literal(c) || ' is ' || quote_literal(o.e ->> c), ', ')
                               FROM unnest($4::text[]) c
-                             WHERE o.e ->> c !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}') AS undated
+                             WHERE o.e ->> c !~ '^[0-9]{4,}-[0-9]{2}-[0-9]{2}') AS undated
                       FROM (SELECT CASE WHEN json_typeof(x.e) = 'object' THEN x.e ELSE '{}'::json END AS e) o) k
               WHERE json_typeof(x.e) <> 'object' OR k.unknown IS NOT NULL OR k.missing IS NOT NULL
                  OR k.repeated IS NOT NULL OR k.undated IS NOT NULL
@@ -136,11 +137,7 @@ impl PgTenantTx<'_> {
                 }
                 (kind, ..) => format!("a JSON {kind}, where a row is an object"),
             };
-            let reason = match misfit.id {
-                Some(id) => format!("id {id}: {reason}"),
-                None => reason,
-            };
-            StoreError::Refused { row: Some(misfit.position as u64), reason }
+            refused_row(misfit.position, misfit.id, reason)
         }))
     }
 
@@ -157,25 +154,58 @@ impl PgTenantTx<'_> {
         };
         for (position, row) in each.into_iter().enumerate() {
             let alone = format!("[{}]", row.get());
-            if let Err(diesel::result::Error::DatabaseError(_, info)) =
-                diesel::sql_query(insert).bind::<Text, _>(&alone).execute(self.inner.conn)
-            {
-                let id = serde_json::from_str::<serde_json::Value>(row.get())
-                    .ok()
-                    .and_then(|row| row.get("id").map(ToString::to_string));
-                let mut reason = info.message().to_owned();
-                if let Some(detail) = info.details() {
-                    reason = format!("{reason} ({detail})");
+            match diesel::sql_query(insert).bind::<Text, _>(&alone).execute(self.inner.conn) {
+                Ok(_) => {}
+                Err(diesel::result::Error::DatabaseError(kind, info)) if refuses_the_row(kind, info.message()) => {
+                    let id = serde_json::from_str::<serde_json::Value>(row.get())
+                        .ok()
+                        .and_then(|row| row.get("id").map(ToString::to_string));
+                    let reason = match info.details() {
+                        Some(detail) => format!("{} ({detail})", info.message()),
+                        None => info.message().to_owned(),
+                    };
+                    return refused_row(position as i64 + 1, id, reason);
                 }
-                let reason = match id {
-                    Some(id) => format!("id {id}: {reason}"),
-                    None => reason,
-                };
-                return StoreError::Refused { row: Some(position as u64 + 1), reason };
+                // the database failed, not the row: its own error
+                Err(other) => return store_error(other),
             }
         }
         refused
     }
+}
+
+/// Whether the database refused a loaded row for what it holds (a rule of
+/// the table, a value of the wrong type), rather than failed while loading
+/// it (a deadlock, a lock not had, a cancelled statement, no memory): only
+/// the first is the row's to blame.
+fn refuses_the_row(kind: DatabaseErrorKind, message: &str) -> bool {
+    match kind {
+        DatabaseErrorKind::UniqueViolation
+        | DatabaseErrorKind::ForeignKeyViolation
+        | DatabaseErrorKind::NotNullViolation
+        | DatabaseErrorKind::CheckViolation => true,
+        DatabaseErrorKind::Unknown => ![
+            "deadlock detected",
+            "could not serialize",
+            "could not obtain lock",
+            "canceling statement",
+            "out of memory",
+            "terminating connection",
+        ]
+        .iter()
+        .any(|transient| message.contains(transient)),
+        _ => false,
+    }
+}
+
+/// The row at `position` (from 1) of those handed over, named by its id
+/// where it has one.
+fn refused_row(position: i64, id: Option<String>, reason: String) -> StoreError {
+    let reason = match id {
+        Some(id) => format!("id {id}: {reason}"),
+        None => reason,
+    };
+    StoreError::Refused { row: Some(u64::try_from(position).unwrap_or(0)), reason }
 }
 
 /// A column of a tenant table.
@@ -276,12 +306,11 @@ impl TenantDataRepository for PgTenantTx<'_> {
                 diesel::sql_query("RELEASE SAVEPOINT tf_load").execute(self.inner.conn).map_err(store_error)?;
                 Ok(loaded as u64)
             }
-            Err(error) => match store_error(error) {
-                refused @ (StoreError::Duplicate(_) | StoreError::MissingReference(_) | StoreError::Internal(_)) => {
-                    Err(self.culprit(&insert, rows, refused))
-                }
-                other => Err(other),
-            },
+            Err(diesel::result::Error::DatabaseError(kind, info)) if refuses_the_row(kind, info.message()) => {
+                let refused = store_error(diesel::result::Error::DatabaseError(kind, info));
+                Err(self.culprit(&insert, rows, refused))
+            }
+            Err(other) => Err(store_error(other)),
         }
     }
 
