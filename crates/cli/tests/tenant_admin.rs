@@ -755,11 +755,23 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
         ),
         (
             serde_json::json!({"due_date": "soon"}),
-            "the rows of tasks: row 3, id 3: 'due_date' is 'soon', where a date is written YYYY-MM-DD",
+            "the rows of tasks: row 3, id 3: 'due_date' is 'soon', where a date is written as an export writes it",
         ),
         (serde_json::json!({"due_date": "infinity"}), "row 3, id 3: 'due_date' is 'infinity', where"),
         (serde_json::json!({"created_at": "yesterday"}), "row 3, id 3: 'created_at' is 'yesterday', where"),
-        (serde_json::json!({"project_id": "one"}), "row 3, id 3: invalid input syntax for type bigint: \"one\""),
+        (serde_json::json!({"due_date": "2026-01-01 infinity"}), "row 3, id 3: 'due_date' is '2026-01-01 infinity'"),
+        (serde_json::json!({"created_at": "2026-01-01T00:00:00 BC"}), "'created_at' is '2026-01-01T00:00:00 BC'"),
+        (
+            serde_json::json!({"title": {"a": 1}}),
+            "row 3, id 3: 'title' is a JSON object, where the column takes a string",
+        ),
+        (serde_json::json!({"version": "2"}), "'version' is a JSON string, where the column takes a number"),
+        (serde_json::json!({"description": "nul \u{0} byte"}), "the rows of tasks: row 3, a NUL character"),
+        (
+            serde_json::json!({"project_id": "one"}),
+            "row 3, id 3: 'project_id' is a JSON string, where the column takes a number",
+        ),
+        (serde_json::json!({"project_id": 1.5}), "row 3, id 3: invalid input syntax for type bigint: \"1.5\""),
     ] {
         let mut changed = export_ok.clone();
         let mut row = task.clone();
@@ -793,7 +805,7 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
     assert_ne!(twice, export_ok.to_string());
     std::fs::write(&broken, twice)?;
     let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
-    assert!(refused.contains("the rows of tasks: row 3, id 3: the key 'title' is given twice"), "{refused}");
+    assert!(refused.contains("row 3 of a table gives the key 'title' twice"), "{refused}");
     // keys the export's head does not have, and two primary domains
     for (path, reason) in [
         ("/tenant", "unknown field `colour`"),
@@ -807,6 +819,21 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
         let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
         assert!(refused.contains(reason), "{path}: {refused}");
     }
+    // a table's rows given twice would be counted once and loaded twice
+    let twice_rows = export_ok.to_string().replacen("\"rows\":[", "\"rows\":[],\"rows\":[", 1);
+    std::fs::write(&broken, twice_rows)?;
+    let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+    assert!(refused.contains("duplicate field `rows` in a table"), "{refused}");
+    // two of the export's accounts that would be one here
+    let mut doubled = export_ok.clone();
+    let mut twin = doubled["members"][0].clone();
+    twin["username"] = serde_json::json!("OLGA");
+    twin["email"] = serde_json::json!("other@example.com");
+    twin["user_id"] = serde_json::json!(999);
+    doubled["members"].as_array_mut().ok_or("members")?.push(twin);
+    std::fs::write(&broken, doubled.to_string())?;
+    let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
+    assert!(refused.contains("accounts 'olga' and 'OLGA': one user name"), "{refused}");
     let mut none = export_ok.clone();
     none["domains"] = serde_json::json!([]);
     std::fs::write(&broken, none.to_string())?;

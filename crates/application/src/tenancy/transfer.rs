@@ -243,8 +243,33 @@ fn check_members(members: &[ExportedMember], others: &[ExportedAccount]) -> Resu
         .chain(others.iter().map(|a| (a.username.as_str(), a.user_id)))
         .collect();
     for (i, (username, id)) in ids.iter().enumerate() {
-        if *id <= 0 || ids[..i].iter().any(|(_, earlier)| earlier == id) {
-            return Err(ImportError::Invalid(format!("account '{username}': the user id {id} is not one of its own")));
+        if *id <= 0 {
+            return Err(ImportError::Invalid(format!("account '{username}': the user id {id} is not above 0")));
+        }
+        if let Some((other, _)) = ids[..i].iter().find(|(_, earlier)| earlier == id) {
+            return Err(ImportError::Invalid(format!(
+                "account '{username}': the user id {id} is also account '{other}''s"
+            )));
+        }
+    }
+    // names and addresses are one whatever their case: two of the export's
+    // accounts would be one account here
+    let accounts: Vec<(&str, &str)> = members
+        .iter()
+        .map(|m| (m.username.as_str(), m.email.as_str()))
+        .chain(others.iter().map(|a| (a.username.as_str(), a.email.as_str())))
+        .collect();
+    let (mut names, mut emails) = (std::collections::HashMap::new(), std::collections::HashMap::new());
+    for (username, email) in accounts {
+        if let Some(other) = names.insert(username.to_lowercase(), username) {
+            return Err(ImportError::Invalid(format!(
+                "accounts '{other}' and '{username}': one user name (names are one whatever their case)"
+            )));
+        }
+        if let Some(other) = emails.insert(email.to_lowercase(), username) {
+            return Err(ImportError::Invalid(format!(
+                "accounts '{other}' and '{username}': one e-mail address ({email})"
+            )));
         }
     }
     Ok(())
@@ -728,6 +753,10 @@ mod tests {
                 each(DumpEvent::Done(*count as u64))?;
             }
             Ok(())
+        }
+
+        fn columns(&mut self, _: &str) -> Result<Vec<taskforce_domain::TableColumn>, StoreError> {
+            Err(StoreError::internal("not loaded here"))
         }
 
         fn load_rows(&mut self, _: &str, _: &str) -> Result<u64, StoreError> {

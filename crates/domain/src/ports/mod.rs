@@ -26,6 +26,7 @@ pub use platform::{
 pub use security::{HashError, PasswordHasher};
 pub use store::{PlatformWork, ProvisionWork, Store, StoreExt, TenantWork};
 pub use tenant::{
-    ActivityRepository, AttachmentRepository, CommentRepository, DumpEvent, NotificationRepository, ProjectRepository,
-    ReportRepository, TENANT_TABLES, TaskRepository, TenantDataRepository, TenantTx, Usage, UsageRepository,
+    ActivityRepository, AttachmentRepository, CommentRepository, DumpEvent, JsonKind, NotificationRepository,
+    ProjectRepository, ReportRepository, TENANT_TABLES, TableColumn, TaskRepository, TenantDataRepository, TenantTx,
+    Usage, UsageRepository,
 };

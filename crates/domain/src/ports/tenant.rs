@@ -28,6 +28,41 @@ pub enum DumpEvent<'a> {
     Done(u64),
 }
 
+/// The JSON type a column's values have in a dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    /// Text, dates and times.
+    String,
+    /// Integers.
+    Number,
+    /// Flags.
+    Boolean,
+}
+
+impl JsonKind {
+    /// Its name in JSON's terms (`string`, `number`, `boolean`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsonKind::String => "string",
+            JsonKind::Number => "number",
+            JsonKind::Boolean => "boolean",
+        }
+    }
+}
+
+/// A column of a tenant table, as a load checks rows against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableColumn {
+    /// Its name, the rows' key.
+    pub name: String,
+    /// Computed by the database: a dump writes it, a load leaves it out.
+    pub generated: bool,
+    /// The JSON type of its values (`null` aside); `None` takes any.
+    pub json: Option<JsonKind>,
+    /// A date or a time, written as a dump writes it.
+    pub dated: bool,
+}
+
 /// Every table of a tenant's schema as data, and back (backup, restore,
 /// moving a tenant).
 pub trait TenantDataRepository {
@@ -44,6 +79,10 @@ pub trait TenantDataRepository {
     /// Every user id the rows hold (owners, assignees, authors, actors,
     /// recipients) that may be an account's (above 0), in order.
     fn user_ids(&mut self) -> Result<Vec<UserId>, StoreError>;
+
+    /// The columns of `table` (one of [`TENANT_TABLES`]), in order: what a
+    /// load checks each row against before handing it over.
+    fn columns(&mut self, table: &str) -> Result<Vec<TableColumn>, StoreError>;
 
     /// Loads rows of `table` (a JSON array of objects, as dumped) into
     /// this new schema, keeping their ids: how many. Parents come before

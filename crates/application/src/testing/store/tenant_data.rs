@@ -61,6 +61,10 @@ impl TenantDataRepository for FakeTenantTx<'_> {
         Err(StoreError::internal("the fake store does not export schemas"))
     }
 
+    fn columns(&mut self, _: &str) -> Result<Vec<taskforce_domain::TableColumn>, StoreError> {
+        Err(StoreError::internal("the fake store does not import schemas"))
+    }
+
     fn load_rows(&mut self, _: &str, _: &str) -> Result<u64, StoreError> {
         Err(StoreError::internal("the fake store does not import schemas"))
     }
