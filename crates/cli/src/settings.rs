@@ -445,7 +445,17 @@ impl Settings {
             }
         };
         let config_dir = match std::env::var("TASKFORCE_CONFIG_DIR") {
-            Ok(dir) => dir,
+            // named, it must be there: a folder that cannot be read would
+            // leave every setting at its compiled-in default without a word
+            Ok(dir) => match std::fs::read_dir(&dir) {
+                Ok(_) => dir,
+                Err(error) => {
+                    return Err(SettingsError::Invalid(format!(
+                        "TASKFORCE_CONFIG_DIR={dir} cannot be read as a folder ({error}); it names the folder of \
+                         default.toml and <environment>.toml"
+                    )));
+                }
+            },
             Err(std::env::VarError::NotPresent) => "config".to_owned(),
             Err(std::env::VarError::NotUnicode(_)) => {
                 return Err(SettingsError::Invalid("TASKFORCE_CONFIG_DIR is not valid UTF-8".into()));
@@ -498,6 +508,9 @@ impl Settings {
         for name in ["default", environment.as_str()] {
             let path = PathBuf::from(config_dir).join(format!("{name}.toml"));
             builder = if path.is_file() {
+                if let Err(error) = std::fs::File::open(&path) {
+                    return Err(SettingsError::Invalid(format!("{}: {error}", path.display())));
+                }
                 builder.add_source(File::from(path))
             } else {
                 let embedded = EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, text)| *text).unwrap_or("");

@@ -32,11 +32,14 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    /// Opens the database (the embedded cluster when none is configured),
-    /// migrates when configured to, ensures the development tenant when
-    /// configured to, and binds the listener.
+    /// Binds the listener, opens the database (the embedded cluster when
+    /// none is configured), migrates when configured to, and ensures the
+    /// development tenant when configured to.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         settings.check_serving()?;
+        // first: a port that is taken fails before anything is migrated or made
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
         let db_settings = settings.database.clone();
         let database =
             tokio::task::spawn_blocking(move || Database::open(&db_settings, OnInterrupt::LeaveToTheProcess)).await??;
@@ -65,8 +68,6 @@ impl Application {
         } else {
             None
         };
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
         let services = Services::build(settings, store, &shared, migrator.latest_version())?;
         let hub = NotificationHub::attach(shared.bus.as_ref());

@@ -416,3 +416,31 @@ fn every_request_leaves_one_json_log_line_with_its_request_id() -> TestResult {
     }
     Ok(())
 }
+
+/// A configuration folder named in `TASKFORCE_CONFIG_DIR` must be there:
+/// one that is missing or is no folder would leave every setting at its
+/// compiled-in default without a word. A port that is taken fails before
+/// anything is migrated or made.
+#[test]
+fn a_named_config_folder_that_cannot_be_read_and_a_taken_port_stop_serve_at_once() -> TestResult {
+    let folder = tempfile::tempdir()?;
+    let file = folder.path().join("plain-file");
+    std::fs::write(&file, "not a folder")?;
+    for dir in [folder.path().join("missing"), file] {
+        let out = server(free_port()?).env("TASKFORCE_CONFIG_DIR", &dir).output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("TASKFORCE_CONFIG_DIR={} cannot be read as a folder", dir.display())),
+            "{stderr}"
+        );
+    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = taken.local_addr()?.port();
+    // a database URL that answers nothing: were it opened first, the error would name it
+    let out = server(port).env("TASKFORCE__DATABASE__URL", "postgres://nobody@127.0.0.1:1/none").output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
+    Ok(())
+}

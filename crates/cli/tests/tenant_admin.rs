@@ -234,6 +234,16 @@ fn domains_users_and_members_are_managed() -> TestResult {
     ok(&admin.run(&["domain", "add", "acme", "eu.acme.localhost"])?);
     ok(&admin.run(&["domain", "remove", "eu.acme.localhost"])?);
     ok(&admin.run(&["domain", "remove", "acme.example.com"])?);
+    // a tenant's last domain may go, with a warning: no host reaches it then
+    ok(&admin.run(&["tenant", "create", "--slug", "lone", "--name", "Lone"])?);
+    let last = admin.run(&["domain", "remove", "lone.localhost"])?;
+    assert!(ok(&last).contains("'lone.localhost' no longer leads to any tenant"));
+    assert!(
+        text(&last.stderr).contains("warning: tenant 'lone' has no domain left, so no host leads to it"),
+        "{}",
+        text(&last.stderr)
+    );
+    ok(&admin.run(&["tenant", "delete", "lone", "--yes"])?);
     assert_eq!(
         admin.json(&["domain", "list", "--json"])?,
         serde_json::json!([{"domain": "acme.localhost", "tenant": "acme", "is_primary": true}])
@@ -1072,6 +1082,10 @@ fn django_database() -> Result<TestDatabase, Box<dyn std::error::Error>> {
 #[test]
 fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_again() -> TestResult {
     let admin = Admin::new()?;
+    // an empty address is bad usage, not libpq's defaults
+    let empty = admin.command(&["import-django"]).env("DJANGO_DATABASE_URL", "").output()?;
+    assert_eq!(empty.status.code(), Some(2), "{}", text(&empty.stderr));
+    assert!(text(&empty.stderr).contains("the Django database's URL is empty"), "{}", text(&empty.stderr));
     let django = django_database()?;
     // (kind, name, outcome) of each line of the JSON report, as JSON text
     type Outcome = (String, String, String);

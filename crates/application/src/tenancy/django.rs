@@ -55,13 +55,18 @@ pub struct LegacyItem {
     pub outcome: LegacyOutcome,
 }
 
-/// The role a Django `core_user.role` gets as a member.
-/// (`owner` and `admin` keep theirs, `staff` and `user` become `member`).
-fn legacy_role(role: &str) -> Role {
-    match role {
+/// The role a Django `core_user.role` gets as a member (`owner` and
+/// `admin` keep theirs, `staff` and `user` become `member`, whatever their
+/// case); any other value becomes `member` too, and the operator is told.
+fn legacy_role(role: &str, username: &Username) -> Role {
+    match role.trim().to_ascii_lowercase().as_str() {
         "owner" => Role::Owner,
         "admin" => Role::Admin,
-        _ => Role::Member,
+        "staff" | "user" => Role::Member,
+        _ => {
+            tracing::warn!(user = %username, role, "a Django role that is none of owner, admin, staff, user: made member");
+            Role::Member
+        }
     }
 }
 
@@ -227,7 +232,7 @@ impl TenantAdmin {
             }
         };
         if let Some(tenant) = members_of {
-            match self.add_member_to(tenant, &username, legacy_role(&legacy.role)) {
+            match self.add_member_to(tenant, &username, legacy_role(&legacy.role, &username)) {
                 Ok(_) | Err(TenantAdminError::AlreadyMember(..)) => {}
                 Err(other) => return Err(other),
             }
@@ -247,6 +252,12 @@ fn unusable_hash(hash: &str, hasher: &dyn PasswordHasher) -> Option<LegacyOutcom
         return None;
     }
     let kind = hash.split('$').next().unwrap_or_default();
+    if kind == "pbkdf2_sha256" || kind.starts_with("argon2") {
+        return Some(LegacyOutcome::Refused(format!(
+            "its {kind} password hash is malformed or beyond the costs this server verifies (docs/security.md): let \
+             the person log in on Django once after lowering its cost there, or create the account anew"
+        )));
+    }
     Some(LegacyOutcome::Refused(format!(
         "its password hash is Django's {kind:?}, which this server cannot verify (it verifies pbkdf2_sha256 \
          and argon2 hashes within their cost limits): switch Django to one of those and let the person log in \

@@ -8,13 +8,23 @@ use taskforce_domain::Slug;
 
 use super::{Context, output};
 
+/// A database address that is there: an empty one would let libpq pick
+/// whatever the `PG*` variables or its defaults name.
+fn not_blank(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("the Django database's URL is empty (postgres://user:password@host:port/name)".to_owned())
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
 #[derive(Debug, Args)]
 pub(super) struct ImportDjangoArgs {
     /// The Django database: postgres://user:password@host:port/name (read
     /// only, in one read-only transaction). Taken from the environment
     /// variable DJANGO_DATABASE_URL when not given, which keeps its password
     /// out of the process list and the shell's history.
-    #[arg(value_name = "DJANGO_DATABASE_URL", env = "DJANGO_DATABASE_URL", hide_env_values = true)]
+    #[arg(value_name = "DJANGO_DATABASE_URL", env = "DJANGO_DATABASE_URL", hide_env_values = true, value_parser = not_blank)]
     from: String,
     /// Make every account a member of this tenant: Django's owner and admin
     /// keep their role, staff and user become member.

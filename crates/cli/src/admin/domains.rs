@@ -29,8 +29,19 @@ pub(super) fn add(ctx: &Context, slug: &Slug, domain: &HostName, primary: bool) 
 }
 
 pub(super) fn remove(ctx: &Context, domain: &HostName) -> anyhow::Result<()> {
-    ctx.admin.remove_domain(domain)?;
+    let removed = ctx.admin.remove_domain(domain)?;
     output::say(&format!("'{domain}' no longer leads to any tenant"));
+    // its tenant's last domain: no host reaches it now
+    let left = ctx.admin.list_domains(None)?;
+    if !left.iter().any(|d| d.domain.tenant_id == removed.tenant_id)
+        && let Some(tenant) = ctx.admin.list()?.into_iter().find(|t| t.tenant.id == removed.tenant_id)
+    {
+        crate::stderr_line!(
+            "warning: tenant '{}' has no domain left, so no host leads to it; give it one with `domain add {} HOST`",
+            tenant.tenant.slug,
+            tenant.tenant.slug
+        );
+    }
     Ok(())
 }
 
