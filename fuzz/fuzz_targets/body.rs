@@ -13,6 +13,8 @@ struct Shaped {
     tags: Option<Vec<String>>,
 }
 
+impl taskforce_http::body::Nullable for Shaped {}
+
 fuzz_target!(|bytes: &[u8]| {
     if let Err(error) = taskforce_http::body::parse::<Shaped>(bytes) {
         assert!(matches!(error.code(), "invalid_json" | "validation_failed"));

@@ -507,10 +507,14 @@ impl Settings {
         let mut builder = Config::builder();
         for name in ["default", environment.as_str()] {
             let path = PathBuf::from(config_dir).join(format!("{name}.toml"));
-            builder = if path.is_file() {
-                if let Err(error) = std::fs::File::open(&path) {
-                    return Err(SettingsError::Invalid(format!("{}: {error}", path.display())));
-                }
+            // there but not readable (a folder that may be listed but not
+            // entered, a file of mode 000): named, not left for the defaults
+            let there = match std::fs::File::open(&path) {
+                Ok(_) => path.is_file(),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => false,
+                Err(error) => return Err(SettingsError::Invalid(format!("{}: {error}", path.display()))),
+            };
+            builder = if there {
                 builder.add_source(File::from(path))
             } else {
                 let embedded = EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, text)| *text).unwrap_or("");

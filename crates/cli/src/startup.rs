@@ -31,15 +31,22 @@ impl std::fmt::Debug for Application {
     }
 }
 
+/// The server's listener on `server.host`:`server.port`.
+fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+        .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))
+}
+
 impl Application {
-    /// Binds the listener, opens the database (the embedded cluster when
-    /// none is configured), migrates when configured to, and ensures the
-    /// development tenant when configured to.
+    /// Opens the database (the embedded cluster when none is configured),
+    /// migrates when configured to, ensures the development tenant when
+    /// configured to, and binds the listener (its port is tried first).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         settings.check_serving()?;
-        // first: a port that is taken fails before anything is migrated or made
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
+        // a port that is taken fails before anything is migrated or made;
+        // the listener itself comes last, so that nothing waits on a port
+        // that accepts connections while the database starts or migrates
+        drop(bind(settings)?);
         let db_settings = settings.database.clone();
         let database =
             tokio::task::spawn_blocking(move || Database::open(&db_settings, OnInterrupt::LeaveToTheProcess)).await??;
@@ -68,6 +75,7 @@ impl Application {
         } else {
             None
         };
+        let listener = bind(settings)?;
         let port = listener.local_addr()?.port();
         let services = Services::build(settings, store, &shared, migrator.latest_version())?;
         let hub = NotificationHub::attach(shared.bus.as_ref());

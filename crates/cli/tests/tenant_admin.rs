@@ -1068,7 +1068,7 @@ fn django_database() -> Result<TestDatabase, Box<dyn std::error::Error>> {
              ('localhost', true, 1), ('acme.localhost', false, 2), ('acme.example.com', true, 2),
              ('old.example.com', true, 4);
          INSERT INTO core_user (password, username, email, is_staff, is_active, role) VALUES
-             ('pbkdf2_sha256$20000$olgasalt$RoTXHHd1PqQrFDj6uurkNBC/bvvLAVIpaOBvbCqPN9g=', 'olga', 'olga@acme.example', true, true, 'owner'),
+             ('pbkdf2_sha256$20000$olgasalt$RoTXHHd1PqQrFDj6uurkNBC/bvvLAVIpaOBvbCqPN9g=', 'olga', 'olga@acme.example', true, true, 'OWNER'),
              ('pbkdf2_sha256$20000$adamsalt$AAAA', 'adam', 'adam@acme.example', false, true, 'admin'),
              ('pbkdf2_sha256$20000$samsalt$AAAA', 'sam', 'sam@acme.example', false, true, 'staff'),
              ('pbkdf2_sha256$20000$ullasalt$AAAA', 'ulla', 'ulla@acme.example', false, false, 'user'),
@@ -1162,7 +1162,8 @@ fn import_django_brings_tenants_and_accounts_over_reports_the_rest_and_runs_agai
             (m["username"].as_str().unwrap_or_default().to_owned(), m["role"].as_str().unwrap_or_default().to_owned())
         })
         .collect();
-    // the other `adam` got no role; the same `sam` got Django's (staff: member)
+    // the other `adam` got no role; the same `sam` got Django's (staff: member);
+    // `OWNER` is an owner, whatever its case
     assert_eq!(members, vec![("olga".into(), "owner".into()), ("sam".into(), "member".into())]);
     // the Django hash is kept as it is, for the first login to verify and replace
     let olga_hash = {

@@ -163,7 +163,7 @@ pub fn parse<T: DeserializeOwned + Nullable>(bytes: &[u8]) -> Result<T, ApiError
 
 /// The names of the fields `T` reads, as serde's derive lists them (it
 /// hands them to the deserializer, which is all this one takes).
-fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+pub(crate) fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
     struct Names<'a>(&'a mut &'static [&'static str]);
     impl<'de> serde::Deserializer<'de> for Names<'_> {
         type Error = serde::de::value::Error;

@@ -318,6 +318,46 @@ mod tests {
         &document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     }
 
+    /// Every body's fields, as serde reads them, are its schema's
+    /// properties, and the ones that take null are among them: the null
+    /// rule (`body::Nullable`) judges the fields serde lists, so a body
+    /// whose names it could not list would take null everywhere.
+    #[test]
+    fn every_body_s_fields_are_its_schema_s_and_its_nullable_ones_are_fields() -> Result<(), serde_json::Error> {
+        use crate::body::{Nullable, field_names};
+        use routes::{auth, comments, projects, signup, tasks, tenants};
+        let document = serde_json::to_value(ApiDoc::openapi())?;
+        let bodies: [(&str, &[&str], &[&str]); 11] = [
+            ("RegisterBody", field_names::<auth::RegisterBody>(), auth::RegisterBody::NULLABLE),
+            ("LoginBody", field_names::<auth::LoginBody>(), auth::LoginBody::NULLABLE),
+            ("RefreshBody", field_names::<auth::RefreshBody>(), auth::RefreshBody::NULLABLE),
+            ("SignupBody", field_names::<signup::SignupBody>(), signup::SignupBody::NULLABLE),
+            ("InviteBody", field_names::<tenants::InviteBody>(), tenants::InviteBody::NULLABLE),
+            ("RoleBody", field_names::<tenants::RoleBody>(), tenants::RoleBody::NULLABLE),
+            ("AcceptBody", field_names::<tenants::AcceptBody>(), tenants::AcceptBody::NULLABLE),
+            ("TenantSettingsBody", field_names::<tenants::TenantSettingsBody>(), tenants::TenantSettingsBody::NULLABLE),
+            ("CommentIn", field_names::<comments::CommentIn>(), comments::CommentIn::NULLABLE),
+            ("ProjectIn", field_names::<projects::ProjectIn>(), projects::ProjectIn::NULLABLE),
+            ("TaskIn", field_names::<tasks::TaskIn>(), tasks::TaskIn::NULLABLE),
+        ];
+        assert_eq!(bodies.map(|(name, ..)| name), NULLABLE.map(|(name, _)| name), "the same bodies as NULLABLE");
+        for (name, fields, nullable) in bodies {
+            let mut documented: Vec<&str> = document["components"]["schemas"][name]["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(field, _)| field.as_str())
+                .collect();
+            let mut fields = fields.to_vec();
+            documented.sort_unstable();
+            fields.sort_unstable();
+            assert!(!fields.is_empty(), "{name}: serde listed no field");
+            assert_eq!(fields, documented, "{name}");
+            assert!(nullable.iter().all(|field| fields.contains(field)), "{name}: {nullable:?}");
+        }
+        Ok(())
+    }
+
     /// What a validator (openapi-spec-validator) refuses: an operation id
     /// given twice, a path parameter the path does not have.
     #[test]

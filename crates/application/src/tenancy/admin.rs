@@ -292,6 +292,15 @@ impl TenantAdmin {
         Ok(removed)
     }
 
+    /// A tenant, by id, with its domains (after a removal: whether any is
+    /// left).
+    pub fn tenant_domains(&self, tenant: TenantId) -> Result<Option<(Tenant, Vec<TenantDomain>)>, StoreError> {
+        self.store.platform(|tx| {
+            let Some(found) = tx.tenants().get(tenant)? else { return Ok(None) };
+            Ok(Some((found, tx.domains().list(Some(tenant))?)))
+        })
+    }
+
     /// The domains of one tenant, or of all.
     pub fn list_domains(&self, slug: Option<&Slug>) -> Result<Vec<DomainListing>, TenantAdminError> {
         self.store.platform(|tx| {

@@ -398,10 +398,18 @@ fn misfit(row: &str, table: &str, columns: &[TableColumn]) -> Option<String> {
 /// A date or a time as PostgreSQL's `row_to_json` writes one: `2026-11-28`,
 /// `2026-11-28T10:14:20.386823` or with its offset, `…+00:00`.
 fn written_as_dumped(text: &str) -> bool {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
-        || chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
-        || chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%:z").is_ok()
-        || chrono::DateTime::parse_from_rfc3339(text).is_ok()
+    // PostgreSQL writes a year past 9999 with its digits alone (`10000-01-01`),
+    // which chrono reads only with a sign: the rest is judged with a year it reads
+    let (year, rest) = text.split_once('-').unwrap_or((text, ""));
+    let text = if year.len() > 4 && year.bytes().all(|b| b.is_ascii_digit()) {
+        std::borrow::Cow::Owned(format!("2000-{rest}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
+    chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").is_ok()
+        || chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        || chrono::DateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f%:z").is_ok()
+        || chrono::DateTime::parse_from_rfc3339(&text).is_ok()
 }
 
 impl<'de> DeserializeSeed<'de> for RowsLoader<'_> {
@@ -572,6 +580,9 @@ mod tests {
         assert_eq!(judged(r#"{"id": 1, "title": "t", "due": "2026-12-01", "changes": {"a": 1}}"#), None);
         assert_eq!(judged(r#"{"id": 1, "title": "t", "due": null, "rank": 3, "changes": []}"#), None);
         assert_eq!(judged(r#"{"id": 1, "title": "t", "due": "2026-11-28T10:14:20.386823+00:00", "changes": 1}"#), None);
+        // a year past 9999, as PostgreSQL writes it
+        assert_eq!(judged(r#"{"id": 1, "title": "t", "due": "10000-01-01", "changes": 1}"#), None);
+        assert!(judged(r#"{"id": 1, "title": "t", "due": "10000-01-01 BC", "changes": 1}"#).is_some());
         for (row, why) in [
             ("7", "a JSON number, where a row is an object"),
             (

@@ -31,15 +31,15 @@ pub(super) fn add(ctx: &Context, slug: &Slug, domain: &HostName, primary: bool) 
 pub(super) fn remove(ctx: &Context, domain: &HostName) -> anyhow::Result<()> {
     let removed = ctx.admin.remove_domain(domain)?;
     output::say(&format!("'{domain}' no longer leads to any tenant"));
-    // its tenant's last domain: no host reaches it now
-    let left = ctx.admin.list_domains(None)?;
-    if !left.iter().any(|d| d.domain.tenant_id == removed.tenant_id)
-        && let Some(tenant) = ctx.admin.list()?.into_iter().find(|t| t.tenant.id == removed.tenant_id)
+    // its tenant's last domain: no host reaches it now (the removal is
+    // done whatever this look finds)
+    if let Ok(Some((tenant, left))) = ctx.admin.tenant_domains(removed.tenant_id)
+        && left.is_empty()
     {
         crate::stderr_line!(
             "warning: tenant '{}' has no domain left, so no host leads to it; give it one with `domain add {} HOST`",
-            tenant.tenant.slug,
-            tenant.tenant.slug
+            tenant.slug,
+            tenant.slug
         );
     }
     Ok(())

@@ -85,7 +85,9 @@ pub trait TenantDataRepository {
     fn columns(&mut self, table: &str) -> Result<Vec<TableColumn>, StoreError>;
 
     /// Loads rows of `table` (a JSON array of objects, as dumped) into
-    /// this new schema, keeping their ids: how many. Parents come before
+    /// this new schema, keeping their ids: how many. The rows must have
+    /// been checked against [`columns`](Self::columns) first: a key that is
+    /// no column may be dropped, a missing one loaded as `NULL`. Parents come before
     /// children, as a dump hands them over; an unknown table is refused.
     fn load_rows(&mut self, table: &str, rows: &str) -> Result<u64, StoreError>;
 

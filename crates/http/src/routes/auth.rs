@@ -26,7 +26,11 @@ pub struct RegisterBody {
     pub invitation_token: Option<String>,
 }
 
-impl crate::body::Nullable for RegisterBody {}
+/// `null` for the invitation token is no invitation, as its absence is (a
+/// client may send the field whether or not it has one).
+impl crate::body::Nullable for RegisterBody {
+    const NULLABLE: &'static [&'static str] = &["invitation_token"];
+}
 
 /// A registered user, signed in.
 #[derive(Debug, Serialize, ToSchema)]
