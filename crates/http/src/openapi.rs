@@ -79,6 +79,28 @@ fn add_standard_responses(path: &str, operation: &mut Operation) {
     if parameters.iter().any(|p| p.parameter_in == ParameterIn::Path) {
         add("404", "No such object in this tenant, or an id that is not an integer (`not_found`).");
     }
+    // the conditional headers, where the operation answers to them
+    let answers = |status: &str| operation.responses.responses.contains_key(status);
+    let mut headers = Vec::new();
+    if answers("412") {
+        headers.push((
+            "If-Match",
+            "Entity tags (or `*`) the object must still have; otherwise `412 precondition_failed` and nothing changes.",
+        ));
+    }
+    if answers("304") {
+        headers.push(("If-None-Match", "Entity tags (or `*`): when one is the object's, `304 Not Modified`."));
+    }
+    for (name, description) in headers {
+        let header = utoipa::openapi::path::ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(utoipa::openapi::Required::False)
+            .description(Some(description))
+            .schema(Some(utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::String)))
+            .build();
+        operation.parameters.get_or_insert_with(Vec::new).push(header);
+    }
 }
 
 impl Modify for StandardResponses {
@@ -377,6 +399,20 @@ mod tests {
             }
         }
         assert!(ids.contains("projects_list") && ids.contains("notifications_stream"), "{ids:?}");
+        // the conditional headers are declared where they are answered
+        let names = |path: &str, method: &str| -> Vec<String> {
+            document["paths"][path][method]["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "header")
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(names("/api/tasks/{id}/", "patch"), ["If-Match"]);
+        assert_eq!(names("/api/tenants/me/", "get"), ["If-None-Match"]);
+        assert_eq!(names("/api/attachments/{id}/", "delete"), ["If-Match"]);
+        assert!(names("/api/projects/", "get").is_empty());
         assert!(ids.len() >= 50, "{}", ids.len());
         Ok(())
     }
