@@ -172,7 +172,7 @@ impl TenantMembers {
         let now = self.clock.now();
         let overview = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
-            as_committed(tx, actor)?.may(Action::UpdateTenant, Relation::default())?;
+            may_now(tx, actor, Action::UpdateTenant)?;
             if let Some(condition) = if_match
                 && !condition.matches(&Self::etag(&overview(tx, actor.tenant.id, now)?))
             {
@@ -273,8 +273,7 @@ impl TenantMembers {
         let now = self.clock.now();
         self.store.platform(|tx| {
             tx.tenants().lock(actor.tenant.id)?;
-            let actor = &as_committed(tx, actor)?;
-            actor.may(Action::ManageMembers, Relation::default())?;
+            let actor = &may_now(tx, actor, Action::ManageMembers)?;
             let invitation = tx.invitations().pending(actor.tenant.id, id, now)?.ok_or(MembersError::NotFound)?;
             if !may_invite(actor.role, invitation.role) {
                 return Err(Denied.into());
@@ -299,7 +298,7 @@ impl TenantMembers {
     pub fn member(&self, actor: &Actor, id: MembershipId, if_match: Option<&IfMatch>) -> Result<Member, MembersError> {
         actor.may(Action::ManageMembers, Relation::default())?;
         let member = self.store.tenant(&actor.tenant.schema_name, |tx| managed(tx, actor, id, None))?;
-        if if_match.is_some_and(|condition| !condition.matches(&Self::member_etag(&member))) {
+        if !IfMatch::holds(if_match, &Self::member_etag(&member)) {
             return Err(MembersError::PreconditionFailed);
         }
         Ok(member)
@@ -318,10 +317,9 @@ impl TenantMembers {
         actor.may(Action::ManageMembers, Relation::default())?;
         let member = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
-            let actor = &as_committed(tx, actor)?;
-            actor.may(Action::ManageMembers, Relation::default())?;
+            let actor = &may_now(tx, actor, Action::ManageMembers)?;
             let member = managed(tx, actor, id, Some(role))?;
-            if if_match.is_some_and(|condition| !condition.matches(&Self::member_etag(&member))) {
+            if !IfMatch::holds(if_match, &Self::member_etag(&member)) {
                 return Err(MembersError::PreconditionFailed);
             }
             let current = member.membership.role;
@@ -364,7 +362,7 @@ impl TenantMembers {
             if !leaving && !may_manage_member(actor.role, current, None) {
                 return Err(Denied.into());
             }
-            if if_match.is_some_and(|condition| !condition.matches(&Self::member_etag(&member))) {
+            if !IfMatch::holds(if_match, &Self::member_etag(&member)) {
                 return Err(MembersError::PreconditionFailed);
             }
             if current == Role::Owner && tx.memberships().count(actor.tenant.id, Some(Role::Owner))? <= 1 {
@@ -398,6 +396,13 @@ impl TenantMembers {
 fn as_committed<T: PlatformTx + ?Sized>(tx: &mut T, actor: &Actor) -> Result<Actor, MembersError> {
     let membership = tx.memberships().find(actor.tenant.id, actor.user)?.ok_or(Denied)?;
     Ok(Actor { role: membership.role, ..actor.clone() })
+}
+
+/// [`as_committed`], refused unless that role may do `action` at all.
+fn may_now<T: PlatformTx + ?Sized>(tx: &mut T, actor: &Actor, action: Action) -> Result<Actor, MembersError> {
+    let actor = as_committed(tx, actor)?;
+    actor.may(action, Relation::default())?;
+    Ok(actor)
 }
 
 /// The membership `id` of the actor's tenant, if the actor's role may change

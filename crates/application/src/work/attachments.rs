@@ -193,7 +193,7 @@ impl Attachments {
             let current = tx.attachments().get(id)?.ok_or(WorkError::NotFound)?;
             let relation = Relation { author: current.uploaded_by == actor.user, ..Default::default() };
             actor.may(Action::DeleteAttachment, relation)?;
-            if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+            if !IfMatch::holds(if_match, &Self::etag(&current)) {
                 return Err(WorkError::PreconditionFailed);
             }
             log(tx, actor, Verb::Deleted, &current)?;

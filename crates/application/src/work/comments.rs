@@ -145,7 +145,7 @@ impl Comments {
             .tenant(&actor.tenant.schema_name, |tx| {
                 let current = tx.comments().lock(id)?.ok_or(WorkError::NotFound)?;
                 actor.may(Action::EditComment, authored(actor, &current))?;
-                if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                if !IfMatch::holds(if_match, &Self::etag(&current)) {
                     return Err(WorkError::PreconditionFailed);
                 }
                 let Some(body) = patch.body.as_ref().filter(|body| **body != current.body) else {
@@ -183,7 +183,7 @@ impl Comments {
             // would otherwise be deleted unseen, past `If-Match`
             let current = tx.comments().lock(id)?.ok_or(WorkError::NotFound)?;
             actor.may(Action::DeleteComment, authored(actor, &current))?;
-            if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+            if !IfMatch::holds(if_match, &Self::etag(&current)) {
                 return Err(WorkError::PreconditionFailed);
             }
             let project = tx.tasks().get(current.task_id)?.map(|t| t.project_id.0);

@@ -26,6 +26,12 @@ impl IfMatch {
         IfMatch::Tags(header.split(',').map(|tag| tag.trim().to_owned()).filter(|tag| !tag.is_empty()).collect())
     }
 
+    /// Whether a write may go ahead on the version tagged `current`: with
+    /// no `If-Match`, always; with one, when it matches (strong comparison).
+    pub fn holds(condition: Option<&IfMatch>, current: &str) -> bool {
+        condition.is_none_or(|condition| condition.matches(current))
+    }
+
     /// Whether the current tag matches (strong comparison).
     pub fn matches(&self, current: &str) -> bool {
         match self {

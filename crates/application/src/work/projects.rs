@@ -169,7 +169,7 @@ impl Projects {
             for _ in 0..UPDATE_ATTEMPTS {
                 let current = tx.projects().lock(id)?.ok_or(WorkError::NotFound)?;
                 actor.may(Action::ChangeProject, owned(actor, &current))?;
-                if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                if !IfMatch::holds(if_match, &Self::etag(&current)) {
                     return Err(WorkError::PreconditionFailed);
                 }
                 let old = current.fields();
@@ -202,7 +202,7 @@ impl Projects {
             // delete would otherwise be deleted unseen, past `If-Match`
             let current = tx.projects().lock(id)?.ok_or(WorkError::NotFound)?;
             actor.may(Action::ChangeProject, owned(actor, &current))?;
-            if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+            if !IfMatch::holds(if_match, &Self::etag(&current)) {
                 return Err(WorkError::PreconditionFailed);
             }
             // its tasks too: a comment or file added to one meanwhile is in

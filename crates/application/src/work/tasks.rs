@@ -292,7 +292,7 @@ impl Tasks {
                 for _ in 0..UPDATE_ATTEMPTS {
                     let current = tx.tasks().lock(id)?.ok_or(WorkError::NotFound)?;
                     actor.may(Action::UpdateTask, involved(actor, &current))?;
-                    if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+                    if !IfMatch::holds(if_match, &Self::etag(&current)) {
                         return Err(WorkError::PreconditionFailed);
                     }
                     let old = current.fields();
@@ -335,7 +335,7 @@ impl Tasks {
                 Action::DeleteTask,
                 Relation { creator: current.created_by == actor.user, ..Default::default() },
             )?;
-            if if_match.is_some_and(|condition| !condition.matches(&Self::etag(&current))) {
+            if !IfMatch::holds(if_match, &Self::etag(&current)) {
                 return Err(WorkError::PreconditionFailed);
             }
             let files = tx.attachments().keys_of_task(id)?;
