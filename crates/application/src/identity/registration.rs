@@ -174,9 +174,9 @@ impl Registration {
             is_staff: false,
         };
         let checked = check_account(&account, Some(&input.password_confirm)).map_err(JoinError::Invalid)?;
-        let now = self.auth.clock().now();
         // an invitation that cannot be used costs no password hash
         if let Some(digest) = &digest {
+            let now = self.auth.clock().now();
             self.store
                 .tenant(&tenant.schema_name, |tx| pending_invitation(tx, digest, tenant, now, "invitation_token"))?;
         }
@@ -184,6 +184,10 @@ impl Registration {
         self.store
             .tenant(&tenant.schema_name, |tx| {
                 let locked = tx.tenants().lock(tenant.id)?;
+                // the time once the lock is held: an invitation ended (its
+                // expiry set to the time of ending) while the password was
+                // hashed, or while this waited for the lock, is over by now
+                let now = self.auth.clock().now();
                 let invitation = match &digest {
                     Some(digest) => Some(pending_invitation(tx, digest, &locked, now, "invitation_token")?),
                     None if !locked.allow_signup => return Err(JoinError::SignupClosed),
@@ -232,14 +236,16 @@ impl Registration {
         client: Option<&str>,
     ) -> Result<(User, Tokens), JoinError> {
         let digest = self.auth.secrets().digest(token.trim());
-        let now = self.auth.clock().now();
         // the invitation first: a token that is no pending invitation of this
         // tenant tests no password (and costs no hash)
+        let now = self.auth.clock().now();
         self.store.tenant(&tenant.schema_name, |tx| pending_invitation(tx, &digest, tenant, now, "token"))?;
         let user = self.auth.verify_credentials_of_anyone(tenant, login, password, client)?;
         self.store
             .tenant(&tenant.schema_name, |tx| {
                 let locked = tx.tenants().lock(tenant.id)?;
+                // read again under the lock, as `register` does
+                let now = self.auth.clock().now();
                 let invitation = pending_invitation(tx, &digest, &locked, now, "token")?;
                 if invitation.email.normalized() != user.email.normalized() {
                     return Err(field("token", "This invitation was sent to another address."));

@@ -28,3 +28,38 @@ impl PasswordHasher for FakeHasher {
         hash.starts_with(OLD_PREFIX)
     }
 }
+
+/// [`FakeHasher`] that runs `meanwhile` whenever it hashes or verifies: what
+/// other requests do while a real hash takes its tens of milliseconds.
+pub struct MeanwhileHasher {
+    meanwhile: Box<dyn Fn() + Send + Sync>,
+}
+
+impl MeanwhileHasher {
+    /// Runs `meanwhile` at each hash and verification.
+    pub fn new(meanwhile: impl Fn() + Send + Sync + 'static) -> Self {
+        Self { meanwhile: Box::new(meanwhile) }
+    }
+}
+
+impl std::fmt::Debug for MeanwhileHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MeanwhileHasher")
+    }
+}
+
+impl PasswordHasher for MeanwhileHasher {
+    fn hash(&self, password: &str) -> Result<String, HashError> {
+        (self.meanwhile)();
+        FakeHasher.hash(password)
+    }
+
+    fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError> {
+        (self.meanwhile)();
+        FakeHasher.verify(password, hash)
+    }
+
+    fn needs_rehash(&self, hash: &str) -> bool {
+        FakeHasher.needs_rehash(hash)
+    }
+}

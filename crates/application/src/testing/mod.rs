@@ -10,6 +10,7 @@
 mod attempts;
 mod bus;
 mod cache;
+mod clock;
 mod files;
 mod hasher;
 mod mailer;
@@ -21,8 +22,9 @@ mod world;
 pub use attempts::FakeAttempts;
 pub use bus::FakeBus;
 pub use cache::FakeCache;
+pub use clock::ManualClock;
 pub use files::FakeFiles;
-pub use hasher::{FakeHasher, OLD_PREFIX};
+pub use hasher::{FakeHasher, MeanwhileHasher, OLD_PREFIX};
 pub use mailer::FakeMailer;
 pub use secrets::FakeSecrets;
 pub use store::{FAKE_SCHEMA_VERSION, FakeStore};

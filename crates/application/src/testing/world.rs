@@ -5,8 +5,8 @@ use std::{error::Error, fmt::Debug, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
 use taskforce_domain::{
-    FixedClock, HostName, Membership, NewTenant, PasswordHasher, Plan, Role, Slug, Store, Tenant, TenantName, User,
-    Username,
+    Clock, FixedClock, HostName, Membership, NewTenant, PasswordHasher, Plan, Role, Slug, Store, Tenant, TenantName,
+    User, Username,
 };
 
 use super::{FakeAttempts, FakeBus, FakeCodec, FakeFiles, FakeHasher, FakeMailer, FakeSecrets, FakeStore};
@@ -94,12 +94,18 @@ impl World {
 
     /// Authentication with another password hasher.
     pub fn auth_with(&self, hasher: Arc<dyn PasswordHasher>) -> TestResult<Authenticator> {
+        self.auth_on(hasher, Arc::new(self.clock))
+    }
+
+    /// Authentication with another password hasher and clock (tokens are
+    /// still stamped with the world's time).
+    pub fn auth_on(&self, hasher: Arc<dyn PasswordHasher>, clock: Arc<dyn Clock>) -> TestResult<Authenticator> {
         let ports = AuthPorts {
             store: self.store_port(),
             hasher,
             codec: Arc::new(FakeCodec::new(self.clock)),
             secrets: self.secrets.clone(),
-            clock: Arc::new(self.clock),
+            clock,
             attempts: self.attempts.clone(),
         };
         Ok(Authenticator::new(ports, self.config.clone())?)
@@ -107,15 +113,26 @@ impl World {
 
     /// Joining tenants and signing up new ones.
     pub fn registration(&self) -> TestResult<Registration> {
-        Ok(Registration::new(self.auth()?, self.store_port(), HostName::parse(PLATFORM_DOMAIN)?))
+        self.registration_on(Arc::new(FakeHasher), Arc::new(self.clock))
+    }
+
+    /// Joining, with another password hasher and clock.
+    pub fn registration_on(&self, hasher: Arc<dyn PasswordHasher>, clock: Arc<dyn Clock>) -> TestResult<Registration> {
+        Ok(Registration::new(self.auth_on(hasher, clock)?, self.store_port(), HostName::parse(PLATFORM_DOMAIN)?))
     }
 
     /// A tenant's own settings and members.
     pub fn members(&self) -> TenantMembers {
+        self.members_at(self.now())
+    }
+
+    /// The same, with a clock stopped at `now` (what an invitation's end
+    /// sets its expiry to).
+    pub fn members_at(&self, now: DateTime<Utc>) -> TenantMembers {
         TenantMembers::new(
             self.store_port(),
             self.secrets.clone(),
-            Arc::new(self.clock),
+            Arc::new(FixedClock(now)),
             self.mailer.clone(),
             self.config.invitation_ttl,
         )

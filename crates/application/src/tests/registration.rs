@@ -3,9 +3,13 @@
 
 use taskforce_domain::{Email, Plan, Role, TenantChanges, TenantDomain};
 
+use std::sync::Arc;
+
+use chrono::Duration;
+
 use crate::{
     JoinError, RegisterInput, SignupError, SignupInput,
-    testing::{PASSWORD, PLATFORM_DOMAIN, TestResult, World, refused},
+    testing::{ManualClock, MeanwhileHasher, PASSWORD, PLATFORM_DOMAIN, TestResult, World, refused},
 };
 
 fn register_input(username: &str, email: &str, invitation: Option<&str>) -> RegisterInput {
@@ -163,6 +167,87 @@ fn an_existing_account_accepts_an_invitation_once() -> TestResult {
     let actor = world.auth()?.authenticate(acme, &tokens.access)?;
     assert_eq!((actor.user, actor.role), (bob.id, Role::Viewer));
     assert!(field_error_on(&again, "token"), "{again:?}");
+    Ok(())
+}
+
+/// A registration whose clock moves on while the password is hashed, and
+/// the request that `meanwhile` stands for ends an invitation then (its
+/// expiry set to the time of ending, a second later).
+/// Only the first hash or verification after the registration is built
+/// counts (building one hashes a dummy password).
+fn racing_registration(world: &World, meanwhile: impl Fn() + Send + Sync + 'static) -> TestResult<crate::Registration> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let clock = Arc::new(ManualClock::new(world.now()));
+    let later = world.now() + Duration::seconds(2);
+    let (moved, armed) = (clock.clone(), Arc::new(AtomicBool::new(false)));
+    let trigger = armed.clone();
+    let hasher = MeanwhileHasher::new(move || {
+        if trigger.swap(false, Ordering::SeqCst) {
+            meanwhile();
+            moved.set(later);
+        }
+    });
+    let registration = world.registration_on(Arc::new(hasher), clock)?;
+    armed.store(true, Ordering::SeqCst);
+    Ok(registration)
+}
+
+/// The invitation as stored: whether it was used, and its expiry.
+fn stored_invitation(world: &World) -> TestResult<(Option<taskforce_domain::UserId>, chrono::DateTime<chrono::Utc>)> {
+    let state = world.store.snapshot();
+    let stored = state.invitations.first().ok_or("no invitation")?;
+    Ok((stored.accepted_by, stored.invitation.expires_at))
+}
+
+/// An invitation withdrawn while its invitee's password is being hashed
+/// (tens of milliseconds with argon2) no longer admits them: the check after
+/// the hash is made at the time it is made, not the time the request came.
+#[test]
+fn an_invitation_withdrawn_while_the_password_hashes_admits_no_one() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+    world.member(&acme, "olga", Role::Owner)?;
+    let owner = world.sign_in(&acme, "olga")?;
+    let issued = world.members().invite(&owner, Email::parse("mia@example.com")?, Role::Admin)?;
+    let ended_at = world.now() + Duration::seconds(1);
+    let (id, members) = (issued.invitation.id, world.members_at(ended_at));
+    let registration = racing_registration(&world, move || {
+        members.withdraw_invitation(&owner, id).expect("the withdrawal succeeds");
+    })?;
+
+    let error = refused(registration.register(&acme, &register_input("mia", "mia@example.com", Some(&issued.token))))?;
+
+    assert!(field_error_on(&error, "invitation_token"), "{error:?}");
+    assert!(world.store.snapshot().user_named("mia").is_none(), "no account was made");
+    assert_eq!(stored_invitation(&world)?, (None, ended_at), "withdrawn, and not used");
+    Ok(())
+}
+
+/// The same for an existing account accepting, and for an invitation of an
+/// owner ended by its sender's demotion while the password was checked.
+#[test]
+fn an_invitation_ended_by_its_sender_s_demotion_while_the_password_is_checked_admits_no_one() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+    world.member(&acme, "olga", Role::Owner)?;
+    let otto_membership = world.member(&acme, "otto", Role::Owner)?.id;
+    world.user("bob")?;
+    let olga = world.sign_in(&acme, "olga")?;
+    let otto = world.sign_in(&acme, "otto")?;
+    let issued = world.members().invite(&otto, Email::parse("bob@example.com")?, Role::Owner)?;
+    let ended_at = world.now() + Duration::seconds(1);
+    let members = world.members_at(ended_at);
+    let registration = racing_registration(&world, move || {
+        members.change_role(&olga, otto_membership, Role::Admin, None).expect("the demotion succeeds");
+    })?;
+
+    let error = refused(registration.accept_invitation(&acme, &issued.token, "bob", PASSWORD, None))?;
+
+    assert!(field_error_on(&error, "token"), "{error:?}");
+    let state = world.store.snapshot();
+    let bob = state.user_named("bob").ok_or("no bob")?.user.id;
+    assert!(state.memberships.iter().all(|m| m.user_id != bob), "bob did not join");
+    assert_eq!(stored_invitation(&world)?, (None, ended_at), "ended by the demotion, and not used");
     Ok(())
 }
 
