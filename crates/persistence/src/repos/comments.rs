@@ -1,6 +1,6 @@
 //! [`CommentRepository`] over the tenant's `comments` table.
 
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, RunQueryDsl, SelectableHelper, dsl::now};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, RunQueryDsl, SelectableHelper};
 use taskforce_domain::{Comment, CommentBody, CommentId, CommentRepository, StoreError, TaskId, UserId};
 
 use super::{PgTenantTx, count_over, total};
@@ -58,7 +58,7 @@ impl CommentRepository for PgTenantTx<'_> {
             .set((
                 comments::body.eq(body.as_str()),
                 comments::version.eq(comments::version + 1),
-                comments::updated_at.eq(now),
+                comments::updated_at.eq(super::statement_timestamp()),
             ))
             .returning(CommentRow::as_returning())
             .get_result(self.inner.conn)

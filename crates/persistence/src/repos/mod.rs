@@ -23,6 +23,14 @@ use taskforce_domain::{
     TaskRepository, TenantDataRepository, TenantRepository, TenantTx, UsageRepository, UserRepository,
 };
 
+diesel::define_sql_function! {
+    /// When the current statement began. An update's `updated_at`: the
+    /// transaction's start (`now()`) comes before any wait for the row's
+    /// lock, so of two writers of one row the later could stamp the
+    /// earlier time.
+    fn statement_timestamp() -> diesel::sql_types::Timestamptz;
+}
+
 /// The repositories of one transaction: a borrowed connection that is inside
 /// a transaction for as long as this value lives.
 pub(crate) struct PgTx<'c> {

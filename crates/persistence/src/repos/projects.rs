@@ -2,7 +2,7 @@
 
 use diesel::{
     BoolExpressionMethods, ExpressionMethods, OptionalExtension, PgTextExpressionMethods, QueryDsl, RunQueryDsl,
-    SelectableHelper, dsl::now,
+    SelectableHelper,
 };
 use taskforce_domain::{Project, ProjectFields, ProjectFilter, ProjectId, ProjectRepository, StoreError, UserId};
 
@@ -72,7 +72,11 @@ impl ProjectRepository for PgTenantTx<'_> {
 
     fn update(&mut self, id: ProjectId, version: i64, fields: &ProjectFields) -> Result<Option<Project>, StoreError> {
         diesel::update(projects::table.filter(projects::id.eq(id.0)).filter(projects::version.eq(version)))
-            .set((values(fields), projects::version.eq(projects::version + 1), projects::updated_at.eq(now)))
+            .set((
+                values(fields),
+                projects::version.eq(projects::version + 1),
+                projects::updated_at.eq(super::statement_timestamp()),
+            ))
             .returning(ProjectRow::as_returning())
             .get_result(self.inner.conn)
             .optional()

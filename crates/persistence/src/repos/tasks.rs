@@ -223,7 +223,7 @@ impl QueryFragment<Pg> for TaskUpdate<'_> {
         out.push_bind_param::<Nullable<Date>, _>(&v.due_date)?;
         out.push_sql(", completed_at = ");
         out.push_bind_param::<Nullable<Timestamptz>, _>(&v.completed_at)?;
-        out.push_sql(", version = version + 1, updated_at = CURRENT_TIMESTAMP WHERE id = ");
+        out.push_sql(", version = version + 1, updated_at = statement_timestamp() WHERE id = ");
         out.push_bind_param::<BigInt, _>(&self.id)?;
         out.push_sql(" AND version = ");
         out.push_bind_param::<BigInt, _>(&self.version)?;
