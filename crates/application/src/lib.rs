@@ -1,9 +1,13 @@
 //! # TaskForce application
 //!
-//! The use cases, written against the domain's ports only: operator work on
-//! tenants ([`TenantAdmin`]), request-time tenant resolution
-//! ([`TenantDirectory`]) and accounts ([`Accounts`]). Adapters (PostgreSQL,
-//! HTTP, the CLI) call these; none of them holds business rules.
+//! The use cases, written against the domain's ports only. Operators' work on
+//! tenants: [`TenantAdmin`] (with imports from Django); a request's tenant
+//! and caller: [`TenantDirectory`], [`Authenticator`], [`AccessCache`];
+//! accounts and joining: [`Accounts`], [`Registration`], [`TenantMembers`];
+//! the work itself: [`Projects`], [`Tasks`], [`Comments`], [`Attachments`],
+//! [`ActivityLog`], [`Notifications`], [`Reports`]; readiness:
+//! [`HealthCheck`]. Adapters (PostgreSQL, HTTP, the CLI) call these; none of
+//! them holds business rules.
 
 mod access;
 mod health;

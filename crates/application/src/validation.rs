@@ -77,6 +77,7 @@ pub fn slug_field(errors: &mut FieldErrors, field: &str, input: &str) -> Option<
                         "Enter a valid “slug” consisting of lower-case letters, numbers, underscores or hyphens."
                             .to_owned()
                     }
+                    SlugError::BadEnd => "Enter a valid “slug” that does not end with a hyphen.".to_owned(),
                     SlugError::Reserved(slug) => format!("“{slug}” is reserved; choose another slug."),
                 },
             );

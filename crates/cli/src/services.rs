@@ -11,10 +11,21 @@ use taskforce_application::{
 };
 use taskforce_auth::{Argon2Hasher, HashCost, JwtCodec, OsSecrets};
 use taskforce_cache::{MemoryAttemptCounter, MemoryBus, MemoryCache, Redis, RedisAttemptCounter, RedisBus, RedisCache};
-use taskforce_domain::{AttemptCounter, Bus, Cache, FileStore, HostName, Mailer, Store, SystemClock};
+use taskforce_domain::{AttemptCounter, Bus, Cache, Clock, FileStore, HostName, Mailer, Store};
 use taskforce_mail::{FileMailer, LogMailer, SmtpMailer};
 
 use crate::settings::{MailSettings, Settings, StorageSettings};
+
+/// The system's clock: the core only asks for the time ([`Clock`]), and
+/// this is where it is read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+}
 
 /// Every service the HTTP layer uses.
 #[derive(Debug, Clone)]

@@ -60,8 +60,9 @@ pub enum TokenError {
     /// Past its `exp`.
     #[error("token expired")]
     Expired,
-    /// Issued for another tenant, or by another issuer.
-    #[error("token issued for another tenant")]
+    /// Issued for another tenant, or by another issuer (a server configured
+    /// with another `auth.issuer`).
+    #[error("token issued for another tenant or by another issuer")]
     WrongAudience,
     /// An access token where a refresh token was expected, or the reverse.
     #[error("wrong kind of token")]
@@ -103,7 +104,9 @@ pub trait Secrets: Send + Sync + 'static {
     fn digest(&self, token: &str) -> String;
 }
 
-/// What a user may currently do in a tenant, read fresh for each request.
+/// What a user may currently do in a tenant, read for each request (through
+/// the access cache, whose entries every change of an account, membership or
+/// session drops).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccessGrant {
     /// Their role in the tenant.

@@ -61,7 +61,10 @@ pub struct NewUser {
     pub username: Username,
     /// E-mail address.
     pub email: Email,
-    /// The PHC string of the password hash.
+    /// The encoded password hash, as the [`PasswordHasher`](crate::PasswordHasher)
+    /// writes and reads it: a PHC string (`$argon2id$…`), or one of the Django
+    /// forms a [`LegacyAccount`](crate::LegacyAccount) brings (`pbkdf2_sha256$…`,
+    /// `!…`).
     pub password_hash: String,
     /// Whether it may log in: true but for an inactive account brought
     /// over from another database.
@@ -91,6 +94,10 @@ impl NewUser {
 }
 
 /// A user's role in one tenant.
+///
+/// The order is the declaration's, from the most powerful to the least:
+/// `Owner < Admin < Member < Viewer`, so `role <= Role::Admin` reads "an
+/// admin or more". The access policy does not compare roles; it lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

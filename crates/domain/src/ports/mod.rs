@@ -16,7 +16,7 @@ mod tenant;
 
 pub use bus::{Bus, Handler};
 pub use cache::{AccessChange, AccessChangeSink, Cache, CacheHealth, INVALIDATED};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock};
 pub use error::StoreError;
 pub use files::{FileError, FileStore, StoredFile};
 pub use platform::{

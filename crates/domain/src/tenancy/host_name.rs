@@ -10,7 +10,8 @@ pub const HOST_MAX_LEN: usize = 253;
 ///
 /// Labels hold `a-z`, `0-9`, `-` and `_` (the underscore is tolerated because
 /// tenant slugs may hold one and every tenant gets `<slug>.<platform domain>`),
-/// each 1–63 bytes; an IPv6 literal keeps its brackets (`[::1]`).
+/// each 1–63 bytes, none beginning or ending with `-`; an IPv6 address keeps
+/// its brackets and is written in its canonical form (`[::1]`).
 ///
 /// ```
 /// use taskforce_domain::HostName;
@@ -40,9 +41,20 @@ pub enum HostNameError {
     /// A character that no host name holds.
     #[error("the host name may only hold a-z, 0-9, '-', '_' and '.'; {0:?} is not allowed")]
     BadChar(char),
-    /// The part after `:` is not a port number.
-    #[error("the port is not a number")]
+    /// The part after `:` is not a port number (1–65535).
+    #[error("the port is not a number from 1 to 65535")]
     BadPort,
+    /// Between brackets, but no IPv6 address.
+    #[error("the bracketed host is no IPv6 address")]
+    NotAnIpv6Address,
+}
+
+/// Checks the port of a `Host` header, which is dropped.
+fn port(text: &str) -> Result<(), HostNameError> {
+    match text.parse::<u16>() {
+        Ok(1..) if text.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+        _ => Err(HostNameError::BadPort),
+    }
 }
 
 impl HostName {
@@ -54,10 +66,8 @@ impl HostName {
             return Self::ipv6(rest);
         }
         let host = match raw.rsplit_once(':') {
-            Some((host, port)) => {
-                if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
-                    return Err(HostNameError::BadPort);
-                }
+            Some((host, text)) => {
+                port(text)?;
                 host
             }
             None => raw,
@@ -98,18 +108,14 @@ impl HostName {
     fn ipv6(rest: &str) -> Result<Self, HostNameError> {
         let (inside, after) = rest.split_once(']').ok_or(HostNameError::BadChar('['))?;
         if !after.is_empty() {
-            let port = after.strip_prefix(':').ok_or(HostNameError::BadPort)?;
-            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
-                return Err(HostNameError::BadPort);
-            }
+            port(after.strip_prefix(':').ok_or(HostNameError::BadPort)?)?;
         }
         if inside.is_empty() {
             return Err(HostNameError::Empty);
         }
-        if let Some(bad) = inside.chars().find(|c| !(c.is_ascii_hexdigit() || matches!(c, ':' | '.'))) {
-            return Err(HostNameError::BadChar(bad));
-        }
-        Ok(Self(format!("[{}]", inside.to_ascii_lowercase())))
+        // the address's own canonical form: `[0:0::1]` and `[::1]` are one host
+        let address = inside.parse::<std::net::Ipv6Addr>().map_err(|_| HostNameError::NotAnIpv6Address)?;
+        Ok(Self(format!("[{address}]")))
     }
 
     /// The canonical host name as text.
@@ -171,6 +177,9 @@ mod tests {
         assert_eq!(canon("127.0.0.1:8001"), Ok("127.0.0.1".into()));
         assert_eq!(canon("[::1]:8001"), Ok("[::1]".into()));
         assert_eq!(canon("[::1]"), Ok("[::1]".into()));
+        assert_eq!(canon("[0:0:0::1]:443"), Ok("[::1]".into()));
+        assert_eq!(canon("[2001:DB8::A]"), Ok("[2001:db8::a]".into()));
+        assert_eq!(canon("acme.localhost:65535"), Ok("acme.localhost".into()));
     }
 
     #[test]
@@ -187,6 +196,13 @@ mod tests {
         assert_eq!(canon(&"a.".repeat(130)), Err(HostNameError::TooLong));
         assert!(canon("[::1]x").is_err());
         assert!(canon("[zz]").is_err());
+        for bad in ["[abc]", "[....]", "[:]", "[1::2::3]"] {
+            assert_eq!(canon(bad), Err(HostNameError::NotAnIpv6Address), "{bad}");
+        }
+        assert_eq!(canon(&format!("[{}]", "1".repeat(10_000))), Err(HostNameError::NotAnIpv6Address));
+        for bad in ["acme:99999", "acme:65536", "acme:0", "[::1]:70000", "acme:+80", "[::1]:"] {
+            assert_eq!(canon(bad), Err(HostNameError::BadPort), "{bad}");
+        }
         // RFC 1123: a label begins and ends with a letter or digit
         for bad in ["-lead.example", "end-.example", "a.-b.c", "a.b-"] {
             assert_eq!(canon(bad), Err(HostNameError::BadLabel), "{bad}");

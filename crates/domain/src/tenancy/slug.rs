@@ -7,12 +7,16 @@ use super::SchemaName;
 /// Longest accepted slug, in characters (all of them ASCII, so also bytes).
 pub const SLUG_MAX_LEN: usize = 50;
 
-/// Names that can never be a tenant's slug: they would shadow platform hosts or
-/// PostgreSQL's own schemas. Any slug starting with `pg_` is refused as well.
+/// Names the platform keeps for itself, so that no tenant is mistaken for
+/// it: its own hosts under the platform domain (`www.`, `api.`, `admin.`)
+/// and `public`, the shared schema's name. Any slug starting with `pg_`, the
+/// prefix of PostgreSQL's own schemas, is refused as well.
 pub const RESERVED_SLUGS: [&str; 4] = ["public", "www", "api", "admin"];
 
 /// A tenant's slug: 1–50 characters of `a-z`, `0-9`, `-` and `_`, starting with
-/// a letter, not reserved.
+/// a letter, not ending with `-` (every tenant gets the host
+/// `<slug>.<platform domain>`, and no host name's label ends so), not
+/// reserved.
 ///
 /// Upper-case input is lowered; anything else is refused with an error that
 /// names the offending character. Every slug maps to exactly one
@@ -43,10 +47,13 @@ pub enum SlugError {
     /// The first character is not a letter.
     #[error("the slug must start with a letter, not {0:?}")]
     BadStart(char),
+    /// The last character is `-`, which no host name's label ends with.
+    #[error("the slug may not end with '-' (it could not be a host name's label)")]
+    BadEnd,
     /// A character other than `a-z`, `0-9`, `-`, `_` appears.
     #[error("the slug may only hold a-z, 0-9, '-' and '_'; {0:?} is not allowed")]
     BadChar(char),
-    /// The slug is reserved for the platform or for PostgreSQL.
+    /// The slug is one of [`RESERVED_SLUGS`] or starts with `pg_`.
     #[error("the slug {0:?} is reserved")]
     Reserved(String),
 }
@@ -67,6 +74,9 @@ impl Slug {
             lowered.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
         {
             return Err(SlugError::BadChar(bad));
+        }
+        if lowered.ends_with('-') {
+            return Err(SlugError::BadEnd);
         }
         if RESERVED_SLUGS.contains(&lowered.as_str()) || lowered.starts_with("pg_") {
             return Err(SlugError::Reserved(lowered));
@@ -118,6 +128,9 @@ mod tests {
         assert_eq!(Slug::parse("abé"), Err(SlugError::BadChar('é')));
         assert_eq!(Slug::parse("a\"b"), Err(SlugError::BadChar('"')));
         assert_eq!(Slug::parse(&"a".repeat(51)), Err(SlugError::TooLong(51)));
+        assert_eq!(Slug::parse("acme-"), Err(SlugError::BadEnd));
+        assert_eq!(Slug::parse("a-"), Err(SlugError::BadEnd));
+        assert!(Slug::parse("acme_").is_ok());
         assert!(Slug::parse(&"a".repeat(50)).is_ok());
         for reserved in ["public", "WWW", "api", "admin", "pg_catalog", "pg_"] {
             assert!(matches!(Slug::parse(reserved), Err(SlugError::Reserved(_))), "{reserved}");

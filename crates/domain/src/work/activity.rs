@@ -36,6 +36,9 @@ pub enum TargetType {
 }
 
 impl Verb {
+    /// Every verb.
+    pub const ALL: [Verb; 3] = [Verb::Created, Verb::Updated, Verb::Deleted];
+
     /// As stored and shown.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -77,10 +80,13 @@ impl fmt::Display for TargetType {
 /// `{field: [old, new]}` for each changed field.
 pub type Changes = serde_json::Map<String, serde_json::Value>;
 
-/// Records `field: [old, new]` when the values differ.
+/// Records `field: [old, new]` when the values differ. It never panics: a
+/// value serde cannot write as JSON (a map with keys that are not strings)
+/// is recorded as `null`.
 pub fn record_change<T: Serialize + PartialEq>(changes: &mut Changes, field: &str, old: &T, new: &T) {
     if old != new {
-        changes.insert(field.to_owned(), serde_json::json!([old, new]));
+        let json = |value: &T| serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        changes.insert(field.to_owned(), serde_json::Value::Array(vec![json(old), json(new)]));
     }
 }
 

@@ -53,7 +53,8 @@ pub(crate) fn bounded(input: &str, max: usize) -> Result<String, TextError> {
     Ok(trimmed.to_owned())
 }
 
-/// Checks free text (descriptions, comment bodies): no NUL, at most `max` characters.
+/// Checks free text (project and task descriptions): no NUL, at most `max`
+/// characters. Comments have their own, shorter limit ([`CommentBody`](crate::CommentBody)).
 pub fn free_text(input: &str, max: usize) -> Result<String, TextError> {
     if input.contains('\0') {
         return Err(TextError::Nul);
@@ -64,7 +65,7 @@ pub fn free_text(input: &str, max: usize) -> Result<String, TextError> {
     Ok(input.to_owned())
 }
 
-/// Longest description or comment accepted, in characters.
+/// Longest project or task description accepted, in characters.
 pub const MAX_TEXT: usize = 100_000;
 
 impl ProjectName {
@@ -93,6 +94,9 @@ pub enum ProjectStatus {
 }
 
 impl ProjectStatus {
+    /// Every status.
+    pub const ALL: [ProjectStatus; 2] = [ProjectStatus::Active, ProjectStatus::Archived];
+
     /// As stored and shown.
     pub const fn as_str(self) -> &'static str {
         match self {

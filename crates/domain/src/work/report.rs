@@ -20,7 +20,7 @@ pub struct Summary {
     pub by_priority: BTreeMap<String, u64>,
     /// Not done and due before today.
     pub overdue: u64,
-    /// Not done and due today or in the next 7 days.
+    /// Not done and due today or in the six days after (seven days in all).
     pub due_next_7_days: u64,
     /// Not done and assigned to nobody.
     pub unassigned: u64,

@@ -43,7 +43,7 @@ impl TaskTitle {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
-    /// Not started (default).
+    /// Not started (what a new task gets when none is given).
     Todo,
     /// Being worked on.
     InProgress,
@@ -59,7 +59,7 @@ pub enum TaskStatus {
 pub enum Priority {
     /// Low.
     Low,
-    /// Medium (default).
+    /// Medium (what a new task gets when none is given).
     Medium,
     /// High.
     High,
