@@ -91,6 +91,14 @@ fn add_standard_responses(path: &str, operation: &mut Operation) {
     if answers("304") {
         headers.push(("If-None-Match", "Entity tags (or `*`): when one is the object's, `304 Not Modified`."));
     }
+    // a 304 carries the tag its 200 would have
+    let tag = operation.responses.responses.get("200").and_then(|ok| match ok {
+        RefOr::T(ok) => ok.headers.get("ETag").cloned(),
+        RefOr::Ref(_) => None,
+    });
+    if let (Some(tag), Some(RefOr::T(not_modified))) = (tag, operation.responses.responses.get_mut("304")) {
+        not_modified.headers.insert("ETag".to_owned(), tag);
+    }
     for (name, description) in headers {
         let header = utoipa::openapi::path::ParameterBuilder::new()
             .name(name)
@@ -132,6 +140,98 @@ impl Modify for UniqueOperationIds {
                     && !id.starts_with(&format!("{tag}_"))
                 {
                     *id = format!("{tag}_{id}");
+                }
+            }
+        }
+    }
+}
+
+/// Where a string takes one of a fixed set of values: a body's or answer's
+/// field (`schema`, `property`), or a query parameter (`path`, `name`).
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Field(&'static str, &'static str),
+    Query(&'static str, &'static str),
+}
+
+/// The strings that are choices, with the domain's own lists of them, so
+/// that a generated client gets an enumeration. (`PATCH` bodies are copies
+/// of the full ones, made after this.)
+fn choices() -> Vec<(Vec<&'static str>, &'static [Place])> {
+    use Place::{Field, Query};
+    use taskforce_domain::{NotificationKind, Plan, Priority, ProjectStatus, Role, TargetType, TaskStatus, Verb};
+    vec![
+        (
+            TaskStatus::ALL.map(TaskStatus::as_str).to_vec(),
+            &[Field("TaskIn", "status"), Field("TaskOut", "status"), Query("/api/projects/{id}/tasks/", "status")],
+        ),
+        (
+            Priority::ALL.map(Priority::as_str).to_vec(),
+            &[
+                Field("TaskIn", "priority"),
+                Field("TaskOut", "priority"),
+                Query("/api/projects/{id}/tasks/", "priority"),
+            ],
+        ),
+        (
+            ProjectStatus::ALL.map(ProjectStatus::as_str).to_vec(),
+            &[Field("ProjectIn", "status"), Field("ProjectOut", "status"), Query("/api/projects/", "status")],
+        ),
+        (
+            Role::ALL.map(Role::as_str).to_vec(),
+            &[
+                Field("InviteBody", "role"),
+                Field("RoleBody", "role"),
+                Field("InvitationBody", "role"),
+                Field("PendingInvitationBody", "role"),
+                Field("MemberBody", "role"),
+                Field("Me", "role"),
+            ],
+        ),
+        (Plan::ALL.map(Plan::as_str).to_vec(), &[Field("TenantBody", "plan"), Field("SignupTenant", "plan")]),
+        (NotificationKind::ALL.map(NotificationKind::as_str).to_vec(), &[Field("NotificationOut", "kind")]),
+        (
+            TargetType::ALL.map(TargetType::as_str).to_vec(),
+            &[
+                Field("ActivityOut", "target_type"),
+                Field("NotificationOut", "target_type"),
+                Query("/api/activity/", "target_type"),
+            ],
+        ),
+        (Verb::ALL.map(Verb::as_str).to_vec(), &[Field("ActivityOut", "verb")]),
+        (routes::reports::FORMATS.to_vec(), &[Query("/api/reports/throughput/", "format")]),
+    ]
+}
+
+/// Applies [`choices`].
+#[derive(Debug)]
+struct Choices;
+
+impl Modify for Choices {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::Schema;
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (values, places) in choices() {
+            let values: Vec<serde_json::Value> = values.into_iter().map(serde_json::Value::from).collect();
+            for place in places {
+                let schema = match *place {
+                    Place::Field(schema, property) => match components.schemas.get_mut(schema) {
+                        Some(RefOr::T(Schema::Object(object))) => object.properties.get_mut(property),
+                        _ => None,
+                    },
+                    Place::Query(path, name) => openapi
+                        .paths
+                        .paths
+                        .get_mut(path)
+                        .and_then(|item| item.get.as_mut())
+                        .and_then(|operation| operation.parameters.as_mut())
+                        .and_then(|parameters| {
+                            parameters.iter_mut().find(|p| p.parameter_in == ParameterIn::Query && p.name == name)
+                        })
+                        .and_then(|parameter| parameter.schema.as_mut()),
+                };
+                if let Some(RefOr::T(Schema::Object(object))) = schema {
+                    object.enum_values = Some(values.clone());
                 }
             }
         }
@@ -306,7 +406,7 @@ fn without_null(property: &mut utoipa::openapi::schema::Object) {
         routes::notifications::ticket,
         routes::notifications::stream,
     ),
-    modifiers(&BearerAuth, &StandardResponses, &RequiredFields, &UniqueOperationIds),
+    modifiers(&BearerAuth, &StandardResponses, &Choices, &RequiredFields, &UniqueOperationIds),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "platform", description = "Endpoints that work on any host"),
@@ -455,6 +555,49 @@ mod tests {
                 assert!(document["components"]["schemas"][name]["properties"][field].is_object(), "{name}.{field}");
             }
         }
+        Ok(())
+    }
+
+    /// Every choice is declared where it is taken or shown, with the
+    /// domain's values (a renamed schema, field or parameter fails here,
+    /// as the modifier would skip it), `PATCH` bodies included.
+    #[test]
+    fn choices_are_enumerations_with_the_domain_s_values() -> Result<(), serde_json::Error> {
+        let document = serde_json::to_value(ApiDoc::openapi())?;
+        for (values, places) in choices() {
+            for place in places {
+                let declared = match *place {
+                    Place::Field(schema, property) => {
+                        &document["components"]["schemas"][schema]["properties"][property]
+                    }
+                    Place::Query(path, name) => document["paths"][path]["get"]["parameters"]
+                        .as_array()
+                        .and_then(|ps| ps.iter().find(|p| p["in"] == "query" && p["name"] == name))
+                        .map_or(&serde_json::Value::Null, |p| &p["schema"]),
+                };
+                assert_eq!(declared["enum"], serde_json::json!(values), "{place:?}");
+            }
+        }
+        let patched = &document["components"]["schemas"]["TaskPatch"]["properties"]["status"]["enum"];
+        assert_eq!(patched, &serde_json::json!(["todo", "in_progress", "in_review", "done"]));
+        Ok(())
+    }
+
+    /// A `304` declares the `ETag` its `200` does, and the stream its
+    /// `Last-Event-ID` header.
+    #[test]
+    fn not_modified_answers_carry_the_tag_and_the_stream_takes_last_event_id() -> Result<(), serde_json::Error> {
+        let document = serde_json::to_value(ApiDoc::openapi())?;
+        let mut conditional = 0;
+        for (path, item) in document["paths"].as_object().into_iter().flatten() {
+            let Some(not_modified) = item["get"]["responses"].get("304") else { continue };
+            conditional += 1;
+            assert_eq!(not_modified["headers"]["ETag"], item["get"]["responses"]["200"]["headers"]["ETag"], "{path}");
+            assert!(not_modified["headers"]["ETag"].is_object(), "{path}");
+        }
+        assert_eq!(conditional, 4, "projects, tasks, attachments and the tenant answer 304");
+        let stream = document["paths"]["/api/notifications/stream/"]["get"]["parameters"].as_array();
+        assert!(stream.into_iter().flatten().any(|p| p["in"] == "header" && p["name"] == "Last-Event-ID"));
         Ok(())
     }
 }

@@ -157,7 +157,10 @@ pub struct StreamQuery {
 /// notification id, so a reconnecting client resumes with `Last-Event-ID`;
 /// a comment every 15 s keeps proxies from closing it. Authenticate with a
 /// bearer token or a `?ticket=`.
-#[utoipa::path(get, path = "/api/notifications/stream/", tag = "notifications", params(StreamQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/notifications/stream/", tag = "notifications",
+    params(StreamQuery, ("Last-Event-ID" = Option<String>, Header,
+        description = "Resume after this notification id (an `EventSource` sends it when it reconnects); it wins over `last_event_id`")),
+    security(("bearer" = [])),
     responses((status = 200, description = "An event stream", content_type = "text/event-stream"), (status = 401, body = ErrorBody)))]
 pub async fn stream(
     req: HttpRequest,

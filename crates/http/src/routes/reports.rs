@@ -120,6 +120,9 @@ pub async fn summary(
     }))
 }
 
+/// The throughput report's `format`s.
+pub(crate) const FORMATS: [&str; 3] = ["json", "svg", "csv"];
+
 /// `?weeks=&project=&format=`.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ThroughputQuery {
@@ -152,7 +155,7 @@ pub async fn throughput(
     let mut errors = FieldErrors::new();
     let weeks = filter_param(&mut errors, "weeks", query.weeks.as_deref(), weeks).unwrap_or(12);
     let format = query.format.as_deref().map(str::trim).filter(|f| !f.is_empty()).unwrap_or("json").to_owned();
-    if !["json", "svg", "csv"].contains(&format.as_str()) {
+    if !FORMATS.contains(&format.as_str()) {
         errors.add("format", format!("\"{format}\" is not a valid choice."));
     }
     let scope = filter_param(&mut errors, "project", query.project.as_deref(), id).map(ProjectId);
