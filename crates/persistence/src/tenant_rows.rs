@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{AsChangeset, Insertable, Queryable, Selectable};
 use taskforce_domain::{
-    Activity, Attachment, AttachmentId, Comment, CommentBody, CommentId, ContentType, FileName, Project, ProjectId,
-    ProjectName, StorageKey, StoreError, TargetType, Task, TaskId, TaskTitle, UserId, Verb,
+    Activity, Attachment, AttachmentId, Comment, CommentBody, CommentId, ContentType, Description, FileName, Project,
+    ProjectId, ProjectName, StorageKey, StoreError, TargetType, Task, TaskId, TaskTitle, UserId, Verb,
 };
 
 use crate::schema::{activity, attachments, comments, projects, tasks};
@@ -34,7 +34,7 @@ impl TryFrom<ProjectRow> for Project {
         Ok(Project {
             id: ProjectId(row.id),
             name: ProjectName::parse(&row.name).map_err(|e| corrupt("project name", e))?,
-            description: row.description,
+            description: Description::new(row.description).map_err(|e| corrupt("description", e))?,
             status: row.status.parse().map_err(|e| corrupt("project status", e))?,
             owner_id: UserId(row.owner_id),
             created_at: row.created_at,
@@ -78,7 +78,7 @@ impl TryFrom<TaskRow> for Task {
             id: TaskId(row.id),
             project_id: ProjectId(row.project_id),
             title: TaskTitle::parse(&row.title).map_err(|e| corrupt("task title", e))?,
-            description: row.description,
+            description: Description::new(row.description).map_err(|e| corrupt("description", e))?,
             status: row.status.parse().map_err(|e| corrupt("task status", e))?,
             priority: row.priority.parse().map_err(|e| corrupt("task priority", e))?,
             assignee_id: row.assignee_id.map(UserId),

@@ -18,11 +18,14 @@ fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() 
     let (_db, store) = store(2)?;
     let acme = provision(&store, "acme")?;
     let schema = &acme.schema_name;
-    let project_fields =
-        ProjectFields { name: ProjectName::parse("P")?, description: String::new(), status: ProjectStatus::Active };
+    let project_fields = ProjectFields {
+        name: ProjectName::parse("P")?,
+        description: taskforce_domain::Description::default(),
+        status: ProjectStatus::Active,
+    };
     let task_fields = TaskFields {
         title: TaskTitle::parse("T")?,
-        description: String::new(),
+        description: taskforce_domain::Description::default(),
         status: TaskStatus::Todo,
         priority: Priority::Medium,
         assignee_id: None,

@@ -49,14 +49,18 @@ pub(super) fn change_plan(world: &World, tenant: &Tenant, plan: Plan) -> TestRes
 
 /// An active project without a description.
 pub(super) fn project(name: &str) -> TestResult<ProjectFields> {
-    Ok(ProjectFields { name: ProjectName::parse(name)?, description: String::new(), status: ProjectStatus::Active })
+    Ok(ProjectFields {
+        name: ProjectName::parse(name)?,
+        description: taskforce_domain::Description::default(),
+        status: ProjectStatus::Active,
+    })
 }
 
 /// A task as created with only a title: to do, medium, unassigned, no due date.
 pub(super) fn task(title: &str) -> TestResult<TaskFields> {
     Ok(TaskFields {
         title: TaskTitle::parse(title)?,
-        description: String::new(),
+        description: taskforce_domain::Description::default(),
         status: TaskStatus::Todo,
         priority: Priority::Medium,
         assignee_id: None,

@@ -76,7 +76,7 @@ fn nobody_is_told_of_their_own_action() -> TestResult {
     let crew = crew(&world, Plan::Basic)?;
     let apollo = world.projects().create(&crew.mia, &project("Apollo")?)?;
     let mut fields = assigned_to(&crew.mia, "Self-assigned")?;
-    fields.description = "note to self, @mia".into();
+    fields.description = taskforce_domain::Description::parse("note to self, @mia")?;
 
     let own = world.tasks().create(&crew.mia, apollo.id, &fields)?;
     let done = TaskPatch { status: Some(TaskStatus::Done), ..TaskPatch::default() };

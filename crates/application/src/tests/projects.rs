@@ -164,7 +164,7 @@ fn an_update_logs_what_changed_and_a_no_op_writes_nothing() -> TestResult {
 
     let patch = ProjectPatch {
         name: Some(ProjectName::parse("Apollo 11")?),
-        description: Some(String::new()),
+        description: Some(taskforce_domain::Description::default()),
         status: Some(ProjectStatus::Archived),
     };
     let updated = projects.update(&crew.mia, created.id, &patch, None)?;
@@ -234,7 +234,7 @@ fn the_list_is_newest_first_filtered_and_paged() -> TestResult {
     let crew = crew(&world, Plan::Basic)?;
     let projects = world.projects();
     let mut apollo = project("Apollo")?;
-    apollo.description = "To the MOON and back".to_owned();
+    apollo.description = taskforce_domain::Description::parse("To the MOON and back")?;
     let apollo = projects.create(&crew.olga, &apollo)?;
     world.store.advance(Duration::minutes(1));
     let gemini = projects.create(&crew.olga, &project("Gemini")?)?;

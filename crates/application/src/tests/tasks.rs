@@ -103,7 +103,7 @@ fn create_logs_every_field_and_delete_logs_them_back_to_null() -> TestResult {
     let world = World::new();
     let (crew, apollo) = with_project(&world, Plan::Basic)?;
     let mut fields = task("Launch")?;
-    fields.description = "Count down".to_owned();
+    fields.description = taskforce_domain::Description::parse("Count down")?;
     fields.priority = Priority::Urgent;
     fields.assignee_id = Some(crew.max.user);
     fields.due_date = Some(date("2026-03-10")?);
@@ -362,7 +362,7 @@ fn board(world: &World) -> TestResult<Board> {
         fields.priority = priority;
         fields.assignee_id = assignee.map(|a| a.user);
         fields.due_date = due.map(date).transpose()?;
-        fields.description = description.to_owned();
+        fields.description = taskforce_domain::Description::parse(description)?;
         Ok(tasks.create(&crew.olga, apollo, &fields)?)
     };
     let fuel = make("Fuel the ROCKET", TaskStatus::Todo, Priority::High, Some(&crew.mia), Some("2026-02-20"), "")?;

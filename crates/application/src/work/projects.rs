@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use taskforce_domain::{
-    Changes, FileStore, LimitedResource, NewActivity, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName,
-    ProjectStatus, Store, StoreExt, TargetType, TenantTx, Verb, record_change,
+    Changes, Description, FileStore, LimitedResource, NewActivity, Project, ProjectFields, ProjectFilter, ProjectId,
+    ProjectName, ProjectStatus, Store, StoreExt, TargetType, TenantTx, Verb, record_change,
 };
 
 use super::{IfMatch, NoFiles, UPDATE_ATTEMPTS, WorkError, attachments::discard, etag};
@@ -16,7 +16,7 @@ pub struct ProjectPatch {
     /// New name.
     pub name: Option<ProjectName>,
     /// New description.
-    pub description: Option<String>,
+    pub description: Option<Description>,
     /// New status.
     pub status: Option<ProjectStatus>,
 }

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use taskforce_domain::{
-    Changes, Clock, FileStore, LimitedResource, NewActivity, NotificationKind, Priority, ProjectId, Store, StoreExt,
-    TargetType, Task, TaskFields, TaskFilter, TaskId, TaskStatus, TaskTitle, TenantTx, UserId, Verb, record_change,
+    Changes, Clock, Description, FileStore, LimitedResource, NewActivity, NotificationKind, Priority, ProjectId, Store,
+    StoreExt, TargetType, Task, TaskFields, TaskFilter, TaskId, TaskStatus, TaskTitle, TenantTx, UserId, Verb,
+    record_change,
 };
 
 use super::{ACTOR, IfMatch, NoFiles, Notifier, Tidings, UPDATE_ATTEMPTS, WorkError, attachments::discard, etag};
@@ -18,7 +19,7 @@ pub struct TaskPatch {
     /// New title.
     pub title: Option<TaskTitle>,
     /// New description.
-    pub description: Option<String>,
+    pub description: Option<Description>,
     /// New status.
     pub status: Option<TaskStatus>,
     /// New priority.
@@ -126,7 +127,7 @@ fn tell_of_update(
         tidings.tell(after.assignee_id, NotificationKind::TaskStatusChanged, message);
     }
     if after.description != before.description {
-        tidings.mentioned_in(tx, actor.tenant.id, &after.description, &before.description)?;
+        tidings.mentioned_in(tx, actor.tenant.id, after.description.as_str(), before.description.as_str())?;
     }
     Ok(tidings.write(tx, actor.tenant.id)?)
 }
@@ -250,7 +251,7 @@ impl Tasks {
                     NotificationKind::TaskAssigned,
                     format!("{ACTOR} assigned you “{}”", task.title.as_str()),
                 );
-                tidings.mentioned_in(tx, actor.tenant.id, &fields.description, "")?;
+                tidings.mentioned_in(tx, actor.tenant.id, fields.description.as_str(), "")?;
                 let notes = tidings.write(tx, actor.tenant.id)?;
                 Ok((task, notes))
             })

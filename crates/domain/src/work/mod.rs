@@ -15,8 +15,8 @@ pub use attachment::{Attachment, AttachmentId, ContentType, FileName, NewAttachm
 pub use comment::{Comment, CommentBody, CommentId};
 pub use notification::{NewNotification, Notification, NotificationKind, mentions};
 pub use project::{
-    InvalidChoice, MAX_TEXT, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName, ProjectStatus, TextError,
-    free_text,
+    Description, InvalidChoice, MAX_TEXT, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName, ProjectStatus,
+    TextError, free_text,
 };
 pub use report::{CycleTime, ReportScope, Summary, WeekThroughput, Workload};
 pub use search::{MAX_SEARCH_TERMS, SearchTerms, TooManyTerms};

@@ -56,17 +56,52 @@ pub(crate) fn bounded(input: &str, max: usize) -> Result<String, TextError> {
 /// Checks free text (project and task descriptions): no NUL, at most `max`
 /// characters. Comments have their own, shorter limit ([`CommentBody`](crate::CommentBody)).
 pub fn free_text(input: &str, max: usize) -> Result<String, TextError> {
+    free_text_fits(input, max)?;
+    Ok(input.to_owned())
+}
+
+fn free_text_fits(input: &str, max: usize) -> Result<(), TextError> {
     if input.contains('\0') {
         return Err(TextError::Nul);
     }
     if input.chars().count() > max {
         return Err(TextError::TooLong(max));
     }
-    Ok(input.to_owned())
+    Ok(())
 }
 
 /// Longest project or task description accepted, in characters.
 pub const MAX_TEXT: usize = 100_000;
+
+/// A project's or task's description: free text, which may be empty,
+/// without NUL (PostgreSQL's text cannot hold one) and at most [`MAX_TEXT`]
+/// characters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Description(String);
+
+impl Description {
+    /// Checks a description.
+    pub fn parse(input: &str) -> Result<Self, TextError> {
+        Self::new(input.to_owned())
+    }
+
+    /// Checks a description, keeping the text it is given.
+    pub fn new(text: String) -> Result<Self, TextError> {
+        free_text_fits(&text, MAX_TEXT)?;
+        Ok(Self(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
 
 impl ProjectName {
     /// Longest name.
@@ -131,7 +166,7 @@ pub struct Project {
     /// Name.
     pub name: ProjectName,
     /// Free text.
-    pub description: String,
+    pub description: Description,
     /// Active or archived.
     pub status: ProjectStatus,
     /// Who owns it (its creator).
@@ -150,7 +185,7 @@ pub struct ProjectFields {
     /// Name.
     pub name: ProjectName,
     /// Description.
-    pub description: String,
+    pub description: Description,
     /// Status.
     pub status: ProjectStatus,
 }
@@ -169,4 +204,18 @@ pub struct ProjectFilter {
     pub status: Option<ProjectStatus>,
     /// Every term in the name or the description, any case.
     pub search: SearchTerms,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_description_may_be_empty_but_holds_no_nul_and_no_more_than_the_limit() {
+        assert_eq!(Description::parse("").map(Description::into_string), Ok(String::new()));
+        assert_eq!(Description::parse("  two\nlines  ").map(|d| d.as_str().to_owned()), Ok("  two\nlines  ".into()));
+        assert_eq!(Description::parse("a\0b"), Err(TextError::Nul));
+        assert_eq!(Description::new("é".repeat(MAX_TEXT + 1)), Err(TextError::TooLong(MAX_TEXT)));
+        assert!(Description::new("é".repeat(MAX_TEXT)).is_ok());
+    }
 }

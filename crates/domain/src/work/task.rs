@@ -5,7 +5,7 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidChoice, ProjectId, SearchTerms, TextError, project::bounded};
+use super::{Description, InvalidChoice, ProjectId, SearchTerms, TextError, project::bounded};
 use crate::UserId;
 
 /// A task's id within its tenant.
@@ -123,7 +123,7 @@ pub struct Task {
     /// Title.
     pub title: TaskTitle,
     /// Free text.
-    pub description: String,
+    pub description: Description,
     /// Status.
     pub status: TaskStatus,
     /// Priority.
@@ -150,7 +150,7 @@ pub struct TaskFields {
     /// Title.
     pub title: TaskTitle,
     /// Description.
-    pub description: String,
+    pub description: Description,
     /// Status.
     pub status: TaskStatus,
     /// Priority.

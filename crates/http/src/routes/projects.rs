@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_application::{Action, FieldErrors, ProjectPatch, Projects};
 use taskforce_domain::{
-    MAX_TEXT, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName, ProjectStatus, SearchTerms, free_text,
+    Description, Project, ProjectFields, ProjectFilter, ProjectId, ProjectName, ProjectStatus, SearchTerms,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -41,7 +41,7 @@ pub(crate) fn project_out(p: Project) -> ProjectOut {
     ProjectOut {
         id: p.id.0,
         name: p.name.as_str().to_owned(),
-        description: p.description,
+        description: p.description.into_string(),
         status: p.status.as_str().to_owned(),
         owner_id: p.owner_id.0,
         created_at: p.created_at,
@@ -68,7 +68,7 @@ impl ProjectIn {
         let name = if full { required(&mut errors, "name", self.name) } else { self.name };
         let patch = ProjectPatch {
             name: parsed(&mut errors, "name", name.as_deref(), ProjectName::parse),
-            description: parsed(&mut errors, "description", self.description.as_deref(), |d| free_text(d, MAX_TEXT)),
+            description: parsed(&mut errors, "description", self.description.as_deref(), Description::parse),
             status: parsed(&mut errors, "status", self.status.as_deref(), str::parse::<ProjectStatus>),
         };
         errors.into_result(|| patch).map_err(|e| ApiError::validation(&e))

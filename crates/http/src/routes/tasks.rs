@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_application::{Action, FieldErrors, TaskPatch, Tasks};
 use taskforce_domain::{
-    MAX_TEXT, Priority, ProjectId, SearchTerms, Task, TaskFields, TaskFilter, TaskId, TaskOrdering, TaskStatus,
-    TaskTitle, UserId, free_text,
+    Description, Priority, ProjectId, SearchTerms, Task, TaskFields, TaskFilter, TaskId, TaskOrdering, TaskStatus,
+    TaskTitle, UserId,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -53,7 +53,7 @@ pub(crate) fn task_out(t: Task) -> TaskOut {
         id: t.id.0,
         project_id: t.project_id.0,
         title: t.title.as_str().to_owned(),
-        description: t.description,
+        description: t.description.into_string(),
         status: t.status.as_str().to_owned(),
         priority: t.priority.as_str().to_owned(),
         assignee_id: t.assignee_id.map(|u| u.0),
@@ -121,7 +121,7 @@ impl TaskIn {
         };
         let patch = TaskPatch {
             title: parsed(&mut errors, "title", title.as_deref(), TaskTitle::parse),
-            description: parsed(&mut errors, "description", self.description.as_deref(), |d| free_text(d, MAX_TEXT)),
+            description: parsed(&mut errors, "description", self.description.as_deref(), Description::parse),
             status: parsed(&mut errors, "status", self.status.as_deref(), str::parse::<TaskStatus>),
             priority: parsed(&mut errors, "priority", self.priority.as_deref(), str::parse::<Priority>),
             assignee_id,

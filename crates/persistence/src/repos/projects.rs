@@ -14,7 +14,11 @@ use crate::{
 };
 
 fn values(fields: &ProjectFields) -> ProjectValues<'_> {
-    ProjectValues { name: fields.name.as_str(), description: &fields.description, status: fields.status.as_str() }
+    ProjectValues {
+        name: fields.name.as_str(),
+        description: fields.description.as_str(),
+        status: fields.status.as_str(),
+    }
 }
 
 impl ProjectRepository for PgTenantTx<'_> {

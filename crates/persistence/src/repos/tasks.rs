@@ -22,7 +22,7 @@ use crate::{
 fn values(fields: &TaskFields, completed_at: Option<DateTime<Utc>>) -> TaskValues<'_> {
     TaskValues {
         title: fields.title.as_str(),
-        description: &fields.description,
+        description: fields.description.as_str(),
         status: fields.status.as_str(),
         priority: fields.priority.as_str(),
         assignee_id: fields.assignee_id.map(|u| u.0),

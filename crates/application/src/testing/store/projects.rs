@@ -37,7 +37,7 @@ impl ProjectRepository for FakeTenantTx<'_> {
     fn page(&mut self, filter: &ProjectFilter, offset: u64, limit: u64) -> Result<(Vec<Project>, u64), StoreError> {
         let matching = |p: &&Project| {
             filter.status.is_none_or(|status| p.status == status)
-                && filter.search.matches(&[p.name.as_str(), &p.description])
+                && filter.search.matches(&[p.name.as_str(), p.description.as_str()])
         };
         let mut rows: Vec<&Project> = self.schema_data()?.projects.iter().filter(matching).collect();
         // newest first

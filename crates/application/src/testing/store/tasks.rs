@@ -22,7 +22,7 @@ fn matches(task: &Task, filter: &TaskFilter) -> bool {
         && filter
             .overdue_as_of
             .is_none_or(|today| task.due_date.is_some_and(|due| due < today) && task.status != TaskStatus::Done)
-        && filter.search.matches(&[task.title.as_str(), &task.description])
+        && filter.search.matches(&[task.title.as_str(), task.description.as_str()])
 }
 
 /// The adapter's `ORDER BY`: the field, then the id, both in the asked
