@@ -8,7 +8,7 @@ use actix_web::{
     HttpRequest, HttpResponse,
     http::{
         StatusCode,
-        header::{self, ContentDisposition, DispositionParam, DispositionType, ExtendedValue},
+        header::{self},
     },
     web::{self, Bytes},
 };
@@ -202,18 +202,25 @@ pub async fn show(
     Ok(tagged(&req, StatusCode::OK, &attachment_etag(&attachment), &attachment_out(attachment)))
 }
 
-/// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<name>`.
-fn disposition(name: &str) -> ContentDisposition {
+/// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<name>`,
+/// the name percent-encoded but for RFC 8187's `attr-char`s (actix's own
+/// encoder leaves `=` and `@`, which the grammar does not admit). The
+/// stored name holds no control character, so the fallback is a valid
+/// quoted string once `\` and `"` are replaced.
+fn disposition(name: &str) -> (header::HeaderName, String) {
     let ascii: String = name.chars().map(|c| if c.is_ascii() && c != '\\' && c != '"' { c } else { '_' }).collect();
-    let mut parameters = vec![DispositionParam::Filename(ascii)];
+    let mut value = format!("attachment; filename=\"{ascii}\"");
     if !name.is_ascii() {
-        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
-            charset: header::Charset::Ext("UTF-8".to_owned()),
-            language_tag: None,
-            value: name.as_bytes().to_vec(),
-        }));
+        value.push_str("; filename*=UTF-8''");
+        for byte in name.bytes() {
+            if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+                value.push(char::from(byte));
+            } else {
+                value.push_str(&format!("%{byte:02X}"));
+            }
+        }
     }
-    ContentDisposition { disposition: DispositionType::Attachment, parameters }
+    (header::CONTENT_DISPOSITION, value)
 }
 
 /// Reads the file on a blocking thread, a chunk at a time, as the
@@ -285,4 +292,22 @@ pub async fn delete(
     let condition = crate::conditional::if_match(&req);
     crate::block(move || attachments.delete(&actor, id, condition.as_ref())).await??;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::disposition;
+
+    #[test]
+    fn the_download_s_file_name_is_encoded_as_rfc_8187_wants() {
+        let (_, value) = disposition("résumé 2026.pdf");
+        assert_eq!(value, "attachment; filename=\"r_sum_ 2026.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%202026.pdf");
+        let (_, value) = disposition("é=@[]{}\"\\.txt");
+        assert_eq!(
+            value,
+            "attachment; filename=\"_=@[]{}__.txt\"; filename*=UTF-8''%C3%A9%3D%40%5B%5D%7B%7D%22%5C.txt"
+        );
+        let (_, value) = disposition("plain-name_1.txt");
+        assert_eq!(value, "attachment; filename=\"plain-name_1.txt\"");
+    }
 }
