@@ -2,14 +2,29 @@
 //! at the seam; nothing diesel-specific leaves this crate.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use taskforce_domain::StoreError;
+use taskforce_domain::{StoreError, Unique};
+
+/// The rule a constraint of the shared schema stands for (the migrations
+/// name them; `migrations/public`).
+pub(crate) fn unique_rule(constraint: &str) -> Unique {
+    match constraint {
+        "tenants_slug_key" => Unique::Slug,
+        "tenants_schema_name_key" => Unique::SchemaName,
+        "domains_pkey" => Unique::Domain,
+        "domains_one_primary_per_tenant" => Unique::PrimaryDomain,
+        "users_username_key" => Unique::Username,
+        "users_email_key" => Unique::Email,
+        "memberships_tenant_user_key" => Unique::Membership,
+        other => Unique::Other(other.to_owned()),
+    }
+}
 
 /// Maps a diesel error to the port's error.
 pub(crate) fn store_error(error: DieselError) -> StoreError {
     match error {
         DieselError::NotFound => StoreError::NotFound,
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-            StoreError::Duplicate(info.constraint_name().unwrap_or("unique").to_owned())
+            StoreError::Duplicate(unique_rule(info.constraint_name().unwrap_or("unique")))
         }
         // a row that names a parent another transaction deleted since it
         // was read (a task created in a project being deleted)

@@ -15,7 +15,7 @@ use diesel::{
 };
 use taskforce_domain::{
     NewTenant, PlatformTx, PlatformWork, ProvisionWork, SchemaName, Store, StoreError, Tenant, TenantDomain, TenantId,
-    TenantWork,
+    TenantWork, Unique,
 };
 
 use crate::{
@@ -464,11 +464,11 @@ pub(crate) fn create_schema(conn: &mut PgConnection, schema: &SchemaName) -> Res
     conn.batch_execute(&format!("CREATE SCHEMA {}", schema.quoted())).map_err(clash_or_error)
 }
 
-/// A schema that "already exists" is [`StoreError::Duplicate`]`("schema_exists")`.
+/// A schema that "already exists" is [`StoreError::Duplicate`]`(`[`Unique::Schema`]`)`.
 pub(crate) fn clash_or_error(error: diesel::result::Error) -> StoreError {
     match store_error(error) {
         StoreError::Internal(cause) if cause.to_string().contains("already exists") => {
-            StoreError::Duplicate("schema_exists".to_owned())
+            StoreError::Duplicate(Unique::Schema)
         }
         other => other,
     }

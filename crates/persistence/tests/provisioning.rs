@@ -85,17 +85,17 @@ fn clashes_are_refused_and_change_nothing() -> TestResult {
     provision(&store, "my-team")?;
     // same slug
     let again = store.provision(&new_tenant("my-team")?, |_, _| Ok::<_, StoreError>(()));
-    assert!(again.is_err_and(|e| e.is_duplicate_of("tenants_slug_key")));
+    assert!(again.is_err_and(|e| e.is_duplicate_of(&taskforce_domain::Unique::Slug)));
     // another slug mapping to the same schema name
     let mut clash = new_tenant("my_team")?;
     clash.domains = vec![HostName::parse("other.localhost")?];
     let clashed = store.provision(&clash, |_, _| Ok::<_, StoreError>(()));
-    assert!(clashed.is_err_and(|e| e.is_duplicate_of("tenants_schema_name_key")));
+    assert!(clashed.is_err_and(|e| e.is_duplicate_of(&taskforce_domain::Unique::SchemaName)));
     // a taken domain
     let mut taken = new_tenant("other")?;
     taken.domains = vec![HostName::parse("my-team.localhost")?];
     let refused = store.provision(&taken, |_, _| Ok::<_, StoreError>(()));
-    assert!(refused.is_err_and(|e| e.is_duplicate_of("domains_pkey")));
+    assert!(refused.is_err_and(|e| e.is_duplicate_of(&taskforce_domain::Unique::Domain)));
     assert_eq!(shared_rows(&store)?, (1, 1));
     assert_eq!(schemas_named(&store, "tenant_other")?, 0);
     Ok(())
@@ -106,7 +106,7 @@ fn an_orphan_schema_is_reported_not_adopted() -> TestResult {
     let (_db, store) = store(2)?;
     store.pool().get()?.batch_execute("CREATE SCHEMA tenant_ghost; CREATE TABLE tenant_ghost.secrets (x int)")?;
     let refused = store.provision(&new_tenant("ghost")?, |_, _| Ok::<_, StoreError>(()));
-    assert!(refused.is_err_and(|e| e.is_duplicate_of("schema_exists")));
+    assert!(refused.is_err_and(|e| e.is_duplicate_of(&taskforce_domain::Unique::Schema)));
     assert_eq!(shared_rows(&store)?, (0, 0));
     Ok(())
 }

@@ -115,7 +115,7 @@ fn a_clash_with_a_stray_schema_is_refused_and_keeps_the_spare() -> TestResult {
     store.top_up_spares(1, &|_| {})?;
     let before = spare_rows(&store)?;
     let refused = store.provision(&new_tenant("ghost")?, |_, _| Ok::<_, StoreError>(()));
-    assert!(refused.as_ref().is_err_and(|e| e.is_duplicate_of("schema_exists")), "{refused:?}");
+    assert!(refused.as_ref().is_err_and(|e| e.is_duplicate_of(&taskforce_domain::Unique::Schema)), "{refused:?}");
     assert_eq!(spare_rows(&store)?, before);
     assert_eq!(tenants(&store)?, 0);
     let mut conn = store.pool().get()?;

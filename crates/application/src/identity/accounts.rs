@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use taskforce_domain::{Email, NewUser, PasswordHasher, Store, StoreError, StoreExt, User, Username};
+use taskforce_domain::{Email, NewUser, PasswordHasher, Store, StoreError, StoreExt, Unique, User, Username};
 
 use super::password_policy::password_problems;
 use crate::FieldErrors;
@@ -76,9 +76,9 @@ pub fn check_account(input: &AccountInput, password_confirm: Option<&str>) -> Re
 /// Turns a uniqueness failure on `users` into the field it concerns.
 pub fn taken_field(error: &StoreError) -> Option<FieldErrors> {
     let mut errors = FieldErrors::new();
-    if error.is_duplicate_of("users_username_key") {
+    if error.is_duplicate_of(&Unique::Username) {
         errors.add("username", "A user with that username already exists.");
-    } else if error.is_duplicate_of("users_email_key") {
+    } else if error.is_duplicate_of(&Unique::Email) {
         errors.add("email", "A user with that email already exists.");
     } else {
         return None;

@@ -3,7 +3,7 @@
 
 use taskforce_domain::{
     Email, HostName, Invitation, LimitedResource, NewActivity, NewTenant, NewUser, Notification, NotificationKind,
-    Plan, Role, StoreError, StoreExt, TargetType, Tenant, TenantDomain, TenantTx, User, Verb, record_change,
+    Plan, Role, StoreError, StoreExt, TargetType, Tenant, TenantDomain, TenantTx, Unique, User, Verb, record_change,
 };
 
 use super::{
@@ -394,14 +394,14 @@ fn join(
 fn signup_conflict(error: StoreError) -> SignupError {
     let mut fields = FieldErrors::new();
     match &error {
-        StoreError::Duplicate(rule) => match rule.as_str() {
-            "tenants_slug_key" | "tenants_schema_name_key" | "schema_exists" => {
+        StoreError::Duplicate(rule) => match rule {
+            Unique::Slug | Unique::SchemaName | Unique::Schema => {
                 fields.add("slug", "A tenant with this slug already exists.")
             }
             // the slug is free, but its host is another tenant's extra domain
-            "domains_pkey" => fields.add("slug", "The host name of this slug already belongs to another tenant."),
-            "users_username_key" => fields.add("username", "A user with that username already exists."),
-            "users_email_key" => fields.add("email", "A user with that email already exists."),
+            Unique::Domain => fields.add("slug", "The host name of this slug already belongs to another tenant."),
+            Unique::Username => fields.add("username", "A user with that username already exists."),
+            Unique::Email => fields.add("email", "A user with that email already exists."),
             _ => return SignupError::Store(error),
         },
         _ => return SignupError::Store(error),

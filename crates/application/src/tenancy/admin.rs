@@ -7,8 +7,8 @@ use crate::{AccessCache, NoFiles};
 
 use taskforce_domain::{
     Changes, FileStore, HostName, LimitedResource, Member, NewActivity, NewTenant, PlatformTx, Role, Slug, Store,
-    StoreError, StoreExt, TargetType, Tenant, TenantChanges, TenantDomain, TenantId, TenantName, TenantTx, UserId,
-    Username, Verb, record_change,
+    StoreError, StoreExt, TargetType, Tenant, TenantChanges, TenantDomain, TenantId, TenantName, TenantTx, Unique,
+    UserId, Username, Verb, record_change,
 };
 
 /// Why a tenant could not be created. Nothing was created in any case.
@@ -258,7 +258,7 @@ impl TenantAdmin {
             let domain = TenantDomain { domain: host.clone(), tenant_id: tenant.id, is_primary: primary || is_first };
             tx.domains().add(&domain).map_err(|error| match error {
                 // another tenant's add of the same name won a race
-                error if error.is_duplicate_of("domains_pkey") => {
+                error if error.is_duplicate_of(&Unique::Domain) => {
                     TenantAdminError::DomainTaken(host.clone(), String::new())
                 }
                 other => other.into(),
@@ -492,13 +492,13 @@ pub(super) fn slug_of(tx: &mut dyn PlatformTx, tenant: TenantId) -> Result<Strin
 /// Reads which uniqueness rule a failed provisioning broke.
 pub(super) fn creation_error(error: StoreError, new: &NewTenant) -> CreateTenantError {
     match error {
-        StoreError::Duplicate(ref rule) => match rule.as_str() {
-            "tenants_slug_key" => CreateTenantError::SlugTaken(new.slug.clone()),
-            "tenants_schema_name_key" => {
+        StoreError::Duplicate(ref rule) => match rule {
+            Unique::Slug => CreateTenantError::SlugTaken(new.slug.clone()),
+            Unique::SchemaName => {
                 CreateTenantError::SchemaClash { slug: new.slug.clone(), schema: new.slug.schema_name().to_string() }
             }
-            "schema_exists" => CreateTenantError::OrphanSchema(new.slug.schema_name().to_string()),
-            "domains_pkey" => match new.domains.as_slice() {
+            Unique::Schema => CreateTenantError::OrphanSchema(new.slug.schema_name().to_string()),
+            Unique::Domain => match new.domains.as_slice() {
                 [only] => CreateTenantError::DomainTaken(only.clone(), String::new()),
                 _ => CreateTenantError::Store(error),
             },

@@ -2,7 +2,7 @@
 //! product) meeting the accounts already here. Both imports use these rules,
 //! so an account is matched the same way whichever way it comes.
 
-use taskforce_domain::{Email, NewUser, StoreError, User, UserRepository, Username};
+use taskforce_domain::{Email, NewUser, StoreError, Unique, User, UserRepository, Username};
 
 /// Why an arriving account can be neither matched to one here nor created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -73,8 +73,8 @@ pub(super) fn account_here(
 /// here (the store refuses an address or name that is another account's).
 pub(super) fn create_account(users: &mut dyn UserRepository, new: &NewUser) -> Result<User, Arrival> {
     users.create(new).map_err(|error| match error {
-        error if error.is_duplicate_of("users_email_key") => Arrival::Clash(AccountClash::AddressTaken),
-        error if error.is_duplicate_of("users_username_key") => Arrival::Clash(AccountClash::NameTaken),
+        error if error.is_duplicate_of(&Unique::Email) => Arrival::Clash(AccountClash::AddressTaken),
+        error if error.is_duplicate_of(&Unique::Username) => Arrival::Clash(AccountClash::NameTaken),
         error => Arrival::Store(error),
     })
 }

@@ -81,15 +81,15 @@ impl NewUser {
     /// user name may not be another account's address, nor an address
     /// another account's user name (compared lower-cased; one's own address
     /// as one's user name is fine). The store refuses a clash as the
-    /// `StoreError::Duplicate` of the constraint named, as it would a taken
-    /// name or address.
-    pub fn login_clash(&self, their_name: &str, their_email: &str) -> Option<&'static str> {
+    /// `StoreError::Duplicate` of the rule named, as it would a taken name
+    /// or address.
+    pub fn login_clash(&self, their_name: &str, their_email: &str) -> Option<crate::Unique> {
         let (name, email) = (self.username.normalized(), self.email.normalized());
         let (their_name, their_email) = (their_name.to_lowercase(), their_email.to_lowercase());
         if their_email == name && their_name != name {
-            return Some("users_username_key");
+            return Some(crate::Unique::Username);
         }
-        (their_name == email && their_email != email).then_some("users_email_key")
+        (their_name == email && their_email != email).then_some(crate::Unique::Email)
     }
 }
 
@@ -202,8 +202,8 @@ mod tests {
             })
         };
         let cases = [
-            (new("ADA@example.com", "x@example.net")?, ("ada", "ada@example.com"), Some("users_username_key")),
-            (new("someone", "Mail@Corp.example")?, ("mail@corp.example", "m@example.com"), Some("users_email_key")),
+            (new("ADA@example.com", "x@example.net")?, ("ada", "ada@example.com"), Some(crate::Unique::Username)),
+            (new("someone", "Mail@Corp.example")?, ("mail@corp.example", "m@example.com"), Some(crate::Unique::Email)),
             // one's own address as one's name, met again: a plain duplicate, not a clash
             (new("me@home.example", "me@home.example")?, ("me@home.example", "me@home.example"), None),
             (new("bob", "bob@example.com")?, ("ada", "ada@example.com"), None),

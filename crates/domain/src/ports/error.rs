@@ -1,5 +1,50 @@
 //! [`StoreError`]: how every storage port reports failure.
 
+use std::fmt;
+
+/// Which uniqueness rule a write broke ([`StoreError::Duplicate`]). The
+/// rules the use cases tell apart have a variant each, so that an adapter
+/// reports them without the core knowing its constraint names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Unique {
+    /// Another tenant has this slug.
+    Slug,
+    /// Another tenant's slug maps to the same schema name (`my-team` and
+    /// `my_team`).
+    SchemaName,
+    /// A schema of the new tenant's name exists without a tenant.
+    Schema,
+    /// Another tenant (or this one) holds the host name.
+    Domain,
+    /// The tenant has a primary domain already.
+    PrimaryDomain,
+    /// An account has this user name, or has it as its e-mail address
+    /// (whatever the case: login takes either).
+    Username,
+    /// An account has this e-mail address, or has it as its user name.
+    Email,
+    /// The user belongs to the tenant already.
+    Membership,
+    /// Any other rule, by the name the store gives it (for logs).
+    Other(String),
+}
+
+impl fmt::Display for Unique {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unique::Slug => "the tenant's slug",
+            Unique::SchemaName => "the tenant's schema name",
+            Unique::Schema => "an existing schema",
+            Unique::Domain => "the host name",
+            Unique::PrimaryDomain => "the tenant's one primary domain",
+            Unique::Username => "the user name",
+            Unique::Email => "the e-mail address",
+            Unique::Membership => "the membership",
+            Unique::Other(name) => name,
+        })
+    }
+}
+
 /// A storage operation failed. Adapters translate their own errors into these
 /// variants at the seam; nothing database-specific crosses into the core.
 #[derive(Debug, thiserror::Error)]
@@ -7,10 +52,10 @@ pub enum StoreError {
     /// The row the operation needs does not exist.
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule was broken; carries the rule's name (for example
-    /// `domains_domain_key`) so the caller can tell which.
-    #[error("duplicate value violates {0}")]
-    Duplicate(String),
+    /// A uniqueness rule was broken; carries which, so the caller can say
+    /// what is taken.
+    #[error("duplicate value: {0} is taken")]
+    Duplicate(Unique),
     /// A row refers to another that does not exist: a task or comment
     /// written under a parent another transaction deleted since it was
     /// read, or an imported row naming no row of its table. Carries the
@@ -55,8 +100,8 @@ impl StoreError {
         Self::Internal(error.into())
     }
 
-    /// Whether this is [`StoreError::Duplicate`] for the named constraint.
-    pub fn is_duplicate_of(&self, constraint: &str) -> bool {
-        matches!(self, Self::Duplicate(name) if name == constraint)
+    /// Whether this is [`StoreError::Duplicate`] of the rule.
+    pub fn is_duplicate_of(&self, rule: &Unique) -> bool {
+        matches!(self, Self::Duplicate(broken) if broken == rule)
     }
 }

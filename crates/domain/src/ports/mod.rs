@@ -17,7 +17,7 @@ mod tenant;
 pub use bus::{Bus, Handler};
 pub use cache::{AccessChange, AccessChangeSink, Cache, CacheHealth, INVALIDATED};
 pub use clock::{Clock, FixedClock};
-pub use error::StoreError;
+pub use error::{StoreError, Unique};
 pub use files::{FileError, FileStore, StoredFile};
 pub use platform::{
     DomainRepository, InvitationRepository, MembershipRepository, PlatformTx, SessionRepository, SessionState, Spend,

@@ -33,7 +33,9 @@ pub trait TenantRepository {
 /// Reads and changes the host names mapped to tenants.
 pub trait DomainRepository {
     /// Maps a host name to a tenant; [`StoreError::Duplicate`]
-    /// (`domains_pkey`) when it is taken.
+    /// ([`Unique::Domain`](crate::Unique::Domain)) when it is taken,
+    /// ([`Unique::PrimaryDomain`](crate::Unique::PrimaryDomain)) when a
+    /// second primary domain is added.
     fn add(&mut self, domain: &TenantDomain) -> Result<(), StoreError>;
     /// Removes a mapping and returns it; [`StoreError::NotFound`] when absent.
     fn remove(&mut self, host: &HostName) -> Result<TenantDomain, StoreError>;
@@ -47,8 +49,10 @@ pub trait DomainRepository {
 
 /// Reads and creates accounts.
 pub trait UserRepository {
-    /// Creates an account; [`StoreError::Duplicate`] (`users_username_key` or
-    /// `users_email_key`) when the name or address is taken.
+    /// Creates an account; [`StoreError::Duplicate`]
+    /// ([`Unique::Username`](crate::Unique::Username) or
+    /// [`Unique::Email`](crate::Unique::Email)) when the name or address is
+    /// taken (see [`NewUser::login_clash`](crate::NewUser::login_clash)).
     fn create(&mut self, user: &NewUser) -> Result<User, StoreError>;
     /// The account with this id.
     fn get(&mut self, id: UserId) -> Result<Option<User>, StoreError>;
@@ -72,8 +76,9 @@ pub trait UserRepository {
 
 /// Reads and changes who belongs to which tenant, with which role.
 pub trait MembershipRepository {
-    /// Adds a member; [`StoreError::Duplicate`] (`memberships_tenant_user_key`)
-    /// when the user already belongs to the tenant.
+    /// Adds a member; [`StoreError::Duplicate`]
+    /// ([`Unique::Membership`](crate::Unique::Membership)) when the user
+    /// already belongs to the tenant.
     fn add(&mut self, tenant: TenantId, user: UserId, role: Role) -> Result<Membership, StoreError>;
     /// [`MembershipRepository::add`] with the date the member joined
     /// (an imported tenant keeps its members' dates).

@@ -42,9 +42,11 @@ pub trait Store: Send + Sync + 'static {
     /// primary) and its fully migrated schema, then runs `then` in the same
     /// transaction, inside the new tenant's scope (to add an owner, say). Any failure, or a crash, leaves
     /// nothing behind. A taken slug is [`StoreError::Duplicate`]
-    /// (`tenants_slug_key`, or `tenants_schema_name_key` when another slug
-    /// maps to the same schema), a taken domain `domains_pkey`, a schema that
-    /// exists without a tenant `schema_exists`.
+    /// ([`Unique::Slug`](crate::Unique::Slug), or
+    /// [`Unique::SchemaName`](crate::Unique::SchemaName) when another slug
+    /// maps to the same schema), a taken domain
+    /// [`Unique::Domain`](crate::Unique::Domain), a schema that exists
+    /// without a tenant [`Unique::Schema`](crate::Unique::Schema).
     fn provision_unit(&self, tenant: &NewTenant, then: &mut ProvisionWork<'_>) -> Result<Tenant, StoreError>;
 
     /// Removes a tenant as one unit: its schema, memberships, domains and row.

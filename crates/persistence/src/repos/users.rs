@@ -42,7 +42,7 @@ impl PgTx<'_> {
             .load(self.conn)
             .map_err(store_error)?;
         match crossed.iter().find_map(|(their_name, their_email)| user.login_clash(their_name, their_email)) {
-            Some(constraint) => Err(StoreError::Duplicate(constraint.into())),
+            Some(rule) => Err(StoreError::Duplicate(rule)),
             None => Ok(()),
         }
     }

@@ -3,7 +3,7 @@
 //! (`attachments_storage_key_key`).
 
 use taskforce_domain::{
-    Attachment, AttachmentId, AttachmentRepository, NewAttachment, ProjectId, StorageKey, StoreError, TaskId,
+    Attachment, AttachmentId, AttachmentRepository, NewAttachment, ProjectId, StorageKey, StoreError, TaskId, Unique,
 };
 
 use super::tx::{FakeTenantTx, page_of};
@@ -17,7 +17,7 @@ impl AttachmentRepository for FakeTenantTx<'_> {
             return Err(StoreError::internal(format!("foreign key violation: no task {}", new.task_id)));
         }
         if data.attachments.iter().any(|a| a.storage_key == new.storage_key) {
-            return Err(StoreError::Duplicate("attachments_storage_key_key".into()));
+            return Err(StoreError::Duplicate(Unique::Other("attachments_storage_key_key".into())));
         }
         let attachment = Attachment {
             id,

@@ -2,7 +2,7 @@
 //! rules: a host name maps to one tenant (`domains_pkey`), a tenant has one
 //! primary domain (`domains_one_primary_per_tenant`).
 
-use taskforce_domain::{DomainRepository, HostName, StoreError, TenantDomain, TenantId};
+use taskforce_domain::{DomainRepository, HostName, StoreError, TenantDomain, TenantId, Unique};
 
 use super::tx::FakeTx;
 
@@ -11,10 +11,10 @@ impl DomainRepository for FakeTx<'_> {
         self.tenant_exists(domain.tenant_id)?;
         let domains = &self.state.domains;
         if domains.iter().any(|d| d.domain == domain.domain) {
-            return Err(StoreError::Duplicate("domains_pkey".into()));
+            return Err(StoreError::Duplicate(Unique::Domain));
         }
         if domain.is_primary && domains.iter().any(|d| d.tenant_id == domain.tenant_id && d.is_primary) {
-            return Err(StoreError::Duplicate("domains_one_primary_per_tenant".into()));
+            return Err(StoreError::Duplicate(Unique::PrimaryDomain));
         }
         self.state.domains.push(domain.clone());
         Ok(())

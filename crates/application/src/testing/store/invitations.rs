@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    Email, Invitation, InvitationId, InvitationRepository, NewInvitation, Role, StoreError, TenantId, UserId,
+    Email, Invitation, InvitationId, InvitationRepository, NewInvitation, Role, StoreError, TenantId, Unique, UserId,
 };
 
 use super::{state::StoredInvitation, tx::FakeTx};
@@ -13,7 +13,7 @@ impl InvitationRepository for FakeTx<'_> {
         self.tenant_exists(new.tenant_id)?;
         self.user_exists(new.invited_by)?;
         if self.state.invitations.iter().any(|i| i.token_digest == new.token_digest) {
-            return Err(StoreError::Duplicate("invitations_token_digest_key".into()));
+            return Err(StoreError::Duplicate(Unique::Other("invitations_token_digest_key".into())));
         }
         let invitation = Invitation {
             id: InvitationId(self.state.next_id()),

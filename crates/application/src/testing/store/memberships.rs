@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use taskforce_domain::{
-    AccessGrant, FamilyId, Member, Membership, MembershipId, MembershipRepository, Role, StoreError, TenantId, UserId,
-    Username,
+    AccessGrant, FamilyId, Member, Membership, MembershipId, MembershipRepository, Role, StoreError, TenantId, Unique,
+    UserId, Username,
 };
 
 use super::tx::FakeTx;
@@ -46,7 +46,7 @@ impl MembershipRepository for FakeTx<'_> {
         self.tenant_exists(tenant)?;
         self.user_exists(user)?;
         if self.state.memberships.iter().any(|m| m.tenant_id == tenant && m.user_id == user) {
-            return Err(StoreError::Duplicate("memberships_tenant_user_key".into()));
+            return Err(StoreError::Duplicate(Unique::Membership));
         }
         let membership =
             Membership { id: MembershipId(self.state.next_id()), tenant_id: tenant, user_id: user, role, joined_at };

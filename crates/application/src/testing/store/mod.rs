@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use chrono::{DateTime, Duration, Utc};
 use taskforce_domain::{
     Clock, DomainRepository, FixedClock, NewTenant, PlatformWork, ProvisionWork, SchemaName, Store, StoreError, Tenant,
-    TenantDomain, TenantId, TenantWork,
+    TenantDomain, TenantId, TenantWork, Unique,
 };
 
 pub use state::State;
@@ -129,10 +129,10 @@ impl Store for FakeStore {
         let schema = new.slug.schema_name();
         self.transaction(|tx| {
             if tx.state.tenants.iter().any(|t| t.slug == new.slug) {
-                return Err(StoreError::Duplicate("tenants_slug_key".into()));
+                return Err(StoreError::Duplicate(Unique::Slug));
             }
             if tx.state.tenants.iter().any(|t| t.schema_name == schema) {
-                return Err(StoreError::Duplicate("tenants_schema_name_key".into()));
+                return Err(StoreError::Duplicate(Unique::SchemaName));
             }
             let tenant = Tenant {
                 id: TenantId(tx.state.next_id()),
@@ -153,7 +153,7 @@ impl Store for FakeStore {
                 )?;
             }
             if tx.state.schemas.contains_key(&schema) {
-                return Err(StoreError::Duplicate("schema_exists".into()));
+                return Err(StoreError::Duplicate(Unique::Schema));
             }
             tx.state.schemas.insert(schema.clone(), state::SchemaData::default());
             then(

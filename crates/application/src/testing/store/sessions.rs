@@ -2,7 +2,7 @@
 //! `refresh_tokens`.
 
 use chrono::{DateTime, Utc};
-use taskforce_domain::{FamilyId, SessionRepository, SessionState, Spend, StoreError, TenantId, UserId};
+use taskforce_domain::{FamilyId, SessionRepository, SessionState, Spend, StoreError, TenantId, Unique, UserId};
 
 use super::{
     state::{StoredRefreshToken, StoredSession},
@@ -23,7 +23,7 @@ impl SessionRepository for FakeTx<'_> {
             return Err(StoreError::internal(format!("foreign key violation: no session {family}")));
         }
         if self.state.refresh_tokens.iter().any(|t| t.digest == token_digest) {
-            return Err(StoreError::Duplicate("refresh_tokens_pkey".into()));
+            return Err(StoreError::Duplicate(Unique::Other("refresh_tokens_pkey".into())));
         }
         self.state.refresh_tokens.push(StoredRefreshToken {
             family,
@@ -85,7 +85,7 @@ impl SessionRepository for FakeTx<'_> {
         }
         self.state.tickets.retain(|(_, _, expires)| *expires >= now);
         if self.state.tickets.iter().any(|(digest, _, _)| digest == token_digest) {
-            return Err(StoreError::Duplicate("stream_tickets_pkey".into()));
+            return Err(StoreError::Duplicate(Unique::Other("stream_tickets_pkey".into())));
         }
         self.state.tickets.push((token_digest.to_owned(), family, expires_at));
         Ok(())

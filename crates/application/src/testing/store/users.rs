@@ -3,7 +3,7 @@
 //! and neither may be another account's other one, as in PostgreSQL.
 
 use chrono::{DateTime, Utc};
-use taskforce_domain::{NewUser, StoreError, User, UserId, UserRepository, Username};
+use taskforce_domain::{NewUser, StoreError, Unique, User, UserId, UserRepository, Username};
 
 use super::{state::StoredUser, tx::FakeTx};
 
@@ -16,13 +16,13 @@ impl UserRepository for FakeTx<'_> {
         if let Some(constraint) =
             users.iter().find_map(|u| new.login_clash(u.user.username.as_str(), u.user.email.as_str()))
         {
-            return Err(StoreError::Duplicate(constraint.into()));
+            return Err(StoreError::Duplicate(constraint));
         }
         if users.iter().any(|u| of(u).0 == name) {
-            return Err(StoreError::Duplicate("users_username_key".into()));
+            return Err(StoreError::Duplicate(Unique::Username));
         }
         if users.iter().any(|u| of(u).1 == email) {
-            return Err(StoreError::Duplicate("users_email_key".into()));
+            return Err(StoreError::Duplicate(Unique::Email));
         }
         let user = User {
             id: UserId(self.state.next_id()),
