@@ -292,6 +292,9 @@ impl From<taskforce_application::JoinError> for ApiError {
             JoinError::AlreadyMember => {
                 Self::new(StatusCode::CONFLICT, "conflict", "You are already a member of this tenant.")
             }
+            JoinError::TenantInactive => {
+                Self::new(StatusCode::FORBIDDEN, "tenant_inactive", "This tenant is inactive.")
+            }
             JoinError::Auth(auth) => auth.into(),
             JoinError::Store(store) => store.into(),
         }

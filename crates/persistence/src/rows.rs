@@ -154,6 +154,7 @@ pub(crate) struct InvitationRow {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<InvitationRow> for taskforce_domain::Invitation {
@@ -169,6 +170,7 @@ impl TryFrom<InvitationRow> for taskforce_domain::Invitation {
             created_at: row.created_at,
             expires_at: row.expires_at,
             accepted_at: row.accepted_at,
+            ended_at: row.ended_at,
         })
     }
 }

@@ -59,6 +59,9 @@ pub enum JoinError {
     /// The user already belongs to the tenant.
     #[error("You are already a member of this tenant.")]
     AlreadyMember,
+    /// The tenant was deactivated while the request was on its way.
+    #[error("This tenant is inactive.")]
+    TenantInactive,
     /// Authentication failed (accepting as an existing user).
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -184,9 +187,11 @@ impl Registration {
         self.store
             .tenant(&tenant.schema_name, |tx| {
                 let locked = tx.tenants().lock(tenant.id)?;
-                // the time once the lock is held: an invitation ended (its
-                // expiry set to the time of ending) while the password was
-                // hashed, or while this waited for the lock, is over by now
+                // as committed once the lock is held, not as the request found
+                // it before the password was hashed (tens of milliseconds)
+                if !locked.is_active {
+                    return Err(JoinError::TenantInactive);
+                }
                 let now = self.auth.clock().now();
                 let invitation = match &digest {
                     Some(digest) => Some(pending_invitation(tx, digest, &locked, now, "invitation_token")?),
@@ -244,7 +249,15 @@ impl Registration {
         self.store
             .tenant(&tenant.schema_name, |tx| {
                 let locked = tx.tenants().lock(tenant.id)?;
-                // read again under the lock, as `register` does
+                // the tenant and the account as committed once the lock is
+                // held: either may have been deactivated while the password
+                // was checked
+                if !locked.is_active {
+                    return Err(JoinError::TenantInactive);
+                }
+                if !tx.users().get(user.id)?.is_some_and(|now| now.is_active) {
+                    return Err(AuthError::InvalidCredentials.into());
+                }
                 let now = self.auth.clock().now();
                 let invitation = pending_invitation(tx, &digest, &locked, now, "token")?;
                 if invitation.email.normalized() != user.email.normalized() {

@@ -169,9 +169,10 @@ impl TenantMembers {
         if_match: Option<&IfMatch>,
     ) -> Result<TenantOverview, MembersError> {
         actor.may(Action::UpdateTenant, Relation::default())?;
-        let now = self.clock.now();
         let overview = self.store.tenant(&actor.tenant.schema_name, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
+            // the time, like the role, as it is once the lock is held
+            let now = self.clock.now();
             may_now(tx, actor, Action::UpdateTenant)?;
             if let Some(condition) = if_match
                 && !condition.matches(&Self::etag(&overview(tx, actor.tenant.id, now)?))
@@ -201,17 +202,12 @@ impl TenantMembers {
             return Err(Denied.into());
         }
         let token = self.secrets.random_token();
-        let now = self.clock.now();
-        let new = NewInvitation {
-            tenant_id: actor.tenant.id,
-            email: email.clone(),
-            role,
-            invited_by: actor.user,
-            token_digest: self.secrets.digest(&token),
-            expires_at: now + self.invitation_ttl,
-        };
+        let token_digest = self.secrets.digest(&token);
         let invitation = self.store.tenant(&actor.tenant.schema_name, |tx| {
             let tenant = tx.tenants().lock(actor.tenant.id)?;
+            // the time, like the role, as it is once the lock is held: what
+            // a withdrawal committed meanwhile ended is no longer pending
+            let now = self.clock.now();
             let actor = &as_committed(tx, actor)?;
             if !may_invite(actor.role, role) {
                 return Err(Denied.into());
@@ -232,6 +228,14 @@ impl TenantMembers {
                 return Err(Denied.into());
             }
             room_for_a_member(tx, &tenant, now)?;
+            let new = NewInvitation {
+                tenant_id: tenant.id,
+                email: email.clone(),
+                role,
+                invited_by: actor.user,
+                token_digest: token_digest.clone(),
+                expires_at: now + self.invitation_ttl,
+            };
             Ok(tx.invitations().create(&new)?)
         })?;
         let mail = OutgoingMail {
@@ -270,9 +274,9 @@ impl TenantMembers {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, invitation = %id.0))]
     pub fn withdraw_invitation(&self, actor: &Actor, id: InvitationId) -> Result<(), MembersError> {
         actor.may(Action::ManageMembers, Relation::default())?;
-        let now = self.clock.now();
         self.store.platform(|tx| {
             tx.tenants().lock(actor.tenant.id)?;
+            let now = self.clock.now();
             let actor = &may_now(tx, actor, Action::ManageMembers)?;
             let invitation = tx.invitations().pending(actor.tenant.id, id, now)?.ok_or(MembersError::NotFound)?;
             if !may_invite(actor.role, invitation.role) {

@@ -192,11 +192,13 @@ fn racing_registration(world: &World, meanwhile: impl Fn() + Send + Sync + 'stat
     Ok(registration)
 }
 
-/// The invitation as stored: whether it was used, and its expiry.
-fn stored_invitation(world: &World) -> TestResult<(Option<taskforce_domain::UserId>, chrono::DateTime<chrono::Utc>)> {
+/// The invitation as stored: who used it, and when it was ended.
+fn stored_invitation(
+    world: &World,
+) -> TestResult<(Option<taskforce_domain::UserId>, Option<chrono::DateTime<chrono::Utc>>)> {
     let state = world.store.snapshot();
     let stored = state.invitations.first().ok_or("no invitation")?;
-    Ok((stored.accepted_by, stored.invitation.expires_at))
+    Ok((stored.accepted_by, stored.invitation.ended_at))
 }
 
 /// An invitation withdrawn while its invitee's password is being hashed
@@ -219,7 +221,67 @@ fn an_invitation_withdrawn_while_the_password_hashes_admits_no_one() -> TestResu
 
     assert!(field_error_on(&error, "invitation_token"), "{error:?}");
     assert!(world.store.snapshot().user_named("mia").is_none(), "no account was made");
-    assert_eq!(stored_invitation(&world)?, (None, ended_at), "withdrawn, and not used");
+    assert_eq!(stored_invitation(&world)?, (None, Some(ended_at)), "withdrawn, and not used");
+    Ok(())
+}
+
+/// A tenant deactivated while the password hashes takes no new member, and
+/// an account deactivated while its password is checked joins nothing: both
+/// are read again once the tenant is locked.
+#[test]
+fn a_tenant_or_account_deactivated_while_the_password_is_checked_joins_nothing() -> TestResult {
+    let world = World::new();
+    let acme = open_signup(&world, &world.tenant("acme", Plan::Basic)?)?;
+    world.member(&acme, "olga", Role::Owner)?;
+    let bob = world.user("bob")?;
+    let owner = world.sign_in(&acme, "olga")?;
+    let issued = world.members().invite(&owner, Email::parse("bob@example.com")?, Role::Member)?;
+
+    let (admin, slug) = (world.admin(), acme.slug.clone());
+    let registration = racing_registration(&world, move || {
+        let off = TenantChanges { is_active: Some(false), ..Default::default() };
+        admin.update(&slug, &off).expect("the tenant is deactivated");
+    })?;
+    let error = refused(registration.register(&acme, &register_input("ada", "ada@example.com", None)))?;
+    assert!(matches!(error, JoinError::TenantInactive), "{error:?}");
+    assert!(world.store.snapshot().user_named("ada").is_none(), "no account was made");
+    let on = TenantChanges { is_active: Some(true), ..Default::default() };
+    world.admin().update(&acme.slug, &on)?;
+
+    let store = world.store.clone();
+    let registration = racing_registration(&world, move || {
+        store.edit(|state| {
+            if let Some(stored) = state.users.iter_mut().find(|u| u.user.id == bob.id) {
+                stored.user.is_active = false;
+            }
+        });
+    })?;
+    let error = refused(registration.accept_invitation(&acme, &issued.token, "bob", PASSWORD, None))?;
+    assert!(matches!(error, JoinError::Auth(crate::AuthError::InvalidCredentials)), "{error:?}");
+    let state = world.store.snapshot();
+    assert!(state.memberships.iter().all(|m| m.user_id != bob.id), "bob did not join");
+    assert_eq!(stored_invitation(&world)?, (None, None), "the invitation stays unused");
+    Ok(())
+}
+
+/// An end is a state, not a time: a server whose clock runs behind the one
+/// that withdrew the invitation (a second here) does not find it pending.
+#[test]
+fn an_invitation_withdrawn_on_a_server_whose_clock_runs_ahead_is_ended_everywhere() -> TestResult {
+    let world = World::new();
+    let acme = world.tenant("acme", Plan::Basic)?;
+    world.member(&acme, "olga", Role::Owner)?;
+    let owner = world.sign_in(&acme, "olga")?;
+    let issued = world.members().invite(&owner, Email::parse("mia@example.com")?, Role::Admin)?;
+    let ahead = world.now() + Duration::seconds(1);
+    world.members_at(ahead).withdraw_invitation(&owner, issued.invitation.id)?;
+
+    let error =
+        refused(world.registration()?.register(&acme, &register_input("mia", "mia@example.com", Some(&issued.token))))?;
+
+    assert!(field_error_on(&error, "invitation_token"), "{error:?}");
+    assert_eq!(stored_invitation(&world)?, (None, Some(ahead)));
+    assert_eq!(world.members().invitations(&owner, crate::PageRequest::default())?.total, 0, "not listed as pending");
     Ok(())
 }
 
@@ -247,7 +309,7 @@ fn an_invitation_ended_by_its_sender_s_demotion_while_the_password_is_checked_ad
     let state = world.store.snapshot();
     let bob = state.user_named("bob").ok_or("no bob")?.user.id;
     assert!(state.memberships.iter().all(|m| m.user_id != bob), "bob did not join");
-    assert_eq!(stored_invitation(&world)?, (None, ended_at), "ended by the demotion, and not used");
+    assert_eq!(stored_invitation(&world)?, (None, Some(ended_at)), "ended by the demotion, and not used");
     Ok(())
 }
 

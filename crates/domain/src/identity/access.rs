@@ -141,12 +141,17 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
     /// When it was used, if it was.
     pub accepted_at: Option<DateTime<Utc>>,
+    /// When it was ended before its time (withdrawn, replaced, or its
+    /// sender removed or demoted), if it was.
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 impl Invitation {
-    /// Whether it can still be used at `now`.
+    /// Whether it can still be used at `now`: neither used nor ended, and
+    /// not expired. An end is a state, not a time compared with `now`, so
+    /// servers whose clocks differ agree on it.
     pub fn is_pending(&self, now: DateTime<Utc>) -> bool {
-        self.accepted_at.is_none() && self.expires_at > now
+        self.accepted_at.is_none() && self.ended_at.is_none() && self.expires_at > now
     }
 }
 

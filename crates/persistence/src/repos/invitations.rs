@@ -61,6 +61,7 @@ impl InvitationRepository for PgTx<'_> {
         let count: i64 = invitations::table
             .filter(invitations::tenant_id.eq(tenant.0))
             .filter(invitations::accepted_at.is_null())
+            .filter(invitations::ended_at.is_null())
             .filter(invitations::expires_at.gt(now))
             .filter(not(exists(addressee_is_member)))
             .count()
@@ -75,18 +76,24 @@ impl InvitationRepository for PgTx<'_> {
         email: &Email,
         now: DateTime<Utc>,
     ) -> Result<Vec<Role>, StoreError> {
-        let roles: Vec<String> = diesel::update(
+        // expired ones too: whether one has expired is this server's clock's
+        // view, and another server's may differ
+        let ended: Vec<(String, DateTime<Utc>)> = diesel::update(
             invitations::table
                 .filter(invitations::tenant_id.eq(tenant.0))
                 .filter(lower(invitations::email).eq(email.normalized()))
                 .filter(invitations::accepted_at.is_null())
-                .filter(invitations::expires_at.gt(now)),
+                .filter(invitations::ended_at.is_null()),
         )
-        .set(invitations::expires_at.eq(now))
-        .returning(invitations::role)
+        .set(invitations::ended_at.eq(now))
+        .returning((invitations::role, invitations::expires_at))
         .get_results(self.conn)
         .map_err(store_error)?;
-        roles.iter().map(|role| role.parse::<Role>().map_err(|e| corrupt("role", e))).collect()
+        ended
+            .iter()
+            .filter(|(_, expires_at)| *expires_at > now)
+            .map(|(role, _)| role.parse::<Role>().map_err(|e| corrupt("role", e)))
+            .collect()
     }
 
     fn withdraw_sent_by(
@@ -103,9 +110,9 @@ impl InvitationRepository for PgTx<'_> {
                 .filter(invitations::invited_by.eq(inviter.0))
                 .filter(invitations::role.eq_any(roles))
                 .filter(invitations::accepted_at.is_null())
-                .filter(invitations::expires_at.gt(now)),
+                .filter(invitations::ended_at.is_null()),
         )
-        .set(invitations::expires_at.eq(now))
+        .set(invitations::ended_at.eq(now))
         .execute(self.conn)
         .map_err(store_error)?;
         Ok(u64::try_from(ended).unwrap_or(0))
@@ -121,6 +128,7 @@ impl InvitationRepository for PgTx<'_> {
         let pending = invitations::table
             .filter(invitations::tenant_id.eq(tenant.0))
             .filter(invitations::accepted_at.is_null())
+            .filter(invitations::ended_at.is_null())
             .filter(invitations::expires_at.gt(now));
         let rows: Vec<(InvitationRow, i64)> = pending
             .order((invitations::created_at.desc(), invitations::id.desc()))
@@ -151,6 +159,7 @@ impl InvitationRepository for PgTx<'_> {
             .filter(invitations::id.eq(id.0))
             .filter(invitations::tenant_id.eq(tenant.0))
             .filter(invitations::accepted_at.is_null())
+            .filter(invitations::ended_at.is_null())
             .filter(invitations::expires_at.gt(now))
             .select(InvitationRow::as_select())
             .for_update()
@@ -162,8 +171,8 @@ impl InvitationRepository for PgTx<'_> {
     }
 
     fn withdraw(&mut self, id: InvitationId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        diesel::update(invitations::table.find(id.0))
-            .set(invitations::expires_at.eq(now))
+        diesel::update(invitations::table.find(id.0).filter(invitations::ended_at.is_null()))
+            .set(invitations::ended_at.eq(now))
             .execute(self.conn)
             .map(drop)
             .map_err(store_error)

@@ -108,6 +108,7 @@ diesel::table! {
         expires_at -> Timestamptz,
         accepted_at -> Nullable<Timestamptz>,
         accepted_by -> Nullable<Int8>,
+        ended_at -> Nullable<Timestamptz>,
     }
 }
 

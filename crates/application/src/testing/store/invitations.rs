@@ -24,6 +24,7 @@ impl InvitationRepository for FakeTx<'_> {
             created_at: self.now,
             expires_at: new.expires_at,
             accepted_at: None,
+            ended_at: None,
         };
         self.state.invitations.push(StoredInvitation {
             invitation: invitation.clone(),
@@ -68,16 +69,19 @@ impl InvitationRepository for FakeTx<'_> {
         email: &Email,
         now: DateTime<Utc>,
     ) -> Result<Vec<Role>, StoreError> {
-        let mut ended = Vec::new();
+        let mut pending = Vec::new();
         for stored in self.state.invitations.iter_mut().filter(|i| {
             i.invitation.tenant_id == tenant
-                && i.invitation.is_pending(now)
+                && i.invitation.accepted_at.is_none()
+                && i.invitation.ended_at.is_none()
                 && i.invitation.email.normalized() == email.normalized()
         }) {
-            stored.invitation.expires_at = now;
-            ended.push(stored.invitation.role);
+            if stored.invitation.is_pending(now) {
+                pending.push(stored.invitation.role);
+            }
+            stored.invitation.ended_at = Some(now);
         }
-        Ok(ended)
+        Ok(pending)
     }
 
     fn withdraw_sent_by(
@@ -92,9 +96,10 @@ impl InvitationRepository for FakeTx<'_> {
             i.invitation.tenant_id == tenant
                 && i.invitation.invited_by == inviter
                 && roles.contains(&i.invitation.role)
-                && i.invitation.is_pending(now)
+                && i.invitation.accepted_at.is_none()
+                && i.invitation.ended_at.is_none()
         }) {
-            stored.invitation.expires_at = now;
+            stored.invitation.ended_at = Some(now);
             ended += 1;
         }
         Ok(ended)
@@ -135,8 +140,10 @@ impl InvitationRepository for FakeTx<'_> {
     }
 
     fn withdraw(&mut self, id: InvitationId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        if let Some(stored) = self.state.invitations.iter_mut().find(|i| i.invitation.id == id) {
-            stored.invitation.expires_at = now;
+        if let Some(stored) =
+            self.state.invitations.iter_mut().find(|i| i.invitation.id == id && i.invitation.ended_at.is_none())
+        {
+            stored.invitation.ended_at = Some(now);
         }
         Ok(())
     }
