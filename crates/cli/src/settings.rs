@@ -116,6 +116,8 @@ pub struct ServerSettings {
     pub cors_allowed_origins: Vec<String>,
     /// Seconds between heartbeats on idle notification streams.
     pub sse_heartbeat_secs: u64,
+    /// Seconds a JSON request body may take to arrive after its headers.
+    pub body_timeout_secs: u64,
 }
 
 /// `[database]`.

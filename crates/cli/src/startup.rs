@@ -87,6 +87,7 @@ impl Application {
                 shutdown_timeout_secs: settings.server.shutdown_timeout_secs,
                 signup_enabled: settings.tenancy.signup_enabled,
                 sse_heartbeat_secs: settings.server.sse_heartbeat_secs,
+                body_timeout_secs: settings.server.body_timeout_secs,
             },
             directory: services.directory,
             health: services.health,

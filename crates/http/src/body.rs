@@ -4,12 +4,20 @@
 //! has the wrong type, or naming where a NUL character is (in any field:
 //! PostgreSQL cannot store one). Other unknown fields are ignored.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, time::Duration};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use serde::de::DeserializeOwned;
 
 use crate::{ApiError, JSON_LIMIT_BYTES};
+
+/// How long a JSON body (at most 1 MiB) may take to arrive once its headers
+/// have, unless `server.body_timeout_secs` says otherwise. The caller's role
+/// and session are judged when the headers arrive; without a deadline a
+/// client sending its body a byte at a time would keep that judgement as
+/// long as it liked (past a removal, a demotion, a logout). Uploads have
+/// none: their standing is judged again when their bytes are in.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A JSON body parsed into `T`. A handler that must refuse some callers
 /// before it judges the body (as DRF checks permissions before a view parses
@@ -40,6 +48,11 @@ impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let coding = content_coding(req);
+        let deadline = req
+            .app_data::<web::Data<crate::AppState>>()
+            .map(|state| state.settings.body_timeout_secs)
+            .filter(|secs| *secs > 0)
+            .map_or(BODY_DEADLINE, Duration::from_secs);
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let coding = coding?;
@@ -63,7 +76,14 @@ impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
                 // no body at all, whatever its coding says
                 return parse(b"{}").map(JsonBody);
             }
-            let bytes = bytes.await.map_err(|error| {
+            let bytes = tokio::time::timeout(deadline, bytes).await.map_err(|_| {
+                ApiError::new(
+                    actix_web::http::StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    format!("The request body did not arrive within {} seconds.", deadline.as_secs()),
+                )
+            })?;
+            let bytes = bytes.map_err(|error| {
                 if error.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::payload_too_large("The request body is larger than 1 MiB.")
                 } else {

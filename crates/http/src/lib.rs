@@ -61,6 +61,9 @@ pub struct HttpSettings {
     pub signup_enabled: bool,
     /// Seconds between heartbeats on an idle notification stream.
     pub sse_heartbeat_secs: u64,
+    /// Seconds a JSON body may take to arrive after its headers
+    /// ([`body::BODY_DEADLINE`] when 0).
+    pub body_timeout_secs: u64,
 }
 
 /// What handlers share: settings and the application's services.

@@ -32,8 +32,8 @@ const ANY_HOST: [&str; 3] = ["/api/health/", "/api/health/ready/", "/api/signup/
 /// handler's annotation lists only its own: the tenant's host not found
 /// (`404 tenant_not_found`), inactive (`403 tenant_inactive`) or being
 /// upgraded (`503 unavailable`); a missing or refused token (`401`); a JSON
-/// body that is malformed, too large or of another type (`400`, `413`,
-/// `415`); a list's bad filter or a page past the last (`400`, `404`); a
+/// body that is malformed, too large, of another type or too slow to arrive
+/// (`400`, `413`, `415`, `408`); a list's bad filter or a page past the last (`400`, `404`); a
 /// path id that is no integer (`404`).
 #[derive(Debug)]
 struct StandardResponses;
@@ -67,6 +67,7 @@ fn add_standard_responses(path: &str, operation: &mut Operation) {
     if json_body {
         add("400", "Malformed JSON (`invalid_json`) or invalid fields (`validation_failed`).");
         add("413", "The body is larger than 1 MiB (`payload_too_large`).");
+        add("408", "The body did not arrive within `server.body_timeout_secs` of its headers (`request_timeout`).");
         add("415", "The body is not `application/json` (`unsupported_media_type`).");
     }
     let parameters = operation.parameters.as_deref().unwrap_or_default();

@@ -182,6 +182,11 @@ pub fn notification_stream(
                         if batch.len() < 100 {
                             break;
                         }
+                        // a long catch-up is judged again before each batch:
+                        // a member removed meanwhile gets nothing more
+                        if !admitted().await {
+                            return;
+                        }
                     }
                 }
                 tokio::select! {

@@ -9,8 +9,8 @@ use std::sync::mpsc;
 
 use support::{TestResult, provision, store};
 use taskforce_domain::{
-    CommentBody, Priority, ProjectFields, ProjectName, ProjectStatus, StoreError, StoreExt, TaskFields, TaskStatus,
-    TaskTitle, UserId,
+    ActivityFilter, Changes, CommentBody, NewActivity, Priority, ProjectFields, ProjectName, ProjectStatus, StoreError,
+    StoreExt, TargetType, TaskFields, TaskStatus, TaskTitle, UserId, Verb,
 };
 
 #[test]
@@ -41,6 +41,14 @@ fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() 
     let (began, go) = (mpsc::channel(), mpsc::channel::<()>());
     let (began_tx, began_rx) = began;
     let (go_tx, go_rx) = go;
+    let entry = |actor| NewActivity {
+        actor: UserId(actor),
+        verb: Verb::Updated,
+        target_type: TargetType::Task,
+        target_id: task.id.0,
+        project_id: Some(project.id.0),
+        changes: Changes::new(),
+    };
     let (first_body, later_body) = (CommentBody::parse("first")?, CommentBody::parse("later")?);
     let renamed = ProjectFields { name: ProjectName::parse("Later")?, ..project_fields.clone() };
     let retitled = TaskFields { title: TaskTitle::parse("Later")?, ..task_fields.clone() };
@@ -56,6 +64,7 @@ fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() 
                 let p = tx.projects().update(project.id, project.version + 1, renamed)?;
                 let t = tx.tasks().update(task.id, task.version + 1, retitled, None)?;
                 let c = tx.comments().update(comment.id, comment.version + 1, later_body)?;
+                tx.activity().record(&entry(2))?;
                 Ok::<_, StoreError>((p, t, c))
             })
         });
@@ -64,6 +73,7 @@ fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() 
                 let p = tx.projects().update(project.id, project.version, &project_fields)?;
                 let t = tx.tasks().update(task.id, task.version, &task_fields, None)?;
                 let c = tx.comments().update(comment.id, comment.version, &first_body)?;
+                tx.activity().record(&entry(1))?;
                 Ok::<_, StoreError>((p, t, c))
             })
         });
@@ -82,5 +92,10 @@ fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() 
     for (what, (first, second)) in ["project", "task", "comment"].iter().zip(first.iter().zip(&second)) {
         assert!(second > first, "the later {what} write is stamped {second}, before the earlier one's {first}");
     }
+    // the audit log: the later entry (actor 2) has the later id and time
+    let (log, _) = store.tenant(schema, |tx| tx.activity().page(&ActivityFilter::default(), 0, 10))?;
+    let by = |actor| log.iter().find(|a| a.actor == UserId(actor)).map(|a| (a.id, a.created_at)).ok_or("no entry");
+    let (first, later) = (by(1)?, by(2)?);
+    assert!(later.0 > first.0 && later.1 > first.1, "{first:?} then {later:?}");
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! The role matrix of API.md §5, endpoint by endpoint.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use taskforce_domain::{Plan, Role};
 use taskforce_tests::{Session, TestApp, TestResult, json, spawn_app};
@@ -233,5 +235,60 @@ async fn comments_are_edited_by_their_author_and_removed_by_author_admin_owner()
     )
     .await?;
     assert_eq!(status(&w.app, &w.member, Method::DELETE, &format!("/api/comments/{}/", third["id"]), None).await?, 204);
+    Ok(())
+}
+
+/// A role is judged when a request's headers arrive; a JSON body must then
+/// arrive within `server.body_timeout_secs`, or the request is `408` and
+/// does nothing. Otherwise a client sending its body a byte at a time would
+/// keep its judgement past a removal or a demotion for as long as it liked.
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_408_and_changes_nothing() -> TestResult {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = taskforce_tests::spawn_app_with(|settings| settings.server.body_timeout_secs = 1).await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    let olga = app.login("acme", "olga").await?;
+    let (status, project) = app
+        .answer(Method::POST, "acme", &olga.access, "/api/projects/", Some(serde_json::json!({"name": "P"})))
+        .await?;
+    assert_eq!(status, 201, "{project}");
+    let path = format!("/api/projects/{}/", project["id"]);
+
+    let body = br#"{"name": "Renamed"}"#;
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        olga.access,
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&body[..10]).await?;
+    // the rest never comes; the server answers (a deadline for the read,
+    // not a speed claim)
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut chunk = [0_u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).await?;
+            answer.extend_from_slice(&chunk[..n]);
+            if n == 0 || String::from_utf8_lossy(&answer).contains("request_timeout") {
+                return Ok::<_, std::io::Error>(());
+            }
+        }
+    })
+    .await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(read.is_ok(), "no answer: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+
+    let (_, unchanged) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
+    assert_eq!(unchanged["name"], "P", "{unchanged}");
+    // a body that arrives in time is read as ever
+    let (status, renamed) =
+        app.answer(Method::PATCH, "acme", &olga.access, &path, Some(serde_json::json!({"name": "Renamed"}))).await?;
+    assert_eq!((status, renamed["name"].as_str()), (200, Some("Renamed")), "{renamed}");
     Ok(())
 }

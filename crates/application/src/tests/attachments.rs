@@ -81,6 +81,63 @@ fn refused_uploads_keep_nothing() -> TestResult {
     Ok(())
 }
 
+/// Bytes that run `meanwhile` when first read: what happens while a slow
+/// client is still sending its file.
+struct Meanwhile<F: FnOnce()> {
+    meanwhile: Option<F>,
+    bytes: Cursor<Vec<u8>>,
+}
+
+impl<F: FnOnce()> Read for Meanwhile<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(meanwhile) = self.meanwhile.take() {
+            meanwhile();
+        }
+        self.bytes.read(buf)
+    }
+}
+
+/// An upload is judged again when its bytes are in: an uploader demoted to
+/// viewer, or whose session ended, while the file was arriving (as long as
+/// the client likes) records nothing and keeps no bytes.
+#[test]
+fn an_uploader_demoted_or_signed_out_while_the_file_arrives_records_nothing() -> TestResult {
+    let world = World::new();
+    let (crew, launch) = with_task(&world)?;
+    let logged = work_log(&world, &crew.tenant);
+    let mia = world.store.snapshot().memberships.iter().find(|m| m.user_id == crew.mia.user).ok_or("mia")?.id;
+    let (members, olga) = (world.members(), crew.olga.clone());
+    let mut demoted = Meanwhile {
+        meanwhile: Some(move || {
+            members.change_role(&olga, mia, taskforce_domain::Role::Viewer, None).expect("mia is demoted");
+        }),
+        bytes: bytes(10),
+    };
+    let error = refused(world.attachments().upload(&crew.mia, launch.id, "a.txt", None, &mut demoted))?;
+    assert!(matches!(error, WorkError::Denied(_)), "{error:?}");
+
+    let (store, session) = (world.store.clone(), crew.max.session);
+    let mut signed_out = Meanwhile {
+        meanwhile: Some(move || {
+            store.edit(|state| {
+                for stored in state.sessions.iter_mut().filter(|s| s.family == session) {
+                    stored.revoked = Some("logout".to_owned());
+                }
+            });
+        }),
+        bytes: bytes(10),
+    };
+    let error = refused(world.attachments().upload(&crew.max, launch.id, "b.txt", None, &mut signed_out))?;
+    assert!(matches!(error, WorkError::Denied(_)), "{error:?}");
+
+    assert!(world.files.all().is_empty(), "the bytes were discarded");
+    assert!(world.store.snapshot().attachments(&crew.tenant.schema_name).is_empty());
+    assert_eq!(work_log(&world, &crew.tenant), logged, "no upload was logged");
+    // and one still standing uploads as before
+    world.attachments().upload(&crew.adam, launch.id, "c.txt", None, &mut bytes(10))?;
+    Ok(())
+}
+
 #[test]
 fn the_uploader_an_admin_or_an_owner_deletes_and_the_bytes_go() -> TestResult {
     let world = World::new();

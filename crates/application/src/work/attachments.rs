@@ -12,7 +12,7 @@ use taskforce_domain::{
 };
 
 use super::WorkError;
-use crate::{Action, Actor, IfMatch, Page, PageRequest, Relation, etag};
+use crate::{Action, Actor, Denied, IfMatch, Page, PageRequest, Relation, etag};
 
 /// A file store that keeps nothing: uploads are refused and deletions have
 /// nothing to do. The default of the use cases until a store is given.
@@ -146,6 +146,17 @@ impl Attachments {
             uploaded_by: actor.user,
         };
         let recorded = self.store.tenant(area, |tx| {
+            // the bytes took as long as the client took to send them: the
+            // caller is judged again as they stand now (a member removed or
+            // demoted, an account deactivated or a session ended meanwhile
+            // records nothing)
+            let standing = tx.memberships().access(actor.tenant.id, actor.user, actor.session)?;
+            match standing {
+                Some(grant) if grant.user_active && !grant.session_revoked => {
+                    Actor { role: grant.role, ..actor.clone() }.may(Action::CreateContent, Relation::default())?;
+                }
+                _ => return Err(Denied.into()),
+            }
             // the task may have gone while the bytes were arriving
             tx.tasks().get(task)?.ok_or(WorkError::NotFound)?;
             let attachment = tx.attachments().insert(&new).map_err(WorkError::parent_gone)?;

@@ -143,8 +143,11 @@ fn involved(actor: &Actor, task: &Task) -> Relation {
 
 /// The assignee must be a member of the tenant.
 fn check_assignee(tx: &mut dyn TenantTx, actor: &Actor, fields: &TaskFields) -> Result<(), WorkError> {
+    // held (FOR KEY SHARE) until the commit: a removal of the assignee
+    // racing this waits for it, so the task is assigned (and its assignee
+    // told) while they are still a member, never after they left
     if let Some(user) = fields.assignee_id
-        && tx.memberships().find(actor.tenant.id, user)?.is_none()
+        && tx.memberships().hold(actor.tenant.id, user)?.is_none()
     {
         return Err(WorkError::field("assignee_id", "The assignee must be a member of this tenant."));
     }
@@ -228,10 +231,10 @@ impl Tasks {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, project = %project))]
     pub fn create(&self, actor: &Actor, project: ProjectId, fields: &TaskFields) -> Result<Task, WorkError> {
         actor.may(Action::CreateContent, Relation::default())?;
-        let now = self.clock.now();
         self.store
             .tenant(&actor.tenant.schema_name, |tx| {
                 let tenant = tx.tenants().lock(actor.tenant.id)?;
+                let now = self.clock.now();
                 tx.projects().get(project)?.ok_or(WorkError::NotFound)?;
                 if let Some(limit) = tenant.plan.limits().of(LimitedResource::Tasks)
                     && tx.usage().usage()?.tasks >= u64::from(limit)
@@ -287,11 +290,13 @@ impl Tasks {
         patch: &TaskPatch,
         if_match: Option<&IfMatch>,
     ) -> Result<Task, WorkError> {
-        let now = self.clock.now();
         self.store
             .tenant(&actor.tenant.schema_name, |tx| {
                 for _ in 0..UPDATE_ATTEMPTS {
                     let current = tx.tasks().lock(id)?.ok_or(WorkError::NotFound)?;
+                    // after the lock: a completion is never stamped before
+                    // the change it waited for
+                    let now = self.clock.now();
                     actor.may(Action::UpdateTask, involved(actor, &current))?;
                     if !IfMatch::holds(if_match, &Self::etag(&current)) {
                         return Err(WorkError::PreconditionFailed);

@@ -67,7 +67,7 @@ impl Cache for RedisCache {
             pipe.query_async::<()>(&mut conn).await
         });
         if sent.is_none() {
-            self.redis.defer_delete(keys);
+            self.redis.defer_invalidate(keys, hold);
         }
     }
 

@@ -3,7 +3,7 @@
 //! be sent kept until Redis answers again.
 
 use std::{
-    collections::BTreeSet,
+    collections::BTreeMap,
     future::Future,
     sync::{
         Arc, Mutex,
@@ -31,7 +31,10 @@ pub struct RedisError(pub String);
 
 #[derive(Debug, Default)]
 struct Pending {
-    keys: BTreeSet<String>,
+    /// Each key, and the hold of its invalidation marker in milliseconds
+    /// (`None`: a plain deletion). A key both deleted and invalidated is
+    /// invalidated: the marker keeps a stale read from filling it again.
+    keys: BTreeMap<String, Option<u64>>,
     overflowed: bool,
 }
 
@@ -229,12 +232,27 @@ impl Redis {
 
     /// Remembers deletions that could not be sent.
     pub(crate) fn defer_delete(&self, keys: &[String]) {
+        self.defer(keys, None);
+    }
+
+    /// Remembers invalidations that could not be sent: when Redis returns
+    /// they are sent as they would have been, markers held for `hold`, not
+    /// as deletions (after a deletion, a read of the old value that was in
+    /// flight could fill the key again).
+    pub(crate) fn defer_invalidate(&self, keys: &[String], hold: Duration) {
+        self.defer(keys, Some(u64::try_from(hold.as_millis()).unwrap_or(u64::MAX).max(1)));
+    }
+
+    fn defer(&self, keys: &[String], hold: Option<u64>) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         if pending.keys.len() + keys.len() > MAX_PENDING {
             pending.overflowed = true;
             pending.keys.clear();
         } else if !pending.overflowed {
-            pending.keys.extend(keys.iter().cloned());
+            for key in keys {
+                let kept = pending.keys.entry(key.clone()).or_insert(hold);
+                *kept = (*kept).max(hold);
+            }
         }
     }
 
@@ -244,7 +262,7 @@ impl Redis {
             if pending.keys.is_empty() && !pending.overflowed {
                 return true;
             }
-            (pending.keys.iter().cloned().collect::<Vec<_>>(), pending.overflowed)
+            (pending.keys.iter().map(|(key, hold)| (key.clone(), *hold)).collect::<Vec<_>>(), pending.overflowed)
         };
         let to_send = keys.clone();
         let connected = AtomicBool::new(false);
@@ -254,14 +272,24 @@ impl Redis {
             if overflowed {
                 clear_keyspace(&mut conn).await
             } else {
-                deadpool_redis::redis::cmd("DEL").arg(&to_send).query_async::<()>(&mut conn).await
+                let mut pipe = deadpool_redis::redis::pipe();
+                pipe.atomic();
+                for (key, hold) in &to_send {
+                    match hold {
+                        Some(millis) => {
+                            pipe.cmd("SET").arg(key).arg(taskforce_domain::INVALIDATED).arg("PX").arg(*millis).ignore()
+                        }
+                        None => pipe.cmd("DEL").arg(key).ignore(),
+                    };
+                }
+                pipe.query_async::<()>(&mut conn).await
             }
         };
         let sent = runtime.block_on(async { tokio::time::timeout(self.timeout * 10, send).await });
         match sent {
             Ok(Ok(())) => {
                 let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-                for key in &keys {
+                for (key, _) in &keys {
                     pending.keys.remove(key);
                 }
                 if overflowed {
@@ -292,7 +320,11 @@ pub(crate) async fn pooled(pool: &Pool) -> RedisResult<deadpool_redis::Connectio
     pool.get().await.map_err(|e| deadpool_redis::redis::RedisError::from(std::io::Error::other(e.to_string())))
 }
 
-/// Deletes every `tf:` key (after too many invalidations were missed).
+/// The prefix of the login failure counters' keys.
+const LOGIN_COUNTERS: &str = "tf:global:login-";
+
+/// Deletes every `tf:` entry of the cache (after too many invalidations were
+/// missed); the login failure counters are no cache entries, and stay.
 async fn clear_keyspace(conn: &mut MultiplexedConnection) -> RedisResult<()> {
     let mut cursor: u64 = 0;
     loop {
@@ -304,8 +336,9 @@ async fn clear_keyspace(conn: &mut MultiplexedConnection) -> RedisResult<()> {
             .arg(1000)
             .query_async(conn)
             .await?;
-        if !keys.is_empty() {
-            deadpool_redis::redis::cmd("DEL").arg(&keys).query_async::<()>(conn).await?;
+        let entries: Vec<&String> = keys.iter().filter(|key| !key.starts_with(LOGIN_COUNTERS)).collect();
+        if !entries.is_empty() {
+            deadpool_redis::redis::cmd("DEL").arg(&entries).query_async::<()>(conn).await?;
         }
         if next == 0 {
             return Ok(());

@@ -16,6 +16,10 @@ impl ActivityRepository for PgTenantTx<'_> {
                 activity::target_id.eq(entry.target_id),
                 activity::project_id.eq(entry.project_id),
                 activity::changes.eq(serde_json::Value::Object(entry.changes.clone())),
+                // the time of the write, after any lock it waited for: the
+                // log's times keep its order (the column's default, now(),
+                // is the transaction's start)
+                activity::created_at.eq(super::statement_timestamp()),
             ))
             .execute(self.inner.conn)
             .map(|_| ())
