@@ -128,7 +128,14 @@ fn tenants_are_created_listed_shown_updated_and_deleted() -> TestResult {
     let refused = failed(&admin.run(&["tenant", "delete", "acme"])?, 1);
     assert!(refused.contains("without --yes"), "{refused}");
     assert_eq!(admin.json(&["tenant", "list", "--json"])?.as_array().map(Vec::len), Some(1));
-    assert!(ok(&admin.run(&["tenant", "delete", "acme", "--yes"])?).contains("deleted tenant 'acme'"));
+    let deleted = ok(&admin.run(&["tenant", "delete", "acme", "--yes"])?);
+    assert!(deleted.contains("deleted tenant 'acme' and schema tenant_acme"), "{deleted}");
+    assert_eq!(admin.json(&["tenant", "list", "--json"])?, serde_json::json!([]));
+    // a schema someone dropped by hand is not claimed as dropped
+    ok(&admin.run(&["tenant", "create", "--slug", "bare", "--name", "Bare"])?);
+    admin.sql("DROP SCHEMA tenant_bare CASCADE")?;
+    let deleted = ok(&admin.run(&["tenant", "delete", "bare", "--yes"])?);
+    assert!(deleted.contains("deleted tenant 'bare'; its schema tenant_bare was not there"), "{deleted}");
     assert_eq!(admin.json(&["tenant", "list", "--json"])?, serde_json::json!([]));
     Ok(())
 }
@@ -1003,6 +1010,12 @@ fn an_import_takes_a_self_registered_account_for_a_member_only_with_the_same_pas
         assert!(confirmed.contains(&format!("confirmed user '{name}'")), "{confirmed}");
     }
     failed(&other.run(&["user", "confirm", "nobody"])?, 1);
+    // once is enough: again, and for an account an operator made, it says so
+    let again = ok(&other.run(&["user", "confirm", "mia"])?);
+    assert!(again.contains("user 'mia'") && again.contains("needs no confirmation"), "{again}");
+    ok(&other.run(&["user", "create", "--username", "ops", "--email", "ops@example.com"])?);
+    let made = ok(&other.run(&["user", "confirm", "ops"])?);
+    assert!(made.contains("needs no confirmation: it was made by an operator"), "{made}");
     ok(&other.run(&["tenant", "import", file_arg])?);
     assert_eq!(
         other.sql(

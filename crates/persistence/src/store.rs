@@ -408,7 +408,7 @@ impl Store for PgStore {
         })
     }
 
-    fn deprovision(&self, tenant: TenantId) -> Result<(), StoreError> {
+    fn deprovision(&self, tenant: TenantId) -> Result<bool, StoreError> {
         let mut conn = self.checkout()?;
         let outcome = transaction(&mut conn, Scope::Platform, |conn| {
             let row: TenantRow = tenants::table
@@ -418,10 +418,19 @@ impl Store for PgStore {
                 .first(conn)
                 .map_err(store_error)?;
             let schema = SchemaName::parse(&row.schema_name).map_err(StoreError::internal)?;
+            let there: bool = diesel::select(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ",
+                )
+                .bind::<diesel::sql_types::Text, _>(schema.as_str())
+                .sql(")"),
+            )
+            .get_result(conn)
+            .map_err(store_error)?;
             conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", schema.quoted())).map_err(store_error)?;
             // domains and memberships go with the row (ON DELETE CASCADE)
             diesel::delete(tenants::table.filter(tenants::id.eq(tenant.0))).execute(conn).map_err(store_error)?;
-            Ok(())
+            Ok(there)
         });
         self.settle(conn, outcome)
     }

@@ -131,7 +131,7 @@ fn deprovisioning_removes_schema_row_domains_and_memberships() -> TestResult {
     ))?;
     assert_eq!(memberships(&store)?, ["gone:ada", "keep:ada"]);
 
-    store.deprovision(gone.id)?;
+    assert!(store.deprovision(gone.id)?, "its schema was there to drop");
     assert_eq!(schemas_named(&store, "tenant_gone")?, 0);
     assert_eq!(schemas_named(&store, "tenant_keep")?, 1);
     assert_eq!(shared_rows(&store)?, (1, 1));
@@ -139,6 +139,11 @@ fn deprovisioning_removes_schema_row_domains_and_memberships() -> TestResult {
     assert_eq!(store.platform(|tx| tx.tenants().get(gone.id))?, None);
     assert!(store.platform(|tx| tx.tenants().get(keep.id))?.is_some());
     assert!(matches!(store.deprovision(gone.id), Err(StoreError::NotFound)));
+    // a tenant whose schema was dropped by hand goes, and says its schema was not there
+    let bare = provision(&store, "bare")?;
+    store.pool().get()?.batch_execute("DROP SCHEMA tenant_bare CASCADE")?;
+    assert!(!store.deprovision(bare.id)?);
+    assert_eq!(store.platform(|tx| tx.tenants().get(bare.id))?, None);
     Ok(())
 }
 

@@ -129,7 +129,22 @@ impl Accounts {
     /// who registered it): imports then take it for the arriving member of
     /// the same user name and address. `None` if no account has the name.
     #[tracing::instrument(skip_all, fields(user = %username))]
-    pub fn confirm(&self, username: &Username) -> Result<Option<User>, StoreError> {
-        self.store.platform(|tx| tx.users().confirm(username))
+    pub fn confirm(&self, username: &Username) -> Result<Option<Confirmation>, StoreError> {
+        self.store.platform(|tx| {
+            let Some(before) = tx.users().by_username(username)? else { return Ok(None) };
+            if !before.registered_themselves {
+                return Ok(Some(Confirmation::Already(before)));
+            }
+            Ok(tx.users().confirm(username)?.map(Confirmation::Now))
+        })
     }
+}
+
+/// What [`Accounts::confirm`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The account registered itself; it is now vouched for.
+    Now(User),
+    /// Nothing to do: an operator made the account, or vouched for it before.
+    Already(User),
 }

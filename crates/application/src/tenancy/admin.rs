@@ -79,6 +79,15 @@ pub struct TenantDetails {
     pub domains: Vec<TenantDomain>,
 }
 
+/// What [`TenantAdmin::delete`] removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedTenant {
+    /// The tenant as it was.
+    pub tenant: Tenant,
+    /// Whether its schema was there to drop (`false`: dropped by hand before).
+    pub schema_dropped: bool,
+}
+
 /// A domain with the slug of its tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainListing {
@@ -206,9 +215,9 @@ impl TenantAdmin {
     /// Removes a tenant: schema, memberships, domains and row, then its
     /// files (a failure there is logged: nothing refers to them any more).
     #[tracing::instrument(skip_all, fields(tenant = %slug))]
-    pub fn delete(&self, slug: &Slug) -> Result<Tenant, TenantAdminError> {
+    pub fn delete(&self, slug: &Slug) -> Result<DeletedTenant, TenantAdminError> {
         let TenantDetails { tenant, domains } = self.show(slug)?;
-        self.store.deprovision(tenant.id).map_err(|error| match error {
+        let schema_dropped = self.store.deprovision(tenant.id).map_err(|error| match error {
             StoreError::NotFound => TenantAdminError::UnknownTenant(slug.to_string()),
             other => other.into(),
         })?;
@@ -216,7 +225,7 @@ impl TenantAdmin {
         if let Err(error) = self.files.delete_area(&tenant.schema_name) {
             tracing::warn!(tenant = %slug, %error, "could not delete the deleted tenant's files");
         }
-        Ok(tenant)
+        Ok(DeletedTenant { tenant, schema_dropped })
     }
 
     /// Maps a domain to a tenant; `primary` makes it the primary one.

@@ -8,7 +8,9 @@ mod members;
 mod reading;
 mod transfer;
 
-pub use admin::{CreateTenantError, DomainListing, EnsureDevTenantError, TenantAdmin, TenantAdminError, TenantDetails};
+pub use admin::{
+    CreateTenantError, DeletedTenant, DomainListing, EnsureDevTenantError, TenantAdmin, TenantAdminError, TenantDetails,
+};
 pub use arrivals::AccountClash;
 pub use directory::{ResolveError, TenantDirectory};
 pub use django::{LegacyItem, LegacyOutcome, LegacyTarget};

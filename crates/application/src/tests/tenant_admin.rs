@@ -252,7 +252,7 @@ fn delete_removes_the_tenant_with_its_domains_schema_and_members() -> TestResult
 
     let deleted = world.admin().delete(&acme.slug)?;
 
-    assert_eq!(deleted.id, acme.id);
+    assert_eq!((deleted.tenant.id, deleted.schema_dropped), (acme.id, true));
     let state = world.store.snapshot();
     assert_eq!(state.tenants.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>(), ["globex"]);
     assert!(state.domains.iter().all(|d| d.tenant_id == globex.id));

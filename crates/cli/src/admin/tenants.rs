@@ -191,8 +191,16 @@ pub(super) fn delete(ctx: &Context, slug: &Slug, yes: bool) -> anyhow::Result<()
             bail!("not confirmed; nothing was deleted");
         }
     }
-    ctx.admin.delete(slug)?;
-    output::say(&format!("deleted tenant '{slug}' and schema {}", details.tenant.schema_name));
+    let deleted = ctx.admin.delete(slug)?;
+    if deleted.schema_dropped {
+        output::say(&format!("deleted tenant '{slug}' and schema {}", details.tenant.schema_name));
+    } else {
+        output::say(&format!(
+            "deleted tenant '{slug}'; its schema {} was not there (dropped by hand before?), so only its row, \
+             domains and memberships went",
+            details.tenant.schema_name
+        ));
+    }
     Ok(())
 }
 

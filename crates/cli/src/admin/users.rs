@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use taskforce_application::{AccountInput, CreateAccountError};
+use taskforce_application::{AccountInput, Confirmation, CreateAccountError};
 use taskforce_domain::{Email, Username};
 
 use super::{Context, output};
@@ -26,13 +26,18 @@ pub(super) struct CreateArgs {
 }
 
 pub(super) fn confirm(ctx: &Context, username: &Username) -> anyhow::Result<()> {
-    let Some(user) = ctx.accounts.confirm(username)? else {
-        bail!("no account with the user name '{username}'");
-    };
-    output::say(&format!(
-        "confirmed user '{}' (id {}, {}): imports take it for the member of the same user name and e-mail address",
-        user.username, user.id, user.email
-    ));
+    match ctx.accounts.confirm(username)? {
+        None => bail!("no account with the user name '{username}'"),
+        Some(Confirmation::Now(user)) => output::say(&format!(
+            "confirmed user '{}' (id {}, {}): imports take it for the member of the same user name and e-mail address",
+            user.username, user.id, user.email
+        )),
+        Some(Confirmation::Already(user)) => output::say(&format!(
+            "user '{}' (id {}, {}) needs no confirmation: it was made by an operator or confirmed before, and imports \
+             already take it for the member of the same user name and e-mail address",
+            user.username, user.id, user.email
+        )),
+    }
     Ok(())
 }
 

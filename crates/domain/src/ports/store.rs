@@ -49,8 +49,10 @@ pub trait Store: Send + Sync + 'static {
     /// without a tenant [`Unique::Schema`](crate::Unique::Schema).
     fn provision_unit(&self, tenant: &NewTenant, then: &mut ProvisionWork<'_>) -> Result<Tenant, StoreError>;
 
-    /// Removes a tenant as one unit: its schema, memberships, domains and row.
-    fn deprovision(&self, tenant: TenantId) -> Result<(), StoreError>;
+    /// Removes a tenant as one unit: its schema, memberships, domains and
+    /// row. `true` when its schema was there to drop (`false`: someone
+    /// dropped it by hand before).
+    fn deprovision(&self, tenant: TenantId) -> Result<bool, StoreError>;
 
     /// Whether the store answers right now (readiness checks).
     fn ping(&self) -> Result<(), StoreError>;

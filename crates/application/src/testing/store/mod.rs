@@ -164,12 +164,12 @@ impl Store for FakeStore {
         })
     }
 
-    fn deprovision(&self, tenant: TenantId) -> Result<(), StoreError> {
+    fn deprovision(&self, tenant: TenantId) -> Result<bool, StoreError> {
         self.transaction(|tx| {
             let state = &mut *tx.state;
             let index = state.tenants.iter().position(|t| t.id == tenant).ok_or(StoreError::NotFound)?;
             let removed = state.tenants.remove(index);
-            state.schemas.remove(&removed.schema_name);
+            let there = state.schemas.remove(&removed.schema_name).is_some();
             // what ON DELETE CASCADE takes with the row
             state.domains.retain(|d| d.tenant_id != tenant);
             state.memberships.retain(|m| m.tenant_id != tenant);
@@ -177,7 +177,7 @@ impl Store for FakeStore {
             let families: Vec<_> = state.sessions.iter().filter(|s| s.tenant == tenant).map(|s| s.family).collect();
             state.sessions.retain(|s| s.tenant != tenant);
             state.refresh_tokens.retain(|t| !families.contains(&t.family));
-            Ok(())
+            Ok(there)
         })
     }
 
