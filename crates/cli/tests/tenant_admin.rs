@@ -789,6 +789,13 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
             "row 3, id 3: 'project_id' is a JSON string, where the column takes a number",
         ),
         (serde_json::json!({"project_id": 1.5}), "row 3, id 3: invalid input syntax for type bigint: \"1.5\""),
+        // what the table's own rules let in but the server could not show
+        (
+            serde_json::json!({"description": "y".repeat(100_001)}),
+            "tasks, the row with id 3: the server could not show it (stored description is invalid: Ensure this \
+             field has no more than 100000 characters.)",
+        ),
+        (serde_json::json!({"title": "   "}), "tasks, the row with id 3: the server could not show it (stored task"),
     ] {
         let mut changed = export_ok.clone();
         let mut row = task.clone();
@@ -798,7 +805,7 @@ fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
         changed["tables"][1]["rows"][2] = row;
         std::fs::write(&broken, changed.to_string())?;
         let refused = failed(&admin.run(&["tenant", "import", broken.to_str().ok_or("path")?, "--slug", "broken"])?, 1);
-        assert!(refused.contains(reason), "{change}: {refused}");
+        assert!(refused.contains(reason), "{reason}: {refused}");
     }
     for (row, reason) in [
         (serde_json::json!(7), "the rows of tasks: row 3, a JSON number, where a row is an object"),

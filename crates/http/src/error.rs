@@ -343,6 +343,9 @@ impl From<taskforce_application::WorkError> for ApiError {
                 Self::payload_too_large(format!("The file is larger than the limit of {limit} bytes."))
             }
             WorkError::UploadInterrupted => Self::field("file", "The upload was interrupted before the file ended."),
+            WorkError::TenantInactive => {
+                Self::new(StatusCode::FORBIDDEN, "tenant_inactive", "This tenant is inactive.")
+            }
             WorkError::Store(store) => store.into(),
             // a record whose bytes are gone: the client can do nothing about
             // it but delete the record; the operator is told in the log

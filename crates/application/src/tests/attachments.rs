@@ -98,8 +98,9 @@ impl<F: FnOnce()> Read for Meanwhile<F> {
 }
 
 /// An upload is judged again when its bytes are in: an uploader demoted to
-/// viewer, or whose session ended, while the file was arriving (as long as
-/// the client likes) records nothing and keeps no bytes.
+/// viewer, or whose session ended, or whose tenant was deactivated while the
+/// file was arriving (as long as the client likes) records nothing and keeps
+/// no bytes.
 #[test]
 fn an_uploader_demoted_or_signed_out_while_the_file_arrives_records_nothing() -> TestResult {
     let world = World::new();
@@ -129,6 +130,19 @@ fn an_uploader_demoted_or_signed_out_while_the_file_arrives_records_nothing() ->
     };
     let error = refused(world.attachments().upload(&crew.max, launch.id, "b.txt", None, &mut signed_out))?;
     assert!(matches!(error, WorkError::Denied(_)), "{error:?}");
+
+    let (admin, slug) = (world.admin(), crew.tenant.slug.clone());
+    let mut deactivated = Meanwhile {
+        meanwhile: Some(move || {
+            let off = taskforce_domain::TenantChanges { is_active: Some(false), ..Default::default() };
+            admin.update(&slug, &off).expect("the tenant is deactivated");
+        }),
+        bytes: bytes(10),
+    };
+    let error = refused(world.attachments().upload(&crew.adam, launch.id, "c.txt", None, &mut deactivated))?;
+    assert!(matches!(error, WorkError::TenantInactive), "{error:?}");
+    let on = taskforce_domain::TenantChanges { is_active: Some(true), ..Default::default() };
+    world.admin().update(&crew.tenant.slug, &on)?;
 
     assert!(world.files.all().is_empty(), "the bytes were discarded");
     assert!(world.store.snapshot().attachments(&crew.tenant.schema_name).is_empty());

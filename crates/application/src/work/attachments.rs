@@ -147,9 +147,12 @@ impl Attachments {
         };
         let recorded = self.store.tenant(area, |tx| {
             // the bytes took as long as the client took to send them: the
-            // caller is judged again as they stand now (a member removed or
-            // demoted, an account deactivated or a session ended meanwhile
-            // records nothing)
+            // tenant and the caller are judged again as they stand now (a
+            // tenant deactivated, a member removed or demoted, an account
+            // deactivated or a session ended meanwhile records nothing)
+            if !tx.tenants().get(actor.tenant.id)?.is_some_and(|tenant| tenant.is_active) {
+                return Err(WorkError::TenantInactive);
+            }
             let standing = tx.memberships().access(actor.tenant.id, actor.user, actor.session)?;
             match standing {
                 Some(grant) if grant.user_active && !grant.session_revoked => {

@@ -65,6 +65,10 @@ pub enum WorkError {
     /// The client stopped sending an upload; nothing was kept.
     #[error("The upload was interrupted.")]
     UploadInterrupted,
+    /// The tenant was deactivated while the request was on its way (an
+    /// upload's bytes arriving).
+    #[error("This tenant is inactive.")]
+    TenantInactive,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -54,7 +54,7 @@ pub(crate) fn project_out(p: Project) -> ProjectOut {
 pub struct ProjectIn {
     /// 1–200 characters.
     pub name: Option<String>,
-    /// Free text.
+    /// Free text, at most 100,000 characters, no NUL.
     pub description: Option<String>,
     /// `active` (default) or `archived`.
     pub status: Option<String>,

@@ -70,7 +70,7 @@ pub(crate) fn task_out(t: Task) -> TaskOut {
 pub struct TaskIn {
     /// 1–500 characters.
     pub title: Option<String>,
-    /// Free text.
+    /// Free text, at most 100,000 characters, no NUL.
     pub description: Option<String>,
     /// `todo` (default), `in_progress`, `in_review`, `done`.
     pub status: Option<String>,

@@ -311,6 +311,130 @@ impl TenantDataRepository for PgTenantTx<'_> {
             .execute(self.inner.conn)
             .map_err(store_error)?;
         }
-        Ok(())
+        readable_by_the_server(self.inner.conn)
     }
+}
+
+/// Every loaded row read back as the server reads it, a thousand at a time:
+/// a row the table's own rules let in but the server could not show (a
+/// description past its limit, a blank project name, an activity about a
+/// kind of thing that does not exist) would answer `500` on every page that
+/// holds it, so the import is refused, naming the table and the row's id.
+fn readable_by_the_server(conn: &mut diesel::PgConnection) -> Result<(), StoreError> {
+    use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+
+    use crate::{
+        schema::{activity, attachments, comments, notifications, projects, tasks},
+        tenant_rows::{ActivityRow, AttachmentRow, CommentRow, NotificationRow, ProjectRow, TaskRow},
+    };
+
+    /// Reads `table`'s rows after each id in turn, through `shown`.
+    fn each<R>(
+        conn: &mut diesel::PgConnection,
+        table: &str,
+        load: impl Fn(&mut diesel::PgConnection, i64) -> diesel::QueryResult<Vec<R>>,
+        id: impl Fn(&R) -> i64,
+        shown: impl Fn(R) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut after = i64::MIN;
+        loop {
+            let rows = load(conn, after).map_err(store_error)?;
+            let Some(last) = rows.last().map(&id) else { return Ok(()) };
+            for row in rows {
+                let row_id = id(&row);
+                shown(row).map_err(|error| {
+                    // the reader's own sentence, without "storage failure"
+                    let why = match error {
+                        StoreError::Internal(cause) => cause.to_string(),
+                        other => other.to_string(),
+                    };
+                    StoreError::Refused {
+                        row: None,
+                        reason: format!("{table}, the row with id {row_id}: the server could not show it ({why})"),
+                    }
+                })?;
+            }
+            after = last;
+        }
+    }
+    const CHUNK: i64 = 1000;
+    each(
+        conn,
+        "projects",
+        |c, after| {
+            projects::table
+                .filter(projects::id.gt(after))
+                .order(projects::id)
+                .limit(CHUNK)
+                .select(ProjectRow::as_select())
+                .load(c)
+        },
+        |r| r.id,
+        |r| taskforce_domain::Project::try_from(r).map(drop),
+    )?;
+    each(
+        conn,
+        "tasks",
+        |c, after| {
+            tasks::table.filter(tasks::id.gt(after)).order(tasks::id).limit(CHUNK).select(TaskRow::as_select()).load(c)
+        },
+        |r| r.id,
+        |r| taskforce_domain::Task::try_from(r).map(drop),
+    )?;
+    each(
+        conn,
+        "comments",
+        |c, after| {
+            comments::table
+                .filter(comments::id.gt(after))
+                .order(comments::id)
+                .limit(CHUNK)
+                .select(CommentRow::as_select())
+                .load(c)
+        },
+        |r| r.id,
+        |r| taskforce_domain::Comment::try_from(r).map(drop),
+    )?;
+    each(
+        conn,
+        "attachments",
+        |c, after| {
+            attachments::table
+                .filter(attachments::id.gt(after))
+                .order(attachments::id)
+                .limit(CHUNK)
+                .select(AttachmentRow::as_select())
+                .load(c)
+        },
+        |r| r.id,
+        |r| taskforce_domain::Attachment::try_from(r).map(drop),
+    )?;
+    each(
+        conn,
+        "activity",
+        |c, after| {
+            activity::table
+                .filter(activity::id.gt(after))
+                .order(activity::id)
+                .limit(CHUNK)
+                .select(ActivityRow::as_select())
+                .load(c)
+        },
+        |r| r.id,
+        |r| taskforce_domain::Activity::try_from(r).map(drop),
+    )?;
+    each(
+        conn,
+        "notifications",
+        |c, after| {
+            notifications::table
+                .filter(notifications::id.gt(after))
+                .order(notifications::id)
+                .limit(CHUNK)
+                .select(NotificationRow::as_select())
+                .load(c)
+        },
+        |r| r.id,
+        |r| taskforce_domain::Notification::try_from(r).map(drop),
+    )
 }
