@@ -358,83 +358,30 @@ fn readable_by_the_server(conn: &mut diesel::PgConnection) -> Result<(), StoreEr
         }
     }
     const CHUNK: i64 = 1000;
-    each(
-        conn,
-        "projects",
-        |c, after| {
-            projects::table
-                .filter(projects::id.gt(after))
-                .order(projects::id)
-                .limit(CHUNK)
-                .select(ProjectRow::as_select())
-                .load(c)
-        },
-        |r| r.id,
-        |r| taskforce_domain::Project::try_from(r).map(drop),
-    )?;
-    each(
-        conn,
-        "tasks",
-        |c, after| {
-            tasks::table.filter(tasks::id.gt(after)).order(tasks::id).limit(CHUNK).select(TaskRow::as_select()).load(c)
-        },
-        |r| r.id,
-        |r| taskforce_domain::Task::try_from(r).map(drop),
-    )?;
-    each(
-        conn,
-        "comments",
-        |c, after| {
-            comments::table
-                .filter(comments::id.gt(after))
-                .order(comments::id)
-                .limit(CHUNK)
-                .select(CommentRow::as_select())
-                .load(c)
-        },
-        |r| r.id,
-        |r| taskforce_domain::Comment::try_from(r).map(drop),
-    )?;
-    each(
-        conn,
-        "attachments",
-        |c, after| {
-            attachments::table
-                .filter(attachments::id.gt(after))
-                .order(attachments::id)
-                .limit(CHUNK)
-                .select(AttachmentRow::as_select())
-                .load(c)
-        },
-        |r| r.id,
-        |r| taskforce_domain::Attachment::try_from(r).map(drop),
-    )?;
-    each(
-        conn,
-        "activity",
-        |c, after| {
-            activity::table
-                .filter(activity::id.gt(after))
-                .order(activity::id)
-                .limit(CHUNK)
-                .select(ActivityRow::as_select())
-                .load(c)
-        },
-        |r| r.id,
-        |r| taskforce_domain::Activity::try_from(r).map(drop),
-    )?;
-    each(
-        conn,
-        "notifications",
-        |c, after| {
-            notifications::table
-                .filter(notifications::id.gt(after))
-                .order(notifications::id)
-                .limit(CHUNK)
-                .select(NotificationRow::as_select())
-                .load(c)
-        },
-        |r| r.id,
-        |r| taskforce_domain::Notification::try_from(r).map(drop),
-    )
+    // one table: its rows, then the domain type the server reads them as
+    macro_rules! shown {
+        ($table:ident, $row:ty, $read:ty) => {
+            each(
+                conn,
+                stringify!($table),
+                |c, after| {
+                    $table::table
+                        .filter($table::id.gt(after))
+                        .order($table::id)
+                        .limit(CHUNK)
+                        .select(<$row>::as_select())
+                        .load(c)
+                },
+                |r| r.id,
+                |r| <$read>::try_from(r).map(drop),
+            )?
+        };
+    }
+    shown!(projects, ProjectRow, taskforce_domain::Project);
+    shown!(tasks, TaskRow, taskforce_domain::Task);
+    shown!(comments, CommentRow, taskforce_domain::Comment);
+    shown!(attachments, AttachmentRow, taskforce_domain::Attachment);
+    shown!(activity, ActivityRow, taskforce_domain::Activity);
+    shown!(notifications, NotificationRow, taskforce_domain::Notification);
+    Ok(())
 }
