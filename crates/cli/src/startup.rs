@@ -15,6 +15,9 @@ use crate::{
     settings::Settings,
 };
 
+/// How long shutdown waits for the change feed's thread to notice.
+const FEED_STOP: Duration = Duration::from_secs(2);
+
 /// A built server, bound to its port, not yet running.
 pub struct Application {
     port: u16,
@@ -140,8 +143,12 @@ impl Application {
         self.server.await?;
         signals.abort();
         if let Some(feed) = self.feed {
-            // joins the feed's thread, which notices within one poll
-            tokio::task::spawn_blocking(move || drop(feed)).await?;
+            // joins the feed's thread, which notices within one poll; one
+            // stuck on a database that does not answer is left behind
+            let stopped = tokio::time::timeout(FEED_STOP, tokio::task::spawn_blocking(move || drop(feed))).await;
+            if stopped.is_err() {
+                tracing::warn!("the change feed did not stop (the database does not answer); leaving it");
+            }
         }
         if let Some(cluster) = self.database.cluster {
             // let go of the lease; the last process using the cluster stops it

@@ -85,7 +85,16 @@ impl Redis {
         });
         let pool = {
             let _entered = runtime.enter();
-            config.create_pool(Some(Runtime::Tokio1)).map_err(|e| RedisError(e.to_string()))?
+            config.create_pool(Some(Runtime::Tokio1))
+        };
+        let pool = match pool {
+            Ok(pool) => pool,
+            Err(error) => {
+                // dropped here, a runtime blocks on its threads, which tokio
+                // refuses (a panic) inside the server's own runtime
+                runtime.shutdown_background();
+                return Err(RedisError(error.to_string()));
+            }
         };
         // connect in the background, with more patience than a request has,
         // so that the first requests find the shared connection waiting (a
@@ -352,6 +361,29 @@ impl Drop for Redis {
         // a runtime may not be dropped inside another one's async context
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Redis;
+
+    /// A URL that cannot be used is an error, also inside another runtime
+    /// (`serve`'s), where dropping the pool's own runtime used to panic.
+    #[tokio::test]
+    async fn an_unusable_url_is_an_error_inside_a_runtime_too() {
+        for url in [
+            "notaurl",
+            "redis://127.0.0.1:abc/1",
+            "redis://127.0.0.1:6379/abc",
+            "http://127.0.0.1:6379",
+            "rediss://127.0.0.1/1",
+        ] {
+            let outcome = Redis::new(url, Duration::from_millis(100), 2);
+            assert!(outcome.is_err(), "{url}");
         }
     }
 }

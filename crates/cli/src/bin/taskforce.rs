@@ -30,8 +30,23 @@ enum Command {
     Migrate(admin::MigrateArgs),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            taskforce_cli::stderr_line!("error: cannot start the runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(run());
+    // work still blocked on a database that does not answer (a readiness
+    // probe, a request past the shutdown grace) must not keep the process:
+    // dropped, the runtime would wait for it without end
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+async fn run() -> ExitCode {
     let (host, port) = match Cli::parse().command {
         Command::Serve { host, port } => (host, port),
         Command::Migrate(args) => {
