@@ -572,6 +572,9 @@ impl Settings {
                 self.mail.transport
             )));
         }
+        if !["pretty", "json"].contains(&self.log.format.as_str()) {
+            return Err(SettingsError::Invalid(format!("log.format = {:?}; expected pretty or json", self.log.format)));
+        }
         if self.database.pool_size == 0 {
             return Err(SettingsError::Invalid("database.pool_size must be at least 1".into()));
         }
@@ -781,6 +784,16 @@ mod tests {
         assert!(database.contains("database.pool_size must be at least 1"), "{database}");
         assert!(redis.contains("redis.pool_size must be at least 1"), "{redis}");
         assert!(development().check().is_ok());
+    }
+
+    #[test]
+    fn a_log_format_that_is_neither_pretty_nor_json_is_refused_by_name() {
+        let mut settings = development();
+        settings.log.format = "xml".into();
+        let error = settings.check().expect_err("an unknown format").to_string();
+        assert!(error.contains("log.format = \"xml\"; expected pretty or json"), "{error}");
+        settings.log.format = "json".into();
+        assert!(settings.check().is_ok());
     }
 
     #[test]

@@ -62,6 +62,9 @@ impl Application {
         if settings.database.auto_migrate {
             let pg = pg.clone();
             tokio::task::spawn_blocking(move || migrate_at_start(&pg)).await??;
+        } else {
+            let pool = pg.pool().clone();
+            tokio::task::spawn_blocking(move || shared_schema_is_current(&pool)).await??;
         }
         // after migrating: the filler needs the shared schema's spare table
         let store: Arc<dyn Store> = Arc::new(pg.with_spare_schemas(settings.database.spare_schemas));
@@ -182,6 +185,24 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
+}
+
+/// A binary that does not migrate at start (production) refuses a shared
+/// schema older than itself: `serve` would answer readiness and then `500`
+/// on every request that reads a table or column it does not have yet, and
+/// `tenant-admin` fail with PostgreSQL's "relation does not exist".
+pub(crate) fn shared_schema_is_current(pool: &taskforce_persistence::PgPool) -> anyhow::Result<()> {
+    let mut conn = taskforce_persistence::check_out(pool).context("connecting to PostgreSQL")?;
+    let pending = taskforce_persistence::shared_pending(&mut conn)?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the shared schema lacks {} migration(s) of this version ({}): run `taskforce migrate` (or `tenant-admin \
+         migrate`) first, or set database.auto_migrate = true",
+        pending.len(),
+        pending.join(", ")
+    )
 }
 
 fn migrate_at_start(pg: &PgStore) -> anyhow::Result<()> {

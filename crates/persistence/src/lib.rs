@@ -30,7 +30,7 @@ pub use change_feed::{ChangeFeed, ChangeFeedHandle, HEARTBEAT as CHANGE_FEED_HEA
 pub use django::read_django_platform;
 pub use migrations::{
     MigrateError, MigrationEvent, MigrationReport, PUBLIC_MIGRATIONS, TENANT_MIGRATIONS, TenantMigrator, TenantTarget,
-    migrate_shared,
+    migrate_shared, shared_pending,
 };
 pub use pool::{FailClosed, PgPool, PoolSettings, PooledConn, build_pool, check_out, connect, is_uri, with_params};
 pub use spares::{SPARE_PREFIX, SpareFilter, SpareStock};

@@ -83,6 +83,39 @@ pub fn migrate_shared(conn: &mut PgConnection) -> Result<Vec<String>, MigrateErr
     })
 }
 
+/// The shared schema's migrations not applied yet (all of them on a
+/// database never migrated), without changing anything: a server that does
+/// not migrate at start refuses to run on a shared schema older than itself.
+pub fn shared_pending(conn: &mut PgConnection) -> Result<Vec<String>, MigrateError> {
+    use diesel::{dsl::sql, sql_types::Bool};
+
+    #[derive(diesel::QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let known =
+        MigrationSource::<Pg>::migrations(&PUBLIC_MIGRATIONS).map_err(|e| MigrateError::Migration(e.to_string()))?;
+    let recorded: bool = diesel::select(sql::<Bool>("to_regclass('public.__diesel_schema_migrations') IS NOT NULL"))
+        .get_result(conn)
+        .map_err(store_error)?;
+    let applied: Vec<String> = if recorded {
+        diesel::sql_query("SELECT version::text AS version FROM public.__diesel_schema_migrations")
+            .load::<Applied>(conn)
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| row.version)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(known
+        .iter()
+        .map(|migration| migration.name().version().to_string())
+        .filter(|version| !applied.contains(version))
+        .collect())
+}
+
 /// A tenant schema to migrate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantTarget {

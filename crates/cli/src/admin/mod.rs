@@ -269,6 +269,8 @@ impl Context {
         let pool = database.pool(&db_settings, "tenant-admin")?;
         if settings.database.auto_migrate {
             migrate_shared(&mut *taskforce_persistence::check_out(&pool).context("connecting to PostgreSQL")?)?;
+        } else {
+            crate::startup::shared_schema_is_current(&pool)?;
         }
         let store = Arc::new(
             PgStore::new(pool, TenantMigrator::embedded()?)
