@@ -1280,7 +1280,24 @@ fn an_output_that_cannot_be_written_is_an_error_and_loses_no_password() -> TestR
     let out = with_stdout_closed(&admin, &["user", "create", "--username", "pipe", "--email", "pipe@example.com"])?;
     let stderr = failed(&out, 1);
     assert!(stderr.contains("generated password (shown once): tf-"), "{stderr}");
+    // a standard output that is /dev/null (what a closed one becomes when the
+    // process starts): an export to it is refused, a password shown on stderr
+    let out = admin.command(&["tenant", "export", "acme", "-"]).stdout(Stdio::null()).output()?;
+    let stderr = failed(&out, 1);
+    assert!(stderr.contains("standard output is /dev/null (or was closed)"), "{stderr}");
+    let out = admin
+        .command(&["user", "create", "--username", "void", "--email", "void@example.com"])
+        .stdout(Stdio::null())
+        .output()?;
+    let stderr = ok_stderr(&out);
+    assert!(stderr.contains("generated password (shown once): tf-"), "{stderr}");
     Ok(())
+}
+
+/// The standard error of a command that succeeded.
+fn ok_stderr(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

@@ -66,6 +66,14 @@ pub fn say(text: &str) {
     }
 }
 
+/// Whether standard output is `/dev/null`: where the process finds it
+/// closed, the standard library opens `/dev/null` in its place, so writes
+/// "succeed" and go nowhere (Linux's `/proc` tells; elsewhere this is
+/// `false`).
+pub fn stdout_goes_nowhere() -> bool {
+    std::fs::read_link("/proc/self/fd/1").is_ok_and(|target| target == std::path::Path::new("/dev/null"))
+}
+
 /// Whether everything printed reached standard output; the error names
 /// what happened, and that the command's work itself was done.
 pub fn written() -> anyhow::Result<()> {

@@ -233,6 +233,9 @@ fn export_to_stdout(ctx: &Context, slug: &Slug) -> anyhow::Result<()> {
     if std::io::stdout().is_terminal() {
         bail!("refusing to write an export (it holds password hashes) to a terminal; redirect or pipe it");
     }
+    if output::stdout_goes_nowhere() {
+        bail!("standard output is /dev/null (or was closed): the export would go nowhere; give a file or a pipe");
+    }
     let target = "standard output";
     let spinner = output::spinner(&format!("exporting tenant '{slug}' to {target}"));
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

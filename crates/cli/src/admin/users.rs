@@ -76,6 +76,9 @@ pub(super) fn create(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
             crate::stderr_line!("{shown}");
             return Err(error);
         }
+        if output::stdout_goes_nowhere() {
+            crate::stderr_line!("{shown} (standard output is /dev/null)");
+        }
     }
     Ok(())
 }
