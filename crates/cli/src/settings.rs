@@ -572,6 +572,15 @@ impl Settings {
                 self.mail.transport
             )));
         }
+        // another database's URL: named by its scheme (never its password),
+        // not taken for a malformed libpq key=value string
+        if let Some((scheme, _)) = self.database.url().and_then(|url| url.split_once("://"))
+            && !["postgres", "postgresql"].contains(&scheme.to_ascii_lowercase().as_str())
+        {
+            return Err(SettingsError::Invalid(format!(
+                "database.url is a {scheme}:// URL; TaskForce needs PostgreSQL: postgres://… (or libpq's key=value form)"
+            )));
+        }
         if !["pretty", "json"].contains(&self.log.format.as_str()) {
             return Err(SettingsError::Invalid(format!("log.format = {:?}; expected pretty or json", self.log.format)));
         }
@@ -784,6 +793,19 @@ mod tests {
         assert!(database.contains("database.pool_size must be at least 1"), "{database}");
         assert!(redis.contains("redis.pool_size must be at least 1"), "{redis}");
         assert!(development().check().is_ok());
+    }
+
+    #[test]
+    fn a_database_url_of_another_database_is_named_by_its_scheme_alone() {
+        let mut settings = development();
+        settings.database.url = "mysql://root:S3cret@db/tf".to_owned().into();
+        let error = settings.check().expect_err("a MySQL URL").to_string();
+        assert!(error.contains("database.url is a mysql:// URL; TaskForce needs PostgreSQL"), "{error}");
+        assert!(!error.contains("S3cret"), "{error}");
+        for fine in ["postgres://u@h/d", "POSTGRESQL://u@h/d", "host=h dbname=d"] {
+            settings.database.url = fine.to_owned().into();
+            assert!(settings.check().is_ok(), "{fine}");
+        }
     }
 
     #[test]

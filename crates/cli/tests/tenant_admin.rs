@@ -322,6 +322,14 @@ fn dev_tenant_and_migrate_are_idempotent() -> TestResult {
         "{}",
         text(&out.stderr)
     );
+    // a dev tenant every host of which is another tenant's is no success
+    // (the platform address of a slug no tenant had yet, given by hand)
+    admin.sql(
+        "INSERT INTO public.domains (domain, tenant_id, is_primary)
+              SELECT 'newt.localhost', id, false FROM public.tenants WHERE slug = 'other'",
+    )?;
+    let refused = failed(&admin.run(&["dev-tenant", "--slug", "newt", "--domain", "localhost"])?, 1);
+    assert!(refused.contains("development tenant 'newt' exists but no host reaches it"), "{refused}");
     // it opens a tenant to self-signup: never in production
     let refused = failed(&admin.command(&["dev-tenant"]).env("TASKFORCE_ENV", "production").output()?, 1);
     assert!(refused.contains("dev-tenant is for development"), "{refused}");

@@ -411,6 +411,15 @@ pub(super) fn dev_tenant(ctx: &Context, args: DevTenantArgs) -> anyhow::Result<(
     }
     let details = ctx.admin.ensure_dev_tenant(&args.slug, &args.name, &domains)?;
     let hosts: Vec<&str> = details.domains.iter().map(|d| d.domain.as_str()).collect();
+    if hosts.is_empty() {
+        // every host it asked for is another tenant's (the warnings name them)
+        bail!(
+            "development tenant '{}' exists but no host reaches it: give it one that is free with --domain, or \
+             `tenant-admin domain add {} HOST`",
+            details.tenant.slug,
+            details.tenant.slug
+        );
+    }
     output::say(&format!("development tenant '{}' is ready on {}", details.tenant.slug, hosts.join(", ")));
     Ok(())
 }
