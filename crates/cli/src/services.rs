@@ -58,9 +58,26 @@ pub struct Services {
 
 /// The configured mailer.
 pub fn mailer(settings: &MailSettings) -> anyhow::Result<Arc<dyn Mailer>> {
+    // the mailer's error is a delivery's ("mail delivery failed: …"); at
+    // start nothing was being delivered: the settings are named instead
+    let setting = |error: taskforce_domain::MailError, keys: &str| {
+        anyhow::anyhow!("mail.transport = {:?} cannot be set up ({keys}): {}", settings.transport, error.0)
+    };
     Ok(match settings.transport.as_str() {
-        "file" => Arc::new(FileMailer::new(&settings.from, &settings.file_dir)?),
-        "smtp" => Arc::new(SmtpMailer::new(&settings.from, settings.smtp_url.expose_secret())?),
+        "file" => Arc::new(
+            FileMailer::new(&settings.from, &settings.file_dir).map_err(|e| setting(e, "mail.from, mail.file_dir"))?,
+        ),
+        "smtp" => {
+            if settings.smtp_url.expose_secret().trim().is_empty() {
+                anyhow::bail!(
+                    "mail.transport = \"smtp\" needs mail.smtp_url (TASKFORCE__MAIL__SMTP_URL), which is empty"
+                );
+            }
+            Arc::new(
+                SmtpMailer::new(&settings.from, settings.smtp_url.expose_secret())
+                    .map_err(|e| setting(e, "mail.from, mail.smtp_url"))?,
+            )
+        }
         _ => Arc::new(LogMailer),
     })
 }
@@ -234,5 +251,32 @@ impl Services {
             activity: ActivityLog::new(store),
             auth,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mailer;
+    use crate::settings::MailSettings;
+
+    /// A mailer that cannot be set up is named by its settings, not reported
+    /// as a failed delivery (nothing was being delivered).
+    #[test]
+    fn a_mailer_that_cannot_be_set_up_names_its_settings() {
+        let smtp = |url: &str, from: &str| MailSettings {
+            transport: "smtp".into(),
+            from: from.into(),
+            file_dir: std::env::temp_dir(),
+            smtp_url: url.to_owned().into(),
+        };
+        let empty = mailer(&smtp("", "TaskForce <noreply@example.com>")).err().map(|e| e.to_string());
+        assert_eq!(
+            empty.as_deref(),
+            Some("mail.transport = \"smtp\" needs mail.smtp_url (TASKFORCE__MAIL__SMTP_URL), which is empty")
+        );
+        let bad = mailer(&smtp("not a url", "TaskForce <noreply@example.com>")).err().map(|e| e.to_string());
+        let bad = bad.unwrap_or_default();
+        assert!(bad.starts_with("mail.transport = \"smtp\" cannot be set up (mail.from, mail.smtp_url): "), "{bad}");
+        assert!(!bad.contains("delivery"), "{bad}");
     }
 }

@@ -191,8 +191,19 @@ async fn shutdown_signal() {
 /// schema older than itself: `serve` would answer readiness and then `500`
 /// on every request that reads a table or column it does not have yet, and
 /// `tenant-admin` fail with PostgreSQL's "relation does not exist".
+///
+/// A database that cannot be reached is no reason to stay down: `serve`
+/// starts and answers readiness `503` until it is back (the check is then
+/// left to the operator's `migrate`); `tenant-admin` fails on its first
+/// query anyway.
 pub(crate) fn shared_schema_is_current(pool: &taskforce_persistence::PgPool) -> anyhow::Result<()> {
-    let mut conn = taskforce_persistence::check_out(pool).context("connecting to PostgreSQL")?;
+    let mut conn = match taskforce_persistence::check_out(pool) {
+        Ok(conn) => conn,
+        Err(error) => {
+            tracing::warn!(%error, "could not check the shared schema's migrations: the database does not answer");
+            return Ok(());
+        }
+    };
     let pending = taskforce_persistence::shared_pending(&mut conn)?;
     if pending.is_empty() {
         return Ok(());

@@ -44,6 +44,7 @@ proptest! {
         let shaped = lowered.starts_with(|c: char| c.is_ascii_lowercase())
             && lowered.chars().count() <= 50
             && lowered.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && !lowered.ends_with('-')
             && !["public", "www", "api", "admin"].contains(&lowered.as_str())
             && !lowered.starts_with("pg_");
         prop_assert_eq!(Slug::parse(&input).is_ok(), shaped);
