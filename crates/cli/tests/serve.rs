@@ -88,6 +88,18 @@ fn serve_answers_and_exits_zero_on_sigterm() -> TestResult {
     Ok(())
 }
 
+/// `program args` in the test environment on the database at `url`.
+fn on(program: &str, args: &[&str], url: &str) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env("TASKFORCE_CONFIG_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
+        .env("TASKFORCE_ENV", "test")
+        .env("TASKFORCE__DATABASE__URL", url)
+        .env_remove("DATABASE_URL");
+    command
+}
+
 /// A server that does not migrate at start (production's setting) refuses a
 /// shared schema older than itself, naming what to run; it used to answer
 /// readiness with `200` and then `500` on every request.
@@ -104,25 +116,14 @@ fn serve_that_does_not_migrate_refuses_a_shared_schema_that_is_not_migrated() ->
     assert!(stderr.contains("the shared schema lacks"), "{stderr}");
     assert!(stderr.contains("run `taskforce migrate`"), "{stderr}");
     // tenant-admin too, rather than PostgreSQL's "relation does not exist"
-    let admin = Command::new(env!("CARGO_BIN_EXE_tenant-admin"))
-        .args(["tenant", "list"])
-        .env("TASKFORCE_CONFIG_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
-        .env("TASKFORCE_ENV", "test")
-        .env("TASKFORCE__DATABASE__URL", db.url())
+    let admin = on(env!("CARGO_BIN_EXE_tenant-admin"), &["tenant", "list"], db.url())
         .env("TASKFORCE__DATABASE__AUTO_MIGRATE", "false")
-        .env_remove("DATABASE_URL")
         .output()?;
     let stderr = String::from_utf8_lossy(&admin.stderr);
     assert_eq!(admin.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the shared schema lacks"), "{stderr}");
     // once migrated, the same server starts
-    let migrated = Command::new(env!("CARGO_BIN_EXE_taskforce"))
-        .args(["migrate", "--shared"])
-        .env("TASKFORCE_CONFIG_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config"))
-        .env("TASKFORCE_ENV", "test")
-        .env("TASKFORCE__DATABASE__URL", db.url())
-        .env_remove("DATABASE_URL")
-        .output()?;
+    let migrated = on(env!("CARGO_BIN_EXE_taskforce"), &["migrate", "--shared"], db.url()).output()?;
     assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
     let port = free_port()?;
     let mut child = server(port)
