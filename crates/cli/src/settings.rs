@@ -573,12 +573,18 @@ impl Settings {
             )));
         }
         // another database's URL: named by its scheme (never its password),
-        // not taken for a malformed libpq key=value string
-        if let Some((scheme, _)) = self.database.url().and_then(|url| url.split_once("://"))
-            && !["postgres", "postgresql"].contains(&scheme.to_ascii_lowercase().as_str())
+        // not taken for a malformed libpq key=value string; only a plain
+        // scheme before `://` counts (a key=value string may hold `://` in a
+        // value), and only the two libpq reads as URLs pass
+        if let Some(url) = self.database.url()
+            && let Some((scheme, _)) = url.split_once("://")
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && !taskforce_persistence::is_uri(url)
         {
             return Err(SettingsError::Invalid(format!(
-                "database.url is a {scheme}:// URL; TaskForce needs PostgreSQL: postgres://… (or libpq's key=value form)"
+                "database.url starts with {scheme}://; TaskForce takes postgres:// or postgresql:// URLs (in lower \
+                 case), or libpq's key=value form"
             )));
         }
         if !["pretty", "json"].contains(&self.log.format.as_str()) {
@@ -800,9 +806,12 @@ mod tests {
         let mut settings = development();
         settings.database.url = "mysql://root:S3cret@db/tf".to_owned().into();
         let error = settings.check().expect_err("a MySQL URL").to_string();
-        assert!(error.contains("database.url is a mysql:// URL; TaskForce needs PostgreSQL"), "{error}");
+        assert!(error.contains("database.url starts with mysql://; TaskForce takes postgres://"), "{error}");
         assert!(!error.contains("S3cret"), "{error}");
-        for fine in ["postgres://u@h/d", "POSTGRESQL://u@h/d", "host=h dbname=d"] {
+        settings.database.url = "POSTGRESQL://u@h/d".to_owned().into();
+        let error = settings.check().expect_err("an upper-case scheme libpq does not read").to_string();
+        assert!(error.contains("starts with POSTGRESQL://"), "{error}");
+        for fine in ["postgres://u@h/d", "postgresql://u@h/d", "host=h dbname=d", "host=db password=ab://cd dbname=d"] {
             settings.database.url = fine.to_owned().into();
             assert!(settings.check().is_ok(), "{fine}");
         }

@@ -103,6 +103,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
     }
 
+    /// `403 tenant_inactive`.
+    pub fn tenant_inactive() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "tenant_inactive", "This tenant is inactive.")
+    }
+
     /// `404 tenant_not_found` for a host.
     pub fn tenant_not_found(host: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "tenant_not_found", format!("No tenant for hostname '{host}'"))
@@ -233,7 +238,7 @@ impl From<ResolveError> for ApiError {
     fn from(error: ResolveError) -> Self {
         match error {
             ResolveError::UnknownHost(host) => Self::tenant_not_found(host.as_str()),
-            ResolveError::Inactive => Self::new(StatusCode::FORBIDDEN, "tenant_inactive", "This tenant is inactive."),
+            ResolveError::Inactive => Self::tenant_inactive(),
             ResolveError::SchemaNotReady => Self::unavailable("This tenant is being upgraded; try again shortly."),
             ResolveError::Store(store) => store.into(),
         }
@@ -292,9 +297,7 @@ impl From<taskforce_application::JoinError> for ApiError {
             JoinError::AlreadyMember => {
                 Self::new(StatusCode::CONFLICT, "conflict", "You are already a member of this tenant.")
             }
-            JoinError::TenantInactive => {
-                Self::new(StatusCode::FORBIDDEN, "tenant_inactive", "This tenant is inactive.")
-            }
+            JoinError::TenantInactive => Self::tenant_inactive(),
             JoinError::Auth(auth) => auth.into(),
             JoinError::Store(store) => store.into(),
         }
@@ -343,9 +346,7 @@ impl From<taskforce_application::WorkError> for ApiError {
                 Self::payload_too_large(format!("The file is larger than the limit of {limit} bytes."))
             }
             WorkError::UploadInterrupted => Self::field("file", "The upload was interrupted before the file ended."),
-            WorkError::TenantInactive => {
-                Self::new(StatusCode::FORBIDDEN, "tenant_inactive", "This tenant is inactive.")
-            }
+            WorkError::TenantInactive => Self::tenant_inactive(),
             WorkError::Store(store) => store.into(),
             // a record whose bytes are gone: the client can do nothing about
             // it but delete the record; the operator is told in the log

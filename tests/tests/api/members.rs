@@ -935,7 +935,8 @@ async fn an_admin_s_requests_racing_their_demotion_act_on_the_role_committed_fir
         .on_the_database(move |conn| {
             diesel::select(sql::<BigInt>(&format!(
                 "(SELECT count(*) FROM public.invitations
-                   WHERE invited_by = {adam_id} AND accepted_at IS NULL AND expires_at > now())"
+                   WHERE invited_by = {adam_id} AND accepted_at IS NULL AND ended_at IS NULL
+                     AND expires_at > now())"
             )))
             .get_result::<i64>(conn)
         })

@@ -589,7 +589,12 @@ impl TenantAdmin {
             let named = tx.data().user_ids()?;
             let mapped: std::collections::HashSet<UserId> = users.iter().map(|(old, _)| *old).collect();
             let unmatched = named.iter().filter(|id| !mapped.contains(id)).count();
-            tx.data().finish_load(&users, keep_unmatched)?;
+            // a row the server could not show is the export's fault, as a row
+            // the load refused is
+            tx.data().finish_load(&users, keep_unmatched).map_err(|error| match error {
+                StoreError::Refused { reason, .. } => ImportOutcome::Refused(ImportError::Invalid(reason)),
+                other => ImportOutcome::Store(other),
+            })?;
             if !export.tenant.is_active {
                 let changes = TenantChanges { is_active: Some(false), ..TenantChanges::default() };
                 tx.tenants().update(tenant.id, &changes)?;

@@ -126,8 +126,8 @@ impl World {
         self.members_at(self.now())
     }
 
-    /// The same, with a clock stopped at `now` (what an invitation's end
-    /// sets its expiry to).
+    /// The same, with a clock stopped at `now` (when an invitation it ends
+    /// is recorded as ended).
     pub fn members_at(&self, now: DateTime<Utc>) -> TenantMembers {
         TenantMembers::new(
             self.store_port(),

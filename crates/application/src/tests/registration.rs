@@ -171,8 +171,8 @@ fn an_existing_account_accepts_an_invitation_once() -> TestResult {
 }
 
 /// A registration whose clock moves on while the password is hashed, and
-/// the request that `meanwhile` stands for ends an invitation then (its
-/// expiry set to the time of ending, a second later).
+/// the request that `meanwhile` stands for ends an invitation (or the tenant,
+/// or the account) then, a second later.
 /// Only the first hash or verification after the registration is built
 /// counts (building one hashes a dummy password).
 fn racing_registration(world: &World, meanwhile: impl Fn() + Send + Sync + 'static) -> TestResult<crate::Registration> {

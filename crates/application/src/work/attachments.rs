@@ -153,6 +153,11 @@ impl Attachments {
             if !tx.tenants().get(actor.tenant.id)?.is_some_and(|tenant| tenant.is_active) {
                 return Err(WorkError::TenantInactive);
             }
+            // held (FOR KEY SHARE) until the commit: a removal racing this
+            // waits for the record, then takes it into account
+            if tx.memberships().hold(actor.tenant.id, actor.user)?.is_none() {
+                return Err(Denied.into());
+            }
             let standing = tx.memberships().access(actor.tenant.id, actor.user, actor.session)?;
             match standing {
                 Some(grant) if grant.user_active && !grant.session_revoked => {

@@ -188,17 +188,20 @@ pub trait InvitationRepository {
     /// those to an address whose account is a member already (it is counted
     /// as a member).
     fn count_pending(&mut self, tenant: TenantId, now: DateTime<Utc>) -> Result<u64, StoreError>;
-    /// Ends the tenant's pending invitations to `email` (any case) at `now`:
-    /// their tokens stop working. Returns the role each of them offered.
+    /// Ends (`ended_at = now`) the tenant's invitations to `email` (any case)
+    /// that are not used and not yet ended, expired ones too (whether one has
+    /// expired is one server's clock's view): their tokens stop working.
+    /// Returns the roles of those still pending at `now`.
     fn withdraw_pending(
         &mut self,
         tenant: TenantId,
         email: &crate::Email,
         now: DateTime<Utc>,
     ) -> Result<Vec<crate::Role>, StoreError>;
-    /// Ends at `now` the tenant's pending invitations that `inviter` sent
-    /// offering one of `roles`: a removed or demoted member's invitations
-    /// do not outlive the right to send them. Returns how many.
+    /// Ends (`ended_at = now`) the tenant's invitations that `inviter` sent
+    /// offering one of `roles`, not used and not yet ended, expired ones
+    /// too: a removed or demoted member's invitations do not outlive the
+    /// right to send them. Returns how many were ended.
     fn withdraw_sent_by(
         &mut self,
         tenant: TenantId,

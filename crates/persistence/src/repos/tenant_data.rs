@@ -332,11 +332,12 @@ fn readable_by_the_server(conn: &mut diesel::PgConnection) -> Result<(), StoreEr
     fn each<R>(
         conn: &mut diesel::PgConnection,
         table: &str,
-        load: impl Fn(&mut diesel::PgConnection, i64) -> diesel::QueryResult<Vec<R>>,
+        load: impl Fn(&mut diesel::PgConnection, Option<i64>) -> diesel::QueryResult<Vec<R>>,
         id: impl Fn(&R) -> i64,
         shown: impl Fn(R) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut after = i64::MIN;
+        // none at first: a row may have any id, i64::MIN too
+        let mut after = None;
         loop {
             let rows = load(conn, after).map_err(store_error)?;
             let Some(last) = rows.last().map(&id) else { return Ok(()) };
@@ -354,7 +355,7 @@ fn readable_by_the_server(conn: &mut diesel::PgConnection) -> Result<(), StoreEr
                     }
                 })?;
             }
-            after = last;
+            after = Some(last);
         }
     }
     const CHUNK: i64 = 1000;
@@ -365,12 +366,11 @@ fn readable_by_the_server(conn: &mut diesel::PgConnection) -> Result<(), StoreEr
                 conn,
                 stringify!($table),
                 |c, after| {
-                    $table::table
-                        .filter($table::id.gt(after))
-                        .order($table::id)
-                        .limit(CHUNK)
-                        .select(<$row>::as_select())
-                        .load(c)
+                    let rows = $table::table.order($table::id).limit(CHUNK).select(<$row>::as_select());
+                    match after {
+                        Some(after) => rows.filter($table::id.gt(after)).load(c),
+                        None => rows.load(c),
+                    }
                 },
                 |r| r.id,
                 |r| <$read>::try_from(r).map(drop),
