@@ -64,7 +64,7 @@ impl Application {
             tokio::task::spawn_blocking(move || migrate_at_start(&pg)).await??;
         } else {
             let pool = pg.pool().clone();
-            tokio::task::spawn_blocking(move || shared_schema_is_current(&pool)).await??;
+            tokio::task::spawn_blocking(move || crate::database::shared_schema_is_current(&pool)).await??;
         }
         // after migrating: the filler needs the shared schema's spare table
         let store: Arc<dyn Store> = Arc::new(pg.with_spare_schemas(settings.database.spare_schemas));
@@ -185,35 +185,6 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
-}
-
-/// A binary that does not migrate at start (production) refuses a shared
-/// schema older than itself: `serve` would answer readiness and then `500`
-/// on every request that reads a table or column it does not have yet, and
-/// `tenant-admin` fail with PostgreSQL's "relation does not exist".
-///
-/// A database that cannot be reached is no reason to stay down: `serve`
-/// starts and answers readiness `503` until it is back (the check is then
-/// left to the operator's `migrate`); `tenant-admin` fails on its first
-/// query anyway.
-pub(crate) fn shared_schema_is_current(pool: &taskforce_persistence::PgPool) -> anyhow::Result<()> {
-    let mut conn = match taskforce_persistence::check_out(pool) {
-        Ok(conn) => conn,
-        Err(error) => {
-            tracing::warn!(%error, "could not check the shared schema's migrations: the database does not answer");
-            return Ok(());
-        }
-    };
-    let pending = taskforce_persistence::shared_pending(&mut conn)?;
-    if pending.is_empty() {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "the shared schema lacks {} migration(s) of this version ({}): run `taskforce migrate` (or `tenant-admin \
-         migrate`) first, or set database.auto_migrate = true",
-        pending.len(),
-        pending.join(", ")
-    )
 }
 
 fn migrate_at_start(pg: &PgStore) -> anyhow::Result<()> {

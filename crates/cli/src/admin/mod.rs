@@ -270,7 +270,7 @@ impl Context {
         if settings.database.auto_migrate {
             migrate_shared(&mut *taskforce_persistence::check_out(&pool).context("connecting to PostgreSQL")?)?;
         } else {
-            crate::startup::shared_schema_is_current(&pool)?;
+            crate::database::shared_schema_is_current(&pool)?;
         }
         let store = Arc::new(
             PgStore::new(pool, TenantMigrator::embedded()?)
