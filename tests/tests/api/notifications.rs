@@ -629,3 +629,50 @@ async fn an_open_stream_ends_when_its_session_ends_or_its_member_is_removed() ->
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("token_invalid")), "{body}");
     Ok(())
 }
+
+/// A catch-up of thousands of missed notifications is judged again before
+/// each batch of 100: a member removed during it is sent what was already on
+/// its way, then the stream ends (it used to send every one of them).
+#[tokio::test]
+async fn a_long_catch_up_ends_when_its_member_is_removed_midway() -> TestResult {
+    use diesel::RunQueryDsl as _;
+    const MISSED: usize = 6_000;
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Enterprise, false).await?;
+    let [olga, mia] = app.signed_in("acme", [("olga", Role::Owner), ("mia", Role::Member)]).await?;
+    let project = post(&app, &olga, "/api/projects/", serde_json::json!({"name": "P"})).await?;
+    let tasks = format!("/api/projects/{}/tasks/", project["id"]);
+    post(&app, &olga, &tasks, serde_json::json!({"title": "first", "assignee_id": mia.user_id})).await?;
+    // copies of mia's notification, 4 kB each: 24 MB, far more than the
+    // socket buffers and the stream's channel hold
+    let copied = app
+        .in_tenant("acme", move |conn| {
+            diesel::sql_query(format!(
+                "INSERT INTO notifications (recipient_id, kind, actor_id, target_type, target_id, project_id, message) \
+                 SELECT recipient_id, kind, actor_id, target_type, target_id, project_id, repeat('x', 4000) \
+                 FROM notifications, generate_series(1, {}) WHERE id = (SELECT min(id) FROM notifications)",
+                MISSED - 1
+            ))
+            .execute(conn)
+        })
+        .await?;
+    assert_eq!(copied, MISSED - 1);
+
+    let mut stream = open(&app, &mia, Some(0)).await?;
+    assert!(stream.notification(Duration::from_secs(10)).await?.is_some(), "the catch-up did not start");
+    let mia_membership = app.membership_ids("acme", &olga.access).await?["mia"];
+    let removed = app
+        .call_as(Method::DELETE, "acme", &olga.access, &format!("/api/tenants/members/{mia_membership}/"))
+        .send()
+        .await?;
+    assert_eq!(removed.status().as_u16(), 204);
+
+    let mut received = 1;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Some((event, _, _)) = stream.next(deadline).await? {
+        received += usize::from(event == "notification");
+    }
+    assert!(stream.ended, "the stream stayed open after {received} notifications");
+    assert!(received < MISSED, "the removed member was sent all {received} notifications");
+    Ok(())
+}

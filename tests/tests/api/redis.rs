@@ -575,3 +575,41 @@ async fn an_account_deactivated_in_sql_is_refused_without_waiting_for_the_cache(
     );
     Ok(())
 }
+
+/// More invalidations missed while Redis was away than are kept (10,000)
+/// clear the whole cache when it returns; the login failure counters are
+/// no cache entries and stay, as does whatever else the Redis holds.
+#[test]
+fn too_many_missed_invalidations_clear_the_cache_but_keep_the_login_counters() -> TestResult {
+    use taskforce_domain::{AttemptCounter as _, Cache as _};
+    let Some(redis) = TestRedis::start()? else {
+        return Ok(());
+    };
+    let shared = Arc::new(Redis::new(&redis.url(), Duration::from_millis(100), 4)?);
+    let cache = RedisCache::new(shared.clone());
+    let counter = taskforce_cache::RedisAttemptCounter::new(shared.clone());
+    let entries = ["tf:1:member:5", "tf:2:host:acme.example.com", "tf:global:user:9"];
+    for key in entries {
+        cache.set(key, "{\"kept\":true}", Duration::from_secs(600));
+    }
+    let counters = ["tf:global:login-account:user:7", "tf:global:login-client:127.0.0.1"];
+    for key in counters {
+        assert_eq!(counter.hit(key, 600).0, 1);
+    }
+    redis.cli(&["SET", "someone-else:key", "theirs"])?;
+
+    redis.freeze()?;
+    let missed: Vec<String> = (0..10_001).map(|n| format!("tf:3:task:{n}")).collect();
+    cache.delete(&missed);
+    redis.thaw()?;
+    assert_eq!(shared.settle(), 0, "the kept invalidations were not sent");
+
+    for key in entries {
+        assert_eq!(redis.cli(&["EXISTS", key])?, "0", "{key} survived the clearing");
+    }
+    for key in counters {
+        assert_eq!(redis.cli(&["GET", key])?, "1", "{key} was cleared with the cache");
+    }
+    assert_eq!(redis.cli(&["GET", "someone-else:key"])?, "theirs");
+    Ok(())
+}
