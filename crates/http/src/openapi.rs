@@ -601,4 +601,35 @@ mod tests {
         assert!(stream.into_iter().flatten().any(|p| p["in"] == "header" && p["name"] == "Last-Event-ID"));
         Ok(())
     }
+
+    /// The answers every operation of a kind can give are declared on each,
+    /// in the error format: a JSON body's `400`, `408`, `413` and `415`, a
+    /// token's `401`, a tenant host's `403`, `404` and `503`.
+    #[test]
+    fn every_operation_declares_the_standard_answers_of_its_kind() -> Result<(), serde_json::Error> {
+        let document = serde_json::to_value(ApiDoc::openapi())?;
+        let (mut with_body, mut secured) = (0, 0);
+        for (path, item) in document["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                let responses = &operation["responses"];
+                let declared = |status: &str| {
+                    let schema = &responses[status]["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path}: {status}");
+                };
+                if operation["requestBody"]["content"].get("application/json").is_some() {
+                    with_body += 1;
+                    ["400", "408", "413", "415"].into_iter().for_each(declared);
+                }
+                if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                    secured += 1;
+                    declared("401");
+                }
+                if !ANY_HOST.contains(&path.as_str()) {
+                    ["403", "404", "503"].into_iter().for_each(declared);
+                }
+            }
+        }
+        assert!(with_body >= 15 && secured >= 40, "{with_body} operations with a JSON body, {secured} secured");
+        Ok(())
+    }
 }
