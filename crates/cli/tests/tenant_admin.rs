@@ -735,6 +735,51 @@ fn a_tenant_without_members_and_with_thousands_of_rows_goes_across_in_chunks() -
     Ok(())
 }
 
+/// New rows of an imported tenant continue after the largest id of each
+/// table, also when that is the last possible one (the next creation finds
+/// the sequence used up) or when no id is above 0 (they start from 1).
+#[test]
+fn an_import_s_new_ids_continue_after_its_largest_even_the_last_possible() -> TestResult {
+    let admin = Admin::new()?;
+    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
+    admin.member("acme", "olga", "owner")?;
+    let olga = admin.sql("SELECT id FROM public.users WHERE username = 'olga'")?;
+    fill(&admin, "tenant_acme", &olga, &olga)?;
+    let file = admin.files.path().join("acme.json");
+    ok(&admin.run(&["tenant", "export", "acme", file.to_str().ok_or("path")?])?);
+    let mut export: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+    for table in export["tables"].as_array_mut().ok_or("tables")? {
+        let name = table["table"].clone();
+        for (n, row) in table["rows"].as_array_mut().ok_or("rows")?.iter_mut().enumerate() {
+            match name.as_str() {
+                Some("notifications") if n == 0 => row["id"] = serde_json::json!(i64::MAX),
+                Some("activity") => row["id"] = serde_json::json!(-7 - i64::try_from(n)?),
+                _ => {}
+            }
+        }
+    }
+    let edge = admin.files.path().join("edge.json");
+    std::fs::write(&edge, export.to_string())?;
+    ok(&admin.run(&["tenant", "import", edge.to_str().ok_or("path")?, "--slug", "edge"])?);
+
+    let sequence =
+        |table: &str| admin.sql(&format!("SELECT last_value || ' ' || is_called FROM tenant_edge.{table}_id_seq"));
+    assert_eq!(sequence("notifications")?, format!("{} true", i64::MAX));
+    assert_eq!(sequence("activity")?, "1 false");
+    assert_eq!(sequence("projects")?, "2 true");
+    let next = admin.sql(
+        "WITH next AS (INSERT INTO tenant_edge.projects (name, description, owner_id) VALUES ('Next', '', 1) RETURNING id)
+         SELECT id FROM next",
+    )?;
+    assert_eq!(next, "3");
+    let exhausted = admin.sql(
+        "INSERT INTO tenant_edge.notifications (recipient_id, kind, actor_id, target_type, target_id, message)
+         VALUES (1, 'task_assigned', 1, 'task', 1, 'm')",
+    );
+    assert!(exhausted.is_err_and(|e| e.to_string().contains("reached maximum value")), "the last id was given again");
+    Ok(())
+}
+
 #[test]
 fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
     let admin = Admin::new()?;

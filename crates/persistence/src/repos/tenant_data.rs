@@ -266,9 +266,12 @@ impl TenantDataRepository for PgTenantTx<'_> {
 
     fn finish_load(&mut self, users: &[(UserId, UserId)], keep_unmatched: bool) -> Result<(), StoreError> {
         for table in TENANT_TABLES {
-            // new rows continue after the loaded ids
+            // new rows continue after the loaded ids (the largest as the
+            // last one given, since the one after the last possible id does
+            // not exist; from 1 when no id is above 0)
             diesel::sql_query(format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false)::text AS json
+                "SELECT CASE WHEN max(id) >= 1 THEN setval(pg_get_serial_sequence('{table}', 'id'), max(id), true)
+                             ELSE setval(pg_get_serial_sequence('{table}', 'id'), 1, false) END::text AS json
                    FROM {table}"
             ))
             .execute(self.inner.conn)
