@@ -216,10 +216,14 @@ pub fn bar_style(template: &str) -> ProgressStyle {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
         // `{rate}`: items a second, whole from 10 on, one decimal below
-        // (`{per_sec}` shows four)
+        // (`{per_sec}` shows four); none before the first item is done
         .with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
             let rate = state.per_sec();
-            let _ = if rate >= 10.0 { write!(out, "{rate:.0}/s") } else { write!(out, "{rate:.1}/s") };
+            let _ = match rate {
+                _ if state.pos() == 0 => write!(out, "-/s"),
+                10.0.. => write!(out, "{rate:.0}/s"),
+                _ => write!(out, "{rate:.1}/s"),
+            };
         })
 }
 
