@@ -124,6 +124,87 @@ impl Modify for StandardResponses {
     }
 }
 
+/// Every field of an answer is sent, `null` where empty (no answer skips
+/// one but the error body's, whose `fields`, `limit` and `resource` come
+/// with some errors only), so each object schema that is not a request
+/// body's lists all its properties as required: generated clients type them
+/// as present and nullable, not as possibly missing (utoipa leaves
+/// `Option` fields out).
+#[derive(Debug)]
+struct AnswersSendEveryField;
+
+/// The answers whose optional fields are left out when empty.
+const SKIPS_EMPTY_FIELDS: [&str; 2] = ["ErrorBody", "ErrorDetail"];
+
+/// The schema names `value` refers to (`$ref`), at any depth.
+fn references(value: &serde_json::Value, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(name) = map.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.rsplit('/').next()) {
+                found.push(name.to_owned());
+            }
+            map.values().for_each(|v| references(v, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| references(v, found)),
+        _ => {}
+    }
+}
+
+impl Modify for AnswersSendEveryField {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // the schemas a request body reaches
+        let mut to_visit = Vec::new();
+        for item in openapi.paths.paths.values() {
+            let operations = [&item.get, &item.put, &item.post, &item.delete, &item.patch, &item.head];
+            for body in operations.into_iter().flatten().filter_map(|operation| operation.request_body.as_ref()) {
+                if let Ok(body) = serde_json::to_value(body) {
+                    references(&body, &mut to_visit);
+                }
+            }
+        }
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut inputs = std::collections::BTreeSet::new();
+        while let Some(name) = to_visit.pop() {
+            if !inputs.insert(name.clone()) {
+                continue;
+            }
+            if let Some(schema) = components.schemas.get(&name)
+                && let Ok(schema) = serde_json::to_value(schema)
+            {
+                references(&schema, &mut to_visit);
+            }
+        }
+        for (name, schema) in components.schemas.iter_mut() {
+            if !inputs.contains(name) && !SKIPS_EMPTY_FIELDS.contains(&name.as_str()) {
+                require_every_field(schema);
+            }
+        }
+    }
+}
+
+/// Makes every property of `schema`'s objects required, at any depth of
+/// its inline schemas (a page's items are inlined into it); references are
+/// left to their own schema.
+fn require_every_field(schema: &mut RefOr<utoipa::openapi::schema::Schema>) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(object) => {
+            object.required = object.properties.keys().cloned().collect();
+            object.properties.values_mut().for_each(require_every_field);
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                require_every_field(items);
+            }
+        }
+        Schema::OneOf(one_of) => one_of.items.iter_mut().for_each(require_every_field),
+        Schema::AllOf(all_of) => all_of.items.iter_mut().for_each(require_every_field),
+        Schema::AnyOf(any_of) => any_of.items.iter_mut().for_each(require_every_field),
+        _ => {}
+    }
+}
+
 /// Operation ids unique over the document, as OpenAPI requires (utoipa
 /// takes the handler's name: five `list`s, four `show`s): the tag, then
 /// the handler, `projects_list`, `tasks_show`.
@@ -407,7 +488,7 @@ fn without_null(property: &mut utoipa::openapi::schema::Object) {
         routes::notifications::ticket,
         routes::notifications::stream,
     ),
-    modifiers(&BearerAuth, &StandardResponses, &Choices, &RequiredFields, &UniqueOperationIds),
+    modifiers(&BearerAuth, &StandardResponses, &Choices, &RequiredFields, &AnswersSendEveryField, &UniqueOperationIds),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "platform", description = "Endpoints that work on any host"),
@@ -599,6 +680,58 @@ mod tests {
         assert_eq!(conditional, 4, "projects, tasks, attachments and the tenant answer 304");
         let stream = document["paths"]["/api/notifications/stream/"]["get"]["parameters"].as_array();
         assert!(stream.into_iter().flatten().any(|p| p["in"] == "header" && p["name"] == "Last-Event-ID"));
+        Ok(())
+    }
+
+    /// The answers' schemas require every field they list (the server sends
+    /// each, `null` where empty), nested ones and pages' `next` and
+    /// `previous` too; a request body's optional fields stay optional.
+    #[test]
+    fn an_answer_s_fields_are_all_required_and_a_body_s_optional_ones_not() -> Result<(), serde_json::Error> {
+        let document = serde_json::to_value(ApiDoc::openapi())?;
+        let required = |name: &str| {
+            let mut fields: Vec<String> = document["components"]["schemas"][name]["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect();
+            fields.sort_unstable();
+            fields
+        };
+        let properties = |name: &str| {
+            let fields: Vec<String> = document["components"]["schemas"][name]["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(f, _)| f.clone())
+                .collect();
+            fields
+        };
+        for name in ["TaskOut", "NotificationOut", "ActivityOut", "CycleTimeOut", "Amounts", "TenantBody", "MemberBody"]
+        {
+            assert!(!properties(name).is_empty(), "{name} has no properties");
+            assert_eq!(required(name), properties(name), "{name}");
+        }
+        let pages: Vec<&String> = document["components"]["schemas"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(n, _)| n)
+            .filter(|n| n.starts_with("PageBody"))
+            .collect();
+        assert!(pages.len() >= 5, "{pages:?}");
+        for page in pages {
+            assert_eq!(required(page), ["count", "next", "previous", "results"], "{page}");
+            let items = &document["components"]["schemas"][page]["properties"]["results"]["items"];
+            if let Some(fields) = items["properties"].as_object() {
+                let listed = items["required"].as_array().map_or(0, Vec::len);
+                assert_eq!(listed, fields.len(), "{page}'s items: {items}");
+            }
+        }
+        assert!(required("TaskIn").contains(&"title".to_owned()));
+        assert!(!required("TaskIn").contains(&"due_date".to_owned()), "a body's optional field became required");
+        assert!(required("TaskPatch").is_empty());
         Ok(())
     }
 
