@@ -124,7 +124,17 @@ impl Database {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
         if cluster.init_if_needed(Durability::Durable)? {
-            tracing::info!(dir = %dir.display(), "created the embedded PostgreSQL cluster");
+            if on_interrupt == OnInterrupt::StopTheCluster {
+                // tenant-admin, which shows warnings only: run from another
+                // folder than serve's, it would work on an empty cluster unsaid
+                tracing::warn!(
+                    "created a new, empty embedded PostgreSQL cluster in {} (none was there; set a database URL, or run \
+                     tenant-admin from the folder serve runs in, to use serve's)",
+                    dir.display()
+                );
+            } else {
+                tracing::info!(dir = %dir.display(), "created the embedded PostgreSQL cluster");
+            }
         }
         let running = cluster.start(Some(settings.embedded_port))?;
         if on_interrupt == OnInterrupt::StopTheCluster {

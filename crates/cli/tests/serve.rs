@@ -210,6 +210,31 @@ fn an_interrupted_tenant_admin_stops_the_embedded_cluster_it_started() -> TestRe
     Ok(())
 }
 
+/// Commands started at the same moment on a folder with no cluster yet all
+/// run: one creates the cluster (and says so), the others wait for it, and
+/// none fails on the database another is creating.
+#[test]
+fn first_runs_at_the_same_moment_share_the_cluster_one_of_them_creates() -> TestResult {
+    if taskforce_pgcluster::PgBinaries::locate().is_err() {
+        return Ok(taskforce_pgcluster::skip_unless_required("no PostgreSQL server binaries on this machine")?);
+    }
+    let folder = tempfile::tempdir()?;
+    let port = free_port()?;
+    let commands: Vec<Reaped> = (0..3)
+        .map(|_| tenant_admin(folder.path(), port).args(["tenant", "list", "--json"]).spawn().map(|c| Reaped(Some(c))))
+        .collect::<Result<_, _>>()?;
+    let mut created = 0;
+    for mut command in commands {
+        let out = command.0.take().ok_or("child")?.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        created += stderr.matches("warning: created a new, empty embedded PostgreSQL cluster in").count();
+    }
+    assert_eq!(created, 1, "one of them creates the cluster, and says so");
+    assert!(!folder.path().join("postgres/postmaster.pid").exists(), "the last one left the cluster running");
+    Ok(())
+}
+
 /// `tenant-admin` on the embedded cluster in `folder/postgres` on `port`.
 fn tenant_admin(folder: &Path, port: u16) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenant-admin"));

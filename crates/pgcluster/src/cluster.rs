@@ -372,20 +372,22 @@ impl RunningCluster {
         &self.cluster
     }
 
-    /// Creates a database unless it exists.
+    /// Creates a database unless it exists, also when another process
+    /// creates it at the same moment (two first runs: the loser's `CREATE
+    /// DATABASE` fails on the catalog's unique name, and the database is
+    /// there).
     pub fn ensure_database(&self, name: &str) -> Result<(), diesel::result::Error> {
         use diesel::{Connection, RunQueryDsl};
         let mut conn = diesel::PgConnection::establish(&self.url("postgres"))
             .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
-        let exists: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-            "SELECT count(*) FROM pg_database WHERE datname = '{}'",
-            name.replace('\'', "''")
-        ))
-        .get_result(&mut conn)?;
-        if exists == 0 {
-            diesel::sql_query(format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""))).execute(&mut conn)?;
+        if database_exists(&mut conn, name)? {
+            return Ok(());
         }
-        Ok(())
+        match diesel::sql_query(format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""))).execute(&mut conn) {
+            Ok(_) => Ok(()),
+            Err(_) if database_exists(&mut conn, name)? => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     /// Lets go of the lease and leaves the server running, whoever else
@@ -501,6 +503,17 @@ fn service_account() -> Option<(u32, u32)> {
         })
     };
     find("postgres").or_else(|| find("nobody"))
+}
+
+/// Whether the cluster has a database `name`.
+fn database_exists(conn: &mut diesel::PgConnection, name: &str) -> Result<bool, diesel::result::Error> {
+    use diesel::RunQueryDsl;
+    let count: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        "SELECT count(*) FROM pg_database WHERE datname = '{}'",
+        name.replace('\'', "''")
+    ))
+    .get_result(conn)?;
+    Ok(count > 0)
 }
 
 #[cfg(test)]
