@@ -48,6 +48,30 @@ impl Admin {
         Ok(child.wait_with_output()?)
     }
 
+    /// What `args` writes on a terminal (a pseudo-terminal made by
+    /// util-linux's `script`), standard output and error together; the
+    /// command must succeed.
+    fn on_a_terminal(&self, args: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
+        let command = self.command(args);
+        let line = std::iter::once(command.get_program())
+            .chain(command.get_args())
+            .map(|word| format!("'{}'", word.to_string_lossy().replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut script = Command::new("script");
+        script.args(["-qec", &line, "/dev/null"]).stdin(Stdio::null());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => script.env(key, value),
+                None => script.env_remove(key),
+            };
+        }
+        let out = script.output()?;
+        let shown = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {shown} {}", text(&out.stderr));
+        Ok(shown)
+    }
+
     fn json(&self, args: &[&str]) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
         let out = self.run(args)?;
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -219,6 +243,7 @@ fn domains_users_and_members_are_managed() -> TestResult {
     // another slug's platform address is refused: signup would never get it back
     let squat = failed(&admin.run(&["domain", "add", "acme", "gamma.localhost"])?, 1);
     assert!(squat.contains("the platform's address for the slug 'gamma'"), "{squat}");
+    assert!(squat.contains("its own is acme.localhost"), "{squat}");
     let squat = failed(
         &admin.run(&["tenant", "create", "--slug", "beta", "--name", "Beta", "--domain", "gamma.localhost"])?,
         1,
@@ -384,9 +409,16 @@ fn spare_schemas_are_filled_taken_by_new_tenants_dropped_when_outdated_and_clear
     assert!(out.contains("spare schemas: dropped 2 made by older migrations"), "{out}");
     assert_eq!(admin.sql(r"SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'tenant\_\_spare%'")?, "0");
 
+    // on a terminal, filling and clearing each draw a progress bar
+    let filled = admin.on_a_terminal(&["spares", "fill", "--count", "2"])?;
+    assert!(filled.contains("making spare schemas") && filled.contains("made 2; 2 ready"), "{filled}");
+    let cleared = admin.on_a_terminal(&["spares", "clear"])?;
+    assert!(cleared.contains("dropping spare schemas") && cleared.contains("dropped 2"), "{cleared}");
     ok(&admin.run(&["spares", "fill", "--count", "1"])?);
     assert!(ok(&admin.run(&["spares", "clear"])?).contains("spare schemas: dropped 1"));
     assert_eq!(ready(&admin)?, 0);
+    let table = ok(&admin.run(&["spares", "status"])?);
+    assert!(table.contains("none: `spares fill` makes them"), "{table}");
     // the tenant is untouched by all of it
     assert_eq!(admin.sql("SELECT count(*) FROM tenant_acme.projects")?, "0");
     failed(&admin.run(&["spares", "fill", "--count", "many"])?, 2);

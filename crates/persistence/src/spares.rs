@@ -254,8 +254,9 @@ impl PgStore {
     }
 
     /// Drops spares, each with its row in one transaction; ones another
-    /// transaction is claiming are left to it. Returns how many were dropped.
-    pub fn drop_spares(&self, which: SpareFilter) -> Result<usize, StoreError> {
+    /// transaction is claiming are left to it. `on_dropped` is called after
+    /// each (an operator's progress). Returns how many were dropped.
+    pub fn drop_spares(&self, which: SpareFilter, on_dropped: &dyn Fn()) -> Result<usize, StoreError> {
         let mut conn = self.checkout()?;
         let latest = self.migrator().latest_version().to_owned();
         let condition = match which {
@@ -277,6 +278,7 @@ impl PgStore {
                 return Ok(dropped);
             }
             dropped += 1;
+            on_dropped();
         }
     }
 }

@@ -185,7 +185,7 @@ impl PgStore {
         on_event: &(dyn Fn(crate::MigrationEvent) + Sync),
     ) -> Result<crate::MigrationReport, crate::MigrateError> {
         let mut report = self.migrator.migrate_all_with(&self.pool, self.provisioning.as_deref(), jobs, on_event)?;
-        report.spares_dropped = self.drop_spares(crate::SpareFilter::Outdated)?;
+        report.spares_dropped = self.drop_spares(crate::SpareFilter::Outdated, &|| {})?;
         Ok(report)
     }
 

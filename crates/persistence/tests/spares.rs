@@ -169,10 +169,10 @@ fn only_spares_at_this_builds_version_are_claimed_and_outdated_ones_are_dropped(
     provision(&store, "acme")?;
     assert_eq!(spare_rows(&store)?, spares[..2].to_vec());
 
-    assert_eq!(store.drop_spares(SpareFilter::Outdated)?, 1);
+    assert_eq!(store.drop_spares(SpareFilter::Outdated, &|| {})?, 1);
     assert_eq!(spare_rows(&store)?, vec![spares[1].clone()]);
     assert_eq!(spare_namespaces(&store)?, vec![spares[1].clone()]);
-    assert_eq!(store.drop_spares(SpareFilter::All)?, 1);
+    assert_eq!(store.drop_spares(SpareFilter::All, &|| {})?, 1);
     assert!(spare_namespaces(&store)?.is_empty());
     // tenants are never touched
     assert_eq!(tenants(&store)?, 1);
@@ -241,7 +241,7 @@ fn a_spare_row_whose_schema_is_gone_is_skipped_not_claimed() -> TestResult {
     assert_eq!(spare_rows(&store)?.len(), 2);
     assert!(spare_rows(&store)?.contains(&spares[0]));
     provision(&store, "beta")?;
-    assert_eq!(store.drop_spares(SpareFilter::All)?, 1);
+    assert_eq!(store.drop_spares(SpareFilter::All, &|| {})?, 1);
     assert!(spare_rows(&store)?.is_empty());
     Ok(())
 }

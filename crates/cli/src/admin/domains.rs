@@ -12,8 +12,9 @@ pub(super) fn not_another_slugs_address(ctx: &Context, slug: &Slug, domain: &Hos
         && label != slug.as_str()
     {
         anyhow::bail!(
-            "'{domain}' is the platform's address for the slug '{label}'; the tenant '{slug}' has {slug}.{platform}, \
-             and may take any domain outside {platform}",
+            "'{domain}' is the platform's address for the slug '{label}' (signup and `tenant create` give it to a \
+             tenant of that slug), so it cannot lead to the tenant '{slug}'; its own is {slug}.{platform}, and it may \
+             take any domain but another slug's `<slug>.{platform}`",
             platform = ctx.platform_domain
         );
     }

@@ -42,7 +42,8 @@ pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::
                     .collect();
                 output::json(&json!({"ready": stock.ready, "version": latest, "other_versions": others}));
             } else {
-                let mut rows = vec![vec![latest.to_owned(), stock.ready.to_string(), "ready".to_owned()]];
+                let state = if stock.ready == 0 { "none: `spares fill` makes them" } else { "ready" };
+                let mut rows = vec![vec![latest.to_owned(), stock.ready.to_string(), state.to_owned()]];
                 rows.extend(stock.other_versions.iter().map(|(version, count)| {
                     let state =
                         if version.as_str() < latest { "outdated: `migrate` drops it" } else { "newer build's" };
@@ -102,7 +103,19 @@ pub fn run(ctx: &Context, command: SparesCommand, configured: usize) -> anyhow::
             Ok(())
         }
         SparesCommand::Clear => {
-            let dropped = ctx.store.drop_spares(SpareFilter::All)?;
+            let stock = ctx.store.spare_stock()?;
+            let total = stock.ready + stock.other_versions.iter().map(|(_, count)| count).sum::<usize>();
+            let bar =
+                output::progress_bar(total, "{spinner} dropping spare schemas [{bar:40}] {pos}/{len} {rate} eta {eta}");
+            let on_dropped = || {
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                }
+            };
+            let dropped = ctx.store.drop_spares(SpareFilter::All, &on_dropped)?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
             output::say(&format!("spare schemas: dropped {dropped}"));
             Ok(())
         }
