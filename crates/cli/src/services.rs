@@ -11,7 +11,7 @@ use taskforce_application::{
 };
 use taskforce_auth::{Argon2Hasher, HashCost, JwtCodec, OsSecrets};
 use taskforce_cache::{MemoryAttemptCounter, MemoryBus, MemoryCache, Redis, RedisAttemptCounter, RedisBus, RedisCache};
-use taskforce_domain::{AttemptCounter, Bus, Cache, Clock, FileStore, HostName, Mailer, Store};
+use taskforce_domain::{AttemptCounter, Bus, Cache, Clock, FileError, FileStore, HostName, Mailer, Store};
 use taskforce_mail::{FileMailer, LogMailer, SmtpMailer};
 
 use crate::settings::{MailSettings, Settings, StorageSettings};
@@ -85,12 +85,18 @@ pub fn mailer(settings: &MailSettings) -> anyhow::Result<Arc<dyn Mailer>> {
 /// The configured file store: the S3-compatible bucket of `storage.url`,
 /// or the local folder `storage.root`.
 pub fn file_store(settings: &StorageSettings) -> anyhow::Result<Arc<dyn FileStore>> {
+    // a store that cannot be set up says why in a sentence of its own
+    // (`storage.url: unknown option "x"`, `creating /srv/files: …`), not
+    // behind `file store:`
+    let why = |error: FileError| match error {
+        FileError::Io(why) => anyhow::anyhow!(why),
+        other => anyhow::anyhow!(other),
+    };
     match settings.url() {
-        Some(url) => Ok(Arc::new(taskforce_storage::ObjectFileStore::from_url(url).context("storage.url")?)),
-        None => Ok(Arc::new(
-            taskforce_storage::LocalFileStore::new(&settings.root)
-                .with_context(|| format!("storage.root {}", settings.root.display()))?,
-        )),
+        Some(url) => Ok(Arc::new(taskforce_storage::ObjectFileStore::from_url(url).map_err(why)?)),
+        None => {
+            Ok(Arc::new(taskforce_storage::LocalFileStore::new(&settings.root).map_err(why).context("storage.root")?))
+        }
     }
 }
 

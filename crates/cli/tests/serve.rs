@@ -404,6 +404,31 @@ fn production_serve_refuses_a_mailer_that_sends_nothing() -> TestResult {
     )
 }
 
+/// A file store that cannot be set up stops the start with one reason,
+/// named by its setting once.
+#[test]
+fn a_file_store_that_cannot_be_set_up_is_named_by_its_setting_once() -> TestResult {
+    let cases = [
+        ("TASKFORCE__STORAGE__URL", "s3://bucket?bogus=1", "error: storage.url: unknown option \"bogus\""),
+        ("TASKFORCE__STORAGE__ROOT", "/dev/null/files", "error: storage.root: creating /dev/null/files: "),
+    ];
+    let db = TestDatabase::create()?;
+    for (name, value, reason) in cases {
+        let out = server(free_port()?)
+            .env("TASKFORCE_ENV", "test")
+            .env("TASKFORCE__DATABASE__URL", db.url())
+            .env(name, value)
+            .output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(reason), "{stderr}");
+        let setting = if name.ends_with("URL") { "storage.url" } else { "storage.root" };
+        assert_eq!(stderr.matches(setting).count(), 1, "{stderr}");
+        assert!(!stderr.contains("file store:"), "{stderr}");
+    }
+    Ok(())
+}
+
 #[test]
 fn a_variable_that_is_not_text_is_refused_if_it_is_a_setting_and_ignored_otherwise() -> TestResult {
     use std::os::unix::ffi::OsStrExt;
