@@ -144,6 +144,8 @@ impl Database {
         let url = running.url("taskforce");
         if running.started() {
             tracing::info!(%url, "started the embedded PostgreSQL cluster; the last process using it stops it");
+        } else {
+            tracing::info!(%url, "using the embedded PostgreSQL cluster another process started; the last one using it stops it");
         }
         Ok(Self { url, cluster: Some(running) })
     }

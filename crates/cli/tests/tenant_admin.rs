@@ -456,6 +456,15 @@ fn every_subcommand_has_help() -> TestResult {
         let out = admin.run(&args)?;
         assert!(ok(&out).contains("Usage: tenant-admin"), "{args:?}");
     }
+    // the choices are shown where they are asked for
+    for (args, choices) in [
+        (&["tenant", "create", "--help"], "--plan <free|basic|premium|enterprise>"),
+        (&["tenant", "update", "--help"], "--plan <free|basic|premium|enterprise>"),
+        (&["member", "add", "--help"], "--role <owner|admin|member|viewer>"),
+    ] {
+        let help = ok(&admin.run(args)?);
+        assert!(help.contains(choices), "{args:?}: {help}");
+    }
     Ok(())
 }
 

@@ -175,7 +175,7 @@ enum MemberCommand {
         #[arg(value_parser = parse_username)]
         username: Username,
         /// The role.
-        #[arg(long, value_parser = parse_role)]
+        #[arg(long, value_name = "owner|admin|member|viewer", value_parser = parse_role)]
         role: Role,
     },
     /// List a tenant's members.

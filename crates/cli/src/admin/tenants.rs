@@ -21,7 +21,7 @@ pub(super) struct CreateArgs {
     #[arg(long = "domain", value_parser = parse_host)]
     domains: Vec<HostName>,
     /// Subscription plan.
-    #[arg(long, default_value = "free", value_parser = parse_plan)]
+    #[arg(long, default_value = "free", value_name = "free|basic|premium|enterprise", value_parser = parse_plan)]
     plan: Plan,
     /// Let people register themselves as members.
     #[arg(long)]
@@ -39,7 +39,7 @@ pub(super) struct UpdateArgs {
     #[arg(long, value_parser = parse_name)]
     name: Option<TenantName>,
     /// New plan.
-    #[arg(long, value_parser = parse_plan)]
+    #[arg(long, value_name = "free|basic|premium|enterprise", value_parser = parse_plan)]
     plan: Option<Plan>,
     /// Activate (true) or deactivate (false).
     #[arg(long, value_name = "true|false")]
