@@ -8,16 +8,25 @@
 use std::path::PathBuf;
 
 use lettre::{
-    FileTransport, Message, SmtpTransport, Transport,
+    Address, FileTransport, Message, SmtpTransport, Transport,
+    address::Envelope,
     message::{Mailbox, header::ContentType},
 };
 use taskforce_domain::{MailError, Mailer, OutgoingMail};
 
 fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, MailError> {
-    let to: Mailbox = mail.to.as_str().parse().map_err(|e| MailError(format!("bad recipient: {e}")))?;
+    // as an address, not a mailbox: `"j.doe"@example.com` would be taken
+    // for a display name
+    let (user, domain) = mail.to.as_str().rsplit_once('@').ok_or_else(|| MailError("bad recipient: no @".into()))?;
+    let address = Address::new(user, domain).map_err(|e| MailError(format!("bad recipient: {e}")))?;
+    // the envelope given, not read back from the headers, whose parser
+    // loses an address literal (`ops@[192.0.2.1]`)
+    let envelope =
+        Envelope::new(Some(from.email.clone()), vec![address.clone()]).map_err(|e| MailError(e.to_string()))?;
     Message::builder()
         .from(from.clone())
-        .to(to)
+        .to(Mailbox::new(None, address))
+        .envelope(envelope)
         .subject(&mail.subject)
         .header(ContentType::TEXT_PLAIN)
         .body(mail.body.clone())
@@ -114,6 +123,22 @@ mod tests {
         assert!(text.contains("To: ada@example.com"), "{text}");
         assert!(text.contains("Subject: Hello"), "{text}");
         assert!(text.contains("token: abc123"), "{text}");
+        Ok(())
+    }
+
+    /// Every kind of address the domain takes can be written to: an
+    /// internationalised domain, an address literal, a quoted local part.
+    #[test]
+    fn a_message_is_built_for_every_kind_of_address_the_domain_takes() -> Result<(), Box<dyn std::error::Error>> {
+        let from = mailbox("TaskForce <no-reply@localhost>")?;
+        for to in
+            ["ada@example.com", "anna@exämple.com", "ops@[192.0.2.1]", "ops@[2001:db8::1]", "\"j.doe\"@example.com"]
+        {
+            let mail = OutgoingMail { to: Email::parse(to)?, subject: "Hello".into(), body: "hi".into() };
+            let message = build(&from, &mail).map_err(|e| format!("{to}: {e}"))?;
+            let text = String::from_utf8(message.formatted())?;
+            assert!(text.contains("To: "), "{to}: {text}");
+        }
         Ok(())
     }
 

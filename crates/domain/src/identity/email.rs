@@ -7,10 +7,17 @@ pub const EMAIL_MAX_LEN: usize = 254;
 
 /// An e-mail address of the `local@domain` form, with the domain lower-cased.
 ///
-/// The local part is a dot-atom (letters, digits and ``!#$%&'*+/=?^_`{|}~-``,
-/// dots not leading, trailing or doubled); the domain is host-name labels with
-/// at least one dot, or `localhost`. Addresses are unique without regard to
-/// case; [`Email::normalized`] gives the form they are compared in.
+/// The rules are Django's `EmailValidator`, which the Django product's API
+/// and accounts used: the local part is a dot-atom (letters, digits and
+/// ``!#$%&'*+/=?^_`{|}~-``, dots not leading, trailing or doubled) or a quoted
+/// string (`"john doe"` needs its space escaped, `"john\ doe"`), of 64 bytes
+/// at most (what SMTP delivers to; Django sets no limit); the domain is
+/// `localhost`, host-name labels with at least one dot and a last label of
+/// two characters or more, an IP address in brackets (`[192.0.2.1]`,
+/// `[2001:db8::1]`), or an internationalised name whose ASCII form is such
+/// labels (`exämple.com`). The whole is 254 characters at most. Addresses
+/// are unique without regard to case; [`Email::normalized`] gives the form
+/// they are compared in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
@@ -23,14 +30,14 @@ impl Email {
     /// Checks an address and lowers the case of its domain.
     pub fn parse(input: &str) -> Result<Self, EmailError> {
         let input = input.trim();
-        if input.len() > EMAIL_MAX_LEN {
+        if input.chars().count() > EMAIL_MAX_LEN {
             return Err(EmailError);
         }
         let (local, domain) = input.rsplit_once('@').ok_or(EmailError)?;
         if !valid_local(local) || !valid_domain(domain) {
             return Err(EmailError);
         }
-        Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
+        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
     }
 
     /// The address as given (domain lower-cased).
@@ -45,29 +52,67 @@ impl Email {
 }
 
 fn valid_local(local: &str) -> bool {
+    local.len() <= 64 && (dot_atom(local) || quoted_string(local))
+}
+
+fn dot_atom(local: &str) -> bool {
     const SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-";
-    !local.is_empty()
-        && local.len() <= 64
-        && local
-            .split('.')
-            .all(|atom| !atom.is_empty() && atom.chars().all(|c| c.is_ascii_alphanumeric() || SPECIALS.contains(c)))
+    local
+        .split('.')
+        .all(|atom| !atom.is_empty() && atom.chars().all(|c| c.is_ascii_alphanumeric() || SPECIALS.contains(c)))
+}
+
+/// `"…"`: printable ASCII but `"` and `\`, and control characters but tab,
+/// line feed and carriage return; any of those but NUL, line feed and
+/// carriage return escaped with `\`.
+fn quoted_string(local: &str) -> bool {
+    let Some(inner) = local.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')) else {
+        return false;
+    };
+    let mut bytes = inner.bytes();
+    while let Some(byte) = bytes.next() {
+        let fits = match byte {
+            b'\\' => matches!(bytes.next(), Some(1..=9 | 11 | 12 | 14..=127)),
+            1..=8 | 11 | 12 | 14..=31 | b'!' | b'#'..=b'[' | b']'..=127 => true,
+            _ => false,
+        };
+        if !fits {
+            return false;
+        }
+    }
+    true
 }
 
 fn valid_domain(domain: &str) -> bool {
-    let domain = domain.to_ascii_lowercase();
-    if domain == "localhost" {
-        return true;
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-        && labels.last().is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()))
+    domain.eq_ignore_ascii_case("localhost")
+        || host_labels(domain)
+        || address_literal(domain)
+        // an internationalised name, judged by its ASCII form
+        || idna::domain_to_ascii(domain).is_ok_and(|ascii| host_labels(&ascii))
+}
+
+/// Labels of letters, digits and inner hyphens, 63 at most each; the last
+/// one of two or more, which may be all digits.
+fn host_labels(domain: &str) -> bool {
+    let Some((labels, last)) = domain.rsplit_once('.') else {
+        return false;
+    };
+    let letters_digits_hyphens = |label: &str| label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    labels.split('.').all(|label| {
+        (1..=63).contains(&label.len())
+            && letters_digits_hyphens(label)
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    }) && (2..=63).contains(&last.len())
+        && letters_digits_hyphens(last)
+        && !last.ends_with('-')
+}
+
+/// `[192.0.2.1]` or `[2001:db8::1]`.
+fn address_literal(domain: &str) -> bool {
+    domain.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).is_some_and(|ip| {
+        ip.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') && ip.parse::<std::net::IpAddr>().is_ok()
+    })
 }
 
 impl fmt::Display for Email {
@@ -90,10 +135,47 @@ mod tests {
     #[test]
     fn refuses_malformed_addresses() {
         for bad in
-            ["", "plain", "@x.io", "a@", "a@b", "a..b@x.io", ".a@x.io", "a@-x.io", "a@x.123", "a b@x.io", "a@x..io"]
+            ["", "plain", "@x.io", "a@", "a@b", "a..b@x.io", ".a@x.io", "a@-x.io", "a b@x.io", "a@x..io", "a@x.io."]
         {
             assert_eq!(Email::parse(bad), Err(EmailError), "{bad}");
         }
         assert!(Email::parse(&format!("{}@x.io", "a".repeat(65))).is_err());
+        assert!(Email::parse(&format!("a@{}.io", "b".repeat(250))).is_err());
+    }
+
+    /// What Django's `EmailValidator` (the Django product's) says of each.
+    #[test]
+    fn takes_what_django_took_and_refuses_what_it_refused() {
+        let accepted = [
+            "user@exämple.com",
+            "u@[127.0.0.1]",
+            "u@[2001:db8::1]",
+            "\"quoted\"@example.com",
+            "\"john\\ doe\"@example.com",
+            "\"a@b\"@example.com",
+            "a@x.123",
+            "a@b.c-d",
+        ];
+        for good in accepted {
+            assert!(Email::parse(good).is_ok(), "{good}");
+        }
+        let refused = [
+            "x@example.c",
+            "a@x.io-",
+            "u@[127.0.0.1.5]",
+            "u@[not-an-ip]",
+            "u@[::1%eth0]",
+            "\"john doe\"@example.com",
+            "\"unclosed@example.com",
+            "\"\\\"@example.com",
+            "a@exa_mple.com",
+            "Ünïcödé@example.com",
+        ];
+        for bad in refused {
+            assert_eq!(Email::parse(bad), Err(EmailError), "{bad}");
+        }
+        // the domain is lower-cased as Django's normalize_email does, Unicode too
+        assert_eq!(Email::parse("A@ExÄmple.COM").map(|e| e.0), Ok("A@exämple.com".into()));
+        assert_eq!(Email::parse("u@[2001:DB8::1]").map(|e| e.0), Ok("u@[2001:db8::1]".into()));
     }
 }
