@@ -158,6 +158,11 @@ fn tenants_are_created_listed_shown_updated_and_deleted() -> TestResult {
     // a schema someone dropped by hand is not claimed as dropped
     ok(&admin.run(&["tenant", "create", "--slug", "bare", "--name", "Bare"])?);
     admin.sql("DROP SCHEMA tenant_bare CASCADE")?;
+    // exporting it says what is wrong, not PostgreSQL's "relation does not exist"
+    let file = admin.files.path().join("bare.json");
+    let refused = failed(&admin.run(&["tenant", "export", "bare", file.to_str().ok_or("path")?])?, 1);
+    assert!(refused.contains("the tenant's schema does not exist (was it dropped by hand?)"), "{refused}");
+    assert!(!refused.contains("relation"), "{refused}");
     let deleted = ok(&admin.run(&["tenant", "delete", "bare", "--yes"])?);
     assert!(deleted.contains("deleted tenant 'bare'; its schema tenant_bare was not there"), "{deleted}");
     assert_eq!(admin.json(&["tenant", "list", "--json"])?, serde_json::json!([]));

@@ -176,12 +176,27 @@ struct Column {
     json_kind: Option<String>,
 }
 
+/// Refuses a tenant whose schema someone dropped by hand, saying so (its
+/// reads would fail with "relation \"projects\" does not exist").
+fn schema_is_there(conn: &mut diesel::PgConnection) -> Result<(), StoreError> {
+    let schema: Option<String> = diesel::select(diesel::dsl::sql::<Nullable<Text>>("pg_catalog.current_schema()"))
+        .get_result(conn)
+        .map_err(store_error)?;
+    match schema {
+        Some(_) => Ok(()),
+        None => Err(StoreError::internal(
+            "the tenant's schema does not exist (was it dropped by hand?); `tenant delete` removes the rest of the tenant",
+        )),
+    }
+}
+
 impl TenantDataRepository for PgTenantTx<'_> {
     fn dump_chunks(
         &mut self,
         chunk: usize,
         each: &mut dyn FnMut(DumpEvent<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        schema_is_there(self.inner.conn)?;
         for table in TENANT_TABLES {
             each(DumpEvent::Table(table))?;
             // a cursor in the unit's transaction: rows come a chunk at a time,
@@ -203,6 +218,7 @@ impl TenantDataRepository for PgTenantTx<'_> {
     }
 
     fn user_ids(&mut self) -> Result<Vec<UserId>, StoreError> {
+        schema_is_there(self.inner.conn)?;
         #[derive(QueryableByName)]
         struct Id {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
