@@ -324,6 +324,56 @@ fn is_setting(name: &str) -> bool {
 /// The variables with every setting's name in upper case, as the list and
 /// URL rules look them up; a setting given under two spellings is refused
 /// rather than one of them winning at random.
+/// Refuses a value in the TOML file `path` whose type is not its key's (as
+/// the compiled-in `default.toml` writes it): the `config` crate would take
+/// `workers = 2.7` as 3 and `body_timeout_secs = true` as 1, in silence.
+/// Keys that name no setting are left to the unknown-field check.
+fn check_value_types(path: &std::path::Path) -> Result<(), SettingsError> {
+    let read = |source: File<config::FileSourceFile, FileFormat>| {
+        Config::builder().add_source(source).build()?.try_deserialize::<config::Map<String, config::Value>>()
+    };
+    let given = read(File::from(path))?;
+    let defaults = EMBEDDED.iter().find(|(name, _)| *name == "default").map_or("", |(_, text)| *text);
+    let expected = Config::builder()
+        .add_source(File::from_str(defaults, FileFormat::Toml))
+        .build()?
+        .try_deserialize::<config::Map<String, config::Value>>()?;
+    same_types(&given, &expected, "")
+        .map_err(|mismatch| SettingsError::Invalid(format!("{}: {mismatch}", path.display())))
+}
+
+/// The first key of `given` whose value is of another type than in
+/// `expected` (a whole number, a number with a fraction, a boolean, text,
+/// a list or a table), as `key = value: expected …`.
+fn same_types(
+    given: &config::Map<String, config::Value>,
+    expected: &config::Map<String, config::Value>,
+    prefix: &str,
+) -> Result<(), String> {
+    use config::ValueKind;
+    let kind = |value: &ValueKind| match value {
+        ValueKind::Nil => "nothing",
+        ValueKind::Boolean(_) => "true or false",
+        ValueKind::I64(_) | ValueKind::I128(_) | ValueKind::U64(_) | ValueKind::U128(_) => "a whole number",
+        ValueKind::Float(_) => "a number",
+        ValueKind::String(_) => "text in quotes",
+        ValueKind::Table(_) => "a table",
+        ValueKind::Array(_) => "a list",
+    };
+    for (key, value) in given {
+        let Some(wanted) = expected.get(key) else { continue };
+        let name = format!("{prefix}{key}");
+        match (&value.kind, &wanted.kind) {
+            (ValueKind::Table(inner), ValueKind::Table(wanted)) => same_types(inner, wanted, &format!("{name}."))?,
+            (found, wanted) if kind(found) != kind(wanted) => {
+                return Err(format!("{name} = {value}: expected {}", kind(wanted)));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn canonical(variables: config::Map<String, String>) -> Result<config::Map<String, String>, SettingsError> {
     let mut canonical = config::Map::new();
     let mut spelled = config::Map::<String, String>::new();
@@ -517,6 +567,7 @@ impl Settings {
                 Err(error) => return Err(SettingsError::Invalid(format!("{}: {error}", path.display()))),
             };
             builder = if there {
+                check_value_types(&path)?;
                 builder.add_source(File::from(path))
             } else {
                 let embedded = EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, text)| *text).unwrap_or("");
@@ -743,6 +794,39 @@ mod tests {
         assert_eq!(settings.server.port, 8200);
         assert_eq!(settings.auth.issuer, "from-the-file");
         assert_eq!(settings.redis.url.expose_secret(), "redis://from-the-shell");
+        Ok(())
+    }
+
+    /// A value of another type than its key's in a TOML file is refused by
+    /// name, not converted (`2.7` taken as 3, `true` as 1).
+    #[test]
+    fn a_file_value_of_the_wrong_type_is_refused_by_name() -> Result<(), Box<dyn std::error::Error>> {
+        let folder = tempfile::tempdir()?;
+        let cases = [
+            ("[server]\nworkers = 2.7\n", "server.workers = 2.7: expected a whole number"),
+            ("[server]\nbody_timeout_secs = true\n", "server.body_timeout_secs = true: expected a whole number"),
+            ("[cache]\nenabled = 1\n", "cache.enabled = 1: expected true or false"),
+            ("[database]\nurl = 5\n", "database.url = 5: expected text in quotes"),
+            (
+                "[tenancy.dev_tenant]\ndomains = \"localhost\"\n",
+                "tenancy.dev_tenant.domains = localhost: expected a list",
+            ),
+        ];
+        for (text, reason) in cases {
+            std::fs::write(folder.path().join("development.toml"), text)?;
+            let dir = folder.path().to_str().ok_or("path")?;
+            let error =
+                Settings::load_with(Environment::Development, dir, config::Map::new()).err().map(|e| e.to_string());
+            assert!(
+                error.as_deref().is_some_and(|e| e.contains(reason) && e.contains("development.toml")),
+                "{text}: {error:?}"
+            );
+        }
+        // the right types load
+        std::fs::write(folder.path().join("development.toml"), "[server]\nworkers = 2\n[cache]\nenabled = false\n")?;
+        let settings =
+            Settings::load_with(Environment::Development, folder.path().to_str().ok_or("path")?, config::Map::new())?;
+        assert_eq!((settings.server.workers, settings.cache.enabled), (2, false));
         Ok(())
     }
 
