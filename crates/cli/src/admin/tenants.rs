@@ -348,7 +348,10 @@ pub(super) fn import(
             bail!("`tenant import -` reads the export from stdin: pipe or redirect it there");
         }
         let mut spooled = tempfile::tempfile().context("making a temporary file for stdin")?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut spooled).context("reading the export from stdin")?;
+        // a long read (an export arriving over ssh, say) shows how far it got
+        let spinner = output::spinner("reading stdin");
+        let mut counted = output::Counted::new(std::io::stdin().lock(), &spinner, "reading stdin".to_owned(), None);
+        std::io::copy(&mut counted, &mut spooled).context("reading the export from stdin")?;
         (spooled, "stdin".to_owned())
     } else {
         let opened = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
