@@ -321,9 +321,6 @@ fn is_setting(name: &str) -> bool {
     name.get(..PREFIX.len()).is_some_and(|prefix| prefix.eq_ignore_ascii_case(PREFIX))
 }
 
-/// The variables with every setting's name in upper case, as the list and
-/// URL rules look them up; a setting given under two spellings is refused
-/// rather than one of them winning at random.
 /// Refuses a value in the TOML file `path` whose type is not its key's (as
 /// the compiled-in `default.toml` writes it): the `config` crate would take
 /// `workers = 2.7` as 3 and `body_timeout_secs = true` as 1, in silence.
@@ -374,6 +371,9 @@ fn same_types(
     Ok(())
 }
 
+/// The variables with every setting's name in upper case, as the list and
+/// URL rules look them up; a setting given under two spellings is refused
+/// rather than one of them winning at random.
 fn canonical(variables: config::Map<String, String>) -> Result<config::Map<String, String>, SettingsError> {
     let mut canonical = config::Map::new();
     let mut spelled = config::Map::<String, String>::new();

@@ -17,8 +17,7 @@ use taskforce_domain::{MailError, Mailer, OutgoingMail};
 fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, MailError> {
     // as an address, not a mailbox: `"j.doe"@example.com` would be taken
     // for a display name
-    let (user, domain) = mail.to.as_str().rsplit_once('@').ok_or_else(|| MailError("bad recipient: no @".into()))?;
-    let address = Address::new(user, domain).map_err(|e| MailError(format!("bad recipient: {e}")))?;
+    let address = recipient(&mail.to)?;
     // the envelope given, not read back from the headers, whose parser
     // loses an address literal (`ops@[192.0.2.1]`)
     let envelope =
@@ -31,6 +30,23 @@ fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, MailError> {
         .header(ContentType::TEXT_PLAIN)
         .body(mail.body.clone())
         .map_err(|e| MailError(e.to_string()))
+}
+
+/// The address to write to, as SMTP wants it: an internationalised domain
+/// in its ASCII form (as Django's `sanitize_address` wrote it: relays
+/// without SMTPUTF8 refuse the other), an IPv6 literal tagged `IPv6:`
+/// (RFC 5321). Built unchecked: [`Email`](taskforce_domain::Email) has
+/// judged it already by Django's rules, some of which lettre's parser does
+/// not know (`"john\ doe"@…`), and an address built from text would take
+/// `"j.doe"@…` for a display name.
+fn recipient(to: &taskforce_domain::Email) -> Result<Address, MailError> {
+    let (user, domain) = to.as_str().rsplit_once('@').ok_or_else(|| MailError("bad recipient: no @".into()))?;
+    let domain = match domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+        Some(ip) if ip.contains(':') => format!("[IPv6:{ip}]"),
+        Some(_) => domain.to_owned(),
+        None => idna::domain_to_ascii(domain).map_err(|e| MailError(format!("bad recipient domain: {e}")))?,
+    };
+    Ok(Address::new_dangerous(user, domain))
 }
 
 fn mailbox(from: &str) -> Result<Mailbox, MailError> {
@@ -131,13 +147,21 @@ mod tests {
     #[test]
     fn a_message_is_built_for_every_kind_of_address_the_domain_takes() -> Result<(), Box<dyn std::error::Error>> {
         let from = mailbox("TaskForce <no-reply@localhost>")?;
-        for to in
-            ["ada@example.com", "anna@exämple.com", "ops@[192.0.2.1]", "ops@[2001:db8::1]", "\"j.doe\"@example.com"]
-        {
+        for (to, written) in [
+            ("ada@example.com", "ada@example.com"),
+            ("anna@exämple.com", "anna@xn--exmple-cua.com"),
+            ("ops@[192.0.2.1]", "ops@[192.0.2.1]"),
+            ("ops@[2001:db8::1]", "ops@[IPv6:2001:db8::1]"),
+            ("\"j.doe\"@example.com", "\"j.doe\"@example.com"),
+            ("\"john\\ doe\"@example.com", "\"john\\ doe\"@example.com"),
+            ("x@example.c", "x@example.c"),
+        ] {
             let mail = OutgoingMail { to: Email::parse(to)?, subject: "Hello".into(), body: "hi".into() };
             let message = build(&from, &mail).map_err(|e| format!("{to}: {e}"))?;
+            let recipients: Vec<String> = message.envelope().to().iter().map(ToString::to_string).collect();
+            assert_eq!(recipients, [written], "{to}");
             let text = String::from_utf8(message.formatted())?;
-            assert!(text.contains("To: "), "{to}: {text}");
+            assert!(text.contains(&format!("To: {written}")), "{to}: {text}");
         }
         Ok(())
     }

@@ -673,6 +673,8 @@ async fn a_long_catch_up_ends_when_its_member_is_removed_midway() -> TestResult 
         received += usize::from(event == "notification");
     }
     assert!(stream.ended, "the stream stayed open after {received} notifications");
-    assert!(received < MISSED, "the removed member was sent all {received} notifications");
+    // what was on its way: the socket buffers (at most some 10 MiB on
+    // Linux loopback, ~2,500 of these) and the stream's channel and batch
+    assert!(received <= 2_500, "the removed member was sent {received} of {MISSED} notifications");
     Ok(())
 }

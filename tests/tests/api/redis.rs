@@ -597,6 +597,9 @@ fn too_many_missed_invalidations_clear_the_cache_but_keep_the_login_counters() -
         assert_eq!(counter.hit(key, 600).0, 1);
     }
     redis.cli(&["SET", "someone-else:key", "theirs"])?;
+    for key in entries {
+        assert_eq!(redis.cli(&["EXISTS", key])?, "1", "{key} was not cached");
+    }
 
     redis.freeze()?;
     let missed: Vec<String> = (0..10_001).map(|n| format!("tf:3:task:{n}")).collect();
