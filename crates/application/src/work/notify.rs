@@ -123,7 +123,7 @@ impl Tidings {
         text: &str,
         already_in: &str,
     ) -> Result<(), StoreError> {
-        let before = mentions(already_in);
+        let before: std::collections::HashSet<String> = mentions(already_in).into_iter().collect();
         let names: Vec<String> = mentions(text).into_iter().filter(|name| !before.contains(name)).collect();
         if names.is_empty() {
             return Ok(());

@@ -112,6 +112,9 @@ pub fn mentions(text: &str) -> Vec<String> {
     let allowed = |c: char| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_');
     let chars: Vec<char> = text.chars().collect();
     let mut found: Vec<String> = Vec::new();
+    // each name once, in a set: a text of thousands of mentions costs as
+    // many steps, not their square
+    let mut seen = std::collections::HashSet::new();
     let mut i = 0;
     while i < chars.len() {
         let starts = chars[i] == '@' && (i == 0 || !allowed(chars[i - 1]));
@@ -122,7 +125,7 @@ pub fn mentions(text: &str) -> Vec<String> {
             }
             let name: String = chars[i + 1..j].iter().collect();
             let name = name.trim_end_matches(['.', '-']).to_lowercase();
-            if !name.is_empty() && name.chars().count() <= 150 && !found.contains(&name) {
+            if !name.is_empty() && name.chars().count() <= 150 && seen.insert(name.clone()) {
                 found.push(name);
             }
             i = j;
@@ -136,6 +139,16 @@ pub fn mentions(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Thousands of names are each found once, in their order, repeats
+    /// dropped (16,000 distinct names took seconds when the names found
+    /// were kept in a list and searched for each new one).
+    #[test]
+    fn thousands_of_mentions_are_each_found_once_in_order() {
+        let names: Vec<String> = (0..16_000).map(|n| format!("u{n}")).collect();
+        let text: String = names.iter().chain(names.iter()).map(|name| format!("@{name} ")).collect();
+        assert_eq!(mentions(&text), names);
+    }
 
     #[test]
     fn finds_mentions_and_ignores_addresses() {
