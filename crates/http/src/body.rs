@@ -19,6 +19,11 @@ use crate::{ApiError, JSON_LIMIT_BYTES};
 /// none: their standing is judged again when their bytes are in.
 pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How long the reader of a body cut off by its deadline is kept after the
+/// `408` (see [`JsonBody`]'s extractor): far longer than the answer takes
+/// to be handed to the connection.
+const UNREAD_BODY_HELD: Duration = Duration::from_secs(5);
+
 /// A JSON body parsed into `T`. A handler that must refuse some callers
 /// before it judges the body (as DRF checks permissions before a view parses
 /// anything) takes `Result<JsonBody<T>, ApiError>` instead, actix's own
@@ -53,7 +58,7 @@ impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
             .map(|state| state.settings.body_timeout_secs)
             .filter(|secs| *secs > 0)
             .map_or(BODY_DEADLINE, Duration::from_secs);
-        let bytes = web::Bytes::from_request(req, payload);
+        let mut bytes = Box::pin(web::Bytes::from_request(req, payload));
         Box::pin(async move {
             let coding = coding?;
             let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
@@ -76,13 +81,22 @@ impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
                 // no body at all, whatever its coding says
                 return parse(b"{}").map(JsonBody);
             }
-            let bytes = tokio::time::timeout(deadline, bytes).await.map_err(|_| {
-                ApiError::new(
+            let Ok(bytes) = tokio::time::timeout(deadline, &mut bytes).await else {
+                // the body's reader is kept, unread, until the answer has
+                // gone: actix then closes a connection whose body was left
+                // unread, chunked or not, where a dropped reader has it
+                // drain a chunked body and read on (the rest of the body,
+                // and whatever followed, taken for the next requests)
+                actix_web::rt::spawn(async move {
+                    tokio::time::sleep(UNREAD_BODY_HELD).await;
+                    drop(bytes);
+                });
+                return Err(ApiError::new(
                     actix_web::http::StatusCode::REQUEST_TIMEOUT,
                     "request_timeout",
                     format!("The request body did not arrive within {} seconds.", deadline.as_secs()),
-                )
-            })?;
+                ));
+            };
             let bytes = bytes.map_err(|error| {
                 if error.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::payload_too_large("The request body is larger than 1 MiB.")

@@ -284,6 +284,50 @@ async fn a_body_that_does_not_arrive_in_time_is_408_and_changes_nothing() -> Tes
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
 
+    // a chunked body cut off likewise; the connection is then closed, and
+    // what the client sends after the answer is not read as requests
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{{\"nam\r\n",
+        olga.access
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+    stream.write_all(head.as_bytes()).await?;
+    let mut answer = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    let timed_out = tokio::time::timeout(Duration::from_secs(20), async {
+        while !String::from_utf8_lossy(&answer).contains("request_timeout") {
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+    assert!(timed_out.is_ok() && String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 408"), "{answer:?}");
+    let smuggled = format!(
+        "e\r\ne\":\"smuggled\"}}\r\n0\r\n\r\nPATCH {path} HTTP/1.1\r\nHost: acme.localhost\r\n\
+         Authorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{{\"name\": \"Smuggled\"}}",
+        olga.access
+    );
+    // the server may have closed already: a refused write is the point
+    let _ = stream.write_all(smuggled.as_bytes()).await;
+    let mut after = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => after.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the connection stayed open after its 408");
+    let after = String::from_utf8_lossy(&after);
+    assert!(!after.contains("HTTP/1.1"), "a request after the 408 was answered: {after}");
+
     let (_, unchanged) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
     assert_eq!(unchanged["name"], "P", "{unchanged}");
     // a body that arrives in time is read as ever
