@@ -1,7 +1,7 @@
 //! DRF-style page-number pagination over HTTP: `?page=N&page_size=M` in,
 //! `{"count", "next", "previous", "results"}` out with absolute URLs.
 
-use actix_web::HttpRequest;
+use actix_web::{HttpRequest, HttpResponse, http::header::ContentType};
 use serde::{Deserialize, Serialize};
 use taskforce_application::{DEFAULT_PAGE_SIZE, Page, PageRequest};
 use utoipa::{IntoParams, ToSchema};
@@ -101,23 +101,37 @@ pub struct PageBody<T> {
     pub results: Vec<T>,
 }
 
-/// Turns a page of results into its body; a page past the last is `404`.
-pub fn page_body<T, U>(
+/// A page of results as its JSON answer; a page past the last is `404`.
+/// The items are turned into their bodies and serialised on the blocking
+/// pool, not on the worker that reads and writes connections: a page of a
+/// hundred large descriptions is tens of megabytes of JSON, whose writing
+/// would hold up every other request of that worker (health checks and
+/// other tenants' requests included) while it ran.
+pub async fn page_answer<T, U>(
     req: &HttpRequest,
     trusted: &[std::net::IpAddr],
     page: Page<T>,
-    map: impl Fn(T) -> U,
-) -> Result<PageBody<U>, ApiError> {
+    map: impl Fn(T) -> U + Send + 'static,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Send + 'static,
+    U: Serialize,
+{
     if page.request.number > page.last_page() {
         return Err(invalid_page());
     }
     let link = |number: u64| absolute_url(req, trusted, number);
-    Ok(PageBody {
-        count: page.total,
-        next: page.has_next().then(|| link(page.request.number + 1)),
-        previous: page.has_previous().then(|| link(page.request.number - 1)),
-        results: page.items.into_iter().map(map).collect(),
+    let (next, previous) = (
+        page.has_next().then(|| link(page.request.number + 1)),
+        page.has_previous().then(|| link(page.request.number - 1)),
+    );
+    let body = crate::block(move || {
+        let results: Vec<U> = page.items.into_iter().map(map).collect();
+        serde_json::to_vec(&PageBody { count: page.total, next, previous, results })
     })
+    .await?
+    .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().insert_header(ContentType::json()).body(body))
 }
 
 /// The request's URL with `page` set to `number` (dropped for page 1).
@@ -161,7 +175,7 @@ mod tests {
         }
         assert_eq!(ask(Some("last"), Some("5")).ok(), Some((0, 5)));
         // the page number is read by the same int(): past u64 it is a page
-        // past any last page, which page_body answers with 404
+        // past any last page, which page_answer answers with 404
         assert_eq!(ask(Some(" +2 "), None).ok(), Some((2, 20)));
         assert_eq!(ask(Some("1_0"), Some("2_5")).ok(), Some((10, 25)));
         assert_eq!(ask(Some("99999999999999999999"), None).ok(), Some((u64::MAX, 20)));

@@ -1,6 +1,6 @@
 //! `/api/projects/{id}/activity/` and `/api/activity/`.
 
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use taskforce_application::{Action, FieldErrors};
@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     fields::{filter_param, id},
-    paging::{PageBody, PageQuery, page_body},
+    paging::{PageBody, PageQuery, page_answer},
     query::Query,
 };
 
@@ -58,12 +58,12 @@ pub async fn of_project(
     Authenticated(actor): Authenticated,
     project: web::Path<i64>,
     Query(query): Query<PageQuery>,
-) -> Result<web::Json<PageBody<ActivityOut>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
     let project = ProjectId(project.into_inner());
     let log = state.activity.clone();
     let found = crate::block(move || page.fetch(|page| log.of_project(&actor, project, page))).await??;
-    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, activity_out)?))
+    page_answer(&req, &state.settings.trusted_proxies, found, activity_out).await
 }
 
 /// Filters of the tenant-wide log.
@@ -94,7 +94,7 @@ pub async fn tenant_wide(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     Query(query): Query<ActivityQuery>,
-) -> Result<web::Json<PageBody<ActivityOut>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::ReadAuditLog)?;
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();
@@ -122,5 +122,5 @@ pub async fn tenant_wide(
     }
     let log = state.activity.clone();
     let found = crate::block(move || page.fetch(|page| log.tenant_wide(&actor, &filter, page))).await??;
-    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, activity_out)?))
+    page_answer(&req, &state.settings.trusted_proxies, found, activity_out).await
 }

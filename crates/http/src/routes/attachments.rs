@@ -25,7 +25,7 @@ mod upload;
 use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     conditional::tagged,
-    paging::{PageBody, PageQuery, page_body},
+    paging::{PageBody, PageQuery, page_answer},
     query::Query,
 };
 
@@ -101,12 +101,12 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     task: web::Path<i64>,
     query: Query<PageQuery>,
-) -> Result<web::Json<PageBody<AttachmentOut>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
     let task = TaskId(task.into_inner());
     let attachments = state.attachments.clone();
     let found = crate::block(move || page.fetch(|page| attachments.list(&actor, task, page))).await??;
-    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, attachment_out)?))
+    page_answer(&req, &state.settings.trusted_proxies, found, attachment_out).await
 }
 
 /// Reads and drops up to [`DRAIN_BYTES`] of a refused body, for at most

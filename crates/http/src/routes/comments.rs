@@ -11,7 +11,7 @@ use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     body::{JsonBody, refused_after_object, required},
     conditional::{if_match, tagged},
-    paging::{PageBody, PageQuery, page_body},
+    paging::{PageBody, PageQuery, page_answer},
     query::Query,
 };
 
@@ -78,12 +78,12 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     task: web::Path<i64>,
     query: Query<PageQuery>,
-) -> Result<web::Json<PageBody<CommentOut>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
     let task = TaskId(task.into_inner());
     let comments = state.comments.clone();
     let found = crate::block(move || page.fetch(|page| comments.list(&actor, task, page))).await??;
-    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, comment_out)?))
+    page_answer(&req, &state.settings.trusted_proxies, found, comment_out).await
 }
 
 /// Comments on a task.

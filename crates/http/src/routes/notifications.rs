@@ -11,7 +11,7 @@ use crate::{
     ApiError, AppState, Authenticated, ErrorBody,
     fields::{boolean, filter_param},
     host::raw_host,
-    paging::{PageBody, PageQuery, page_body},
+    paging::{PageBody, PageQuery, page_answer},
     query::Query,
     stream::notification_stream,
     tenant::{not_authenticated, token_invalid},
@@ -78,7 +78,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     Query(query): Query<NotificationQuery>,
-) -> Result<web::Json<PageBody<NotificationOut>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     // the filter before the page, as DRF filters the queryset first
     let mut errors = FieldErrors::new();
     let unread = filter_param(&mut errors, "unread", query.unread.as_deref(), boolean).unwrap_or(false);
@@ -88,7 +88,7 @@ pub async fn list(
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let notifications = state.notifications.clone();
     let found = crate::block(move || page.fetch(|page| notifications.list(&actor, unread, page))).await??;
-    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, notification_out)?))
+    page_answer(&req, &state.settings.trusted_proxies, found, notification_out).await
 }
 
 /// Marks one of the caller's notifications read (`204`, as the contract

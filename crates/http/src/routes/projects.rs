@@ -14,7 +14,7 @@ use crate::{
     body::{JsonBody, refused_after_object, required},
     conditional::{if_match, tagged},
     fields::{filter_param, parsed},
-    paging::{PageBody, PageQuery, page_body},
+    paging::{PageBody, PageQuery, page_answer},
     query::Query,
 };
 
@@ -99,7 +99,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     Query(query): Query<ProjectQuery>,
-) -> Result<web::Json<PageBody<ProjectOut>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let mut errors = FieldErrors::new();
     let filter = ProjectFilter {
@@ -111,7 +111,7 @@ pub async fn list(
     }
     let projects = state.projects.clone();
     let found = crate::block(move || page.fetch(|page| projects.list(&actor, &filter, page))).await??;
-    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, project_out)?))
+    page_answer(&req, &state.settings.trusted_proxies, found, project_out).await
 }
 
 /// Creates a project owned by the caller (within the plan's limit).

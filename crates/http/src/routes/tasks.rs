@@ -15,7 +15,7 @@ use crate::{
     body::{JsonBody, refused_after_object, required},
     conditional::{if_match, tagged},
     fields::{boolean, date, double_option, filter_param, id, parsed},
-    paging::{PageBody, PageQuery, page_body},
+    paging::{PageBody, PageQuery, page_answer},
     query::Query,
 };
 
@@ -189,13 +189,13 @@ pub async fn list(
     Authenticated(actor): Authenticated,
     project: web::Path<i64>,
     query: Query<TaskQuery>,
-) -> Result<web::Json<PageBody<TaskOut>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let page = PageQuery { page: query.page.clone(), page_size: query.page_size.clone() }.request()?;
     let filter = query.filter(state.tasks.today())?;
     let project = ProjectId(project.into_inner());
     let tasks = state.tasks.clone();
     let found = crate::block(move || page.fetch(|page| tasks.list(&actor, project, &filter, page))).await??;
-    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, task_out)?))
+    page_answer(&req, &state.settings.trusted_proxies, found, task_out).await
 }
 
 /// Creates a task in the project (within the plan's limit).

@@ -13,7 +13,7 @@ use crate::{
     body::{JsonBody, refused_after_object, required, required_text, trimmed_password},
     conditional::{if_match, tagged},
     host::client_ip,
-    paging::{PageBody, PageQuery, page_body},
+    paging::{PageBody, PageQuery, page_answer},
     query::Query,
     routes::auth::LoggedIn,
 };
@@ -199,11 +199,11 @@ pub async fn list_members(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     query: Query<PageQuery>,
-) -> Result<web::Json<PageBody<MemberBody>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
     let members = state.members.clone();
     let found = crate::block(move || page.fetch(|page| members.list(&actor, page))).await??;
-    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, member_body)?))
+    page_answer(&req, &state.settings.trusted_proxies, found, member_body).await
 }
 
 /// `POST /api/tenants/members/`.
@@ -313,12 +313,12 @@ pub async fn list_invitations(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     query: Query<PageQuery>,
-) -> Result<web::Json<PageBody<PendingInvitationBody>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     actor.may_ever(Action::ManageMembers)?;
     let page = query.request()?;
     let members = state.members.clone();
     let found = crate::block(move || page.fetch(|page| members.invitations(&actor, page))).await??;
-    Ok(web::Json(page_body(&req, &state.settings.trusted_proxies, found, pending_body)?))
+    page_answer(&req, &state.settings.trusted_proxies, found, pending_body).await
 }
 
 /// Withdraws a pending invitation: its token stops working and its seat is
