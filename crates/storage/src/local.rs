@@ -130,7 +130,19 @@ impl FileStore for LocalFileStore {
         };
         let target = self.path(area, &key);
         if let Some(parent) = target.parent() {
-            private_dir(parent)?;
+            // the key's folder alone, inside the area: an area removed
+            // meanwhile (its tenant deleted) is not made again
+            let mut builder = fs::DirBuilder::new();
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            match builder.create(parent) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    let _ = fs::remove_file(&partial);
+                    return Err(io_error(&format!("creating {}", parent.display()), &e));
+                }
+            }
         }
         fs::rename(&partial, &target).map_err(|e| {
             let _ = fs::remove_file(&partial);

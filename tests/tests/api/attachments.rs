@@ -663,3 +663,41 @@ async fn an_attachment_whose_bytes_are_gone_answers_404_on_download() -> TestRes
     assert_eq!(app.call_as(Method::DELETE, "acme", &olga.access, &url).send().await?.status().as_u16(), 204);
     Ok(())
 }
+
+/// An upload under way while its tenant is deleted records nothing, says
+/// the tenant is gone (`403 tenant_inactive`, not a `500`), and does not
+/// make the deleted tenant's folder again.
+#[tokio::test]
+async fn an_upload_whose_tenant_is_deleted_meanwhile_is_refused_and_leaves_no_folder() -> TestResult {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_app().await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "First").await?;
+    let (content_type, body) = raw_multipart(r#"form-data; name="file"; filename="big.bin""#, &vec![b'x'; 500_000]);
+    let head = format!(
+        "POST /api/tasks/{task}/attachments/ HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        olga.access,
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&body[..300_000]).await?;
+    // the server is writing the file (a deadline for the wait, not a speed claim)
+    let area = app.files_dir.path().join("tenant_acme");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while files_under(&area).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the upload never began");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (admin, acme) = (app.admin.clone(), taskforce_domain::Slug::parse("acme")?);
+    tokio::task::spawn_blocking(move || admin.delete(&acme)).await??;
+    assert!(!area.exists(), "the tenant's folder stayed");
+
+    stream.write_all(&body[300_000..]).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains(r#""code":"tenant_inactive""#), "{answer}");
+    assert!(!area.exists(), "the deleted tenant's folder was made again: {:?}", files_under(app.files_dir.path()));
+    Ok(())
+}

@@ -131,7 +131,20 @@ impl Attachments {
     ) -> Result<Attachment, WorkError> {
         self.may_upload(actor, task)?;
         let area = &actor.tenant.schema_name;
-        let stored = self.files.put(area, content, self.max_upload_bytes)?;
+        let stored = match self.files.put(area, content, self.max_upload_bytes) {
+            Ok(stored) => stored,
+            // the store's area went with its tenant, deleted while the
+            // bytes arrived: said so, not as the store's failure
+            Err(FileError::Io(cause)) => {
+                let standing = self.store.read(|tx| tx.tenants().get(actor.tenant.id));
+                return Err(match standing {
+                    Ok(Some(tenant)) if tenant.is_active => FileError::Io(cause).into(),
+                    Ok(_) => WorkError::TenantInactive,
+                    Err(error) => error.into(),
+                });
+            }
+            Err(other) => return Err(other.into()),
+        };
         if stored.size == 0 {
             // refused like the API this one replaces; nothing is recorded
             discard(self.files.as_ref(), area, &[stored.key]);
