@@ -45,8 +45,10 @@ impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type =
-            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let content_type = match content_type(req) {
+            Ok(given) => given.unwrap_or("").to_owned(),
+            Err(refused) => return Box::pin(std::future::ready(Err(refused))),
+        };
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -112,6 +114,20 @@ impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
             }
             parse(&bytes).map(JsonBody)
         })
+    }
+}
+
+/// The request's `Content-Type`, if it has one. Two are `415`, as two
+/// `Content-Encoding`s are: taking the first would read the body as
+/// another type than a proxy or a later reader that takes the last.
+pub fn content_type(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
+    let mut types = req.headers().get_all(header::CONTENT_TYPE);
+    match (types.next(), types.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => Ok(value.to_str().ok()),
+        (Some(_), Some(_)) => {
+            Err(ApiError::unsupported_media_type("The request has more than one Content-Type header; send one."))
+        }
     }
 }
 

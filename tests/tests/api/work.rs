@@ -1040,6 +1040,18 @@ async fn a_body_is_read_as_its_content_encoding_says_or_refused() -> TestResult 
         .send()
         .await?;
     assert_eq!(empty.status().as_u16(), 200);
+    // two Content-Types are refused whatever their order, as two codings are
+    for types in [["application/json", "text/plain"], ["text/plain", "application/json"]] {
+        let twice = app
+            .call_as(Method::POST, "acme", &owner.access, "/api/projects/")
+            .header("content-type", types[0])
+            .header("content-type", types[1])
+            .body(r#"{"name": "Twice"}"#)
+            .send()
+            .await?;
+        let (status, answer) = json(twice).await?;
+        assert_eq!((status, answer["error"]["code"].as_str()), (415, Some("unsupported_media_type")), "{types:?}");
+    }
     let (status, list) = json(app.get_as("acme", &owner.access, "/api/projects/").send().await?).await?;
     assert_eq!((status, list["count"].as_u64()), (200, Some(1)), "only the gzip one was made: {list}");
     Ok(())

@@ -174,10 +174,7 @@ pub async fn upload(
     }
     // the body's type is judged once the task is known, as DRF reads the
     // body only after it has found the object
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let is_multipart = crate::body::content_type(&req)?
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
     if !is_multipart {
         return Err(ApiError::unsupported_media_type("Uploads must be sent as multipart/form-data."));
