@@ -781,19 +781,25 @@ fn a_tenant_without_members_and_with_thousands_of_rows_goes_across_in_chunks() -
     Ok(())
 }
 
+/// The export of a tenant `acme` whose owner `olga` made a little of
+/// everything ([`fill`]), as JSON.
+fn filled_export(admin: &Admin) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
+    admin.member("acme", "olga", "owner")?;
+    let olga = admin.sql("SELECT id FROM public.users WHERE username = 'olga'")?;
+    fill(admin, "tenant_acme", &olga, &olga)?;
+    let file = admin.files.path().join("acme.json");
+    ok(&admin.run(&["tenant", "export", "acme", file.to_str().ok_or("path")?])?);
+    Ok(serde_json::from_str(&std::fs::read_to_string(&file)?)?)
+}
+
 /// New rows of an imported tenant continue after the largest id of each
 /// table, also when that is the last possible one (the next creation finds
 /// the sequence used up) or when no id is above 0 (they start from 1).
 #[test]
 fn an_import_s_new_ids_continue_after_its_largest_even_the_last_possible() -> TestResult {
     let admin = Admin::new()?;
-    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
-    admin.member("acme", "olga", "owner")?;
-    let olga = admin.sql("SELECT id FROM public.users WHERE username = 'olga'")?;
-    fill(&admin, "tenant_acme", &olga, &olga)?;
-    let file = admin.files.path().join("acme.json");
-    ok(&admin.run(&["tenant", "export", "acme", file.to_str().ok_or("path")?])?);
-    let mut export: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+    let mut export = filled_export(&admin)?;
     for table in export["tables"].as_array_mut().ok_or("tables")? {
         let name = table["table"].clone();
         for (n, row) in table["rows"].as_array_mut().ok_or("rows")?.iter_mut().enumerate() {
@@ -829,13 +835,7 @@ fn an_import_s_new_ids_continue_after_its_largest_even_the_last_possible() -> Te
 #[test]
 fn an_import_that_cannot_be_completed_leaves_nothing() -> TestResult {
     let admin = Admin::new()?;
-    ok(&admin.run(&["tenant", "create", "--slug", "acme", "--name", "Acme"])?);
-    admin.member("acme", "olga", "owner")?;
-    let olga = admin.sql("SELECT id FROM public.users WHERE username = 'olga'")?;
-    fill(&admin, "tenant_acme", &olga, &olga)?;
-    let file = admin.files.path().join("acme.json");
-    ok(&admin.run(&["tenant", "export", "acme", file.to_str().ok_or("path")?])?);
-    let mut export: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+    let mut export = filled_export(&admin)?;
 
     // from another schema version
     export["schema_version"] = serde_json::json!("20000101000000");
