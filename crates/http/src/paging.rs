@@ -101,53 +101,66 @@ pub struct PageBody<T> {
     pub results: Vec<T>,
 }
 
-/// A page of results as its JSON answer; a page past the last is `404`.
-/// The items are turned into their bodies and serialised on the blocking
-/// pool, not on the worker that reads and writes connections: a page of a
-/// hundred large descriptions is tens of megabytes of JSON, whose writing
-/// would hold up every other request of that worker (health checks and
+/// The page `asked` for, fetched with `fetch`, as its JSON answer; a page
+/// past the last is `404`. Fetched, turned into bodies and serialised in
+/// one call on the blocking pool (one hand-off per list, as for any
+/// database work), not on the worker that reads and writes connections: a
+/// page of a hundred large descriptions is tens of megabytes of JSON, whose
+/// writing held up every other request of that worker (health checks and
 /// other tenants' requests included) while it ran.
-pub async fn page_answer<T, U>(
+pub async fn page_answer<T, U, E>(
     req: &HttpRequest,
     trusted: &[std::net::IpAddr],
-    page: Page<T>,
+    asked: PageAsked,
+    fetch: impl Fn(PageRequest) -> Result<Page<T>, E> + Send + 'static,
     map: impl Fn(T) -> U + Send + 'static,
 ) -> Result<HttpResponse, ApiError>
 where
-    T: Send + 'static,
     U: Serialize,
+    E: Into<ApiError>,
 {
-    if page.request.number > page.last_page() {
-        return Err(invalid_page());
-    }
-    let link = |number: u64| absolute_url(req, trusted, number);
-    let (next, previous) = (
-        page.has_next().then(|| link(page.request.number + 1)),
-        page.has_previous().then(|| link(page.request.number - 1)),
-    );
+    let links = Links::of(req, trusted);
     let body = crate::block(move || {
+        let page = asked.fetch(fetch).map_err(Into::into)?;
+        if page.request.number > page.last_page() {
+            return Err(invalid_page());
+        }
+        let next = page.has_next().then(|| links.to(page.request.number + 1));
+        let previous = page.has_previous().then(|| links.to(page.request.number - 1));
         let results: Vec<U> = page.items.into_iter().map(map).collect();
-        serde_json::to_vec(&PageBody { count: page.total, next, previous, results })
+        serde_json::to_vec(&PageBody { count: page.total, next, previous, results }).map_err(ApiError::internal)
     })
-    .await?
-    .map_err(ApiError::internal)?;
+    .await??;
     Ok(HttpResponse::Ok().insert_header(ContentType::json()).body(body))
 }
 
-/// The request's URL with `page` set to `number` (dropped for page 1).
-fn absolute_url(req: &HttpRequest, trusted: &[std::net::IpAddr], number: u64) -> String {
-    let scheme = scheme(req, trusted);
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(key, _)| key != "page")
-        .collect();
-    if number > 1 {
-        pairs.push(("page".into(), number.to_string()));
+/// The request's URL without its `page`, to link other pages of it.
+struct Links {
+    /// `scheme://host/path`.
+    base: String,
+    /// The query's other parameters, in order.
+    pairs: Vec<(String, String)>,
+}
+
+impl Links {
+    fn of(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> Self {
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, _)| key != "page")
+            .collect();
+        Self { base: format!("{}://{}{}", scheme(req, trusted), raw_host(req, trusted), req.path()), pairs }
     }
-    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    let base = format!("{scheme}://{}{}", raw_host(req, trusted), req.path());
-    if query.is_empty() { base } else { format!("{base}?{query}") }
+
+    /// The URL of page `number` (`page` dropped for page 1).
+    fn to(&self, number: u64) -> String {
+        let mut pairs = self.pairs.clone();
+        if number > 1 {
+            pairs.push(("page".into(), number.to_string()));
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() { self.base.clone() } else { format!("{}?{query}", self.base) }
+    }
 }
 
 #[cfg(test)]

@@ -62,8 +62,14 @@ pub async fn of_project(
     let page = query.request()?;
     let project = ProjectId(project.into_inner());
     let log = state.activity.clone();
-    let found = crate::block(move || page.fetch(|page| log.of_project(&actor, project, page))).await??;
-    page_answer(&req, &state.settings.trusted_proxies, found, activity_out).await
+    page_answer(
+        &req,
+        &state.settings.trusted_proxies,
+        page,
+        move |page| log.of_project(&actor, project, page),
+        activity_out,
+    )
+    .await
 }
 
 /// Filters of the tenant-wide log.
@@ -121,6 +127,12 @@ pub async fn tenant_wide(
         return Err(ApiError::validation(&errors));
     }
     let log = state.activity.clone();
-    let found = crate::block(move || page.fetch(|page| log.tenant_wide(&actor, &filter, page))).await??;
-    page_answer(&req, &state.settings.trusted_proxies, found, activity_out).await
+    page_answer(
+        &req,
+        &state.settings.trusted_proxies,
+        page,
+        move |page| log.tenant_wide(&actor, &filter, page),
+        activity_out,
+    )
+    .await
 }

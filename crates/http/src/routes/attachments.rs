@@ -105,8 +105,14 @@ pub async fn list(
     let page = query.request()?;
     let task = TaskId(task.into_inner());
     let attachments = state.attachments.clone();
-    let found = crate::block(move || page.fetch(|page| attachments.list(&actor, task, page))).await??;
-    page_answer(&req, &state.settings.trusted_proxies, found, attachment_out).await
+    page_answer(
+        &req,
+        &state.settings.trusted_proxies,
+        page,
+        move |page| attachments.list(&actor, task, page),
+        attachment_out,
+    )
+    .await
 }
 
 /// Reads and drops up to [`DRAIN_BYTES`] of a refused body, for at most

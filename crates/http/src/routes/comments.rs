@@ -82,8 +82,8 @@ pub async fn list(
     let page = query.request()?;
     let task = TaskId(task.into_inner());
     let comments = state.comments.clone();
-    let found = crate::block(move || page.fetch(|page| comments.list(&actor, task, page))).await??;
-    page_answer(&req, &state.settings.trusted_proxies, found, comment_out).await
+    page_answer(&req, &state.settings.trusted_proxies, page, move |page| comments.list(&actor, task, page), comment_out)
+        .await
 }
 
 /// Comments on a task.

@@ -87,8 +87,14 @@ pub async fn list(
     }
     let page = PageQuery { page: query.page, page_size: query.page_size }.request()?;
     let notifications = state.notifications.clone();
-    let found = crate::block(move || page.fetch(|page| notifications.list(&actor, unread, page))).await??;
-    page_answer(&req, &state.settings.trusted_proxies, found, notification_out).await
+    page_answer(
+        &req,
+        &state.settings.trusted_proxies,
+        page,
+        move |page| notifications.list(&actor, unread, page),
+        notification_out,
+    )
+    .await
 }
 
 /// Marks one of the caller's notifications read (`204`, as the contract

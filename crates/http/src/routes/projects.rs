@@ -110,8 +110,14 @@ pub async fn list(
         return Err(ApiError::validation(&errors));
     }
     let projects = state.projects.clone();
-    let found = crate::block(move || page.fetch(|page| projects.list(&actor, &filter, page))).await??;
-    page_answer(&req, &state.settings.trusted_proxies, found, project_out).await
+    page_answer(
+        &req,
+        &state.settings.trusted_proxies,
+        page,
+        move |page| projects.list(&actor, &filter, page),
+        project_out,
+    )
+    .await
 }
 
 /// Creates a project owned by the caller (within the plan's limit).

@@ -194,8 +194,14 @@ pub async fn list(
     let filter = query.filter(state.tasks.today())?;
     let project = ProjectId(project.into_inner());
     let tasks = state.tasks.clone();
-    let found = crate::block(move || page.fetch(|page| tasks.list(&actor, project, &filter, page))).await??;
-    page_answer(&req, &state.settings.trusted_proxies, found, task_out).await
+    page_answer(
+        &req,
+        &state.settings.trusted_proxies,
+        page,
+        move |page| tasks.list(&actor, project, &filter, page),
+        task_out,
+    )
+    .await
 }
 
 /// Creates a task in the project (within the plan's limit).

@@ -202,8 +202,7 @@ pub async fn list_members(
 ) -> Result<HttpResponse, ApiError> {
     let page = query.request()?;
     let members = state.members.clone();
-    let found = crate::block(move || page.fetch(|page| members.list(&actor, page))).await??;
-    page_answer(&req, &state.settings.trusted_proxies, found, member_body).await
+    page_answer(&req, &state.settings.trusted_proxies, page, move |page| members.list(&actor, page), member_body).await
 }
 
 /// `POST /api/tenants/members/`.
@@ -317,8 +316,14 @@ pub async fn list_invitations(
     actor.may_ever(Action::ManageMembers)?;
     let page = query.request()?;
     let members = state.members.clone();
-    let found = crate::block(move || page.fetch(|page| members.invitations(&actor, page))).await??;
-    page_answer(&req, &state.settings.trusted_proxies, found, pending_body).await
+    page_answer(
+        &req,
+        &state.settings.trusted_proxies,
+        page,
+        move |page| members.invitations(&actor, page),
+        pending_body,
+    )
+    .await
 }
 
 /// Withdraws a pending invitation: its token stops working and its seat is
