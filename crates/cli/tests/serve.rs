@@ -23,10 +23,8 @@ fn server(port: u16) -> Command {
         .env_remove("TASKFORCE__DATABASE__URL")
         .env_remove("REDIS_URL")
         .env("TASKFORCE__REDIS__URL", "")
-        .env(
-            "TASKFORCE__STORAGE__ROOT",
-            std::env::temp_dir().join(format!("taskforce-serve-files-{}", std::process::id())),
-        )
+        // one folder in the build's scratch space for every run, not one per process in /tmp
+        .env("TASKFORCE__STORAGE__ROOT", Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve-files"))
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
