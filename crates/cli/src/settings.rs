@@ -118,6 +118,8 @@ pub struct ServerSettings {
     pub sse_heartbeat_secs: u64,
     /// Seconds a JSON request body may take to arrive after its headers.
     pub body_timeout_secs: u64,
+    /// Seconds an upload's body may bring no byte before it is given up.
+    pub upload_idle_secs: u64,
 }
 
 /// `[database]`.

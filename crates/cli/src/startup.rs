@@ -94,6 +94,7 @@ impl Application {
                 signup_enabled: settings.tenancy.signup_enabled,
                 sse_heartbeat_secs: settings.server.sse_heartbeat_secs,
                 body_timeout_secs: settings.server.body_timeout_secs,
+                upload_idle_secs: settings.server.upload_idle_secs,
             },
             directory: services.directory,
             health: services.health,

@@ -19,10 +19,34 @@ use crate::{ApiError, JSON_LIMIT_BYTES};
 /// none: their standing is judged again when their bytes are in.
 pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How long an upload's body may bring no byte, unless
+/// `server.upload_idle_secs` says otherwise. An upload has no deadline (a
+/// large file on a slow link may rightly take minutes), but one that stalls
+/// would hold its connection, a blocking thread and a part-written file for
+/// as long as its client liked.
+pub const UPLOAD_IDLE: Duration = Duration::from_secs(30);
+
 /// How long the reader of a body cut off by its deadline is kept after the
 /// `408` (see [`JsonBody`]'s extractor): far longer than the answer takes
 /// to be handed to the connection.
 const UNREAD_BODY_HELD: Duration = Duration::from_secs(5);
+
+/// Keeps the reader of a body given up on, unread, until the answer has
+/// gone: actix then closes a connection whose body was left unread,
+/// chunked or not, where a dropped reader has it drain a chunked body and
+/// read on (the rest of the body, and whatever followed, taken for the
+/// next requests).
+pub(crate) fn hold_unread<T: 'static>(reader: T) {
+    actix_web::rt::spawn(async move {
+        tokio::time::sleep(UNREAD_BODY_HELD).await;
+        drop(reader);
+    });
+}
+
+/// A `408 request_timeout` with `message`.
+pub(crate) fn timed_out(message: String) -> ApiError {
+    ApiError::new(actix_web::http::StatusCode::REQUEST_TIMEOUT, "request_timeout", message)
+}
 
 /// A JSON body parsed into `T`. A handler that must refuse some callers
 /// before it judges the body (as DRF checks permissions before a view parses
@@ -84,20 +108,11 @@ impl<T: DeserializeOwned + Nullable + 'static> FromRequest for JsonBody<T> {
                 return parse(b"{}").map(JsonBody);
             }
             let Ok(bytes) = tokio::time::timeout(deadline, &mut bytes).await else {
-                // the body's reader is kept, unread, until the answer has
-                // gone: actix then closes a connection whose body was left
-                // unread, chunked or not, where a dropped reader has it
-                // drain a chunked body and read on (the rest of the body,
-                // and whatever followed, taken for the next requests)
-                actix_web::rt::spawn(async move {
-                    tokio::time::sleep(UNREAD_BODY_HELD).await;
-                    drop(bytes);
-                });
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::REQUEST_TIMEOUT,
-                    "request_timeout",
-                    format!("The request body did not arrive within {} seconds.", deadline.as_secs()),
-                ));
+                hold_unread(bytes);
+                return Err(timed_out(format!(
+                    "The request body did not arrive within {} seconds.",
+                    deadline.as_secs()
+                )));
             };
             let bytes = bytes.map_err(|error| {
                 if error.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {

@@ -64,6 +64,9 @@ pub struct HttpSettings {
     /// Seconds a JSON body may take to arrive after its headers
     /// ([`body::BODY_DEADLINE`] when 0).
     pub body_timeout_secs: u64,
+    /// Seconds an upload's body may bring no byte before it is given up
+    /// ([`body::UPLOAD_IDLE`] when 0).
+    pub upload_idle_secs: u64,
 }
 
 /// What handlers share: settings and the application's services.

@@ -701,3 +701,61 @@ async fn an_upload_whose_tenant_is_deleted_meanwhile_is_refused_and_leaves_no_fo
     assert!(!area.exists(), "the deleted tenant's folder was made again: {:?}", files_under(app.files_dir.path()));
     Ok(())
 }
+
+/// An upload has no deadline, but one whose body brings no byte for
+/// `server.upload_idle_secs` is given up: `408 request_timeout`, nothing
+/// kept, and the connection closed (a stalled client would otherwise hold
+/// it, a blocking thread and a part-written file as long as it liked). A
+/// slow upload that keeps sending, for longer than the allowance in all,
+/// is kept.
+#[tokio::test]
+async fn an_upload_that_stalls_is_408_and_keeps_nothing_while_a_slow_one_is_kept() -> TestResult {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_app_with(|settings| settings.server.upload_idle_secs = 1).await?;
+    let (olga, task) = task_of(&app, "acme", "olga", "Launch").await?;
+    let path = format!("/api/tasks/{task}/attachments/");
+    let (content_type, body) = raw_multipart(r#"form-data; name="file"; filename="s.bin""#, &vec![b's'; 200_000]);
+    let head = |framing: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\n\
+             {framing}\r\n\r\n",
+            olga.access
+        )
+    };
+    // stalled inside the file, and (chunked) inside the form's first part
+    // headers; the client keeps its side open and sends nothing more
+    let stalls = [
+        (head(&format!("Content-Length: {}", body.len())), body[..120_000].to_vec()),
+        (head("Transfer-Encoding: chunked"), [b"20\r\n".as_slice(), &body[..32], b"\r\n"].concat()),
+    ];
+    for (head, sent) in stalls {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&sent).await?;
+        let mut answer = String::new();
+        // a deadline for the wait, not a speed claim: the connection ends
+        tokio::time::timeout(std::time::Duration::from_secs(20), stream.read_to_string(&mut answer))
+            .await
+            .map_err(|_| format!("no answer, or the connection stayed open: {answer}"))??;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+        assert!(answer.contains("no bytes arrived for 1 seconds"), "{answer}");
+    }
+    assert!(files_under(app.files_dir.path()).is_empty(), "{:?}", files_under(app.files_dir.path()));
+    let (_, listed) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
+    assert_eq!(listed["count"].as_i64(), Some(0), "{listed}");
+
+    // a pause shorter than the allowance between chunks, 2.8 s in all
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+    stream.write_all(head(&format!("Content-Length: {}\r\nConnection: close", body.len())).as_bytes()).await?;
+    for part in body.chunks(body.len() / 7 + 1) {
+        stream.write_all(part).await?;
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let (_, listed) = json(app.get_as("acme", &olga.access, &path).send().await?).await?;
+    assert_eq!((listed["count"].as_i64(), listed["results"][0]["size"].as_i64()), (Some(1), Some(200_000)), "{listed}");
+    Ok(())
+}

@@ -147,7 +147,8 @@ fn too_large(limit: u64) -> ApiError {
 #[utoipa::path(post, path = "/api/tasks/{id}/attachments/", tag = "attachments", params(("id" = i64, Path)), security(("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = AttachmentOut, headers(("ETag" = String))), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 408, body = ErrorBody, description = "The body brought no byte for `server.upload_idle_secs` (`request_timeout`); nothing was kept."),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn upload(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -186,7 +187,10 @@ pub async fn upload(
         return Err(ApiError::unsupported_media_type("Uploads must be sent as multipart/form-data."));
     }
 
-    let attachment = upload::store_last_file(req.headers(), payload, attachments, actor, task, limit).await?;
+    let idle = Some(state.settings.upload_idle_secs)
+        .filter(|secs| *secs > 0)
+        .map_or(crate::body::UPLOAD_IDLE, std::time::Duration::from_secs);
+    let attachment = upload::store_last_file(req.headers(), payload, attachments, actor, task, (limit, idle)).await?;
     Ok(tagged(&req, StatusCode::CREATED, &attachment_etag(&attachment), &attachment_out(attachment)))
 }
 

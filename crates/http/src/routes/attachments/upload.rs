@@ -10,6 +10,7 @@ use std::{
     cell::Cell,
     io::{self, Read},
     rc::Rc,
+    time::Duration,
 };
 
 use actix_multipart::{Field, Multipart};
@@ -47,6 +48,8 @@ enum PartsError {
     TooManyFiles,
     /// The body passed one file's limit and the slack.
     BodyTooLarge,
+    /// The body brought no byte for the idle allowance.
+    Stalled(Duration),
 }
 
 /// What the body brought so far, shared by the stream the multipart reader
@@ -58,6 +61,8 @@ struct BodyState {
     over: Cell<bool>,
     /// The connection broke off before the body's end.
     broke_off: Cell<bool>,
+    /// No byte came for the idle allowance: the reader got an error.
+    stalled: Cell<bool>,
 }
 
 /// The request body, counted as the multipart reader takes it, and kept
@@ -67,20 +72,39 @@ struct Body {
     payload: Rc<tokio::sync::Mutex<web::Payload>>,
     state: Rc<BodyState>,
     allowance: u64,
+    /// How long the body may bring no byte.
+    idle: Duration,
 }
 
 impl Body {
-    fn new(payload: web::Payload, limit: u64) -> Self {
+    fn new(payload: web::Payload, limit: u64, idle: Duration) -> Self {
         Self {
             payload: Rc::new(tokio::sync::Mutex::new(payload)),
             state: Rc::default(),
             allowance: limit.saturating_add(MULTIPART_SLACK),
+            idle,
+        }
+    }
+
+    /// The body's next chunk, or an error once it has brought nothing for
+    /// the idle allowance.
+    async fn next(&self, payload: &mut web::Payload) -> Option<Result<Bytes, PayloadError>> {
+        match tokio::time::timeout(self.idle, payload.next()).await {
+            Ok(next) => next,
+            Err(_) => {
+                self.state.stalled.set(true);
+                Some(Err(PayloadError::Io(io::ErrorKind::TimedOut.into())))
+            }
         }
     }
 
     /// Counts `chunk` against the allowance.
     fn count(&self, chunk: Result<Bytes, PayloadError>) -> Result<Bytes, PayloadError> {
-        let bytes = chunk.inspect_err(|_| self.state.broke_off.set(true))?;
+        let bytes = chunk.inspect_err(|_| {
+            if !self.state.stalled.get() {
+                self.state.broke_off.set(true);
+            }
+        })?;
         let read = self.state.read.get().saturating_add(bytes.len() as u64);
         self.state.read.set(read);
         if read > self.allowance {
@@ -94,7 +118,7 @@ impl Body {
     fn stream(&self) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static {
         // fused: the multipart reader polls again after the end
         futures_util::stream::unfold(self.clone(), |body| async move {
-            let next = body.payload.lock().await.next().await?;
+            let next = body.next(&mut *body.payload.lock().await).await?;
             Some((body.count(next), body))
         })
         .fuse()
@@ -105,7 +129,7 @@ impl Body {
     async fn rest(&self) -> Result<(), PartsError> {
         let mut payload = self.payload.lock().await;
         let read = tokio::time::timeout(DRAIN_FOR, async {
-            while let Some(chunk) = payload.next().await {
+            while let Some(chunk) = self.next(&mut payload).await {
                 self.count(chunk).map_err(|_| self.error())?;
             }
             Ok(())
@@ -118,6 +142,8 @@ impl Body {
     fn error(&self) -> PartsError {
         if self.state.over.get() {
             PartsError::BodyTooLarge
+        } else if self.state.stalled.get() {
+            PartsError::Stalled(self.idle)
         } else if self.state.broke_off.get() {
             PartsError::CutShort
         } else {
@@ -138,6 +164,10 @@ impl PartsError {
                 format!("Too many files: a form may hold at most {MAX_FILE_PARTS} parts named `file`."),
             ),
             PartsError::BodyTooLarge => too_large(limit),
+            PartsError::Stalled(idle) => crate::body::timed_out(format!(
+                "The upload stalled: no bytes arrived for {} seconds. Nothing was kept.",
+                idle.as_secs()
+            )),
         }
     }
 }
@@ -290,17 +320,23 @@ pub(super) async fn store_last_file(
     attachments: Attachments,
     actor: Actor,
     task: TaskId,
-    limit: u64,
+    (limit, idle): (u64, Duration),
 ) -> Result<Attachment, ApiError> {
-    let body = Body::new(payload, limit);
+    let body = Body::new(payload, limit, idle);
     let state = body.state.clone();
     let multipart = Multipart::new(headers, body.stream());
     let mut form = Form { multipart: Some(multipart), body, other_bytes: 0, file_parts: 0 };
     let stored = store_in_turn(&mut form, attachments, actor, task).await;
-    // what a refusal left of the body is read away (up to the drain's
-    // bound) before the answer, so that a client still sending reads it;
     // the reader lets go of the body first
     form.multipart = None;
+    if state.stalled.get() {
+        // nothing is waited for from a client that sends nothing: the
+        // connection is closed once the answer has gone
+        crate::body::hold_unread(form.body.payload);
+        return Err(PartsError::Stalled(idle).answer(limit));
+    }
+    // what a refusal left of the body is read away (up to the drain's
+    // bound) before the answer, so that a client still sending reads it
     super::drain(&mut *form.body.payload.lock().await).await;
     if state.over.get() {
         return Err(too_large(limit));
