@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use taskforce_domain::{
     Changes, Clock, Description, FileStore, LimitedResource, NewActivity, NotificationKind, Priority, ProjectId, Store,
     StoreExt, TargetType, Task, TaskFields, TaskFilter, TaskId, TaskStatus, TaskTitle, TenantTx, UserId, Verb,
@@ -80,20 +80,6 @@ fn whole(fields: &TaskFields, created: bool) -> Changes {
         changes.insert(field.to_owned(), pair);
     }
     changes
-}
-
-/// `completed_at` after a change: set when the task becomes done, kept
-/// while it stays done, cleared when it is reopened.
-fn completion(
-    before: Option<(TaskStatus, Option<DateTime<Utc>>)>,
-    status: TaskStatus,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    match (before, status) {
-        (Some((TaskStatus::Done, Some(at))), TaskStatus::Done) => Some(at),
-        (_, TaskStatus::Done) => Some(now),
-        _ => None,
-    }
 }
 
 fn log(tx: &mut dyn TenantTx, actor: &Actor, verb: Verb, task: &Task, changes: Changes) -> Result<(), WorkError> {
@@ -244,7 +230,7 @@ impl Tasks {
                 check_assignee(tx, actor, fields)?;
                 let task = tx
                     .tasks()
-                    .insert(project, actor.user, fields, completion(None, fields.status, now))
+                    .insert(project, actor.user, fields, fields.status.completed_at(None, now))
                     .map_err(WorkError::parent_gone)?;
                 log(tx, actor, Verb::Created, &task, whole(fields, true))?;
                 let mut tidings =
@@ -309,7 +295,7 @@ impl Tasks {
                     if new.assignee_id != old.assignee_id {
                         check_assignee(tx, actor, &new)?;
                     }
-                    let completed_at = completion(Some((current.status, current.completed_at)), new.status, now);
+                    let completed_at = new.status.completed_at(Some((current.status, current.completed_at)), now);
                     match tx.tasks().update(id, current.version, &new, completed_at)? {
                         Some(updated) => {
                             log(tx, actor, Verb::Updated, &updated, diff(&old, &new))?;

@@ -5,7 +5,9 @@ use std::fmt;
 /// Longest address accepted, in characters.
 pub const EMAIL_MAX_LEN: usize = 254;
 
-/// An e-mail address of the `local@domain` form, with the domain lower-cased.
+/// An e-mail address of the `local@domain` form, with the domain lower-cased
+/// (an internationalised one in its UTS #46 form: `ＥＸＡＭＰＬＥ.com`, or a
+/// name with a soft hyphen in it, is `example.com`, where mail to it goes).
 ///
 /// The rules are Django's `EmailValidator`, which the Django product's API
 /// and accounts used: the local part is a dot-atom (letters, digits and
@@ -14,8 +16,8 @@ pub const EMAIL_MAX_LEN: usize = 254;
 /// at most (what SMTP delivers to; Django sets no limit); the domain is
 /// `localhost`, host-name labels with at least one dot, an IP address in
 /// brackets (`[192.0.2.1]`, `[2001:db8::1]`), or an internationalised name
-/// whose ASCII form is such labels (`exämple.com`). The whole is 254
-/// characters at most. One more rule is looser than Django's: a last label
+/// whose ASCII form is such labels (`exämple.com`). The whole, as kept, is
+/// 254 characters at most. One more rule is looser than Django's: a last label
 /// of one character (`x@example.c`) is taken, as earlier versions of this
 /// crate took it, so that addresses stored by them stay readable. Addresses
 /// are unique without regard to case; [`Email::normalized`] gives the form
@@ -36,10 +38,15 @@ impl Email {
             return Err(EmailError);
         }
         let (local, domain) = input.rsplit_once('@').ok_or(EmailError)?;
-        if !valid_local(local) || !valid_domain(domain) {
+        if !valid_local(local) {
             return Err(EmailError);
         }
-        Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+        let address = format!("{local}@{}", canonical_domain(domain).ok_or(EmailError)?);
+        // lowering and mapping may lengthen the domain (`İ` is two characters lowered)
+        if address.chars().count() > EMAIL_MAX_LEN {
+            return Err(EmailError);
+        }
+        Ok(Self(address))
     }
 
     /// The address as given (domain lower-cased).
@@ -85,12 +92,22 @@ fn quoted_string(local: &str) -> bool {
     true
 }
 
-fn valid_domain(domain: &str) -> bool {
-    domain.eq_ignore_ascii_case("localhost")
-        || host_labels(domain)
+/// The domain as kept, if it is one: lower-cased; an internationalised
+/// name (or its ASCII `xn--` form) judged by its ASCII form and kept in the
+/// Unicode form UTS #46 maps it to, so that the spellings of one name that
+/// reach one mail server (full-width letters, a soft hyphen, capitals,
+/// Punycode) are one address.
+fn canonical_domain(domain: &str) -> Option<String> {
+    let punycode = |label: &str| label.get(..4).is_some_and(|prefix| prefix.eq_ignore_ascii_case("xn--"));
+    if domain.eq_ignore_ascii_case("localhost")
+        || (host_labels(domain) && !domain.split('.').any(punycode))
         || address_literal(domain)
-        // an internationalised name, judged by its ASCII form
-        || idna::domain_to_ascii(domain).is_ok_and(|ascii| host_labels(&ascii))
+    {
+        return Some(domain.to_lowercase());
+    }
+    let ascii = idna::domain_to_ascii(domain).ok().filter(|ascii| host_labels(ascii))?;
+    let (unicode, mapped) = idna::domain_to_unicode(&ascii);
+    mapped.ok().map(|()| unicode)
 }
 
 /// Labels of letters, digits and inner hyphens, 63 at most each; the last
@@ -181,5 +198,32 @@ mod tests {
         // the domain is lower-cased as Django's normalize_email does, Unicode too
         assert_eq!(Email::parse("A@ExÄmple.COM").map(|e| e.0), Ok("A@exämple.com".into()));
         assert_eq!(Email::parse("u@[2001:DB8::1]").map(|e| e.0), Ok("u@[2001:db8::1]".into()));
+    }
+
+    /// Spellings of one domain that reach one mail server are one address.
+    #[test]
+    fn an_internationalised_domain_is_kept_as_uts_46_maps_it() {
+        for spelling in
+            ["bob@exa\u{AD}mple.com", "bob@ｅｘａｍｐｌｅ.com", "bob@EXAMPLE.com", "bob@ＥＸＡＭＰＬＥ.ｃｏｍ"]
+        {
+            assert_eq!(Email::parse(spelling).map(|e| e.0), Ok("bob@example.com".into()), "{spelling:?}");
+        }
+        for spelling in ["bob@exämple.com", "bob@EXÄMPLE.com", "bob@xn--exmple-cua.com", "bob@XN--EXMPLE-CUA.COM"] {
+            assert_eq!(Email::parse(spelling).map(|e| e.0), Ok("bob@exämple.com".into()), "{spelling:?}");
+        }
+    }
+
+    /// The limit holds for the address as kept, which lowering may lengthen
+    /// (`İ` lowers to `i` and a combining dot): such an address could not
+    /// be stored.
+    #[test]
+    fn the_length_limit_holds_for_the_address_as_kept() {
+        let long = format!("a@{}.com", vec!["İ".repeat(20); 11].join("."));
+        assert!(long.chars().count() <= EMAIL_MAX_LEN);
+        assert_eq!(Email::parse(&long), Err(EmailError));
+        for kept in ["a@ÄÖÜ.example", &format!("{}@{}.io", "a".repeat(64), "b".repeat(63))] {
+            let email = Email::parse(kept);
+            assert!(email.as_ref().is_ok_and(|e| e.0.chars().count() <= EMAIL_MAX_LEN), "{kept}: {email:?}");
+        }
     }
 }

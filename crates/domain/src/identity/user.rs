@@ -55,7 +55,8 @@ pub struct User {
 }
 
 /// What it takes to create an account; the password arrives already hashed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` leaves the hash out, so a log line never carries it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewUser {
     /// User name.
     pub username: Username,
@@ -73,6 +74,19 @@ pub struct NewUser {
     pub is_staff: bool,
     /// Made by its holder through the API (see [`User::registered_themselves`]).
     pub registered_themselves: bool,
+}
+
+impl fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password_hash", &"<hidden>")
+            .field("is_active", &self.is_active)
+            .field("is_staff", &self.is_staff)
+            .field("registered_themselves", &self.registered_themselves)
+            .finish()
+    }
 }
 
 impl NewUser {
@@ -95,10 +109,11 @@ impl NewUser {
 
 /// A user's role in one tenant.
 ///
-/// The order is the declaration's, from the most powerful to the least:
-/// `Owner < Admin < Member < Viewer`, so `role <= Role::Admin` reads "an
-/// admin or more". The access policy does not compare roles; it lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Roles are not ordered: the access policy does not compare them, it lists
+/// what each may do (`Owner > Viewer` would read one way and
+/// `role >= Role::Admin` another, and either is a check waiting to be
+/// wrong). [`Role::ALL`] lists them from the most powerful to the least.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Created the tenant, manages billing; full control.

@@ -7,8 +7,10 @@ pub const USERNAME_MAX_LEN: usize = 150;
 
 /// A user name: 1–150 letters, digits and `@`, `.`, `+`, `-`, `_`.
 ///
-/// Letters and digits include non-ASCII ones, as in the Django original. Names
-/// are unique without regard to case, so `Admin` cannot impersonate `admin`;
+/// Letters and digits include non-ASCII ones, as in the Django original. A
+/// name is kept in Unicode's NFKC form, as Django's `normalize_username`
+/// keeps it, so `ａｄｍｉｎ` (full-width) is `admin`; and names are unique
+/// without regard to case, so `Admin` cannot impersonate `admin` either.
 /// [`Username::normalized`] gives the comparison key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
@@ -28,8 +30,10 @@ pub enum UsernameError {
 }
 
 impl Username {
-    /// Checks a user name.
+    /// Checks a user name, in its NFKC form (the characters and the length
+    /// are judged on that form).
     pub fn parse(input: &str) -> Result<Self, UsernameError> {
+        let input = &*icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(input);
         if input.is_empty() {
             return Err(UsernameError::Empty);
         }
@@ -69,6 +73,19 @@ mod tests {
             assert!(Username::parse(good).is_ok(), "{good}");
         }
         assert!(Username::parse(&"a".repeat(150)).is_ok());
+    }
+
+    /// Django's `normalize_username`: compatibility characters are the ones
+    /// they stand for, so a look-alike name is the name it looks like.
+    #[test]
+    fn a_name_is_kept_in_nfkc_form() {
+        assert_eq!(Username::parse("ａｄｍｉｎ").map(|u| u.0), Ok("admin".into()));
+        assert_eq!(Username::parse("Ａｄｍｉｎ").map(|u| u.normalized()), Ok("admin".into()));
+        // composed: `e` and a combining acute is `é`
+        assert_eq!(Username::parse("Zoe\u{301}").map(|u| u.0), Ok("Zoé".into()));
+        // the rules hold for the form kept: a ligature that stands for words
+        // with spaces is refused for its space
+        assert_eq!(Username::parse("\u{FDFA}"), Err(UsernameError::BadChar(' ')));
     }
 
     #[test]

@@ -76,8 +76,15 @@ impl HostName {
     }
 
     /// Parses a host name without port (as given to `tenant-admin domain add`),
-    /// lowering its case and dropping one trailing dot.
+    /// lowering its case and dropping one trailing dot; an IPv6 address in
+    /// brackets, as [`HostName::as_str`] writes one, is taken too.
     pub fn parse(input: &str) -> Result<Self, HostNameError> {
+        if let Some(rest) = input.trim().strip_prefix('[') {
+            if !rest.ends_with(']') {
+                return Err(HostNameError::NotAnIpv6Address);
+            }
+            return Self::ipv6(rest);
+        }
         let lowered = input.trim().to_ascii_lowercase();
         let host = lowered.strip_suffix('.').unwrap_or(&lowered);
         if host.is_empty() {
@@ -180,6 +187,17 @@ mod tests {
         assert_eq!(canon("[0:0:0::1]:443"), Ok("[::1]".into()));
         assert_eq!(canon("[2001:DB8::A]"), Ok("[2001:db8::a]".into()));
         assert_eq!(canon("acme.localhost:65535"), Ok("acme.localhost".into()));
+    }
+
+    #[test]
+    fn an_ipv6_address_parses_again_as_it_is_written() -> Result<(), HostNameError> {
+        let host = HostName::from_header("[0:0:0::1]:8001")?;
+        assert_eq!(HostName::parse(host.as_str())?, host);
+        assert_eq!(HostName::parse(" [2001:DB8::A] ")?.as_str(), "[2001:db8::a]");
+        for bad in ["[::1]:8001", "[::1", "[abc]", "[]"] {
+            assert!(HostName::parse(bad).is_err(), "{bad}");
+        }
+        Ok(())
     }
 
     #[test]

@@ -17,8 +17,9 @@ pub struct LegacyTenant {
     pub domains: Vec<String>,
 }
 
-/// An account (`core_user`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An account (`core_user`). Its `Debug` leaves the hash out, so a log
+/// line never carries it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct LegacyAccount {
     /// `username`.
     pub username: String,
@@ -33,6 +34,19 @@ pub struct LegacyAccount {
     pub is_active: bool,
     /// `is_staff`.
     pub is_staff: bool,
+}
+
+impl std::fmt::Debug for LegacyAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyAccount")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password_hash", &"<hidden>")
+            .field("role", &self.role)
+            .field("is_active", &self.is_active)
+            .field("is_staff", &self.is_staff)
+            .finish()
+    }
 }
 
 /// Everything the import reads, in the order Django made it.

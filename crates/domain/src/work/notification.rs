@@ -104,13 +104,16 @@ pub struct Notification {
     pub created_at: DateTime<Utc>,
 }
 
-/// The `@username`s a text mentions, lower-cased, without repeats, in order.
+/// The `@username`s a text mentions, in the NFKC form user names are kept
+/// in ([`Username`](crate::Username)), lower-cased, without repeats, in order.
 /// A mention is `@` at the start or after a character that cannot be in a
 /// user name, followed by user-name characters; a trailing `.` or `-` is not
 /// part of it ("thanks @bob." mentions `bob`).
 pub fn mentions(text: &str) -> Vec<String> {
     let allowed = |c: char| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_');
-    let chars: Vec<char> = text.chars().collect();
+    // read in the form names are kept in (NFKC): a full-width name is the
+    // plain one, and a letter with a combining accent one letter
+    let chars: Vec<char> = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(text).chars().collect();
     let mut found: Vec<String> = Vec::new();
     // each name once, in a set: a text of thousands of mentions costs as
     // many steps, not their square
@@ -156,5 +159,7 @@ mod tests {
         assert_eq!(mentions("mail me at ann@example.com"), Vec::<String>::new());
         assert_eq!(mentions("@start middle@not (@paren) @"), vec!["start", "paren"]);
         assert_eq!(mentions("@zoë-"), vec!["zoë"]);
+        // as names are kept: full-width is plain, a combining accent composed
+        assert_eq!(mentions("@ａｄｍｉｎ and @Zoe\u{301}"), vec!["admin", "zoé"]);
     }
 }

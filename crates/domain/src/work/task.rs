@@ -40,10 +40,11 @@ impl TaskTitle {
 }
 
 /// Where a task stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     /// Not started (what a new task gets when none is given).
+    #[default]
     Todo,
     /// Being worked on.
     InProgress,
@@ -54,12 +55,13 @@ pub enum TaskStatus {
 }
 
 /// How urgent a task is; ordered low < medium < high < urgent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// Low.
     Low,
     /// Medium (what a new task gets when none is given).
+    #[default]
     Medium,
     /// High.
     High,
@@ -78,6 +80,24 @@ impl TaskStatus {
             TaskStatus::InProgress => "in_progress",
             TaskStatus::InReview => "in_review",
             TaskStatus::Done => "done",
+        }
+    }
+
+    /// `completed_at` for a task that has this status after a change, given
+    /// its status and `completed_at` before it (`None` for a new task): set
+    /// to `now` when the task becomes done, kept while it stays done,
+    /// cleared when it is reopened. Every write of a task's status goes
+    /// through this rule, which the reports count on (a done task without
+    /// the time it was done would count in no week's throughput).
+    pub fn completed_at(
+        self,
+        before: Option<(TaskStatus, Option<DateTime<Utc>>)>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        match (before, self) {
+            (Some((TaskStatus::Done, Some(at))), TaskStatus::Done) => Some(at),
+            (_, TaskStatus::Done) => Some(now),
+            _ => None,
         }
     }
 }
@@ -239,4 +259,26 @@ pub struct TaskFilter {
     pub search: SearchTerms,
     /// Sort order.
     pub ordering: TaskOrdering,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn completed_at_is_set_on_done_kept_while_done_and_cleared_on_reopening() {
+        let (then, now) = (Utc.timestamp_opt(1_000, 0).unwrap(), Utc.timestamp_opt(2_000, 0).unwrap());
+        assert_eq!(TaskStatus::Done.completed_at(None, now), Some(now));
+        assert_eq!(TaskStatus::Todo.completed_at(None, now), None);
+        assert_eq!(TaskStatus::Done.completed_at(Some((TaskStatus::InReview, None)), now), Some(now));
+        assert_eq!(TaskStatus::Done.completed_at(Some((TaskStatus::Done, Some(then))), now), Some(then));
+        // a done task that somehow lacks the time gets one
+        assert_eq!(TaskStatus::Done.completed_at(Some((TaskStatus::Done, None)), now), Some(now));
+        for reopened in [TaskStatus::Todo, TaskStatus::InProgress, TaskStatus::InReview] {
+            assert_eq!(reopened.completed_at(Some((TaskStatus::Done, Some(then))), now), None);
+        }
+        assert_eq!((TaskStatus::default(), Priority::default()), (TaskStatus::Todo, Priority::Medium));
+    }
 }
