@@ -56,6 +56,24 @@ pub fn date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::from_ymd_opt(year, month, day).ok_or_else(wrong)
 }
 
+/// A whole number as Python's `int()` reads one for DRF: spaces around, an
+/// optional sign, single `_` between ASCII digits (`int()` also reads
+/// non-ASCII digits such as `２`; those are not read). Beyond `i128` it
+/// saturates, so a caller's range check still refuses it as out of range.
+pub fn python_int(text: &str) -> Option<i128> {
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let grouped = digits.split('_').all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()));
+    if !grouped {
+        return None;
+    }
+    let value = digits.replace('_', "").parse::<i128>().unwrap_or(i128::MAX);
+    Some(if negative { -value } else { value })
+}
+
 /// A positive id.
 pub fn id(text: &str) -> Result<i64, String> {
     match text.trim().parse::<i64>() {

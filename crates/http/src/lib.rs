@@ -18,6 +18,7 @@ mod reject;
 pub mod routes;
 mod stream;
 mod tenant;
+mod time;
 
 use std::{net::IpAddr, net::TcpListener};
 

@@ -74,18 +74,12 @@ impl PageQuery {
     }
 }
 
-/// A whole number as Python's `int()` reads one for DRF (spaces around, an
-/// optional `+`, single `_` between digits), however large: one past `u64`
-/// is still a number, and [`PageRequest::new`] caps it like any other.
-/// (`int()` also reads non-ASCII digits such as `２`; those are not read.)
+/// A whole number as Python's `int()` reads one for DRF
+/// ([`crate::fields::python_int`]), however large: one past `u64` is still a
+/// number, and [`PageRequest::new`] caps it like any other; a negative one
+/// is 0, which no page or size is.
 fn whole_number(text: &str) -> Option<u64> {
-    let digits = text.trim();
-    let digits = digits.strip_prefix('+').unwrap_or(digits);
-    let grouped = digits.split('_').all(|group| !group.is_empty() && group.bytes().all(|b| b.is_ascii_digit()));
-    if digits.is_empty() || !grouped {
-        return None;
-    }
-    Some(digits.replace('_', "").parse::<u64>().unwrap_or(u64::MAX))
+    crate::fields::python_int(text).map(|n| u64::try_from(n).unwrap_or(if n < 0 { 0 } else { u64::MAX }))
 }
 
 /// A page as the API shows it.

@@ -33,6 +33,7 @@ pub struct ActivityOut {
     #[schema(value_type = Object)]
     pub changes: serde_json::Map<String, serde_json::Value>,
     /// When.
+    #[serde(serialize_with = "crate::time::drf")]
     pub created_at: DateTime<Utc>,
 }
 

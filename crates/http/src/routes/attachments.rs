@@ -64,6 +64,7 @@ pub struct AttachmentOut {
     /// Who uploaded it.
     pub uploaded_by: i64,
     /// Uploaded.
+    #[serde(serialize_with = "crate::time::drf")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -27,8 +27,10 @@ pub struct CommentOut {
     /// Text.
     pub body: String,
     /// Written.
+    #[serde(serialize_with = "crate::time::drf")]
     pub created_at: DateTime<Utc>,
     /// Last edited.
+    #[serde(serialize_with = "crate::time::drf")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -35,8 +35,10 @@ pub struct NotificationOut {
     /// A sentence for people.
     pub message: String,
     /// When it was marked read, or null.
+    #[serde(serialize_with = "crate::time::drf_option")]
     pub read_at: Option<DateTime<Utc>>,
     /// When it was written.
+    #[serde(serialize_with = "crate::time::drf")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -130,6 +132,7 @@ pub struct TicketOut {
     /// Pass as `?ticket=` to the stream; single use.
     pub ticket: String,
     /// Unusable after this (60 s).
+    #[serde(serialize_with = "crate::time::drf")]
     pub expires_at: DateTime<Utc>,
 }
 

@@ -32,8 +32,10 @@ pub struct ProjectOut {
     /// Owner (its creator).
     pub owner_id: i64,
     /// Created.
+    #[serde(serialize_with = "crate::time::drf")]
     pub created_at: DateTime<Utc>,
     /// Last changed.
+    #[serde(serialize_with = "crate::time::drf")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -193,21 +193,16 @@ pub async fn throughput(
     })
 }
 
-/// `?weeks=` as DRF's `IntegerField` reads it (a whole number, `12.0`
-/// too), within 1 to [`MAX_WEEKS`].
+/// `?weeks=` as DRF's `IntegerField` reads it (Python's `int()` of the
+/// text once a decimal point followed only by zeros is dropped: `12.0`,
+/// `1_0`, ` +8 `), within 1 to [`MAX_WEEKS`].
 fn weeks(text: &str) -> Result<u32, String> {
     let text = text.trim();
-    // DRF drops a decimal point followed only by zeros
     let whole =
         text.find('.').filter(|&dot| text[dot + 1..].bytes().all(|b| b == b'0')).map_or(text, |dot| &text[..dot]);
-    let digits = whole.strip_prefix(['+', '-']).unwrap_or(whole);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("A valid integer is required.".to_owned());
-    }
-    whole
-        .parse::<i64>()
+    let number = crate::fields::python_int(whole).ok_or_else(|| "A valid integer is required.".to_owned())?;
+    u32::try_from(number)
         .ok()
-        .and_then(|n| u32::try_from(n).ok())
         .filter(|n| (1..=MAX_WEEKS).contains(n))
         .ok_or_else(|| format!("Ensure this value is between 1 and {MAX_WEEKS}."))
 }
@@ -252,14 +247,16 @@ pub async fn cycle_time(
 mod tests {
     #[test]
     fn weeks_are_read_as_drf_reads_an_integer_and_kept_in_range() {
-        for (text, read) in [("12", Ok(12)), (" 8 ", Ok(8)), ("12.0", Ok(12)), ("+3", Ok(3)), ("104", Ok(104))] {
+        for (text, read) in
+            [("12", Ok(12)), (" 8 ", Ok(8)), ("12.0", Ok(12)), ("+3", Ok(3)), ("104", Ok(104)), ("1_0", Ok(10))]
+        {
             assert_eq!(super::weeks(text), read, "{text}");
         }
         let range = Err(format!("Ensure this value is between 1 and {}.", super::MAX_WEEKS));
         for text in ["0", "-1", "105", "4294967296", "99999999999999999999"] {
             assert_eq!(super::weeks(text), range, "{text}");
         }
-        for text in ["x", "12.5", "1e3", "", "+", "0x10", "١٢"] {
+        for text in ["x", "12.5", "1e3", "", "+", "0x10", "١٢", "1__0", "_1", "1_", "+-1", "- 1"] {
             assert_eq!(super::weeks(text), Err("A valid integer is required.".to_owned()), "{text}");
         }
     }

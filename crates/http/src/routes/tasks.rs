@@ -41,10 +41,13 @@ pub struct TaskOut {
     /// Creator.
     pub created_by: i64,
     /// Created.
+    #[serde(serialize_with = "crate::time::drf")]
     pub created_at: DateTime<Utc>,
     /// Last changed.
+    #[serde(serialize_with = "crate::time::drf")]
     pub updated_at: DateTime<Utc>,
     /// When it became done.
+    #[serde(serialize_with = "crate::time::drf_option")]
     pub completed_at: Option<DateTime<Utc>>,
 }
 
@@ -97,8 +100,8 @@ impl TaskIn {
         Ok(TaskFields {
             title: patch.title.ok_or_else(|| ApiError::field("title", "This field is required."))?,
             description: patch.description.unwrap_or_default(),
-            status: patch.status.unwrap_or(TaskStatus::Todo),
-            priority: patch.priority.unwrap_or(Priority::Medium),
+            status: patch.status.unwrap_or_default(),
+            priority: patch.priority.unwrap_or_default(),
             assignee_id: patch.assignee_id.flatten(),
             due_date: patch.due_date.flatten(),
         })

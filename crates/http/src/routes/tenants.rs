@@ -54,6 +54,7 @@ pub struct TenantBody {
     /// Whether self-registration is open.
     pub allow_signup: bool,
     /// Creation time.
+    #[serde(serialize_with = "crate::time::drf")]
     pub created_at: DateTime<Utc>,
     /// Domains.
     pub domains: Vec<DomainBody>,
@@ -177,6 +178,7 @@ pub struct MemberBody {
     /// Role.
     pub role: String,
     /// When they joined.
+    #[serde(serialize_with = "crate::time::drf")]
     pub joined_at: DateTime<Utc>,
 }
 
@@ -228,6 +230,7 @@ pub struct InvitationBody {
     /// The secret token (also mailed).
     pub token: String,
     /// Unusable after this.
+    #[serde(serialize_with = "crate::time::drf")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -287,8 +290,10 @@ pub struct PendingInvitationBody {
     /// The member who sent it.
     pub invited_by: i64,
     /// When it was sent.
+    #[serde(serialize_with = "crate::time::drf")]
     pub created_at: DateTime<Utc>,
     /// Unusable after this.
+    #[serde(serialize_with = "crate::time::drf")]
     pub expires_at: DateTime<Utc>,
 }
 
