@@ -224,6 +224,10 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) | StoreError::Timeout => {
                 Self::unavailable("The service is temporarily unavailable; try again shortly.").with_cause(error)
             }
+            // deleted before or while the request ran: as its host answers now
+            StoreError::TenantGone(_) => {
+                Self::new(StatusCode::NOT_FOUND, "tenant_not_found", "This tenant no longer exists.").with_cause(error)
+            }
             // where a parent may go meanwhile the use case says not found;
             // anywhere else a row naming no row is a fault
             StoreError::Aborted

@@ -278,7 +278,7 @@ impl TenantMigrator {
     /// Migrates one tenant's schema in one transaction: all pending
     /// migrations apply, or none.
     pub fn migrate_one(&self, conn: &mut PgConnection, target: &TenantTarget) -> Result<Vec<String>, MigrateError> {
-        transaction(conn, Scope::Tenant(&target.schema), |conn| {
+        transaction(conn, Scope::Schema(&target.schema), |conn| {
             Self::lock_tenant(conn, target.id)?;
             // the schema the path names: gone if the tenant was deleted
             // meanwhile (nothing to do), or if someone dropped it by hand

@@ -2,7 +2,10 @@
 //! reached.
 //!
 //! A tenant scope is one transaction whose first round trip is
-//! `BEGIN; SELECT set_config('search_path', '"tenant_x"', true)`. The path is
+//! `BEGIN; SELECT set_config('search_path', '"tenant_x"', true)`, the
+//! `set_config` run only if the tenant row that owns the schema is still
+//! the tenant the work is for, under a shared lock on the tenant that its
+//! deletion takes exclusively (see [`Scope::Tenant`]). The path is
 //! transaction-local (`SET LOCAL`), so whatever ends the transaction —
 //! commit, error, panic — the connection goes back to the pool with its
 //! fail-closed empty path, and the scheme works behind PgBouncer in
@@ -16,38 +19,86 @@ use diesel::{
     PgConnection,
     connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
 };
-use taskforce_domain::{SchemaName, StoreError};
+use taskforce_domain::{SchemaName, StoreError, TenantId};
 
 use crate::error::store_error;
+
+/// The name of the setting a tenant scope reads when its tenant is gone:
+/// no such setting exists, so reading it fails, with this name in the
+/// message ([`crate::error::store_error`] knows it).
+pub(crate) const TENANT_GONE: &str = "taskforce.tenant_gone";
+
+/// The advisory-lock class of tenants (`tfte`, beside `tfmg`, `tfsp` and
+/// `tfus`): a tenant scope holds its tenant's lock shared, a deletion
+/// exclusively.
+pub(crate) const TENANT_LOCKS: i32 = 0x7466_7465;
+
+/// The tenant's advisory lock key within [`TENANT_LOCKS`] (two ids 2³¹
+/// apart share one, which only makes one wait for the other's deletion).
+pub(crate) fn tenant_lock_key(tenant: TenantId) -> i32 {
+    i32::try_from(tenant.0 & 0x7fff_ffff).unwrap_or_default()
+}
 
 /// Where a transaction's unqualified table names resolve.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
     /// Nowhere: only the schema-qualified shared tables are reachable.
     Platform,
-    /// In one tenant's schema (shared tables stay reachable, qualified).
-    Tenant(&'a SchemaName),
+    /// In a schema whatever owns it: one being built or migrated, or a
+    /// spare (shared tables stay reachable, qualified).
+    Schema(&'a SchemaName),
+    /// In the schema of a tenant that still owns it. The transaction takes
+    /// the tenant's advisory lock shared, then sets the `search_path` only
+    /// if the tenant row of this id names this schema (the same round trip
+    /// as `BEGIN`); otherwise it fails at once, before any of the work, as
+    /// [`StoreError::TenantGone`]: a tenant held in a cache may have been
+    /// deleted since and its schema name taken by a new tenant of the same
+    /// slug, whose tables the old tenant's members would otherwise reach.
+    /// A deletion takes the lock exclusively before it touches anything, so
+    /// it waits for the work under way (which never sees its tables go,
+    /// nor deadlocks with it), and work that begins meanwhile waits for
+    /// the deletion, then finds the tenant gone.
+    Tenant(TenantId, &'a SchemaName),
     /// The same, read-only, on one snapshot of the database
     /// (`REPEATABLE READ`: every statement sees what had committed before
-    /// the first one).
-    Snapshot(&'a SchemaName),
+    /// the first one). Its snapshot is taken as it asks for the lock, so
+    /// one that waited for a deletion fails on the tables the deletion
+    /// dropped rather than with [`StoreError::TenantGone`].
+    Snapshot(TenantId, &'a SchemaName),
 }
 
 impl Scope<'_> {
     fn begin_sql(&self) -> String {
         match self {
             Scope::Platform => "BEGIN".to_owned(),
-            Scope::Tenant(schema) => format!(
+            Scope::Schema(schema) => format!(
                 "BEGIN; SELECT pg_catalog.set_config('search_path', '{}', true)",
                 schema.quoted().replace('\'', "''")
             ),
-            Scope::Snapshot(schema) => format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
-                 SELECT pg_catalog.set_config('search_path', '{}', true)",
-                schema.quoted().replace('\'', "''")
-            ),
+            Scope::Tenant(tenant, schema) => format!("BEGIN; {}", owned_path(*tenant, schema)),
+            Scope::Snapshot(tenant, schema) => {
+                format!("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; {}", owned_path(*tenant, schema))
+            }
         }
     }
+}
+
+/// Takes the tenant's lock shared, then (in a statement of its own, which
+/// sees what committed while it waited) sets the `search_path` to `schema`
+/// if the tenant `tenant` owns it, and fails naming [`TENANT_GONE`] if not.
+/// The id is a number and the name a [`SchemaName`] (`[a-z0-9_]` only), so
+/// both are written in; quotes are doubled all the same.
+fn owned_path(tenant: TenantId, schema: &SchemaName) -> String {
+    format!(
+        "SELECT pg_catalog.pg_advisory_xact_lock_shared({TENANT_LOCKS}, {key}); \
+         SELECT CASE WHEN EXISTS (SELECT FROM public.tenants WHERE id = {id} AND schema_name = '{name}') \
+         THEN pg_catalog.set_config('search_path', '{path}', true) \
+         ELSE pg_catalog.current_setting('{TENANT_GONE}') END",
+        key = tenant_lock_key(tenant),
+        id = tenant.0,
+        name = schema.as_str().replace('\'', "''"),
+        path = schema.quoted().replace('\'', "''"),
+    )
 }
 
 /// Runs `work` in one transaction in the given scope: commits on `Ok`, rolls
@@ -61,7 +112,15 @@ pub fn transaction<T, E>(
 where
     E: From<StoreError>,
 {
-    AnsiTransactionManager::begin_transaction_sql(conn, &scope.begin_sql()).map_err(store_error)?;
+    if let Err(error) = AnsiTransactionManager::begin_transaction_sql(conn, &scope.begin_sql()) {
+        // `BEGIN` may have run before a later statement of the batch failed
+        // (a tenant scope's check): the connection goes back to the pool
+        // with no transaction open, as diesel believes it has none
+        if let Err(rollback) = conn.batch_execute("ROLLBACK") {
+            tracing::warn!(error = %rollback, "rollback after a failed begin failed");
+        }
+        return Err(store_error(error).into());
+    }
     match work(conn) {
         Ok(value) => {
             <AnsiTransactionManager as TransactionManager<PgConnection>>::commit_transaction(conn)

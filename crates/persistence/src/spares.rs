@@ -223,7 +223,7 @@ impl PgStore {
                 .map_err(store_error)?;
         let name = SchemaName::parse(&format!("{SPARE_PREFIX}{number}")).map_err(StoreError::internal)?;
         let latest = self.migrator().latest_version().to_owned();
-        transaction_if(conn, Scope::Tenant(&name), |conn| {
+        transaction_if(conn, Scope::Schema(&name), |conn| {
             let locked: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
                 "pg_try_advisory_xact_lock({LOCK_CLASS}, 0)"
             )))

@@ -318,8 +318,9 @@ impl PgStore {
         }
     }
 
-    /// Runs `work` on a raw connection inside the tenant scope of `schema`:
-    /// one transaction whose `search_path` is that schema alone.
+    /// Runs `work` on a raw connection inside `schema`: one transaction
+    /// whose `search_path` is that schema alone, whatever tenant owns it
+    /// (tests, and tools that reach a schema by its name).
     pub fn in_tenant_scope<T, E>(
         &self,
         schema: &SchemaName,
@@ -329,7 +330,7 @@ impl PgStore {
         E: From<StoreError>,
     {
         let mut conn = self.checkout_for(schema)?;
-        let outcome = transaction(&mut conn, Scope::Tenant(schema), work);
+        let outcome = transaction(&mut conn, Scope::Schema(schema), work);
         self.settle(conn, outcome)
     }
 }
@@ -341,17 +342,21 @@ impl Store for PgStore {
         self.settle(conn, outcome)
     }
 
-    fn tenant_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+    fn tenant_unit(&self, tenant: &Tenant, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+        let schema = &tenant.schema_name;
         let mut conn = self.checkout_for(schema)?;
-        let outcome =
-            transaction(&mut conn, Scope::Tenant(schema), |conn| work(&mut PgTenantTx { inner: PgTx { conn } }));
+        let outcome = transaction(&mut conn, Scope::Tenant(tenant.id, schema), |conn| {
+            work(&mut PgTenantTx { inner: PgTx { conn } })
+        });
         self.settle(conn, outcome)
     }
 
-    fn snapshot_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+    fn snapshot_unit(&self, tenant: &Tenant, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+        let schema = &tenant.schema_name;
         let mut conn = self.checkout_for(schema)?;
-        let outcome =
-            transaction(&mut conn, Scope::Snapshot(schema), |conn| work(&mut PgTenantTx { inner: PgTx { conn } }));
+        let outcome = transaction(&mut conn, Scope::Snapshot(tenant.id, schema), |conn| {
+            work(&mut PgTenantTx { inner: PgTx { conn } })
+        });
         self.settle(conn, outcome)
     }
 
@@ -376,7 +381,7 @@ impl Store for PgStore {
             Some(idle) => Session::Pooled(idle),
             None => self.building_session()?,
         };
-        let claimed = transaction_if(&mut session, Scope::Tenant(&schema), |conn| {
+        let claimed = transaction_if(&mut session, Scope::Schema(&schema), |conn| {
             let Some(spare) = spares::claim(conn, latest)? else {
                 // rolled back: nothing was written, no id was drawn
                 return Ok(None);
@@ -398,7 +403,7 @@ impl Store for PgStore {
         if self.provisioning.is_some() && matches!(session, Session::Pooled(_)) {
             session = self.building_session()?;
         }
-        transaction(&mut session, Scope::Tenant(&schema), |conn| {
+        transaction(&mut session, Scope::Schema(&schema), |conn| {
             let (mut tenant, mut tx) = insert_tenant(conn, new, &schema)?;
             create_schema(tx.inner.conn, &schema)?;
             self.migrator.apply_in_scope(tx.inner.conn, tenant.id)?;
@@ -408,9 +413,44 @@ impl Store for PgStore {
         })
     }
 
+    /// The tenant's lock (see [`Scope::Tenant`]) keeps its requests out of
+    /// the way; other work on the schema's tables (a migration, an import's
+    /// check) may still hold one table while `DROP SCHEMA`, which locks
+    /// them one by one, holds another: PostgreSQL then ends one of the two.
+    /// When it ends the deletion, nothing of it stayed, and it is tried
+    /// again.
     fn deprovision(&self, tenant: TenantId) -> Result<bool, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.deprovision_once(tenant) {
+                Err(StoreError::Unavailable(reason)) if reason.starts_with("deadlock detected") && attempt < 5 => {
+                    tracing::info!(tenant = %tenant, attempt, "deleting the tenant met a deadlock; trying again");
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.checkout()?;
+        let outcome = conn.batch_execute("SELECT 1").map_err(store_error);
+        self.settle(conn, outcome)
+    }
+}
+
+impl PgStore {
+    fn deprovision_once(&self, tenant: TenantId) -> Result<bool, StoreError> {
         let mut conn = self.checkout()?;
         let outcome = transaction(&mut conn, Scope::Platform, |conn| {
+            // the tenant's scopes under way are waited for; those that begin
+            // now wait, then find the tenant gone (see Scope::Tenant)
+            conn.batch_execute(&format!(
+                "SELECT pg_catalog.pg_advisory_xact_lock({}, {})",
+                crate::scope::TENANT_LOCKS,
+                crate::scope::tenant_lock_key(tenant)
+            ))
+            .map_err(store_error)?;
             let row: TenantRow = tenants::table
                 .find(tenant.0)
                 .select(TenantRow::as_select())
@@ -432,12 +472,6 @@ impl Store for PgStore {
             diesel::delete(tenants::table.filter(tenants::id.eq(tenant.0))).execute(conn).map_err(store_error)?;
             Ok(there)
         });
-        self.settle(conn, outcome)
-    }
-
-    fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.checkout()?;
-        let outcome = conn.batch_execute("SELECT 1").map_err(store_error);
         self.settle(conn, outcome)
     }
 }

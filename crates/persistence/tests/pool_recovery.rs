@@ -69,7 +69,7 @@ fn once_a_tenant_transaction_meets_a_dead_connection_no_dead_one_is_left_idle() 
     open_idle(&store, 4)?;
     end_every_session(db.url())?;
 
-    let outcome = store.tenant(&acme.schema_name, |tx: &mut dyn TenantTx| tx.projects().get(ProjectId(1)));
+    let outcome = store.tenant(&acme, |tx: &mut dyn TenantTx| tx.projects().get(ProjectId(1)));
     assert!(outcome.is_err(), "the transaction that meets the end fails");
     assert_eq!(dead_in_a_burst_of(&store, 4)?, 0);
     Ok(())

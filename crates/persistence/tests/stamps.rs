@@ -17,7 +17,7 @@ use taskforce_domain::{
 fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() -> TestResult {
     let (_db, store) = store(2)?;
     let acme = provision(&store, "acme")?;
-    let schema = &acme.schema_name;
+    let tenant = &acme;
     let project_fields = ProjectFields {
         name: ProjectName::parse("P")?,
         description: taskforce_domain::Description::default(),
@@ -31,7 +31,7 @@ fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() 
         assignee_id: None,
         due_date: None,
     };
-    let (project, task, comment) = store.tenant(schema, |tx| {
+    let (project, task, comment) = store.tenant(tenant, |tx| {
         let project = tx.projects().insert(UserId(1), &project_fields)?;
         let task = tx.tasks().insert(project.id, UserId(1), &task_fields, None)?;
         let comment = tx.comments().insert(task.id, UserId(1), &CommentBody::parse("c")?)?;
@@ -55,7 +55,7 @@ fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() 
     let later = std::thread::scope(|scope| {
         let (store, renamed, retitled, later_body) = (&store, &renamed, &retitled, &later_body);
         let late = scope.spawn(move || {
-            store.tenant(schema, |tx| {
+            store.tenant(tenant, |tx| {
                 // the transaction has begun (`now()` is fixed); the other
                 // writes commit before this one writes
                 tx.projects().get(project.id)?;
@@ -69,7 +69,7 @@ fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() 
             })
         });
         let first = began_rx.recv().map_err(StoreError::internal).and_then(|()| {
-            store.tenant(schema, |tx| {
+            store.tenant(tenant, |tx| {
                 let p = tx.projects().update(project.id, project.version, &project_fields)?;
                 let t = tx.tasks().update(task.id, task.version, &task_fields, None)?;
                 let c = tx.comments().update(comment.id, comment.version, &first_body)?;
@@ -93,7 +93,7 @@ fn a_write_in_a_transaction_begun_before_another_s_commit_is_stamped_after_it() 
         assert!(second > first, "the later {what} write is stamped {second}, before the earlier one's {first}");
     }
     // the audit log: the later entry (actor 2) has the later id and time
-    let (log, _) = store.tenant(schema, |tx| tx.activity().page(&ActivityFilter::default(), 0, 10))?;
+    let (log, _) = store.tenant(tenant, |tx| tx.activity().page(&ActivityFilter::default(), 0, 10))?;
     let by = |actor| log.iter().find(|a| a.actor == UserId(actor)).map(|a| (a.id, a.created_at)).ok_or("no entry");
     let (first, later) = (by(1)?, by(2)?);
     assert!(later.0 > first.0 && later.1 > first.1, "{first:?} then {later:?}");

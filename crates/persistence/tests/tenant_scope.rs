@@ -336,7 +336,7 @@ fn a_snapshot_scope_sees_the_database_as_of_its_first_read_and_writes_nothing() 
         })?;
         Ok::<_, StoreError>((count, rows))
     };
-    let (first, second) = store.snapshot(&acme.schema_name, |tx| {
+    let (first, second) = store.snapshot(&acme, |tx| {
         let first = projects_of(tx)?;
         // another connection commits a project while the snapshot is open
         insert("meanwhile")?;
@@ -350,8 +350,7 @@ fn a_snapshot_scope_sees_the_database_as_of_its_first_read_and_writes_nothing() 
     assert_eq!(visit(&store, &acme.schema_name)?.1.len(), 2);
 
     // a write inside a snapshot is refused, and nothing is written
-    let refused =
-        store.snapshot(&acme.schema_name, |tx| tx.data().load_rows("projects", &format!("[{}]", rows.join(","))));
+    let refused = store.snapshot(&acme, |tx| tx.data().load_rows("projects", &format!("[{}]", rows.join(","))));
     let error = refused.err().ok_or("a write in a snapshot succeeded")?;
     assert!(error.to_string().contains("read-only transaction"), "{error}");
     assert_eq!(visit(&store, &acme.schema_name)?.1.len(), 2);

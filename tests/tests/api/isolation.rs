@@ -146,3 +146,75 @@ async fn tenant_b_never_sees_or_changes_tenant_a_s_rows() -> TestResult {
     assert_eq!(b_log["count"], 5, "B's log: its 3 creates, 1 rename, and the owner's membership");
     Ok(())
 }
+
+/// A tenant deleted and created again under its slug has the same schema
+/// name. A server that does not listen for changes (behind PgBouncer in
+/// transaction mode) still holds the old tenant for its host and the old
+/// owner's session as good, for `cache.tenant_ttl_secs`; the old owner's
+/// token must then reach nothing of the new tenant's, for reading or
+/// writing: every tenant transaction checks that its tenant still owns
+/// its schema.
+#[tokio::test]
+async fn the_deleted_tenant_s_token_reaches_nothing_of_a_new_tenant_under_its_slug() -> TestResult {
+    let app = taskforce_tests::spawn_app_with(|settings| {
+        settings.cache.listen = false;
+        settings.cache.tenant_ttl_secs = 3600;
+    })
+    .await?;
+    app.create_tenant("victim", Plan::Enterprise, false).await?;
+    app.member("victim", "olga", Role::Owner).await?;
+    let olga = app.login("victim", "olga").await?;
+    // the server now holds victim's host and olga's session
+    let (status, body) = json(app.get_as("victim", &olga.access, "/api/projects/").send().await?).await?;
+    assert_eq!((status, &body["count"]), (200, &serde_json::json!(0)), "{body}");
+
+    let (admin, slug) = (app.admin.clone(), taskforce_domain::Slug::parse("victim")?);
+    tokio::task::spawn_blocking(move || admin.delete(&slug)).await??;
+    app.create_tenant("victim", Plan::Enterprise, false).await?;
+    let nina = app.member("victim", "nina", Role::Owner).await?;
+    app.behind_the_server_s_back(format!(
+        "INSERT INTO tenant_victim.projects (name, description, owner_id) VALUES ('Nina''s plans', 'the new tenant''s secret', {nina})"
+    ))
+    .await?;
+
+    let gone = serde_json::json!({"error": {"code": "tenant_not_found", "message": "This tenant no longer exists."}});
+    let (status, body) = json(app.get_as("victim", &olga.access, "/api/projects/").send().await?).await?;
+    assert_eq!((status, &body), (404, &gone), "the old owner listed the new tenant's projects");
+    let (status, body) = json(app.get_as("victim", &olga.access, "/api/projects/1/").send().await?).await?;
+    assert_eq!((status, &body), (404, &gone));
+    let writes = [
+        (Method::PATCH, "/api/projects/1/", serde_json::json!({"name": "Overwritten"})),
+        (Method::POST, "/api/projects/", serde_json::json!({"name": "Planted"})),
+        (Method::POST, "/api/projects/1/tasks/", serde_json::json!({"title": "Planted"})),
+    ];
+    for (method, path, body) in writes {
+        let (status, answer) = app.answer(method.clone(), "victim", &olga.access, path, Some(body)).await?;
+        assert_eq!((status, &answer), (404, &gone), "{method} {path}");
+    }
+    let rows: Vec<(String, String)> = app
+        .on_the_database(|conn| {
+            use diesel::prelude::*;
+            diesel::sql_query("SELECT name, description FROM tenant_victim.projects")
+                .load::<NameAndDescription>(conn)
+                .map(|rows| rows.into_iter().map(|r| (r.name, r.description)).collect())
+        })
+        .await?;
+    assert_eq!(rows, vec![("Nina's plans".to_owned(), "the new tenant's secret".to_owned())]);
+    let tasks: i64 = app
+        .on_the_database(|conn| {
+            use diesel::prelude::*;
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT count(*) FROM tenant_victim.tasks)"))
+                .get_result(conn)
+        })
+        .await?;
+    assert_eq!(tasks, 0);
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct NameAndDescription {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    description: String,
+}

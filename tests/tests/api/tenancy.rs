@@ -304,3 +304,66 @@ async fn a_domain_moved_to_another_tenant_serves_only_that_one() -> TestResult {
     );
     Ok(())
 }
+
+/// Requests of a tenant racing its deletion: each one is answered as the
+/// tenant stood when it began (200/201) or as a tenant that is gone (404
+/// `tenant_not_found`), never `500` (a table dropped from under a request
+/// that had begun); and the deletion is not ended by a deadlock with a
+/// report that holds one of the tenant's tables while it waits for
+/// another. The timing of the race varies from run to run; no run may
+/// answer otherwise.
+#[tokio::test]
+async fn requests_racing_their_tenant_s_deletion_answer_as_it_stood_or_as_gone_and_the_deletion_succeeds() -> TestResult
+{
+    let app = std::sync::Arc::new(spawn_app().await?);
+    app.create_tenant("doomed", Plan::Enterprise, false).await?;
+    app.member("doomed", "olga", Role::Owner).await?;
+    let olga = app.login("doomed", "olga").await?;
+    let (status, project) = app
+        .answer(Method::POST, "doomed", &olga.access, "/api/projects/", Some(serde_json::json!({"name": "P"})))
+        .await?;
+    assert_eq!(status, 201, "{project}");
+    let tasks = format!("/api/projects/{}/tasks/", project["id"]);
+    for t in 0..20 {
+        let body = serde_json::json!({"title": format!("T{t}"), "status": if t % 2 == 0 { "done" } else { "todo" }});
+        assert_eq!(app.answer(Method::POST, "doomed", &olga.access, &tasks, Some(body)).await?.0, 201);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for client in 0..6 {
+        let (app, stop, token, tasks) = (app.clone(), stop.clone(), olga.access.clone(), tasks.clone());
+        clients.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (method, path, body) = match client % 3 {
+                    0 => (Method::GET, "/api/reports/summary/".to_owned(), None),
+                    1 => (Method::GET, tasks.clone(), None),
+                    _ => (Method::POST, "/api/projects/".to_owned(), Some(serde_json::json!({"name": "Racing"}))),
+                };
+                let (status, answer) =
+                    app.answer(method, "doomed", &token, &path, body).await.map_err(|e| e.to_string())?;
+                answers.push((status, answer["error"]["code"].as_str().map(str::to_owned)));
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(answers)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (admin, slug) = (app.admin.clone(), Slug::parse("doomed")?);
+    let deleted = tokio::task::spawn_blocking(move || admin.delete(&slug)).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(deleted.is_ok(), "the deletion failed: {deleted:?}");
+    let mut answers = Vec::new();
+    for client in clients {
+        answers.extend(client.await?.map_err(|e| e.to_string())?);
+    }
+    let wrong: Vec<_> = answers
+        .iter()
+        .filter(|(status, code)| {
+            !matches!((status, code.as_deref()), (200 | 201, None) | (404, Some("tenant_not_found")))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{} of {} answers were neither: {wrong:?}", wrong.len(), answers.len());
+    assert!(answers.iter().any(|(status, _)| *status == 404), "no request came after the deletion");
+    Ok(())
+}

@@ -180,12 +180,11 @@ impl Registration {
         // an invitation that cannot be used costs no password hash
         if let Some(digest) = &digest {
             let now = self.auth.clock().now();
-            self.store
-                .tenant(&tenant.schema_name, |tx| pending_invitation(tx, digest, tenant, now, "invitation_token"))?;
+            self.store.tenant(tenant, |tx| pending_invitation(tx, digest, tenant, now, "invitation_token"))?;
         }
         let password_hash = self.auth.hasher().hash(&input.password).map_err(|e| AuthError::Internal(e.to_string()))?;
         self.store
-            .tenant(&tenant.schema_name, |tx| {
+            .tenant(tenant, |tx| {
                 let locked = tx.tenants().lock(tenant.id)?;
                 // as committed once the lock is held, not as the request found
                 // it before the password was hashed (tens of milliseconds)
@@ -244,10 +243,10 @@ impl Registration {
         // the invitation first: a token that is no pending invitation of this
         // tenant tests no password (and costs no hash)
         let now = self.auth.clock().now();
-        self.store.tenant(&tenant.schema_name, |tx| pending_invitation(tx, &digest, tenant, now, "token"))?;
+        self.store.tenant(tenant, |tx| pending_invitation(tx, &digest, tenant, now, "token"))?;
         let user = self.auth.verify_credentials_of_anyone(tenant, login, password, client)?;
         self.store
-            .tenant(&tenant.schema_name, |tx| {
+            .tenant(tenant, |tx| {
                 let locked = tx.tenants().lock(tenant.id)?;
                 // the tenant and the account as committed once the lock is
                 // held: either may have been deactivated while the password

@@ -179,7 +179,7 @@ impl TenantAdmin {
     /// creating more is refused until it is under. Members are counted
     /// without pending invitations.
     pub fn over_limits(&self, tenant: &Tenant) -> Result<Vec<(LimitedResource, u64, u32)>, TenantAdminError> {
-        let (usage, members) = self.store.snapshot(&tenant.schema_name, |tx| {
+        let (usage, members) = self.store.snapshot(tenant, |tx| {
             Ok::<_, StoreError>((tx.usage().usage()?, tx.memberships().count(tenant.id, None)?))
         })?;
         let limits = tenant.plan.limits();
@@ -368,7 +368,7 @@ impl TenantAdmin {
         role: Role,
     ) -> Result<Member, TenantAdminError> {
         let slug = &tenant.slug;
-        self.store.tenant(&tenant.schema_name, |tx| {
+        self.store.tenant(tenant, |tx| {
             let user =
                 tx.users().by_username(username)?.ok_or_else(|| TenantAdminError::UnknownUser(username.to_string()))?;
             let membership = tx.memberships().add(tenant.id, user.id, role).map_err(|error| match error {

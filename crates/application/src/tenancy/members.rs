@@ -156,7 +156,7 @@ impl TenantMembers {
     /// The tenant with its limits and usage.
     pub fn overview(&self, actor: &Actor) -> Result<TenantOverview, MembersError> {
         let now = self.clock.now();
-        self.store.tenant(&actor.tenant.schema_name, |tx| overview(tx, actor.tenant.id, now))
+        self.store.tenant(&actor.tenant, |tx| overview(tx, actor.tenant.id, now))
     }
 
     /// Changes the name or the signup flag; nothing else can change here.
@@ -169,7 +169,7 @@ impl TenantMembers {
         if_match: Option<&IfMatch>,
     ) -> Result<TenantOverview, MembersError> {
         actor.may(Action::UpdateTenant, Relation::default())?;
-        let overview = self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let overview = self.store.tenant(&actor.tenant, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
             // the time, like the role, as it is once the lock is held
             let now = self.clock.now();
@@ -203,7 +203,7 @@ impl TenantMembers {
         }
         let token = self.secrets.random_token();
         let token_digest = self.secrets.digest(&token);
-        let invitation = self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let invitation = self.store.tenant(&actor.tenant, |tx| {
             let tenant = tx.tenants().lock(actor.tenant.id)?;
             // the time, like the role, as it is once the lock is held: what
             // a withdrawal committed meanwhile ended is no longer pending
@@ -293,7 +293,7 @@ impl TenantMembers {
     /// problems.
     pub fn may_change_role(&self, actor: &Actor, id: MembershipId) -> Result<(), MembersError> {
         actor.may(Action::ManageMembers, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| managed(tx, actor, id, None).map(drop))
+        self.store.tenant(&actor.tenant, |tx| managed(tx, actor, id, None).map(drop))
     }
 
     /// A member the actor may manage, as it is: a `PATCH` that changes
@@ -301,7 +301,7 @@ impl TenantMembers {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
     pub fn member(&self, actor: &Actor, id: MembershipId, if_match: Option<&IfMatch>) -> Result<Member, MembersError> {
         actor.may(Action::ManageMembers, Relation::default())?;
-        let member = self.store.tenant(&actor.tenant.schema_name, |tx| managed(tx, actor, id, None))?;
+        let member = self.store.tenant(&actor.tenant, |tx| managed(tx, actor, id, None))?;
         if !IfMatch::holds(if_match, &Self::member_etag(&member)) {
             return Err(MembersError::PreconditionFailed);
         }
@@ -319,7 +319,7 @@ impl TenantMembers {
         if_match: Option<&IfMatch>,
     ) -> Result<Member, MembersError> {
         actor.may(Action::ManageMembers, Relation::default())?;
-        let member = self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let member = self.store.tenant(&actor.tenant, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
             let actor = &may_now(tx, actor, Action::ManageMembers)?;
             let member = managed(tx, actor, id, Some(role))?;
@@ -357,7 +357,7 @@ impl TenantMembers {
     /// they are invited again.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
     pub fn remove(&self, actor: &Actor, id: MembershipId, if_match: Option<&IfMatch>) -> Result<(), MembersError> {
-        let removed = self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let removed = self.store.tenant(&actor.tenant, |tx| {
             tx.tenants().lock(actor.tenant.id)?;
             let member = tx.memberships().get(actor.tenant.id, id)?.ok_or(MembersError::NotFound)?;
             let actor = &as_committed(tx, actor)?;

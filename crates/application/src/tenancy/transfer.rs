@@ -320,11 +320,11 @@ impl TenantAdmin {
         now: DateTime<Utc>,
         out: &mut dyn std::io::Write,
     ) -> Result<Exported, TenantAdminError> {
-        let schema = self.show(slug)?.tenant.schema_name;
-        self.store.snapshot(&schema, |tx| {
+        let found = self.show(slug)?.tenant;
+        let exported = self.store.snapshot(&found, |tx| {
             let tenant =
                 tx.tenants().by_slug(slug)?.ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?;
-            if tenant.schema_name != schema {
+            if tenant.id != found.id {
                 // deleted and created again between the look-up and the snapshot
                 return Err(TenantAdminError::UnknownTenant(slug.to_string()));
             }
@@ -386,6 +386,11 @@ impl TenantAdmin {
             let (tables, rows) = document.tables(tx.data())?;
             document.close().map_err(TenantAdminError::Write)?;
             Ok(Exported { schema_version, members: members.len(), tables, rows })
+        });
+        // deleted between the look-up and the snapshot
+        exported.map_err(|error| match error {
+            TenantAdminError::Store(StoreError::TenantGone(_)) => TenantAdminError::UnknownTenant(slug.to_string()),
+            other => other,
         })
     }
 

@@ -292,7 +292,7 @@ fn a_failed_unit_of_work_leaves_no_project_task_comment_or_activity() -> TestRes
     let before = world.store.snapshot();
     let (fields, task_fields, body) = (project("Apollo")?, task("Launch")?, CommentBody::parse("Go")?);
 
-    let outcome: Result<(), StoreError> = world.store.tenant(&crew.tenant.schema_name, |tx| {
+    let outcome: Result<(), StoreError> = world.store.tenant(&crew.tenant, |tx| {
         let project = tx.projects().insert(crew.olga.user, &fields)?;
         let task = tx.tasks().insert(project.id, crew.olga.user, &task_fields, None)?;
         tx.comments().insert(task.id, crew.olga.user, &body)?;

@@ -34,7 +34,7 @@ impl ActivityLog {
     ) -> Result<Page<Activity>, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
         let filter = ActivityFilter { project: Some(project.0), ..Default::default() };
-        let (items, total) = self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let (items, total) = self.store.tenant(&actor.tenant, |tx| {
             tx.projects().get(project)?.ok_or(WorkError::NotFound)?;
             Ok::<_, WorkError>(tx.activity().page(&filter, page.offset(), page.size)?)
         })?;
@@ -50,7 +50,7 @@ impl ActivityLog {
     ) -> Result<Page<Activity>, WorkError> {
         actor.may(Action::ReadAuditLog, Relation::default())?;
         let (items, total) =
-            self.store.tenant(&actor.tenant.schema_name, |tx| tx.activity().page(filter, page.offset(), page.size))?;
+            self.store.tenant(&actor.tenant, |tx| tx.activity().page(filter, page.offset(), page.size))?;
         Ok(Page { items, total, request: page })
     }
 }

@@ -115,7 +115,7 @@ impl Attachments {
     /// upload is read, so a refused one costs no transfer.
     pub fn may_upload(&self, actor: &Actor, task: TaskId) -> Result<(), WorkError> {
         actor.may(Action::CreateContent, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| tx.tasks().get(task)?.map(|_| ()).ok_or(WorkError::NotFound))
+        self.store.tenant(&actor.tenant, |tx| tx.tasks().get(task)?.map(|_| ()).ok_or(WorkError::NotFound))
     }
 
     /// Stores `content` (read to its end, at most the limit) as a file of
@@ -158,7 +158,7 @@ impl Attachments {
             storage_key: stored.key.clone(),
             uploaded_by: actor.user,
         };
-        let recorded = self.store.tenant(area, |tx| {
+        let recorded = self.store.tenant(&actor.tenant, |tx| {
             // the bytes took as long as the client took to send them: the
             // tenant and the caller are judged again as they stand now (a
             // tenant deactivated, a member removed or demoted, an account
@@ -193,7 +193,7 @@ impl Attachments {
     /// One page of a task's attachments, oldest first.
     pub fn list(&self, actor: &Actor, task: TaskId, page: PageRequest) -> Result<Page<Attachment>, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
-        let (items, total) = self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let (items, total) = self.store.tenant(&actor.tenant, |tx| {
             let found = tx.attachments().page(task, page.offset(), page.size)?;
             if found.0.is_empty() {
                 tx.tasks().get(task)?.ok_or(WorkError::NotFound)?;
@@ -206,7 +206,7 @@ impl Attachments {
     /// One attachment's metadata.
     pub fn get(&self, actor: &Actor, id: AttachmentId) -> Result<Attachment, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| tx.attachments().get(id)?.ok_or(WorkError::NotFound))
+        self.store.tenant(&actor.tenant, |tx| tx.attachments().get(id)?.ok_or(WorkError::NotFound))
     }
 
     /// An attachment's metadata and its bytes, to stream.
@@ -221,7 +221,7 @@ impl Attachments {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, attachment = %id))]
     pub fn delete(&self, actor: &Actor, id: AttachmentId, if_match: Option<&IfMatch>) -> Result<Attachment, WorkError> {
         let area = &actor.tenant.schema_name;
-        let deleted = self.store.tenant(area, |tx| {
+        let deleted = self.store.tenant(&actor.tenant, |tx| {
             let current = tx.attachments().get(id)?.ok_or(WorkError::NotFound)?;
             let relation = Relation { author: current.uploaded_by == actor.user, ..Default::default() };
             actor.may(Action::DeleteAttachment, relation)?;

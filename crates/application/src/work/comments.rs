@@ -74,7 +74,7 @@ impl Comments {
     /// One page of a task's comments, oldest first.
     pub fn list(&self, actor: &Actor, task: TaskId, page: PageRequest) -> Result<Page<Comment>, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
-        let (items, total) = self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let (items, total) = self.store.tenant(&actor.tenant, |tx| {
             let found = tx.comments().page(task, page.offset(), page.size)?;
             // rows prove the task exists (foreign key); only an empty page asks
             if found.0.is_empty() {
@@ -91,7 +91,7 @@ impl Comments {
     /// answered before the comment's own problems.
     pub fn may_create(&self, actor: &Actor, task: TaskId) -> Result<(), WorkError> {
         actor.may(Action::CreateContent, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| tx.tasks().get(task)?.map(drop).ok_or(WorkError::NotFound))
+        self.store.tenant(&actor.tenant, |tx| tx.tasks().get(task)?.map(drop).ok_or(WorkError::NotFound))
     }
 
     /// Writes a comment on a task.
@@ -99,7 +99,7 @@ impl Comments {
     pub fn create(&self, actor: &Actor, task: TaskId, body: &CommentBody) -> Result<Comment, WorkError> {
         actor.may(Action::CreateContent, Relation::default())?;
         self.store
-            .tenant(&actor.tenant.schema_name, |tx| {
+            .tenant(&actor.tenant, |tx| {
                 let parent = tx.tasks().get(task)?.ok_or(WorkError::NotFound)?;
                 let comment = tx.comments().insert(task, actor.user, body).map_err(WorkError::parent_gone)?;
                 let mut changes = Changes::new();
@@ -126,7 +126,7 @@ impl Comments {
     /// cannot be judged, so that a missing or forbidden comment is reported
     /// before the request's own problems.
     pub fn may_edit(&self, actor: &Actor, id: CommentId) -> Result<(), WorkError> {
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        self.store.tenant(&actor.tenant, |tx| {
             let current = tx.comments().get(id)?.ok_or(WorkError::NotFound)?;
             Ok(actor.may(Action::EditComment, authored(actor, &current))?)
         })
@@ -142,7 +142,7 @@ impl Comments {
         if_match: Option<&IfMatch>,
     ) -> Result<Comment, WorkError> {
         self.store
-            .tenant(&actor.tenant.schema_name, |tx| {
+            .tenant(&actor.tenant, |tx| {
                 let current = tx.comments().lock(id)?.ok_or(WorkError::NotFound)?;
                 actor.may(Action::EditComment, authored(actor, &current))?;
                 if !IfMatch::holds(if_match, &Self::etag(&current)) {
@@ -178,7 +178,7 @@ impl Comments {
     /// Deletes a comment: its author, an admin or an owner.
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, comment = %id))]
     pub fn delete(&self, actor: &Actor, id: CommentId, if_match: Option<&IfMatch>) -> Result<(), WorkError> {
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        self.store.tenant(&actor.tenant, |tx| {
             // locked: an edit that commits between this read and the delete
             // would otherwise be deleted unseen, past `If-Match`
             let current = tx.comments().lock(id)?.ok_or(WorkError::NotFound)?;

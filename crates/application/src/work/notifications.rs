@@ -41,23 +41,22 @@ impl Notifications {
 
     /// One page of the caller's notifications, newest first.
     pub fn list(&self, actor: &Actor, unread_only: bool, page: PageRequest) -> Result<Page<Notification>, WorkError> {
-        let (items, total) = self.store.tenant(&actor.tenant.schema_name, |tx| {
-            tx.notifications().page(actor.user, unread_only, page.offset(), page.size)
-        })?;
+        let (items, total) = self
+            .store
+            .tenant(&actor.tenant, |tx| tx.notifications().page(actor.user, unread_only, page.offset(), page.size))?;
         Ok(Page { items, total, request: page })
     }
 
     /// The caller's notifications after `after`, oldest first (a stream
     /// catching up).
     pub fn after(&self, actor: &Actor, after: i64, limit: u64) -> Result<Vec<Notification>, WorkError> {
-        Ok(self.store.tenant(&actor.tenant.schema_name, |tx| tx.notifications().after(actor.user, after, limit))?)
+        Ok(self.store.tenant(&actor.tenant, |tx| tx.notifications().after(actor.user, after, limit))?)
     }
 
     /// The id of the caller's newest notification (0 with none): where a
     /// fresh stream starts.
     pub fn latest_id(&self, actor: &Actor) -> Result<i64, WorkError> {
-        let (items, _) =
-            self.store.tenant(&actor.tenant.schema_name, |tx| tx.notifications().page(actor.user, false, 0, 1))?;
+        let (items, _) = self.store.tenant(&actor.tenant, |tx| tx.notifications().page(actor.user, false, 0, 1))?;
         Ok(items.first().map_or(0, |n| n.id))
     }
 
@@ -79,14 +78,14 @@ impl Notifications {
     pub fn mark_read(&self, actor: &Actor, id: i64) -> Result<Notification, WorkError> {
         let now = self.clock.now();
         self.store
-            .tenant(&actor.tenant.schema_name, |tx| tx.notifications().mark_read(actor.user, id, now))?
+            .tenant(&actor.tenant, |tx| tx.notifications().mark_read(actor.user, id, now))?
             .ok_or(WorkError::NotFound)
     }
 
     /// Marks all of the caller's notifications read.
     pub fn mark_all_read(&self, actor: &Actor) -> Result<u64, WorkError> {
         let now = self.clock.now();
-        Ok(self.store.tenant(&actor.tenant.schema_name, |tx| tx.notifications().mark_all_read(actor.user, now))?)
+        Ok(self.store.tenant(&actor.tenant, |tx| tx.notifications().mark_all_read(actor.user, now))?)
     }
 
     /// A single-use ticket, valid 60 s, to open the caller's stream. Kept

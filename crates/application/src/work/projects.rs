@@ -117,7 +117,7 @@ impl Projects {
     pub fn list(&self, actor: &Actor, filter: &ProjectFilter, page: PageRequest) -> Result<Page<Project>, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
         let (items, total) =
-            self.store.tenant(&actor.tenant.schema_name, |tx| tx.projects().page(filter, page.offset(), page.size))?;
+            self.store.tenant(&actor.tenant, |tx| tx.projects().page(filter, page.offset(), page.size))?;
         Ok(Page { items, total, request: page })
     }
 
@@ -125,7 +125,7 @@ impl Projects {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user))]
     pub fn create(&self, actor: &Actor, fields: &ProjectFields) -> Result<Project, WorkError> {
         actor.may(Action::CreateContent, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        self.store.tenant(&actor.tenant, |tx| {
             let tenant = tx.tenants().lock(actor.tenant.id)?;
             if let Some(limit) = tenant.plan.limits().of(LimitedResource::Projects)
                 && tx.usage().usage()?.projects >= u64::from(limit)
@@ -141,7 +141,7 @@ impl Projects {
     /// One project.
     pub fn get(&self, actor: &Actor, id: ProjectId) -> Result<Project, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| tx.projects().get(id)?.ok_or(WorkError::NotFound))
+        self.store.tenant(&actor.tenant, |tx| tx.projects().get(id)?.ok_or(WorkError::NotFound))
     }
 
     /// Whether the project exists and the actor may change it, as
@@ -149,7 +149,7 @@ impl Projects {
     /// a request's fields cannot be judged, so that a missing or forbidden
     /// project is reported before the request's own problems.
     pub fn may_change(&self, actor: &Actor, id: ProjectId) -> Result<(), WorkError> {
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        self.store.tenant(&actor.tenant, |tx| {
             let current = tx.projects().get(id)?.ok_or(WorkError::NotFound)?;
             Ok(actor.may(Action::ChangeProject, owned(actor, &current))?)
         })
@@ -165,7 +165,7 @@ impl Projects {
         patch: &ProjectPatch,
         if_match: Option<&IfMatch>,
     ) -> Result<Project, WorkError> {
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        self.store.tenant(&actor.tenant, |tx| {
             for _ in 0..UPDATE_ATTEMPTS {
                 let current = tx.projects().lock(id)?.ok_or(WorkError::NotFound)?;
                 actor.may(Action::ChangeProject, owned(actor, &current))?;
@@ -197,7 +197,7 @@ impl Projects {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, project = %id))]
     pub fn delete(&self, actor: &Actor, id: ProjectId, if_match: Option<&IfMatch>) -> Result<Project, WorkError> {
         let area = &actor.tenant.schema_name;
-        let (project, files) = self.store.tenant(area, |tx| {
+        let (project, files) = self.store.tenant(&actor.tenant, |tx| {
             // locked: a write that commits between this read and the
             // delete would otherwise be deleted unseen, past `If-Match`
             let current = tx.projects().lock(id)?.ok_or(WorkError::NotFound)?;

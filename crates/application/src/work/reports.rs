@@ -44,7 +44,7 @@ impl Reports {
     pub fn summary(&self, actor: &Actor, scope: Option<ProjectId>) -> Result<Summary, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
         let today = self.clock.now().date_naive();
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        self.store.tenant(&actor.tenant, |tx| {
             check_scope(tx, scope)?;
             Ok(tx.reports().summary(actor.tenant.id, scope, today)?)
         })
@@ -63,7 +63,7 @@ impl Reports {
             return Err(WorkError::field("weeks", format!("Ensure this value is between 1 and {MAX_WEEKS}.")));
         }
         let today = self.clock.now().date_naive();
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        self.store.tenant(&actor.tenant, |tx| {
             check_scope(tx, scope)?;
             Ok(tx.reports().throughput(scope, weeks, today)?)
         })
@@ -73,13 +73,13 @@ impl Reports {
     pub fn workload(&self, actor: &Actor) -> Result<Vec<Workload>, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
         let today = self.clock.now().date_naive();
-        self.store.tenant(&actor.tenant.schema_name, |tx| Ok(tx.reports().workload(actor.tenant.id, today)?))
+        self.store.tenant(&actor.tenant, |tx| Ok(tx.reports().workload(actor.tenant.id, today)?))
     }
 
     /// Median and 85th-percentile hours from creation to done.
     pub fn cycle_time(&self, actor: &Actor, scope: Option<ProjectId>) -> Result<CycleTime, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        self.store.tenant(&actor.tenant, |tx| {
             check_scope(tx, scope)?;
             Ok(tx.reports().cycle_time(scope)?)
         })

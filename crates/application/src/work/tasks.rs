@@ -192,7 +192,7 @@ impl Tasks {
         page: PageRequest,
     ) -> Result<Page<Task>, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
-        let (items, total) = self.store.tenant(&actor.tenant.schema_name, |tx| {
+        let (items, total) = self.store.tenant(&actor.tenant, |tx| {
             let found = tx.tasks().page(project, filter, page.offset(), page.size)?;
             // rows prove the project exists (foreign key); only an empty page asks
             if found.0.is_empty() {
@@ -209,8 +209,7 @@ impl Tasks {
     /// missing project is answered before the task's own problems.
     pub fn may_create(&self, actor: &Actor, project: ProjectId) -> Result<(), WorkError> {
         actor.may(Action::CreateContent, Relation::default())?;
-        self.store
-            .tenant(&actor.tenant.schema_name, |tx| tx.projects().get(project)?.map(drop).ok_or(WorkError::NotFound))
+        self.store.tenant(&actor.tenant, |tx| tx.projects().get(project)?.map(drop).ok_or(WorkError::NotFound))
     }
 
     /// Creates a task in a project, within the plan's tenant-wide limit.
@@ -218,7 +217,7 @@ impl Tasks {
     pub fn create(&self, actor: &Actor, project: ProjectId, fields: &TaskFields) -> Result<Task, WorkError> {
         actor.may(Action::CreateContent, Relation::default())?;
         self.store
-            .tenant(&actor.tenant.schema_name, |tx| {
+            .tenant(&actor.tenant, |tx| {
                 let tenant = tx.tenants().lock(actor.tenant.id)?;
                 let now = self.clock.now();
                 tx.projects().get(project)?.ok_or(WorkError::NotFound)?;
@@ -253,7 +252,7 @@ impl Tasks {
     /// One task.
     pub fn get(&self, actor: &Actor, id: TaskId) -> Result<Task, WorkError> {
         actor.may(Action::ReadContent, Relation::default())?;
-        self.store.tenant(&actor.tenant.schema_name, |tx| tx.tasks().get(id)?.ok_or(WorkError::NotFound))
+        self.store.tenant(&actor.tenant, |tx| tx.tasks().get(id)?.ok_or(WorkError::NotFound))
     }
 
     /// Whether the task exists and the actor may update it, as
@@ -261,7 +260,7 @@ impl Tasks {
     /// judged, so that a missing or forbidden task is reported before the
     /// request's own problems.
     pub fn may_update(&self, actor: &Actor, id: TaskId) -> Result<(), WorkError> {
-        self.store.tenant(&actor.tenant.schema_name, |tx| {
+        self.store.tenant(&actor.tenant, |tx| {
             let current = tx.tasks().get(id)?.ok_or(WorkError::NotFound)?;
             Ok(actor.may(Action::UpdateTask, involved(actor, &current))?)
         })
@@ -277,7 +276,7 @@ impl Tasks {
         if_match: Option<&IfMatch>,
     ) -> Result<Task, WorkError> {
         self.store
-            .tenant(&actor.tenant.schema_name, |tx| {
+            .tenant(&actor.tenant, |tx| {
                 for _ in 0..UPDATE_ATTEMPTS {
                     let current = tx.tasks().lock(id)?.ok_or(WorkError::NotFound)?;
                     // after the lock: a completion is never stamped before
@@ -319,7 +318,7 @@ impl Tasks {
     #[tracing::instrument(skip_all, fields(tenant = %actor.tenant.slug, user = %actor.user, task = %id))]
     pub fn delete(&self, actor: &Actor, id: TaskId, if_match: Option<&IfMatch>) -> Result<Task, WorkError> {
         let area = &actor.tenant.schema_name;
-        let (task, files) = self.store.tenant(area, |tx| {
+        let (task, files) = self.store.tenant(&actor.tenant, |tx| {
             // locked: a write that commits between this read and the
             // delete would otherwise be deleted unseen, past `If-Match`
             let current = tx.tasks().lock(id)?.ok_or(WorkError::NotFound)?;

@@ -81,6 +81,12 @@ pub enum StoreError {
     /// A statement ran longer than the configured timeout.
     #[error("storage timed out")]
     Timeout,
+    /// The tenant a unit of work was for is gone: deleted (its schema
+    /// dropped) before or while the work ran, perhaps with its schema name
+    /// given to a new tenant since. Nothing of the work was kept. Carries
+    /// the store's own account, for the log.
+    #[error("the tenant is gone: {0}")]
+    TenantGone(String),
     /// The unit of work stopped with its own error and everything it did was
     /// rolled back; [`StoreExt`](super::StoreExt) hands the caller that
     /// error instead, so this variant is only seen between a store and

@@ -2,7 +2,7 @@
 //! and [`StoreExt`], its convenient generic face.
 
 use super::{PlatformTx, StoreError, TenantTx};
-use crate::{NewTenant, SchemaName, Tenant, TenantId};
+use crate::{NewTenant, Tenant, TenantId};
 
 /// A unit of work over the shared data, as the object-safe [`Store`] takes it.
 pub type PlatformWork<'w> = dyn FnMut(&mut dyn PlatformTx) -> Result<(), StoreError> + 'w;
@@ -23,15 +23,20 @@ pub trait Store: Send + Sync + 'static {
     /// Runs `work` in one transaction over the shared data.
     fn platform_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError>;
 
-    /// Runs `work` in one transaction inside the tenant scope of `schema`:
-    /// unqualified tables resolve in that schema alone.
-    fn tenant_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError>;
+    /// Runs `work` in one transaction inside the tenant scope of `tenant`:
+    /// unqualified tables resolve in its schema alone. The transaction
+    /// first makes sure the tenant is still the one its schema belongs to
+    /// (a tenant held in a cache may have been deleted since, and its
+    /// schema name given to a new tenant of the same slug): if not, nothing
+    /// runs and the answer is [`StoreError::TenantGone`].
+    fn tenant_unit(&self, tenant: &Tenant, work: &mut TenantWork<'_>) -> Result<(), StoreError>;
 
-    /// Runs `work` inside the tenant scope of `schema` in one read-only
-    /// transaction that sees the whole database as of its first read: the
-    /// tenant's tables and the shared ones agree with each other, whatever
-    /// commits meanwhile (exports of a tenant in use). Writes fail.
-    fn snapshot_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError>;
+    /// Runs `work` inside the tenant scope of `tenant` (checked as by
+    /// [`Store::tenant_unit`]) in one read-only transaction that sees the
+    /// whole database as of its first read: the tenant's tables and the
+    /// shared ones agree with each other, whatever commits meanwhile
+    /// (exports of a tenant in use). Writes fail.
+    fn snapshot_unit(&self, tenant: &Tenant, work: &mut TenantWork<'_>) -> Result<(), StoreError>;
 
     /// Runs `work` over the shared data without an explicit transaction:
     /// each statement commits on its own. For single reads on hot paths,
@@ -71,24 +76,25 @@ pub trait StoreExt: Store {
         run.finish(outcome)
     }
 
-    /// Runs `work` in one transaction inside a tenant's schema.
-    fn tenant<T, E>(&self, schema: &SchemaName, work: impl FnOnce(&mut dyn TenantTx) -> Result<T, E>) -> Result<T, E>
+    /// Runs `work` in one transaction inside a tenant's schema; see
+    /// [`Store::tenant_unit`].
+    fn tenant<T, E>(&self, tenant: &Tenant, work: impl FnOnce(&mut dyn TenantTx) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
         let mut run = Carrier::new(work);
-        let outcome = self.tenant_unit(schema, &mut |tx| run.call(|work| work(tx)));
+        let outcome = self.tenant_unit(tenant, &mut |tx| run.call(|work| work(tx)));
         run.finish(outcome)
     }
 
     /// Runs `work` on one snapshot inside a tenant's schema; see
     /// [`Store::snapshot_unit`].
-    fn snapshot<T, E>(&self, schema: &SchemaName, work: impl FnOnce(&mut dyn TenantTx) -> Result<T, E>) -> Result<T, E>
+    fn snapshot<T, E>(&self, tenant: &Tenant, work: impl FnOnce(&mut dyn TenantTx) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
         let mut run = Carrier::new(work);
-        let outcome = self.snapshot_unit(schema, &mut |tx| run.call(|work| work(tx)));
+        let outcome = self.snapshot_unit(tenant, &mut |tx| run.call(|work| work(tx)));
         run.finish(outcome)
     }
 

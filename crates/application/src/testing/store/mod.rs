@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use chrono::{DateTime, Duration, Utc};
 use taskforce_domain::{
-    Clock, DomainRepository, FixedClock, NewTenant, PlatformWork, ProvisionWork, SchemaName, Store, StoreError, Tenant,
+    Clock, DomainRepository, FixedClock, NewTenant, PlatformWork, ProvisionWork, Store, StoreError, Tenant,
     TenantDomain, TenantId, TenantWork, Unique,
 };
 
@@ -105,8 +105,13 @@ impl Store for FakeStore {
         self.transaction(|tx| work(tx))
     }
 
-    fn tenant_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+    fn tenant_unit(&self, tenant: &Tenant, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+        let schema = &tenant.schema_name;
         self.transaction(|tx| {
+            // as the real store checks: the tenant is still the one its schema belongs to
+            if !tx.state.tenants.iter().any(|t| t.id == tenant.id && t.schema_name == *schema) {
+                return Err(StoreError::TenantGone(format!("no tenant {} with the schema {schema}", tenant.id)));
+            }
             if !tx.state.schemas.contains_key(schema) {
                 return Err(StoreError::internal(format!("the schema {schema} does not exist")));
             }
@@ -116,8 +121,8 @@ impl Store for FakeStore {
 
     /// The fake's units run one at a time, so every one sees a single
     /// state; writes are not refused.
-    fn snapshot_unit(&self, schema: &SchemaName, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
-        self.tenant_unit(schema, work)
+    fn snapshot_unit(&self, tenant: &Tenant, work: &mut TenantWork<'_>) -> Result<(), StoreError> {
+        self.tenant_unit(tenant, work)
     }
 
     fn read_unit(&self, work: &mut PlatformWork<'_>) -> Result<(), StoreError> {
