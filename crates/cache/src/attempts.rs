@@ -45,6 +45,22 @@ impl MemoryAttemptCounter {
     }
 }
 
+/// Drops a tenth of a full counter's windows (one at least), those with
+/// the fewest attempts first and, among equals, the oldest: a window that
+/// holds an account's failures outlives the single attempts of names
+/// nobody has, however many of them come. A tenth at a time, so a counter
+/// kept full costs one sort per tenth of its size, not a scan per attempt.
+fn make_room(windows: &mut HashMap<String, (u32, Instant, Duration)>, capacity: usize) {
+    let mut ranked: Vec<(u32, Instant, &String)> =
+        windows.iter().map(|(key, (count, started, _))| (*count, *started, key)).collect();
+    let drop = (capacity / 10).clamp(1, ranked.len());
+    ranked.select_nth_unstable(drop - 1);
+    let dropped: Vec<String> = ranked[..drop].iter().map(|(_, _, key)| (*key).clone()).collect();
+    for key in dropped {
+        windows.remove(&key);
+    }
+}
+
 fn remaining(started: Instant, window: Duration, now: Instant) -> u64 {
     window.saturating_sub(now.duration_since(started)).as_secs().max(1)
 }
@@ -56,10 +72,8 @@ impl AttemptCounter for MemoryAttemptCounter {
         let mut windows = self.lock();
         if windows.len() >= self.capacity && !windows.contains_key(key) {
             windows.retain(|_, (_, started, length)| now.duration_since(*started) < *length);
-            if windows.len() >= self.capacity
-                && let Some(oldest) = windows.iter().min_by_key(|(_, (_, started, _))| *started).map(|(k, _)| k.clone())
-            {
-                windows.remove(&oldest);
+            if windows.len() >= self.capacity {
+                make_room(&mut windows, self.capacity);
             }
         }
         let entry = windows.entry(key.to_owned()).or_insert((0, now, window));
@@ -108,7 +122,23 @@ mod tests {
         for key in ["a", "b", "c", "d", "e"] {
             counter.hit(key, 60);
         }
-        assert_eq!(counter.lock().len(), 3);
+        assert!(counter.lock().len() <= 3);
         assert_eq!(counter.peek("e").0, 1);
+    }
+
+    /// A flood of single attempts under new keys (names nobody has) makes
+    /// room among its own kind: an account's failures stay counted.
+    #[test]
+    fn a_flood_of_new_keys_does_not_wipe_counted_failures() {
+        let counter = MemoryAttemptCounter::with_capacity(1_000);
+        for _ in 0..5 {
+            counter.hit("user:7", 900);
+        }
+        for n in 0..20_000 {
+            counter.hit(&format!("name:zz{n}"), 900);
+        }
+        assert!(counter.lock().len() <= 1_000);
+        assert_eq!(counter.peek("user:7").0, 5, "the victim's failures were wiped");
+        assert_eq!(counter.peek("name:zz19999").0, 1, "the newest key is counted");
     }
 }

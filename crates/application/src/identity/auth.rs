@@ -230,12 +230,16 @@ impl Authenticator {
     /// all passing a check none of them had been counted in yet. A refused
     /// attempt is taken back again: the counts are the failures and the
     /// attempts still being judged, so a login refused only because others
-    /// were under way gets in once they have succeeded.
+    /// were under way gets in once they have succeeded. The client's keys
+    /// are counted before the account's: a client over its limit adds no
+    /// key for the names it tries (a throttled client sending names by the
+    /// hundred thousand would otherwise fill the counter, whose oldest
+    /// windows make room, and so wipe other accounts' failures).
     fn count_attempt(&self, keys: &[(String, u32)]) -> Result<(), AuthError> {
-        for (n, (key, limit)) in keys.iter().enumerate() {
+        for (n, (key, limit)) in keys.iter().enumerate().rev() {
             let (count, remaining) = self.attempts.hit(key, self.config.failure_window_secs);
             if count > *limit {
-                for (counted, _) in &keys[..=n] {
+                for (counted, _) in &keys[n..] {
                     self.attempts.forgive(counted);
                 }
                 return Err(AuthError::Throttled { retry_after: remaining.max(1) });

@@ -14,6 +14,13 @@ pub struct FakeAttempts {
     counts: Mutex<HashMap<String, (u32, u64)>>,
 }
 
+impl FakeAttempts {
+    /// Whether `key` has a window (counted, perhaps back to 0).
+    pub fn has(&self, key: &str) -> bool {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner).contains_key(key)
+    }
+}
+
 impl AttemptCounter for FakeAttempts {
     fn hit(&self, key: &str, window_secs: u64) -> (u32, u64) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);

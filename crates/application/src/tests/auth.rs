@@ -251,6 +251,12 @@ fn too_many_failures_from_one_client_address_throttle_every_login_name() -> Test
 
     assert!(matches!(error, AuthError::Throttled { .. }), "{error:?}");
     assert!(auth.login(&acme, "ada", PASSWORD, Some("198.51.100.7")).is_ok(), "other addresses are not held up");
+    // a throttled client's attempts add no key for the names it tries:
+    // a flood of them cannot fill the counter and crowd others' failures out
+    let error = refused(auth.login(&acme, "nobody-by-this-name", "x", client))?;
+    assert!(matches!(error, AuthError::Throttled { .. }), "{error:?}");
+    assert!(!world.attempts.has("tf:global:login-account:name:nobody-by-this-name"));
+    assert!(world.attempts.has("tf:global:login-account:name:guess0"), "the key names are as this test expects");
     Ok(())
 }
 
