@@ -317,28 +317,36 @@ async fn response_headers(
 
 /// A request's path and query for the log, with the value of a `ticket`
 /// parameter replaced: a stream ticket opens the stream until it is used
-/// or a minute has passed, and logs are read by more people than that.
+/// or a minute has passed, and logs are read by more people than that. A
+/// parameter that says `ticket` anywhere once decoded is replaced too, so
+/// a ticket sent in a form the stream refuses (`?a=1;ticket=…`,
+/// `?ticket%3D…`, `?ticket[]=…`), which stays good, is not logged either.
 fn without_secrets(uri: &actix_web::http::Uri) -> String {
     let path = uri.path();
     let Some(query) = uri.query() else { return path.to_owned() };
+    let mentions_ticket = |text: &str| text.to_ascii_lowercase().contains("ticket");
     let query: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
             // the name as the query reader decodes it (`%74icket` is `ticket`)
             Some((key, _)) if decoded(key).eq_ignore_ascii_case("ticket") => format!("{key}=[redacted]"),
+            Some((key, _)) if mentions_ticket(&decoded(pair)) => format!("{key}=[redacted]"),
+            None if !decoded(pair).eq_ignore_ascii_case("ticket") && mentions_ticket(&decoded(pair)) => {
+                "[redacted]".to_owned()
+            }
             _ => pair.to_owned(),
         })
         .collect();
     format!("{path}?{}", query.join("&"))
 }
 
-/// A query parameter's name, percent- and plus-decoded; as sent when it
-/// does not decode.
-fn decoded(key: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(key)
+/// A query parameter (or its name), percent- and plus-decoded; as sent
+/// when it does not decode.
+fn decoded(pair: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(pair)
         .ok()
         .and_then(|pairs| pairs.into_iter().next())
-        .map_or_else(|| key.to_owned(), |(name, _)| name)
+        .map_or_else(|| pair.to_owned(), |(name, value)| if value.is_empty() { name } else { format!("{name}={value}") })
 }
 
 /// The root span of each request, with room for the tenant and user once
@@ -400,6 +408,11 @@ mod tests {
         // a name the query reader decodes to `ticket`
         assert_eq!(of("/x/?%74icket=abc&page=2")?, "/x/?%74icket=[redacted]&page=2");
         assert_eq!(of("/x/?tick%65t=abc")?, "/x/?tick%65t=[redacted]");
+        // forms the stream refuses, whose ticket stays good
+        assert_eq!(of("/x/?a=1;ticket=s3cret")?, "/x/?a=[redacted]");
+        assert_eq!(of("/x/?ticket%3Ds3cret&page=2")?, "/x/?[redacted]&page=2");
+        assert_eq!(of("/x/?ticket[]=s3cret")?, "/x/?ticket[]=[redacted]");
+        assert_eq!(of("/x/?TICKET%5B%5D=s3cret")?, "/x/?TICKET%5B%5D=[redacted]");
         assert_eq!(of("/api/projects/?page=2")?, "/api/projects/?page=2");
         assert_eq!(of("/api/projects/")?, "/api/projects/");
         Ok(())
