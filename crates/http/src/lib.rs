@@ -346,7 +346,10 @@ fn decoded(pair: &str) -> String {
     serde_urlencoded::from_str::<Vec<(String, String)>>(pair)
         .ok()
         .and_then(|pairs| pairs.into_iter().next())
-        .map_or_else(|| pair.to_owned(), |(name, value)| if value.is_empty() { name } else { format!("{name}={value}") })
+        .map_or_else(
+            || pair.to_owned(),
+            |(name, value)| if value.is_empty() { name } else { format!("{name}={value}") },
+        )
 }
 
 /// The root span of each request, with room for the tenant and user once

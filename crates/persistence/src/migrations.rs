@@ -157,9 +157,11 @@ pub struct MigrationReport {
     pub migrated: Vec<(String, Vec<String>)>,
     /// Tenants recorded as behind with nothing pending in their schema
     /// (another run got there first, or the record was stale: their
-    /// recorded version is brought up to date; or the tenant was deleted
-    /// while the run went on): counted in `up_to_date`.
+    /// recorded version is brought up to date): counted in `up_to_date`.
     pub recorded: Vec<String>,
+    /// Tenants deleted while the run went on: passed over, counted nowhere
+    /// else.
+    pub deleted: Vec<String>,
     /// Tenants that failed, with the reason; their schemas are unchanged.
     pub failed: Vec<(String, String)>,
     /// Wall time of the run.
@@ -276,8 +278,13 @@ impl TenantMigrator {
     }
 
     /// Migrates one tenant's schema in one transaction: all pending
-    /// migrations apply, or none.
-    pub fn migrate_one(&self, conn: &mut PgConnection, target: &TenantTarget) -> Result<Vec<String>, MigrateError> {
+    /// migrations apply, or none. `None` when the tenant was deleted since
+    /// it was found (nothing to do).
+    pub fn migrate_one(
+        &self,
+        conn: &mut PgConnection,
+        target: &TenantTarget,
+    ) -> Result<Option<Vec<String>>, MigrateError> {
         transaction(conn, Scope::Schema(&target.schema), |conn| {
             Self::lock_tenant(conn, target.id)?;
             // the schema the path names: gone if the tenant was deleted
@@ -290,13 +297,13 @@ impl TenantMigrator {
                     .get_result(conn)
                     .map_err(store_error)?;
                 if !tenant_is_here {
-                    return Ok(Vec::new());
+                    return Ok(None);
                 }
                 return Err(MigrateError::Migration(
                     "the tenant's schema does not exist (was it dropped by hand?)".into(),
                 ));
             }
-            self.apply_and_record(conn, target.id)
+            self.apply_and_record(conn, target.id).map(Some)
         })
     }
 
@@ -389,18 +396,20 @@ impl TenantMigrator {
         });
         for (slug, outcome) in outcomes.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
             match outcome {
+                Ok(None) => report.deleted.push(slug),
                 // behind by its recorded version only (another run got there
                 // first, or the version was stale): nothing was applied
-                Ok(applied) if applied.is_empty() => {
+                Ok(Some(applied)) if applied.is_empty() => {
                     report.up_to_date += 1;
                     report.recorded.push(slug);
                 }
-                Ok(applied) => report.migrated.push((slug, applied)),
+                Ok(Some(applied)) => report.migrated.push((slug, applied)),
                 Err(error) => report.failed.push((slug, error)),
             }
         }
         report.migrated.sort();
         report.failed.sort();
+        report.deleted.sort();
         report.elapsed = started.elapsed();
         Ok(report)
     }
@@ -411,7 +420,7 @@ impl TenantMigrator {
         pool: &PgPool,
         fresh: Option<&PoolSettings>,
         queue: &Mutex<VecDeque<TenantTarget>>,
-        outcomes: &Mutex<Vec<(String, Result<Vec<String>, String>)>>,
+        outcomes: &Mutex<Vec<(String, Result<Option<Vec<String>>, String>)>>,
         on_event: &(dyn Fn(MigrationEvent) + Sync),
     ) {
         let mut conn: Option<Session> = None;

@@ -109,6 +109,29 @@ fn a_stale_version_is_up_to_date_and_a_dropped_schema_is_named() -> TestResult {
     Ok(())
 }
 
+/// A tenant deleted after the run found it behind is passed over, and the
+/// summary says so: it is neither migrated nor up to date (it was counted
+/// as up to date, so the summary told of more tenants than there were).
+#[test]
+fn a_tenant_deleted_during_the_run_is_counted_as_deleted() -> TestResult {
+    use taskforce_domain::Store as _;
+    let (_db, store) = store(2)?;
+    provision(&store, "a1")?;
+    let doomed = provision(&store, "b2")?;
+    let mut conn = store.pool().get()?;
+    conn.batch_execute("UPDATE public.tenants SET schema_version = '00000000000000'")?;
+    let deleted = Mutex::new(None);
+    let report = store.migrator().migrate_all(store.pool(), 1, &|event| {
+        if matches!(event, MigrationEvent::Planned { .. }) {
+            *deleted.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(store.deprovision(doomed.id));
+        }
+    })?;
+    assert!(matches!(deleted.into_inner()?, Some(Ok(true))), "b2 was not deleted");
+    assert_eq!(report.deleted, vec!["b2".to_owned()], "{report:?}");
+    assert_eq!((report.up_to_date, &report.recorded[..], report.failed.len()), (1, &["a1".to_owned()][..], 0));
+    Ok(())
+}
+
 /// On fresh connections each job connects by itself: with a pool of one
 /// connection and two jobs every tenant is migrated (the pool serves only
 /// the query that finds the schemas behind), and a failing schema is

@@ -56,7 +56,10 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
         let mut conn = taskforce_persistence::check_out(&pool).context("connecting to PostgreSQL")?;
         let target =
             migrator.target(&mut conn, slug.as_str())?.with_context(|| format!("no tenant with the slug '{slug}'"))?;
-        let applied = migrator.migrate_one(&mut conn, &target).with_context(|| format!("tenant '{slug}'"))?;
+        let applied = migrator
+            .migrate_one(&mut conn, &target)
+            .with_context(|| format!("tenant '{slug}'"))?
+            .with_context(|| format!("tenant '{slug}' was deleted while it was being migrated"))?;
         drop(conn);
         // its recorded version changed (migrations applied, or a stale
         // record brought up to date): servers must read it again
@@ -82,8 +85,13 @@ pub fn migrate(settings: &Settings, args: &MigrateArgs) -> anyhow::Result<()> {
             .filter_map(|slug| Slug::parse(slug).ok())
             .collect();
         forget_hosts(settings, &pool, &changed);
+        // tenants deleted during the run are neither migrated nor up to date
+        let deleted = match report.deleted.len() {
+            0 => String::new(),
+            n => format!(", {n} deleted meanwhile"),
+        };
         output::say(&format!(
-            "tenant schemas: {} migrated, {} up to date, {} failed ({:.2} s, {} job(s), target version {})",
+            "tenant schemas: {} migrated, {} up to date, {} failed{deleted} ({:.2} s, {} job(s), target version {})",
             report.migrated.len(),
             report.up_to_date,
             report.failed.len(),
