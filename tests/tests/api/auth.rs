@@ -180,6 +180,32 @@ async fn password_and_field_rules_answer_field_by_field() -> TestResult {
         (status, answer["error"]["fields"]["email"][0].as_str()),
         (400, Some("A user with that email already exists."))
     );
+    // a look-alike of a taken name (full-width letters) is that name, as
+    // Django's normalize_username (NFKC) made it: taken too; a new one is
+    // kept in its plain form
+    let mut look_alike = register_body("fred");
+    look_alike["username"] = "ｃａｒｏｌ".into();
+    let (status, answer) =
+        json(app.post("open.localhost", "/api/auth/register/").json(&look_alike).send().await?).await?;
+    assert_eq!(
+        (status, answer["error"]["fields"]["username"][0].as_str()),
+        (400, Some("A user with that username already exists.")),
+        "{answer}"
+    );
+    look_alike["username"] = "Ｆｒｅｄ".into();
+    let (status, answer) =
+        json(app.post("open.localhost", "/api/auth/register/").json(&look_alike).send().await?).await?;
+    assert_eq!((status, answer["username"].as_str()), (201, Some("Fred")), "{answer}");
+    // an address whose domain is another spelling of a taken one's is taken
+    let mut same_mailbox = register_body("gina");
+    same_mailbox["email"] = "carol@ＥＸＡＭＰＬＥ.com".into();
+    let (status, answer) =
+        json(app.post("open.localhost", "/api/auth/register/").json(&same_mailbox).send().await?).await?;
+    assert_eq!(
+        (status, answer["error"]["fields"]["email"][0].as_str()),
+        (400, Some("A user with that email already exists.")),
+        "{answer}"
+    );
     Ok(())
 }
 
