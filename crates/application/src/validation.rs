@@ -79,6 +79,9 @@ pub fn slug_field(errors: &mut FieldErrors, field: &str, input: &str) -> Option<
                     }
                     SlugError::BadEnd => "Enter a valid “slug” that does not end with a hyphen.".to_owned(),
                     SlugError::Reserved(slug) => format!("“{slug}” is reserved; choose another slug."),
+                    SlugError::EncodedLabel => {
+                        "Enter a valid “slug” without “--” as its third and fourth characters.".to_owned()
+                    }
                 },
             );
         })

@@ -15,8 +15,10 @@ pub const RESERVED_SLUGS: [&str; 4] = ["public", "www", "api", "admin"];
 
 /// A tenant's slug: 1–50 characters of `a-z`, `0-9`, `-` and `_`, starting with
 /// a letter, not ending with `-` (every tenant gets the host
-/// `<slug>.<platform domain>`, and no host name's label ends so), not
-/// reserved.
+/// `<slug>.<platform domain>`, and no host name's label ends so), without
+/// `--` as its third and fourth characters (RFC 5891 keeps such labels for
+/// internationalised names: `xn--pypal-4ve.<platform>` would show in a
+/// browser as a look-alike of another name), not reserved.
 ///
 /// Upper-case input is lowered; anything else is refused with an error that
 /// names the offending character. Every slug maps to exactly one
@@ -56,6 +58,10 @@ pub enum SlugError {
     /// The slug is one of [`RESERVED_SLUGS`] or starts with `pg_`.
     #[error("the slug {0:?} is reserved")]
     Reserved(String),
+    /// The third and fourth characters are `--`, which host names keep
+    /// for internationalised labels (`xn--…`).
+    #[error("the slug may not have '--' as its third and fourth characters (host names keep that for encoded names, xn--)")]
+    EncodedLabel,
 }
 
 impl Slug {
@@ -80,6 +86,9 @@ impl Slug {
         }
         if RESERVED_SLUGS.contains(&lowered.as_str()) || lowered.starts_with("pg_") {
             return Err(SlugError::Reserved(lowered));
+        }
+        if lowered.get(2..4) == Some("--") {
+            return Err(SlugError::EncodedLabel);
         }
         Ok(Self(lowered))
     }
@@ -128,6 +137,11 @@ mod tests {
         assert_eq!(Slug::parse("abé"), Err(SlugError::BadChar('é')));
         assert_eq!(Slug::parse("a\"b"), Err(SlugError::BadChar('"')));
         assert_eq!(Slug::parse(&"a".repeat(51)), Err(SlugError::TooLong(51)));
+        // a label a browser would decode (`xn--`) and the rest of RFC 5891's reserved form
+        for encoded in ["xn--pypal-4ve", "XN--abc", "ab--c"] {
+            assert_eq!(Slug::parse(encoded), Err(SlugError::EncodedLabel), "{encoded}");
+        }
+        assert!(Slug::parse("abc--d").is_ok() && Slug::parse("a--b").is_ok());
         assert_eq!(Slug::parse("acme-"), Err(SlugError::BadEnd));
         assert_eq!(Slug::parse("a-"), Err(SlugError::BadEnd));
         assert!(Slug::parse("acme_").is_ok());
