@@ -53,7 +53,8 @@ pub fn tenant_name_field(errors: &mut FieldErrors, field: &str, input: &str) -> 
                         format!("Ensure this field has no more than {TENANT_NAME_MAX_LEN} characters.")
                     }
                     TenantNameError::ControlChar => {
-                        "Enter a name without control characters, direction marks or line separators.".to_owned()
+                        "Enter a name without control characters, direction marks, line separators or invisible characters."
+                            .to_owned()
                     }
                 },
             );

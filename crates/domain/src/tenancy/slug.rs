@@ -60,7 +60,9 @@ pub enum SlugError {
     Reserved(String),
     /// The third and fourth characters are `--`, which host names keep
     /// for internationalised labels (`xn--…`).
-    #[error("the slug may not have '--' as its third and fourth characters (host names keep that for encoded names, xn--)")]
+    #[error(
+        "the slug may not have '--' as its third and fourth characters (host names keep that for encoded names, xn--)"
+    )]
     EncodedLabel,
 }
 

@@ -38,15 +38,16 @@ pub enum TenantNameError {
     #[error("the name is longer than 100 characters")]
     TooLong,
     /// Holds a control character such as a newline, a direction mark or
-    /// override (U+200E, U+202E, …) or a line separator (U+2028, U+2029).
-    #[error("the name holds a control character, a direction mark or a line separator")]
+    /// override (U+200E, U+202E, …), a line separator (U+2028, U+2029) or
+    /// an invisible character that joins nothing (U+200B, U+2060, U+FEFF).
+    #[error("the name holds a control character, a direction mark, a line separator or an invisible character")]
     ControlChar,
 }
 
 impl TenantName {
     /// Trims and checks a tenant name.
     pub fn parse(input: &str) -> Result<Self, TenantNameError> {
-        let trimmed = input.trim();
+        let trimmed = crate::text::python_trim(input);
         if trimmed.is_empty() {
             return Err(TenantNameError::Empty);
         }
@@ -156,6 +157,11 @@ mod tests {
         for misleading in ["a\u{202e}b", "a\u{2028}b", "a\u{2029}b", "a\u{200f}b", "a\u{2066}b", "a\u{061c}b"] {
             assert_eq!(TenantName::parse(misleading), Err(TenantNameError::ControlChar), "{misleading:?}");
         }
+        // invisible characters that join nothing make a name that shows as another, or as none
+        for invisible in ["\u{200b}", "Ac\u{2060}me", "\u{feff}Acme"] {
+            assert_eq!(TenantName::parse(invisible), Err(TenantNameError::ControlChar), "{invisible:?}");
+        }
+        assert!(TenantName::parse("👨\u{200d}👩\u{200d}👧 Family").is_ok(), "the zero width joiner of emoji stays");
         assert!(TenantName::parse("Ünïcödé – 東京 ✓").is_ok(), "ordinary text outside ASCII is fine");
         assert_eq!(TenantName::parse(&"é".repeat(101)), Err(TenantNameError::TooLong));
         assert!(TenantName::parse(&"é".repeat(100)).is_ok());

@@ -30,7 +30,7 @@ impl CommentBody {
 
     /// Checks a body (kept as written, not trimmed).
     pub fn parse(input: &str) -> Result<Self, TextError> {
-        if input.trim().is_empty() {
+        if crate::text::python_trim(input).is_empty() {
             return Err(TextError::Blank);
         }
         if input.chars().count() > Self::MAX {

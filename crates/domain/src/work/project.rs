@@ -38,9 +38,10 @@ pub enum TextError {
     Nul,
 }
 
-/// Trims and bounds a one-line text.
+/// Trims (as DRF's `CharField` does, with Python's white space) and bounds
+/// a one-line text.
 pub(crate) fn bounded(input: &str, max: usize) -> Result<String, TextError> {
-    let trimmed = input.trim();
+    let trimmed = crate::text::python_trim(input);
     if trimmed.is_empty() {
         return Err(TextError::Blank);
     }
@@ -217,5 +218,15 @@ mod tests {
         assert_eq!(Description::parse("a\0b"), Err(TextError::Nul));
         assert_eq!(Description::new("é".repeat(MAX_TEXT + 1)), Err(TextError::TooLong(MAX_TEXT)));
         assert!(Description::new("é".repeat(MAX_TEXT)).is_ok());
+    }
+
+    /// DRF's `CharField` trims with Python's `str.strip()`, whose white
+    /// space holds the separators `\x1c`–`\x1f` too: such a name is blank.
+    #[test]
+    fn a_name_is_trimmed_as_drf_trims_it() {
+        assert_eq!(ProjectName::parse("\u{1f}"), Err(TextError::Blank));
+        assert_eq!(ProjectName::parse(" \u{1c}\u{a0}\t"), Err(TextError::Blank));
+        assert_eq!(ProjectName::parse("\u{1d}Launch\u{2003}").map(|n| n.as_str().to_owned()), Ok("Launch".into()));
+        assert_eq!(crate::CommentBody::parse("\u{1e}\n"), Err(TextError::Blank));
     }
 }

@@ -1,5 +1,7 @@
 //! [`SearchTerms`]: what a list's `?search=` asks for.
 
+use crate::text::is_python_space as is_space;
+
 /// At most this many distinct terms in one search: each term is one more
 /// condition in the list's SQL, so an unbounded number would let one
 /// request make every connection prepare statements without end.
@@ -85,12 +87,6 @@ fn smart_split(text: &str) -> Vec<&str> {
         at = end;
     }
     pieces
-}
-
-/// White space as Python's `\s` has it: Unicode's, and the four
-/// separators `\x1c`–`\x1f` besides.
-fn is_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 /// Where white space (or the text) next begins, from `from`.
