@@ -28,7 +28,15 @@ struct Inner {
     retry_after: Option<u64>,
     /// What went wrong inside, for the log only; never sent.
     cause: Option<String>,
+    /// `tenant_not_found` for the request's host, whose name the error does
+    /// not know: [`crate::reject::json_error_bodies`] writes the message.
+    names_the_host: bool,
 }
+
+/// Marks a response whose message names the request's host (see
+/// [`ApiError::tenant_gone`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NamesTheHost;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,7 +75,18 @@ impl ApiError {
             extra: serde_json::Map::new(),
             retry_after: None,
             cause: None,
+            names_the_host: false,
         }))
+    }
+
+    /// `404 tenant_not_found` for a tenant deleted before or while the
+    /// request ran, in the contract's words for a host with no tenant
+    /// (`No tenant for hostname '<host>'`), as its host answers now.
+    fn tenant_gone(cause: StoreError) -> Self {
+        let mut error =
+            Self::new(StatusCode::NOT_FOUND, "tenant_not_found", "No tenant for this hostname").with_cause(cause);
+        error.0.names_the_host = true;
+        error
     }
 
     /// `400 validation_failed` with problems per field.
@@ -210,7 +229,11 @@ impl ResponseError for ApiError {
             };
             response.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
-        response.insert_header((header::CACHE_CONTROL, "no-store")).json(self.body())
+        let mut response = response.insert_header((header::CACHE_CONTROL, "no-store")).json(self.body());
+        if inner.names_the_host {
+            response.extensions_mut().insert(NamesTheHost);
+        }
+        response
     }
 }
 
@@ -224,10 +247,8 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) | StoreError::Timeout => {
                 Self::unavailable("The service is temporarily unavailable; try again shortly.").with_cause(error)
             }
-            // deleted before or while the request ran: as its host answers now
-            StoreError::TenantGone(_) => {
-                Self::new(StatusCode::NOT_FOUND, "tenant_not_found", "This tenant no longer exists.").with_cause(error)
-            }
+            // deleted before the request could begin: as its host answers now
+            StoreError::TenantGone(_) => Self::tenant_gone(error),
             // where a parent may go meanwhile the use case says not found;
             // anywhere else a row naming no row is a fault
             StoreError::Aborted

@@ -33,6 +33,21 @@ pub async fn no_route(req: HttpRequest) -> HttpResponse {
 /// `Allow`.
 pub fn json_error_bodies<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
+        // a tenant gone under the request: its host named, as for any host
+        // with no tenant
+        if response.response().extensions().get::<crate::error::NamesTheHost>().is_some() {
+            let trusted = response
+                .request()
+                .app_data::<web::Data<crate::AppState>>()
+                .map(|state| state.settings.trusted_proxies.clone())
+                .unwrap_or_default();
+            let host = crate::host::raw_host(response.request(), &trusted);
+            let replacement = actix_web::ResponseError::error_response(&ApiError::tenant_not_found(&host));
+            let (request, _) = response.into_parts();
+            return Ok(ErrorHandlerResponse::Response(
+                ServiceResponse::new(request, replacement).map_into_right_body(),
+            ));
+        }
         in_the_error_format(response, |response| {
             let status = response.status();
             // a wrong method on a host that serves no tenant: the host's answer

@@ -36,9 +36,6 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
             info,
         ) => StoreError::Unavailable(info.message().to_owned()),
         DieselError::DatabaseError(_, ref info) if info.message().contains("statement timeout") => StoreError::Timeout,
-        DieselError::DatabaseError(_, ref info) if tenant_gone(info.message()) => {
-            StoreError::TenantGone(info.message().to_owned())
-        }
         // two transactions waited on each other and PostgreSQL ended this
         // one (a tenant's deletion and a read of its tables, say): nothing
         // of it stayed, and trying again may succeed
@@ -53,13 +50,22 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
     }
 }
 
-/// Whether PostgreSQL's message says the check of a tenant scope failed:
-/// its tenant is gone ([`crate::scope::TENANT_GONE`]). (A tenant table that
-/// does not exist is no such sign: the scope's lock keeps a deletion from
-/// dropping tables under work that passed its check, so a missing table is
-/// a schema broken otherwise, a fault.)
-fn tenant_gone(message: &str) -> bool {
-    message.contains(crate::scope::TENANT_GONE)
+/// Maps the failure of a transaction's first round trip: for a tenant
+/// scope, `tf_enter_tenant`'s refusals (its tenant is gone, or being
+/// deleted); anything else as [`store_error`] does. Only here: no other
+/// statement raises them, and a message that merely mentions them
+/// elsewhere is no such refusal.
+pub(crate) fn begin_error(error: DieselError) -> StoreError {
+    if let DieselError::DatabaseError(_, ref info) = error {
+        let message = info.message();
+        if message.starts_with(crate::scope::TENANT_GONE) {
+            return StoreError::TenantGone(message.to_owned());
+        }
+        if message.starts_with(crate::scope::TENANT_BUSY) {
+            return StoreError::Unavailable(message.to_owned());
+        }
+    }
+    store_error(error)
 }
 
 /// Messages PostgreSQL sends when it terminates a session or shuts down.
@@ -207,16 +213,6 @@ fn without_passwords(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_the_failed_check_of_a_tenant_scope_is_the_tenant_gone() {
-        assert!(tenant_gone("unrecognized configuration parameter \"taskforce.tenant_gone\""));
-        for other in
-            ["relation \"projects\" does not exist", "relation \"public.tenants\" does not exist", "deadlock detected"]
-        {
-            assert!(!tenant_gone(other), "{other}");
-        }
-    }
 
     #[test]
     fn a_url_with_a_bare_percent_is_refused_without_quoting_it() {

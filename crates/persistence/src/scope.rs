@@ -2,10 +2,11 @@
 //! reached.
 //!
 //! A tenant scope is one transaction whose first round trip is
-//! `BEGIN; SELECT set_config('search_path', '"tenant_x"', true)`, the
-//! `set_config` run only if the tenant row that owns the schema is still
-//! the tenant the work is for, under a shared lock on the tenant that its
-//! deletion takes exclusively (see [`Scope::Tenant`]). The path is
+//! `BEGIN; SELECT public.tf_enter_tenant(<id>, 'tenant_x')`, which sets the
+//! path with `set_config('search_path', 'tenant_x', true)` only if the
+//! tenant row that owns the schema is still the tenant the work is for,
+//! under a shared lock on the tenant that its deletion takes exclusively
+//! (see [`Scope::Tenant`]). The path is
 //! transaction-local (`SET LOCAL`), so whatever ends the transaction —
 //! commit, error, panic — the connection goes back to the pool with its
 //! fail-closed empty path, and the scheme works behind PgBouncer in
@@ -21,20 +22,25 @@ use diesel::{
 };
 use taskforce_domain::{SchemaName, StoreError, TenantId};
 
-use crate::error::store_error;
+use crate::error::{begin_error, store_error};
 
-/// The name of the setting a tenant scope reads when its tenant is gone:
-/// no such setting exists, so reading it fails, with this name in the
-/// message ([`crate::error::store_error`] knows it).
+/// What the error of a tenant scope whose tenant is gone begins with
+/// (`tf_enter_tenant` raises it; [`crate::error::begin_error`] knows it).
 pub(crate) const TENANT_GONE: &str = "taskforce.tenant_gone";
 
+/// What the error of a tenant scope whose tenant is being deleted begins
+/// with (likewise).
+pub(crate) const TENANT_BUSY: &str = "taskforce.tenant_busy";
+
 /// The advisory-lock class of tenants (`tfte`, beside `tfmg`, `tfsp` and
-/// `tfus`): a tenant scope holds its tenant's lock shared, a deletion
+/// `tfus`): a tenant scope holds its tenant's lock shared (in
+/// `tf_enter_tenant`, which writes this number out), a deletion
 /// exclusively.
 pub(crate) const TENANT_LOCKS: i32 = 0x7466_7465;
 
 /// The tenant's advisory lock key within [`TENANT_LOCKS`] (two ids 2³¹
-/// apart share one, which only makes one wait for the other's deletion).
+/// apart share one, which only makes one wait for the other's deletion;
+/// `tf_enter_tenant` takes the same bits).
 pub(crate) fn tenant_lock_key(tenant: TenantId) -> i32 {
     i32::try_from(tenant.0 & 0x7fff_ffff).unwrap_or_default()
 }
@@ -47,23 +53,24 @@ pub enum Scope<'a> {
     /// In a schema whatever owns it: one being built or migrated, or a
     /// spare (shared tables stay reachable, qualified).
     Schema(&'a SchemaName),
-    /// In the schema of a tenant that still owns it. The transaction takes
-    /// the tenant's advisory lock shared, then sets the `search_path` only
-    /// if the tenant row of this id names this schema (the same round trip
-    /// as `BEGIN`); otherwise it fails at once, before any of the work, as
-    /// [`StoreError::TenantGone`]: a tenant held in a cache may have been
-    /// deleted since and its schema name taken by a new tenant of the same
-    /// slug, whose tables the old tenant's members would otherwise reach.
-    /// A deletion takes the lock exclusively before it touches anything, so
-    /// it waits for the work under way (which never sees its tables go,
-    /// nor deadlocks with it), and work that begins meanwhile waits for
-    /// the deletion, then finds the tenant gone.
+    /// In the schema of a tenant that still owns it. In the same round trip
+    /// as `BEGIN`, `tf_enter_tenant` takes the tenant's advisory lock
+    /// shared without waiting, then sets the `search_path` only if the
+    /// tenant row of this id names this schema. Otherwise the transaction
+    /// fails at once, before any of the work: as
+    /// [`StoreError::TenantGone`] when the row is gone (a tenant held in a
+    /// cache may have been deleted since and its schema name taken by a new
+    /// tenant of the same slug, whose tables the old tenant's members would
+    /// otherwise reach), as [`StoreError::Unavailable`] while a deletion
+    /// holds or waits for the lock. A deletion takes the lock exclusively
+    /// before it touches anything, so it waits for the work under way
+    /// (which never sees its tables go, nor deadlocks with it); work that
+    /// begins meanwhile is refused at once rather than holding a pooled
+    /// connection while it waits.
     Tenant(TenantId, &'a SchemaName),
     /// The same, read-only, on one snapshot of the database
     /// (`REPEATABLE READ`: every statement sees what had committed before
-    /// the first one). Its snapshot is taken as it asks for the lock, so
-    /// one that waited for a deletion fails on the tables the deletion
-    /// dropped rather than with [`StoreError::TenantGone`].
+    /// the first one, and the first is `tf_enter_tenant`'s).
     Snapshot(TenantId, &'a SchemaName),
 }
 
@@ -83,22 +90,18 @@ impl Scope<'_> {
     }
 }
 
-/// Takes the tenant's lock shared, then (in a statement of its own, which
-/// sees what committed while it waited) sets the `search_path` to `schema`
-/// if the tenant `tenant` owns it, and fails naming [`TENANT_GONE`] if not.
-/// The id is a number and the name a [`SchemaName`] (`[a-z0-9_]` only), so
-/// both are written in; quotes are doubled all the same.
+/// `public.tf_enter_tenant` (a migration of the shared schema): takes the
+/// tenant's lock shared if no deletion holds or waits for it (else fails
+/// naming [`TENANT_BUSY`]), then sets the `search_path` to `schema` if the
+/// tenant `tenant` owns it, and fails naming [`TENANT_GONE`] if not. A
+/// function, so that PostgreSQL keeps the plan of its check for the
+/// session: written out in the batch, the check was planned anew on every
+/// request (simple-protocol statements are), which cost a third of the
+/// list's throughput. The id is a number and the name a [`SchemaName`]
+/// (`[a-z0-9_]` only), so both are written in; quotes are doubled all the
+/// same.
 fn owned_path(tenant: TenantId, schema: &SchemaName) -> String {
-    format!(
-        "SELECT pg_catalog.pg_advisory_xact_lock_shared({TENANT_LOCKS}, {key}); \
-         SELECT CASE WHEN EXISTS (SELECT FROM public.tenants WHERE id = {id} AND schema_name = '{name}') \
-         THEN pg_catalog.set_config('search_path', '{path}', true) \
-         ELSE pg_catalog.current_setting('{TENANT_GONE}') END",
-        key = tenant_lock_key(tenant),
-        id = tenant.0,
-        name = schema.as_str().replace('\'', "''"),
-        path = schema.quoted().replace('\'', "''"),
-    )
+    format!("SELECT public.tf_enter_tenant({}, '{}')", tenant.0, schema.as_str().replace('\'', "''"))
 }
 
 /// Runs `work` in one transaction in the given scope: commits on `Ok`, rolls
@@ -115,11 +118,15 @@ where
     if let Err(error) = AnsiTransactionManager::begin_transaction_sql(conn, &scope.begin_sql()) {
         // `BEGIN` may have run before a later statement of the batch failed
         // (a tenant scope's check): the connection goes back to the pool
-        // with no transaction open, as diesel believes it has none
-        if let Err(rollback) = conn.batch_execute("ROLLBACK") {
+        // with no transaction open, as diesel believes it has none. (An
+        // error diesel raised before sending anything, one transaction
+        // inside another, leaves the outer one alone.)
+        if matches!(error, diesel::result::Error::DatabaseError(..))
+            && let Err(rollback) = conn.batch_execute("ROLLBACK")
+        {
             tracing::warn!(error = %rollback, "rollback after a failed begin failed");
         }
-        return Err(store_error(error).into());
+        return Err(begin_error(error).into());
     }
     match work(conn) {
         Ok(value) => {

@@ -177,7 +177,7 @@ async fn the_deleted_tenant_s_token_reaches_nothing_of_a_new_tenant_under_its_sl
     ))
     .await?;
 
-    let gone = serde_json::json!({"error": {"code": "tenant_not_found", "message": "This tenant no longer exists."}});
+    let gone = serde_json::json!({"error": {"code": "tenant_not_found", "message": "No tenant for hostname 'victim.localhost'"}});
     let (status, body) = json(app.get_as("victim", &olga.access, "/api/projects/").send().await?).await?;
     assert_eq!((status, &body), (404, &gone), "the old owner listed the new tenant's projects");
     let (status, body) = json(app.get_as("victim", &olga.access, "/api/projects/1/").send().await?).await?;

@@ -1,0 +1,1 @@
+DROP FUNCTION tf_enter_tenant(bigint, text);
