@@ -46,13 +46,15 @@ impl MemoryAttemptCounter {
 }
 
 /// Drops a tenth of a full counter's windows (one at least), those with
-/// the fewest attempts first and, among equals, the oldest: a window that
-/// holds an account's failures outlives the single attempts of names
-/// nobody has, however many of them come. A tenth at a time, so a counter
-/// kept full costs one sort per tenth of its size, not a scan per attempt.
+/// the fewest attempts first and, among equals, the newest: a window that
+/// holds an account's failures outlives the attempts of names nobody has,
+/// however many of them come, and a flood pushed to the same count (at the
+/// cost of a password hash per attempt) makes room among its own, newer
+/// windows. A tenth at a time, so a counter kept full costs one partial
+/// sort per tenth of its size, not a scan per attempt.
 fn make_room(windows: &mut HashMap<String, (u32, Instant, Duration)>, capacity: usize) {
-    let mut ranked: Vec<(u32, Instant, &String)> =
-        windows.iter().map(|(key, (count, started, _))| (*count, *started, key)).collect();
+    let mut ranked: Vec<(u32, std::cmp::Reverse<Instant>, &String)> =
+        windows.iter().map(|(key, (count, started, _))| (*count, std::cmp::Reverse(*started), key)).collect();
     let drop = (capacity / 10).clamp(1, ranked.len());
     ranked.select_nth_unstable(drop - 1);
     let dropped: Vec<String> = ranked[..drop].iter().map(|(_, _, key)| (*key).clone()).collect();
@@ -122,12 +124,13 @@ mod tests {
         for key in ["a", "b", "c", "d", "e"] {
             counter.hit(key, 60);
         }
-        assert!(counter.lock().len() <= 3);
+        assert_eq!(counter.lock().len(), 3);
         assert_eq!(counter.peek("e").0, 1);
     }
 
-    /// A flood of single attempts under new keys (names nobody has) makes
-    /// room among its own kind: an account's failures stay counted.
+    /// A flood of attempts under new keys (names nobody has) makes room
+    /// among its own kind: an account's failures stay counted, even when
+    /// the flood's keys reach the same count.
     #[test]
     fn a_flood_of_new_keys_does_not_wipe_counted_failures() {
         let counter = MemoryAttemptCounter::with_capacity(1_000);
@@ -140,5 +143,11 @@ mod tests {
         assert!(counter.lock().len() <= 1_000);
         assert_eq!(counter.peek("user:7").0, 5, "the victim's failures were wiped");
         assert_eq!(counter.peek("name:zz19999").0, 1, "the newest key is counted");
+        for n in 0..5_000 {
+            for _ in 0..5 {
+                counter.hit(&format!("name:yy{n}"), 900);
+            }
+        }
+        assert_eq!(counter.peek("user:7").0, 5, "the victim's older window was dropped among equals");
     }
 }

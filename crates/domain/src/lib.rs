@@ -65,6 +65,30 @@
 //! assert_eq!(sent[0].to.as_str(), "ada@example.com");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## What stays the same between versions
+//!
+//! The crate is at 0.x, and its minor versions may break what it offers:
+//!
+//! * **Enums are exhaustive on purpose**, errors included ([`StoreError`],
+//!   [`SlugError`], …): a new variant is a breaking change that makes every
+//!   adapter's and caller's `match` say where it must be handled (a store
+//!   that may now answer [`StoreError::TenantGone`], say), rather than fall
+//!   into a wildcard arm.
+//! * **Entities have public fields** (plain data read from storage): a new
+//!   field breaks struct literals outside the crate; build them with
+//!   `..` from an existing value in tests where you can.
+//! * **Ports may gain methods** without defaults when the core needs them.
+//! * **Value types stay valid by construction**: they have no public
+//!   fields, no `Default` but where the empty value is valid, and no
+//!   `Deserialize`; parse them at your edge.
+//! * **Identity is by the normalised form**: [`Username::normalized`] and
+//!   [`Email::normalized`] are the keys for uniqueness and look-ups, while
+//!   `==` and `Hash` compare the text as kept (`Bob` and `bob` are two
+//!   values and one account). TaskForce's own store enforces uniqueness with
+//!   PostgreSQL's `lower()`, which agrees with [`str::to_lowercase`] but for
+//!   a few letters (a final sigma, `İ`); a store of yours may use the keys
+//!   as they are.
 
 mod identity;
 mod ports;

@@ -36,9 +36,9 @@ impl TryFrom<TenantRow> for Tenant {
     fn try_from(row: TenantRow) -> Result<Self, Self::Error> {
         Ok(Tenant {
             id: TenantId(row.id),
-            slug: Slug::parse(&row.slug).map_err(|e| corrupt("slug", e))?,
+            slug: Slug::from_stored(&row.slug).map_err(|e| corrupt("slug", e))?,
             schema_name: SchemaName::parse(&row.schema_name).map_err(|e| corrupt("schema name", e))?,
-            name: TenantName::parse(&row.name).map_err(|e| corrupt("tenant name", e))?,
+            name: TenantName::from_stored(&row.name).map_err(|e| corrupt("tenant name", e))?,
             plan: row.plan.parse().map_err(|e| corrupt("plan", e))?,
             is_active: row.is_active,
             allow_signup: row.allow_signup,
@@ -97,8 +97,8 @@ impl TryFrom<UserRow> for User {
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
         Ok(User {
             id: UserId(row.id),
-            username: Username::parse(&row.username).map_err(|e| corrupt("username", e))?,
-            email: Email::parse(&row.email).map_err(|e| corrupt("email", e))?,
+            username: Username::from_stored(&row.username).map_err(|e| corrupt("username", e))?,
+            email: Email::from_stored(&row.email).map_err(|e| corrupt("email", e))?,
             is_active: row.is_active,
             is_staff: row.is_staff,
             date_joined: row.date_joined,
@@ -164,7 +164,7 @@ impl TryFrom<InvitationRow> for taskforce_domain::Invitation {
         Ok(taskforce_domain::Invitation {
             id: taskforce_domain::InvitationId(row.id),
             tenant_id: TenantId(row.tenant_id),
-            email: Email::parse(&row.email).map_err(|e| corrupt("email", e))?,
+            email: Email::from_stored(&row.email).map_err(|e| corrupt("email", e))?,
             role: row.role.parse::<Role>().map_err(|e| corrupt("role", e))?,
             invited_by: UserId(row.invited_by),
             created_at: row.created_at,

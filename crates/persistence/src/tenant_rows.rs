@@ -33,7 +33,7 @@ impl TryFrom<ProjectRow> for Project {
     fn try_from(row: ProjectRow) -> Result<Self, Self::Error> {
         Ok(Project {
             id: ProjectId(row.id),
-            name: ProjectName::parse(&row.name).map_err(|e| corrupt("project name", e))?,
+            name: ProjectName::from_stored(&row.name).map_err(|e| corrupt("project name", e))?,
             description: Description::new(row.description).map_err(|e| corrupt("description", e))?,
             status: row.status.parse().map_err(|e| corrupt("project status", e))?,
             owner_id: UserId(row.owner_id),
@@ -77,7 +77,7 @@ impl TryFrom<TaskRow> for Task {
         Ok(Task {
             id: TaskId(row.id),
             project_id: ProjectId(row.project_id),
-            title: TaskTitle::parse(&row.title).map_err(|e| corrupt("task title", e))?,
+            title: TaskTitle::from_stored(&row.title).map_err(|e| corrupt("task title", e))?,
             description: Description::new(row.description).map_err(|e| corrupt("description", e))?,
             status: row.status.parse().map_err(|e| corrupt("task status", e))?,
             priority: row.priority.parse().map_err(|e| corrupt("task priority", e))?,
@@ -128,7 +128,7 @@ impl TryFrom<CommentRow> for Comment {
             id: CommentId(row.id),
             task_id: TaskId(row.task_id),
             author_id: UserId(row.author_id),
-            body: CommentBody::parse(&row.body).map_err(|e| corrupt("comment", e))?,
+            body: CommentBody::from_stored(&row.body).map_err(|e| corrupt("comment", e))?,
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,

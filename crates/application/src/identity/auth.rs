@@ -292,12 +292,13 @@ impl Authenticator {
         client: Option<&str>,
         require_membership: bool,
     ) -> Result<User, AuthError> {
-        let found = self.store.read(|tx| tx.users().by_login(login.trim()))?;
+        let login = taskforce_domain::login_form(login);
+        let found = self.store.read(|tx| tx.users().by_login(&login))?;
         // one counter per account, whether it is named by user name or
         // e-mail, and whichever tenant's host is asked
         let account = found
             .as_ref()
-            .map_or_else(|| format!("name:{}", login.trim().to_lowercase()), |(user, _)| format!("user:{}", user.id));
+            .map_or_else(|| format!("name:{}", login.to_lowercase()), |(user, _)| format!("user:{}", user.id));
         let mut keys = vec![(Self::account_key(&account), self.config.max_failures_per_login)];
         if let Some(client) = client {
             keys.push((Self::client_key(client), self.config.max_failures_per_client));

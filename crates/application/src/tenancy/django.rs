@@ -122,18 +122,21 @@ impl TenantAdmin {
             let outcome = self.import_legacy_tenant(tenant, platform_domain)?;
             done(LegacyItem { kind: "tenant", name: tenant.slug.clone(), outcome });
         }
-        // and one coming from Django that could not be made is refused
-        // before any account is
+        // and when one coming from Django could not be made, no account is
+        // brought over: each is reported refused, after the tenant's own
+        // refusal (the report says why; an error here would have hidden it)
         let members_of = match members_of {
-            Some(slug) => Some(
-                self.store
-                    .read(|tx| tx.tenants().by_slug(slug))?
-                    .ok_or_else(|| TenantAdminError::UnknownTenant(slug.to_string()))?,
-            ),
+            Some(slug) => Some(self.store.read(|tx| tx.tenants().by_slug(slug))?.ok_or_else(|| {
+                format!("the tenant to join, '{slug}', was not imported (see its line); no account is brought over without it")
+            })),
             None => None,
         };
         for account in &data.accounts {
-            let outcome = self.import_legacy_account(account, members_of.as_ref(), hasher)?;
+            let outcome = match &members_of {
+                Some(Err(why)) => LegacyOutcome::Refused(why.clone()),
+                Some(Ok(tenant)) => self.import_legacy_account(account, Some(tenant), hasher)?,
+                None => self.import_legacy_account(account, None, hasher)?,
+            };
             done(LegacyItem { kind: "account", name: account.username.clone(), outcome });
         }
         Ok(report)

@@ -343,6 +343,40 @@ fn an_unknown_members_of_tenant_is_refused_before_any_account_is_made() -> TestR
     Ok(())
 }
 
+/// A `--members-of` tenant that comes from Django but cannot be made: the
+/// report keeps the tenant's reason and says of each account why it was
+/// not brought over (an error here hid the tenant's reason).
+#[test]
+fn a_members_of_tenant_that_could_not_be_imported_leaves_every_account_refused_with_its_reason() -> TestResult {
+    let world = World::new();
+    let broken = taskforce_domain::LegacyTenant {
+        domains: vec!["nobody.localhost".into()],
+        is_active: true,
+        ..inactive_legacy("oldco")
+    };
+    let account = taskforce_domain::LegacyAccount {
+        username: "ada".into(),
+        email: "ada@example.com".into(),
+        password_hash: "pbkdf2_sha256$1000$salt$digest".into(),
+        role: "owner".into(),
+        is_active: true,
+        is_staff: false,
+    };
+    let platform = taskforce_domain::LegacyPlatform { tenants: vec![broken], accounts: vec![account] };
+    let oldco = Slug::parse("oldco")?;
+    let report = world.admin().import_legacy(&platform, &to(&host("localhost")?, Some(&oldco)), &mut |_| {})?;
+    assert!(
+        matches!(&report[0].outcome, crate::LegacyOutcome::Refused(why) if why.contains("nobody.localhost")),
+        "{report:?}"
+    );
+    assert!(
+        matches!(&report[1].outcome, crate::LegacyOutcome::Refused(why) if why.contains("'oldco', was not imported")),
+        "{report:?}"
+    );
+    assert!(world.store.snapshot().users.is_empty(), "an account was made");
+    Ok(())
+}
+
 #[test]
 fn a_django_account_comes_over_only_with_a_hash_its_hasher_reads() -> TestResult {
     let world = World::new();

@@ -107,7 +107,7 @@ enum TenantCommand {
         /// temporary file: an import reads its document twice).
         file: std::path::PathBuf,
         /// Import under this slug instead (a copy beside the original).
-        #[arg(long, value_parser = parse_slug)]
+        #[arg(long, value_parser = parse_new_slug)]
         slug: Option<Slug>,
         /// Keep the user ids no account here matches instead of mapping them
         /// to nobody: only for an export of format 1 or 2 (which lacks the
@@ -199,7 +199,7 @@ struct JsonFlag {
 #[derive(Debug, Args)]
 struct DevTenantArgs {
     /// The slug.
-    #[arg(long, default_value = "dev", value_parser = parse_slug)]
+    #[arg(long, default_value = "dev", value_parser = parse_new_slug)]
     slug: Slug,
     /// The display name.
     #[arg(long, default_value = "Dev Tenant", value_parser = parse_name)]
@@ -209,7 +209,15 @@ struct DevTenantArgs {
     domains: Vec<HostName>,
 }
 
+/// A slug that names a tenant that may exist: as stored, so a tenant whose
+/// slug an earlier build took (`ab--c`) can still be shown, updated,
+/// exported or deleted.
 pub(super) fn parse_slug(s: &str) -> Result<Slug, String> {
+    Slug::from_stored(s).map_err(|e| e.to_string())
+}
+
+/// A slug for a tenant to be made: every rule of today's.
+pub(super) fn parse_new_slug(s: &str) -> Result<Slug, String> {
     Slug::parse(s).map_err(|e| e.to_string())
 }
 

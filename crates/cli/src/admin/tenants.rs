@@ -7,12 +7,12 @@ use clap::{ArgGroup, Args};
 use taskforce_application::ImportError;
 use taskforce_domain::{HostName, NewTenant, Plan, Slug, TenantChanges, TenantName};
 
-use super::{Context, DevTenantArgs, output, parse_host, parse_name, parse_plan, parse_slug};
+use super::{Context, DevTenantArgs, output, parse_host, parse_name, parse_new_slug, parse_plan, parse_slug};
 
 #[derive(Debug, Args)]
 pub(super) struct CreateArgs {
     /// URL-friendly identifier: a-z, 0-9, '-', '_', starting with a letter.
-    #[arg(long, value_parser = parse_slug)]
+    #[arg(long, value_parser = parse_new_slug)]
     slug: Slug,
     /// Display name.
     #[arg(long, value_parser = parse_name)]

@@ -49,6 +49,17 @@ impl Email {
         Ok(Self(address))
     }
 
+    /// An address as stored, kept as it is: one an earlier build took
+    /// before internationalised domains were mapped (or whose mapped form
+    /// would be longer) stays readable. Only its shape is checked.
+    pub fn from_stored(text: &str) -> Result<Self, EmailError> {
+        let (local, domain) = text.rsplit_once('@').ok_or(EmailError)?;
+        if domain.is_empty() || !valid_local(local) || text.chars().count() > EMAIL_MAX_LEN * 2 {
+            return Err(EmailError);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
     /// The address as given (domain lower-cased).
     pub fn as_str(&self) -> &str {
         &self.0

@@ -11,4 +11,4 @@ pub use access::{
 };
 pub use email::{EMAIL_MAX_LEN, Email, EmailError};
 pub use user::{Member, Membership, MembershipId, NewUser, Role, UnknownRole, User, UserId};
-pub use username::{USERNAME_MAX_LEN, Username, UsernameError};
+pub use username::{USERNAME_MAX_LEN, Username, UsernameError, login_form};

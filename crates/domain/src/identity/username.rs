@@ -33,7 +33,17 @@ impl Username {
     /// Checks a user name, in its NFKC form (the characters and the length
     /// are judged on that form).
     pub fn parse(input: &str) -> Result<Self, UsernameError> {
-        let input = &*icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(input);
+        Self::checked(&icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(input))
+    }
+
+    /// A name as stored, kept as it is: a name an earlier build took before
+    /// names were kept in NFKC form (`ｊｏｈｎ`, or `bob½`, whose NFKC form
+    /// holds a character no name may) stays readable.
+    pub fn from_stored(text: &str) -> Result<Self, UsernameError> {
+        Self::checked(text)
+    }
+
+    fn checked(input: &str) -> Result<Self, UsernameError> {
         if input.is_empty() {
             return Err(UsernameError::Empty);
         }
@@ -55,6 +65,14 @@ impl Username {
     pub fn normalized(&self) -> String {
         self.0.to_lowercase()
     }
+}
+
+/// What a person typed to log in (a user name or an e-mail address), in
+/// the form names are kept in: trimmed and in NFKC form, as Django's login
+/// form read it, so `ａｄｍｉｎ` logs in as `admin`, the name it was
+/// registered under.
+pub fn login_form(typed: &str) -> String {
+    icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(typed.trim()).into_owned()
 }
 
 impl fmt::Display for Username {
@@ -86,6 +104,11 @@ mod tests {
         // the rules hold for the form kept: a ligature that stands for words
         // with spaces is refused for its space
         assert_eq!(Username::parse("\u{FDFA}"), Err(UsernameError::BadChar(' ')));
+        assert_eq!(login_form(" ａｄｍｉｎ "), "admin");
+        // stored before names were normalised: read as stored
+        assert_eq!(Username::from_stored("ｊｏｈｎ").map(|u| u.0), Ok("ｊｏｈｎ".into()));
+        assert!(Username::parse("bob½").is_err() && Username::from_stored("bob½").is_ok());
+        assert_eq!(login_form("ada@ＥＸＡＭＰＬＥ.com"), "ada@EXAMPLE.com");
     }
 
     #[test]

@@ -82,15 +82,16 @@ pub enum StoreError {
     #[error("storage timed out")]
     Timeout,
     /// The tenant a unit of work was for is gone: deleted (its schema
-    /// dropped) before or while the work ran, perhaps with its schema name
-    /// given to a new tenant since. Nothing of the work was kept. Carries
-    /// the store's own account, for the log.
+    /// dropped) before the work could begin, perhaps with its schema name
+    /// given to a new tenant since. None of the work ran. Carries the
+    /// store's own account, for the log.
     #[error("the tenant is gone: {0}")]
     TenantGone(String),
     /// The unit of work stopped with its own error and everything it did was
     /// rolled back; [`StoreExt`](super::StoreExt) hands the caller that
-    /// error instead, so this variant is only seen between a store and
-    /// `StoreExt`.
+    /// error instead. A caller sees this variant itself only when a store
+    /// breaks the port's contract: it answered `Ok` without running the
+    /// work, or ran the work twice (see [`Store`](super::Store)).
     #[error("the unit of work was aborted")]
     Aborted,
     /// Anything else, with its cause (shown in the message, not chained

@@ -17,7 +17,10 @@ pub type ProvisionWork<'w> = dyn FnMut(&mut dyn TenantTx, &Tenant) -> Result<(),
 ///
 /// This trait is object-safe, so the core holds an `Arc<dyn Store>`; use
 /// cases call the generic methods of [`StoreExt`], which let a unit of work
-/// return its own error type and a value. When work fails, adapters roll
+/// return its own error type and a value. The work is an `FnMut` only to
+/// be object-safe: an adapter calls it exactly once per unit (one that
+/// retries, on a serialisation failure say, must not call it again; the
+/// second call answers [`StoreError::Aborted`]). When work fails, adapters roll
 /// back everything it did.
 pub trait Store: Send + Sync + 'static {
     /// Runs `work` in one transaction over the shared data.

@@ -60,6 +60,19 @@ impl TenantName {
         Ok(Self(trimmed.to_owned()))
     }
 
+    /// A name as stored, kept as it is: one an earlier build took before a
+    /// rule tightened (an invisible character, white space only Python
+    /// trims) stays readable, and its tenant reachable to rename.
+    pub fn from_stored(text: &str) -> Result<Self, TenantNameError> {
+        if text.trim().is_empty() {
+            return Err(TenantNameError::Empty);
+        }
+        if text.chars().count() > TENANT_NAME_MAX_LEN {
+            return Err(TenantNameError::TooLong);
+        }
+        Ok(Self(text.to_owned()))
+    }
+
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -73,7 +86,11 @@ pub struct Tenant {
     pub id: TenantId,
     /// URL-friendly identifier, unique.
     pub slug: Slug,
-    /// The PostgreSQL schema that holds the tenant's data.
+    /// The PostgreSQL schema that holds the tenant's data: the slug's
+    /// ([`Slug::schema_name`]) when the tenant is made, and what the tenant
+    /// row says after (a store reads both from it; a value built by hand
+    /// with another pairing names another tenant's schema, which the
+    /// store's tenant scope then refuses as [`StoreError::TenantGone`](crate::StoreError::TenantGone)).
     pub schema_name: SchemaName,
     /// Display name.
     pub name: TenantName,
@@ -93,6 +110,9 @@ pub struct Tenant {
 impl Tenant {
     /// Whether the schema carries at least the migrations this build needs
     /// (`required` is the newest tenant migration version the build knows).
+    /// Versions compare as text, which orders diesel's fixed-width
+    /// timestamps (`2026-11-28-000001`, fourteen digits once the dashes
+    /// go) as time does; versions of another width would not compare so.
     pub fn schema_is_current(&self, required: &str) -> bool {
         self.schema_version.as_deref().is_some_and(|version| version >= required)
     }
@@ -158,7 +178,7 @@ mod tests {
             assert_eq!(TenantName::parse(misleading), Err(TenantNameError::ControlChar), "{misleading:?}");
         }
         // invisible characters that join nothing make a name that shows as another, or as none
-        for invisible in ["\u{200b}", "Ac\u{2060}me", "\u{feff}Acme"] {
+        for invisible in ["\u{200b}", "Ac\u{2060}me", "\u{feff}Acme", "A\u{ad}cme", "\u{3164}", "a\u{2062}b"] {
             assert_eq!(TenantName::parse(invisible), Err(TenantNameError::ControlChar), "{invisible:?}");
         }
         assert!(TenantName::parse("👨\u{200d}👩\u{200d}👧 Family").is_ok(), "the zero width joiner of emoji stays");

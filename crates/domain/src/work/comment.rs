@@ -42,6 +42,13 @@ impl CommentBody {
         Ok(Self(input.to_owned()))
     }
 
+    /// A body as stored: checked only as every build checked it (not blank
+    /// once Rust trims it), so a body an earlier build took stays readable
+    /// when input rules tighten.
+    pub fn from_stored(text: &str) -> Result<Self, TextError> {
+        super::project::stored(text, Self::MAX).map(Self)
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0

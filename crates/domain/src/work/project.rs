@@ -54,6 +54,23 @@ pub(crate) fn bounded(input: &str, max: usize) -> Result<String, TextError> {
     Ok(trimmed.to_owned())
 }
 
+/// A one-line text as an earlier build stored it: checked as that build
+/// checked it (not blank once Rust trims it, bounded, no NUL) and kept as
+/// it is, so that a rule made stricter since (Python's white space) leaves
+/// rows written before it readable.
+pub(crate) fn stored(text: &str, max: usize) -> Result<String, TextError> {
+    if text.trim().is_empty() {
+        return Err(TextError::Blank);
+    }
+    if text.chars().count() > max {
+        return Err(TextError::TooLong(max));
+    }
+    if text.contains('\0') {
+        return Err(TextError::Nul);
+    }
+    Ok(text.to_owned())
+}
+
 /// Checks free text (project and task descriptions): no NUL, at most `max`
 /// characters. Comments have their own, shorter limit ([`CommentBody`](crate::CommentBody)).
 pub fn free_text(input: &str, max: usize) -> Result<String, TextError> {
@@ -111,6 +128,12 @@ impl ProjectName {
     /// Trims and checks a name.
     pub fn parse(input: &str) -> Result<Self, TextError> {
         bounded(input, Self::MAX).map(Self)
+    }
+
+    /// A name as stored: checked only as every build checked it, so a name
+    /// an earlier build took stays readable when input rules tighten.
+    pub fn from_stored(text: &str) -> Result<Self, TextError> {
+        stored(text, Self::MAX).map(Self)
     }
 
     /// The name.

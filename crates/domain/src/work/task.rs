@@ -33,6 +33,12 @@ impl TaskTitle {
         bounded(input, Self::MAX).map(Self)
     }
 
+    /// A title as stored: checked only as every build checked it, so a
+    /// title an earlier build took stays readable when input rules tighten.
+    pub fn from_stored(text: &str) -> Result<Self, TextError> {
+        super::project::stored(text, Self::MAX).map(Self)
+    }
+
     /// The title.
     pub fn as_str(&self) -> &str {
         &self.0

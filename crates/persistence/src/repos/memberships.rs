@@ -143,7 +143,9 @@ impl MembershipRepository for PgTx<'_> {
             .load(self.conn)
             .map_err(store_error)?;
         rows.into_iter()
-            .map(|(id, name): (i64, String)| Ok((UserId(id), Username::parse(&name).map_err(StoreError::internal)?)))
+            .map(|(id, name): (i64, String)| {
+                Ok((UserId(id), Username::from_stored(&name).map_err(StoreError::internal)?))
+            })
             .collect()
     }
 
@@ -186,8 +188,8 @@ type AccessRow = (String, bool, Option<i64>, Option<chrono::DateTime<chrono::Utc
 fn member(row: MembershipRow, username: &str, email: &str) -> Result<Member, StoreError> {
     Ok(Member {
         membership: Membership::try_from(row)?,
-        username: Username::parse(username).map_err(StoreError::internal)?,
-        email: Email::parse(email).map_err(StoreError::internal)?,
+        username: Username::from_stored(username).map_err(StoreError::internal)?,
+        email: Email::from_stored(email).map_err(StoreError::internal)?,
     })
 }
 

@@ -203,7 +203,7 @@ impl ReportRepository for PgTenantTx<'_> {
             .map(|r| {
                 Ok(Workload {
                     user_id: UserId(r.user_id),
-                    username: Username::parse(&r.username).map_err(StoreError::internal)?,
+                    username: Username::from_stored(&r.username).map_err(StoreError::internal)?,
                     open: count(r.open),
                     overdue: count(r.overdue),
                     completed_last_30_days: count(r.completed_last_30_days),
