@@ -497,17 +497,9 @@ fn pgbench(url: &str, script: &str, tenants: usize, clients: usize, seconds: u64
     anyhow::ensure!(script.contains(ANY_TENANT), "the pgbench script does not pick its tenant as expected");
     let file = tempfile::Builder::new().suffix(".sql").tempfile()?;
     std::fs::write(file.path(), script.replace(ANY_TENANT, OWN_SHARE_OF_TENANTS))?;
-    let first = first_fleet_id(url)?;
     let output = Command::new("pgbench")
         .args(["-n", "-M", "prepared", "-j2", "-P1", &format!("-c{clients}"), &format!("-T{}", warm_up + seconds)])
-        .args([
-            "-D",
-            &format!("tenants={tenants}"),
-            "-D",
-            &format!("clients={clients}"),
-            "-D",
-            &format!("first={first}"),
-        ])
+        .args(["-D", &format!("tenants={tenants}"), "-D", &format!("clients={clients}")])
         .args(["-D", &format!("tasks={TASKS_PER_TENANT}"), "-f"])
         .arg(file.path())
         .arg(url)
@@ -519,27 +511,6 @@ fn pgbench(url: &str, script: &str, tenants: usize, clients: usize, seconds: u64
     let (sum, count) = measured.fold((0.0, 0_u32), |(sum, count), tps| (sum + tps, count + 1));
     anyhow::ensure!(count > 0, "pgbench reported no progress after its warm-up: {progress}");
     Ok(sum / f64::from(count))
-}
-
-/// The id of the fleet's tenant 0; the scripts name tenant n by this id
-/// plus n, as the server names a tenant by its id, which holds because the
-/// fleet is made one tenant after another (checked here).
-fn first_fleet_id(url: &str) -> anyhow::Result<i64> {
-    let output = Command::new("psql")
-        .args([
-            "-tAX",
-            "-c",
-            "SELECT min(id) || ' ' || bool_and(id - substr(slug, 6)::bigint = \
-             (SELECT min(id) FROM public.tenants WHERE slug LIKE 'fleet%')) \
-             FROM public.tenants WHERE slug LIKE 'fleet%'",
-        ])
-        .arg(url)
-        .output()
-        .context("running psql (Debian: postgresql-client)")?;
-    let answer = String::from_utf8_lossy(&output.stdout);
-    let (first, in_order) = answer.trim().split_once(' ').context("psql's answer for the fleet's ids")?;
-    anyhow::ensure!(in_order == "t", "the fleet's tenant ids do not follow their numbers");
-    Ok(first.parse()?)
 }
 
 /// `(seconds since the start, tps)` of pgbench's `-P` progress lines

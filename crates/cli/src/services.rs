@@ -219,6 +219,7 @@ impl Services {
             max_failures_per_login: auth_settings.login_max_failures,
             max_failures_per_client: auth_settings.login_max_failures_per_client,
             failure_window_secs: auth_settings.login_failure_window_secs,
+            max_signups_per_client_per_hour: auth_settings.signups_per_client_per_hour,
         };
         let ports = AuthPorts {
             store: store.clone(),

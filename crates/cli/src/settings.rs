@@ -230,6 +230,8 @@ pub struct AuthSettings {
     pub login_max_failures_per_client: u32,
     /// The throttling window.
     pub login_failure_window_secs: u64,
+    /// Tenant signups allowed per client address within an hour (0: no limit).
+    pub signups_per_client_per_hour: u32,
 }
 
 /// `[mail]`.

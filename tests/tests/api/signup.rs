@@ -300,3 +300,32 @@ async fn signup_takes_a_spare_schema_that_the_server_then_replaces() -> TestResu
     assert!(wait_for_spares().await?, "the server replaces the spare it gave away");
     Ok(())
 }
+
+/// Each signup makes a schema: one client address may sign up
+/// `auth.signups_per_client_per_hour` times an hour, refused or not, then
+/// `429 rate_limited` with `Retry-After`, and nothing is made.
+#[tokio::test]
+async fn one_address_signing_up_past_its_hourly_limit_gets_429_and_makes_nothing() -> TestResult {
+    let app = spawn_app_with(|settings| settings.auth.signups_per_client_per_hour = 2).await?;
+    let (status, body) =
+        json(app.post("127.0.0.1", "/api/signup/").json(&signup_body("first", "ann")).send().await?).await?;
+    assert_eq!(status, 201, "{body}");
+    // a refused one counts too: the slug is taken
+    let (status, body) =
+        json(app.post("127.0.0.1", "/api/signup/").json(&signup_body("first", "bob")).send().await?).await?;
+    assert_eq!(status, 409, "{body}");
+    let response = app.post("127.0.0.1", "/api/signup/").json(&signup_body("third", "cid")).send().await?;
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or("no Retry-After")?;
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    let (status, body) = json(response).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    let third = Slug::parse("third")?;
+    let made = app.store.read(|tx| tx.tenants().by_slug(&third))?;
+    assert!(made.is_none(), "a tenant was made past the limit");
+    Ok(())
+}

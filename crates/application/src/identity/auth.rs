@@ -25,6 +25,9 @@ pub struct AuthConfig {
     pub max_failures_per_client: u32,
     /// The throttling window, in seconds.
     pub failure_window_secs: u64,
+    /// Tenant signups allowed per client address within an hour; 0 for no
+    /// limit.
+    pub max_signups_per_client_per_hour: u32,
 }
 
 impl Default for AuthConfig {
@@ -36,6 +39,7 @@ impl Default for AuthConfig {
             max_failures_per_login: 5,
             max_failures_per_client: 20,
             failure_window_secs: 900,
+            max_signups_per_client_per_hour: 10,
         }
     }
 }
@@ -244,6 +248,27 @@ impl Authenticator {
                 }
                 return Err(AuthError::Throttled { retry_after: remaining.max(1) });
             }
+        }
+        Ok(())
+    }
+
+    /// Counts a tenant signup from `client` (an address; `None` is not
+    /// counted), refused past [`AuthConfig::max_signups_per_client_per_hour`]
+    /// with the seconds until the hour's window ends. Every attempt counts,
+    /// refused or not: a signup makes a schema, and one refused for a taken
+    /// slug has hashed a password, so a client sending them without end
+    /// would grow the database or spend the server's CPU. An IPv6 client
+    /// counts by its /64, as for logins.
+    pub fn count_signup(&self, client: Option<&str>) -> Result<(), u64> {
+        let limit = self.config.max_signups_per_client_per_hour;
+        let Some(client) = client.filter(|_| limit > 0) else { return Ok(()) };
+        let key = Self::client_key(client).replace("login-client", "signup-client");
+        let (count, remaining) = self.attempts.hit(&key, 3600);
+        if count > limit {
+            // refused attempts are not counted on: the window's count stays
+            // at its limit
+            self.attempts.forgive(&key);
+            return Err(remaining.max(1));
         }
         Ok(())
     }

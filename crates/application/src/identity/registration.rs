@@ -105,6 +105,12 @@ pub enum SignupError {
     /// The slug, user name or e-mail address is taken.
     #[error("{0}")]
     Conflict(FieldErrors),
+    /// Too many signups from this client address within the hour.
+    #[error("Too many signups from this address. Try again in {retry_after} seconds.")]
+    Throttled {
+        /// Seconds until signups are accepted again.
+        retry_after: u64,
+    },
     /// Signing failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -278,8 +284,11 @@ impl Registration {
     /// Creates a tenant (plan `free`) with its schema and the domain
     /// `<slug>.<platform domain>`, a new account as its owner, and signs the
     /// owner in — all in one transaction.
+    /// `client` is the caller's address: signups are counted per address
+    /// ([`Authenticator::count_signup`]) before anything is checked.
     #[tracing::instrument(skip_all, fields(tenant = %input.slug))]
-    pub fn signup(&self, input: &SignupInput) -> Result<SignedUp, SignupError> {
+    pub fn signup(&self, input: &SignupInput, client: Option<&str>) -> Result<SignedUp, SignupError> {
+        self.auth.count_signup(client).map_err(|retry_after| SignupError::Throttled { retry_after })?;
         let mut errors = FieldErrors::new();
         let slug = slug_field(&mut errors, "slug", &input.slug);
         let name = tenant_name_field(&mut errors, "tenant_name", &input.tenant_name);

@@ -317,7 +317,7 @@ fn an_invitation_ended_by_its_sender_s_demotion_while_the_password_is_checked_ad
 fn signup_creates_the_tenant_its_domain_and_a_signed_in_owner() -> TestResult {
     let world = World::new();
 
-    let signed_up = world.registration()?.signup(&signup_input("Globex", "hank"))?;
+    let signed_up = world.registration()?.signup(&signup_input("Globex", "hank"), None)?;
 
     let tenant = &signed_up.tenant;
     assert_eq!((tenant.slug.as_str(), tenant.plan, tenant.allow_signup), ("globex", Plan::Free, false));
@@ -342,7 +342,7 @@ fn signup_of_a_taken_slug_is_a_conflict_and_leaves_no_account() -> TestResult {
     let world = World::new();
     world.tenant("globex", Plan::Basic)?;
 
-    let error = refused(world.registration()?.signup(&signup_input("globex", "hank")))?;
+    let error = refused(world.registration()?.signup(&signup_input("globex", "hank"), None))?;
 
     assert!(matches!(&error, SignupError::Conflict(fields) if fields.fields().contains_key("slug")), "{error:?}");
     let state = world.store.snapshot();
@@ -356,11 +356,10 @@ fn signup_with_a_taken_username_is_a_conflict_and_rolls_the_tenant_back() -> Tes
     let world = World::new();
     world.user("hank")?;
 
-    let error = refused(
-        world
-            .registration()?
-            .signup(&SignupInput { email: "someone.else@example.com".to_owned(), ..signup_input("globex", "HANK") }),
-    )?;
+    let error = refused(world.registration()?.signup(
+        &SignupInput { email: "someone.else@example.com".to_owned(), ..signup_input("globex", "HANK") },
+        None,
+    ))?;
 
     assert!(matches!(&error, SignupError::Conflict(fields) if fields.fields().contains_key("username")), "{error:?}");
     let state = world.store.snapshot();
@@ -368,5 +367,40 @@ fn signup_with_a_taken_username_is_a_conflict_and_rolls_the_tenant_back() -> Tes
     assert!(state.domains.is_empty(), "no domain");
     assert!(state.schemas.is_empty(), "no schema");
     assert_eq!(state.users.len(), 1, "only the earlier account");
+    Ok(())
+}
+
+/// Signups are counted per client address: past the hour's limit the next
+/// is refused before anything is checked or made, with the seconds until
+/// the window ends; another address, and a caller with none known, go on.
+#[test]
+fn signups_past_the_hourly_limit_of_one_address_are_refused_and_make_nothing() -> TestResult {
+    let world = World::new();
+    let limit = world.config.max_signups_per_client_per_hour;
+    assert!(limit >= 1, "the default limits signups");
+    let registration = world.registration()?;
+    let client = Some("203.0.113.9");
+    for n in 0..limit {
+        registration.signup(&signup_input(&format!("globex{n}"), &format!("hank{n}")), client)?;
+    }
+    let error = refused(registration.signup(&signup_input("onemore", "ivy"), client))?;
+    assert!(matches!(error, SignupError::Throttled { retry_after } if (1..=3600).contains(&retry_after)), "{error:?}");
+    assert!(!world.store.snapshot().tenants.iter().any(|t| t.slug.as_str() == "onemore"), "a tenant was made");
+    // a refusal counts for nothing more: still refused, still nothing made
+    assert!(matches!(
+        refused(registration.signup(&signup_input("onemore", "ivy"), client))?,
+        SignupError::Throttled { .. }
+    ));
+    // the same /64 is the same subscriber
+    let v6 = |host: u32| format!("2001:db8:1:2::{host:x}");
+    for n in 0..limit {
+        registration.signup(&signup_input(&format!("six{n}"), &format!("six{n}")), Some(&v6(n + 1)))?;
+    }
+    assert!(matches!(
+        refused(registration.signup(&signup_input("sixmore", "sixmore"), Some(&v6(999))))?,
+        SignupError::Throttled { .. }
+    ));
+    registration.signup(&signup_input("elsewhere", "jo"), Some("198.51.100.7"))?;
+    registration.signup(&signup_input("unknown", "kim"), None)?;
     Ok(())
 }

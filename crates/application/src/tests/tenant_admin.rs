@@ -421,14 +421,17 @@ fn an_account_that_registered_itself_with_a_django_user_s_name_is_not_that_user(
         is_staff: false,
     };
     // the squatter signs up a tenant of their own with the victim's name and address
-    world.registration()?.signup(&crate::SignupInput {
-        tenant_name: "Squat".into(),
-        slug: "squat".into(),
-        username: "victim".into(),
-        email: "victim@example.com".into(),
-        password: crate::testing::PASSWORD.into(),
-        password_confirm: crate::testing::PASSWORD.into(),
-    })?;
+    world.registration()?.signup(
+        &crate::SignupInput {
+            tenant_name: "Squat".into(),
+            slug: "squat".into(),
+            username: "victim".into(),
+            email: "victim@example.com".into(),
+            password: crate::testing::PASSWORD.into(),
+            password_confirm: crate::testing::PASSWORD.into(),
+        },
+        None,
+    )?;
     // an operator made this one
     world.user("olga")?;
     let platform = taskforce_domain::LegacyPlatform {

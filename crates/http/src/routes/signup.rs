@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::{
     ApiError, AppState, ErrorBody,
     body::{JsonBody, required, trimmed_password},
-    host::raw_host,
+    host::{client_ip, raw_host},
 };
 
 /// `POST /api/signup/`.
@@ -68,7 +68,8 @@ pub struct SignedUpBody {
         (status = 400, description = "Invalid fields or JSON (`validation_failed`, `invalid_json`).", body = ErrorBody),
         (status = 403, description = "Signup is switched off on this platform (`signup_closed`).", body = ErrorBody),
         (status = 404, description = "The host is a tenant's, which offer no signup (`not_found`).", body = ErrorBody),
-        (status = 409, description = "The slug, user name or e-mail is taken (`conflict`).", body = ErrorBody)
+        (status = 409, description = "The slug, user name or e-mail is taken (`conflict`).", body = ErrorBody),
+        (status = 429, description = "Too many signups from this address within the hour (`rate_limited`, with `Retry-After`).", body = ErrorBody)
     ))]
 pub async fn signup(
     req: HttpRequest,
@@ -107,8 +108,9 @@ pub async fn signup(
         return Err(ApiError::validation(&errors));
     };
     let input = SignupInput { tenant_name, slug, username, email, password, password_confirm };
+    let client = client_ip(&req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
     let registration = state.registration.clone();
-    let done = crate::block(move || registration.signup(&input)).await??;
+    let done = crate::block(move || registration.signup(&input, client.as_deref())).await??;
     Ok(HttpResponse::Created().json(SignedUpBody {
         tenant: SignupTenant {
             id: done.tenant.id.0,
