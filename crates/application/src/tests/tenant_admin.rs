@@ -324,17 +324,22 @@ fn a_django_tenant_may_not_bring_another_slug_s_platform_address() -> TestResult
     Ok(())
 }
 
-#[test]
-fn an_unknown_members_of_tenant_is_refused_before_any_account_is_made() -> TestResult {
-    let world = World::new();
-    let account = taskforce_domain::LegacyAccount {
+/// A Django owner with a usable password.
+fn legacy_ada() -> taskforce_domain::LegacyAccount {
+    taskforce_domain::LegacyAccount {
         username: "ada".into(),
         email: "ada@example.com".into(),
         password_hash: "pbkdf2_sha256$1000$salt$digest".into(),
         role: "owner".into(),
         is_active: true,
         is_staff: false,
-    };
+    }
+}
+
+#[test]
+fn an_unknown_members_of_tenant_is_refused_before_any_account_is_made() -> TestResult {
+    let world = World::new();
+    let account = legacy_ada();
     let platform = taskforce_domain::LegacyPlatform { tenants: Vec::new(), accounts: vec![account] };
     let nowhere = Slug::parse("nowhere")?;
     let error = refused(world.admin().import_legacy(&platform, &to(&host("localhost")?, Some(&nowhere)), &mut |_| {}))?;
@@ -354,14 +359,7 @@ fn a_members_of_tenant_that_could_not_be_imported_leaves_every_account_refused_w
         is_active: true,
         ..inactive_legacy("oldco")
     };
-    let account = taskforce_domain::LegacyAccount {
-        username: "ada".into(),
-        email: "ada@example.com".into(),
-        password_hash: "pbkdf2_sha256$1000$salt$digest".into(),
-        role: "owner".into(),
-        is_active: true,
-        is_staff: false,
-    };
+    let account = legacy_ada();
     let platform = taskforce_domain::LegacyPlatform { tenants: vec![broken], accounts: vec![account] };
     let oldco = Slug::parse("oldco")?;
     let report = world.admin().import_legacy(&platform, &to(&host("localhost")?, Some(&oldco)), &mut |_| {})?;
