@@ -335,12 +335,9 @@ impl From<taskforce_application::SignupError> for ApiError {
         match error {
             SignupError::Invalid(fields) => Self::validation(&fields),
             SignupError::Conflict(fields) => Self::conflict(&fields),
-            SignupError::Throttled { retry_after } => Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("Too many signups from this address. Try again in {retry_after} seconds."),
-            )
-            .retry_after(retry_after),
+            SignupError::Throttled { retry_after } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", error.to_string()).retry_after(retry_after)
+            }
             SignupError::Auth(auth) => auth.into(),
             SignupError::Store(store) => store.into(),
         }

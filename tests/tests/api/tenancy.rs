@@ -374,3 +374,73 @@ async fn requests_racing_their_tenant_s_deletion_answer_as_it_stood_or_as_gone_a
     assert!(answers.iter().any(|(status, _)| *status == 404), "no request came after the deletion");
     Ok(())
 }
+
+/// While a deletion of the tenant holds its lock (or waits for it), the
+/// tenant's requests are refused at once, `503` with `Retry-After`, rather
+/// than each waiting on a pooled connection; once the lock is let go they
+/// are answered again.
+#[tokio::test]
+async fn a_tenant_whose_deletion_holds_its_lock_answers_503_at_once() -> TestResult {
+    use diesel::connection::SimpleConnection as _;
+    let app = spawn_app().await?;
+    let acme = app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    let olga = app.login("acme", "olga").await?;
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let store = app.store.clone();
+    let id = acme.id.0;
+    let holder = std::thread::spawn(move || {
+        let held = store.pool().get().map_err(|e| e.to_string()).and_then(|mut conn| {
+            // what `tenant delete` takes first, in the tenant's lock class 'tfte'
+            conn.batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock(1952871525, {id})"))
+                .map_err(|e| e.to_string())?;
+            Ok(conn)
+        });
+        let mut conn = match held {
+            Ok(conn) => {
+                let _ = held_tx.send(Ok(()));
+                conn
+            }
+            Err(error) => {
+                let _ = held_tx.send(Err(error));
+                return;
+            }
+        };
+        let _ = release_rx.recv();
+        let _ = conn.batch_execute("ROLLBACK");
+    });
+    tokio::task::spawn_blocking(move || held_rx.recv()).await??.map_err(|e| e.to_string())?;
+    let response = app.get_as("acme", &olga.access, "/api/projects/").send().await?;
+    let retry_after = response.headers().get("retry-after").cloned();
+    let (status, body) = json(response).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{body}");
+    assert!(retry_after.is_some(), "no Retry-After");
+    release_tx.send(())?;
+    holder.join().map_err(|_| "the lock holder panicked")?;
+    let (status, body) = json(app.get_as("acme", &olga.access, "/api/projects/").send().await?).await?;
+    assert_eq!(status, 200, "{body}");
+    Ok(())
+}
+
+/// Values an earlier build stored under rules tightened since (a user
+/// name not in NFKC form, a tenant name holding a zero width space) are
+/// read as stored: the tenant and its members still answer.
+#[tokio::test]
+async fn rows_stored_under_earlier_rules_are_still_read() -> TestResult {
+    let app = spawn_app().await?;
+    app.create_tenant("acme", Plan::Basic, false).await?;
+    app.member("acme", "olga", Role::Owner).await?;
+    let olga = app.login("acme", "olga").await?;
+    app.behind_the_server_s_back(
+        "UPDATE public.users SET username = 'ｏｌｇａ' WHERE username = 'olga'; \
+         UPDATE public.tenants SET name = 'Acme' || chr(8203) WHERE slug = 'acme'"
+            .to_owned(),
+    )
+    .await?;
+    let (status, members) = json(app.get_as("acme", &olga.access, "/api/tenants/members/").send().await?).await?;
+    assert_eq!((status, members["results"][0]["username"].as_str()), (200, Some("ｏｌｇａ")), "{members}");
+    let (status, me) = json(app.get_as("acme", &olga.access, "/api/tenants/me/").send().await?).await?;
+    assert_eq!((status, me["name"].as_str()), (200, Some("Acme\u{200b}")), "{me}");
+    Ok(())
+}

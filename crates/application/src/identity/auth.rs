@@ -218,13 +218,14 @@ impl Authenticator {
 
     /// Per client address across all tenants: a documented global key. An
     /// IPv6 client counts by its /64, the block one subscriber gets.
-    fn client_key(client: &str) -> String {
+    /// `counter` is what is counted: `login-client` or `signup-client`.
+    fn client_key(counter: &str, client: &str) -> String {
         match client.parse::<std::net::IpAddr>() {
             Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
                 let network = u128::from(v6) & !((1_u128 << 64) - 1);
-                format!("tf:global:login-client:{}/64", std::net::Ipv6Addr::from(network))
+                format!("tf:global:{counter}:{}/64", std::net::Ipv6Addr::from(network))
             }
-            _ => format!("tf:global:login-client:{client}"),
+            _ => format!("tf:global:{counter}:{client}"),
         }
     }
 
@@ -262,7 +263,7 @@ impl Authenticator {
     pub fn count_signup(&self, client: Option<&str>) -> Result<(), u64> {
         let limit = self.config.max_signups_per_client_per_hour;
         let Some(client) = client.filter(|_| limit > 0) else { return Ok(()) };
-        let key = Self::client_key(client).replace("login-client", "signup-client");
+        let key = Self::client_key("signup-client", client);
         let (count, remaining) = self.attempts.hit(&key, 3600);
         if count > limit {
             // refused attempts are not counted on: the window's count stays
@@ -326,7 +327,7 @@ impl Authenticator {
             .map_or_else(|| format!("name:{}", login.to_lowercase()), |(user, _)| format!("user:{}", user.id));
         let mut keys = vec![(Self::account_key(&account), self.config.max_failures_per_login)];
         if let Some(client) = client {
-            keys.push((Self::client_key(client), self.config.max_failures_per_client));
+            keys.push((Self::client_key("login-client", client), self.config.max_failures_per_client));
         }
         self.count_attempt(&keys)?;
         let hash = found.as_ref().map_or(&*self.dummy_hash, |(_, hash)| hash.as_str());

@@ -783,3 +783,16 @@ fn a_change_feed_drops_what_it_names_and_lengthens_entries_only_while_it_is_hear
     assert_eq!(fake.ttl_of(&keys[0]), Some(short.tenant), "not settled");
     Ok(())
 }
+
+/// What is typed at login is read in the form names are kept in (NFKC), as
+/// Django's login form read it: a name typed in full-width letters logs in
+/// as the name it stands for.
+#[test]
+fn a_login_name_typed_in_full_width_letters_is_the_name_it_stands_for() -> TestResult {
+    let world = World::new();
+    let acme = acme_with_ada(&world)?;
+    let auth = world.auth()?;
+    assert!(auth.login(&acme, " ａｄａ ", PASSWORD, None).is_ok());
+    assert!(auth.login(&acme, "ａｄａ@example.com", PASSWORD, None).is_ok());
+    Ok(())
+}

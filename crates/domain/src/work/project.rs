@@ -42,16 +42,7 @@ pub enum TextError {
 /// a one-line text.
 pub(crate) fn bounded(input: &str, max: usize) -> Result<String, TextError> {
     let trimmed = crate::text::python_trim(input);
-    if trimmed.is_empty() {
-        return Err(TextError::Blank);
-    }
-    if trimmed.chars().count() > max {
-        return Err(TextError::TooLong(max));
-    }
-    if trimmed.contains('\0') {
-        return Err(TextError::Nul);
-    }
-    Ok(trimmed.to_owned())
+    one_line(trimmed, trimmed.is_empty(), max)
 }
 
 /// A one-line text as an earlier build stored it: checked as that build
@@ -59,7 +50,12 @@ pub(crate) fn bounded(input: &str, max: usize) -> Result<String, TextError> {
 /// it is, so that a rule made stricter since (Python's white space) leaves
 /// rows written before it readable.
 pub(crate) fn stored(text: &str, max: usize) -> Result<String, TextError> {
-    if text.trim().is_empty() {
+    one_line(text, text.trim().is_empty(), max)
+}
+
+/// `text` if it is not `blank`, at most `max` characters and NUL-free.
+fn one_line(text: &str, blank: bool, max: usize) -> Result<String, TextError> {
+    if blank {
         return Err(TextError::Blank);
     }
     if text.chars().count() > max {
